@@ -1,0 +1,35 @@
+# Quick start: `make demo` and `make test` both work on a fresh machine (they create .venv).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO_DIR := .cache/demo
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	@mkdir -p $(DEMO_DIR)
+	$(BIN)/cerebro datasets saas --output $(DEMO_DIR)/saas.csv --seed 0
+	$(BIN)/cerebro abtest $(DEMO_DIR)/saas.csv --treatment cohort --control A_control \
+		--outcome ai_calls,tasks_completed,satisfaction_score,retention_7d,revenue \
+		--covariates pre_ai_calls,pre_tasks_completed,pre_revenue --cluster user_id
+	$(BIN)/cerebro power-analysis --baseline 0.05 --mde 0.01 --alpha 0.05 --power 0.8
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+test: lint
+	$(BIN)/pytest -n auto -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_abtest.py
+
+clean:
+	rm -rf $(VENV) .cache build *.egg-info src/*.egg-info

@@ -1,0 +1,1 @@
+"""The `cerebro` command line: one module per command family; faces only translate."""

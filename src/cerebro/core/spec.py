@@ -1,0 +1,64 @@
+"""Spec base class and the discriminated union of every registered spec.
+
+Specs are data only: they validate names, ranges and combinations and explain a bad value in
+one sentence. `parse_spec` turns a dict (from YAML, JSON, the CLI or HTTP) into the right spec
+class by its ``kind``.
+"""
+
+from __future__ import annotations
+
+from functools import reduce
+from operator import or_
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from cerebro.core.errors import UserInputError
+
+
+class SpecBase(BaseModel):
+    """Base of every analysis spec: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    def to_yaml(self) -> str:
+        import yaml
+
+        return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False)
+
+
+def split_list(value: Any) -> Any:
+    """Accept ``"a,b,c"`` as well as ``["a", "b", "c"]`` for list-valued spec fields."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def explain_validation_error(err: ValidationError) -> str:
+    """One readable sentence per problem in a pydantic validation error."""
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in e["loc"] if not isinstance(p, int) or len(e["loc"]) == 1)
+        msg = e["msg"].removeprefix("Value error, ")
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    return "; ".join(parts)
+
+
+def parse_spec(data: dict[str, Any]) -> SpecBase:
+    """Validate a spec dict of any registered kind (chosen by its ``kind`` key)."""
+    from cerebro.core.registry import get_method, methods
+
+    if not isinstance(data, dict):
+        raise UserInputError("a spec must be a mapping with a 'kind' key, e.g. 'kind: abtest'.")
+    if "kind" not in data:
+        raise UserInputError(
+            f"the spec has no 'kind'; add one of: {', '.join(methods())} (e.g. 'kind: abtest')."
+        )
+    get_method(str(data["kind"]))  # a clear error for an unknown kind
+    types = [m.spec_type for m in methods().values()]
+    union = reduce(or_, types) if len(types) > 1 else types[0]
+    adapter = TypeAdapter(Annotated[union, Field(discriminator="kind")])
+    try:
+        return adapter.validate_python(data)
+    except ValidationError as err:
+        raise UserInputError(f"invalid {data['kind']} spec – {explain_validation_error(err)}.") from None

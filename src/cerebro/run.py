@@ -1,0 +1,51 @@
+"""Run any registered analysis from a spec (object, dict, or YAML/JSON file)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cerebro.core.errors import UserInputError
+from cerebro.core.registry import get_method
+from cerebro.core.results import Result
+from cerebro.core.spec import SpecBase, parse_spec
+
+
+def read_spec_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML or JSON spec file into a dict; relative `data` paths resolve against it."""
+    import yaml
+
+    path = Path(path)
+    if not path.exists():
+        raise UserInputError(f"spec file {str(path)!r} does not exist; check the path.")
+    text = path.read_text()
+    try:
+        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+    except (json.JSONDecodeError, yaml.YAMLError) as err:
+        first = str(err).strip().splitlines()[0]
+        raise UserInputError(f"cannot parse spec file {path.name!r}: {first}") from None
+    if not isinstance(data, dict):
+        raise UserInputError(f"spec file {path.name!r} must hold a mapping with a 'kind' key.")
+    if isinstance(data.get("data"), str) and not Path(data["data"]).is_absolute():
+        candidate = path.parent / data["data"]
+        if candidate.exists():
+            data["data"] = str(candidate)
+    return data
+
+
+def run_spec(spec: SpecBase | dict[str, Any], data: pd.DataFrame | None = None) -> Result:
+    """Validate `spec` if needed and run it with its registered runner."""
+    if not isinstance(spec, SpecBase):
+        spec = parse_spec(spec)
+    method = get_method(spec.kind)
+    return method.run(spec, data)
+
+
+def run(spec_or_path: SpecBase | dict[str, Any] | str | Path, data: pd.DataFrame | None = None) -> Result:
+    """Run an analysis from a spec object, a dict, or the path of a YAML/JSON spec file."""
+    if isinstance(spec_or_path, (str, Path)):
+        spec_or_path = read_spec_file(spec_or_path)
+    return run_spec(spec_or_path, data)
