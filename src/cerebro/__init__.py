@@ -5,8 +5,8 @@ The public API is re-exported here; see `docs/` for the user guide.
 
 __version__ = "0.1.0"
 
-from cerebro.core import Estimate, Finding, Result, UserInputError, parse_spec  # noqa: E402
-from cerebro.run import run, run_spec  # noqa: E402
+from cerebro.core import Estimate, Finding, Result, UserInputError, parse_spec
+from cerebro.run import run, run_spec
 
 __all__ = [
     "Estimate",

@@ -1,3 +1,4 @@
-"""Imports every analysis family so that each registers its kinds in the method registry."""
+"""Imports every analysis family's runners so that each registers its kinds in the registry."""
 
-import cerebro.experiments  # noqa: F401
+import cerebro.experiments.abtest
+import cerebro.experiments.power_analysis  # noqa: F401

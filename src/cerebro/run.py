@@ -44,7 +44,9 @@ def run_spec(spec: SpecBase | dict[str, Any], data: pd.DataFrame | None = None) 
     return method.run(spec, data)
 
 
-def run(spec_or_path: SpecBase | dict[str, Any] | str | Path, data: pd.DataFrame | None = None) -> Result:
+def run(
+    spec_or_path: SpecBase | dict[str, Any] | str | Path, data: pd.DataFrame | None = None
+) -> Result:
     """Run an analysis from a spec object, a dict, or the path of a YAML/JSON spec file."""
     if isinstance(spec_or_path, (str, Path)):
         spec_or_path = read_spec_file(spec_or_path)

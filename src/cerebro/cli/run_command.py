@@ -17,7 +17,9 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def run_command(
         spec_file: Path = typer.Argument(..., help="A YAML or JSON spec with a 'kind' key."),
-        data: Path | None = typer.Option(None, "--data", help="Data file; overrides the spec's 'data'."),
+        data: Path | None = typer.Option(
+            None, "--data", help="Data file; overrides the spec's 'data'."
+        ),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
         output: Path | None = typer.Option(None, "--output", "-o", help=OUTPUT_HELP),
     ) -> None:

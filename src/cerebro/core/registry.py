@@ -56,7 +56,5 @@ def methods() -> dict[str, Method]:
 def get_method(kind: str) -> Method:
     known = methods()
     if kind not in known:
-        raise UserInputError(
-            f"unknown analysis kind {kind!r}; choose one of: {', '.join(known)}."
-        )
+        raise UserInputError(f"unknown analysis kind {kind!r}; choose one of: {', '.join(known)}.")
     return known[kind]

@@ -61,4 +61,6 @@ def parse_spec(data: dict[str, Any]) -> SpecBase:
     try:
         return adapter.validate_python(data)
     except ValidationError as err:
-        raise UserInputError(f"invalid {data['kind']} spec – {explain_validation_error(err)}.") from None
+        raise UserInputError(
+            f"invalid {data['kind']} spec – {explain_validation_error(err)}."
+        ) from None

@@ -57,7 +57,9 @@ def load_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.Dat
         con.execute("SET threads TO 4")
         source = f"{reader}({_quote_literal(str(path))})"
         try:
-            available = [row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
+            available = [
+                row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+            ]
         except duckdb.Error as err:
             first = str(err).strip().splitlines()[0]
             raise UserInputError(

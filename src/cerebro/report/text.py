@@ -76,7 +76,9 @@ def print_result(result: Result, console: Console) -> None:
     console.print(_rich_table(headline_frame(result), title_of(result)))
     for f in result.findings:
         style = _LEVEL_STYLE.get(f.level, "")
-        console.print(f"[{style}]{f.level}[/{style}] [dim]{f.code}[/dim]: {f.message}", highlight=False)
+        console.print(
+            f"[{style}]{f.level}[/{style}] [dim]{f.code}[/dim]: {f.message}", highlight=False
+        )
 
 
 def render_text(result: Result, width: int = 140) -> str:

@@ -1,0 +1,120 @@
+"""`cerebro abtest`: analyse an A/B/n test from a data file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from cerebro.cli.common import JSON_HELP, OUTPUT_HELP, emit, split_csv, status, user_errors
+from cerebro.core.errors import UserInputError
+from cerebro.core.spec import parse_spec
+from cerebro.experiments.abtest_spec import TEST_TYPES
+from cerebro.run import run_spec
+
+
+def parse_allocation(text: str | None) -> dict[str, float] | None:
+    """``"A=1,B=1,C=2"`` → {"A": 1.0, "B": 1.0, "C": 2.0}."""
+    if not text:
+        return None
+    allocation = {}
+    for part in split_csv(text):
+        arm, sep, weight = part.partition("=")
+        try:
+            allocation[arm.strip()] = float(weight)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise UserInputError(
+                f"--expected-allocation item {part!r} is not ARM=WEIGHT; write e.g. 'A=0.5,B=0.5'."
+            )
+    return allocation
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("abtest")
+    @user_errors
+    def abtest_command(
+        data: Path = typer.Argument(
+            ..., help="CSV, Parquet or JSON: one row per unit (or per arm with --from-summary)."
+        ),
+        treatment: str = typer.Option(
+            ..., "--treatment", "-t", help="Column with the arm of each unit."
+        ),
+        outcome: str = typer.Option(
+            "",
+            "--outcome",
+            "-y",
+            help="Outcome column(s), comma-separated; 'num/den' is a ratio metric (e.g. revenue/sessions).",
+        ),
+        control: str | None = typer.Option(
+            None,
+            "--control",
+            help="Control arm (default: the arm named *control*, else the first sorted).",
+        ),
+        test_type: str | None = typer.Option(
+            None,
+            "--type",
+            "--test-type",
+            help=f"One of: {', '.join(TEST_TYPES)} (default: by metric type).",
+        ),
+        alpha: float = typer.Option(0.05, "--alpha", help="Significance level; CIs are 1 − alpha."),
+        alternative: str = typer.Option(
+            "two-sided", "--alternative", help="two-sided, greater or less (variant − control)."
+        ),
+        covariates: str = typer.Option(
+            "", "--covariates", help="Pre-period covariates for CUPED, comma-separated."
+        ),
+        strata: str = typer.Option(
+            "", "--strata", help="Columns to post-stratify on, comma-separated."
+        ),
+        cluster: str | None = typer.Option(
+            None, "--cluster", help="Cluster (randomisation unit) column for cluster-robust errors."
+        ),
+        expected_allocation: str | None = typer.Option(
+            None,
+            "--expected-allocation",
+            help="Planned split for the SRM check, e.g. 'A=0.5,B=0.5' (default equal).",
+        ),
+        from_summary: bool = typer.Option(
+            False, "--from-summary", help="DATA holds per-arm n, sums and sums of squares."
+        ),
+        yates: bool = typer.Option(
+            False, "--yates", help="Yates continuity correction for chi-square."
+        ),
+        mde: float | None = typer.Option(
+            None, "--mde", help="Planned absolute effect: report the power the test had for it."
+        ),
+        power: float = typer.Option(
+            0.8, "--power", help="Power at which the detectable effect (mde column) is reported."
+        ),
+        test_name: str | None = typer.Option(
+            None, "--name", help="A name for this test, shown in the output."
+        ),
+        as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+        output: Path | None = typer.Option(None, "--output", "-o", help=OUTPUT_HELP),
+    ) -> None:
+        """Analyse an A/B/n test: every variant against the control, for each outcome."""
+        fields = {
+            "kind": "abtest",
+            "data": str(data),
+            "treatment": treatment,
+            "outcome": split_csv(outcome),
+            "control": control,
+            "test_type": test_type,
+            "alpha": alpha,
+            "alternative": alternative,
+            "covariates": split_csv(covariates),
+            "strata": split_csv(strata),
+            "cluster": cluster,
+            "expected_allocation": parse_allocation(expected_allocation),
+            "from_summary": from_summary,
+            "yates": yates,
+            "mde": mde,
+            "power": power,
+            "test_name": test_name,
+        }
+        spec = parse_spec(fields)
+        with status(f"analysing {data.name} …"):
+            result = run_spec(spec)
+        emit(result, as_json, output)

@@ -1,0 +1,629 @@
+"""A/B/n test analysis: every variant against the control, for each outcome.
+
+`abtest(...)` is the Python face; `run_abtest(spec, data)` is the runner every face calls.
+Test choice (when `test_type` is not given): binary outcomes get the two-proportion z-test
+(Fisher's exact test is suggested when expected counts are small), continuous ones Welch's
+t-test, ratio metrics the delta method, cluster-randomised tests CR1 cluster-robust errors,
+stratified binary outcomes the Cochran–Mantel–Haenszel test. Each result says what it chose.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from cerebro.core.errors import UserInputError
+from cerebro.core.registry import Method, register
+from cerebro.core.results import Estimate, Finding, Result
+from cerebro.core.spec import explain_validation_error
+from cerebro.data.load import load_table, require_columns
+from cerebro.experiments import proportion_tests, rank_tests
+from cerebro.experiments.abtest_data import (
+    Metric,
+    OutcomeData,
+    arm_labels,
+    needed_columns,
+    prepare_outcome,
+    resolve_arms,
+)
+from cerebro.experiments.abtest_spec import NOT_YET, ABTestSpec
+from cerebro.experiments.abtest_summary import SummaryOutcome, read_summary
+from cerebro.experiments.comparison import Comparison, p_value_from_statistic, wald_interval
+from cerebro.experiments.mean_tests import ArmEstimate, compare_means, no_variation, relative_lift
+
+LINEAR_MODES = {"welch": "welch", "ttest": "student", "ztest": "normal"}
+
+
+def refuse_not_yet(test_type: str | None) -> None:
+    """Test types that a later release brings fail clearly instead of falling back silently."""
+    if test_type in NOT_YET:
+        raise UserInputError(
+            f"--type {test_type} ({NOT_YET[test_type]}) is not available yet; choose one of "
+            "welch, ttest, ztest, chi_square, fisher, mann_whitney, or omit --type for the default."
+        )
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one outcome is tested: the engine, its variance mode, and why."""
+
+    engine: str  # linear | poststratified | proportion_z | chi_square | fisher | mann_whitney | cmh
+    mode: str  # variance mode of the linear engines
+    reason: str
+
+
+def choose_plan(spec: ABTestSpec, outcome: OutcomeData | SummaryOutcome) -> Plan:
+    """Pick (or check) the test for one outcome; explain the choice in words."""
+    name = outcome.metric.name
+    binary, ratio = outcome.is_binary, outcome.metric.denominator is not None
+    requested = spec.test_type
+    refuse_not_yet(requested)
+    cuped, strata, cluster = bool(spec.covariates), bool(spec.strata), bool(spec.cluster)
+
+    def refuse(what: str, fix: str) -> UserInputError:
+        return UserInputError(f"--type {requested} cannot be used with {what}; {fix}.")
+
+    if requested in ("mann_whitney", "fisher", "chi_square"):
+        if ratio:
+            raise refuse("a ratio metric", "omit --type to use the delta method")
+        if cuped or cluster:
+            raise refuse("--covariates or --cluster", "use welch or omit --type")
+        if requested != "mann_whitney" and not binary:
+            raise UserInputError(
+                f"--type {requested} needs a binary (0/1) outcome, but {name!r} has other values; "
+                "use welch or mann_whitney for continuous outcomes."
+            )
+    if requested == "mann_whitney":
+        if strata:
+            raise refuse("--strata", "use welch (post-stratified) or drop --strata")
+        if not getattr(outcome, "has_rows", True):
+            raise refuse("--from-summary", "the rank test needs the raw rows")
+        return Plan(
+            "mann_whitney", "", "Mann–Whitney U test with Hodges–Lehmann shift (as requested)"
+        )
+    if requested == "fisher":
+        if strata:
+            raise refuse("--strata", "use chi_square (Cochran–Mantel–Haenszel) instead")
+        return Plan("fisher", "", "Fisher's exact test (as requested)")
+    if requested == "chi_square":
+        if strata:
+            return Plan(
+                "cmh",
+                "normal",
+                "Cochran–Mantel–Haenszel test across strata (chi-square, stratified)",
+            )
+        return Plan("chi_square", "", "Pearson chi-square test (as requested)")
+    if requested == "ttest" and ratio:
+        raise refuse(
+            "a ratio metric", "ratio metrics use the delta method: omit --type or use welch"
+        )
+
+    if cluster:
+        if strata:
+            raise UserInputError(
+                "--strata and --cluster together are not supported yet; analyse per stratum or "
+                "drop one of them."
+            )
+        return Plan("linear", "cluster", "cluster-robust (CR1) t-test on cluster totals, G−1 df")
+    if ratio:
+        return Plan(
+            "poststratified" if strata else "linear",
+            "normal",
+            "delta-method z-test for a ratio metric",
+        )
+    if binary and requested in (None, "ztest") and not cuped:
+        if strata:
+            return Plan(
+                "cmh", "normal", "Cochran–Mantel–Haenszel test (binary outcome, stratified)"
+            )
+        how = "default for a binary outcome" if requested is None else "as requested"
+        return Plan("proportion_z", "", f"two-proportion z-test ({how})")
+    mode = LINEAR_MODES.get(requested or "welch", "welch")
+    if binary and requested is None:
+        mode = "normal"
+    engine = "poststratified" if strata else "linear"
+    default = "default for a continuous outcome" if requested is None else "as requested"
+    names = {"welch": "Welch t-test", "student": "Student t-test", "normal": "z-test"}
+    what = names[mode] + (" with CUPED" if cuped else "") + (", post-stratified" if strata else "")
+    return Plan(engine, mode, f"{what} ({default})")
+
+
+def _proportion_arm(x: int, n: int) -> ArmEstimate:
+    p = x / n
+    return ArmEstimate(n, p, p, p * (1 - p) / n)
+
+
+def _poststratified(
+    outcome: OutcomeData | SummaryOutcome, c: int, v: int, mode: str, alpha: float, alternative: str
+) -> tuple[Comparison, ArmEstimate, ArmEstimate]:
+    """Post-stratified difference Σ_s w_s (m_vs − m_cs), w_s the stratum's share of both arms.
+
+    Variance Σ_s w_s² (V_vs + V_cs), conditional on stratum sizes; normal reference.
+    Reference: Miratrix, Sekhon & Yu (2013), "Adjusting treatment effect estimates by
+    post-stratification in randomized experiments", JRSS-B 75(2).
+    """
+    cells = outcome.cell_moments()
+    labels = outcome.stratum_labels
+    sizes = np.array([cells[(c, s)].n + cells[(v, s)].n for s in range(len(labels))])
+    weights = sizes / sizes.sum()
+    parts = []
+    for s, label in enumerate(labels):
+        if min(cells[(c, s)].n, cells[(v, s)].n) < 2:
+            raise UserInputError(
+                f"stratum {label!r} has fewer than 2 units in {outcome.arms[c]!r} or "
+                f"{outcome.arms[v]!r}; merge small strata or drop --strata."
+            )
+        _, arm_c, arm_v = compare_means(cells[(c, s)], cells[(v, s)], mode="normal")
+        parts.append((arm_c, arm_v))
+
+    def combine(i: int) -> ArmEstimate:
+        arms = [p[i] for p in parts]
+        return ArmEstimate(
+            float(sum(a.n for a in arms)),
+            float(weights @ [a.value for a in arms]),
+            float(weights @ [a.raw for a in arms]),
+            float(weights**2 @ [a.variance for a in arms]),
+        )
+
+    arm_c, arm_v = combine(0), combine(1)
+    diff = arm_v.value - arm_c.value
+    se = float(np.sqrt(arm_c.variance + arm_v.variance))
+    low, high = wald_interval(diff, se, alpha, alternative)
+    comparison = Comparison(
+        estimate=diff,
+        se=se,
+        ci_low=float(low),
+        ci_high=float(high),
+        p_value=p_value_from_statistic(diff / se, alternative),
+        statistic=diff / se,
+        df=None,
+        test=f"post-stratified z-test ({len(labels)} strata)",
+        measure="difference",
+        extra={"strata": len(labels)},
+    )
+    return comparison, arm_c, arm_v
+
+
+def compare(
+    plan: Plan, outcome: OutcomeData | SummaryOutcome, c: int, v: int, spec: ABTestSpec
+) -> tuple[Comparison, ArmEstimate | None, ArmEstimate | None]:
+    """Run the planned test of arm `v` against arm `c`."""
+    alpha, alternative = spec.alpha, spec.alternative
+    if plan.engine == "linear" and plan.mode == "cluster":
+        assert isinstance(outcome, OutcomeData)
+        moments, rows = outcome.cluster_moments()
+        return compare_means(
+            moments[c],
+            moments[v],
+            mode="cluster",
+            alpha=alpha,
+            alternative=alternative,
+            rows=(rows[c], rows[v]),
+        )
+    if plan.engine == "linear":
+        moments = outcome.moments()
+        return compare_means(
+            moments[c], moments[v], mode=plan.mode, alpha=alpha, alternative=alternative
+        )  # type: ignore[arg-type]
+    if plan.engine == "poststratified":
+        return _poststratified(outcome, c, v, plan.mode, alpha, alternative)
+    if plan.engine == "cmh":
+        comparison, arm_c, arm_v = _poststratified(outcome, c, v, "normal", alpha, alternative)
+        tables = [
+            (*outcome.counts(c, s), *outcome.counts(v, s))
+            for s in range(len(outcome.stratum_labels))
+        ]
+        cmh = proportion_tests.cmh_test(tables, alpha=alpha)
+        comparison.p_value, comparison.statistic = cmh.p_value, cmh.statistic
+        comparison.test = f"Cochran–Mantel–Haenszel ({len(tables)} strata)"
+        comparison.extra.update(
+            {
+                "mh_odds_ratio": cmh.estimate,
+                "mh_odds_ratio_ci_low": cmh.ci_low,
+                "mh_odds_ratio_ci_high": cmh.ci_high,
+                **cmh.extra,
+            }
+        )
+        return comparison, arm_c, arm_v
+    if plan.engine == "mann_whitney":
+        assert isinstance(outcome, OutcomeData)
+        comparison = rank_tests.mann_whitney(
+            outcome.rows_of(c), outcome.rows_of(v), alpha=alpha, alternative=alternative
+        )
+        return comparison, None, None
+    x_c, n_c = outcome.counts(c)
+    x_v, n_v = outcome.counts(v)
+    if x_c + x_v in (0, n_c + n_v):
+        raise no_variation(outcome.metric.name)
+    if plan.engine == "proportion_z":
+        comparison = proportion_tests.two_proportion_ztest(
+            x_c, n_c, x_v, n_v, alpha=alpha, alternative=alternative
+        )
+    elif plan.engine == "chi_square":
+        if alternative != "two-sided":
+            raise UserInputError(
+                "the chi-square test is two-sided only; use ztest for a one-sided test."
+            )
+        comparison = proportion_tests.chi_square_test(
+            x_c, n_c, x_v, n_v, alpha=alpha, yates=spec.yates
+        )
+    else:
+        comparison = proportion_tests.fisher_exact_test(
+            x_c, n_c, x_v, n_v, alpha=alpha, alternative=alternative
+        )
+    return comparison, _proportion_arm(x_c, n_c), _proportion_arm(x_v, n_v)
+
+
+def _detectable_effect(se: float, alpha: float, power: float, alternative: str) -> float:
+    """Smallest true difference detected with probability `power` at this standard error."""
+    z_alpha = stats.norm.ppf(1 - alpha / 2 if alternative == "two-sided" else 1 - alpha)
+    return float((z_alpha + stats.norm.ppf(power)) * se)
+
+
+def srm_finding(units: dict[str, float], spec: ABTestSpec, unit_name: str) -> Finding:
+    """Sample-ratio-mismatch check: chi-square goodness of fit against the planned allocation."""
+    arms = list(units)
+    if spec.expected_allocation is None:
+        weights = np.ones(len(arms))
+    else:
+        unknown = sorted(set(spec.expected_allocation) - set(arms))
+        missing = [a for a in arms if a not in spec.expected_allocation]
+        if unknown or missing:
+            raise UserInputError(
+                f"expected_allocation must give a weight for each arm ({', '.join(arms)}); "
+                + (
+                    f"unknown: {', '.join(unknown)}"
+                    if unknown
+                    else f"missing: {', '.join(missing)}"
+                )
+                + "."
+            )
+        weights = np.array([spec.expected_allocation[a] for a in arms], dtype=float)
+    observed = np.array([units[a] for a in arms], dtype=float)
+    expected = observed.sum() * weights / weights.sum()
+    _statistic, p_value = stats.chisquare(observed, expected)
+    shares = ", ".join(f"{a} {o / observed.sum():.2%}" for a, o in zip(arms, observed, strict=True))
+    planned = ", ".join(f"{w / weights.sum():.2%}" for w in weights)
+    if p_value < spec.srm_alpha:
+        return Finding(
+            "error",
+            "srm",
+            f"sample ratio mismatch: {unit_name} split {shares}, planned {planned} "
+            f"(chi-square p = {p_value:.2g} < {spec.srm_alpha}); the assignment or logging is "
+            "probably broken, so treat every estimate below with suspicion.",
+        )
+    return Finding(
+        "info",
+        "srm",
+        f"no sample ratio mismatch: {unit_name} split {shares} vs planned {planned} "
+        f"(chi-square p = {p_value:.3f}).",
+    )
+
+
+def _load(spec: ABTestSpec, data: pd.DataFrame | None) -> pd.DataFrame:
+    if data is None:
+        if spec.data is None:
+            raise UserInputError(
+                "no data: pass a DataFrame or set 'data' to a file path in the spec."
+            )
+        if spec.from_summary:
+            return load_table(spec.data)
+        from pathlib import Path
+
+        import duckdb
+
+        path = Path(spec.data)
+        columns = None
+        if path.exists() and path.suffix.lower() in (".csv", ".tsv", ".txt", ".parquet", ".pq"):
+            # Resolve "a/b" names against the real columns before choosing what to read.
+            con = duckdb.connect()
+            try:
+                reader = (
+                    "read_parquet" if path.suffix.lower() in (".parquet", ".pq") else "read_csv"
+                )
+                escaped = str(path).replace("'", "''")
+                columns = [
+                    r[0]
+                    for r in con.execute(f"DESCRIBE SELECT * FROM {reader}('{escaped}')").fetchall()
+                ]
+            except duckdb.Error:
+                columns = None
+            finally:
+                con.close()
+        return load_table(spec.data, needed_columns(spec, columns))
+    if not isinstance(data, pd.DataFrame):
+        raise UserInputError(
+            f"data must be a pandas DataFrame or a file path, not {type(data).__name__}."
+        )
+    return data
+
+
+def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
+    """Analyse an A/B/n test as `spec` describes (the runner every face calls)."""
+    frame = _load(spec, data)
+    columns = [str(c) for c in frame.columns]
+    if spec.from_summary:
+        require_columns(columns, [spec.treatment, "n", *spec.strata], "the summary table")
+    else:
+        require_columns(columns, needed_columns(spec, columns), "the data")
+    refuse_not_yet(spec.test_type)
+    findings: list[Finding] = []
+    arm_series = arm_labels(frame[spec.treatment])
+    missing_arm = int(arm_series.isna().sum())
+    if missing_arm:
+        findings.append(
+            Finding(
+                "warning",
+                "dropped_missing",
+                f"dropped {missing_arm:,} rows with no value of {spec.treatment!r}.",
+            )
+        )
+    levels = sorted(str(v) for v in arm_series.dropna().unique())
+    control, variants, how = resolve_arms(levels, spec, spec.treatment)
+    arms = [control, *variants]
+    findings.append(Finding("info", "control", f"control arm: {control!r} ({how})."))
+
+    outcomes: list[OutcomeData | SummaryOutcome]
+    if spec.from_summary:
+        outcomes = list(read_summary(frame, spec, arms, arm_series))
+        units = {a: float(frame.loc[(arm_series == a).to_numpy(), "n"].sum()) for a in arms}
+        unit_name = "units"
+    else:
+        outcomes = [
+            prepare_outcome(frame, arm_series, arms, Metric.parse(t, columns), spec)
+            for t in spec.outcome
+        ]
+        if spec.cluster:
+            clusters = (
+                frame.loc[arm_series.notna().to_numpy()]
+                .groupby(arm_series.dropna().to_numpy())[spec.cluster]
+                .nunique()
+            )
+            units = {a: float(clusters.get(a, 0)) for a in arms}
+            unit_name = f"clusters ({spec.cluster})"
+        else:
+            units = {a: float((arm_series == a).sum()) for a in arms}
+            unit_name = "rows"
+    findings.append(srm_finding(units, spec, unit_name))
+
+    estimates, rows = [], []
+    for outcome in outcomes:
+        plan = choose_plan(spec, outcome)
+        findings.extend(outcome.findings)
+        kind = (
+            "ratio"
+            if outcome.metric.denominator
+            else ("binary" if outcome.is_binary else "continuous")
+        )
+        findings.append(
+            Finding("info", "test_choice", f"{outcome.metric.name} ({kind}): {plan.reason}.")
+        )
+        results = [compare(plan, outcome, 0, i, spec) for i in range(1, len(arms))]
+        p_values = np.array([r[0].p_value for r in results])
+        holm = multipletests(p_values, method="holm")[1]
+        bh = multipletests(p_values, method="fdr_bh")[1]
+        for i, (comparison, arm_c, arm_v) in enumerate(results):
+            variant = arms[i + 1]
+            row = _estimates_for(
+                outcome, comparison, arm_c, arm_v, control, variant, holm[i], bh[i], spec, estimates
+            )
+            rows.append(row)
+            if plan.engine == "proportion_z":
+                x_c, n_c = outcome.counts(0)
+                x_v, n_v = outcome.counts(i + 1)
+                if proportion_tests.suggest_fisher(x_c, n_c, x_v, n_v):
+                    findings.append(
+                        Finding(
+                            "warning",
+                            "small_counts",
+                            f"{outcome.metric.name}, {variant}: an expected cell count is below 5, so the "
+                            "z-test's normal approximation is poor; rerun with --type fisher.",
+                        )
+                    )
+        if spec.covariates and rows and rows[-1].get("variance_reduction") is not None:
+            reductions = [r["variance_reduction"] for r in rows[-len(results) :]]
+            findings.append(
+                Finding(
+                    "info",
+                    "cuped",
+                    f"{outcome.metric.name}: CUPED with {', '.join(spec.covariates)} reduced the variance of "
+                    f"the lift by {np.mean(reductions):.1%} (equivalent to {1 / (1 - np.mean(reductions)):.2f}× the sample).",
+                )
+            )
+        if spec.mde is not None:
+            for r in rows[-len(results) :]:
+                se = r["se"]
+                if se and np.isfinite(se):
+                    z_alpha = stats.norm.ppf(1 - spec.alpha / 2)
+                    power = stats.norm.cdf(abs(spec.mde) / se - z_alpha)
+                    level = "warning" if power < spec.power else "info"
+                    findings.append(
+                        Finding(
+                            level,
+                            "power",
+                            (
+                                f"{outcome.metric.name}, {r['variant']}: power to detect the planned lift of "
+                                f"{spec.mde:g} was {power:.0%} (target {spec.power:.0%})."
+                            ),
+                        )
+                    )
+    if len(variants) > 1:
+        findings.append(
+            Finding(
+                "info",
+                "multiplicity",
+                f"{len(variants)} variants were compared with the control; p_holm (family-wise) and "
+                "p_bh (false discovery rate) adjust each outcome's p-values for that.",
+            )
+        )
+    if spec.cluster:
+        few = min(units.values())
+        if few < 30:
+            findings.append(
+                Finding(
+                    "warning",
+                    "few_clusters",
+                    f"an arm has only {few:.0f} clusters; cluster-robust errors are unreliable below ~30 per arm.",
+                )
+            )
+    table = pd.DataFrame(rows)
+    display = [
+        c
+        for c in (
+            "outcome",
+            "variant",
+            "test",
+            "n_control",
+            "n_variant",
+            "mean_control",
+            "mean_variant",
+            "lift",
+            "lift_ci_low",
+            "lift_ci_high",
+            "rel_lift",
+            "rel_lift_ci_low",
+            "rel_lift_ci_high",
+            "p_value",
+            "p_holm",
+        )
+        if c in table
+    ]
+    method = spec.test_type or "auto"
+    title = f"A/B test{': ' + spec.test_name if spec.test_name else ''} — {len(arms)} arms, control {control}"
+    return Result(
+        kind="abtest",
+        method=method,
+        spec=spec,
+        estimates=estimates,
+        findings=findings,
+        tables={"comparisons": table[display], "details": table},
+        summary={
+            "headline_table": "comparisons",
+            "title": title,
+            "control": control,
+            "alpha": spec.alpha,
+            "arms": len(arms),
+        },
+    )
+
+
+def _estimates_for(
+    outcome: OutcomeData | SummaryOutcome,
+    comparison: Comparison,
+    arm_c: ArmEstimate | None,
+    arm_v: ArmEstimate | None,
+    control: str,
+    variant: str,
+    p_holm: float,
+    p_bh: float,
+    spec: ABTestSpec,
+    estimates: list[Estimate],
+) -> dict[str, Any]:
+    name = outcome.metric.name
+    common = {"outcome": name, "variant": variant, "control": control, "test": comparison.test}
+    moments = (
+        outcome.moments()
+        if not isinstance(outcome, OutcomeData) or outcome.cluster is None
+        else None
+    )
+    n_c = arm_c.n if arm_c else (moments[0].n if moments else None)
+    row: dict[str, Any] = {**common, "n_control": n_c, "n_variant": arm_v.n if arm_v else None}
+    if arm_c is not None and arm_v is not None:
+        row.update(mean_control=arm_c.raw, mean_variant=arm_v.raw)
+    mde = (
+        _detectable_effect(comparison.se, spec.alpha, spec.power, spec.alternative)
+        if comparison.se
+        else None
+    )
+    extra = {
+        **common,
+        "measure": comparison.measure,
+        "statistic": comparison.statistic,
+        "df": comparison.df,
+        "p_holm": p_holm,
+        "p_bh": p_bh,
+        "mde": mde,
+        **comparison.extra,
+    }
+    estimates.append(
+        Estimate(
+            f"{name}: {variant} − {control}",
+            comparison.estimate,
+            comparison.se,
+            comparison.ci_low,
+            comparison.ci_high,
+            comparison.p_value,
+            extra,
+        )
+    )
+    row.update(
+        lift=comparison.estimate,
+        lift_ci_low=comparison.ci_low,
+        lift_ci_high=comparison.ci_high,
+        se=comparison.se,
+        p_value=comparison.p_value,
+        p_holm=p_holm,
+        p_bh=p_bh,
+        mde=mde,
+        variance_reduction=comparison.extra.get("variance_reduction"),
+    )
+    if arm_c is not None and arm_v is not None:
+        lift, se, low, high = relative_lift(
+            arm_c, arm_v, spec.alpha, spec.alternative, comparison.df
+        )
+        estimates.append(
+            Estimate(
+                f"{name}: {variant} vs {control} (relative)",
+                lift,
+                se,
+                low,
+                high,
+                None,
+                {
+                    **common,
+                    "measure": "relative lift",
+                    "control_mean": arm_c.value,
+                    "variant_mean": arm_v.value,
+                },
+            )
+        )
+        row.update(rel_lift=lift, rel_lift_ci_low=low, rel_lift_ci_high=high)
+    return row
+
+
+def abtest(
+    data: pd.DataFrame | str | None = None,
+    *,
+    treatment: str,
+    outcome: str | list[str] | None = None,
+    **options: Any,
+) -> Result:
+    """Analyse an A/B/n test (see `ABTestSpec` for every option).
+
+    >>> res = abtest(df, treatment="cohort", outcome=["revenue"], covariates=["pre_revenue"])
+    """
+    fields: dict[str, Any] = {"treatment": treatment, "outcome": outcome or [], **options}
+    if isinstance(data, str):
+        fields["data"] = data
+        data = None
+    try:
+        spec = ABTestSpec(**fields)
+    except ValidationError as err:
+        raise UserInputError(f"invalid abtest options – {explain_validation_error(err)}.") from None
+    return run_abtest(spec, data)
+
+
+register(
+    Method(
+        kind="abtest",
+        spec_type=ABTestSpec,
+        run=run_abtest,
+        summary="A/B/n test: t, Welch, Mann–Whitney, chi-square, z, Fisher; CUPED, ratio metrics, strata, clusters.",
+    )
+)

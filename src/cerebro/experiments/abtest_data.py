@@ -1,0 +1,244 @@
+"""Turning a user's table into what the A/B tests need: arms, metrics, moments, counts.
+
+Everything a user can get wrong about the data is caught here, with one sentence that names the
+column or value and the fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cerebro.core.errors import UserInputError
+from cerebro.core.results import Finding
+from cerebro.experiments.abtest_spec import ABTestSpec
+from cerebro.experiments.moments import Moments, grouped_moments
+
+
+@dataclass(frozen=True)
+class Metric:
+    """An outcome as the user named it: a column, or ``numerator/denominator`` for a ratio."""
+
+    name: str
+    numerator: str
+    denominator: str | None = None
+
+    @classmethod
+    def parse(cls, text: str, columns: list[str] | None = None) -> Metric:
+        if "/" in text and (columns is None or text not in columns):
+            num, den = (part.strip() for part in text.split("/", 1))
+            if not num or not den:
+                raise UserInputError(
+                    f"ratio metric {text!r} needs both parts, e.g. 'revenue/sessions'."
+                )
+            return cls(text, num, den)
+        return cls(text, text)
+
+    @property
+    def columns(self) -> list[str]:
+        return [self.numerator] + ([self.denominator] if self.denominator else [])
+
+
+def needed_columns(spec: ABTestSpec, available: list[str] | None = None) -> list[str]:
+    cols = [spec.treatment]
+    for text in spec.outcome:
+        cols += Metric.parse(text, available).columns
+    cols += spec.covariates + spec.strata + ([spec.cluster] if spec.cluster else [])
+    return list(dict.fromkeys(cols))
+
+
+def arm_labels(values: pd.Series) -> pd.Series:
+    """Arm labels as strings (so that 0/1, True/False and names all print the same way)."""
+    if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
+        values = values.astype("Int64")
+    return values.astype("string")
+
+
+def resolve_arms(levels: list[str], spec: ABTestSpec, column: str) -> tuple[str, list[str], str]:
+    """(control, variants, how the control was chosen)."""
+    if len(levels) < 2:
+        only = f" ({levels[0]!r})" if levels else ""
+        raise UserInputError(
+            f"treatment column {column!r} has {len(levels)} level{only}; an A/B test needs at "
+            "least two arms – check the column name or the filter that produced the data."
+        )
+    if spec.control is not None:
+        if spec.control not in levels:
+            raise UserInputError(
+                f"control {spec.control!r} is not a level of {column!r}; levels are: "
+                f"{', '.join(levels)}."
+            )
+        control, how = spec.control, "as given"
+    else:
+        named = [lv for lv in levels if "control" in lv.lower()]
+        if len(named) == 1:
+            control, how = named[0], "its name says control; use --control to choose another"
+        else:
+            control, how = levels[0], "first level in sorted order; use --control to choose another"
+    return control, [lv for lv in levels if lv != control], how
+
+
+@dataclass
+class OutcomeData:
+    """The rows of one metric with complete data, ready for any test."""
+
+    metric: Metric
+    arms: list[str]
+    codes: np.ndarray  # arm index per row
+    numerator: np.ndarray
+    denominator: np.ndarray | None
+    covariates: np.ndarray  # (n, k)
+    strata: np.ndarray | None  # stratum index per row
+    stratum_labels: list[str]
+    cluster: np.ndarray | None  # cluster index per row
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def is_binary(self) -> bool:
+        if self.denominator is not None:
+            return False
+        return bool(np.isin(self.numerator, (0.0, 1.0)).all())
+
+    def rows_of(self, arm: int) -> np.ndarray:
+        return self.numerator[self.codes == arm]
+
+    def counts(self, arm: int, stratum: int | None = None) -> tuple[int, int]:
+        """(successes, trials) of a binary metric in an arm (and stratum)."""
+        mask = self.codes == arm
+        if stratum is not None and self.strata is not None:
+            mask &= self.strata == stratum
+        y = self.numerator[mask]
+        return int(y.sum()), len(y)
+
+    def matrix(self) -> np.ndarray:
+        """Columns [numerator, denominator (1 for means), covariates…]."""
+        den = self.denominator if self.denominator is not None else np.ones_like(self.numerator)
+        return np.column_stack([self.numerator, den, self.covariates])
+
+    def moments(self) -> list[Moments]:
+        """Per-arm moments of the unit rows."""
+        return grouped_moments(self.matrix(), self.codes, len(self.arms))
+
+    def cell_moments(self) -> dict[tuple[int, int], Moments]:
+        """Per (arm, stratum) moments for post-stratification."""
+        assert self.strata is not None
+        n_strata = len(self.stratum_labels)
+        cells = self.codes * n_strata + self.strata
+        parts = grouped_moments(self.matrix(), cells, len(self.arms) * n_strata)
+        return {
+            (a, s): parts[a * n_strata + s] for a in range(len(self.arms)) for s in range(n_strata)
+        }
+
+    def cluster_moments(self) -> tuple[list[Moments], list[float]]:
+        """Per-arm moments of cluster totals [Σ numerator, Σ denominator (rows), Σ covariates].
+
+        Returns the moments and the number of rows in each arm (for the CR1 factor).
+        """
+        assert self.cluster is not None
+        n_clusters = int(self.cluster.max()) + 1
+        x = self.matrix()
+        totals = np.column_stack(
+            [
+                np.bincount(self.cluster, weights=x[:, j], minlength=n_clusters)
+                for j in range(x.shape[1])
+            ]
+        )
+        size = np.bincount(self.cluster, minlength=n_clusters)
+        arm_of = np.full(n_clusters, -1)
+        arm_of[self.cluster] = self.codes
+        mixed = np.bincount(
+            self.cluster, weights=(self.codes != arm_of[self.cluster]), minlength=n_clusters
+        )
+        present = size > 0
+        if (mixed[present] > 0).any():
+            raise UserInputError(
+                "some clusters contain rows from more than one arm, so treatment was not assigned "
+                "by cluster; check --cluster (it must be the unit of randomisation)."
+            )
+        arm_of, totals = arm_of[present], totals[present]
+        moments = grouped_moments(totals, arm_of, len(self.arms))
+        rows = [
+            float(np.bincount(self.codes, minlength=len(self.arms))[a])
+            for a in range(len(self.arms))
+        ]
+        return moments, rows
+
+
+def _numeric(frame: pd.DataFrame, column: str, role: str) -> np.ndarray:
+    series = frame[column]
+    if pd.api.types.is_bool_dtype(series):
+        return series.astype(float).to_numpy()
+    if not pd.api.types.is_numeric_dtype(series):
+        example = series.dropna().astype(str).head(1).tolist()
+        shown = f" (e.g. {example[0]!r})" if example else ""
+        raise UserInputError(
+            f"{role} column {column!r} is not numeric{shown}; recode it as numbers "
+            "(e.g. 0/1 for conversions) or pick a numeric column."
+        )
+    return series.to_numpy(dtype=float, na_value=np.nan)
+
+
+def prepare_outcome(
+    frame: pd.DataFrame, arms_series: pd.Series, arms: list[str], metric: Metric, spec: ABTestSpec
+) -> OutcomeData:
+    """Select complete rows for `metric` and encode arms, strata and clusters."""
+    numerator = _numeric(frame, metric.numerator, "outcome")
+    denominator = _numeric(frame, metric.denominator, "denominator") if metric.denominator else None
+    covariates = (
+        np.column_stack([_numeric(frame, c, "covariate") for c in spec.covariates])
+        if spec.covariates
+        else np.empty((len(frame), 0))
+    )
+    keep = ~np.isnan(numerator) & arms_series.notna().to_numpy()
+    if denominator is not None:
+        keep &= ~np.isnan(denominator)
+    if spec.covariates:
+        keep &= ~np.isnan(covariates).any(axis=1)
+    for column in spec.strata + ([spec.cluster] if spec.cluster else []):
+        keep &= frame[column].notna().to_numpy()
+    findings = []
+    dropped = int((~keep).sum())
+    if not keep.any():
+        raise UserInputError(
+            f"outcome {metric.name!r} has no rows with complete data (every row misses the "
+            "outcome, treatment or a covariate); check the column."
+        )
+    if dropped:
+        findings.append(
+            Finding(
+                "warning",
+                "dropped_missing",
+                f"{metric.name}: dropped {dropped:,} of {len(keep):,} rows with missing values in "
+                f"{', '.join(needed_columns(spec.model_copy(update={'outcome': [metric.name]})))}.",
+            )
+        )
+    codes = pd.Categorical(arms_series[keep], categories=arms).codes.astype(np.int64)
+    counts = np.bincount(codes, minlength=len(arms))
+    empty = [arms[i] for i in range(len(arms)) if counts[i] == 0]
+    if empty:
+        raise UserInputError(
+            f"arm {empty[0]!r} has no rows with a value of {metric.name!r}; every arm needs data "
+            "– check the outcome column or remove the arm."
+        )
+    strata, stratum_labels = None, []
+    if spec.strata:
+        key = frame.loc[keep, spec.strata].astype("string").agg(" | ".join, axis=1)
+        strata_codes, uniques = pd.factorize(key, sort=True)
+        strata, stratum_labels = strata_codes.astype(np.int64), [str(u) for u in uniques]
+    cluster = None
+    if spec.cluster:
+        cluster = pd.factorize(frame.loc[keep, spec.cluster])[0].astype(np.int64)
+    return OutcomeData(
+        metric=metric,
+        arms=arms,
+        codes=codes,
+        numerator=numerator[keep],
+        denominator=None if denominator is None else denominator[keep],
+        covariates=covariates[keep],
+        strata=strata,
+        stratum_labels=stratum_labels,
+        cluster=cluster,
+        findings=findings,
+    )

@@ -1,0 +1,204 @@
+"""A/B analysis from per-arm summary statistics instead of raw rows (`--from-summary`).
+
+The table has one row per arm (or per arm × stratum, or several rows per arm – e.g. one per day
+– which are merged with Chan's update). Columns, for a metric or covariate ``v``:
+
+- ``n`` – units in the row (required);
+- either raw sums ``v_sum`` and ``v_sum_sq`` (as a warehouse computes them), or centred
+  ``v_mean`` with ``v_var`` (ddof 1) or ``v_sd``;
+- for CUPED and ratio metrics the cross-products of each pair: ``a_x_b_sum`` (Σ a·b) or
+  ``a_x_b_cov`` (ddof 1), in either order.
+
+A single metric may use the bare names ``sum``/``sum_sq`` (or ``mean``/``var``/``sd``); then
+``--outcome`` only names it in the output. Raw sums lose precision when the variance is tiny
+relative to the mean; a finding says so when more than half the digits are gone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cerebro.core.errors import UserInputError
+from cerebro.core.results import Finding
+from cerebro.experiments.abtest_data import Metric
+from cerebro.experiments.abtest_spec import ABTestSpec
+from cerebro.experiments.moments import Moments, merge_all
+
+
+def _name(variable: str | None, stat: str) -> str:
+    return stat if variable is None else f"{variable}_{stat}"
+
+
+def _row_moments(row: pd.Series, variables: list[str | None], columns: set[str]) -> Moments:
+    n = float(row["n"])
+    p = len(variables)
+    mean, second = np.zeros(p), np.full((p, p), np.nan)
+    centred = np.zeros(p, dtype=bool)
+    for i, v in enumerate(variables):
+        if _name(v, "mean") in columns:
+            mean[i] = row[_name(v, "mean")]
+            centred[i] = True
+            if _name(v, "var") in columns:
+                second[i, i] = row[_name(v, "var")] * (n - 1)
+            elif _name(v, "sd") in columns:
+                second[i, i] = row[_name(v, "sd")] ** 2 * (n - 1)
+        elif _name(v, "sum") in columns and _name(v, "sum_sq") in columns:
+            mean[i] = row[_name(v, "sum")] / n
+            second[i, i] = row[_name(v, "sum_sq")] - n * mean[i] ** 2
+        else:
+            label = v or "the metric"
+            raise UserInputError(
+                f"the summary table lacks statistics for {label}: give "
+                f"{_name(v, 'sum')!r} and {_name(v, 'sum_sq')!r} (or {_name(v, 'mean')!r} and "
+                f"{_name(v, 'var')!r}) per arm."
+            )
+    for i in range(p):
+        for j in range(i + 1, p):
+            a, b = variables[i], variables[j]
+            for x, y in ((a, b), (b, a)):
+                if f"{x}_x_{y}_cov" in columns:
+                    second[i, j] = row[f"{x}_x_{y}_cov"] * (n - 1)
+                    break
+                if f"{x}_x_{y}_sum" in columns:
+                    second[i, j] = row[f"{x}_x_{y}_sum"] - n * mean[i] * mean[j]
+                    break
+            else:
+                raise UserInputError(
+                    f"the summary table lacks the cross-product of {a!r} and {b!r}, which CUPED "
+                    f"and ratio metrics need: add '{a}_x_{b}_sum' (Σ {a}·{b}) or '{a}_x_{b}_cov'."
+                )
+            second[j, i] = second[i, j]
+    return Moments(n, mean, second)
+
+
+@dataclass
+class SummaryOutcome:
+    """One metric's per-arm (and per-stratum) moments read from a summary table."""
+
+    metric: Metric
+    arms: list[str]
+    arm_moments: list[Moments]
+    cells: dict[tuple[int, int], Moments] | None
+    stratum_labels: list[str]
+    findings: list[Finding] = field(default_factory=list)
+    strata: np.ndarray | None = None
+    cluster: None = None
+
+    has_rows = False
+
+    @property
+    def is_binary(self) -> bool:
+        if self.metric.denominator is not None:
+            return False
+        for m in self.arm_moments:
+            p = m.mean[0]
+            if not (0 <= p <= 1) or not np.isclose(
+                m.comoment[0, 0], m.n * p * (1 - p), rtol=1e-9, atol=1e-9
+            ):
+                return False
+        return True
+
+    def moments(self) -> list[Moments]:
+        return self.arm_moments
+
+    def cell_moments(self) -> dict[tuple[int, int], Moments]:
+        assert self.cells is not None
+        return self.cells
+
+    def counts(self, arm: int, stratum: int | None = None) -> tuple[int, int]:
+        m = self.arm_moments[arm] if stratum is None else self.cell_moments()[(arm, stratum)]
+        return round(m.mean[0] * m.n), round(m.n)
+
+
+def read_summary(
+    table: pd.DataFrame, spec: ABTestSpec, arms: list[str], arm_series: pd.Series
+) -> list[SummaryOutcome]:
+    """Build a `SummaryOutcome` for each metric named in the spec (or the bare metric)."""
+    columns = set(table.columns)
+    if "n" not in columns:
+        raise UserInputError(
+            "a summary table needs a column 'n' with the number of units in each row."
+        )
+    if spec.cluster:
+        raise UserInputError(
+            "--cluster needs the raw rows (cluster totals come from them); drop --from-summary "
+            "or summarise to one row per cluster and analyse those rows instead."
+        )
+    texts = spec.outcome or ["metric"]
+    bare = not spec.outcome or (
+        len(texts) == 1
+        and _name(texts[0], "sum") not in columns
+        and _name(texts[0], "mean") not in columns
+        and "/" not in texts[0]
+    )
+    outcomes = []
+    for text in texts:
+        metric = Metric.parse(text)
+        variables: list[str | None]
+        variables = [None, *spec.covariates] if bare else [*metric.columns, *spec.covariates]
+        codes = pd.Categorical(arm_series, categories=arms).codes
+        rows = [_row_moments(row, variables, columns) for _, row in table.iterrows()]
+        rows = [_with_unit_denominator(m, metric) for m in rows]
+        findings = _precision_findings(table, variables, columns, metric.name)
+        arm_moments = []
+        for a, arm in enumerate(arms):
+            parts = [rows[i] for i in np.flatnonzero(codes == a)]
+            if not parts:
+                raise UserInputError(f"the summary table has no row for arm {arm!r}.")
+            arm_moments.append(merge_all(parts))
+        cells, labels = None, []
+        if spec.strata:
+            key = table[spec.strata].astype("string").agg(" | ".join, axis=1)
+            s_codes, uniques = pd.factorize(key, sort=True)
+            labels = [str(u) for u in uniques]
+            cells = {}
+            for a in range(len(arms)):
+                for s in range(len(labels)):
+                    parts = [rows[i] for i in np.flatnonzero((codes == a) & (s_codes == s))]
+                    if not parts:
+                        raise UserInputError(
+                            f"the summary table has no row for arm {arms[a]!r} in stratum {labels[s]!r}."
+                        )
+                    cells[(a, s)] = merge_all(parts)
+        outcomes.append(SummaryOutcome(metric, arms, arm_moments, cells, labels, findings))
+    return outcomes
+
+
+def _with_unit_denominator(m: Moments, metric: Metric) -> Moments:
+    """Insert the constant denominator 1 of a plain mean after the numerator."""
+    if metric.denominator is not None:
+        return m
+    p = len(m.mean)
+    mean = np.insert(m.mean, 1, 1.0)
+    comoment = np.zeros((p + 1, p + 1))
+    keep = [0, *range(2, p + 1)]
+    comoment[np.ix_(keep, keep)] = m.comoment
+    return Moments(m.n, mean, comoment)
+
+
+def _precision_findings(
+    table: pd.DataFrame, variables: list[str | None], columns: set[str], name: str
+) -> list[Finding]:
+    findings = []
+    for v in variables:
+        s, ss = _name(v, "sum"), _name(v, "sum_sq")
+        if s in columns and ss in columns and _name(v, "mean") not in columns:
+            n = table["n"].to_numpy(float)
+            raw = table[ss].to_numpy(float)
+            centred = raw - table[s].to_numpy(float) ** 2 / n
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lost = np.nanmax(np.log10(np.abs(raw) / np.abs(centred)))
+            if lost > 8:
+                findings.append(
+                    Finding(
+                        "warning",
+                        "summary_precision",
+                        f"{name}: sum_sq of {v or 'the metric'} is about 10^{lost:.0f} times its "
+                        "centred value, so about that many digits of the variance are lost; "
+                        "supply mean and var columns instead of raw sums.",
+                    )
+                )
+    return findings
