@@ -91,16 +91,22 @@ def test_bare_summary_columns_and_optional_outcome(ab2):
     assert named.estimates[0].p_value == pytest.approx(rows.estimates[0].p_value, rel=REL)
 
 
-def test_chan_merge_matches_one_pass():
+def test_chan_merge_is_accurate_where_raw_sums_are_not():
+    """37 chunks of data with mean 1e6 and sd 1, merged with Chan's update.
+
+    Reference: the same data shifted by exactly 1e6 (exact in floating point by Sterbenz's
+    lemma), whose co-moments carry no cancellation at all.
+    """
     rng = np.random.default_rng(0)
     x = rng.normal(1e6, 1.0, size=(10_000, 3))
-    parts = [Moments.of(chunk) for chunk in np.array_split(x, 37)]
-    merged = merge_all(parts)
-    whole = Moments.of(x)
-    assert merged.n == whole.n
-    np.testing.assert_allclose(merged.mean, whole.mean, rtol=1e-14)
-    scale = np.sqrt(np.outer(np.diag(whole.comoment), np.diag(whole.comoment)))
-    np.testing.assert_allclose(merged.comoment / scale, whole.comoment / scale, rtol=0, atol=1e-12)
+    merged = merge_all([Moments.of(chunk) for chunk in np.array_split(x, 37)])
+    reference = Moments.of(x - 1e6)
+    scale = np.sqrt(np.outer(np.diag(reference.comoment), np.diag(reference.comoment)))
+    assert merged.n == reference.n
+    np.testing.assert_allclose(merged.mean - 1e6, reference.mean, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(merged.comoment / scale, reference.comoment / scale, rtol=0, atol=1e-10)
+    naive = Moments.from_sums(len(x), x.sum(axis=0), x.T @ x)
+    assert np.abs(naive.comoment / scale - reference.comoment / scale).max() > 1e-6
 
 
 def test_raw_sums_lose_precision_and_say_so():

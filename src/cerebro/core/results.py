@@ -146,6 +146,10 @@ class Result:
                 return e
         raise KeyError(f"no estimate labelled {label!r}; have {[e.label for e in self.estimates]}")
 
+    def narrative(self) -> str:
+        """The result in plain words (empty where a method writes none)."""
+        return str(self.summary.get("narrative", ""))
+
     def __str__(self) -> str:
         from cerebro.report.text import render_text
 

@@ -478,7 +478,6 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
         for c in (
             "outcome",
             "variant",
-            "test",
             "n_control",
             "n_variant",
             "mean_control",
@@ -494,6 +493,7 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
         )
         if c in table
     ]
+    narrative = [sentence(r, spec.alpha) for r in rows]
     method = spec.test_type or "auto"
     title = f"A/B test{': ' + spec.test_name if spec.test_name else ''} — {len(arms)} arms, control {control}"
     return Result(
@@ -509,8 +509,32 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
             "control": control,
             "alpha": spec.alpha,
             "arms": len(arms),
+            "narrative": "\n".join(narrative),
         },
     )
+
+
+def sentence(row: dict[str, Any], alpha: float) -> str:
+    """One plain-language sentence about one comparison."""
+    level = f"{1 - alpha:.0%}"
+    verb = "raised" if row["lift"] > 0 else "lowered"
+    what = f"{row['variant']} {verb} {row['outcome']} by {abs(row['lift']):.4g}"
+    if row.get("rel_lift") is not None and np.isfinite(row["rel_lift"]):
+        what += (
+            f" ({row['rel_lift']:+.1%}, {level} CI {row['rel_lift_ci_low']:+.1%} to "
+            f"{row['rel_lift_ci_high']:+.1%})"
+        )
+    else:
+        what += f" ({level} CI {row['lift_ci_low']:.4g} to {row['lift_ci_high']:.4g})"
+    p = row["p_holm"] if row.get("p_holm") is not None else row["p_value"]
+    if p < alpha:
+        verdict = f"statistically significant (p = {row['p_value']:.2g}, Holm-adjusted {p:.2g})."
+    else:
+        verdict = (
+            f"not statistically significant (p = {row['p_value']:.2g}); the data are consistent "
+            "with no effect."
+        )
+    return f"Versus {row['control']}, {what}: {verdict}"
 
 
 def _estimates_for(

@@ -12,11 +12,19 @@ import math
 from typing import Any
 
 import pandas as pd
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
 from cerebro.core.results import Result
 
+_HEADERS = {
+    "n_control": "n ctrl",
+    "n_variant": "n var",
+    "mean_control": "mean ctrl",
+    "mean_variant": "mean var",
+    "p_value": "p",
+}
 _LEVEL_STYLE = {"info": "cyan", "warning": "yellow", "error": "bold red"}
 
 
@@ -39,14 +47,46 @@ def format_number(x: Any) -> str:
     return str(x)
 
 
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and not math.isfinite(value))
+
+
 def _format_cell(column: str, value: Any) -> str:
     if column.startswith("p_") or column in {"p", "p_value"}:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        if _missing(value):
             return "–"
         return "<0.0001" if value < 1e-4 else f"{value:.4f}"
-    if column.endswith("%") and isinstance(value, float) and not math.isnan(value):
-        return f"{value:+.2f}%"
+    if column.startswith("rel_"):
+        return "–" if _missing(value) else f"{100 * value:+.2f}%"
+    if column in {"lift", "diff"} and not _missing(value):
+        return f"{value:+.4g}"
     return format_number(value)
+
+
+def _interval(column: str, low: Any, high: Any) -> str:
+    ends = [
+        "−∞" if _missing(low) else _format_cell(column, low),
+        "∞" if _missing(high) else _format_cell(column, high),
+    ]
+    return f"[{ends[0]}, {ends[1]}]"
+
+
+def merge_intervals(frame: pd.DataFrame) -> pd.DataFrame:
+    """Show each ``x_ci_low``/``x_ci_high`` pair as one ``x CI`` column for people."""
+    out = pd.DataFrame(index=frame.index)
+    for column in frame.columns:
+        name = str(column)
+        if name.endswith("_ci_high") and name[:-8] + "_ci_low" in frame:
+            continue
+        if name.endswith("_ci_low") and name[:-7] + "_ci_high" in frame:
+            base = name[:-7]
+            out[f"{base} CI"] = [
+                _interval(base, lo, hi)
+                for lo, hi in zip(frame[column], frame[base + "_ci_high"], strict=True)
+            ]
+        else:
+            out[name] = [_format_cell(name, v) for v in frame[column]]
+    return out
 
 
 def headline_frame(result: Result) -> pd.DataFrame:
@@ -59,12 +99,20 @@ def headline_frame(result: Result) -> pd.DataFrame:
 
 
 def _rich_table(frame: pd.DataFrame, title: str | None) -> Table:
-    table = Table(title=title, title_justify="left", header_style="bold")
-    for column in frame.columns:
-        numeric = pd.api.types.is_numeric_dtype(frame[column])
-        table.add_column(str(column), justify="right" if numeric else "left")
-    for row in frame.itertuples(index=False):
-        table.add_row(*(_format_cell(str(c), v) for c, v in zip(frame.columns, row, strict=True)))
+    shown = merge_intervals(frame)
+    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+    for column in shown.columns:
+        numeric = column not in frame or pd.api.types.is_numeric_dtype(frame[column])
+        header = _HEADERS.get(str(column), str(column).replace("_", " "))
+        longest = max([len(str(v)) for v in shown[column]] + [len(header)])
+        table.add_column(
+            header,
+            justify="right" if numeric else "left",
+            no_wrap=numeric,
+            min_width=None if numeric else min(longest, 22),
+        )
+    for row in shown.itertuples(index=False):
+        table.add_row(*row)
     return table
 
 
@@ -74,6 +122,9 @@ def title_of(result: Result) -> str:
 
 def print_result(result: Result, console: Console) -> None:
     console.print(_rich_table(headline_frame(result), title_of(result)))
+    if result.narrative():
+        console.print(result.narrative(), highlight=False)
+        console.print()
     for f in result.findings:
         style = _LEVEL_STYLE.get(f.level, "")
         console.print(
@@ -81,7 +132,7 @@ def print_result(result: Result, console: Console) -> None:
         )
 
 
-def render_text(result: Result, width: int = 140) -> str:
+def render_text(result: Result, width: int = 160) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, width=width, force_terminal=False, color_system=None)
     print_result(result, console)
@@ -89,9 +140,7 @@ def render_text(result: Result, width: int = 140) -> str:
 
 
 def render_html(result: Result) -> str:
-    frame = headline_frame(result).copy()
-    for column in frame.columns:
-        frame[column] = [_format_cell(str(column), v) for v in frame[column]]
+    frame = merge_intervals(headline_frame(result))
     items = "".join(
         f"<li><b>{html.escape(f.level)}</b> <code>{html.escape(f.code)}</code>: "
         f"{html.escape(f.message)}</li>"
