@@ -5,8 +5,11 @@ The public API is re-exported here; see `docs/` for the user guide.
 
 __version__ = "0.1.0"
 
-from cerebro.core import Estimate, Finding, Result, UserInputError, parse_spec
-from cerebro.run import run, run_spec
+from cerebro import datasets  # noqa: E402
+from cerebro.core import Estimate, Finding, Result, UserInputError, parse_spec  # noqa: E402
+from cerebro.experiments.abtest import abtest  # noqa: E402
+from cerebro.experiments.power_analysis import power_analysis  # noqa: E402
+from cerebro.run import run, run_spec  # noqa: E402
 
 __all__ = [
     "Estimate",
@@ -14,7 +17,10 @@ __all__ = [
     "Result",
     "UserInputError",
     "__version__",
+    "abtest",
+    "datasets",
     "parse_spec",
+    "power_analysis",
     "run",
     "run_spec",
 ]
