@@ -127,3 +127,12 @@ def test_methods_lists_the_registry():
     out = invoke("methods")
     assert out.exit_code == 0
     assert "abtest" in out.output and "power" in out.output
+
+
+def test_plot_is_written(csv, tmp_path):
+    target = tmp_path / "lift.png"
+    out = invoke("abtest", csv, "-t", "arm", "-y", "revenue,converted", "--plot", target)
+    assert out.exit_code == 0, out.output
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    out = invoke("abtest", csv, "-t", "arm", "-y", "revenue", "--plot", tmp_path / "lift.gif")
+    assert out.exit_code == 2 and "use a .png, .svg or .pdf name" in out.output

@@ -5,11 +5,11 @@ The public API is re-exported here; see `docs/` for the user guide.
 
 __version__ = "0.1.0"
 
-from cerebro import datasets  # noqa: E402
-from cerebro.core import Estimate, Finding, Result, UserInputError, parse_spec  # noqa: E402
-from cerebro.experiments.abtest import abtest  # noqa: E402
-from cerebro.experiments.power_analysis import power_analysis  # noqa: E402
-from cerebro.run import run, run_spec  # noqa: E402
+from cerebro import datasets
+from cerebro.core import Estimate, Finding, Result, UserInputError, parse_spec
+from cerebro.experiments.abtest import abtest
+from cerebro.experiments.power_analysis import power_analysis
+from cerebro.run import run, run_spec
 
 __all__ = [
     "Estimate",

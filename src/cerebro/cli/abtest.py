@@ -6,7 +6,15 @@ from pathlib import Path
 
 import typer
 
-from cerebro.cli.common import JSON_HELP, OUTPUT_HELP, emit, split_csv, status, user_errors
+from cerebro.cli.common import (
+    JSON_HELP,
+    OUTPUT_HELP,
+    PLOT_HELP,
+    emit,
+    split_csv,
+    status,
+    user_errors,
+)
 from cerebro.core.errors import UserInputError
 from cerebro.core.spec import parse_spec
 from cerebro.experiments.abtest_spec import TEST_TYPES
@@ -93,6 +101,7 @@ def register(app: typer.Typer) -> None:
         ),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
         output: Path | None = typer.Option(None, "--output", "-o", help=OUTPUT_HELP),
+        plot: Path | None = typer.Option(None, "--plot", help=PLOT_HELP),
     ) -> None:
         """Analyse an A/B/n test: every variant against the control, for each outcome."""
         fields = {
@@ -117,4 +126,4 @@ def register(app: typer.Typer) -> None:
         spec = parse_spec(fields)
         with status(f"analysing {data.name} …"):
             result = run_spec(spec)
-        emit(result, as_json, output)
+        emit(result, as_json, output, plot)

@@ -30,6 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 JSON_HELP = "Print the result as JSON (the versioned contract) instead of a table."
 OUTPUT_HELP = "Also write the JSON result to this file (atomically)."
+PLOT_HELP = "Also save a figure of the result (.png, .svg or .pdf)."
 
 
 def fail(message: str) -> typer.Exit:
@@ -76,8 +77,12 @@ def write_atomically(path: str | Path, text: str) -> None:
         raise
 
 
-def emit(result: Result, as_json: bool, output: Path | None) -> None:
+def emit(result: Result, as_json: bool, output: Path | None, plot: Path | None = None) -> None:
     """Show a result the way the user asked."""
+    if plot is not None:
+        from cerebro.report.plots import plot_result, save_figure
+
+        save_figure(plot_result(result), plot)
     payload = None
     if as_json or output is not None:
         payload = json.dumps(result.to_dict(), indent=2, allow_nan=False)
@@ -89,8 +94,9 @@ def emit(result: Result, as_json: bool, output: Path | None) -> None:
         from cerebro.report.text import print_result
 
         print_result(result, stdout)
-        if output is not None:
-            stderr.print(f"[dim]wrote {output}[/dim]")
+        for written in (output, plot):
+            if written is not None:
+                stderr.print(f"[dim]wrote {written}[/dim]")
 
 
 def split_csv(value: str | None) -> list[str]:

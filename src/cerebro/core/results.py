@@ -146,6 +146,12 @@ class Result:
                 return e
         raise KeyError(f"no estimate labelled {label!r}; have {[e.label for e in self.estimates]}")
 
+    def plot(self):
+        """A figure of the result (forest plot of lifts, power curve …)."""
+        from cerebro.report.plots import plot_result
+
+        return plot_result(self)
+
     def narrative(self) -> str:
         """The result in plain words (empty where a method writes none)."""
         return str(self.summary.get("narrative", ""))

@@ -495,7 +495,7 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
     ]
     narrative = [sentence(r, spec.alpha) for r in rows]
     method = spec.test_type or "auto"
-    title = f"A/B test{': ' + spec.test_name if spec.test_name else ''} — {len(arms)} arms, control {control}"
+    title = f"A/B test{': ' + spec.test_name if spec.test_name else ''} — {len(arms)} arms, control arm {control!r}"
     return Result(
         kind="abtest",
         method=method,
