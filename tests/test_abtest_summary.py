@@ -104,7 +104,9 @@ def test_chan_merge_is_accurate_where_raw_sums_are_not():
     scale = np.sqrt(np.outer(np.diag(reference.comoment), np.diag(reference.comoment)))
     assert merged.n == reference.n
     np.testing.assert_allclose(merged.mean - 1e6, reference.mean, rtol=0, atol=1e-9)
-    np.testing.assert_allclose(merged.comoment / scale, reference.comoment / scale, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(
+        merged.comoment / scale, reference.comoment / scale, rtol=0, atol=1e-10
+    )
     naive = Moments.from_sums(len(x), x.sum(axis=0), x.T @ x)
     assert np.abs(naive.comoment / scale - reference.comoment / scale).max() > 1e-6
 

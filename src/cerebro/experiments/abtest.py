@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.registry import Method, register
@@ -27,15 +26,15 @@ from cerebro.experiments import proportion_tests, rank_tests
 from cerebro.experiments.abtest_data import (
     Metric,
     OutcomeData,
-    arm_labels,
+    encode_design,
     needed_columns,
     prepare_outcome,
-    resolve_arms,
 )
 from cerebro.experiments.abtest_spec import NOT_YET, ABTestSpec
 from cerebro.experiments.abtest_summary import SummaryOutcome, read_summary
 from cerebro.experiments.comparison import Comparison, p_value_from_statistic, wald_interval
 from cerebro.experiments.mean_tests import ArmEstimate, compare_means, no_variation, relative_lift
+from cerebro.experiments.multiplicity import benjamini_hochberg, holm
 
 LINEAR_MODES = {"welch": "welch", "ttest": "student", "ztest": "normal"}
 
@@ -353,9 +352,10 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
     else:
         require_columns(columns, needed_columns(spec, columns), "the data")
     refuse_not_yet(spec.test_type)
+    design = encode_design(frame, spec)
+    control, variants, arms = design.control, design.arms[1:], design.arms
     findings: list[Finding] = []
-    arm_series = arm_labels(frame[spec.treatment])
-    missing_arm = int(arm_series.isna().sum())
+    missing_arm = int((design.codes < 0).sum())
     if missing_arm:
         findings.append(
             Finding(
@@ -364,32 +364,22 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
                 f"dropped {missing_arm:,} rows with no value of {spec.treatment!r}.",
             )
         )
-    levels = sorted(str(v) for v in arm_series.dropna().unique())
-    control, variants, how = resolve_arms(levels, spec, spec.treatment)
-    arms = [control, *variants]
-    findings.append(Finding("info", "control", f"control arm: {control!r} ({how})."))
+    findings.append(
+        Finding("info", "control", f"control arm: {control!r} ({design.control_choice}).")
+    )
 
     outcomes: list[OutcomeData | SummaryOutcome]
     if spec.from_summary:
-        outcomes = list(read_summary(frame, spec, arms, arm_series))
-        units = {a: float(frame.loc[(arm_series == a).to_numpy(), "n"].sum()) for a in arms}
+        outcomes = list(read_summary(frame, spec, design))
+        n_units = frame["n"].to_numpy(float)
+        units = {a: float(n_units[design.codes == i].sum()) for i, a in enumerate(arms)}
         unit_name = "units"
     else:
         outcomes = [
-            prepare_outcome(frame, arm_series, arms, Metric.parse(t, columns), spec)
-            for t in spec.outcome
+            prepare_outcome(frame, design, Metric.parse(t, columns), spec) for t in spec.outcome
         ]
-        if spec.cluster:
-            clusters = (
-                frame.loc[arm_series.notna().to_numpy()]
-                .groupby(arm_series.dropna().to_numpy())[spec.cluster]
-                .nunique()
-            )
-            units = {a: float(clusters.get(a, 0)) for a in arms}
-            unit_name = f"clusters ({spec.cluster})"
-        else:
-            units = {a: float((arm_series == a).sum()) for a in arms}
-            unit_name = "rows"
+        units = design.units_per_arm()
+        unit_name = f"clusters ({spec.cluster})" if spec.cluster else "rows"
     findings.append(srm_finding(units, spec, unit_name))
 
     estimates, rows = [], []
@@ -406,12 +396,11 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
         )
         results = [compare(plan, outcome, 0, i, spec) for i in range(1, len(arms))]
         p_values = np.array([r[0].p_value for r in results])
-        holm = multipletests(p_values, method="holm")[1]
-        bh = multipletests(p_values, method="fdr_bh")[1]
+        p_holm, p_bh = holm(p_values), benjamini_hochberg(p_values)
         for i, (comparison, arm_c, arm_v) in enumerate(results):
             variant = arms[i + 1]
             row = _estimates_for(
-                outcome, comparison, arm_c, arm_v, control, variant, holm[i], bh[i], spec, estimates
+                outcome, comparison, arm_c, arm_v, control, variant, p_holm[i], p_bh[i], spec, estimates
             )
             rows.append(row)
             if plan.engine == "proportion_z":

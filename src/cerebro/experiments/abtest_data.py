@@ -49,11 +49,75 @@ def needed_columns(spec: ABTestSpec, available: list[str] | None = None) -> list
     return list(dict.fromkeys(cols))
 
 
-def arm_labels(values: pd.Series) -> pd.Series:
-    """Arm labels as strings (so that 0/1, True/False and names all print the same way)."""
-    if pd.api.types.is_float_dtype(values) and (values.dropna() % 1 == 0).all():
-        values = values.astype("Int64")
-    return values.astype("string")
+def _label(value: object) -> str:
+    """Arm labels as strings, so that 0/1, 1.0/2.0, True/False and names print the same way."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _codes(series: pd.Series, sort: bool = False) -> tuple[np.ndarray, list[object]]:
+    codes, uniques = pd.factorize(series, sort=sort)
+    return codes.astype(np.int64), list(uniques)
+
+
+@dataclass
+class Design:
+    """The columns that describe the experiment, encoded once for every outcome.
+
+    `codes` index `arms` (control first); −1 marks a missing value, as do −1 entries of
+    `strata` and `cluster`.
+    """
+
+    arms: list[str]
+    control_choice: str
+    codes: np.ndarray
+    strata: np.ndarray | None = None
+    stratum_labels: list[str] = field(default_factory=list)
+    cluster: np.ndarray | None = None
+
+    @property
+    def control(self) -> str:
+        return self.arms[0]
+
+    def units_per_arm(self) -> dict[str, float]:
+        """Rows per arm, or distinct clusters per arm when a cluster column is given."""
+        valid = self.codes >= 0
+        if self.cluster is None:
+            counts = np.bincount(self.codes[valid], minlength=len(self.arms))
+        else:
+            valid &= self.cluster >= 0
+            pairs = np.unique(self.cluster[valid] * len(self.arms) + self.codes[valid])
+            counts = np.bincount(pairs % len(self.arms), minlength=len(self.arms))
+        return {arm: float(c) for arm, c in zip(self.arms, counts, strict=True)}
+
+
+def encode_design(frame: pd.DataFrame, spec: ABTestSpec) -> Design:
+    """Encode treatment, strata and cluster columns; resolve the control arm."""
+    raw, uniques = _codes(frame[spec.treatment])
+    labels = [_label(u) for u in uniques]
+    control, variants, how = resolve_arms(sorted(set(labels)), spec, spec.treatment)
+    arms = [control, *variants]
+    remap = np.array([arms.index(label) for label in labels] + [-1], dtype=np.int64)
+    design = Design(arms=arms, control_choice=how, codes=remap[raw])
+    if spec.strata:
+        # One integer key per combination of strata values (mixed radix), then compacted.
+        key = np.zeros(len(frame), dtype=np.int64)
+        parts = []
+        for column in spec.strata:
+            codes, values = _codes(frame[column], sort=True)
+            key = np.where((key < 0) | (codes < 0), -1, key * (len(values) + 1) + codes)
+            parts.append((codes, values))
+        _, first_rows, inverse = np.unique(key, return_index=True, return_inverse=True)
+        offset = int((key < 0).any())  # the missing key −1 sorts first
+        design.strata = inverse.astype(np.int64) - offset
+        design.stratum_labels = [
+            " | ".join(_label(values[codes[row]]) for codes, values in parts)
+            for row in first_rows[offset:]
+        ]
+    if spec.cluster:
+        design.cluster = _codes(frame[spec.cluster])[0]
+    return design
 
 
 def resolve_arms(levels: list[str], spec: ABTestSpec, column: str) -> tuple[str, list[str], str]:
@@ -94,6 +158,13 @@ class OutcomeData:
     stratum_labels: list[str]
     cluster: np.ndarray | None  # cluster index per row
     findings: list[Finding] = field(default_factory=list)
+    _cache: dict[str, object] = field(default_factory=dict, repr=False)
+
+    def _cached(self, name: str, compute):
+        """Moments are computed once per outcome and shared by every variant's comparison."""
+        if name not in self._cache:
+            self._cache[name] = compute()
+        return self._cache[name]
 
     @property
     def is_binary(self) -> bool:
@@ -119,10 +190,15 @@ class OutcomeData:
 
     def moments(self) -> list[Moments]:
         """Per-arm moments of the unit rows."""
-        return grouped_moments(self.matrix(), self.codes, len(self.arms))
+        return self._cached(
+            "arms", lambda: grouped_moments(self.matrix(), self.codes, len(self.arms))
+        )
 
     def cell_moments(self) -> dict[tuple[int, int], Moments]:
         """Per (arm, stratum) moments for post-stratification."""
+        return self._cached("cells", self._cell_moments)
+
+    def _cell_moments(self) -> dict[tuple[int, int], Moments]:
         assert self.strata is not None
         n_strata = len(self.stratum_labels)
         cells = self.codes * n_strata + self.strata
@@ -136,6 +212,9 @@ class OutcomeData:
 
         Returns the moments and the number of rows in each arm (for the CR1 factor).
         """
+        return self._cached("clusters", self._cluster_moments)
+
+    def _cluster_moments(self) -> tuple[list[Moments], list[float]]:
         assert self.cluster is not None
         n_clusters = int(self.cluster.max()) + 1
         x = self.matrix()
@@ -181,9 +260,9 @@ def _numeric(frame: pd.DataFrame, column: str, role: str) -> np.ndarray:
 
 
 def prepare_outcome(
-    frame: pd.DataFrame, arms_series: pd.Series, arms: list[str], metric: Metric, spec: ABTestSpec
+    frame: pd.DataFrame, design: Design, metric: Metric, spec: ABTestSpec
 ) -> OutcomeData:
-    """Select complete rows for `metric` and encode arms, strata and clusters."""
+    """Select the complete rows for `metric`; arms, strata and clusters come encoded in `design`."""
     numerator = _numeric(frame, metric.numerator, "outcome")
     denominator = _numeric(frame, metric.denominator, "denominator") if metric.denominator else None
     covariates = (
@@ -191,54 +270,53 @@ def prepare_outcome(
         if spec.covariates
         else np.empty((len(frame), 0))
     )
-    keep = ~np.isnan(numerator) & arms_series.notna().to_numpy()
+    keep = ~np.isnan(numerator) & (design.codes >= 0)
     if denominator is not None:
         keep &= ~np.isnan(denominator)
     if spec.covariates:
         keep &= ~np.isnan(covariates).any(axis=1)
-    for column in spec.strata + ([spec.cluster] if spec.cluster else []):
-        keep &= frame[column].notna().to_numpy()
+    for codes in (design.strata, design.cluster):
+        if codes is not None:
+            keep &= codes >= 0
     findings = []
-    dropped = int((~keep).sum())
     if not keep.any():
         raise UserInputError(
             f"outcome {metric.name!r} has no rows with complete data (every row misses the "
             "outcome, treatment or a covariate); check the column."
         )
+    dropped = int((~keep).sum())
     if dropped:
+        used = needed_columns(spec.model_copy(update={"outcome": [metric.name]}))
         findings.append(
             Finding(
                 "warning",
                 "dropped_missing",
                 f"{metric.name}: dropped {dropped:,} of {len(keep):,} rows with missing values in "
-                f"{', '.join(needed_columns(spec.model_copy(update={'outcome': [metric.name]})))}.",
+                f"{', '.join(used)}.",
             )
         )
-    codes = pd.Categorical(arms_series[keep], categories=arms).codes.astype(np.int64)
-    counts = np.bincount(codes, minlength=len(arms))
-    empty = [arms[i] for i in range(len(arms)) if counts[i] == 0]
+    everything = keep.all()
+    codes = design.codes if everything else design.codes[keep]
+    counts = np.bincount(codes, minlength=len(design.arms))
+    empty = [design.arms[i] for i in range(len(design.arms)) if counts[i] == 0]
     if empty:
         raise UserInputError(
             f"arm {empty[0]!r} has no rows with a value of {metric.name!r}; every arm needs data "
             "– check the outcome column or remove the arm."
         )
-    strata, stratum_labels = None, []
-    if spec.strata:
-        key = frame.loc[keep, spec.strata].astype("string").agg(" | ".join, axis=1)
-        strata_codes, uniques = pd.factorize(key, sort=True)
-        strata, stratum_labels = strata_codes.astype(np.int64), [str(u) for u in uniques]
-    cluster = None
-    if spec.cluster:
-        cluster = pd.factorize(frame.loc[keep, spec.cluster])[0].astype(np.int64)
+
+    def subset(x: np.ndarray | None) -> np.ndarray | None:
+        return x if x is None or everything else x[keep]
+
     return OutcomeData(
         metric=metric,
-        arms=arms,
+        arms=design.arms,
         codes=codes,
-        numerator=numerator[keep],
-        denominator=None if denominator is None else denominator[keep],
-        covariates=covariates[keep],
-        strata=strata,
-        stratum_labels=stratum_labels,
-        cluster=cluster,
+        numerator=subset(numerator),
+        denominator=subset(denominator),
+        covariates=subset(covariates),
+        strata=subset(design.strata),
+        stratum_labels=design.stratum_labels,
+        cluster=subset(design.cluster),
         findings=findings,
     )

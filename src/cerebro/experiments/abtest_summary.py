@@ -23,7 +23,7 @@ import pandas as pd
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
-from cerebro.experiments.abtest_data import Metric
+from cerebro.experiments.abtest_data import Design, Metric
 from cerebro.experiments.abtest_spec import ABTestSpec
 from cerebro.experiments.moments import Moments, merge_all
 
@@ -113,11 +113,10 @@ class SummaryOutcome:
         return round(m.mean[0] * m.n), round(m.n)
 
 
-def read_summary(
-    table: pd.DataFrame, spec: ABTestSpec, arms: list[str], arm_series: pd.Series
-) -> list[SummaryOutcome]:
+def read_summary(table: pd.DataFrame, spec: ABTestSpec, design: Design) -> list[SummaryOutcome]:
     """Build a `SummaryOutcome` for each metric named in the spec (or the bare metric)."""
     columns = set(table.columns)
+    arms, codes = design.arms, design.codes
     if "n" not in columns:
         raise UserInputError(
             "a summary table needs a column 'n' with the number of units in each row."
@@ -139,7 +138,6 @@ def read_summary(
         metric = Metric.parse(text)
         variables: list[str | None]
         variables = [None, *spec.covariates] if bare else [*metric.columns, *spec.covariates]
-        codes = pd.Categorical(arm_series, categories=arms).codes
         rows = [_row_moments(row, variables, columns) for _, row in table.iterrows()]
         rows = [_with_unit_denominator(m, metric) for m in rows]
         findings = _precision_findings(table, variables, columns, metric.name)
@@ -149,11 +147,10 @@ def read_summary(
             if not parts:
                 raise UserInputError(f"the summary table has no row for arm {arm!r}.")
             arm_moments.append(merge_all(parts))
-        cells, labels = None, []
+        cells, labels = None, design.stratum_labels
         if spec.strata:
-            key = table[spec.strata].astype("string").agg(" | ".join, axis=1)
-            s_codes, uniques = pd.factorize(key, sort=True)
-            labels = [str(u) for u in uniques]
+            assert design.strata is not None
+            s_codes = design.strata
             cells = {}
             for a in range(len(arms)):
                 for s in range(len(labels)):
