@@ -72,7 +72,10 @@ def load_table(path: str | Path, columns: Sequence[str] | None = None) -> pd.Dat
             require_columns(available, wanted, source_name=path.name)
         select = ", ".join(_quote_ident(c) for c in wanted)
         # Through Arrow: measured ~1.6x faster than DuckDB's own .df() on the 1.5M-row demo.
-        return con.sql(f"SELECT {select} FROM {source}").to_arrow_table().to_pandas()
+        # DuckDB ≥ 1.4 returns a RecordBatchReader from .arrow(), older releases a Table.
+        arrow = con.sql(f"SELECT {select} FROM {source}").arrow()
+        table = arrow.read_all() if hasattr(arrow, "read_all") else arrow
+        return table.to_pandas()
     finally:
         con.close()
 

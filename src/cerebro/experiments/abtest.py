@@ -400,7 +400,16 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
         for i, (comparison, arm_c, arm_v) in enumerate(results):
             variant = arms[i + 1]
             row = _estimates_for(
-                outcome, comparison, arm_c, arm_v, control, variant, p_holm[i], p_bh[i], spec, estimates
+                outcome,
+                comparison,
+                arm_c,
+                arm_v,
+                control,
+                variant,
+                p_holm[i],
+                p_bh[i],
+                spec,
+                estimates,
             )
             rows.append(row)
             if plan.engine == "proportion_z":

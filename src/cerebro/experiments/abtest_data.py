@@ -75,6 +75,13 @@ class Design:
     strata: np.ndarray | None = None
     stratum_labels: list[str] = field(default_factory=list)
     cluster: np.ndarray | None = None
+    _numeric: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def numeric(self, frame: pd.DataFrame, column: str, role: str) -> np.ndarray:
+        """A numeric column as float64, converted once and shared by every outcome."""
+        if column not in self._numeric:
+            self._numeric[column] = _numeric(frame, column, role)
+        return self._numeric[column]
 
     @property
     def control(self) -> str:
@@ -217,14 +224,15 @@ class OutcomeData:
     def _cluster_moments(self) -> tuple[list[Moments], list[float]]:
         assert self.cluster is not None
         n_clusters = int(self.cluster.max()) + 1
-        x = self.matrix()
-        totals = np.column_stack(
-            [
-                np.bincount(self.cluster, weights=x[:, j], minlength=n_clusters)
-                for j in range(x.shape[1])
-            ]
-        )
         size = np.bincount(self.cluster, minlength=n_clusters)
+        columns = [self.numerator, self.denominator, *self.covariates.T]
+
+        def total(x: np.ndarray | None) -> np.ndarray:
+            if x is None:  # a plain mean: the denominator of a cluster is its row count
+                return size.astype(float)
+            return np.bincount(self.cluster, weights=x, minlength=n_clusters)
+
+        totals = np.column_stack([total(x) for x in columns])
         arm_of = np.full(n_clusters, -1)
         arm_of[self.cluster] = self.codes
         mixed = np.bincount(
@@ -263,10 +271,12 @@ def prepare_outcome(
     frame: pd.DataFrame, design: Design, metric: Metric, spec: ABTestSpec
 ) -> OutcomeData:
     """Select the complete rows for `metric`; arms, strata and clusters come encoded in `design`."""
-    numerator = _numeric(frame, metric.numerator, "outcome")
-    denominator = _numeric(frame, metric.denominator, "denominator") if metric.denominator else None
+    numerator = design.numeric(frame, metric.numerator, "outcome")
+    denominator = (
+        design.numeric(frame, metric.denominator, "denominator") if metric.denominator else None
+    )
     covariates = (
-        np.column_stack([_numeric(frame, c, "covariate") for c in spec.covariates])
+        np.column_stack([design.numeric(frame, c, "covariate") for c in spec.covariates])
         if spec.covariates
         else np.empty((len(frame), 0))
     )
