@@ -136,3 +136,22 @@ def test_plot_is_written(csv, tmp_path):
     assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     out = invoke("abtest", csv, "-t", "arm", "-y", "revenue", "--plot", tmp_path / "lift.gif")
     assert out.exit_code == 2 and "use a .png, .svg or .pdf name" in out.output
+
+
+def test_run_data_override_and_one_sided_json(csv, tmp_path):
+    spec = tmp_path / "spec.json"
+    spec.write_text(
+        json.dumps(
+            {
+                "kind": "abtest",
+                "data": "elsewhere.csv",
+                "treatment": "arm",
+                "outcome": ["revenue"],
+                "alternative": "greater",
+            }
+        )
+    )
+    out = invoke("run", spec, "--data", csv, "--json")
+    assert out.exit_code == 0, out.output
+    estimate = json.loads(out.stdout)["estimates"][0]
+    assert estimate["ci_high"] is None and estimate["ci_low"] is not None

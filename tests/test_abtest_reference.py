@@ -270,3 +270,18 @@ def test_srm_check_matches_scipy_and_flags_imbalance():
     assert srm.level == "error" and f"{p:.2g}" in srm.message
     planned = abtest(df, treatment="arm", outcome="y", expected_allocation={"control": 53, "B": 47})
     assert next(f for f in planned.findings if f.code == "srm").level == "info"
+
+
+def test_two_strata_columns_with_missing_values(ab):
+    """Strata of two columns = strata of their combination; rows missing a stratum are dropped."""
+    df = ab.assign(segment=np.where(np.arange(len(ab)) % 3 == 0, "new", "old"))
+    df.loc[5, "segment"] = None
+    combined = df.assign(cell=df.region + " | " + df.segment)
+    both = abtest(df, treatment="arm", outcome="revenue", strata=["region", "segment"])
+    one = abtest(
+        combined.dropna(subset=["segment"]), treatment="arm", outcome="revenue", strata="cell"
+    )
+    for a, b in zip(both.estimates, one.estimates, strict=True):
+        assert a.value == pytest.approx(b.value, rel=1e-12)
+        assert a.se == pytest.approx(b.se, rel=1e-12)
+    assert any(f.code == "dropped_missing" and "dropped 1 of" in f.message for f in both.findings)
