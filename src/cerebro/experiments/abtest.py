@@ -313,29 +313,7 @@ def _load(spec: ABTestSpec, data: pd.DataFrame | None) -> pd.DataFrame:
             )
         if spec.from_summary:
             return load_table(spec.data)
-        from pathlib import Path
-
-        import duckdb
-
-        path = Path(spec.data)
-        columns = None
-        if path.exists() and path.suffix.lower() in (".csv", ".tsv", ".txt", ".parquet", ".pq"):
-            # Resolve "a/b" names against the real columns before choosing what to read.
-            con = duckdb.connect()
-            try:
-                reader = (
-                    "read_parquet" if path.suffix.lower() in (".parquet", ".pq") else "read_csv"
-                )
-                escaped = str(path).replace("'", "''")
-                columns = [
-                    r[0]
-                    for r in con.execute(f"DESCRIBE SELECT * FROM {reader}('{escaped}')").fetchall()
-                ]
-            except duckdb.Error:
-                columns = None
-            finally:
-                con.close()
-        return load_table(spec.data, needed_columns(spec, columns))
+        return load_table(spec.data, lambda available: needed_columns(spec, available))
     if not isinstance(data, pd.DataFrame):
         raise UserInputError(
             f"data must be a pandas DataFrame or a file path, not {type(data).__name__}."
@@ -397,60 +375,14 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
         results = [compare(plan, outcome, 0, i, spec) for i in range(1, len(arms))]
         p_values = np.array([r[0].p_value for r in results])
         p_holm, p_bh = holm(p_values), benjamini_hochberg(p_values)
-        for i, (comparison, arm_c, arm_v) in enumerate(results):
-            variant = arms[i + 1]
-            row = _estimates_for(
-                outcome,
-                comparison,
-                arm_c,
-                arm_v,
-                control,
-                variant,
-                p_holm[i],
-                p_bh[i],
-                spec,
-                estimates,
+        outcome_rows = [
+            _estimates_for(
+                outcome, *result, control, arms[i + 1], p_holm[i], p_bh[i], spec, estimates
             )
-            rows.append(row)
-            if plan.engine == "proportion_z":
-                x_c, n_c = outcome.counts(0)
-                x_v, n_v = outcome.counts(i + 1)
-                if proportion_tests.suggest_fisher(x_c, n_c, x_v, n_v):
-                    findings.append(
-                        Finding(
-                            "warning",
-                            "small_counts",
-                            f"{outcome.metric.name}, {variant}: an expected cell count is below 5, so the "
-                            "z-test's normal approximation is poor; rerun with --type fisher.",
-                        )
-                    )
-        if spec.covariates and rows and rows[-1].get("variance_reduction") is not None:
-            reductions = [r["variance_reduction"] for r in rows[-len(results) :]]
-            findings.append(
-                Finding(
-                    "info",
-                    "cuped",
-                    f"{outcome.metric.name}: CUPED with {', '.join(spec.covariates)} reduced the variance of "
-                    f"the lift by {np.mean(reductions):.1%} (equivalent to {1 / (1 - np.mean(reductions)):.2f}× the sample).",
-                )
-            )
-        if spec.mde is not None:
-            for r in rows[-len(results) :]:
-                se = r["se"]
-                if se and np.isfinite(se):
-                    z_alpha = stats.norm.ppf(1 - spec.alpha / 2)
-                    power = stats.norm.cdf(abs(spec.mde) / se - z_alpha)
-                    level = "warning" if power < spec.power else "info"
-                    findings.append(
-                        Finding(
-                            level,
-                            "power",
-                            (
-                                f"{outcome.metric.name}, {r['variant']}: power to detect the planned lift of "
-                                f"{spec.mde:g} was {power:.0%} (target {spec.power:.0%})."
-                            ),
-                        )
-                    )
+            for i, result in enumerate(results)
+        ]
+        findings.extend(_outcome_findings(outcome, plan, outcome_rows, spec))
+        rows.extend(outcome_rows)
     if len(variants) > 1:
         findings.append(
             Finding(
@@ -510,6 +442,49 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
             "narrative": "\n".join(narrative),
         },
     )
+
+
+def _outcome_findings(
+    outcome: OutcomeData | SummaryOutcome, plan: Plan, rows: list[dict[str, Any]], spec: ABTestSpec
+) -> list[Finding]:
+    """Small-count warnings, the CUPED gain and the power for a planned effect."""
+    name, findings = outcome.metric.name, []
+    if plan.engine == "proportion_z":
+        for i, row in enumerate(rows, start=1):
+            if proportion_tests.suggest_fisher(*outcome.counts(0), *outcome.counts(i)):
+                findings.append(
+                    Finding(
+                        "warning",
+                        "small_counts",
+                        f"{name}, {row['variant']}: an expected cell count is below 5, so the z-test's "
+                        "normal approximation is poor; rerun with --type fisher.",
+                    )
+                )
+    reductions = [r["variance_reduction"] for r in rows if r.get("variance_reduction") is not None]
+    if reductions:
+        gain = float(np.mean(reductions))
+        findings.append(
+            Finding(
+                "info",
+                "cuped",
+                f"{name}: CUPED with {', '.join(spec.covariates)} reduced the variance of the lift by "
+                f"{gain:.1%} (as much as {1 / (1 - gain):.2f}× the sample would).",
+            )
+        )
+    if spec.mde is not None:
+        z_alpha = stats.norm.ppf(1 - spec.alpha / 2)
+        for row in rows:
+            if row["se"] and np.isfinite(row["se"]):
+                power = stats.norm.cdf(abs(spec.mde) / row["se"] - z_alpha)
+                findings.append(
+                    Finding(
+                        "warning" if power < spec.power else "info",
+                        "power",
+                        f"{name}, {row['variant']}: power to detect the planned lift of {spec.mde:g} "
+                        f"was {power:.0%} (target {spec.power:.0%}).",
+                    )
+                )
+    return findings
 
 
 def sentence(row: dict[str, Any], alpha: float) -> str:
