@@ -23,7 +23,8 @@ from rich.console import Console
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Result
 
-stdout = Console()
+# Piped output (make, CI logs, files) is not limited to 80 columns: tables stay on one line.
+stdout = Console(width=None if sys.stdout.isatty() else 160)
 stderr = Console(stderr=True)
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -34,11 +34,18 @@ def split_list(value: Any) -> Any:
     return value
 
 
-def explain_validation_error(err: ValidationError) -> str:
-    """One readable sentence per problem in a pydantic validation error."""
+def explain_validation_error(err: ValidationError, kind: str | None = None) -> str:
+    """One readable sentence per problem in a pydantic validation error.
+
+    `kind` is the discriminator tag pydantic puts first in each location; it is dropped so that
+    a message names the field ("alpha: …"), not the union member ("power.alpha: …").
+    """
     parts = []
     for e in err.errors():
-        loc = ".".join(str(p) for p in e["loc"] if not isinstance(p, int) or len(e["loc"]) == 1)
+        path = list(e["loc"])
+        if kind is not None and path and path[0] == kind:
+            path = path[1:]
+        loc = ".".join(str(p) for p in path if not isinstance(p, int) or len(path) == 1)
         msg = e["msg"].removeprefix("Value error, ")
         parts.append(f"{loc}: {msg}" if loc else msg)
     return "; ".join(parts)
@@ -61,6 +68,5 @@ def parse_spec(data: dict[str, Any]) -> SpecBase:
     try:
         return adapter.validate_python(data)
     except ValidationError as err:
-        raise UserInputError(
-            f"invalid {data['kind']} spec – {explain_validation_error(err)}."
-        ) from None
+        reason = explain_validation_error(err, str(data["kind"]))
+        raise UserInputError(f"invalid {data['kind']} spec – {reason}.") from None

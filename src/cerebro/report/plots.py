@@ -65,7 +65,7 @@ def power_curve_plot(result: Result) -> Figure:
     fig = _figure(6, 4)
     ax = fig.add_subplot()
     ax.plot(table[x_name], table["power"], marker="o", markersize=3)
-    target = result.spec.power if hasattr(result.spec, "power") else None
+    target = result.summary.get("target_power")
     if target:
         ax.axhline(target, color="gray", linestyle="--", linewidth=0.8)
     ax.set_xlabel(x_name.replace("_", " "))

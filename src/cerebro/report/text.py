@@ -36,6 +36,8 @@ def format_number(x: Any) -> str:
         return "yes" if x else "no"
     if isinstance(x, int):
         return f"{x:,}"
+    if isinstance(x, float) and x.is_integer() and abs(x) < 1e15:
+        return f"{int(x):,}"
     if isinstance(x, float):
         if x == 0:
             return "0"
@@ -98,18 +100,48 @@ def headline_frame(result: Result) -> pd.DataFrame:
     return frame[keep] if keep else frame
 
 
-def _rich_table(frame: pd.DataFrame, title: str | None) -> Table:
+def _header(column: object) -> str:
+    return _HEADERS.get(str(column), str(column).replace("_", " "))
+
+
+# Columns a narrow terminal gives up first (the JSON output always has them all).
+_DROP_ORDER = ("n ctrl", "n var", "p holm", "mean ctrl", "mean var", "lift CI", "lift")
+
+
+def fit_to_width(shown: pd.DataFrame, width: int) -> pd.DataFrame:
+    """Drop the least essential columns until the table fits `width` characters."""
+
+    def needed(frame: pd.DataFrame) -> int:
+        return sum(max([len(str(c))] + [len(str(v)) for v in frame[c]]) + 3 for c in frame.columns)
+
+    for column in _DROP_ORDER:
+        if needed(shown) <= width:
+            break
+        if column in shown:
+            shown = shown.drop(columns=column)
+    return shown
+
+
+def _rich_table(frame: pd.DataFrame, title: str | None, width: int = 10_000) -> Table:
     shown = merge_intervals(frame)
+    text_columns = {
+        _header(c)
+        for c in shown.columns
+        if c in frame and not pd.api.types.is_numeric_dtype(frame[c])
+    }
+    shown.columns = [_header(c) for c in shown.columns]
+    shown = fit_to_width(shown, width)
     table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
     for column in shown.columns:
-        numeric = column not in frame or pd.api.types.is_numeric_dtype(frame[column])
-        header = _HEADERS.get(str(column), str(column).replace("_", " "))
+        numeric = column not in text_columns
+        header = str(column)
         longest = max([len(str(v)) for v in shown[column]] + [len(header)])
+        # Cells fold instead of being cut: a narrow terminal wraps, it never shows "…".
         table.add_column(
             header,
             justify="right" if numeric else "left",
-            no_wrap=numeric,
-            min_width=None if numeric else min(longest, 22),
+            overflow="fold",
+            min_width=min(longest, 10 if numeric else 18),
         )
     for row in shown.itertuples(index=False):
         table.add_row(*row)
@@ -121,7 +153,7 @@ def title_of(result: Result) -> str:
 
 
 def print_result(result: Result, console: Console) -> None:
-    console.print(_rich_table(headline_frame(result), title_of(result)))
+    console.print(_rich_table(headline_frame(result), title_of(result), console.width))
     if result.narrative():
         console.print(result.narrative(), highlight=False)
         console.print()

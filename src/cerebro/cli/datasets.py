@@ -1,0 +1,92 @@
+"""`cerebro datasets saas`: write the synthetic SaaS experiment and its true effects."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from cerebro.cli.common import status, stderr, stdout, user_errors, write_atomically
+from cerebro.core.errors import UserInputError
+
+
+def write_table(frame, path: Path) -> None:
+    """Write CSV or Parquet by extension, atomically (temporary file, then rename)."""
+    import pyarrow as pa
+    import pyarrow.csv as pa_csv
+    import pyarrow.parquet as pq
+
+    suffix = path.suffix.lower()
+    if suffix not in {".csv", ".parquet"}:
+        raise UserInputError(f"cannot write {path.name!r}; use a .csv or .parquet name.")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        if suffix == ".csv":
+            pa_csv.write_csv(table, tmp)
+        else:
+            pq.write_table(table, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def truth_table(truth: dict) -> Table:
+    table = Table(title="True effects vs A_control (per user-day)", title_justify="left")
+    for column in ("metric", "variant", "control mean", "absolute", "relative"):
+        table.add_column(column, justify="left" if column in ("metric", "variant") else "right")
+    for metric, by_variant in truth["effects"].items():
+        for variant, effect in by_variant.items():
+            table.add_row(
+                metric,
+                variant,
+                f"{effect['control_mean']:.4g}",
+                f"{effect['absolute']:+.4g}",
+                f"{100 * effect['relative']:+.2f}%",
+            )
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    datasets_app = typer.Typer(
+        help="Example data sets with known true effects.", no_args_is_help=True
+    )
+    app.add_typer(datasets_app, name="datasets")
+
+    @datasets_app.command("saas")
+    @user_errors
+    def saas(
+        output: Path = typer.Option(
+            ..., "--output", "-o", help="Where to write (.csv or .parquet)."
+        ),
+        seed: int = typer.Option(
+            0, "--seed", help="Random seed; the same seed gives the same data."
+        ),
+        users: int = typer.Option(50_000, "--users", min=3, help="Number of users."),
+        days: int = typer.Option(30, "--days", min=1, help="Days per user."),
+    ) -> None:
+        """The SaaS AI-assistant experiment: users × days rows, three cohorts, known effects.
+
+        Also writes the true effects to <name>_truth.json beside the data.
+        """
+        from cerebro.data.synthetic import saas_experiment
+
+        with status(f"generating {users:,} users × {days} days …"):
+            frame, truth = saas_experiment(n_users=users, n_days=days, seed=seed)
+        with status(f"writing {output} …"):
+            write_table(frame, output)
+            truth_path = output.with_name(output.stem + "_truth.json")
+            write_atomically(truth_path, json.dumps(truth, indent=2) + "\n")
+        stderr.print(
+            f"wrote {len(frame):,} rows ({users:,} users × {days} days, seed {seed}) to {output}; "
+            f"true effects in {truth_path}",
+            highlight=False,
+        )
+        stdout.print(truth_table(truth))
