@@ -3,13 +3,20 @@
 The public API is re-exported here; see `docs/` for the user guide.
 """
 
+from typing import Any
+
 __version__ = "0.1.0"
 
-from cerebro import datasets
 from cerebro.core import Estimate, Finding, Result, UserInputError, parse_spec
-from cerebro.experiments.abtest import abtest
-from cerebro.experiments.power_analysis import power_analysis
 from cerebro.run import run, run_spec
+
+# The analysis families load on first use (PEP 562), so `import cerebro` and every CLI start
+# stay fast: `cerebro.abtest`, `cerebro.power_analysis` and `cerebro.datasets` import on demand.
+_LAZY = {
+    "abtest": ("cerebro.experiments.abtest", "abtest"),
+    "power_analysis": ("cerebro.experiments.power_analysis", "power_analysis"),
+    "datasets": ("cerebro.datasets", None),
+}
 
 __all__ = [
     "Estimate",
@@ -24,3 +31,13 @@ __all__ = [
     "run",
     "run_spec",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'cerebro' has no attribute {name!r}")
+    import importlib
+
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name)
+    return module if attribute is None else getattr(module, attribute)

@@ -14,7 +14,7 @@ import pandas as pd
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
 from cerebro.experiments.abtest_spec import ABTestSpec
-from cerebro.experiments.moments import Moments, grouped_moments
+from cerebro.experiments.moments import Moments, grouped_moments, with_unit_denominator
 
 
 @dataclass(frozen=True)
@@ -197,9 +197,18 @@ class OutcomeData:
 
     def moments(self) -> list[Moments]:
         """Per-arm moments of the unit rows."""
-        return self._cached(
-            "arms", lambda: grouped_moments(self.matrix(), self.codes, len(self.arms))
+        return self._cached("arms", lambda: self._grouped(self.codes, len(self.arms)))
+
+    def _grouped(self, codes: np.ndarray, groups: int) -> list[Moments]:
+        if self.denominator is not None:
+            return grouped_moments(self.matrix(), codes, groups)
+        # A plain mean's denominator is the constant 1: insert it rather than summing it.
+        x = (
+            np.column_stack([self.numerator, self.covariates])
+            if self.covariates.size
+            else self.numerator
         )
+        return [with_unit_denominator(m) for m in grouped_moments(x, codes, groups)]
 
     def cell_moments(self) -> dict[tuple[int, int], Moments]:
         """Per (arm, stratum) moments for post-stratification."""
@@ -209,7 +218,7 @@ class OutcomeData:
         assert self.strata is not None
         n_strata = len(self.stratum_labels)
         cells = self.codes * n_strata + self.strata
-        parts = grouped_moments(self.matrix(), cells, len(self.arms) * n_strata)
+        parts = self._grouped(cells, len(self.arms) * n_strata)
         return {
             (a, s): parts[a * n_strata + s] for a in range(len(self.arms)) for s in range(n_strata)
         }

@@ -25,7 +25,7 @@ from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
 from cerebro.experiments.abtest_data import Design, Metric
 from cerebro.experiments.abtest_spec import ABTestSpec
-from cerebro.experiments.moments import Moments, merge_all
+from cerebro.experiments.moments import Moments, merge_all, with_unit_denominator
 
 
 def _name(variable: str | None, stat: str) -> str:
@@ -139,7 +139,8 @@ def read_summary(table: pd.DataFrame, spec: ABTestSpec, design: Design) -> list[
         variables: list[str | None]
         variables = [None, *spec.covariates] if bare else [*metric.columns, *spec.covariates]
         rows = [_row_moments(row, variables, columns) for _, row in table.iterrows()]
-        rows = [_with_unit_denominator(m, metric) for m in rows]
+        if metric.denominator is None:
+            rows = [with_unit_denominator(m) for m in rows]
         findings = _precision_findings(table, variables, columns, metric.name)
         arm_moments = []
         for a, arm in enumerate(arms):
@@ -162,18 +163,6 @@ def read_summary(table: pd.DataFrame, spec: ABTestSpec, design: Design) -> list[
                     cells[(a, s)] = merge_all(parts)
         outcomes.append(SummaryOutcome(metric, arms, arm_moments, cells, labels, findings))
     return outcomes
-
-
-def _with_unit_denominator(m: Moments, metric: Metric) -> Moments:
-    """Insert the constant denominator 1 of a plain mean after the numerator."""
-    if metric.denominator is not None:
-        return m
-    p = len(m.mean)
-    mean = np.insert(m.mean, 1, 1.0)
-    comoment = np.zeros((p + 1, p + 1))
-    keep = [0, *range(2, p + 1)]
-    comoment[np.ix_(keep, keep)] = m.comoment
-    return Moments(m.n, mean, comoment)
 
 
 def _precision_findings(

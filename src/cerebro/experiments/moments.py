@@ -86,3 +86,13 @@ def grouped_moments(x: np.ndarray, codes: np.ndarray, n_groups: int) -> list[Mom
             comoments[:, i, j] = s
             comoments[:, j, i] = s
     return [Moments(counts[g], means[g], comoments[g]) for g in range(n_groups)]
+
+
+def with_unit_denominator(m: Moments) -> Moments:
+    """Insert a constant column of ones after the first (the denominator of a plain mean)."""
+    p = len(m.mean)
+    mean = np.insert(m.mean, 1, 1.0)
+    comoment = np.zeros((p + 1, p + 1))
+    keep = [0, *range(2, p + 1)]
+    comoment[np.ix_(keep, keep)] = m.comoment
+    return Moments(m.n, mean, comoment)

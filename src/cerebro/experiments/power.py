@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
-from scipy import optimize, stats
 
 Alternative = Literal["two-sided", "greater", "less"]
 ProportionFormula = Literal["pooled", "unpooled", "arcsine"]
@@ -52,6 +51,8 @@ _RTOL = 1e-12
 
 def critical_z(alpha: float, alternative: str) -> float:
     """z_{1−α/2} for a two-sided test, z_{1−α} for a one-sided one."""
+    from scipy import stats  # imported where used (import cost)
+
     return float(stats.norm.isf(alpha / 2 if alternative == "two-sided" else alpha))
 
 
@@ -67,6 +68,8 @@ def normal_power(
     `shift` is δ√n; `std_null` and `std_alt` are σ₀ and σ₁. Both tails count for a two-sided
     test (the far tail is tiny unless δ is close to 0).
     """
+    from scipy import stats  # imported where used (import cost)
+
     crit = critical_z(alpha, alternative)
     shift, std_null, std_alt = np.asarray(shift), np.asarray(std_null), np.asarray(std_alt)
     power = np.zeros(np.broadcast(shift, std_null, std_alt).shape)
@@ -85,6 +88,8 @@ def t_power(
     alternative: str,
 ) -> np.ndarray | float:
     """Power of Student's two-sample t-test for a standardised difference d = δ/σ."""
+    from scipy import stats  # imported where used (import cost)
+
     n_control = np.asarray(n_control, dtype=float)
     n_variant = ratio * n_control
     df = n_control + n_variant - 2
@@ -182,6 +187,8 @@ def _solve_increasing(
 
     `high` is a first guess for the upper end of the bracket; it doubles until it brackets.
     """
+    from scipy import optimize  # imported where used (import cost)
+
     if func(low) >= target:
         return low
     high = min(max(high, low * 2), limit)
@@ -194,6 +201,8 @@ def _solve_increasing(
 
 def _n_guess(effect: float, std_null: float, std_alt: float, power: float, design: Design) -> float:
     """One-tail closed form ((z_α σ₀ + z_β σ₁)/δ)², the usual textbook formula."""
+    from scipy import stats  # imported where used (import cost)
+
     z_alpha = critical_z(design.alpha, design.alternative)
     return ((z_alpha * std_null + stats.norm.ppf(power) * std_alt) / effect) ** 2
 
@@ -272,6 +281,8 @@ def mde_means(
     n_control: float, sd: float, power: float, design: Design, formula: MeanFormula = "t"
 ) -> float:
     """Smallest mean difference detected with `power` (positive unless the test is `less`)."""
+    from scipy import stats  # imported where used (import cost)
+
     sign = direction(design.alternative)
     std = sd * math.sqrt(design.variance_factor * (1 + 1 / design.ratio))
     z_alpha = critical_z(design.alpha, design.alternative)
