@@ -10,6 +10,7 @@ stratified binary outcomes the Cochran–Mantel–Haenszel test. Each result say
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,8 +25,10 @@ from cerebro.core.spec import explain_validation_error
 from cerebro.data.load import load_table, require_columns
 from cerebro.experiments import proportion_tests, rank_tests
 from cerebro.experiments.abtest_data import (
+    Design,
     Metric,
     OutcomeData,
+    dropped_rows_finding,
     encode_design,
     needed_columns,
     prepare_outcome,
@@ -322,19 +325,95 @@ def _load(spec: ABTestSpec, data: pd.DataFrame | None) -> pd.DataFrame:
     return data
 
 
+def _from_file_in_duckdb(
+    spec: ABTestSpec,
+) -> tuple[Design, list[SummaryOutcome], dict[str, float], int]:
+    """Moments of every outcome computed by DuckDB in one scan of the file (no rows in Python)."""
+    from cerebro.engine.duckdb_moments import file_columns, file_moments
+
+    path = Path(str(spec.data))
+    if not path.is_file():
+        load_table(path)  # raises the clear "does not exist" / "is a directory" error
+    source, types = file_columns(path)
+    columns = list(types)
+    require_columns(columns, needed_columns(spec, columns), path.name)
+    metrics = [Metric.parse(t, columns) for t in spec.outcome]
+    moments = file_moments(
+        source,
+        types,
+        spec.treatment,
+        spec.strata,
+        [[*m.columns, *spec.covariates] for m in metrics],
+    )
+    design = encode_design(moments.groups, spec)
+    total = int(moments.groups["rows"].sum()) + moments.missing_treatment
+    outcomes = []
+    for metric, table, complete in zip(
+        metrics, moments.summaries, moments.complete_rows, strict=True
+    ):
+        outcome = read_summary(table, spec.model_copy(update={"outcome": [metric.name]}), design)[0]
+        if complete < total:
+            used = needed_columns(spec.model_copy(update={"outcome": [metric.name]}), columns)
+            outcome.findings.append(
+                dropped_rows_finding(metric.name, total - complete, total, used)
+            )
+        outcomes.append(outcome)
+    rows = moments.groups["rows"].to_numpy(float)
+    units = {a: float(rows[design.codes == i].sum()) for i, a in enumerate(design.arms)}
+    return design, outcomes, units, moments.missing_treatment
+
+
+def _uses_duckdb(spec: ABTestSpec, data: pd.DataFrame | None) -> bool:
+    """Moments-only analyses of a file run in DuckDB; clusters and ranks need the rows."""
+    return (
+        data is None
+        and spec.data is not None
+        and not spec.from_summary
+        and spec.cluster is None
+        and spec.test_type != "mann_whitney"
+    )
+
+
 def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
     """Analyse an A/B/n test as `spec` describes (the runner every face calls)."""
+    refuse_not_yet(spec.test_type)
+    if _uses_duckdb(spec, data):
+        design, outcomes, units, missing_arm = _from_file_in_duckdb(spec)
+        return _analyse(spec, design, outcomes, units, "rows", missing_arm)
     frame = _load(spec, data)
     columns = [str(c) for c in frame.columns]
     if spec.from_summary:
         require_columns(columns, [spec.treatment, "n", *spec.strata], "the summary table")
     else:
         require_columns(columns, needed_columns(spec, columns), "the data")
-    refuse_not_yet(spec.test_type)
     design = encode_design(frame, spec)
+    missing_arm = int((design.codes < 0).sum())
+    outcomes: list[OutcomeData | SummaryOutcome]
+    if spec.from_summary:
+        outcomes = list(read_summary(frame, spec, design))
+        n_units = frame["n"].to_numpy(float)
+        units = {a: float(n_units[design.codes == i].sum()) for i, a in enumerate(design.arms)}
+        unit_name = "units"
+    else:
+        outcomes = [
+            prepare_outcome(frame, design, Metric.parse(t, columns), spec) for t in spec.outcome
+        ]
+        units = design.units_per_arm()
+        unit_name = f"clusters ({spec.cluster})" if spec.cluster else "rows"
+    return _analyse(spec, design, outcomes, units, unit_name, missing_arm)
+
+
+def _analyse(
+    spec: ABTestSpec,
+    design: Design,
+    outcomes: list[OutcomeData | SummaryOutcome],
+    units: dict[str, float],
+    unit_name: str,
+    missing_arm: int,
+) -> Result:
+    """Every variant against the control for every outcome, with the checks around them."""
     control, variants, arms = design.control, design.arms[1:], design.arms
     findings: list[Finding] = []
-    missing_arm = int((design.codes < 0).sum())
     if missing_arm:
         findings.append(
             Finding(
@@ -347,18 +426,6 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
         Finding("info", "control", f"control arm: {control!r} ({design.control_choice}).")
     )
 
-    outcomes: list[OutcomeData | SummaryOutcome]
-    if spec.from_summary:
-        outcomes = list(read_summary(frame, spec, design))
-        n_units = frame["n"].to_numpy(float)
-        units = {a: float(n_units[design.codes == i].sum()) for i, a in enumerate(arms)}
-        unit_name = "units"
-    else:
-        outcomes = [
-            prepare_outcome(frame, design, Metric.parse(t, columns), spec) for t in spec.outcome
-        ]
-        units = design.units_per_arm()
-        unit_name = f"clusters ({spec.cluster})" if spec.cluster else "rows"
     findings.append(srm_finding(units, spec, unit_name))
 
     estimates, rows = [], []

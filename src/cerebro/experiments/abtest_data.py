@@ -276,6 +276,14 @@ def _numeric(frame: pd.DataFrame, column: str, role: str) -> np.ndarray:
     return series.to_numpy(dtype=float, na_value=np.nan)
 
 
+def dropped_rows_finding(name: str, dropped: int, total: int, columns: list[str]) -> Finding:
+    return Finding(
+        "warning",
+        "dropped_missing",
+        f"{name}: dropped {dropped:,} of {total:,} rows with missing values in {', '.join(columns)}.",
+    )
+
+
 def prepare_outcome(
     frame: pd.DataFrame, design: Design, metric: Metric, spec: ABTestSpec
 ) -> OutcomeData:
@@ -306,14 +314,7 @@ def prepare_outcome(
     dropped = int((~keep).sum())
     if dropped:
         used = needed_columns(spec.model_copy(update={"outcome": [metric.name]}))
-        findings.append(
-            Finding(
-                "warning",
-                "dropped_missing",
-                f"{metric.name}: dropped {dropped:,} of {len(keep):,} rows with missing values in "
-                f"{', '.join(used)}.",
-            )
-        )
+        findings.append(dropped_rows_finding(metric.name, dropped, len(keep), used))
     everything = keep.all()
     codes = design.codes if everything else design.codes[keep]
     counts = np.bincount(codes, minlength=len(design.arms))

@@ -144,9 +144,12 @@ def read_summary(table: pd.DataFrame, spec: ABTestSpec, design: Design) -> list[
         findings = _precision_findings(table, variables, columns, metric.name)
         arm_moments = []
         for a, arm in enumerate(arms):
-            parts = [rows[i] for i in np.flatnonzero(codes == a)]
+            parts = [rows[i] for i in np.flatnonzero(codes == a) if rows[i].n > 0]
             if not parts:
-                raise UserInputError(f"the summary table has no row for arm {arm!r}.")
+                raise UserInputError(
+                    f"arm {arm!r} has no rows with a value of {metric.name!r}; every arm needs "
+                    "data – check the outcome column or remove the arm."
+                )
             arm_moments.append(merge_all(parts))
         cells, labels = None, design.stratum_labels
         if spec.strata:
@@ -155,7 +158,8 @@ def read_summary(table: pd.DataFrame, spec: ABTestSpec, design: Design) -> list[
             cells = {}
             for a in range(len(arms)):
                 for s in range(len(labels)):
-                    parts = [rows[i] for i in np.flatnonzero((codes == a) & (s_codes == s))]
+                    cell = np.flatnonzero((codes == a) & (s_codes == s))
+                    parts = [rows[i] for i in cell if rows[i].n > 0]
                     if not parts:
                         raise UserInputError(
                             f"the summary table has no row for arm {arms[a]!r} in stratum {labels[s]!r}."

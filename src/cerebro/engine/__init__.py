@@ -1,0 +1,1 @@
+"""Sufficient statistics computed where the data lives (DuckDB today; warehouses later)."""

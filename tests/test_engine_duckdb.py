@@ -1,0 +1,62 @@
+"""A file analysed by DuckDB (moments in one SQL scan) = the same data analysed in numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from cerebro.experiments.abtest import abtest
+
+CASES = [
+    {"outcome": "revenue"},
+    {"outcome": "revenue,converted", "test_type": "ttest"},
+    {"outcome": "revenue", "covariates": ["pre_revenue", "pre_other"]},
+    {"outcome": "revenue/sessions", "covariates": ["pre_revenue"]},
+    {"outcome": "converted"},
+    {"outcome": "converted", "test_type": "fisher"},
+    {"outcome": "converted", "test_type": "chi_square", "yates": True},
+    {"outcome": "revenue,converted", "strata": ["region"]},
+]
+
+
+@pytest.fixture
+def messy(ab):
+    df = ab.copy()
+    df.loc[3:9, "revenue"] = np.nan
+    df.loc[20:22, "pre_revenue"] = np.nan
+    df.loc[40, "arm"] = None
+    df.loc[50:52, "region"] = None
+    return df
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".json"])
+@pytest.mark.parametrize("options", CASES)
+def test_file_equals_frame(messy, tmp_path, suffix, options):
+    path = tmp_path / f"ab{suffix}"
+    {
+        ".csv": lambda p: messy.to_csv(p, index=False),
+        ".parquet": messy.to_parquet,
+        ".json": lambda p: messy.to_json(p, orient="records"),
+    }[suffix](path)
+    from_file = abtest(str(path), treatment="arm", **options)
+    from_frame = abtest(messy, treatment="arm", **options)
+    assert len(from_file.estimates) == len(from_frame.estimates)
+    for a, b in zip(from_file.estimates, from_frame.estimates, strict=True):
+        assert a.label == b.label
+        for field in ("value", "se", "ci_low", "ci_high", "p_value"):
+            x, y = getattr(a, field), getattr(b, field)
+            assert (x is None and y is None) or x == pytest.approx(y, rel=1e-9, abs=1e-12), (
+                a.label,
+                field,
+            )
+    codes = lambda r: sorted((f.code, f.message) for f in r.findings)  # noqa: E731
+    assert codes(from_file) == codes(from_frame)
+
+
+def test_non_numeric_outcome_in_a_file(ab, tmp_path):
+    from cerebro.core.errors import UserInputError
+
+    path = tmp_path / "ab.csv"
+    ab.to_csv(path, index=False)
+    with pytest.raises(UserInputError, match="column 'region' is not numeric"):
+        abtest(str(path), treatment="arm", outcome="region")
