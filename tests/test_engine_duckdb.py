@@ -16,12 +16,15 @@ CASES = [
     {"outcome": "converted", "test_type": "fisher"},
     {"outcome": "converted", "test_type": "chi_square", "yates": True},
     {"outcome": "revenue,converted", "strata": ["region"]},
+    {"outcome": "revenue,converted", "cluster": "user"},
+    {"outcome": "revenue/sessions", "cluster": "user", "covariates": ["pre_revenue"]},
 ]
 
 
 @pytest.fixture
 def messy(ab):
     df = ab.copy()
+    df["user"] = df.arm + "-" + (np.arange(len(df)) // 3).astype(str)  # clusters nested in arms
     df.loc[3:9, "revenue"] = np.nan
     df.loc[20:22, "pre_revenue"] = np.nan
     df.loc[40, "arm"] = None

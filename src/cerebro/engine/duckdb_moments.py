@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from cerebro.core.errors import UserInputError
@@ -91,14 +92,7 @@ def file_moments(
     """One scan: counts, means, variances and covariances per group for each outcome."""
     import duckdb
 
-    for columns in outcomes:
-        for column in columns:
-            kind = types[column].split("(")[0]
-            if kind not in _NUMERIC:
-                raise UserInputError(
-                    f"column {column!r} is not numeric (type {types[column]}); recode it as "
-                    "numbers (e.g. 0/1 for conversions) or pick a numeric column."
-                )
+    _check_numeric(types, [c for columns in outcomes for c in columns])
     keys = [treatment, *strata]
     select, names = [], []
     for o, columns in enumerate(outcomes):
@@ -141,3 +135,106 @@ def file_moments(
         summaries=tables,
         complete_rows=[int(t["n"].sum()) for t in tables],
     )
+
+
+@dataclass
+class FileClusterMoments:
+    """Per-arm moments of cluster totals for each outcome (cluster-randomised tests)."""
+
+    arms: pd.DataFrame  # treatment, clusters (every cluster with a treatment)
+    missing_treatment: int
+    total_rows: int
+    moments: list[list[tuple[float, list[float], list[list[float]]]]]  # per outcome, per arm
+    rows: list[list[float]]  # per outcome, per arm: complete rows
+    binary: list[bool]
+
+
+def file_cluster_moments(
+    source: str,
+    types: dict[str, str],
+    treatment: str,
+    cluster: str,
+    outcomes: list[tuple[str, str | None, list[str]]],
+) -> FileClusterMoments:
+    """Two-level aggregation: totals per cluster, then moments of the totals per arm.
+
+    `outcomes` holds (numerator, denominator or None, covariates). A plain mean's cluster
+    denominator is its number of complete rows. Raises when a cluster spans several arms.
+    """
+    import duckdb
+
+    _check_numeric(
+        types, [c for num, den, cov in outcomes for c in [num, *([den] if den else []), *cov]]
+    )
+
+    def value(c: str) -> str:
+        return f"CAST({_ident(c)} AS DOUBLE)"
+
+    inner, outer = [], []
+    for o, (num, den, covariates) in enumerate(outcomes):
+        columns = [num, *([den] if den else []), *covariates]
+        where = " FILTER (WHERE " + " AND ".join(f"{_ident(c)} IS NOT NULL" for c in columns) + ")"
+        inner.append(f"count(*){where} AS r{o}")
+        inner.append(f"bool_and({value(num)} IN (0, 1)){where} AS b{o}")
+        totals = [f"sum({value(num)}){where}"]
+        totals.append(f"sum({value(den)}){where}" if den else f"CAST(count(*){where} AS DOUBLE)")
+        totals += [f"sum({value(c)}){where}" for c in covariates]
+        names = [f"t{o}_{i}" for i in range(len(totals))]
+        inner += [f"{t} AS {n}" for t, n in zip(totals, names, strict=True)]
+        present = f" FILTER (WHERE r{o} > 0)"
+        outer += [f"count(*){present}", f"sum(r{o})", f"bool_and(b{o}){present}"]
+        outer += [f"avg({n}){present}" for n in names]
+        outer += [f"var_samp({n}){present}" for n in names]
+        outer += [f"covar_samp({a}, {b}){present}" for a, b in combinations(names, 2)]
+    t, g = _ident(treatment), _ident(cluster)
+    query = f"""
+        WITH clusters AS (
+            SELECT {g} AS g, min({t}) AS arm, count(DISTINCT {t}) AS arms, {", ".join(inner)}
+            FROM {source} WHERE {t} IS NOT NULL AND {g} IS NOT NULL GROUP BY {g}
+        )
+        SELECT arm, count(*), max(arms), {", ".join(outer)} FROM clusters GROUP BY arm"""
+    counts = f"SELECT count(*), count(*) FILTER (WHERE {t} IS NULL) FROM {source}"
+    con = duckdb.connect()
+    try:
+        result = list(con.sql(query).fetchnumpy().values())
+        total_rows, missing = con.execute(counts).fetchone()
+    except duckdb.Error as err:
+        first = (str(err).strip().splitlines() or ["query failed"])[0]
+        raise UserInputError(f"cannot summarise the data: {first}") from None
+    finally:
+        con.close()
+    if (result[2] > 1).any():
+        raise UserInputError(
+            "some clusters contain rows from more than one arm, so treatment was not assigned "
+            "by cluster; check --cluster (it must be the unit of randomisation)."
+        )
+    arms = pd.DataFrame({treatment: pd.array(result[0]), "clusters": result[1]})
+    position, moments, rows, binary = 3, [], [], []
+    for _, den, covariates in outcomes:
+        p = 2 + len(covariates)
+        n, complete, is_binary = result[position : position + 3]
+        means = result[position + 3 : position + 3 + p]
+        variances = result[position + 3 + p : position + 3 + 2 * p]
+        covariances = result[position + 3 + 2 * p : position + 3 + 2 * p + p * (p - 1) // 2]
+        position += 3 + 2 * p + p * (p - 1) // 2
+        per_arm = []
+        for a in range(len(arms)):
+            cov = [[0.0] * p for _ in range(p)]
+            for i in range(p):
+                cov[i][i] = float(variances[i][a] or 0.0)
+            for (i, j), values in zip(combinations(range(p), 2), covariances, strict=True):
+                cov[i][j] = cov[j][i] = float(values[a] or 0.0)
+            per_arm.append((float(n[a]), [float(m[a] or 0.0) for m in means], cov))
+        moments.append(per_arm)
+        rows.append([float(x or 0) for x in complete])
+        binary.append(den is None and bool(np.all(is_binary.astype(bool))))
+    return FileClusterMoments(arms, int(missing), int(total_rows), moments, rows, binary)
+
+
+def _check_numeric(types: dict[str, str], columns: list[str]) -> None:
+    for column in columns:
+        if types[column].split("(")[0] not in _NUMERIC:
+            raise UserInputError(
+                f"column {column!r} is not numeric (type {types[column]}); recode it as "
+                "numbers (e.g. 0/1 for conversions) or pick a numeric column."
+            )

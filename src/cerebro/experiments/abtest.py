@@ -34,9 +34,10 @@ from cerebro.experiments.abtest_data import (
     prepare_outcome,
 )
 from cerebro.experiments.abtest_spec import NOT_YET, ABTestSpec
-from cerebro.experiments.abtest_summary import SummaryOutcome, read_summary
+from cerebro.experiments.abtest_summary import ClusterTotals, SummaryOutcome, read_summary
 from cerebro.experiments.comparison import Comparison, p_value_from_statistic, wald_interval
 from cerebro.experiments.mean_tests import ArmEstimate, compare_means, no_variation, relative_lift
+from cerebro.experiments.moments import Moments
 from cerebro.experiments.multiplicity import benjamini_hochberg, holm
 
 LINEAR_MODES = {"welch": "welch", "ttest": "student", "ztest": "normal"}
@@ -193,12 +194,16 @@ def _poststratified(
 
 
 def compare(
-    plan: Plan, outcome: OutcomeData | SummaryOutcome, c: int, v: int, spec: ABTestSpec
+    plan: Plan,
+    outcome: OutcomeData | SummaryOutcome | ClusterTotals,
+    c: int,
+    v: int,
+    spec: ABTestSpec,
 ) -> tuple[Comparison, ArmEstimate | None, ArmEstimate | None]:
     """Run the planned test of arm `v` against arm `c`."""
     alpha, alternative = spec.alpha, spec.alternative
     if plan.engine == "linear" and plan.mode == "cluster":
-        assert isinstance(outcome, OutcomeData)
+        assert isinstance(outcome, OutcomeData | ClusterTotals)
         moments, rows = outcome.cluster_moments()
         return compare_means(
             moments[c],
@@ -363,20 +368,69 @@ def _from_file_in_duckdb(
     return design, outcomes, units, moments.missing_treatment
 
 
+def _clusters_from_file_in_duckdb(
+    spec: ABTestSpec,
+) -> tuple[Design, list[ClusterTotals], dict[str, float], int]:
+    """Cluster totals and their per-arm moments computed by DuckDB (cluster-randomised tests)."""
+    from cerebro.engine.duckdb_moments import file_cluster_moments, file_columns
+
+    assert spec.cluster is not None
+    path = Path(str(spec.data))
+    if not path.is_file():
+        load_table(path)  # raises the clear "does not exist" / "is a directory" error
+    source, types = file_columns(path)
+    columns = list(types)
+    require_columns(columns, needed_columns(spec, columns), path.name)
+    metrics = [Metric.parse(t, columns) for t in spec.outcome]
+    totals = file_cluster_moments(
+        source,
+        types,
+        spec.treatment,
+        spec.cluster,
+        [(m.numerator, m.denominator, spec.covariates) for m in metrics],
+    )
+    design = encode_design(totals.arms, spec.model_copy(update={"cluster": None}))
+    order = np.argsort(design.codes)  # summary rows in the design's arm order
+    outcomes = []
+    for o, metric in enumerate(metrics):
+        per_arm = [totals.moments[o][i] for i in order]
+        moments = [
+            Moments(n, np.array(mean), np.array(cov) * max(n - 1, 0)) for n, mean, cov in per_arm
+        ]
+        outcome = ClusterTotals(
+            metric, design.arms, moments, [totals.rows[o][i] for i in order], totals.binary[o]
+        )
+        complete = int(sum(outcome.rows))
+        if complete < totals.total_rows:
+            used = needed_columns(spec.model_copy(update={"outcome": [metric.name]}), columns)
+            outcome.findings.append(
+                dropped_rows_finding(
+                    metric.name, totals.total_rows - complete, totals.total_rows, used
+                )
+            )
+        outcomes.append(outcome)
+    clusters = totals.arms["clusters"].to_numpy(float)
+    units = {a: float(clusters[design.codes == i].sum()) for i, a in enumerate(design.arms)}
+    return design, outcomes, units, totals.missing_treatment
+
+
 def _uses_duckdb(spec: ABTestSpec, data: pd.DataFrame | None) -> bool:
-    """Moments-only analyses of a file run in DuckDB; clusters and ranks need the rows."""
+    """Moments-only analyses of a file run in DuckDB; ranks (Mann–Whitney) need the rows."""
     return (
         data is None
         and spec.data is not None
         and not spec.from_summary
-        and spec.cluster is None
         and spec.test_type != "mann_whitney"
+        and not (spec.cluster and spec.strata)
     )
 
 
 def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
     """Analyse an A/B/n test as `spec` describes (the runner every face calls)."""
     refuse_not_yet(spec.test_type)
+    if _uses_duckdb(spec, data) and spec.cluster:
+        design, clustered, units, missing_arm = _clusters_from_file_in_duckdb(spec)
+        return _analyse(spec, design, clustered, units, f"clusters ({spec.cluster})", missing_arm)
     if _uses_duckdb(spec, data):
         design, outcomes, units, missing_arm = _from_file_in_duckdb(spec)
         return _analyse(spec, design, outcomes, units, "rows", missing_arm)
@@ -406,7 +460,7 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
 def _analyse(
     spec: ABTestSpec,
     design: Design,
-    outcomes: list[OutcomeData | SummaryOutcome],
+    outcomes: list[OutcomeData | SummaryOutcome] | list[ClusterTotals],
     units: dict[str, float],
     unit_name: str,
     missing_arm: int,
@@ -592,13 +646,11 @@ def _estimates_for(
 ) -> dict[str, Any]:
     name = outcome.metric.name
     common = {"outcome": name, "variant": variant, "control": control, "test": comparison.test}
-    moments = (
-        outcome.moments()
-        if not isinstance(outcome, OutcomeData) or outcome.cluster is None
-        else None
-    )
-    n_c = arm_c.n if arm_c else (moments[0].n if moments else None)
-    row: dict[str, Any] = {**common, "n_control": n_c, "n_variant": arm_v.n if arm_v else None}
+    row: dict[str, Any] = {
+        **common,
+        "n_control": arm_c.n if arm_c else comparison.extra.get("n_control"),
+        "n_variant": arm_v.n if arm_v else comparison.extra.get("n_variant"),
+    }
     if arm_c is not None and arm_v is not None:
         row.update(mean_control=arm_c.raw, mean_variant=arm_v.raw)
     mde = (

@@ -192,3 +192,36 @@ def _precision_findings(
                     )
                 )
     return findings
+
+
+@dataclass
+class ClusterTotals:
+    """One metric's per-arm moments of cluster totals, computed where the data lives.
+
+    Columns of the moments: [Σ numerator, Σ denominator (rows for a plain mean), Σ covariates]
+    over each cluster's complete rows; `rows` counts those rows per arm (for the CR1 factor).
+    """
+
+    metric: Metric
+    arms: list[str]
+    totals: list[Moments]
+    rows: list[float]
+    binary: bool
+    findings: list[Finding] = field(default_factory=list)
+    strata: None = None
+    cluster: bool = True
+
+    has_rows = False
+
+    @property
+    def is_binary(self) -> bool:
+        return self.binary
+
+    def cluster_moments(self) -> tuple[list[Moments], list[float]]:
+        for arm, m in zip(self.arms, self.totals, strict=True):
+            if m.n == 0:
+                raise UserInputError(
+                    f"arm {arm!r} has no rows with a value of {self.metric.name!r}; every arm "
+                    "needs data – check the outcome column or remove the arm."
+                )
+        return self.totals, self.rows

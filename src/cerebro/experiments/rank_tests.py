@@ -146,5 +146,5 @@ def mann_whitney(
         df=None,
         test="Mann–Whitney U test",
         measure="Hodges–Lehmann shift (median of pairwise differences)",
-        extra={"U": u, "common_language_effect": u / total},
+        extra={"U": u, "common_language_effect": u / total, "n_control": m, "n_variant": n},
     )
