@@ -2,7 +2,12 @@
 
 Each test runs the public `abtest()` on simulated experiments with a fixed seed. Bands: a rate
 of 0.05 over 2000 replications has SE 0.005, so [0.04, 0.06] is ±2 SE; coverage 0.95 over 1000
-replications has SE 0.007, so [0.93, 0.97] is ±2.9 SE. Measured rates are in the docstrings.
+replications has SE 0.007, so [0.93, 0.97] is ±2.9 SE.
+
+Type-I error measured with these seeds (2000 replications unless said): Welch 0.0485,
+Student 0.0465, Mann–Whitney 0.0425, CUPED-Welch 0.0495, post-stratified 0.054, two-proportion
+z 0.0485, chi-square 0.0485, ratio metric (delta method) 0.058, Fisher 0.040 (600 replications;
+exact tests are conservative by construction).
 """
 
 from __future__ import annotations
