@@ -173,7 +173,8 @@ def file_cluster_moments(
     inner, outer = [], []
     for o, (num, den, covariates) in enumerate(outcomes):
         columns = [num, *([den] if den else []), *covariates]
-        where = " FILTER (WHERE " + " AND ".join(f"{_ident(c)} IS NOT NULL" for c in columns) + ")"
+        complete = [f"{_ident(c)} IS NOT NULL" for c in [treatment, *columns]]
+        where = " FILTER (WHERE " + " AND ".join(complete) + ")"
         inner.append(f"count(*){where} AS r{o}")
         inner.append(f"bool_and({value(num)} IN (0, 1)){where} AS b{o}")
         totals = [f"sum({value(num)}){where}"]
@@ -187,22 +188,27 @@ def file_cluster_moments(
         outer += [f"var_samp({n}){present}" for n in names]
         outer += [f"covar_samp({a}, {b}){present}" for a, b in combinations(names, 2)]
     t, g = _ident(treatment), _ident(cluster)
+    # One scan: the NULL-cluster group and rows without an arm only feed the row totals.
     query = f"""
         WITH clusters AS (
-            SELECT {g} AS g, min({t}) AS arm, count(DISTINCT {t}) AS arms, {", ".join(inner)}
-            FROM {source} WHERE {t} IS NOT NULL AND {g} IS NOT NULL GROUP BY {g}
+            SELECT {g} IS NULL AS no_cluster, min({t}) AS arm, count(DISTINCT {t}) AS arms,
+                   count(*) AS all_rows, count(*) FILTER (WHERE {t} IS NULL) AS no_arm,
+                   {", ".join(inner)}
+            FROM {source} GROUP BY {g}
         )
-        SELECT arm, count(*), max(arms), {", ".join(outer)} FROM clusters GROUP BY arm"""
-    counts = f"SELECT count(*), count(*) FILTER (WHERE {t} IS NULL) FROM {source}"
+        SELECT arm, no_cluster, count(*), max(arms), sum(all_rows), sum(no_arm), {", ".join(outer)}
+        FROM clusters GROUP BY arm, no_cluster"""
     con = duckdb.connect()
     try:
         result = list(con.sql(query).fetchnumpy().values())
-        total_rows, missing = con.execute(counts).fetchone()
     except duckdb.Error as err:
         first = (str(err).strip().splitlines() or ["query failed"])[0]
         raise UserInputError(f"cannot summarise the data: {first}") from None
     finally:
         con.close()
+    total_rows, missing = int(result[4].sum()), int(result[5].sum())
+    keep = ~np.asarray(result[1], dtype=bool) & pd.notna(result[0])
+    result = [result[0][keep], result[2][keep], result[3][keep], *(r[keep] for r in result[6:])]
     if (result[2] > 1).any():
         raise UserInputError(
             "some clusters contain rows from more than one arm, so treatment was not assigned "

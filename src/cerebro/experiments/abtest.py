@@ -10,7 +10,6 @@ stratified binary outcomes the Cochran–Mantel–Haenszel test. Each result say
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,16 +27,19 @@ from cerebro.experiments.abtest_data import (
     Design,
     Metric,
     OutcomeData,
-    dropped_rows_finding,
     encode_design,
     needed_columns,
     prepare_outcome,
+)
+from cerebro.experiments.abtest_file import (
+    cluster_totals_from_file,
+    moments_from_file,
+    moments_in_duckdb,
 )
 from cerebro.experiments.abtest_spec import NOT_YET, ABTestSpec
 from cerebro.experiments.abtest_summary import ClusterTotals, SummaryOutcome, read_summary
 from cerebro.experiments.comparison import Comparison, p_value_from_statistic, wald_interval
 from cerebro.experiments.mean_tests import ArmEstimate, compare_means, no_variation, relative_lift
-from cerebro.experiments.moments import Moments
 from cerebro.experiments.multiplicity import benjamini_hochberg, holm
 
 LINEAR_MODES = {"welch": "welch", "ttest": "student", "ztest": "normal"}
@@ -330,110 +332,16 @@ def _load(spec: ABTestSpec, data: pd.DataFrame | None) -> pd.DataFrame:
     return data
 
 
-def _from_file_in_duckdb(
-    spec: ABTestSpec,
-) -> tuple[Design, list[SummaryOutcome], dict[str, float], int]:
-    """Moments of every outcome computed by DuckDB in one scan of the file (no rows in Python)."""
-    from cerebro.engine.duckdb_moments import file_columns, file_moments
-
-    path = Path(str(spec.data))
-    if not path.is_file():
-        load_table(path)  # raises the clear "does not exist" / "is a directory" error
-    source, types = file_columns(path)
-    columns = list(types)
-    require_columns(columns, needed_columns(spec, columns), path.name)
-    metrics = [Metric.parse(t, columns) for t in spec.outcome]
-    moments = file_moments(
-        source,
-        types,
-        spec.treatment,
-        spec.strata,
-        [[*m.columns, *spec.covariates] for m in metrics],
-    )
-    design = encode_design(moments.groups, spec)
-    total = int(moments.groups["rows"].sum()) + moments.missing_treatment
-    outcomes = []
-    for metric, table, complete in zip(
-        metrics, moments.summaries, moments.complete_rows, strict=True
-    ):
-        outcome = read_summary(table, spec.model_copy(update={"outcome": [metric.name]}), design)[0]
-        if complete < total:
-            used = needed_columns(spec.model_copy(update={"outcome": [metric.name]}), columns)
-            outcome.findings.append(
-                dropped_rows_finding(metric.name, total - complete, total, used)
-            )
-        outcomes.append(outcome)
-    rows = moments.groups["rows"].to_numpy(float)
-    units = {a: float(rows[design.codes == i].sum()) for i, a in enumerate(design.arms)}
-    return design, outcomes, units, moments.missing_treatment
-
-
-def _clusters_from_file_in_duckdb(
-    spec: ABTestSpec,
-) -> tuple[Design, list[ClusterTotals], dict[str, float], int]:
-    """Cluster totals and their per-arm moments computed by DuckDB (cluster-randomised tests)."""
-    from cerebro.engine.duckdb_moments import file_cluster_moments, file_columns
-
-    assert spec.cluster is not None
-    path = Path(str(spec.data))
-    if not path.is_file():
-        load_table(path)  # raises the clear "does not exist" / "is a directory" error
-    source, types = file_columns(path)
-    columns = list(types)
-    require_columns(columns, needed_columns(spec, columns), path.name)
-    metrics = [Metric.parse(t, columns) for t in spec.outcome]
-    totals = file_cluster_moments(
-        source,
-        types,
-        spec.treatment,
-        spec.cluster,
-        [(m.numerator, m.denominator, spec.covariates) for m in metrics],
-    )
-    design = encode_design(totals.arms, spec.model_copy(update={"cluster": None}))
-    order = np.argsort(design.codes)  # summary rows in the design's arm order
-    outcomes = []
-    for o, metric in enumerate(metrics):
-        per_arm = [totals.moments[o][i] for i in order]
-        moments = [
-            Moments(n, np.array(mean), np.array(cov) * max(n - 1, 0)) for n, mean, cov in per_arm
-        ]
-        outcome = ClusterTotals(
-            metric, design.arms, moments, [totals.rows[o][i] for i in order], totals.binary[o]
-        )
-        complete = int(sum(outcome.rows))
-        if complete < totals.total_rows:
-            used = needed_columns(spec.model_copy(update={"outcome": [metric.name]}), columns)
-            outcome.findings.append(
-                dropped_rows_finding(
-                    metric.name, totals.total_rows - complete, totals.total_rows, used
-                )
-            )
-        outcomes.append(outcome)
-    clusters = totals.arms["clusters"].to_numpy(float)
-    units = {a: float(clusters[design.codes == i].sum()) for i, a in enumerate(design.arms)}
-    return design, outcomes, units, totals.missing_treatment
-
-
-def _uses_duckdb(spec: ABTestSpec, data: pd.DataFrame | None) -> bool:
-    """Moments-only analyses of a file run in DuckDB; ranks (Mann–Whitney) need the rows."""
-    return (
-        data is None
-        and spec.data is not None
-        and not spec.from_summary
-        and spec.test_type != "mann_whitney"
-        and not (spec.cluster and spec.strata)
-    )
-
-
 def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
     """Analyse an A/B/n test as `spec` describes (the runner every face calls)."""
     refuse_not_yet(spec.test_type)
-    if _uses_duckdb(spec, data) and spec.cluster:
-        design, clustered, units, missing_arm = _clusters_from_file_in_duckdb(spec)
-        return _analyse(spec, design, clustered, units, f"clusters ({spec.cluster})", missing_arm)
-    if _uses_duckdb(spec, data):
-        design, outcomes, units, missing_arm = _from_file_in_duckdb(spec)
-        return _analyse(spec, design, outcomes, units, "rows", missing_arm)
+    if data is None and moments_in_duckdb(spec):
+        if spec.cluster:
+            design, clustered, units, missing_arm = cluster_totals_from_file(spec)
+            unit_name = f"clusters ({spec.cluster})"
+            return _analyse(spec, design, clustered, units, unit_name, missing_arm)
+        design, summaries, units, missing_arm = moments_from_file(spec)
+        return _analyse(spec, design, summaries, units, "rows", missing_arm)
     frame = _load(spec, data)
     columns = [str(c) for c in frame.columns]
     if spec.from_summary:

@@ -1,0 +1,122 @@
+"""A/B analysis of a file whose moments DuckDB computes where the data lives.
+
+Whenever the analysis needs only moments (every test but Mann–Whitney), the file is scanned
+once in SQL and the rows never enter Python: per arm (× stratum) moments feed the summary path,
+per cluster totals feed the cluster-robust path. `tests/test_engine_duckdb.py` checks both
+give the numbers and findings of the in-memory path.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from cerebro.data.load import load_table, require_columns
+from cerebro.experiments.abtest_data import (
+    Design,
+    Metric,
+    dropped_rows_finding,
+    encode_design,
+    needed_columns,
+)
+from cerebro.experiments.abtest_spec import ABTestSpec
+from cerebro.experiments.abtest_summary import ClusterTotals, SummaryOutcome, read_summary
+from cerebro.experiments.moments import Moments
+
+
+def moments_in_duckdb(spec: ABTestSpec) -> bool:
+    """Can this spec's file be analysed from moments computed in DuckDB?"""
+    return (
+        spec.data is not None
+        and not spec.from_summary
+        and spec.test_type != "mann_whitney"
+        and not (spec.cluster and spec.strata)
+    )
+
+
+def _describe(spec: ABTestSpec) -> tuple[str, dict[str, str], list[str], list[Metric]]:
+    """The file's DuckDB source, column types and names, and the metrics the spec names."""
+    from cerebro.engine.duckdb_moments import file_columns
+
+    path = Path(str(spec.data))
+    if not path.is_file():
+        load_table(path)  # raises the clear "does not exist" / "is a directory" error
+    source, types = file_columns(path)
+    columns = list(types)
+    require_columns(columns, needed_columns(spec, columns), path.name)
+    return source, types, columns, [Metric.parse(t, columns) for t in spec.outcome]
+
+
+def _note_dropped(
+    outcome: SummaryOutcome | ClusterTotals,
+    spec: ABTestSpec,
+    columns: list[str],
+    complete: int,
+    total: int,
+) -> None:
+    if complete < total:
+        name = outcome.metric.name
+        used = needed_columns(spec.model_copy(update={"outcome": [name]}), columns)
+        outcome.findings.append(dropped_rows_finding(name, total - complete, total, used))
+
+
+def moments_from_file(
+    spec: ABTestSpec,
+) -> tuple[Design, list[SummaryOutcome], dict[str, float], int]:
+    """Per-arm (× stratum) moments of every outcome in one scan; (design, outcomes, units, rows
+    without a treatment value)."""
+    from cerebro.engine.duckdb_moments import file_moments
+
+    source, types, columns, metrics = _describe(spec)
+    moments = file_moments(
+        source,
+        types,
+        spec.treatment,
+        spec.strata,
+        [[*m.columns, *spec.covariates] for m in metrics],
+    )
+    design = encode_design(moments.groups, spec)
+    total = int(moments.groups["rows"].sum()) + moments.missing_treatment
+    outcomes = []
+    for metric, table, complete in zip(
+        metrics, moments.summaries, moments.complete_rows, strict=True
+    ):
+        outcome = read_summary(table, spec.model_copy(update={"outcome": [metric.name]}), design)[0]
+        _note_dropped(outcome, spec, columns, complete, total)
+        outcomes.append(outcome)
+    rows = moments.groups["rows"].to_numpy(float)
+    units = {a: float(rows[design.codes == i].sum()) for i, a in enumerate(design.arms)}
+    return design, outcomes, units, moments.missing_treatment
+
+
+def cluster_totals_from_file(
+    spec: ABTestSpec,
+) -> tuple[Design, list[ClusterTotals], dict[str, float], int]:
+    """Per-arm moments of cluster totals for every outcome in one query."""
+    from cerebro.engine.duckdb_moments import file_cluster_moments
+
+    assert spec.cluster is not None
+    source, types, columns, metrics = _describe(spec)
+    totals = file_cluster_moments(
+        source,
+        types,
+        spec.treatment,
+        spec.cluster,
+        [(m.numerator, m.denominator, spec.covariates) for m in metrics],
+    )
+    design = encode_design(totals.arms, spec.model_copy(update={"cluster": None}))
+    order = np.argsort(design.codes)  # the query's arm rows in the design's arm order
+    outcomes = []
+    for o, metric in enumerate(metrics):
+        moments = [
+            Moments(n, np.array(mean), np.array(cov) * max(n - 1, 0))
+            for n, mean, cov in (totals.moments[o][i] for i in order)
+        ]
+        rows = [totals.rows[o][i] for i in order]
+        outcome = ClusterTotals(metric, design.arms, moments, rows, totals.binary[o])
+        _note_dropped(outcome, spec, columns, int(sum(rows)), totals.total_rows)
+        outcomes.append(outcome)
+    clusters = totals.arms["clusters"].to_numpy(float)
+    units = {a: float(clusters[design.codes == i].sum()) for i, a in enumerate(design.arms)}
+    return design, outcomes, units, totals.missing_treatment
