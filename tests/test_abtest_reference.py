@@ -285,3 +285,13 @@ def test_two_strata_columns_with_missing_values(ab):
         assert a.value == pytest.approx(b.value, rel=1e-12)
         assert a.se == pytest.approx(b.se, rel=1e-12)
     assert any(f.code == "dropped_missing" and "dropped 1 of" in f.message for f in both.findings)
+
+
+def test_narrative_states_the_numbers(ab2):
+    res = abtest(ab2, treatment="arm", outcome="revenue")
+    rel = res.estimate("revenue: treatment vs control (relative)")
+    p = res.estimate("revenue: treatment − control").p_value
+    text = res.narrative()
+    assert f"{rel.value:+.1%}" in text and f"{rel.ci_low:+.1%} to {rel.ci_high:+.1%}" in text
+    assert f"p = {p:.2g}" in text
+    assert ("not statistically significant" in text) == (p >= 0.05)

@@ -517,6 +517,11 @@ def _outcome_findings(
     return findings
 
 
+def _p_text(p: float) -> str:
+    """'= 0.012', or '< 1e-300' where the p-value underflows double precision."""
+    return "< 1e-300" if p < 1e-300 else f"= {p:.2g}"
+
+
 def sentence(row: dict[str, Any], alpha: float) -> str:
     """One plain-language sentence about one comparison."""
     level = f"{1 - alpha:.0%}"
@@ -531,11 +536,13 @@ def sentence(row: dict[str, Any], alpha: float) -> str:
         what += f" ({level} CI {row['lift_ci_low']:.4g} to {row['lift_ci_high']:.4g})"
     p = row["p_holm"] if row.get("p_holm") is not None else row["p_value"]
     if p < alpha:
-        verdict = f"statistically significant (p = {row['p_value']:.2g}, Holm-adjusted {p:.2g})."
+        verdict = (
+            f"statistically significant (p {_p_text(row['p_value'])}, Holm-adjusted {_p_text(p)})."
+        )
     else:
         verdict = (
-            f"not statistically significant (p = {row['p_value']:.2g}); the data are consistent "
-            "with no effect."
+            f"not statistically significant (p {_p_text(row['p_value'])}); the data are "
+            "consistent with no effect."
         )
     return f"Versus {row['control']}, {what}: {verdict}"
 
