@@ -155,3 +155,16 @@ def test_run_data_override_and_one_sided_json(csv, tmp_path):
     assert out.exit_code == 0, out.output
     estimate = json.loads(out.stdout)["estimates"][0]
     assert estimate["ci_high"] is None and estimate["ci_low"] is not None
+
+
+def test_result_spec_round_trips_through_yaml(csv, tmp_path):
+    from cerebro.experiments.abtest import abtest
+    from cerebro.run import run
+
+    first = abtest(
+        str(csv), treatment="arm", outcome=["revenue", "converted"], covariates=["pre_revenue"]
+    )
+    path = tmp_path / "again.yaml"
+    path.write_text(first.spec.to_yaml())
+    again = run(path)
+    assert again.to_dict()["estimates"] == first.to_dict()["estimates"]
