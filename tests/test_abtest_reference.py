@@ -295,3 +295,20 @@ def test_narrative_states_the_numbers(ab2):
     assert f"{rel.value:+.1%}" in text and f"{rel.ci_low:+.1%} to {rel.ci_high:+.1%}" in text
     assert f"p = {p:.2g}" in text
     assert ("not statistically significant" in text) == (p >= 0.05)
+
+
+def test_omnibus_chi_square_for_binary_abn(ab):
+    from scipy import stats as sps
+
+    res = abtest(ab, treatment="arm", outcome="converted")
+    table = ab.groupby("arm").converted.agg(["sum", "count"]).loc[["control", "B", "C"]]
+    ref = sps.chi2_contingency(
+        np.column_stack([table["sum"], table["count"] - table["sum"]]), correction=False
+    )
+    omnibus = next(f for f in res.findings if f.code == "omnibus")
+    assert f"chi2(2) = {ref[0]:.3g}" in omnibus.message and f"p = {ref[1]:.2g}" in omnibus.message
+
+
+def test_html_rendering_for_notebooks(ab2):
+    html = abtest(ab2, treatment="arm", outcome="revenue")._repr_html_()
+    assert "<table" in html and "rel lift CI" in html and "control arm" in html

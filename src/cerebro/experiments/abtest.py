@@ -490,6 +490,18 @@ def _outcome_findings(
                         "normal approximation is poor; rerun with --type fisher.",
                     )
                 )
+    # Omnibus across all arms; not with clusters, where rows are not independent.
+    if outcome.is_binary and len(outcome.arms) > 2 and not spec.cluster:
+        counts = [outcome.counts(a) for a in range(len(outcome.arms))]
+        statistic, df, p_value = proportion_tests.chi_square_omnibus(*zip(*counts, strict=True))
+        findings.append(
+            Finding(
+                "info",
+                "omnibus",
+                f"{name}: chi-square test that all {len(outcome.arms)} arms share one rate: "
+                f"chi2({df}) = {statistic:.3g}, p {_p_text(p_value)}.",
+            )
+        )
     reductions = [r["variance_reduction"] for r in rows if r.get("variance_reduction") is not None]
     if reductions:
         gain = float(np.mean(reductions))

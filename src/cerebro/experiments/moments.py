@@ -28,10 +28,6 @@ class Moments:
     mean: np.ndarray
     comoment: np.ndarray
 
-    def cov(self, ddof: int = 1) -> np.ndarray:
-        """Sample covariance matrix (ddof=1 by default)."""
-        return self.comoment / (self.n - ddof)
-
     def merge(self, other: Moments) -> Moments:
         """Moments of the union of two disjoint samples (Chan et al.'s pairwise update)."""
         n = self.n + other.n
@@ -39,11 +35,6 @@ class Moments:
         mean = self.mean + delta * (other.n / n)
         comoment = self.comoment + other.comoment + np.outer(delta, delta) * (self.n * other.n / n)
         return Moments(n, mean, comoment)
-
-    def select(self, index: list[int]) -> Moments:
-        """Moments of a subset of the columns."""
-        ix = np.asarray(index)
-        return Moments(self.n, self.mean[ix], self.comoment[np.ix_(ix, ix)])
 
     @classmethod
     def of(cls, x: np.ndarray) -> Moments:

@@ -173,6 +173,7 @@ def render_text(result: Result, width: int = 160) -> str:
 
 def render_html(result: Result) -> str:
     frame = merge_intervals(headline_frame(result))
+    frame.columns = [_header(c) for c in frame.columns]
     items = "".join(
         f"<li><b>{html.escape(f.level)}</b> <code>{html.escape(f.code)}</code>: "
         f"{html.escape(f.message)}</li>"
