@@ -26,7 +26,10 @@ class Method:
     """One registered analysis kind.
 
     `run(spec, data)` is the single runner every face calls; `data` is a DataFrame or None
-    (then the runner loads `spec.data` itself if the kind needs data).
+    (then the runner loads `spec.data` itself if the kind needs data). `plot` names the
+    function drawing a result of this kind as ``"module:function"`` (taking the `Result`,
+    returning a matplotlib `Figure`); it is imported only when a plot is asked for, so that
+    matplotlib stays off the start-up path.
     """
 
     kind: str
@@ -34,6 +37,7 @@ class Method:
     run: Callable[[Any, pd.DataFrame | None], Result]
     summary: str
     needs_data: bool = True
+    plot: str | None = None
 
 
 _REGISTRY: dict[str, Method] = {}

@@ -669,5 +669,6 @@ register(
         spec_type=ABTestSpec,
         run=run_abtest,
         summary="A/B/n test: t, Welch, Mann–Whitney, chi-square, z, Fisher; CUPED, ratio metrics, strata, clusters.",
+        plot="cerebro.report.plots:forest_plot",
     )
 )

@@ -768,5 +768,6 @@ register(
         run=run_power,
         summary="Sample size, minimum detectable effect, power and duration of an A/B/n test.",
         needs_data=False,
+        plot="cerebro.report.plots:power_curve_plot",
     )
 )

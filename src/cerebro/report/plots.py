@@ -75,13 +75,17 @@ def power_curve_plot(result: Result) -> Figure:
     return fig
 
 
-PLOTS = {"abtest": forest_plot, "power": power_curve_plot}
-
-
 def plot_result(result: Result) -> Figure:
-    if result.kind not in PLOTS:
+    """The figure of a result, drawn by the function its kind registered as `Method.plot`."""
+    from importlib import import_module
+
+    from cerebro.core.registry import get_method
+
+    target = get_method(result.kind).plot
+    if target is None:
         raise UserInputError(f"there is no plot for {result.kind!r} results yet.")
-    return PLOTS[result.kind](result)
+    module, function = target.split(":")
+    return getattr(import_module(module), function)(result)
 
 
 def save_figure(fig: Figure, path: str | Path) -> None:
