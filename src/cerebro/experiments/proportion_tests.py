@@ -116,10 +116,8 @@ def chi_square_test(
         )
     statistic, p_value = 0.0, 1.0
     if 0 < x_control + x_variant < n_control + n_variant:
-        from scipy import stats  # imported where used: scipy.stats costs ~0.5 s to import
-
-        table = _table(x_control, n_control, x_variant, n_variant)
-        statistic, p_value, _, _ = stats.chi2_contingency(table, correction=yates)
+        statistic = _pearson(_table(x_control, n_control, x_variant, n_variant), yates)
+        p_value = float(special.chdtrc(1, statistic))
     diff, se = _wald(x_control, n_control, x_variant, n_variant)
     low, high = wald_interval(diff, se, alpha, "two-sided")
     return Comparison(
@@ -148,11 +146,24 @@ def chi_square_omnibus(successes: Sequence[int], totals: Sequence[int]) -> tuple
     df = len(x) - 1
     if x.sum() in (0, n.sum()):
         return 0.0, df, 1.0
-    from scipy import stats
+    statistic = _pearson(np.column_stack([x, n - x]), yates=False)
+    return statistic, df, float(special.chdtrc(df, statistic))
 
-    table = np.column_stack([x, n - x])
-    statistic, p_value, _, _ = stats.chi2_contingency(table, correction=False)
-    return float(statistic), df, float(p_value)
+
+# Pearson's statistic is written out rather than taken from `scipy.stats.chi2_contingency`:
+# importing scipy.stats costs ~0.8 s, which was a third of a whole CLI run on 1.5M rows
+# (measured with -X importtime); the tests check both agree.
+def _pearson(table: np.ndarray, yates: bool) -> float:
+    """Pearson's chi-square statistic of a two-way table with no empty margin.
+
+    Yates' correction (2×2 only) shrinks each |observed − expected| by 0.5, never past zero.
+    """
+    table = np.asarray(table, dtype=float)
+    expected = np.outer(table.sum(1), table.sum(0)) / table.sum()
+    gap = np.abs(table - expected)
+    if yates:
+        gap = np.maximum(gap - 0.5, 0.0)
+    return float((gap**2 / expected).sum())
 
 
 def fisher_exact_test(
