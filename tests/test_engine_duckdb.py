@@ -63,3 +63,29 @@ def test_non_numeric_outcome_in_a_file(ab, tmp_path):
     ab.to_csv(path, index=False)
     with pytest.raises(UserInputError, match="column 'region' is not numeric"):
         abtest(str(path), treatment="arm", outcome="region")
+
+
+@pytest.mark.parametrize("options", [[], ["--cluster", "user"], ["--json"]])
+def test_file_path_never_imports_pandas(ab, tmp_path, options):
+    """Start-up is a third of a CLI run on a big file: the DuckDB path must not pay for pandas
+    (~0.4 s), scipy.stats (~0.8 s) or matplotlib. Structural, not timed."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "ab.csv"
+    ab.assign(user=np.arange(len(ab))).to_csv(path, index=False)  # one row per cluster
+    script = (
+        "import sys\n"
+        "from cerebro.cli.main import app\n"
+        "try:\n"
+        "    app(sys.argv[1:])\n"
+        "except SystemExit as done:\n"
+        "    assert not done.code, done.code\n"
+        "heavy = [m for m in ('pandas', 'scipy.stats', 'matplotlib', 'statsmodels') if m in sys.modules]\n"
+        "print('HEAVY', heavy)\n"
+    )
+    args = ["abtest", str(path), "--treatment", "arm", "--outcome", "revenue,converted", *options]
+    out = subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, check=True
+    ).stdout
+    assert "HEAVY []" in out, out[-500:]

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.registry import get_method
 from cerebro.core.results import Result
 from cerebro.core.spec import SpecBase, parse_spec
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def read_spec_file(path: str | Path) -> dict[str, Any]:

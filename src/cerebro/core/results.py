@@ -8,11 +8,14 @@ used by `--json`, `--output` and the service. Fields may be added; these never g
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA_VERSION = "1.0"
 
@@ -80,17 +83,94 @@ class Finding:
         return {"level": self.level, "code": self.code, "message": self.message}
 
 
-def table_to_dict(df: pd.DataFrame) -> dict[str, Any]:
-    """A DataFrame as JSON-safe columns + rows (the index is kept as ordinary columns)."""
-    flat = df.reset_index() if not isinstance(df.index, pd.RangeIndex) else df
+Columns = dict[str, list[Any]]
+
+
+def _plain(x: Any) -> Any:
+    """numpy scalars as the Python numbers they hold."""
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def _columns_of(table: Any) -> Columns:
+    """Plain columns of a DataFrame (index kept as ordinary columns) or of a column mapping."""
+    if isinstance(table, Mapping):
+        values = {
+            str(k): v.tolist() if isinstance(v, np.ndarray) else [_plain(x) for x in v]
+            for k, v in table.items()
+        }
+        if len({len(v) for v in values.values()}) > 1:
+            raise ValueError(
+                f"table columns differ in length: { {k: len(v) for k, v in values.items()} }"
+            )
+        return values
+    import pandas as pd
+
+    flat = table.reset_index() if not isinstance(table.index, pd.RangeIndex) else table
+    return {str(c): flat[c].tolist() for c in flat.columns}
+
+
+class Tables(MutableMapping[str, "pd.DataFrame"]):
+    """A result's named tables.
+
+    A method may store a DataFrame or plain columns (a mapping of column name to equal-length
+    lists or arrays). Reading an item gives a DataFrame, built on first access; `columns(name)`
+    gives the plain columns. The faces (terminal, JSON) use the latter, so a run that never
+    needs pandas never imports it – that import is ~0.4 s, a sixth of a whole CLI run on a
+    1.5M-row file (measured with ``python -X importtime``).
+    """
+
+    def __init__(self, tables: Mapping[str, Any] | None = None) -> None:
+        self._stored: dict[str, Any] = {}
+        self._frames: dict[str, pd.DataFrame] = {}
+        for name, table in (tables or {}).items():
+            self[name] = table
+
+    def __setitem__(self, name: str, table: Any) -> None:
+        self._frames.pop(name, None)
+        self._stored[name] = table if not isinstance(table, Mapping) else _columns_of(table)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self._frames:
+            stored = self._stored[name]
+            if isinstance(stored, dict):
+                import pandas as pd
+
+                stored = pd.DataFrame(stored)
+            self._frames[name] = stored
+        return self._frames[name]
+
+    def __delitem__(self, name: str) -> None:
+        del self._stored[name]
+        self._frames.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stored)
+
+    def __contains__(self, name: object) -> bool:  # Mapping's default would build the frame
+        return name in self._stored
+
+    def __len__(self) -> int:
+        return len(self._stored)
+
+    def columns(self, name: str) -> Columns:
+        """The table as plain columns, without building a DataFrame."""
+        return _columns_of(self._stored[name])
+
+    def __repr__(self) -> str:
+        return f"Tables({list(self._stored)})"
+
+
+def table_to_dict(table: Any) -> dict[str, Any]:
+    """A table (DataFrame or columns) as JSON-safe columns + rows."""
+    columns = _columns_of(table)
     return {
-        "columns": [str(c) for c in flat.columns],
-        "rows": [[_json_number(v) for v in row] for row in flat.itertuples(index=False)],
+        "columns": list(columns),
+        "rows": [[_json_number(v) for v in row] for row in zip(*columns.values(), strict=True)],
     }
 
 
-def table_from_dict(d: dict[str, Any]) -> pd.DataFrame:
-    return pd.DataFrame(d["rows"], columns=d["columns"])
+def table_from_dict(d: dict[str, Any]) -> Columns:
+    return {c: [row[i] for row in d["rows"]] for i, c in enumerate(d["columns"])}
 
 
 @dataclass
@@ -102,8 +182,12 @@ class Result:
     spec: Any
     estimates: list[Estimate] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    tables: Tables = field(default_factory=Tables)
     summary: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.tables, Tables):
+            self.tables = Tables(self.tables)
 
     def to_dict(self) -> dict[str, Any]:
         from cerebro import __version__
@@ -117,7 +201,7 @@ class Result:
             "spec": spec,
             "estimates": [e.to_dict() for e in self.estimates],
             "findings": [f.to_dict() for f in self.findings],
-            "tables": {name: table_to_dict(t) for name, t in self.tables.items()},
+            "tables": {name: table_to_dict(self.tables.columns(name)) for name in self.tables},
             "summary": {k: _json_number(v) for k, v in self.summary.items()},
         }
 
@@ -131,12 +215,14 @@ class Result:
             spec=parse_spec(d["spec"]),
             estimates=[Estimate.from_dict(e) for e in d["estimates"]],
             findings=[Finding(**f) for f in d["findings"]],
-            tables={k: table_from_dict(v) for k, v in d.get("tables", {}).items()},
+            tables=Tables({k: table_from_dict(v) for k, v in d.get("tables", {}).items()}),
             summary=dict(d.get("summary", {})),
         )
 
     def estimates_frame(self) -> pd.DataFrame:
         """All estimates as one DataFrame, one row per estimate."""
+        import pandas as pd
+
         return pd.DataFrame([e.to_dict() for e in self.estimates])
 
     def estimate(self, label: str) -> Estimate:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from cerebro.core.errors import UserInputError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 _KINDS = {
     ".csv": "csv",

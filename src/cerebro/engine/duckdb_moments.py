@@ -18,7 +18,6 @@ from itertools import combinations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from cerebro.core.errors import UserInputError
 
@@ -57,9 +56,9 @@ def _ident(name: str) -> str:
 class FileMoments:
     """The groups (arm, strata…) with their row counts, and one summary table per outcome."""
 
-    groups: pd.DataFrame  # treatment, strata…, rows (rows with a treatment value)
+    groups: dict[str, np.ndarray]  # treatment, strata…, rows (groups with a treatment value)
     missing_treatment: int
-    summaries: list[pd.DataFrame]  # aligned with `groups`; columns n, v_mean, v_var, a_x_b_cov
+    summaries: list[dict[str, np.ndarray]]  # aligned with `groups`: n, v_mean, v_var, a_x_b_cov
     complete_rows: list[int]  # rows with every column of each outcome present
 
 
@@ -127,27 +126,34 @@ def file_moments(
     finally:
         con.close()
     values = list(result.values())
-    frame = pd.DataFrame({k: pd.array(values[i]) for i, k in enumerate(keys)})
-    rows = pd.Series(values[len(keys)]).astype("int64")
-    has_treatment = frame[treatment].notna().to_numpy()
-    groups = frame.assign(rows=rows)
-    summaries: list[dict[str, object]] = [dict(frame.to_dict("series")) for _ in outcomes]
+    frame = {k: _objects(values[i]) for i, k in enumerate(keys)}
+    rows = np.asarray(values[len(keys)], dtype=np.int64)
+    has_treatment = np.array([v is not None for v in frame[treatment]], dtype=bool)
+    frame = {k: v[has_treatment] for k, v in frame.items()}
+    tables: list[dict[str, np.ndarray]] = [dict(frame) for _ in outcomes]
     for (o, name), column in zip(names, values[len(keys) + 1 :], strict=True):
-        summaries[o][name] = pd.Series(column).astype("float64").fillna(0.0)
-    tables = [pd.DataFrame(s)[has_treatment].reset_index(drop=True) for s in summaries]
+        filled = np.ma.filled(np.ma.asarray(column, dtype=np.float64), 0.0)
+        tables[o][name] = filled[has_treatment]
     return FileMoments(
-        groups=groups[has_treatment].reset_index(drop=True),
+        groups={**frame, "rows": rows[has_treatment]},
         missing_treatment=int(rows[~has_treatment].sum()),
         summaries=tables,
         complete_rows=[int(t["n"].sum()) for t in tables],
     )
 
 
+def _objects(column: np.ndarray) -> np.ndarray:
+    """A fetched key column as an object array with None where DuckDB returned NULL."""
+    out = np.asarray(np.ma.getdata(column)).astype(object)
+    out[np.ma.getmaskarray(column)] = None
+    return out
+
+
 @dataclass
 class FileClusterMoments:
     """Per-arm moments of cluster totals for each outcome (cluster-randomised tests)."""
 
-    arms: pd.DataFrame  # treatment, clusters (every cluster with a treatment)
+    arms: dict[str, np.ndarray]  # treatment, clusters (every cluster with a treatment)
     missing_treatment: int
     total_rows: int
     moments: list[list[tuple[float, list[float], list[list[float]]]]]  # per outcome, per arm
@@ -214,14 +220,14 @@ def file_cluster_moments(
     finally:
         con.close()
     total_rows, missing = int(result[4].sum()), int(result[5].sum())
-    keep = ~np.asarray(result[1], dtype=bool) & pd.notna(result[0])
+    keep = ~np.asarray(result[1], dtype=bool) & ~np.ma.getmaskarray(result[0])
     result = [result[0][keep], result[2][keep], result[3][keep], *(r[keep] for r in result[6:])]
     if (result[2] > 1).any():
         raise UserInputError(
             "some clusters contain rows from more than one arm, so treatment was not assigned "
             "by cluster; check --cluster (it must be the unit of randomisation)."
         )
-    arms = pd.DataFrame({treatment: pd.array(result[0]), "clusters": result[1]})
+    arms = {treatment: _objects(result[0]), "clusters": np.asarray(result[1])}
     position, moments, rows, binary = 3, [], [], []
     for _, den, covariates in outcomes:
         p = 2 + len(covariates)
@@ -231,7 +237,7 @@ def file_cluster_moments(
         covariances = result[position + 3 + 2 * p : position + 3 + 2 * p + p * (p - 1) // 2]
         position += 3 + 2 * p + p * (p - 1) // 2
         per_arm = []
-        for a in range(len(arms)):
+        for a in range(len(arms["clusters"])):
             cov = [[0.0] * p for _ in range(p)]
             for i in range(p):
                 cov[i][i] = float(variances[i][a] or 0.0)

@@ -10,10 +10,9 @@ stratified binary outcomes the Cochran–Mantel–Haenszel test. Each result say
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from pydantic import ValidationError
 from scipy import special
 
@@ -41,6 +40,9 @@ from cerebro.experiments.abtest_summary import ClusterTotals, SummaryOutcome, re
 from cerebro.experiments.comparison import Comparison, p_value_from_statistic, wald_interval
 from cerebro.experiments.mean_tests import ArmEstimate, compare_means, no_variation, relative_lift
 from cerebro.experiments.multiplicity import benjamini_hochberg, holm
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 LINEAR_MODES = {"welch": "welch", "ttest": "student", "ztest": "normal"}
 
@@ -325,6 +327,8 @@ def _load(spec: ABTestSpec, data: pd.DataFrame | None) -> pd.DataFrame:
         if spec.from_summary:
             return load_table(spec.data)
         return load_table(spec.data, lambda available: needed_columns(spec, available))
+    import pandas as pd  # a caller who passes data has it loaded already
+
     if not isinstance(data, pd.DataFrame):
         raise UserInputError(
             f"data must be a pandas DataFrame or a file path, not {type(data).__name__}."
@@ -432,7 +436,8 @@ def _analyse(
                     f"an arm has only {few:.0f} clusters; cluster-robust errors are unreliable below ~30 per arm.",
                 )
             )
-    table = pd.DataFrame(rows)
+    names = list(dict.fromkeys(k for row in rows for k in row))
+    table = {k: [row.get(k) for row in rows] for k in names}
     display = [
         c
         for c in (
@@ -462,7 +467,7 @@ def _analyse(
         spec=spec,
         estimates=estimates,
         findings=findings,
-        tables={"comparisons": table[display], "details": table},
+        tables={"comparisons": {k: table[k] for k in display}, "details": table},
         summary={
             "headline_table": "comparisons",
             "title": title,

@@ -7,14 +7,17 @@ column or value and the fix.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
 from cerebro.experiments.abtest_spec import ABTestSpec
 from cerebro.experiments.moments import Moments, grouped_moments, with_unit_denominator
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -56,9 +59,24 @@ def _label(value: object) -> str:
     return str(value)
 
 
-def _codes(series: pd.Series, sort: bool = False) -> tuple[np.ndarray, list[object]]:
-    codes, uniques = pd.factorize(series, sort=sort)
-    return codes.astype(np.int64), list(uniques)
+def _codes(values: Any, sort: bool = False) -> tuple[np.ndarray, list[object]]:
+    """Integer codes of `values` (−1 for missing) and the distinct values they index.
+
+    A pandas column goes to `pandas.factorize`; the few-row arrays of groups that DuckDB
+    returns (None for missing) are coded here, so the file path never imports pandas.
+    """
+    if not isinstance(values, (np.ndarray, list)):
+        import pandas as pd
+
+        codes, uniques = pd.factorize(values, sort=sort)
+        return codes.astype(np.int64), list(uniques)
+    missing = [v is None or v != v for v in values]  # v != v: NaN
+    uniques = list(dict.fromkeys(v for v, gone in zip(values, missing, strict=True) if not gone))
+    if sort:
+        uniques.sort()
+    index = {v: i for i, v in enumerate(uniques)}
+    codes = [-1 if gone else index[v] for v, gone in zip(values, missing, strict=True)]
+    return np.asarray(codes, dtype=np.int64), uniques
 
 
 @dataclass
@@ -99,8 +117,11 @@ class Design:
         return {arm: float(c) for arm, c in zip(self.arms, counts, strict=True)}
 
 
-def encode_design(frame: pd.DataFrame, spec: ABTestSpec) -> Design:
-    """Encode treatment, strata and cluster columns; resolve the control arm."""
+def encode_design(frame: Any, spec: ABTestSpec) -> Design:
+    """Encode treatment, strata and cluster columns; resolve the control arm.
+
+    `frame` is a DataFrame or a mapping of column name to array (DuckDB's group tables).
+    """
     raw, uniques = _codes(frame[spec.treatment])
     labels = [_label(u) for u in uniques]
     control, variants, how = resolve_arms(sorted(set(labels)), spec, spec.treatment)
@@ -109,7 +130,7 @@ def encode_design(frame: pd.DataFrame, spec: ABTestSpec) -> Design:
     design = Design(arms=arms, control_choice=how, codes=remap[raw])
     if spec.strata:
         # One integer key per combination of strata values (mixed radix), then compacted.
-        key = np.zeros(len(frame), dtype=np.int64)
+        key = np.zeros(len(raw), dtype=np.int64)
         parts = []
         for column in spec.strata:
             codes, values = _codes(frame[column], sort=True)
@@ -263,6 +284,8 @@ class OutcomeData:
 
 
 def _numeric(frame: pd.DataFrame, column: str, role: str) -> np.ndarray:
+    import pandas as pd  # only the in-memory path reads a DataFrame's columns
+
     series = frame[column]
     if pd.api.types.is_bool_dtype(series):
         return series.astype(float).to_numpy()

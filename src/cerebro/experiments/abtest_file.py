@@ -85,7 +85,7 @@ def moments_from_file(
         outcome = read_summary(table, spec.model_copy(update={"outcome": [metric.name]}), design)[0]
         _note_dropped(outcome, spec, columns, complete, total)
         outcomes.append(outcome)
-    rows = moments.groups["rows"].to_numpy(float)
+    rows = moments.groups["rows"].astype(float)
     units = {a: float(rows[design.codes == i].sum()) for i, a in enumerate(design.arms)}
     return design, outcomes, units, moments.missing_treatment
 
@@ -117,6 +117,6 @@ def cluster_totals_from_file(
         outcome = ClusterTotals(metric, design.arms, moments, rows, totals.binary[o])
         _note_dropped(outcome, spec, columns, int(sum(rows)), totals.total_rows)
         outcomes.append(outcome)
-    clusters = totals.arms["clusters"].to_numpy(float)
+    clusters = totals.arms["clusters"].astype(float)
     units = {a: float(clusters[design.codes == i].sum()) for i, a in enumerate(design.arms)}
     return design, outcomes, units, totals.missing_treatment

@@ -16,10 +16,11 @@ relative to the mean; a finding says so when more than half the digits are gone.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
@@ -32,8 +33,25 @@ def _name(variable: str | None, stat: str) -> str:
     return stat if variable is None else f"{variable}_{stat}"
 
 
-def _row_moments(row: pd.Series, variables: list[str | None], columns: set[str]) -> Moments:
-    n = float(row["n"])
+def as_columns(table: Any) -> Mapping[str, np.ndarray]:
+    """A DataFrame or a mapping of columns as a mapping of column name to numpy array."""
+    if isinstance(table, Mapping):
+        return {str(c): np.asarray(v) for c, v in table.items()}
+    return {str(c): table[c].to_numpy() for c in table.columns}
+
+
+class _Row:
+    """Row `i` of a column mapping, read like a dict."""
+
+    def __init__(self, columns: Mapping[str, np.ndarray], i: int) -> None:
+        self.columns, self.i = columns, i
+
+    def __getitem__(self, name: str) -> float:
+        return float(self.columns[name][self.i])
+
+
+def _row_moments(row: _Row, variables: list[str | None], columns: set[str]) -> Moments:
+    n = row["n"]
     p = len(variables)
     mean, second = np.zeros(p), np.full((p, p), np.nan)
     centred = np.zeros(p, dtype=bool)
@@ -113,9 +131,13 @@ class SummaryOutcome:
         return round(m.mean[0] * m.n), round(m.n)
 
 
-def read_summary(table: pd.DataFrame, spec: ABTestSpec, design: Design) -> list[SummaryOutcome]:
-    """Build a `SummaryOutcome` for each metric named in the spec (or the bare metric)."""
-    columns = set(table.columns)
+def read_summary(table: Any, spec: ABTestSpec, design: Design) -> list[SummaryOutcome]:
+    """Build a `SummaryOutcome` for each metric named in the spec (or the bare metric).
+
+    `table` is a DataFrame or a mapping of column name to array, one entry per row.
+    """
+    table = as_columns(table)
+    columns = set(table)
     arms, codes = design.arms, design.codes
     if "n" not in columns:
         raise UserInputError(
@@ -138,7 +160,7 @@ def read_summary(table: pd.DataFrame, spec: ABTestSpec, design: Design) -> list[
         metric = Metric.parse(text)
         variables: list[str | None]
         variables = [None, *spec.covariates] if bare else [*metric.columns, *spec.covariates]
-        rows = [_row_moments(row, variables, columns) for _, row in table.iterrows()]
+        rows = [_row_moments(_Row(table, i), variables, columns) for i in range(len(codes))]
         if metric.denominator is None:
             rows = [with_unit_denominator(m) for m in rows]
         findings = _precision_findings(table, variables, columns, metric.name)
@@ -170,15 +192,15 @@ def read_summary(table: pd.DataFrame, spec: ABTestSpec, design: Design) -> list[
 
 
 def _precision_findings(
-    table: pd.DataFrame, variables: list[str | None], columns: set[str], name: str
+    table: Mapping[str, np.ndarray], variables: list[str | None], columns: set[str], name: str
 ) -> list[Finding]:
     findings = []
     for v in variables:
         s, ss = _name(v, "sum"), _name(v, "sum_sq")
         if s in columns and ss in columns and _name(v, "mean") not in columns:
-            n = table["n"].to_numpy(float)
-            raw = table[ss].to_numpy(float)
-            centred = raw - table[s].to_numpy(float) ** 2 / n
+            n = table["n"].astype(float)
+            raw = table[ss].astype(float)
+            centred = raw - table[s].astype(float) ** 2 / n
             with np.errstate(divide="ignore", invalid="ignore"):
                 lost = np.nanmax(np.log10(np.abs(raw) / np.abs(centred)))
             if lost > 8:

@@ -19,17 +19,19 @@ Size Calculations in Clinical Research* (2008); Fleiss, Levin & Paik (2003); Coh
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.registry import Method, register
-from cerebro.core.results import Estimate, Finding, Result
+from cerebro.core.results import Columns, Estimate, Finding, Result
 from cerebro.core.spec import SpecBase
 from cerebro.experiments import power as numerics
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 DEFAULT_POWER = 0.8
 PROPORTION_FORMULAS = ("pooled", "unpooled", "arcsine")
@@ -379,7 +381,7 @@ def _relative(spec: PowerSpec, diff: float) -> float | None:
     return diff / spec.baseline if spec.baseline else None
 
 
-def _power_curve(spec: PowerSpec, problem: _Problem, n_control: float, diff: float) -> pd.DataFrame:
+def _power_curve(spec: PowerSpec, problem: _Problem, n_control: float, diff: float) -> Columns:
     """~20 points of power against n (sample size / power modes) or against the mde (MDE mode)."""
     if spec.solve_for == "mde":
         if spec.metric == "proportions":
@@ -390,14 +392,16 @@ def _power_curve(spec: PowerSpec, problem: _Problem, n_control: float, diff: flo
             top = 2 * abs(diff)
         grid = np.linspace(top / 20, top, 20) * np.sign(diff)
         power = problem.power(n_control, grid)
-        return pd.DataFrame({"mde": grid, "power": np.asarray(power, dtype=float)})
+        return {"mde": grid, "power": np.asarray(power, dtype=float)}
     floor = numerics.min_n_control(problem.design.ratio, problem.formula)
     grid = np.unique(np.maximum(np.ceil(np.linspace(0.1, 2.0, 20) * n_control), math.ceil(floor)))
     power = problem.power(grid, diff)
     total = grid + spec.comparisons * problem.design.ratio * grid
-    return pd.DataFrame(
-        {"n_control": grid.astype(int), "power": np.asarray(power, dtype=float), "n_total": total}
-    )
+    return {
+        "n_control": grid.astype(int),
+        "power": np.asarray(power, dtype=float),
+        "n_total": total,
+    }
 
 
 def run_power(spec: PowerSpec, data: pd.DataFrame | None = None) -> Result:
@@ -696,7 +700,7 @@ def _plan_table(
     power: float,
     days: int | None,
     n_plain_exact: float | None,
-) -> pd.DataFrame:
+) -> Columns:
     """One row per arm and a total row: n, and per variant the effect and power.
 
     Every arm fills at the same time when traffic is split in proportion to n, so `days` is
@@ -717,7 +721,7 @@ def _plan_table(
     table["power"] = [nan] + [power] * m + [nan]
     if days is not None:
         table["days"] = [days] * (m + 2)
-    return pd.DataFrame(table)
+    return table
 
 
 def power_analysis(

@@ -11,12 +11,11 @@ import io
 import math
 from typing import Any
 
-import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from cerebro.core.results import Result
+from cerebro.core.results import Columns, Result
 
 _HEADERS = {
     "n_control": "n ctrl",
@@ -73,69 +72,73 @@ def _interval(column: str, low: Any, high: Any) -> str:
     return f"[{ends[0]}, {ends[1]}]"
 
 
-def merge_intervals(frame: pd.DataFrame) -> pd.DataFrame:
-    """Show each ``x_ci_low``/``x_ci_high`` pair as one ``x CI`` column for people."""
-    out = pd.DataFrame(index=frame.index)
-    for column in frame.columns:
-        name = str(column)
-        if name.endswith("_ci_high") and name[:-8] + "_ci_low" in frame:
+def merge_intervals(columns: Columns) -> dict[str, list[str]]:
+    """Format every cell for people, showing each ``x_ci_low``/``x_ci_high`` pair as one
+    ``x CI`` column."""
+    out: dict[str, list[str]] = {}
+    for name, values in columns.items():
+        if name.endswith("_ci_high") and name[:-8] + "_ci_low" in columns:
             continue
-        if name.endswith("_ci_low") and name[:-7] + "_ci_high" in frame:
+        if name.endswith("_ci_low") and name[:-7] + "_ci_high" in columns:
             base = name[:-7]
+            highs = columns[base + "_ci_high"]
             out[f"{base} CI"] = [
-                _interval(base, lo, hi)
-                for lo, hi in zip(frame[column], frame[base + "_ci_high"], strict=True)
+                _interval(base, lo, hi) for lo, hi in zip(values, highs, strict=True)
             ]
         else:
-            out[name] = [_format_cell(name, v) for v in frame[column]]
+            out[name] = [_format_cell(name, v) for v in values]
     return out
 
 
-def headline_frame(result: Result) -> pd.DataFrame:
+def headline_columns(result: Result) -> Columns:
+    """The table a person sees first: the named headline table, else the estimates."""
     name = result.summary.get("headline_table")
     if name and name in result.tables:
-        return result.tables[name]
-    frame = result.estimates_frame()
-    keep = [c for c in ("label", "value", "se", "ci_low", "ci_high", "p_value") if c in frame]
-    return frame[keep] if keep else frame
+        return result.tables.columns(name)
+    records = [e.to_dict() for e in result.estimates]
+    keep = ("label", "value", "se", "ci_low", "ci_high", "p_value")
+    names = [k for k in keep if any(k in r for r in records)]
+    return {k: [r.get(k) for r in records] for k in names}
 
 
 def _header(column: object) -> str:
     return _HEADERS.get(str(column), str(column).replace("_", " "))
 
 
+def _is_text(values: list[Any]) -> bool:
+    return any(v is not None and not isinstance(v, (int, float)) for v in values)
+
+
 # Columns a narrow terminal gives up first (the JSON output always has them all).
 _DROP_ORDER = ("n ctrl", "n var", "p holm", "mean ctrl", "mean var", "lift CI", "lift")
 
 
-def fit_to_width(shown: pd.DataFrame, width: int) -> pd.DataFrame:
+def fit_to_width(shown: dict[str, list[str]], width: int) -> dict[str, list[str]]:
     """Drop the least essential columns until the table fits `width` characters."""
 
-    def needed(frame: pd.DataFrame) -> int:
-        return sum(max([len(str(c))] + [len(str(v)) for v in frame[c]]) + 3 for c in frame.columns)
+    def needed(table: dict[str, list[str]]) -> int:
+        return sum(max([len(c)] + [len(v) for v in values]) + 3 for c, values in table.items())
 
     for column in _DROP_ORDER:
         if needed(shown) <= width:
             break
-        if column in shown:
-            shown = shown.drop(columns=column)
+        shown = {c: v for c, v in shown.items() if c != column}
     return shown
 
 
-def _rich_table(frame: pd.DataFrame, title: str | None, width: int = 10_000) -> Table:
-    shown = merge_intervals(frame)
-    text_columns = {
-        _header(c)
-        for c in shown.columns
-        if c in frame and not pd.api.types.is_numeric_dtype(frame[c])
-    }
-    shown.columns = [_header(c) for c in shown.columns]
+def _shown(columns: Columns) -> tuple[dict[str, list[str]], set[str]]:
+    """Formatted cells under people's headers, and which headers hold text (left-aligned)."""
+    text = {_header(c) for c, values in columns.items() if _is_text(values)}
+    return {_header(c): v for c, v in merge_intervals(columns).items()}, text
+
+
+def _rich_table(columns: Columns, title: str | None, width: int = 10_000) -> Table:
+    shown, text_columns = _shown(columns)
     shown = fit_to_width(shown, width)
     table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
-    for column in shown.columns:
-        numeric = column not in text_columns
-        header = str(column)
-        longest = max([len(str(v)) for v in shown[column]] + [len(header)])
+    for header, values in shown.items():
+        numeric = header not in text_columns
+        longest = max([len(v) for v in values] + [len(header)])
         # Cells fold instead of being cut: a narrow terminal wraps, it never shows "…".
         table.add_column(
             header,
@@ -143,7 +146,7 @@ def _rich_table(frame: pd.DataFrame, title: str | None, width: int = 10_000) -> 
             overflow="fold",
             min_width=min(longest, 10 if numeric else 18),
         )
-    for row in shown.itertuples(index=False):
+    for row in zip(*shown.values(), strict=True):
         table.add_row(*row)
     return table
 
@@ -153,7 +156,7 @@ def title_of(result: Result) -> str:
 
 
 def print_result(result: Result, console: Console) -> None:
-    console.print(_rich_table(headline_frame(result), title_of(result), console.width))
+    console.print(_rich_table(headline_columns(result), title_of(result), console.width))
     if result.narrative():
         console.print(result.narrative(), highlight=False)
         console.print()
@@ -172,8 +175,12 @@ def render_text(result: Result, width: int = 160) -> str:
 
 
 def render_html(result: Result) -> str:
-    frame = merge_intervals(headline_frame(result))
-    frame.columns = [_header(c) for c in frame.columns]
+    shown, _ = _shown(headline_columns(result))
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in shown)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(v)}</td>" for v in row) + "</tr>"
+        for row in zip(*shown.values(), strict=True)
+    )
     items = "".join(
         f"<li><b>{html.escape(f.level)}</b> <code>{html.escape(f.code)}</code>: "
         f"{html.escape(f.message)}</li>"
@@ -181,6 +188,6 @@ def render_html(result: Result) -> str:
     )
     return (
         f"<h4>{html.escape(title_of(result))}</h4>"
-        + frame.to_html(index=False, escape=True)
+        f'<table class="cerebro"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
         + (f"<ul>{items}</ul>" if items else "")
     )
