@@ -23,8 +23,8 @@ from cerebro.experiments.abtest import abtest
         ),
         ({"outcome": "revenue", "alpha": 1.5}, r"alpha must be strictly between 0 and 1, got 1.5"),
         (
-            {"outcome": "revenue", "test_type": "bayesian"},
-            r"--type bayesian \(Bayesian A/B analysis\) is not available yet",
+            {"outcome": "revenue", "test_type": "bayesian", "covariates": ["pre_revenue"]},
+            r"--type bayesian does not support --covariates yet",
         ),
         (
             {"outcome": "revenue", "test_type": "sequential"},

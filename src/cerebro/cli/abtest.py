@@ -99,6 +99,26 @@ def register(app: typer.Typer) -> None:
         test_name: str | None = typer.Option(
             None, "--name", help="A name for this test, shown in the output."
         ),
+        prior: str | None = typer.Option(
+            None,
+            "--prior",
+            help="Bayesian prior: 'a,b' (Beta, binary outcomes; default 1,1) or "
+            "'mu0,kappa0,alpha0,beta0' (Normal–Inverse-Gamma; default the reference prior).",
+        ),
+        rope: str | None = typer.Option(
+            None,
+            "--rope",
+            help="Bayesian region of practical equivalence on the lift, 'low,high' (e.g. -0.001,0.001).",
+        ),
+        loss_threshold: float | None = typer.Option(
+            None,
+            "--loss-threshold",
+            help="Bayesian: ship when the expected loss is below this (default 0.1% of the control mean).",
+        ),
+        draws: int = typer.Option(
+            200_000, "--draws", help="Bayesian: Monte Carlo draws for the lift intervals."
+        ),
+        seed: int = typer.Option(0, "--seed", help="Seed of every random step."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
         output: Path | None = typer.Option(None, "--output", "-o", help=OUTPUT_HELP),
         plot: Path | None = typer.Option(None, "--plot", help=PLOT_HELP),
@@ -122,6 +142,11 @@ def register(app: typer.Typer) -> None:
             "mde": mde,
             "power": power,
             "test_name": test_name,
+            "prior": split_csv(prior) if prior else None,
+            "rope": split_csv(rope) if rope else None,
+            "loss_threshold": loss_threshold,
+            "draws": draws,
+            "seed": seed,
         }
         spec = parse_spec(fields)
         with status(f"analysing {data.name} …"):

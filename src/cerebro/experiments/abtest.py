@@ -22,6 +22,7 @@ from cerebro.core.results import Estimate, Finding, Result
 from cerebro.core.spec import explain_validation_error
 from cerebro.data.load import load_table, require_columns
 from cerebro.experiments import proportion_tests, rank_tests
+from cerebro.experiments.abtest_bayes import bayesian_analysis, check_bayesian
 from cerebro.experiments.abtest_data import (
     Design,
     Metric,
@@ -52,7 +53,8 @@ def refuse_not_yet(test_type: str | None) -> None:
     if test_type in NOT_YET:
         raise UserInputError(
             f"--type {test_type} ({NOT_YET[test_type]}) is not available yet; choose one of "
-            "welch, ttest, ztest, chi_square, fisher, mann_whitney, or omit --type for the default."
+            "welch, ttest, ztest, chi_square, fisher, mann_whitney, bayesian, or omit --type for "
+            "the default."
         )
 
 
@@ -339,6 +341,7 @@ def _load(spec: ABTestSpec, data: pd.DataFrame | None) -> pd.DataFrame:
 def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
     """Analyse an A/B/n test as `spec` describes (the runner every face calls)."""
     refuse_not_yet(spec.test_type)
+    check_bayesian(spec)
     if data is None and moments_in_duckdb(spec):
         if spec.cluster:
             design, clustered, units, missing_arm = cluster_totals_from_file(spec)
@@ -393,6 +396,9 @@ def _analyse(
     )
 
     findings.append(srm_finding(units, spec, unit_name))
+    title = f"A/B test{': ' + spec.test_name if spec.test_name else ''} — {len(arms)} arms, control arm {control!r}"
+    if spec.test_type == "bayesian":
+        return bayesian_analysis(spec, arms, outcomes, findings, title)
 
     estimates, rows = [], []
     for outcome in outcomes:
@@ -460,7 +466,6 @@ def _analyse(
     ]
     narrative = [sentence(r, spec.alpha) for r in rows]
     method = spec.test_type or "auto"
-    title = f"A/B test{': ' + spec.test_name if spec.test_name else ''} — {len(arms)} arms, control arm {control!r}"
     return Result(
         kind="abtest",
         method=method,

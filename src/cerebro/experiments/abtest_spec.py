@@ -13,7 +13,6 @@ TestType = Literal[
 ]
 TEST_TYPES: tuple[str, ...] = TestType.__args__  # type: ignore[attr-defined]
 NOT_YET = {
-    "bayesian": "Bayesian A/B analysis",
     "sequential": "sequential (always-valid / group-sequential) testing",
 }
 
@@ -48,6 +47,31 @@ class ABTestSpec(SpecBase):
     power: float = Field(0.8, description="Power at which the detectable effect is reported.")
     mde: float | None = Field(None, description="Planned minimum detectable effect (absolute).")
     srm_alpha: float = Field(0.001, description="Sample-ratio-mismatch alarm threshold.")
+    prior: list[float] | None = Field(
+        None,
+        description="Bayesian prior: a,b of a Beta prior (binary) or mu0,kappa0,alpha0,beta0 of "
+        "a Normal–Inverse-Gamma prior (continuous).",
+    )
+    rope: list[float] | None = Field(
+        None, description="Bayesian region of practical equivalence on the lift: low,high."
+    )
+    loss_threshold: float | None = Field(
+        None, description="Bayesian expected-loss threshold (default 0.1% of the control mean)."
+    )
+    draws: int = Field(200_000, description="Monte Carlo draws for Bayesian lift intervals.")
+    seed: int = Field(0, description="Seed of every random step.")
+
+    @field_validator("prior", "rope", mode="before")
+    @classmethod
+    def _numbers(cls, value: object) -> object:
+        return split_list(value)
+
+    @field_validator("rope")
+    @classmethod
+    def _rope(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and (len(value) != 2 or not value[0] < value[1]):
+            raise ValueError(f"rope needs two numbers low,high with low < high, got {value}")
+        return value
 
     @field_validator("outcome", "covariates", "strata", mode="before")
     @classmethod
