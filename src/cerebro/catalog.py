@@ -1,4 +1,5 @@
 """Imports every analysis family's runners so that each registers its kinds in the registry."""
 
 import cerebro.experiments.abtest
+import cerebro.experiments.design_analysis
 import cerebro.experiments.power_analysis  # noqa: F401

@@ -184,6 +184,9 @@ class Result:
     findings: list[Finding] = field(default_factory=list)
     tables: Tables = field(default_factory=Tables)
     summary: dict[str, Any] = field(default_factory=dict)
+    # Row-level output (e.g. a randomisation's assignment): returned to Python callers and
+    # written by the CLI's --output, but never part of the JSON contract.
+    data: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.tables, Tables):
