@@ -2,4 +2,5 @@
 
 import cerebro.experiments.abtest
 import cerebro.experiments.design_analysis
-import cerebro.experiments.power_analysis  # noqa: F401
+import cerebro.experiments.power_analysis
+import cerebro.experiments.sequential_design  # noqa: F401

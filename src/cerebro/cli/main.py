@@ -5,7 +5,14 @@ from __future__ import annotations
 import typer
 
 from cerebro import __version__
-from cerebro.cli import abtest, datasets, design_command, power, run_command
+from cerebro.cli import (
+    abtest,
+    datasets,
+    design_command,
+    power,
+    run_command,
+    sequential_command,
+)
 
 app = typer.Typer(
     name="cerebro",
@@ -15,7 +22,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (abtest, power, design_command, datasets, run_command):
+for module in (abtest, power, sequential_command, design_command, datasets, run_command):
     module.register(app)
 
 

@@ -1,0 +1,181 @@
+"""`cerebro sequential-design`: efficacy boundaries of a group-sequential test for planned looks.
+
+`sequential_design(...)` is the Python face and `run_sequential_design(spec, data)` the runner
+(`cerebro run` with ``kind: sequential_design``). The numerics and references are in
+`cerebro.experiments.group_sequential`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import Field, ValidationError, field_validator
+from scipy import special
+
+from cerebro.core.errors import UserInputError
+from cerebro.core.registry import Method, register
+from cerebro.core.results import Estimate, Finding, Result
+from cerebro.core.spec import SpecBase, explain_validation_error, split_list
+from cerebro.experiments import group_sequential as gs
+
+NAMES = {
+    "obf": "Lan–DeMets O'Brien–Fleming-type spending",
+    "pocock": "Lan–DeMets Pocock-type spending",
+    "power": "Kim–DeMets power-family spending",
+    "classic_obf": "classic O'Brien–Fleming boundaries",
+    "classic_pocock": "classic Pocock boundaries",
+}
+
+
+class SequentialDesignSpec(SpecBase):
+    """Planned looks of a group-sequential test and how alpha is spent over them."""
+
+    kind: Literal["sequential_design"] = "sequential_design"
+    looks: int = Field(5, description="Number of analyses, the final one included.")
+    alpha: float = Field(0.05, description="Overall type-I error (both sides together if sides=2).")
+    sides: Literal[1, 2] = 2
+    spending: Literal["obf", "pocock", "power", "classic_obf", "classic_pocock"] = "obf"
+    rho: float = Field(3.0, description="Exponent of the power-family spending function.")
+    info_fractions: list[float] | None = Field(
+        None, description="Information fraction at each look (default equally spaced)."
+    )
+    power: float | None = Field(
+        None, description="Target power: report the maximum-information inflation factor."
+    )
+
+    @field_validator("info_fractions", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return split_list(value)
+
+    @field_validator("alpha")
+    @classmethod
+    def _alpha(cls, value: float) -> float:
+        if not 0 < value < 0.5:
+            raise ValueError(f"alpha must be between 0 and 0.5, got {value} (e.g. 0.05)")
+        return value
+
+    @field_validator("power")
+    @classmethod
+    def _power(cls, value: float | None) -> float | None:
+        if value is not None and not 0.5 < value < 1:
+            raise ValueError(f"power must be between 0.5 and 1, got {value} (e.g. 0.8)")
+        return value
+
+    @field_validator("rho")
+    @classmethod
+    def _rho(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError(f"rho must be positive, got {value} (e.g. 3)")
+        return value
+
+
+def run_sequential_design(spec: SequentialDesignSpec, data: Any = None) -> Result:
+    """Boundaries, nominal p-values and alpha spent per look (`data` is unused)."""
+    t = gs.check_fractions(spec.looks, spec.info_fractions)
+    bounds = gs.boundaries(t, spec.alpha, spec.sides, spec.spending, spec.rho)
+    exits = gs.crossing_probabilities(bounds, t, spec.sides)
+    nominal = spec.sides * (1 - special.ndtr(bounds))
+    table: dict[str, list[Any]] = {
+        "look": list(range(1, spec.looks + 1)),
+        "info_fraction": t.tolist(),
+        "z_boundary": bounds.tolist(),
+        "nominal_p": nominal.tolist(),
+        "alpha_spent": np.cumsum(exits).tolist(),
+    }
+    findings = [
+        Finding(
+            "info",
+            "design",
+            f"{NAMES[spec.spending]}{f' (rho {spec.rho:g})' if spec.spending == 'power' else ''}, "
+            f"{spec.looks} looks, {'two' if spec.sides == 2 else 'one'}-sided alpha {spec.alpha:g}: "
+            "stop for efficacy at the first look whose "
+            + ("|z|" if spec.sides == 2 else "z")
+            + " reaches its boundary (equivalently p below its nominal level).",
+        )
+    ]
+    summary: dict[str, Any] = {
+        "headline_table": "boundaries",
+        "title": f"Group-sequential design — {NAMES[spec.spending]}, {spec.looks} looks",
+        "alpha_total": float(exits.sum()),
+    }
+    if spec.power is not None:
+        factor = gs.inflation_factor(bounds, t, spec.alpha, spec.sides, spec.power)
+        drift = gs.drift_for_power(bounds, t, spec.sides, spec.power)
+        stop = np.cumsum(gs.crossing_probabilities(bounds, t, spec.sides, drift))
+        table["p_stopped_by_look_h1"] = stop.tolist()
+        expected = float(
+            np.sum(np.diff(np.concatenate([[0.0], stop])) * t) + (1 - stop[-1]) * t[-1]
+        )
+        summary.update(inflation_factor=factor, expected_info_h1=expected * factor)
+        findings.append(
+            Finding(
+                "info",
+                "inflation",
+                f"for {spec.power:.0%} power the largest sample must be {factor:.3f}× the "
+                f"fixed-horizon sample; under the alternative the expected sample is "
+                f"{expected * factor:.3f}× it (stopping early pays for the inflation).",
+            )
+        )
+    estimates = [
+        Estimate(f"look {k}: efficacy z boundary", float(c), extra={"info_fraction": float(tk)})
+        for k, (c, tk) in enumerate(zip(bounds, t, strict=True), start=1)
+    ]
+    return Result(
+        kind="sequential_design",
+        method=spec.spending,
+        spec=spec,
+        estimates=estimates,
+        findings=findings,
+        tables={"boundaries": table},
+        summary=summary,
+    )
+
+
+def sequential_design(**options: Any) -> Result:
+    """Boundaries for planned looks, e.g. ``sequential_design(looks=5, spending="obf")``."""
+    try:
+        spec = SequentialDesignSpec(**options)
+    except ValidationError as err:
+        raise UserInputError(
+            f"invalid sequential design – {explain_validation_error(err)}."
+        ) from None
+    return run_sequential_design(spec)
+
+
+def boundary_plot(result: Result):
+    """Efficacy boundaries (z) against the information fraction."""
+    from cerebro.report.plots import _figure
+
+    table = result.tables.columns("boundaries")
+    fig = _figure(6.0, 3.6)
+    ax = fig.add_subplot()
+    t, z = table["info_fraction"], table["z_boundary"]
+    ax.plot(t, z, "o-", color="C3", label="efficacy boundary")
+    if result.spec.sides == 2:
+        ax.plot(t, [-v for v in z], "o-", color="C3")
+    ax.axhline(
+        special.ndtri(1 - result.spec.alpha / result.spec.sides),
+        color="grey",
+        ls="--",
+        lw=0.8,
+        label="fixed-horizon critical value",
+    )
+    ax.set_xlabel("information fraction")
+    ax.set_ylabel("z")
+    ax.set_title(result.summary.get("title", ""), fontsize=9)
+    ax.legend(fontsize=8)
+    return fig
+
+
+register(
+    Method(
+        kind="sequential_design",
+        spec_type=SequentialDesignSpec,
+        run=run_sequential_design,
+        summary="Group-sequential boundaries: Lan–DeMets spending (OBF, Pocock, power), classic Pocock/OBF.",
+        needs_data=False,
+        plot="cerebro.experiments.sequential_design:boundary_plot",
+    )
+)

@@ -1,0 +1,111 @@
+"""Group-sequential boundaries against published tables and simulated peeking."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from cerebro.cli.main import app
+from cerebro.experiments import group_sequential as gs
+
+runner = CliRunner()
+
+# Jennison & Turnbull (2000), Tables 2.1 and 2.3: two-sided alpha 0.05, K equally spaced looks.
+POCOCK = {2: 2.178, 3: 2.289, 4: 2.361, 5: 2.413}
+OBRIEN_FLEMING = {2: 1.977, 3: 2.004, 4: 2.024, 5: 2.040}
+
+
+@pytest.mark.parametrize("looks", [2, 3, 4, 5])
+def test_classic_constants_match_jennison_turnbull(looks):
+    t = np.arange(1, looks + 1) / looks
+    pocock = gs.boundaries(t, 0.05, 2, "classic_pocock")
+    assert np.allclose(pocock, POCOCK[looks], atol=1e-3)
+    obf = gs.boundaries(t, 0.05, 2, "classic_obf")
+    assert obf[-1] == pytest.approx(OBRIEN_FLEMING[looks], abs=1e-3)  # C_B(K) is the last boundary
+    assert np.allclose(obf * np.sqrt(t), obf[-1], rtol=1e-12)
+
+
+def test_lan_demets_spending_matches_published_boundaries():
+    """K = 5 equal looks, two-sided 0.05 (0.025 per side): the O'Brien–Fleming-type boundaries
+    tabulated by gsDesign (sfLDOF) and ldbounds, and the Pocock-type ones (sfLDPocock)."""
+    t = np.arange(1, 6) / 5
+    obf = gs.boundaries(t, 0.05, 2, "obf")
+    np.testing.assert_allclose(obf, [4.877, 3.357, 2.680, 2.290, 2.031], atol=1e-3)
+    pocock = gs.boundaries(t, 0.05, 2, "pocock")
+    np.testing.assert_allclose(pocock, [2.438, 2.427, 2.410, 2.397, 2.386], atol=1e-3)
+    one_sided = gs.boundaries(t, 0.025, 1, "obf")
+    np.testing.assert_allclose(one_sided, obf, atol=1e-6)
+
+
+def test_inflation_factors_match_jennison_turnbull():
+    """J&T Tables 2.2 and 2.4, K = 5, two-sided 0.05: R_P = 1.228 (power 0.8) and 1.207
+    (power 0.9); R_B = 1.028 (power 0.8)."""
+    t = np.arange(1, 6) / 5
+    pocock = gs.boundaries(t, 0.05, 2, "classic_pocock")
+    obf = gs.boundaries(t, 0.05, 2, "classic_obf")
+    assert gs.inflation_factor(pocock, t, 0.05, 2, 0.8) == pytest.approx(1.228, abs=2e-3)
+    assert gs.inflation_factor(pocock, t, 0.05, 2, 0.9) == pytest.approx(1.207, abs=2e-3)
+    assert gs.inflation_factor(obf, t, 0.05, 2, 0.8) == pytest.approx(1.028, abs=2e-3)
+
+
+def _peek(looks: int, reps: int, drift: float, seed: int) -> np.ndarray:
+    """Brownian motion at equally spaced looks: z statistic per look, per path."""
+    rng = np.random.default_rng(seed)
+    steps = rng.normal(drift / looks, np.sqrt(1 / looks), size=(reps, looks))
+    t = np.arange(1, looks + 1) / looks
+    return np.cumsum(steps, axis=1) / np.sqrt(t)
+
+
+def test_peeking_simulation_keeps_alpha_while_naive_repeated_tests_do_not():
+    reps, looks = 200_000, 5
+    z = _peek(looks, reps, 0.0, 1)
+    t = np.arange(1, looks + 1) / looks
+    mc_se = np.sqrt(0.05 * 0.95 / reps)
+    for kind in ("obf", "pocock", "classic_pocock"):
+        rate = (np.abs(z) >= gs.boundaries(t, 0.05, 2, kind)).any(axis=1).mean()
+        assert rate == pytest.approx(0.05, abs=4 * mc_se)
+    naive = (np.abs(z) >= 1.959964).any(axis=1).mean()
+    assert naive > 0.13  # five looks at the fixed-horizon 1.96: about 0.142 (Armitage et al. 1969)
+    many = (np.abs(_peek(50, 20_000, 0.0, 2)) >= 1.959964).any(axis=1).mean()
+    assert many > 0.25
+
+
+def test_power_under_the_alternative_by_simulation():
+    t = np.arange(1, 6) / 5
+    bounds = gs.boundaries(t, 0.05, 2, "obf")
+    drift = gs.drift_for_power(bounds, t, 2, 0.8)
+    z = _peek(5, 200_000, drift, 3)
+    assert (np.abs(z) >= bounds).any(axis=1).mean() == pytest.approx(
+        0.8, abs=4 * np.sqrt(0.16 / 200_000)
+    )
+
+
+def test_unequal_fractions_spend_alpha_as_planned():
+    t = np.array([0.3, 0.65, 1.0])
+    bounds = gs.boundaries(t, 0.05, 2, "power", rho=2)
+    spent = np.cumsum(gs.crossing_probabilities(bounds, t, 2))
+    np.testing.assert_allclose(spent, 0.05 * t**2, rtol=1e-6)
+
+
+def test_cli_table_json_and_errors(tmp_path):
+    out = runner.invoke(
+        app, ["sequential-design", "--looks", "4", "--spending", "pocock", "--json"]
+    )
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    assert doc["kind"] == "sequential_design" and len(doc["estimates"]) == 4
+    assert doc["tables"]["boundaries"]["columns"][:3] == ["look", "info_fraction", "z_boundary"]
+    text = runner.invoke(app, ["sequential-design", "--looks", "3", "--power", "0.9"])
+    assert text.exit_code == 0 and "inflation" in text.output
+    for args, words in (
+        (["--looks", "0"], "at least 1"),
+        (["--alpha", "0.7"], "alpha must be between"),
+        (["--looks", "3", "--info-fractions", "0.5,0.4,1"], "increase strictly"),
+        (["--looks", "2", "--info-fractions", "0.5,0.9"], "end at 1"),
+        (["--spending", "nope"], "spending"),
+    ):
+        bad = runner.invoke(app, ["sequential-design", *args])
+        assert bad.exit_code == 2 and words in bad.output and "Traceback" not in bad.output
