@@ -99,7 +99,7 @@ def test_spec_file_runs_the_same_analysis(csv, tmp_path):
     [
         (["--outcome", "nope"], "column 'nope' not found"),
         (["--outcome", "revenue", "--alpha", "1.5"], "alpha must be strictly between 0 and 1"),
-        (["--outcome", "revenue", "--type", "sequential"], "not available yet"),
+        (["--outcome", "revenue", "--type", "sequential"], "needs --time"),
         (["--outcome", "region"], "is not numeric"),
         (["--outcome", "revenue", "--expected-allocation", "control:1"], "is not ARM=WEIGHT"),
     ],

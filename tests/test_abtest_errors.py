@@ -28,7 +28,7 @@ from cerebro.experiments.abtest import abtest
         ),
         (
             {"outcome": "revenue", "test_type": "sequential"},
-            r"--type sequential .* not available yet",
+            r"--type sequential needs --time",
         ),
         (
             {"outcome": "revenue", "test_type": "fisher"},

@@ -119,6 +119,16 @@ def register(app: typer.Typer) -> None:
             200_000, "--draws", help="Bayesian: Monte Carlo draws for the lift intervals."
         ),
         seed: int = typer.Option(0, "--seed", help="Seed of every random step."),
+        time_column: str | None = typer.Option(
+            None,
+            "--time",
+            help="Sequential: column whose distinct values are the looks (e.g. day or date).",
+        ),
+        mixing_sd: float | None = typer.Option(
+            None,
+            "--mixing-sd",
+            help="Sequential: mSPRT mixing SD τ in metric units (default 0.1 pooled SD at the first look).",
+        ),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
         output: Path | None = typer.Option(None, "--output", "-o", help=OUTPUT_HELP),
         plot: Path | None = typer.Option(None, "--plot", help=PLOT_HELP),
@@ -147,6 +157,8 @@ def register(app: typer.Typer) -> None:
             "loss_threshold": loss_threshold,
             "draws": draws,
             "seed": seed,
+            "time_column": time_column,
+            "mixing_sd": mixing_sd,
         }
         spec = parse_spec(fields)
         with status(f"analysing {data.name} …"):

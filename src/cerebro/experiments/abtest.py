@@ -22,7 +22,7 @@ from cerebro.core.results import Estimate, Finding, Result
 from cerebro.core.spec import explain_validation_error
 from cerebro.data.load import load_table, require_columns
 from cerebro.experiments import proportion_tests, rank_tests
-from cerebro.experiments.abtest_bayes import bayesian_analysis, check_bayesian
+from cerebro.experiments.abtest_bayes import bayesian_analysis, check_model_limits
 from cerebro.experiments.abtest_data import (
     Design,
     Metric,
@@ -36,7 +36,9 @@ from cerebro.experiments.abtest_file import (
     moments_from_file,
     moments_in_duckdb,
 )
-from cerebro.experiments.abtest_spec import NOT_YET, ABTestSpec
+from cerebro.experiments.abtest_result import comparison_result
+from cerebro.experiments.abtest_sequential import look_moments, sequential_analysis
+from cerebro.experiments.abtest_spec import ABTestSpec
 from cerebro.experiments.abtest_summary import ClusterTotals, SummaryOutcome, read_summary
 from cerebro.experiments.comparison import Comparison, p_value_from_statistic, wald_interval
 from cerebro.experiments.mean_tests import ArmEstimate, compare_means, no_variation, relative_lift
@@ -46,16 +48,6 @@ if TYPE_CHECKING:
     import pandas as pd
 
 LINEAR_MODES = {"welch": "welch", "ttest": "student", "ztest": "normal"}
-
-
-def refuse_not_yet(test_type: str | None) -> None:
-    """Test types that a later release brings fail clearly instead of falling back silently."""
-    if test_type in NOT_YET:
-        raise UserInputError(
-            f"--type {test_type} ({NOT_YET[test_type]}) is not available yet; choose one of "
-            "welch, ttest, ztest, chi_square, fisher, mann_whitney, bayesian, or omit --type for "
-            "the default."
-        )
 
 
 @dataclass(frozen=True)
@@ -72,7 +64,6 @@ def choose_plan(spec: ABTestSpec, outcome: OutcomeData | SummaryOutcome) -> Plan
     name = outcome.metric.name
     binary, ratio = outcome.is_binary, outcome.metric.denominator is not None
     requested = spec.test_type
-    refuse_not_yet(requested)
     cuped, strata, cluster = bool(spec.covariates), bool(spec.strata), bool(spec.cluster)
 
     def refuse(what: str, fix: str) -> UserInputError:
@@ -340,8 +331,7 @@ def _load(spec: ABTestSpec, data: pd.DataFrame | None) -> pd.DataFrame:
 
 def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
     """Analyse an A/B/n test as `spec` describes (the runner every face calls)."""
-    refuse_not_yet(spec.test_type)
-    check_bayesian(spec)
+    check_model_limits(spec)
     if data is None and moments_in_duckdb(spec):
         if spec.cluster:
             design, clustered, units, missing_arm = cluster_totals_from_file(spec)
@@ -364,9 +354,8 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
         units = {a: float(n_units[design.codes == i].sum()) for i, a in enumerate(design.arms)}
         unit_name = "units"
     else:
-        outcomes = [
-            prepare_outcome(frame, design, Metric.parse(t, columns), spec) for t in spec.outcome
-        ]
+        prepare = look_moments if spec.test_type == "sequential" else prepare_outcome
+        outcomes = [prepare(frame, design, Metric.parse(t, columns), spec) for t in spec.outcome]
         units = design.units_per_arm()
         unit_name = f"clusters ({spec.cluster})" if spec.cluster else "rows"
     return _analyse(spec, design, outcomes, units, unit_name, missing_arm)
@@ -399,6 +388,8 @@ def _analyse(
     title = f"A/B test{': ' + spec.test_name if spec.test_name else ''} — {len(arms)} arms, control arm {control!r}"
     if spec.test_type == "bayesian":
         return bayesian_analysis(spec, arms, outcomes, findings, title)
+    if spec.test_type == "sequential":
+        return sequential_analysis(spec, arms, outcomes, findings, title)
 
     estimates, rows = [], []
     for outcome in outcomes:
@@ -442,45 +433,23 @@ def _analyse(
                     f"an arm has only {few:.0f} clusters; cluster-robust errors are unreliable below ~30 per arm.",
                 )
             )
-    names = list(dict.fromkeys(k for row in rows for k in row))
-    table = {k: [row.get(k) for row in rows] for k in names}
-    display = [
-        c
-        for c in (
-            "outcome",
-            "variant",
-            "n_control",
-            "n_variant",
-            "mean_control",
-            "mean_variant",
-            "lift",
-            "lift_ci_low",
-            "lift_ci_high",
-            "rel_lift",
-            "rel_lift_ci_low",
-            "rel_lift_ci_high",
-            "p_value",
-            "p_holm",
-        )
-        if c in table
-    ]
-    narrative = [sentence(r, spec.alpha) for r in rows]
-    method = spec.test_type or "auto"
-    return Result(
-        kind="abtest",
-        method=method,
-        spec=spec,
-        estimates=estimates,
-        findings=findings,
-        tables={"comparisons": {k: table[k] for k in display}, "details": table},
-        summary={
-            "headline_table": "comparisons",
-            "title": title,
-            "control": control,
-            "alpha": spec.alpha,
-            "arms": len(arms),
-            "narrative": "\n".join(narrative),
-        },
+    shown = (
+        "outcome", "variant", "n_control", "n_variant", "mean_control", "mean_variant", "lift",
+        "lift_ci_low", "lift_ci_high", "rel_lift", "rel_lift_ci_low", "rel_lift_ci_high",
+        "p_value", "p_holm",
+    )  # fmt: skip
+    return comparison_result(
+        spec,
+        spec.test_type or "auto",
+        title,
+        estimates,
+        findings,
+        rows,
+        shown,
+        [sentence(r, spec.alpha) for r in rows],
+        control=control,
+        alpha=spec.alpha,
+        arms=len(arms),
     )
 
 

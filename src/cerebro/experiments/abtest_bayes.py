@@ -11,6 +11,7 @@ from typing import Any
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result
+from cerebro.experiments.abtest_result import comparison_result
 from cerebro.experiments.abtest_spec import ABTestSpec
 from cerebro.experiments.bayes import (
     REFERENCE_PRIOR,
@@ -22,15 +23,27 @@ from cerebro.experiments.bayes import (
 )
 
 
-def check_bayesian(spec: ABTestSpec) -> None:
-    """Refuse, with the fix, what the conjugate models do not cover."""
-    if spec.test_type != "bayesian":
-        if spec.prior or spec.rope or spec.loss_threshold is not None:
-            raise UserInputError(
-                "--prior, --rope and --loss-threshold apply to --type bayesian only; add "
-                "--type bayesian or drop them."
-            )
+def check_model_limits(spec: ABTestSpec) -> None:
+    """Refuse, with the fix, what the Bayesian and sequential analyses do not cover."""
+    kind = spec.test_type
+    if kind != "bayesian" and (spec.prior or spec.rope or spec.loss_threshold is not None):
+        raise UserInputError(
+            "--prior, --rope and --loss-threshold apply to --type bayesian only; add "
+            "--type bayesian or drop them."
+        )
+    if kind != "sequential" and (spec.time_column or spec.mixing_sd is not None):
+        raise UserInputError(
+            "--time and --mixing-sd apply to --type sequential only; add --type sequential or "
+            "drop them."
+        )
+    if kind not in ("bayesian", "sequential"):
         return
+    if kind == "sequential" and not spec.time_column:
+        raise UserInputError(
+            "--type sequential needs --time: the column whose values are the looks (e.g. day)."
+        )
+    if kind == "sequential" and spec.mixing_sd is not None and not spec.mixing_sd > 0:
+        raise UserInputError(f"--mixing-sd must be positive, got {spec.mixing_sd}.")
     unsupported = [
         flag
         for flag, used in (
@@ -38,18 +51,19 @@ def check_bayesian(spec: ABTestSpec) -> None:
             ("--strata", spec.strata),
             ("--cluster", spec.cluster),
             ("--alternative", spec.alternative != "two-sided"),
+            ("--from-summary", spec.from_summary and kind == "sequential"),
         )
         if used
     ]
     if unsupported:
         raise UserInputError(
-            f"--type bayesian does not support {', '.join(unsupported)} yet; drop "
+            f"--type {kind} does not support {', '.join(unsupported)} yet; drop "
             f"{'it' if len(unsupported) == 1 else 'them'} or use --type welch."
         )
     ratios = [o for o in spec.outcome if "/" in o]
     if ratios:
         raise UserInputError(
-            f"--type bayesian has no model for the ratio metric {ratios[0]!r} yet; analyse it "
+            f"--type {kind} has no model for the ratio metric {ratios[0]!r} yet; analyse it "
             "with --type welch (delta method)."
         )
 
@@ -203,31 +217,22 @@ def bayesian_analysis(
         )
         rows.extend(_rows(name, arms, report, estimates))
         arm_rows.extend(_arm_rows(name, arms, report))
-    names = list(dict.fromkeys(k for row in rows for k in row))
-    table = {k: [row.get(k) for row in rows] for k in names}
     shown = (
         "outcome", "variant", "mean_control", "mean_variant", "lift", "lift_ci_low",
         "lift_ci_high", "rel_lift", "rel_lift_ci_low", "rel_lift_ci_high", "p_beat", "p_best",
         "loss_ship", "decision",
     )  # fmt: skip
-    arm_names = list(arm_rows[0]) if arm_rows else []
-    return Result(
-        kind="abtest",
-        method="bayesian",
-        spec=spec,
-        estimates=estimates,
-        findings=findings,
-        tables={
-            "comparisons": {k: table[k] for k in shown},
-            "details": table,
-            "arms": {k: [r[k] for r in arm_rows] for k in arm_names},
-        },
-        summary={
-            "headline_table": "comparisons",
-            "title": title + " · Bayesian",
-            "control": arms[0],
-            "credible_level": cred,
-            "arms": len(arms),
-            "narrative": "\n".join(_sentence(r, cred) for r in rows),
-        },
+    return comparison_result(
+        spec,
+        "bayesian",
+        title + " · Bayesian",
+        estimates,
+        findings,
+        rows,
+        shown,
+        [_sentence(r, cred) for r in rows],
+        extra_tables={"arms": arm_rows},
+        control=arms[0],
+        credible_level=cred,
+        arms=len(arms),
     )

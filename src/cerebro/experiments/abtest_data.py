@@ -49,6 +49,7 @@ def needed_columns(spec: ABTestSpec, available: list[str] | None = None) -> list
     for text in spec.outcome:
         cols += Metric.parse(text, available).columns
     cols += spec.covariates + spec.strata + ([spec.cluster] if spec.cluster else [])
+    cols += [spec.time_column] if spec.time_column else []
     return list(dict.fromkeys(cols))
 
 

@@ -30,7 +30,7 @@ def moments_in_duckdb(spec: ABTestSpec) -> bool:
     return (
         spec.data is not None
         and not spec.from_summary
-        and spec.test_type != "mann_whitney"
+        and spec.test_type not in ("mann_whitney", "sequential")
         and not (spec.cluster and spec.strata)
     )
 

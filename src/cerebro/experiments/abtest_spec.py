@@ -12,9 +12,6 @@ TestType = Literal[
     "ttest", "welch", "mann_whitney", "chi_square", "ztest", "fisher", "bayesian", "sequential"
 ]
 TEST_TYPES: tuple[str, ...] = TestType.__args__  # type: ignore[attr-defined]
-NOT_YET = {
-    "sequential": "sequential (always-valid / group-sequential) testing",
-}
 
 
 class ABTestSpec(SpecBase):
@@ -60,6 +57,14 @@ class ABTestSpec(SpecBase):
     )
     draws: int = Field(200_000, description="Monte Carlo draws for Bayesian lift intervals.")
     seed: int = Field(0, description="Seed of every random step.")
+    time_column: str | None = Field(
+        None,
+        validation_alias=AliasChoices("time_column", "time"),
+        description="Sequential: column whose distinct values are the looks (e.g. day).",
+    )
+    mixing_sd: float | None = Field(
+        None, description="Sequential: mixing standard deviation τ of the mSPRT, in metric units."
+    )
 
     @field_validator("prior", "rope", mode="before")
     @classmethod

@@ -1,0 +1,197 @@
+"""`cerebro abtest --type sequential --time day`: always-valid analysis of a continuously monitored test.
+
+Every distinct value of the time column is a look; each look analyses all rows up to and
+including it. For every variant against the control and every outcome, the mixture SPRT of
+`sequential.py` gives the always-valid p-value and confidence sequence at each look, so the
+test may be watched daily and stopped as soon as p < alpha without inflating the error rate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cerebro.core.errors import UserInputError
+from cerebro.core.results import Estimate, Finding, Result
+from cerebro.experiments.abtest_data import Design, Metric, _codes, _numeric
+from cerebro.experiments.abtest_result import comparison_result
+from cerebro.experiments.abtest_spec import ABTestSpec
+from cerebro.experiments.sequential import always_valid_p, confidence_sequence
+
+DEFAULT_MIXING_SD = 0.1  # in pooled standard deviations of the first look
+
+
+@dataclass
+class LookMoments:
+    """Cumulative per-arm counts, means and variances at each look (arrays: looks × arms)."""
+
+    metric: Metric
+    arms: list[str]
+    times: list[Any]
+    n: np.ndarray
+    mean: np.ndarray
+    var: np.ndarray
+    findings: list[Finding] = field(default_factory=list)
+
+
+def look_moments(frame: Any, design: Design, metric: Metric, spec: ABTestSpec) -> LookMoments:
+    """Cumulative moments of `metric` by look (distinct values of the time column, sorted)."""
+    assert spec.time_column is not None
+    y = _numeric(frame, metric.numerator, "outcome")
+    look, times = _codes(frame[spec.time_column], sort=True)
+    keep = (design.codes >= 0) & ~np.isnan(y) & (look >= 0)
+    dropped = int((design.codes >= 0).sum() - keep.sum())
+    k, arms = len(times), len(design.arms)
+    cell = look[keep] * arms + design.codes[keep]
+    values = y[keep]
+    shift = values.mean() if values.size else 0.0  # centring keeps the sums of squares exact
+    centred = values - shift
+
+    def cumulative(weights: np.ndarray | None) -> np.ndarray:
+        sums = np.bincount(cell, weights=weights, minlength=k * arms).reshape(k, arms)
+        return np.cumsum(sums, axis=0)
+
+    n, s1, s2 = cumulative(None), cumulative(centred), cumulative(centred**2)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / n
+        var = (s2 - n * mean**2) / (n - 1)
+    findings = []
+    if dropped:
+        findings.append(
+            Finding(
+                "warning",
+                "dropped_missing",
+                f"{metric.name}: dropped {dropped:,} rows with a missing outcome or {spec.time_column!r}.",
+            )
+        )
+    shown = [t.item() if isinstance(t, np.generic) else t for t in times]
+    shown = [t if isinstance(t, (int, float, str)) else str(t) for t in shown]  # dates print
+    return LookMoments(metric, list(design.arms), shown, n, mean + shift, var, findings)
+
+
+def _first_usable(m: LookMoments, a: int) -> int:
+    """First look at which control and arm `a` both have two or more rows and variation."""
+    ok = (m.n[:, 0] >= 2) & (m.n[:, a] >= 2) & (m.var[:, 0] + m.var[:, a] > 0)
+    if not ok.any():
+        raise UserInputError(
+            f"{m.metric.name}: arm {m.arms[a]!r} and the control never both have two rows with "
+            "varying values; there is nothing to test yet."
+        )
+    return int(np.argmax(ok))
+
+
+def sequential_analysis(
+    spec: ABTestSpec,
+    arms: list[str],
+    outcomes: list[LookMoments],
+    findings: list[Finding],
+    title: str,
+) -> Result:
+    alpha, control = spec.alpha, arms[0]
+    estimates: list[Estimate] = []
+    rows: list[dict[str, Any]] = []
+    look_rows: list[dict[str, Any]] = []
+    for m in outcomes:
+        findings.extend(m.findings)
+        for a in range(1, len(arms)):
+            start = _first_usable(m, a)
+            n_c, n_v = m.n[start:, 0], m.n[start:, a]
+            d = m.mean[start:, a] - m.mean[start:, 0]
+            v = m.var[start:, 0] / n_c + m.var[start:, a] / n_v
+            pooled_sd = np.sqrt((m.var[start, 0] + m.var[start, a]) / 2)
+            tau = spec.mixing_sd if spec.mixing_sd is not None else DEFAULT_MIXING_SD * pooled_sd
+            p = always_valid_p(d, v, tau**2)
+            low, high = confidence_sequence(d, v, tau**2, alpha)
+            stop = np.flatnonzero(p < alpha)
+            decision = (
+                f"stop: significant since look {start + stop[0] + 1} ({m.times[start + stop[0]]})"
+                if stop.size
+                else "continue"
+            )
+            for i in range(len(d)):
+                look_rows.append(
+                    {
+                        "outcome": m.metric.name,
+                        "variant": arms[a],
+                        "look": start + i + 1,
+                        "time": m.times[start + i],
+                        "n_control": float(n_c[i]),
+                        "n_variant": float(n_v[i]),
+                        "lift": float(d[i]),
+                        "cs_low": float(low[i]),
+                        "cs_high": float(high[i]),
+                        "p_always_valid": float(p[i]),
+                    }
+                )
+            mean_c = float(m.mean[-1, 0])
+            row = {
+                "outcome": m.metric.name,
+                "variant": arms[a],
+                "control": control,
+                "looks": len(d),
+                "n_control": float(n_c[-1]),
+                "n_variant": float(n_v[-1]),
+                "mean_control": mean_c,
+                "mean_variant": float(m.mean[-1, a]),
+                "lift": float(d[-1]),
+                "lift_ci_low": float(low[-1]),
+                "lift_ci_high": float(high[-1]),
+                "rel_lift": float(d[-1] / mean_c) if mean_c else None,
+                "p_value": float(p[-1]),
+                "decision": decision,
+                "mixing_sd": float(tau),
+            }
+            rows.append(row)
+            estimates.append(
+                Estimate(
+                    f"{m.metric.name}: {arms[a]} − {control}",
+                    row["lift"],
+                    float(np.sqrt(v[-1])),
+                    row["lift_ci_low"],
+                    row["lift_ci_high"],
+                    row["p_value"],
+                    {
+                        k: row[k]
+                        for k in ("outcome", "variant", "control", "looks", "decision", "mixing_sd")
+                    }
+                    | {"measure": "difference in means", "interval": "confidence sequence"},
+                )
+            )
+        chosen = (
+            "set by --mixing-sd"
+            if spec.mixing_sd is not None
+            else "0.1 pooled SD at the first look"
+        )
+        findings.append(
+            Finding(
+                "info",
+                "test_choice",
+                f"{m.metric.name}: mixture SPRT (normal mixing, τ {chosen}) over {len(m.times)} looks "
+                f"of {spec.time_column!r}; always-valid p-values and {1 - alpha:.0%} confidence "
+                "sequences may be checked at every look without inflating the error rate.",
+            )
+        )
+    shown = ("outcome", "variant", "looks", "n_control", "n_variant", "lift", "lift_ci_low",
+             "lift_ci_high", "rel_lift", "p_value", "decision")  # fmt: skip
+    narrative = [
+        f"{r['variant']} vs {control} on {r['outcome']} after {r['looks']} looks: lift {r['lift']:+.4g} "
+        f"({1 - alpha:.0%} confidence sequence {r['lift_ci_low']:+.4g} to {r['lift_ci_high']:+.4g}), "
+        f"always-valid p = {r['p_value']:.3g}: {r['decision']}."
+        for r in rows
+    ]
+    return comparison_result(
+        spec,
+        "sequential",
+        title + " · sequential (always valid)",
+        estimates,
+        findings,
+        rows,
+        shown,
+        narrative,
+        extra_tables={"looks": look_rows},
+        control=control,
+        alpha=alpha,
+        arms=len(arms),
+    )
