@@ -1,6 +1,7 @@
 """Imports every analysis family's runners so that each registers its kinds in the registry."""
 
 import cerebro.experiments.abtest
+import cerebro.experiments.bandit_analysis
 import cerebro.experiments.design_analysis
 import cerebro.experiments.power_analysis
 import cerebro.experiments.sequential_design  # noqa: F401

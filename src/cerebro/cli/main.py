@@ -7,6 +7,7 @@ import typer
 from cerebro import __version__
 from cerebro.cli import (
     abtest,
+    bandit_command,
     datasets,
     design_command,
     power,
@@ -22,7 +23,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (abtest, power, sequential_command, design_command, datasets, run_command):
+for module in (
+    abtest,
+    power,
+    sequential_command,
+    design_command,
+    bandit_command,
+    datasets,
+    run_command,
+):
     module.register(app)
 
 
