@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import reduce
 from operator import or_
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -25,6 +25,9 @@ class SpecBase(BaseModel):
         import yaml
 
         return yaml.safe_dump(self.model_dump(mode="json", exclude_none=True), sort_keys=False)
+
+
+SpecT = TypeVar("SpecT", bound=SpecBase)
 
 
 def split_list(value: Any) -> Any:
@@ -70,3 +73,12 @@ def parse_spec(data: dict[str, Any]) -> SpecBase:
     except ValidationError as err:
         reason = explain_validation_error(err, str(data["kind"]))
         raise UserInputError(f"invalid {data['kind']} spec – {reason}.") from None
+
+
+def spec_from_options(spec_type: type[SpecT], options: dict[str, Any]) -> SpecT:
+    """Build a spec from a Python face's keyword options; a bad value is one `UserInputError`."""
+    try:
+        return spec_type(**options)
+    except ValidationError as err:
+        kind = spec_type.model_fields["kind"].default
+        raise UserInputError(f"invalid {kind} options – {explain_validation_error(err)}.") from None

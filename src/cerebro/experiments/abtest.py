@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import ValidationError
 from scipy import special
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import explain_validation_error
+from cerebro.core.spec import spec_from_options
 from cerebro.data.load import load_table, require_columns
 from cerebro.experiments import proportion_tests, rank_tests
 from cerebro.experiments.abtest_bayes import bayesian_analysis, check_model_limits
@@ -635,11 +634,7 @@ def abtest(
     if isinstance(data, str):
         fields["data"] = data
         data = None
-    try:
-        spec = ABTestSpec(**fields)
-    except ValidationError as err:
-        raise UserInputError(f"invalid abtest options – {explain_validation_error(err)}.") from None
-    return run_abtest(spec, data)
+    return run_abtest(spec_from_options(ABTestSpec, fields), data)
 
 
 register(

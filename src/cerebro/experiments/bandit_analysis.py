@@ -9,12 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import SpecBase, explain_validation_error, split_list
+from cerebro.core.spec import SpecBase, spec_from_options, split_list
 from cerebro.data.load import load_table, require_columns
 from cerebro.experiments import bandits
 from cerebro.experiments.bayes import beta_posterior, prob_best, t_posterior
@@ -242,11 +242,7 @@ def bandit(data: pd.DataFrame | str | None = None, **options: Any) -> Result:
     fields = dict(options)
     if isinstance(data, str):
         fields["data"], data = data, None
-    try:
-        spec = BanditSpec(**fields)
-    except ValidationError as err:
-        raise UserInputError(f"invalid bandit options – {explain_validation_error(err)}.") from None
-    return run_bandit(spec, data)
+    return run_bandit(spec_from_options(BanditSpec, fields), data)
 
 
 def bandit_plot(result: Result):

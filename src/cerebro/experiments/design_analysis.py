@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import SpecBase, explain_validation_error, split_list
+from cerebro.core.spec import SpecBase, spec_from_options, split_list
 from cerebro.data.load import load_table, require_columns
 from cerebro.experiments import assignment
 
@@ -295,11 +295,7 @@ def design(data: pd.DataFrame | str, **options: Any) -> Result:
     fields: dict[str, Any] = dict(options)
     if isinstance(data, str):
         fields["data"], data = data, None
-    try:
-        spec = DesignSpec(**fields)
-    except ValidationError as err:
-        raise UserInputError(f"invalid design options – {explain_validation_error(err)}.") from None
-    return run_design(spec, data)
+    return run_design(spec_from_options(DesignSpec, fields), data)
 
 
 def love_plot(result: Result):

@@ -10,13 +10,12 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 from scipy import special
 
-from cerebro.core.errors import UserInputError
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import SpecBase, explain_validation_error, split_list
+from cerebro.core.spec import SpecBase, spec_from_options, split_list
 from cerebro.experiments import group_sequential as gs
 
 NAMES = {
@@ -135,13 +134,7 @@ def run_sequential_design(spec: SequentialDesignSpec, data: Any = None) -> Resul
 
 def sequential_design(**options: Any) -> Result:
     """Boundaries for planned looks, e.g. ``sequential_design(looks=5, spending="obf")``."""
-    try:
-        spec = SequentialDesignSpec(**options)
-    except ValidationError as err:
-        raise UserInputError(
-            f"invalid sequential design – {explain_validation_error(err)}."
-        ) from None
-    return run_sequential_design(spec)
+    return run_sequential_design(spec_from_options(SequentialDesignSpec, options))
 
 
 def boundary_plot(result: Result):
