@@ -29,7 +29,9 @@ test: lint
 	$(BIN)/pytest -n auto -q
 
 bench: $(STAMP)
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/bench_abtest.py
+	$(BIN)/python bench/bench_bayes.py
 
 clean:
 	rm -rf $(VENV) .cache build *.egg-info src/*.egg-info
