@@ -166,3 +166,35 @@ def test_cli_sequential_json(daily, tmp_path):
     assert doc["estimates"][0]["mixing_sd"] == pytest.approx(0.02)
     text = runner.invoke(app, args)
     assert text.exit_code == 0 and "always-valid" in text.output
+
+
+def test_group_sequential_analysis_at_observed_looks(daily):
+    from cerebro.experiments import group_sequential as gs
+
+    res = abtest(
+        daily,
+        treatment="arm",
+        outcome=["revenue"],
+        test_type="sequential",
+        time_column="day",
+        planned_n=4000,
+    )
+    looks = res.tables["looks"]
+    n = np.array(
+        [[(daily.day <= d) & (daily.arm == a) for a in ("control", "B")] for d in range(1, 11)]
+    ).sum(2)
+    t = n.sum(1) / 8000
+    np.testing.assert_allclose(looks["info_fraction"], t, rtol=1e-12)
+    np.testing.assert_allclose(looks["z_boundary"], gs.boundaries(t, 0.05, 2, "obf"), rtol=1e-9)
+    first = int(np.argmax(np.abs(looks["z"]) >= looks["z_boundary"]))
+    decision = res.tables["comparisons"]["gs_decision"].iloc[0]
+    assert decision.startswith(f"stop for efficacy at look {first + 1}")
+    with pytest.raises(UserInputError, match="at least 2"):
+        abtest(
+            daily,
+            treatment="arm",
+            outcome=["revenue"],
+            test_type="sequential",
+            time_column="day",
+            planned_n=1,
+        )

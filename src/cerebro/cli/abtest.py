@@ -129,6 +129,14 @@ def register(app: typer.Typer) -> None:
             "--mixing-sd",
             help="Sequential: mSPRT mixing SD τ in metric units (default 0.1 pooled SD at the first look).",
         ),
+        planned_n: int | None = typer.Option(
+            None,
+            "--planned-n",
+            help="Sequential: planned units per arm; adds group-sequential boundaries per look.",
+        ),
+        spending: str = typer.Option(
+            "obf", "--spending", help="Sequential with --planned-n: obf, pocock or power spending."
+        ),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
         output: Path | None = typer.Option(None, "--output", "-o", help=OUTPUT_HELP),
         plot: Path | None = typer.Option(None, "--plot", help=PLOT_HELP),
@@ -159,6 +167,8 @@ def register(app: typer.Typer) -> None:
             "seed": seed,
             "time_column": time_column,
             "mixing_sd": mixing_sd,
+            "planned_n": planned_n,
+            "spending": spending,
         }
         spec = parse_spec(fields)
         with status(f"analysing {data.name} …"):

@@ -31,11 +31,13 @@ def check_model_limits(spec: ABTestSpec) -> None:
             "--prior, --rope and --loss-threshold apply to --type bayesian only; add "
             "--type bayesian or drop them."
         )
-    if kind != "sequential" and (spec.time_column or spec.mixing_sd is not None):
+    if kind != "sequential" and (spec.time_column or spec.mixing_sd is not None or spec.planned_n):
         raise UserInputError(
-            "--time and --mixing-sd apply to --type sequential only; add --type sequential or "
-            "drop them."
+            "--time, --mixing-sd and --planned-n apply to --type sequential only; add --type "
+            "sequential or drop them."
         )
+    if spec.planned_n is not None and spec.planned_n < 2:
+        raise UserInputError(f"--planned-n must be at least 2 units per arm, got {spec.planned_n}.")
     if kind not in ("bayesian", "sequential"):
         return
     if kind == "sequential" and not spec.time_column:

@@ -82,6 +82,43 @@ def _first_usable(m: LookMoments, a: int) -> int:
     return int(np.argmax(ok))
 
 
+def _group_sequential(
+    spec: ABTestSpec,
+    n_c: np.ndarray,
+    n_v: np.ndarray,
+    d: np.ndarray,
+    v: np.ndarray,
+    times: list[Any],
+) -> dict[str, Any] | None:
+    """Lan–DeMets boundaries at the observed information fractions, and the decision."""
+    if not spec.planned_n:
+        return None
+    from cerebro.experiments import group_sequential as gs
+
+    t = np.minimum((n_c + n_v) / (2 * spec.planned_n), 1.0)
+    z = d / np.sqrt(v)
+    bounds = np.full(len(t), np.nan)
+    # A look adds information only if the fraction grew; boundaries exist for those looks.
+    new = np.r_[True, np.diff(t) > 0]
+    bounds[new] = gs.boundaries(t[new], spec.alpha, 2, spec.spending)
+    crossed = np.flatnonzero(new & (np.abs(z) >= bounds))
+    if crossed.size:
+        k = int(crossed[0])
+        decision = (
+            f"stop for efficacy at look {k + 1} ({times[k]}): |z| {abs(z[k]):.2f} ≥ {bounds[k]:.2f}"
+        )
+    elif t[-1] >= 1:
+        decision = "final look reached without crossing: no significant effect"
+    else:
+        decision = f"continue ({t[-1]:.0%} of planned information)"
+    return {
+        "info_fraction": t.tolist(),
+        "z": z.tolist(),
+        "z_boundary": [None if np.isnan(b) else float(b) for b in bounds],
+        "decision": decision,
+    }
+
+
 def sequential_analysis(
     spec: ABTestSpec,
     arms: list[str],
@@ -104,6 +141,9 @@ def sequential_analysis(
             tau = spec.mixing_sd if spec.mixing_sd is not None else DEFAULT_MIXING_SD * pooled_sd
             p = always_valid_p(d, v, tau**2)
             low, high = confidence_sequence(d, v, tau**2, alpha)
+            plan = _group_sequential(
+                spec, n_c, n_v, d, v, [m.times[start + i] for i in range(len(d))]
+            )
             stop = np.flatnonzero(p < alpha)
             decision = (
                 f"stop: significant since look {start + stop[0] + 1} ({m.times[start + stop[0]]})"
@@ -123,6 +163,11 @@ def sequential_analysis(
                         "cs_low": float(low[i]),
                         "cs_high": float(high[i]),
                         "p_always_valid": float(p[i]),
+                        **(
+                            {k: plan[k][i] for k in ("info_fraction", "z", "z_boundary")}
+                            if plan
+                            else {}
+                        ),
                     }
                 )
             mean_c = float(m.mean[-1, 0])
@@ -142,6 +187,7 @@ def sequential_analysis(
                 "p_value": float(p[-1]),
                 "decision": decision,
                 "mixing_sd": float(tau),
+                **({"gs_decision": plan["decision"]} if plan else {}),
             }
             rows.append(row)
             estimates.append(
@@ -174,7 +220,17 @@ def sequential_analysis(
             )
         )
     shown = ("outcome", "variant", "looks", "n_control", "n_variant", "lift", "lift_ci_low",
-             "lift_ci_high", "rel_lift", "p_value", "decision")  # fmt: skip
+             "lift_ci_high", "rel_lift", "p_value", "decision", "gs_decision")  # fmt: skip
+    if spec.planned_n:
+        findings.append(
+            Finding(
+                "info",
+                "group_sequential",
+                f"group-sequential analysis: information fraction = units so far / {spec.planned_n:,} "
+                f"planned per arm; {spec.spending} alpha spending (Lan–DeMets) recomputed for the "
+                "fractions observed; stop for efficacy at the first look whose |z| reaches its boundary.",
+            )
+        )
     narrative = [
         f"{r['variant']} vs {control} on {r['outcome']} after {r['looks']} looks: lift {r['lift']:+.4g} "
         f"({1 - alpha:.0%} confidence sequence {r['lift_ci_low']:+.4g} to {r['lift_ci_high']:+.4g}), "

@@ -65,6 +65,12 @@ class ABTestSpec(SpecBase):
     mixing_sd: float | None = Field(
         None, description="Sequential: mixing standard deviation τ of the mSPRT, in metric units."
     )
+    planned_n: int | None = Field(
+        None, description="Sequential: planned units per arm, for group-sequential boundaries."
+    )
+    spending: Literal["obf", "pocock", "power"] = Field(
+        "obf", description="Sequential: Lan–DeMets alpha-spending function for --planned-n."
+    )
 
     @field_validator("prior", "rope", mode="before")
     @classmethod
