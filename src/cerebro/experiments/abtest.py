@@ -642,7 +642,7 @@ register(
         kind="abtest",
         spec_type=ABTestSpec,
         run=run_abtest,
-        summary="A/B/n test: t, Welch, Mann–Whitney, chi-square, z, Fisher; CUPED, ratio metrics, strata, clusters.",
+        summary="A/B/n test: t, Welch, Mann–Whitney, chi-square, z, Fisher, Bayesian, sequential; CUPED, ratio metrics, strata, clusters.",
         plot="cerebro.report.plots:forest_plot",
     )
 )
