@@ -100,12 +100,61 @@ def test_cli_table_json_and_errors(tmp_path):
     assert doc["tables"]["boundaries"]["columns"][:3] == ["look", "info_fraction", "z_boundary"]
     text = runner.invoke(app, ["sequential-design", "--looks", "3", "--power", "0.9"])
     assert text.exit_code == 0 and "inflation" in text.output
+    fut = runner.invoke(
+        app,
+        [
+            "sequential-design",
+            "--sides",
+            "1",
+            "--alpha",
+            "0.025",
+            "--power",
+            "0.9",
+            "--futility",
+            "obf",
+            "--json",
+        ],
+    )
+    assert fut.exit_code == 0, fut.output
+    assert "futility_z" in json.loads(fut.output)["tables"]["boundaries"]["columns"]
     for args, words in (
         (["--looks", "0"], "at least 1"),
         (["--alpha", "0.7"], "alpha must be between"),
         (["--looks", "3", "--info-fractions", "0.5,0.4,1"], "increase strictly"),
         (["--looks", "2", "--info-fractions", "0.5,0.9"], "end at 1"),
         (["--spending", "nope"], "spending"),
+        (["--futility", "obf"], "need --power"),
     ):
         bad = runner.invoke(app, ["sequential-design", *args])
         assert bad.exit_code == 2 and words in bad.output and "Traceback" not in bad.output
+
+
+def test_non_binding_futility_spends_beta_and_keeps_alpha():
+    """Futility bounds from O'Brien–Fleming-type beta spending (β = 0.1), 3 equal looks,
+    one-sided alpha 0.025, checked by 400,000 simulated paths: under the solved alternative the
+    design has 90% power and stops for futility by look k with probability β(t_k); under H0
+    the efficacy bounds alone keep alpha (non-binding) and obeying futility only lowers it."""
+    t = np.arange(1, 4) / 3
+    efficacy, futility, drift = gs.futility_design(t, 0.025, 0.9, "obf", "obf")
+    assert futility[-1] == pytest.approx(efficacy[-1], abs=1e-12)
+    assert np.all(futility <= efficacy + 1e-12)
+    planned_beta = gs.spent("obf", t, 0.1, 1)
+
+    def run(drift_value: float, seed: int):
+        z = _peek(3, 400_000, drift_value, seed)
+        alive = np.ones(len(z), bool)
+        win, lose = np.zeros((2, len(z), 3), bool)
+        for k in range(3):
+            win[:, k] = alive & (z[:, k] >= efficacy[k])
+            lose[:, k] = alive & ~win[:, k] & (z[:, k] <= futility[k])
+            alive &= ~(win[:, k] | lose[:, k])
+        return win, lose, z
+
+    win, lose, _ = run(drift, 5)
+    se = np.sqrt(0.09 / 400_000)
+    assert win.any(axis=1).mean() == pytest.approx(0.9, abs=4 * se)
+    np.testing.assert_allclose(np.cumsum(lose.mean(axis=0)), planned_beta, atol=4 * se)
+    win0, _, z0 = run(0.0, 6)
+    ignoring_futility = (z0 >= efficacy).any(axis=1).mean()
+    assert ignoring_futility == pytest.approx(0.025, abs=4 * np.sqrt(0.025 * 0.975 / 400_000))
+    assert win0.any(axis=1).mean() <= ignoring_futility

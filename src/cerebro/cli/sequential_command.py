@@ -40,6 +40,11 @@ def register(app: typer.Typer) -> None:
         power: float | None = typer.Option(
             None, "--power", help="Target power: report the inflation of the maximum sample size."
         ),
+        futility: str | None = typer.Option(
+            None,
+            "--futility",
+            help="Non-binding futility bounds from beta spending (obf, pocock, power); needs --power and --sides 1.",
+        ),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
         output: Path | None = typer.Option(None, "--output", "-o", help=OUTPUT_HELP),
         plot: Path | None = typer.Option(None, "--plot", help=PLOT_HELP),
@@ -56,6 +61,7 @@ def register(app: typer.Typer) -> None:
             if info_fractions
             else None,
             "power": power,
+            "futility": futility,
         }
         spec = parse_spec(fields)
         with status("computing boundaries …"):

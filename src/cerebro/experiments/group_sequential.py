@@ -68,26 +68,38 @@ def _start() -> _State:
     return _State(np.zeros(1), np.ones(1), 0.0)  # S(0) = 0 with probability 1
 
 
-def _exit_probability(state: _State, t: float, c: float, sides: int, drift: float) -> float:
-    """P(no earlier crossing and Z(t) beyond c) given the state at the previous look."""
+def _exits(state: _State, t: float, low: float, high: float, drift: float) -> tuple[float, float]:
+    """P(no earlier stop, then Z(t) ≥ high) and P(no earlier stop, then Z(t) ≤ low)."""
     sd = np.sqrt(t - state.t)
     mean = state.s + drift * (t - state.t)
-    edge = c * np.sqrt(t)
-    upper = special.ndtr((mean - edge) / sd)
-    lower = special.ndtr((-edge - mean) / sd) if sides == 2 else 0.0
-    return float(np.sum(state.mass * (upper + lower)))
+    upper = special.ndtr((mean - high * np.sqrt(t)) / sd)
+    lower = special.ndtr((low * np.sqrt(t) - mean) / sd) if np.isfinite(low) else 0.0
+    return float(np.sum(state.mass * upper)), float(np.sum(state.mass * lower))
 
 
-def _advance(state: _State, t: float, c: float, sides: int, drift: float) -> _State:
-    """Propagate the sub-density to look time `t`, keeping the continuation region."""
-    edge = c * np.sqrt(t)
-    low = -edge if sides == 2 else min(-edge, state.s.min()) - 8 * np.sqrt(t)
-    s = np.linspace(low, edge, _GRID)
+def _exit_probability(state: _State, t: float, c: float, sides: int, drift: float) -> float:
+    """P(no earlier crossing and Z(t) beyond c) given the state at the previous look."""
+    return sum(_exits(state, t, -c if sides == 2 else -np.inf, c, drift))
+
+
+def _advance_between(state: _State, t: float, low: float, high: float, drift: float) -> _State:
+    """Propagate the sub-density to look time `t`, keeping Z(t) in (low, high)."""
+    edge = high * np.sqrt(t)
+    floor = (
+        low * np.sqrt(t)
+        if np.isfinite(low)
+        else min(-edge, state.s.min()) - 8 * np.sqrt(t)  # no lower stop: cover the tail
+    )
+    s = np.linspace(floor, edge, _GRID)
     sd = np.sqrt(t - state.t)
     step = (s[1] - s[0]) * _simpson(_GRID)
     increments = (s[:, None] - state.s[None, :] - drift * (t - state.t)) / sd
     density = (np.exp(-0.5 * increments**2) / (sd * np.sqrt(2 * np.pi))) @ state.mass
     return _State(s, density * step, t)
+
+
+def _advance(state: _State, t: float, c: float, sides: int, drift: float) -> _State:
+    return _advance_between(state, t, -c if sides == 2 else -np.inf, c, drift)
 
 
 def crossing_probabilities(
@@ -165,3 +177,46 @@ def check_fractions(looks: int, fractions: list[float] | None) -> np.ndarray:
             "(e.g. 0.25,0.5,0.75,1)."
         )
     return t
+
+
+def _futility_bounds(
+    efficacy: np.ndarray, t: np.ndarray, beta_steps: np.ndarray, drift: float
+) -> tuple[np.ndarray, float]:
+    """Futility z bounds spending `beta_steps` under `drift`; the last bound meets the efficacy
+    bound. Returns the bounds and β actually spent at the last look minus its planned step."""
+    state, out = _start(), []
+    for k, (tk, b, step) in enumerate(zip(t, efficacy, beta_steps, strict=True)):
+        if k == len(t) - 1:
+            spent_last = _exits(state, tk, b, b, drift)[1]
+            out.append(b)
+            return np.array(out), spent_last - step
+
+        def short(a: float, state: _State = state, tk: float = tk, step: float = step) -> float:
+            return _exits(state, tk, a, np.inf, drift)[1] - step
+
+        a = b if short(b) <= 0 else _solve(short, -40.0, b)  # cap: futility never above efficacy
+        out.append(a)
+        state = _advance_between(state, tk, a, b, drift)
+    raise AssertionError("unreachable")
+
+
+def futility_design(
+    t: np.ndarray,
+    alpha: float,
+    power: float,
+    kind: str = "obf",
+    futility: str = "obf",
+    rho: float = 3.0,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """One-sided efficacy bounds, non-binding futility bounds from beta spending, and the drift.
+
+    Efficacy bounds spend `alpha` under H0 ignoring futility (non-binding: stopping for futility
+    is allowed, never required, so the type-I error holds either way). Futility bound a_k spends
+    β(t_k) − β(t_{k−1}) of β = 1 − power under the drift θ₁, and θ₁ is found so that the last
+    futility bound meets the last efficacy bound (Jennison & Turnbull 2000, §7.2; gsDesign's
+    test.type 4).
+    """
+    efficacy = boundaries(t, alpha, 1, kind, rho)
+    steps = np.diff(np.concatenate([[0.0], spent(futility, t, 1 - power, 1, rho)]))
+    drift = _solve(lambda d: _futility_bounds(efficacy, t, steps, d)[1], 0.0, 15.0, tol=1e-7)
+    return efficacy, _futility_bounds(efficacy, t, steps, drift)[0], drift

@@ -13,6 +13,7 @@ import numpy as np
 from pydantic import Field, field_validator
 from scipy import special
 
+from cerebro.core.errors import UserInputError
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.core.spec import SpecBase, spec_from_options, split_list
@@ -41,6 +42,10 @@ class SequentialDesignSpec(SpecBase):
     )
     power: float | None = Field(
         None, description="Target power: report the maximum-information inflation factor."
+    )
+    futility: Literal["obf", "pocock", "power"] | None = Field(
+        None,
+        description="Beta-spending function for non-binding futility bounds (needs power, sides 1).",
     )
 
     @field_validator("info_fractions", mode="before")
@@ -99,7 +104,30 @@ def run_sequential_design(spec: SequentialDesignSpec, data: Any = None) -> Resul
         "title": f"Group-sequential design — {NAMES[spec.spending]}, {spec.looks} looks",
         "alpha_total": float(exits.sum()),
     }
-    if spec.power is not None:
+    if spec.futility is not None:
+        if spec.power is None or spec.sides != 1:
+            raise UserInputError(
+                "futility bounds need --power (the alternative they are planned for) and --sides 1 "
+                "(efficacy in the direction of the hoped-for effect)."
+            )
+        _, futility, drift = gs.futility_design(
+            t, spec.alpha, spec.power, spec.spending, spec.futility, spec.rho
+        )
+        table["futility_z"] = futility.tolist()
+        fixed = special.ndtri(1 - spec.alpha) + special.ndtri(spec.power)
+        factor = float((drift / fixed) ** 2)
+        summary.update(inflation_factor=factor)
+        findings.append(
+            Finding(
+                "info",
+                "futility",
+                f"non-binding futility ({spec.futility}-type beta spending of {1 - spec.power:.2g}): "
+                "stop for futility when z falls to or below futility_z; ignoring it never raises "
+                f"the type-I error. For {spec.power:.0%} power the largest sample must be "
+                f"{factor:.3f}× the fixed-horizon sample.",
+            )
+        )
+    elif spec.power is not None:
         factor = gs.inflation_factor(bounds, t, spec.alpha, spec.sides, spec.power)
         drift = gs.drift_for_power(bounds, t, spec.sides, spec.power)
         stop = np.cumsum(gs.crossing_probabilities(bounds, t, spec.sides, drift))
