@@ -102,8 +102,9 @@ def register(app: typer.Typer) -> None:
         prior: str | None = typer.Option(
             None,
             "--prior",
-            help="Bayesian prior: 'a,b' (Beta, binary outcomes; default 1,1) or "
-            "'mu0,kappa0,alpha0,beta0' (Normal–Inverse-Gamma; default the reference prior).",
+            help="Bayesian prior: 'a,b' (Beta, binary outcomes; default 1,1), "
+            "'mu0,kappa0,alpha0,beta0' (Normal–Inverse-Gamma; default the reference prior) or, "
+            "with --model hurdle_lognormal, 'a,b,mu_sd,sigma_sd' (default 1,1,10,5).",
         ),
         rope: str | None = typer.Option(
             None,
@@ -117,6 +118,17 @@ def register(app: typer.Typer) -> None:
         ),
         draws: int = typer.Option(
             200_000, "--draws", help="Bayesian: Monte Carlo draws for the lift intervals."
+        ),
+        bayes_model: str = typer.Option(
+            "conjugate",
+            "--model",
+            help="Bayesian: conjugate (closed form) or hurdle_lognormal (NUTS; zero-heavy revenue).",
+        ),
+        chains: int = typer.Option(
+            4, "--chains", help="Bayesian --model hurdle_lognormal: MCMC chains."
+        ),
+        mcmc_samples: int = typer.Option(
+            1000, "--mcmc-samples", help="Bayesian --model hurdle_lognormal: draws per chain."
         ),
         seed: int = typer.Option(0, "--seed", help="Seed of every random step."),
         time_column: str | None = typer.Option(
@@ -164,6 +176,9 @@ def register(app: typer.Typer) -> None:
             "rope": split_csv(rope) if rope else None,
             "loss_threshold": loss_threshold,
             "draws": draws,
+            "bayes_model": bayes_model,
+            "chains": chains,
+            "mcmc_samples": mcmc_samples,
             "seed": seed,
             "time_column": time_column,
             "mixing_sd": mixing_sd,

@@ -36,6 +36,15 @@ def check_model_limits(spec: ABTestSpec) -> None:
             "--time, --mixing-sd and --planned-n apply to --type sequential only; add --type "
             "sequential or drop them."
         )
+    if kind != "bayesian" and spec.bayes_model != "conjugate":
+        raise UserInputError(
+            f"--model {spec.bayes_model} applies to --type bayesian only; add --type bayesian."
+        )
+    if spec.bayes_model != "conjugate" and spec.from_summary:
+        raise UserInputError(
+            f"--model {spec.bayes_model} needs one row per unit, not --from-summary; give the "
+            "unit-level data or use the conjugate model."
+        )
     if spec.planned_n is not None and spec.planned_n < 2:
         raise UserInputError(f"--planned-n must be at least 2 units per arm, got {spec.planned_n}.")
     if kind not in ("bayesian", "sequential"):
@@ -168,6 +177,43 @@ def _sentence(row: dict[str, Any], cred: float) -> str:
     )
 
 
+def decision_rule(report: BayesReport, spec: ABTestSpec) -> str:
+    """The rule behind the decisions, as a phrase."""
+    if report.rope:
+        return f"ROPE [{report.rope[0]:g}, {report.rope[1]:g}] on the lift"
+    default = " (default: 0.1% of the control's mean)" if spec.loss_threshold is None else ""
+    return f"expected-loss threshold {report.threshold:.3g}{default}"
+
+
+def _conjugate_report(outcome: Any, spec: ABTestSpec, findings: list[Finding]) -> BayesReport:
+    """The closed-form analysis of one outcome, with findings naming the model and rule."""
+    posteriors, model = _posteriors(outcome, spec)
+    report = compare_posteriors(
+        posteriors,
+        cred=1 - spec.alpha,
+        threshold=spec.loss_threshold,
+        rope=tuple(spec.rope) if spec.rope else None,
+        draws=spec.draws,
+        seed=spec.seed,
+    )
+    name = outcome.metric.name
+    findings.append(Finding("info", "test_choice", f"{name}: Bayesian {model}."))
+    rule = decision_rule(report, spec)
+    worst_se = max(
+        (r for r in (c.lift.mc_se for c in report.comparisons) if r is not None), default=0.0
+    )
+    findings.append(
+        Finding(
+            "info",
+            "bayes_method",
+            f"{name}: decisions use the {rule}; P(beat), P(best), expected losses and arm "
+            f"intervals are exact (quadrature); lift intervals come from {report.draws:,} "
+            f"seeded draws (seed {spec.seed}), Monte Carlo error of their ends ≤ {worst_se:.2g}.",
+        )
+    )
+    return report
+
+
 def bayesian_analysis(
     spec: ABTestSpec, arms: list[str], outcomes: list[Any], findings: list[Finding], title: str
 ) -> Result:
@@ -176,37 +222,25 @@ def bayesian_analysis(
     estimates: list[Estimate] = []
     rows: list[dict[str, Any]] = []
     arm_rows: list[dict[str, Any]] = []
+    parameter_rows: list[dict[str, Any]] = []
     for outcome in outcomes:
         findings.extend(outcome.findings)
-        posteriors, model = _posteriors(outcome, spec)
-        report = compare_posteriors(
-            posteriors,
-            cred=cred,
-            threshold=spec.loss_threshold,
-            rope=tuple(spec.rope) if spec.rope else None,
-            draws=spec.draws,
-            seed=spec.seed,
-        )
         name = outcome.metric.name
-        findings.append(Finding("info", "test_choice", f"{name}: Bayesian {model}."))
-        rule = (
-            f"ROPE [{report.rope[0]:g}, {report.rope[1]:g}] on the lift"
-            if report.rope
-            else f"expected-loss threshold {report.threshold:.3g}"
-            + (" (default: 0.1% of the control's mean)" if spec.loss_threshold is None else "")
-        )
-        worst_se = max(
-            (r for r in (c.lift.mc_se for c in report.comparisons) if r is not None), default=0.0
-        )
-        findings.append(
-            Finding(
-                "info",
-                "bayes_method",
-                f"{name}: decisions use the {rule}; P(beat), P(best), expected losses and arm "
-                f"intervals are exact (quadrature); lift intervals come from {report.draws:,} "
-                f"seeded draws (seed {spec.seed}), Monte Carlo error of their ends ≤ {worst_se:.2g}.",
+        if spec.bayes_model == "hurdle_lognormal":
+            from cerebro.experiments.abtest_hurdle import hurdle_report
+
+            report, model, rows_of_fit = hurdle_report(outcome, arms, spec, findings)
+            parameter_rows.extend(rows_of_fit)
+            findings.append(Finding("info", "test_choice", f"{name}: Bayesian {model}."))
+            findings.append(
+                Finding(
+                    "info",
+                    "bayes_method",
+                    f"{name}: decisions use the {decision_rule(report, spec)}.",
+                )
             )
-        )
+        else:
+            report = _conjugate_report(outcome, spec, findings)
         best = int(report.p_best.argmax())
         findings.append(
             Finding(
@@ -233,7 +267,10 @@ def bayesian_analysis(
         rows,
         shown,
         [_sentence(r, cred) for r in rows],
-        extra_tables={"arms": arm_rows},
+        extra_tables={
+            "arms": arm_rows,
+            **({"parameters": parameter_rows} if parameter_rows else {}),
+        },
         control=arms[0],
         credible_level=cred,
         arms=len(arms),

@@ -31,6 +31,7 @@ def moments_in_duckdb(spec: ABTestSpec) -> bool:
         spec.data is not None
         and not spec.from_summary
         and spec.test_type not in ("mann_whitney", "sequential")
+        and spec.bayes_model == "conjugate"  # the hurdle model's statistics are per row
         and not (spec.cluster and spec.strata)
     )
 

@@ -56,6 +56,14 @@ class ABTestSpec(SpecBase):
         None, description="Bayesian expected-loss threshold (default 0.1% of the control mean)."
     )
     draws: int = Field(200_000, description="Monte Carlo draws for Bayesian lift intervals.")
+    bayes_model: Literal["conjugate", "hurdle_lognormal"] = Field(
+        "conjugate",
+        validation_alias=AliasChoices("bayes_model", "model"),
+        description="Bayesian model: conjugate (closed form) or hurdle_lognormal (MCMC, "
+        "for revenue that is zero for most units).",
+    )
+    chains: int = Field(4, description="Bayesian model-based test: MCMC chains.")
+    mcmc_samples: int = Field(1000, description="Bayesian model-based test: draws per chain.")
     seed: int = Field(0, description="Seed of every random step.")
     time_column: str | None = Field(
         None,
