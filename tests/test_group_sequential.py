@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cerebro.cli.main import app
+from cerebro.core.results import table_from_dict
 from cerebro.experiments import group_sequential as gs
 
 runner = CliRunner()
@@ -129,6 +130,18 @@ def test_cli_table_json_and_errors(tmp_path):
         assert bad.exit_code == 2 and words in bad.output and "Traceback" not in bad.output
 
 
+def _stops(efficacy: np.ndarray, futility: np.ndarray, drift: float, seed: int):
+    """400,000 one-sided paths over 3 looks: efficacy and futility stops per look, and z."""
+    z = _peek(3, 400_000, drift, seed)
+    alive = np.ones(len(z), bool)
+    win, lose = np.zeros((2, len(z), 3), bool)
+    for k in range(3):
+        win[:, k] = alive & (z[:, k] >= efficacy[k])
+        lose[:, k] = alive & ~win[:, k] & (z[:, k] <= futility[k])
+        alive &= ~(win[:, k] | lose[:, k])
+    return win, lose, z
+
+
 def test_non_binding_futility_spends_beta_and_keeps_alpha():
     """Futility bounds from O'Brien–Fleming-type beta spending (β = 0.1), 3 equal looks,
     one-sided alpha 0.025, checked by 400,000 simulated paths: under the solved alternative the
@@ -141,14 +154,7 @@ def test_non_binding_futility_spends_beta_and_keeps_alpha():
     planned_beta = gs.spent("obf", t, 0.1, 1)
 
     def run(drift_value: float, seed: int):
-        z = _peek(3, 400_000, drift_value, seed)
-        alive = np.ones(len(z), bool)
-        win, lose = np.zeros((2, len(z), 3), bool)
-        for k in range(3):
-            win[:, k] = alive & (z[:, k] >= efficacy[k])
-            lose[:, k] = alive & ~win[:, k] & (z[:, k] <= futility[k])
-            alive &= ~(win[:, k] | lose[:, k])
-        return win, lose, z
+        return _stops(efficacy, futility, drift_value, seed)
 
     win, lose, _ = run(drift, 5)
     se = np.sqrt(0.09 / 400_000)
@@ -158,3 +164,54 @@ def test_non_binding_futility_spends_beta_and_keeps_alpha():
     ignoring_futility = (z0 >= efficacy).any(axis=1).mean()
     assert ignoring_futility == pytest.approx(0.025, abs=4 * np.sqrt(0.025 * 0.975 / 400_000))
     assert win0.any(axis=1).mean() <= ignoring_futility
+
+
+def test_binding_futility_spends_alpha_among_continuing_paths():
+    """Binding futility (gsDesign's test.type 3), 3 equal looks, one-sided alpha 0.025, OBF-type
+    alpha and beta spending, β = 0.1. Exact: with futility obeyed the efficacy bounds spend
+    exactly the planned alpha per look (1e-9), which makes them lower than the non-binding ones
+    after look 1 and the study smaller. 400,000 simulated paths: alpha 0.025 when futility is
+    obeyed and above it when ignored; 90% power and β spent per look as planned (4 SE)."""
+    t = np.arange(1, 4) / 3
+    efficacy, futility, drift = gs.futility_design(t, 0.025, 0.9, "obf", "obf", binding=True)
+    loose, _, loose_drift = gs.futility_design(t, 0.025, 0.9, "obf", "obf")
+    up, _ = gs.exit_probabilities(efficacy, futility, t)
+    np.testing.assert_allclose(np.cumsum(up), gs.spent("obf", t, 0.025, 1), atol=1e-9)
+    assert efficacy[0] == pytest.approx(loose[0], abs=1e-9)
+    assert np.all(efficacy[1:] < loose[1:])  # look 2 barely (paths below −0.71 rarely cross)
+    assert efficacy[2] < loose[2] - 0.01
+    assert drift < loose_drift
+    up1, down1 = gs.exit_probabilities(efficacy, futility, t, drift)
+    assert up1.sum() == pytest.approx(0.9, abs=1e-6)
+    np.testing.assert_allclose(np.cumsum(down1), gs.spent("obf", t, 0.1, 1), atol=1e-6)
+
+    def run(drift_value: float, seed: int):
+        return _stops(efficacy, futility, drift_value, seed)
+
+    win0, _, z0 = run(0.0, 8)
+    se0 = np.sqrt(0.025 * 0.975 / 400_000)
+    assert win0.any(axis=1).mean() == pytest.approx(0.025, abs=4 * se0)
+    assert (z0 >= efficacy).any(axis=1).mean() > 0.025 + 4 * se0  # ignoring futility breaks it
+    win, lose, _ = run(drift, 9)
+    se = np.sqrt(0.09 / 400_000)
+    assert win.any(axis=1).mean() == pytest.approx(0.9, abs=4 * se)
+    np.testing.assert_allclose(
+        np.cumsum(lose.mean(axis=0)), gs.spent("obf", t, 0.1, 1), atol=4 * se
+    )
+
+
+def test_binding_cli_reports_lower_bounds():
+    args = ["sequential-design", "--looks", "3", "--alpha", "0.025", "--sides", "1"]
+    args += ["--power", "0.9", "--futility", "obf", "--json"]
+    runner = CliRunner()
+    loose = json.loads(runner.invoke(app, args).output)
+    tight_out = runner.invoke(app, [*args, "--binding"])
+    assert tight_out.exit_code == 0, tight_out.output
+    tight = json.loads(tight_out.output)
+    z_loose = table_from_dict(loose["tables"]["boundaries"])["z_boundary"]
+    z_tight = table_from_dict(tight["tables"]["boundaries"])["z_boundary"]
+    assert z_tight[-1] < z_loose[-1] - 0.01
+    assert table_from_dict(tight["tables"]["boundaries"])["alpha_spent"][-1] == pytest.approx(
+        0.025, abs=1e-9
+    )
+    assert "binding futility" in {f["code"]: f["message"] for f in tight["findings"]}["futility"]

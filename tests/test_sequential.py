@@ -198,3 +198,39 @@ def test_group_sequential_analysis_at_observed_looks(daily):
             time_column="day",
             planned_n=1,
         )
+
+
+def test_futility_at_looks_reproduces_the_planned_design():
+    """At the planned fractions and drift, the futility bounds computed look by look are the
+    design's (1e-9); computed after two of three looks they are its first two (the recursion
+    only looks back)."""
+    from cerebro.experiments import group_sequential as gs
+
+    t = np.arange(1, 4) / 3
+    efficacy, futility, drift = gs.futility_design(t, 0.025, 0.9, "obf", "obf")
+    np.testing.assert_allclose(gs.futility_at_looks(t, efficacy, 0.1, drift), futility, atol=1e-9)
+    partial = gs.futility_at_looks(t[:2], efficacy[:2], 0.1, drift)
+    np.testing.assert_allclose(partial, futility[:2], atol=1e-9)
+
+
+def test_sequential_analysis_stops_for_futility(daily):
+    """B is worse than control: with a planned effect of +1 the test stops for futility at the
+    first look whose signed z falls to the bound computed for the observed fractions."""
+    from cerebro.experiments import group_sequential as gs
+
+    worse = daily.assign(revenue=daily.revenue - 2.5 * (daily.arm == "B"))
+    options = dict(treatment="arm", outcome=["revenue"], test_type="sequential", time_column="day")
+    res = abtest(worse, **options, planned_n=6000, mde=1.0, futility="obf", power=0.9)
+    looks = res.tables["looks"]
+    t, z = looks["info_fraction"].to_numpy(), looks["z"].to_numpy()
+    v_last = (looks["lift"].iloc[-1] / z[-1]) ** 2
+    drift = 1.0 / np.sqrt(v_last * t[-1])
+    bounds = gs.boundaries(t, 0.05, 2, "obf")
+    expected = gs.futility_at_looks(t, bounds, 0.1, drift)
+    np.testing.assert_allclose(looks["z_futility"], expected, atol=1e-9)
+    first = int(np.argmax(z <= expected))
+    decision = res.tables["comparisons"]["gs_decision"].iloc[0]
+    assert decision.startswith(f"stop for futility at look {first + 1}")
+    assert "non-binding futility" in " ".join(f.message for f in res.findings)
+    with pytest.raises(UserInputError, match="--futility needs --planned-n"):
+        abtest(worse, **options, planned_n=6000, futility="obf")

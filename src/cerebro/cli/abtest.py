@@ -149,6 +149,11 @@ def register(app: typer.Typer) -> None:
         spending: str = typer.Option(
             "obf", "--spending", help="Sequential with --planned-n: obf, pocock or power spending."
         ),
+        futility: str | None = typer.Option(
+            None,
+            "--futility",
+            help="Sequential with --planned-n and --mde: non-binding futility bounds (obf, pocock, power).",
+        ),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
         output: Path | None = typer.Option(None, "--output", "-o", help=OUTPUT_HELP),
         plot: Path | None = typer.Option(None, "--plot", help=PLOT_HELP),
@@ -184,6 +189,7 @@ def register(app: typer.Typer) -> None:
             "mixing_sd": mixing_sd,
             "planned_n": planned_n,
             "spending": spending,
+            "futility": futility,
         }
         spec = parse_spec(fields)
         with status(f"analysing {data.name} …"):

@@ -43,7 +43,12 @@ def register(app: typer.Typer) -> None:
         futility: str | None = typer.Option(
             None,
             "--futility",
-            help="Non-binding futility bounds from beta spending (obf, pocock, power); needs --power and --sides 1.",
+            help="Futility bounds from beta spending (obf, pocock, power); needs --power and --sides 1.",
+        ),
+        binding: bool = typer.Option(
+            False,
+            "--binding/--non-binding",
+            help="Binding futility: lower efficacy bounds that assume every futility stop is obeyed.",
         ),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
         output: Path | None = typer.Option(None, "--output", "-o", help=OUTPUT_HELP),
@@ -62,6 +67,7 @@ def register(app: typer.Typer) -> None:
             else None,
             "power": power,
             "futility": futility,
+            "binding": binding,
         }
         spec = parse_spec(fields)
         with status("computing boundaries …"):

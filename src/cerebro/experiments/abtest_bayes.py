@@ -31,10 +31,12 @@ def check_model_limits(spec: ABTestSpec) -> None:
             "--prior, --rope and --loss-threshold apply to --type bayesian only; add "
             "--type bayesian or drop them."
         )
-    if kind != "sequential" and (spec.time_column or spec.mixing_sd is not None or spec.planned_n):
+    if kind != "sequential" and (
+        spec.time_column or spec.mixing_sd is not None or spec.planned_n or spec.futility
+    ):
         raise UserInputError(
-            "--time, --mixing-sd and --planned-n apply to --type sequential only; add --type "
-            "sequential or drop them."
+            "--time, --mixing-sd, --planned-n and --futility apply to --type sequential only; "
+            "add --type sequential or drop them."
         )
     if kind != "bayesian" and spec.bayes_model != "conjugate":
         raise UserInputError(
@@ -44,6 +46,11 @@ def check_model_limits(spec: ABTestSpec) -> None:
         raise UserInputError(
             f"--model {spec.bayes_model} needs one row per unit, not --from-summary; give the "
             "unit-level data or use the conjugate model."
+        )
+    if spec.futility and not (spec.planned_n and spec.mde):
+        raise UserInputError(
+            "--futility needs --planned-n (the planned units per arm) and --mde (the effect the "
+            "test is planned to detect, in metric units), e.g. --planned-n 20000 --mde 0.01."
         )
     if spec.planned_n is not None and spec.planned_n < 2:
         raise UserInputError(f"--planned-n must be at least 2 units per arm, got {spec.planned_n}.")

@@ -101,11 +101,29 @@ def _group_sequential(
     # A look adds information only if the fraction grew; boundaries exist for those looks.
     new = np.r_[True, np.diff(t) > 0]
     bounds[new] = gs.boundaries(t[new], spec.alpha, 2, spec.spending)
-    crossed = np.flatnonzero(new & (np.abs(z) >= bounds))
-    if crossed.size:
-        k = int(crossed[0])
+    futility = np.full(len(t), np.nan)
+    signed = z * np.sign(spec.mde or 1.0)  # z in the direction of the hoped-for effect
+    if spec.futility:
+        assert spec.mde  # check_model_limits insists
+        # Planned drift θ₁ = mde·√I_max, with I_max = 1/Var(lift) at the planned sample,
+        # estimated from the latest look: Var scales as 1/units, so Var_max = v_last · t_last.
+        drift = abs(spec.mde) / np.sqrt(v[-1] * t[-1])
+        futility[new] = gs.futility_at_looks(
+            t[new], bounds[new], 1 - spec.power, drift, spec.futility
+        )
+    wins = new & (np.abs(z) >= bounds)
+    losses = new & ~wins & (signed <= futility)
+    first = np.flatnonzero(wins | losses)
+    if first.size and wins[first[0]]:
+        k = int(first[0])
         decision = (
             f"stop for efficacy at look {k + 1} ({times[k]}): |z| {abs(z[k]):.2f} ≥ {bounds[k]:.2f}"
+        )
+    elif first.size:
+        k = int(first[0])
+        decision = (
+            f"stop for futility at look {k + 1} ({times[k]}): z {signed[k]:.2f} ≤ futility bound "
+            f"{futility[k]:.2f} – the planned effect {spec.mde:g} is unlikely to be shown"
         )
     elif t[-1] >= 1:
         decision = "final look reached without crossing: no significant effect"
@@ -115,6 +133,11 @@ def _group_sequential(
         "info_fraction": t.tolist(),
         "z": z.tolist(),
         "z_boundary": [None if np.isnan(b) else float(b) for b in bounds],
+        **(
+            {"z_futility": [None if np.isnan(a) else float(a) for a in futility]}
+            if spec.futility
+            else {}
+        ),
         "decision": decision,
     }
 
@@ -164,7 +187,11 @@ def sequential_analysis(
                         "cs_high": float(high[i]),
                         "p_always_valid": float(p[i]),
                         **(
-                            {k: plan[k][i] for k in ("info_fraction", "z", "z_boundary")}
+                            {
+                                k: plan[k][i]
+                                for k in ("info_fraction", "z", "z_boundary", "z_futility")
+                                if k in plan
+                            }
                             if plan
                             else {}
                         ),
@@ -228,7 +255,14 @@ def sequential_analysis(
                 "group_sequential",
                 f"group-sequential analysis: information fraction = units so far / {spec.planned_n:,} "
                 f"planned per arm; {spec.spending} alpha spending (Lan–DeMets) recomputed for the "
-                "fractions observed; stop for efficacy at the first look whose |z| reaches its boundary.",
+                "fractions observed; stop for efficacy at the first look whose |z| reaches its boundary"
+                + (
+                    f"; non-binding futility bounds spend β = {1 - spec.power:.2g} "
+                    f"({spec.futility}-type) under the planned effect {spec.mde:g} (--mde): stop "
+                    "for futility when z, signed towards that effect, falls to its bound."
+                    if spec.futility
+                    else "."
+                ),
             )
         )
     narrative = [

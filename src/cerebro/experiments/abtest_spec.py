@@ -79,6 +79,11 @@ class ABTestSpec(SpecBase):
     spending: Literal["obf", "pocock", "power"] = Field(
         "obf", description="Sequential: Lan–DeMets alpha-spending function for --planned-n."
     )
+    futility: Literal["obf", "pocock", "power"] | None = Field(
+        None,
+        description="Sequential with planned_n: beta spending of non-binding futility bounds "
+        "under the planned effect `mde` (β = 1 − power).",
+    )
 
     @field_validator("prior", "rope", mode="before")
     @classmethod

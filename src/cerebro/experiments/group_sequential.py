@@ -30,6 +30,7 @@ from scipy import special
 from cerebro.core.errors import UserInputError
 
 SPENDING = ("obf", "pocock", "power", "classic_obf", "classic_pocock")
+_FLOOR = -10.0  # lowest efficacy z bound tried: below it every continuing path would cross
 _GRID = 1201  # points across each continuation interval (odd, for Simpson's rule)
 
 
@@ -179,25 +180,50 @@ def check_fractions(looks: int, fractions: list[float] | None) -> np.ndarray:
     return t
 
 
-def _futility_bounds(
-    efficacy: np.ndarray, t: np.ndarray, beta_steps: np.ndarray, drift: float
-) -> tuple[np.ndarray, float]:
-    """Futility z bounds spending `beta_steps` under `drift`; the last bound meets the efficacy
-    bound. Returns the bounds and β actually spent at the last look minus its planned step."""
-    state, out = _start(), []
-    for k, (tk, b, step) in enumerate(zip(t, efficacy, beta_steps, strict=True)):
-        if k == len(t) - 1:
-            spent_last = _exits(state, tk, b, b, drift)[1]
-            out.append(b)
-            return np.array(out), spent_last - step
+def _bounds_with_futility(
+    t: np.ndarray,
+    alpha_steps: np.ndarray,
+    beta_steps: np.ndarray,
+    drift: float,
+    efficacy: np.ndarray | None,
+    close: bool = True,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """One-sided efficacy and futility z bounds under the alternative `drift`.
 
-        def short(a: float, state: _State = state, tk: float = tk, step: float = step) -> float:
-            return _exits(state, tk, a, np.inf, drift)[1] - step
+    Futility bound a_k spends `beta_steps[k]` under the drift, capped at the efficacy bound; when
+    `close` (the last look is the final analysis) the last one meets the last efficacy bound. Efficacy bounds are `efficacy` as given
+    (non-binding: they were solved ignoring futility) or, when None, solved here so that
+    `alpha_steps[k]` is spent under H0 among paths that futility has not stopped (binding).
+    Returns both bound vectors and β spent at the last look minus its planned step.
+    """
+    null, alt, upper, lower = _start(), _start(), [], []
+    for k, (tk, a_step, b_step) in enumerate(zip(t, alpha_steps, beta_steps, strict=True)):
+        if efficacy is not None:
+            b = float(efficacy[k])
+        elif a_step <= 1e-15:
+            b = 40.0  # nothing to spend at this look: an unreachable boundary
+        else:
+
+            def excess(c: float, null: _State = null, tk: float = tk, a_step: float = a_step):
+                return _exits(null, tk, -np.inf, c, 0.0)[0] - a_step
+
+            # Too little H0 mass left to spend this look's alpha (only at drifts far from the
+            # solution, or with very aggressive futility – `futility_design` refuses the latter).
+            b = _FLOOR if excess(_FLOOR) < 0 else _solve(excess, _FLOOR, 40.0)
+        upper.append(b)
+        if close and k == len(t) - 1:
+            lower.append(b)
+            return np.array(upper), np.array(lower), _exits(alt, tk, b, b, drift)[1] - b_step
+
+        def short(a: float, alt: _State = alt, tk: float = tk, b_step: float = b_step) -> float:
+            return _exits(alt, tk, a, np.inf, drift)[1] - b_step
 
         a = b if short(b) <= 0 else _solve(short, -40.0, b)  # cap: futility never above efficacy
-        out.append(a)
-        state = _advance_between(state, tk, a, b, drift)
-    raise AssertionError("unreachable")
+        lower.append(a)
+        alt = _advance_between(alt, tk, a, b, drift)
+        if efficacy is None:
+            null = _advance_between(null, tk, a, b, 0.0)
+    return np.array(upper), np.array(lower), 0.0
 
 
 def futility_design(
@@ -207,16 +233,56 @@ def futility_design(
     kind: str = "obf",
     futility: str = "obf",
     rho: float = 3.0,
+    binding: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """One-sided efficacy bounds, non-binding futility bounds from beta spending, and the drift.
+    """One-sided efficacy bounds, futility bounds from beta spending, and the drift θ₁.
 
-    Efficacy bounds spend `alpha` under H0 ignoring futility (non-binding: stopping for futility
-    is allowed, never required, so the type-I error holds either way). Futility bound a_k spends
-    β(t_k) − β(t_{k−1}) of β = 1 − power under the drift θ₁, and θ₁ is found so that the last
-    futility bound meets the last efficacy bound (Jennison & Turnbull 2000, §7.2; gsDesign's
-    test.type 4).
+    Futility bound a_k spends β(t_k) − β(t_{k−1}) of β = 1 − power under the drift θ₁, and θ₁ is
+    found so that the last futility bound meets the last efficacy bound (Jennison & Turnbull
+    2000, §7.2). Non-binding (gsDesign's test.type 4): efficacy bounds spend `alpha` under H0
+    ignoring futility, so stopping for futility is allowed, never required, and the type-I
+    error holds either way. Binding (test.type 3): efficacy bounds spend `alpha` among the paths
+    futility has not stopped, so they are lower and the study smaller – but the type-I error is
+    only kept if every futility stop is obeyed.
     """
-    efficacy = boundaries(t, alpha, 1, kind, rho)
-    steps = np.diff(np.concatenate([[0.0], spent(futility, t, 1 - power, 1, rho)]))
-    drift = _solve(lambda d: _futility_bounds(efficacy, t, steps, d)[1], 0.0, 15.0, tol=1e-7)
-    return efficacy, _futility_bounds(efficacy, t, steps, drift)[0], drift
+    alpha_steps = np.diff(np.concatenate([[0.0], spent(kind, t, alpha, 1, rho)]))
+    beta_steps = np.diff(np.concatenate([[0.0], spent(futility, t, 1 - power, 1, rho)]))
+    efficacy = None if binding else boundaries(t, alpha, 1, kind, rho)
+
+    def mismatch(d: float) -> float:
+        return _bounds_with_futility(t, alpha_steps, beta_steps, d, efficacy)[2]
+
+    drift = _solve(mismatch, 0.0, 15.0, tol=1e-7)
+    upper, lower, _ = _bounds_with_futility(t, alpha_steps, beta_steps, drift, efficacy)
+    if upper.min() <= _FLOOR:
+        raise UserInputError(
+            "binding futility stops so many paths early that the alpha planned for a later look "
+            "cannot be spent; use a less aggressive --futility spending or non-binding bounds."
+        )
+    return upper, lower, drift
+
+
+def futility_at_looks(
+    t: np.ndarray, efficacy: np.ndarray, beta: float, drift: float, kind: str = "obf"
+) -> np.ndarray:
+    """Non-binding futility z bounds at observed fractions `t` (efficacy bounds given).
+
+    Bound a_k spends β(t_k) − β(t_{k−1}) of `beta` under the planned drift θ₁; at t = 1 it meets
+    the efficacy bound, so the final look always decides.
+    """
+    steps = np.diff(np.concatenate([[0.0], spent(kind, t, beta, 1)]))
+    close = bool(t[-1] >= 1)
+    return _bounds_with_futility(t, steps * 0, steps, drift, efficacy, close)[1]
+
+
+def exit_probabilities(
+    upper: np.ndarray, lower: np.ndarray, t: np.ndarray, drift: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(first exit above `upper`) and P(first exit below `lower`) at each look, one-sided."""
+    state, up, down = _start(), [], []
+    for tk, a, b in zip(t, lower, upper, strict=True):
+        hi, lo = _exits(state, tk, a, b, drift)
+        up.append(hi)
+        down.append(lo)
+        state = _advance_between(state, tk, a, b, drift)
+    return np.array(up), np.array(down)

@@ -45,7 +45,12 @@ class SequentialDesignSpec(SpecBase):
     )
     futility: Literal["obf", "pocock", "power"] | None = Field(
         None,
-        description="Beta-spending function for non-binding futility bounds (needs power, sides 1).",
+        description="Beta-spending function for futility bounds (needs power, sides 1).",
+    )
+    binding: bool = Field(
+        False,
+        description="Binding futility: efficacy bounds assume every futility stop is obeyed "
+        "(lower bounds, smaller study); default non-binding.",
     )
 
     @field_validator("info_fractions", mode="before")
@@ -110,9 +115,17 @@ def run_sequential_design(spec: SequentialDesignSpec, data: Any = None) -> Resul
                 "futility bounds need --power (the alternative they are planned for) and --sides 1 "
                 "(efficacy in the direction of the hoped-for effect)."
             )
-        _, futility, drift = gs.futility_design(
-            t, spec.alpha, spec.power, spec.spending, spec.futility, spec.rho
+        bounds, futility, drift = gs.futility_design(
+            t, spec.alpha, spec.power, spec.spending, spec.futility, spec.rho, spec.binding
         )
+        if spec.binding:  # efficacy bounds (and what they spend) change with binding futility
+            exits = gs.exit_probabilities(bounds, futility, t)[0]
+            table.update(
+                z_boundary=bounds.tolist(),
+                nominal_p=(1 - special.ndtr(bounds)).tolist(),
+                alpha_spent=np.cumsum(exits).tolist(),
+            )
+            summary.update(alpha_total=float(exits.sum()))
         table["futility_z"] = futility.tolist()
         fixed = special.ndtri(1 - spec.alpha) + special.ndtri(spec.power)
         factor = float((drift / fixed) ** 2)
@@ -121,9 +134,16 @@ def run_sequential_design(spec: SequentialDesignSpec, data: Any = None) -> Resul
             Finding(
                 "info",
                 "futility",
-                f"non-binding futility ({spec.futility}-type beta spending of {1 - spec.power:.2g}): "
-                "stop for futility when z falls to or below futility_z; ignoring it never raises "
-                f"the type-I error. For {spec.power:.0%} power the largest sample must be "
+                f"{'binding' if spec.binding else 'non-binding'} futility ({spec.futility}-type "
+                f"beta spending of {1 - spec.power:.2g}): stop for futility when z falls to or "
+                "below futility_z; "
+                + (
+                    "the efficacy bounds assume you always do – continuing past a futility stop "
+                    "raises the type-I error above alpha. "
+                    if spec.binding
+                    else "ignoring it never raises the type-I error. "
+                )
+                + f"For {spec.power:.0%} power the largest sample must be "
                 f"{factor:.3f}× the fixed-horizon sample.",
             )
         )
@@ -176,6 +196,8 @@ def boundary_plot(result: Result):
     ax.plot(t, z, "o-", color="C3", label="efficacy boundary")
     if result.spec.sides == 2:
         ax.plot(t, [-v for v in z], "o-", color="C3")
+    if "futility_z" in table:
+        ax.plot(t, table["futility_z"], "s-", color="C0", label="futility boundary")
     ax.axhline(
         special.ndtri(1 - result.spec.alpha / result.spec.sides),
         color="grey",
