@@ -208,9 +208,16 @@ def test_futility_at_looks_reproduces_the_planned_design():
 
     t = np.arange(1, 4) / 3
     efficacy, futility, drift = gs.futility_design(t, 0.025, 0.9, "obf", "obf")
-    np.testing.assert_allclose(gs.futility_at_looks(t, efficacy, 0.1, drift), futility, atol=1e-9)
-    partial = gs.futility_at_looks(t[:2], efficacy[:2], 0.1, drift)
+    np.testing.assert_allclose(
+        gs.futility_at_looks(t, efficacy, 0.1, drift)[1], futility, atol=1e-9
+    )
+    partial = gs.futility_at_looks(t[:2], efficacy[:2], 0.1, drift)[1]
     np.testing.assert_allclose(partial, futility[:2], atol=1e-9)
+    # binding: the bounds of the binding design, efficacy re-solved among continuing paths
+    eff_b, fut_b, drift_b = gs.futility_design(t, 0.025, 0.9, "obf", "obf", binding=True)
+    upper, lower = gs.futility_at_looks(t, efficacy, 0.1, drift_b, binding=True, alpha=0.025)
+    np.testing.assert_allclose(upper, eff_b, atol=1e-9)
+    np.testing.assert_allclose(lower, fut_b, atol=1e-9)
 
 
 def test_sequential_analysis_stops_for_futility(daily):
@@ -226,11 +233,21 @@ def test_sequential_analysis_stops_for_futility(daily):
     v_last = (looks["lift"].iloc[-1] / z[-1]) ** 2
     drift = 1.0 / np.sqrt(v_last * t[-1])
     bounds = gs.boundaries(t, 0.05, 2, "obf")
-    expected = gs.futility_at_looks(t, bounds, 0.1, drift)
+    expected = gs.futility_at_looks(t, bounds, 0.1, drift)[1]
     np.testing.assert_allclose(looks["z_futility"], expected, atol=1e-9)
     first = int(np.argmax(z <= expected))
     decision = res.tables["comparisons"]["gs_decision"].iloc[0]
     assert decision.startswith(f"stop for futility at look {first + 1}")
     assert "non-binding futility" in " ".join(f.message for f in res.findings)
+    binding = abtest(
+        worse, **options, planned_n=6000, mde=1.0, futility="obf", power=0.9, binding=True
+    )
+    tight = binding.tables["looks"]
+    upper, lower = gs.futility_at_looks(t, bounds, 0.1, drift, "obf", True, 0.025, "obf")
+    np.testing.assert_allclose(tight["z_boundary"], upper, atol=1e-9)
+    np.testing.assert_allclose(tight["z_futility"], lower, atol=1e-9)
+    assert "binding futility" in " ".join(f.message for f in binding.findings)
+    with pytest.raises(UserInputError, match="--binding applies to futility"):
+        abtest(worse, **options, planned_n=6000, binding=True)
     with pytest.raises(UserInputError, match="--futility needs --planned-n"):
         abtest(worse, **options, planned_n=6000, futility="obf")

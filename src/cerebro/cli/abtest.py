@@ -154,6 +154,11 @@ def register(app: typer.Typer) -> None:
             "--futility",
             help="Sequential with --planned-n and --mde: non-binding futility bounds (obf, pocock, power).",
         ),
+        binding: bool = typer.Option(
+            False,
+            "--binding/--non-binding",
+            help="Sequential --futility: binding futility (lower efficacy bounds; obey every stop).",
+        ),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
         output: Path | None = typer.Option(None, "--output", "-o", help=OUTPUT_HELP),
         plot: Path | None = typer.Option(None, "--plot", help=PLOT_HELP),
@@ -190,6 +195,7 @@ def register(app: typer.Typer) -> None:
             "planned_n": planned_n,
             "spending": spending,
             "futility": futility,
+            "binding": binding,
         }
         spec = parse_spec(fields)
         with status(f"analysing {data.name} …"):

@@ -47,6 +47,8 @@ def check_model_limits(spec: ABTestSpec) -> None:
             f"--model {spec.bayes_model} needs one row per unit, not --from-summary; give the "
             "unit-level data or use the conjugate model."
         )
+    if spec.binding and not spec.futility:
+        raise UserInputError("--binding applies to futility bounds; add --futility obf or drop it.")
     if spec.futility and not (spec.planned_n and spec.mde):
         raise UserInputError(
             "--futility needs --planned-n (the planned units per arm) and --mde (the effect the "

@@ -108,8 +108,17 @@ def _group_sequential(
         # Planned drift θ₁ = mde·√I_max, with I_max = 1/Var(lift) at the planned sample,
         # estimated from the latest look: Var scales as 1/units, so Var_max = v_last · t_last.
         drift = abs(spec.mde) / np.sqrt(v[-1] * t[-1])
-        futility[new] = gs.futility_at_looks(
-            t[new], bounds[new], 1 - spec.power, drift, spec.futility
+        # Binding: the upper efficacy bound spends alpha/2 among paths futility has not stopped
+        # (the lower one, for harm, keeps its two-sided value).
+        bounds[new], futility[new] = gs.futility_at_looks(
+            t[new],
+            bounds[new],
+            1 - spec.power,
+            drift,
+            spec.futility,
+            spec.binding,
+            spec.alpha / 2,
+            spec.spending,
         )
     wins = new & (np.abs(z) >= bounds)
     losses = new & ~wins & (signed <= futility)
@@ -257,7 +266,8 @@ def sequential_analysis(
                 f"planned per arm; {spec.spending} alpha spending (Lan–DeMets) recomputed for the "
                 "fractions observed; stop for efficacy at the first look whose |z| reaches its boundary"
                 + (
-                    f"; non-binding futility bounds spend β = {1 - spec.power:.2g} "
+                    f"; {'binding' if spec.binding else 'non-binding'} futility bounds spend "
+                    f"β = {1 - spec.power:.2g} "
                     f"({spec.futility}-type) under the planned effect {spec.mde:g} (--mde): stop "
                     "for futility when z, signed towards that effect, falls to its bound."
                     if spec.futility

@@ -84,6 +84,11 @@ class ABTestSpec(SpecBase):
         description="Sequential with planned_n: beta spending of non-binding futility bounds "
         "under the planned effect `mde` (β = 1 − power).",
     )
+    binding: bool = Field(
+        False,
+        description="Sequential with futility: binding futility (lower efficacy bounds that "
+        "assume every futility stop is obeyed).",
+    )
 
     @field_validator("prior", "rope", mode="before")
     @classmethod

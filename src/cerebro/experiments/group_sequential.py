@@ -263,16 +263,30 @@ def futility_design(
 
 
 def futility_at_looks(
-    t: np.ndarray, efficacy: np.ndarray, beta: float, drift: float, kind: str = "obf"
-) -> np.ndarray:
-    """Non-binding futility z bounds at observed fractions `t` (efficacy bounds given).
+    t: np.ndarray,
+    efficacy: np.ndarray,
+    beta: float,
+    drift: float,
+    kind: str = "obf",
+    binding: bool = False,
+    alpha: float | None = None,
+    alpha_kind: str = "obf",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Efficacy and futility z bounds at observed fractions `t`.
 
-    Bound a_k spends β(t_k) − β(t_{k−1}) of `beta` under the planned drift θ₁; at t = 1 it meets
-    the efficacy bound, so the final look always decides.
+    Futility bound a_k spends β(t_k) − β(t_{k−1}) of `beta` under the planned drift θ₁; at t = 1
+    it meets the efficacy bound, so the final look always decides. Non-binding: `efficacy` is
+    returned as given. Binding: efficacy bounds are re-solved to spend `alpha` (one side,
+    `alpha_kind` spending) among the paths futility has not stopped.
     """
     steps = np.diff(np.concatenate([[0.0], spent(kind, t, beta, 1)]))
     close = bool(t[-1] >= 1)
-    return _bounds_with_futility(t, steps * 0, steps, drift, efficacy, close)[1]
+    if not binding:
+        return efficacy, _bounds_with_futility(t, steps, steps, drift, efficacy, close)[1]
+    assert alpha is not None
+    alpha_steps = np.diff(np.concatenate([[0.0], spent(alpha_kind, t, alpha, 1)]))
+    upper, lower, _ = _bounds_with_futility(t, alpha_steps, steps, drift, None, close)
+    return upper, lower
 
 
 def exit_probabilities(
