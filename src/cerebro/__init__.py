@@ -11,9 +11,10 @@ from cerebro.core import Estimate, Finding, Result, UserInputError, parse_spec
 from cerebro.run import run, run_spec
 
 # The analysis families load on first use (PEP 562), so `import cerebro` and every CLI start
-# stay fast: `cerebro.abtest`, `cerebro.power_analysis` and `cerebro.datasets` import on demand.
+# stay fast: `cerebro.abtest`, `cerebro.causal`, `cerebro.power_analysis` and `cerebro.datasets` import on demand.
 _LAZY = {
     "abtest": ("cerebro.experiments.abtest", "abtest"),
+    "causal": ("cerebro.observational.analysis", "causal"),
     "power_analysis": ("cerebro.experiments.power_analysis", "power_analysis"),
     "datasets": ("cerebro.datasets", None),
 }
@@ -25,6 +26,7 @@ __all__ = [
     "UserInputError",
     "__version__",
     "abtest",
+    "causal",
     "datasets",
     "parse_spec",
     "power_analysis",

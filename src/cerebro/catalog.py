@@ -4,4 +4,5 @@ import cerebro.experiments.abtest
 import cerebro.experiments.bandit_analysis
 import cerebro.experiments.design_analysis
 import cerebro.experiments.power_analysis
-import cerebro.experiments.sequential_design  # noqa: F401
+import cerebro.experiments.sequential_design
+import cerebro.observational.analysis  # noqa: F401

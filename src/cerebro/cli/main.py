@@ -8,6 +8,7 @@ from cerebro import __version__
 from cerebro.cli import (
     abtest,
     bandit_command,
+    causal_command,
     datasets,
     design_command,
     power,
@@ -17,7 +18,7 @@ from cerebro.cli import (
 
 app = typer.Typer(
     name="cerebro",
-    help="Did it work, by how much, and for whom? A/B tests, power analysis and more.",
+    help="Did it work, by how much, and for whom? A/B tests, power analysis, causal inference and more.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -29,6 +30,7 @@ for module in (
     sequential_command,
     design_command,
     bandit_command,
+    causal_command,
     datasets,
     run_command,
 ):

@@ -118,6 +118,13 @@ def load_table(
     return table.to_pandas()
 
 
+def label_text(value: object) -> str:
+    """Group labels as strings, so that 0/1, 1.0/2.0, True/False and names print the same way."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
 def require_columns(
     available: Iterable[str], wanted: Iterable[str], source_name: str = "the data"
 ) -> None:

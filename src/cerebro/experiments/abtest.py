@@ -18,7 +18,7 @@ from scipy import special
 from cerebro.core.errors import UserInputError
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import spec_from_options
+from cerebro.core.spec import run_from_python
 from cerebro.data.load import load_table, require_columns
 from cerebro.experiments import proportion_tests, rank_tests
 from cerebro.experiments.abtest_bayes import bayesian_analysis, check_model_limits
@@ -631,10 +631,7 @@ def abtest(
     >>> res = abtest(df, treatment="cohort", outcome=["revenue"], covariates=["pre_revenue"])
     """
     fields: dict[str, Any] = {"treatment": treatment, "outcome": outcome or [], **options}
-    if isinstance(data, str):
-        fields["data"] = data
-        data = None
-    return run_abtest(spec_from_options(ABTestSpec, fields), data)
+    return run_from_python(ABTestSpec, run_abtest, data, fields)
 
 
 register(

@@ -13,6 +13,7 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
+from cerebro.data.load import label_text
 from cerebro.experiments.abtest_spec import ABTestSpec
 from cerebro.experiments.moments import Moments, grouped_moments, with_unit_denominator
 
@@ -51,13 +52,6 @@ def needed_columns(spec: ABTestSpec, available: list[str] | None = None) -> list
     cols += spec.covariates + spec.strata + ([spec.cluster] if spec.cluster else [])
     cols += [spec.time_column] if spec.time_column else []
     return list(dict.fromkeys(cols))
-
-
-def _label(value: object) -> str:
-    """Arm labels as strings, so that 0/1, 1.0/2.0, True/False and names print the same way."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
 
 
 def _codes(values: Any, sort: bool = False) -> tuple[np.ndarray, list[object]]:
@@ -124,7 +118,7 @@ def encode_design(frame: Any, spec: ABTestSpec) -> Design:
     `frame` is a DataFrame or a mapping of column name to array (DuckDB's group tables).
     """
     raw, uniques = _codes(frame[spec.treatment])
-    labels = [_label(u) for u in uniques]
+    labels = [label_text(u) for u in uniques]
     control, variants, how = resolve_arms(sorted(set(labels)), spec, spec.treatment)
     arms = [control, *variants]
     remap = np.array([arms.index(label) for label in labels] + [-1], dtype=np.int64)
@@ -141,7 +135,7 @@ def encode_design(frame: Any, spec: ABTestSpec) -> Design:
         offset = int((key < 0).any())  # the missing key −1 sorts first
         design.strata = inverse.astype(np.int64) - offset
         design.stratum_labels = [
-            " | ".join(_label(values[codes[row]]) for codes, values in parts)
+            " | ".join(label_text(values[codes[row]]) for codes, values in parts)
             for row in first_rows[offset:]
         ]
     if spec.cluster:

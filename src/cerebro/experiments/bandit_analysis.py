@@ -14,7 +14,7 @@ from pydantic import Field, field_validator
 from cerebro.core.errors import UserInputError
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import SpecBase, spec_from_options, split_list
+from cerebro.core.spec import SpecBase, run_from_python, split_list
 from cerebro.data.load import load_table, require_columns
 from cerebro.experiments import bandits
 from cerebro.experiments.bayes import beta_posterior, prob_best, t_posterior
@@ -239,10 +239,7 @@ def run_bandit(spec: BanditSpec, data: pd.DataFrame | None = None) -> Result:
 
 def bandit(data: pd.DataFrame | str | None = None, **options: Any) -> Result:
     """Allocation from data (`arm`, `reward`) or a regret simulation (`simulate=True, means=…`)."""
-    fields = dict(options)
-    if isinstance(data, str):
-        fields["data"], data = data, None
-    return run_bandit(spec_from_options(BanditSpec, fields), data)
+    return run_from_python(BanditSpec, run_bandit, data, options)
 
 
 def bandit_plot(result: Result):

@@ -16,7 +16,7 @@ from pydantic import Field, field_validator
 from cerebro.core.errors import UserInputError
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import SpecBase, spec_from_options, split_list
+from cerebro.core.spec import SpecBase, run_from_python, split_list
 from cerebro.data.load import load_table, require_columns
 from cerebro.experiments import assignment
 
@@ -292,10 +292,7 @@ def design(data: pd.DataFrame | str, **options: Any) -> Result:
     >>> res = design(units, arms=2, strata=["region"], seed=7)
     >>> res.data["arm"].value_counts()
     """
-    fields: dict[str, Any] = dict(options)
-    if isinstance(data, str):
-        fields["data"], data = data, None
-    return run_design(spec_from_options(DesignSpec, fields), data)
+    return run_from_python(DesignSpec, run_design, data, options)
 
 
 def love_plot(result: Result):

@@ -1,0 +1,1 @@
+"""Observational causal inference: propensity scores, weighting, standardisation, doubly robust."""

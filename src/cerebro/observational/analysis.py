@@ -1,0 +1,335 @@
+"""`cerebro causal`: the effect of a binary treatment on an outcome from observational data.
+
+Runner of `kind: causal`: load → complete cases → (trim) → propensity model → the chosen
+estimator → effects with SEs (influence functions, or a seeded bootstrap) → balance and overlap
+checks as tables and findings. Identification rests on no unmeasured confounding given the named
+confounders, positivity (every unit could have received either arm) and consistency; the
+findings flag what the data can show against the second, nothing can show the first.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy import special
+
+from cerebro.core.errors import UserInputError
+from cerebro.core.registry import Method, register
+from cerebro.core.results import Estimate, Finding, Result
+from cerebro.core.spec import run_from_python
+from cerebro.data.load import load_table, require_columns
+from cerebro.observational import estimators as est
+from cerebro.observational.balance import balance_table
+from cerebro.observational.data import CausalData, needed_columns, prepare
+from cerebro.observational.models import GLMFit
+from cerebro.observational.spec import CausalSpec
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+EXTREME = 0.05  # propensity below this or above 1 − this counts as a positivity risk
+METHOD_NAMES = {
+    "regression": "outcome regression (y ~ treatment + confounders, OLS, HC1 SE)",
+    "gcomp": "standardisation (parametric g-formula)",
+    "ipw": "inverse probability weighting",
+    "aipw": "augmented IPW (doubly robust)",
+    "stratification": "propensity-score stratification",
+}
+
+
+def _arm_means(data: CausalData, spec: CausalSpec, ps: GLMFit) -> est.ArmMeans:
+    if spec.method == "gcomp":
+        return est.gcomp(data, spec.estimand, spec.interactions)
+    if spec.method == "ipw":
+        return est.ipw(data, ps, spec.estimand, spec.weights, spec.truncate)
+    if spec.method == "aipw":
+        return est.aipw(data, ps, spec.estimand)
+    return est.stratified(data, ps, spec.estimand, spec.strata)
+
+
+def _point(data: CausalData, spec: CausalSpec) -> tuple[float, float | None]:
+    """Difference and log risk ratio (None unless binary) of one fit, for the bootstrap."""
+    if spec.method == "regression":
+        return est.regression(data)[0], None
+    means = _arm_means(data, spec, est.propensity(data))
+    ratio = None
+    if data.binary_outcome and means.mu.min() > 0:
+        ratio = float(np.log(means.mu[1] / means.mu[0]))
+    return float(means.mu[1] - means.mu[0]), ratio
+
+
+def _bootstrap(data: CausalData, spec: CausalSpec) -> np.ndarray:
+    """(B, 2) replicates of (difference, log ratio), rows resampled with the seed."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    rng = np.random.default_rng(spec.seed)
+    n, out, failed = len(data.y), np.full((spec.bootstrap, 2), np.nan), 0
+    stderr = Console(stderr=True)
+    with Progress(console=stderr, transient=True, disable=not stderr.is_terminal) as bar:
+        task = bar.add_task("bootstrap", total=spec.bootstrap)
+        for b in range(spec.bootstrap):
+            sample = data.subset(rng.integers(0, n, n))
+            try:
+                diff, ratio = _point(sample, spec)
+                out[b] = diff, np.nan if ratio is None else ratio
+            except UserInputError:  # an empty arm or a separated model in a resample
+                failed += 1
+            bar.advance(task)
+    if failed > 0.05 * spec.bootstrap:
+        raise UserInputError(
+            f"{failed} of {spec.bootstrap} bootstrap resamples could not be fitted (an arm or "
+            "category too small); use analytic SEs (--bootstrap 0) or fewer confounder terms."
+        )
+    return out[~np.isnan(out[:, 0])]
+
+
+def _interval(value: float, se: float, alpha: float) -> tuple[float, float, float]:
+    z = special.ndtri(1 - alpha / 2)
+    p = float(2 * special.ndtr(-abs(value) / se)) if se > 0 else float("nan")
+    return value - z * se, value + z * se, p
+
+
+def _trim(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> CausalData:
+    if spec.trim is None:
+        return data
+    e = est.propensity(data).mean(data.design)
+    bound = est.crump_bound(e) if spec.trim == "crump" else float(spec.trim)
+    keep = (e >= bound) & (e <= 1 - bound)
+    rule = "Crump et al. (2009) rule" if spec.trim == "crump" else "--trim"
+    findings.append(
+        Finding(
+            "warning" if (~keep).any() else "info",
+            "trimming",
+            f"{rule}: kept units with propensity in [{bound:.3f}, {1 - bound:.3f}], dropping "
+            f"{int((~keep).sum()):,} of {len(e):,}; the estimate is for the trimmed population "
+            "(the propensity model is refitted on it).",
+        )
+    )
+    trimmed = data.subset(keep)
+    if trimmed.a.min() == trimmed.a.max():
+        raise UserInputError("trimming left one arm only; use a smaller --trim or none.")
+    return trimmed
+
+
+def _overlap(data: CausalData, e: np.ndarray, findings: list[Finding]) -> dict[str, list[Any]]:
+    """Propensity distribution by arm; a warning when scores pile up near 0 or 1."""
+    rows: dict[str, list[Any]] = {
+        k: [] for k in ("arm", "units", "min", "q05", "median", "q95", "max", "share_extreme")
+    }
+    for arm, label in ((1, data.treated), (0, data.control)):
+        x = e[data.a == arm]
+        q = np.quantile(x, [0, 0.05, 0.5, 0.95, 1])
+        extreme = float(np.mean((x < EXTREME) | (x > 1 - EXTREME)))
+        for key, value in zip(
+            rows, [label, len(x), *q.tolist(), extreme], strict=True
+        ):  # fmt: skip
+            rows[key].append(value)
+    extreme_all = float(np.mean((e < EXTREME) | (e > 1 - EXTREME)))
+    if extreme_all > 0.01:
+        findings.append(
+            Finding(
+                "warning",
+                "positivity",
+                f"{extreme_all:.1%} of units have a propensity below {EXTREME} or above "
+                f"{1 - EXTREME}: some units almost never receive one arm, so weights are "
+                "extreme and estimates lean on the model; consider --trim crump.",
+            )
+        )
+    else:
+        findings.append(
+            Finding(
+                "info",
+                "positivity",
+                f"propensity scores lie in [{e.min():.3f}, {e.max():.3f}]; "
+                f"{extreme_all:.1%} are below {EXTREME} or above {1 - EXTREME}.",
+            )
+        )
+    return rows
+
+
+def _effects(
+    data: CausalData, spec: CausalSpec, ps: GLMFit, findings: list[Finding]
+) -> tuple[list[Estimate], dict[str, list[Any]], dict[str, list[Any]] | None]:
+    label = spec.estimand.upper()
+    rows: dict[str, list[Any]] = {
+        k: [] for k in ("estimand", "measure", "estimate", "se", "ci_low", "ci_high", "p_value")
+    }
+    estimates: list[Estimate] = []
+    potential = None
+    if spec.method == "regression":
+        diff, se = est.regression(data)
+        ratio = None
+        findings.append(
+            Finding(
+                "info",
+                "estimand",
+                "outcome regression estimates one treatment coefficient: the average effect only "
+                "if the effect does not vary with the confounders (use gcomp or aipw otherwise).",
+            )
+        )
+    else:
+        means = _arm_means(data, spec, ps)
+        for note in means.notes:
+            findings.append(Finding("warning", "strata", note))
+        cov = means.cov
+        diff = float(means.mu[1] - means.mu[0])
+        se = float(np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]))
+        ratio = None
+        if data.binary_outcome and means.mu.min() > 0:
+            mu0, mu1 = means.mu
+            log_var = cov[1, 1] / mu1**2 + cov[0, 0] / mu0**2 - 2 * cov[0, 1] / (mu0 * mu1)
+            ratio = (float(np.log(mu1 / mu0)), float(np.sqrt(log_var)))
+        potential = {
+            "arm": [data.control, data.treated],
+            "mean": means.mu.tolist(),
+            "se": np.sqrt(np.diag(cov)).tolist(),
+        }
+    boot = _bootstrap(data, spec) if spec.bootstrap else None
+    measure = "risk difference" if data.binary_outcome else "difference in means"
+    candidates = [(measure, diff, se, 0, False)]
+    if ratio is not None:
+        candidates.append(("risk ratio", ratio[0], ratio[1], 1, True))
+    for name, value, analytic_se, column, on_log in candidates:
+        if boot is not None:
+            reps = boot[:, column]
+            se_used = float(np.std(reps, ddof=1))
+            low, high = np.quantile(reps, [spec.alpha / 2, 1 - spec.alpha / 2])
+            p = _interval(value, se_used, spec.alpha)[2]
+        else:
+            se_used = analytic_se
+            low, high, p = _interval(value, se_used, spec.alpha)
+        shown = (np.exp(value), np.exp(low), np.exp(high)) if on_log else (value, low, high)
+        for key, v in zip(
+            rows,
+            [label, name, shown[0], None if on_log else se_used, shown[1], shown[2], p],
+            strict=True,
+        ):
+            rows[key].append(v)
+        estimates.append(
+            Estimate(
+                f"{label} ({name})",
+                float(shown[0]),
+                None if on_log else se_used,
+                float(shown[1]),
+                float(shown[2]),
+                p,
+                {"estimand": spec.estimand, "measure": name, "method": spec.method},
+            )
+        )
+    return estimates, rows, potential
+
+
+def _method_finding(spec: CausalSpec, data: CausalData) -> Finding:
+    how = METHOD_NAMES[spec.method]
+    if spec.method == "ipw":
+        how += f" ({'Hájek' if spec.weights == 'hajek' else 'Horvitz–Thompson'} weights"
+        how += f", truncated at the {spec.truncate:g}th percentile)" if spec.truncate else ")"
+    if spec.method == "gcomp":
+        how += (
+            ", one outcome model per arm"
+            if spec.interactions is None
+            else f", one outcome model with treatment × {', '.join(spec.interactions) or 'nothing'}"
+        )
+    if spec.method == "stratification":
+        how += f", {spec.strata} propensity quantile strata"
+    model = "logistic" if data.binary_outcome else "linear"
+    if spec.bootstrap:
+        se = f"SEs and percentile CIs from {spec.bootstrap} bootstrap resamples (seed {spec.seed})"
+    elif spec.method == "regression":
+        se = "HC1 robust SE"
+    else:
+        se = "SEs from influence functions" + (
+            ", including the propensity model's estimation" if spec.method == "ipw" else ""
+        )
+    return Finding(
+        "info",
+        "method",
+        f"{how}; propensity by logistic regression, outcome models {model}; {se}; "
+        f"{len(data.names)} confounder terms.",
+    )
+
+
+def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
+    """Estimate the effect `spec` describes (the runner every face calls)."""
+    if frame is None:
+        if spec.data is None:
+            raise UserInputError("no data: pass a DataFrame or set 'data' to a file path.")
+        frame = load_table(spec.data, needed_columns(spec))
+    else:
+        require_columns([str(c) for c in frame.columns], needed_columns(spec), "the data")
+    data = prepare(frame, spec)
+    findings = list(data.findings)
+    data = _trim(data, spec, findings)
+    ps = est.propensity(data)
+    e = ps.mean(data.design)
+    propensity_rows = _overlap(data, e, findings)
+    weights = est.ipw_weights(e, data.a, spec.estimand, spec.truncate)
+    kish = weights.sum() ** 2 / np.sum(weights**2)
+    findings.append(
+        Finding(
+            "info" if kish > 0.5 * len(weights) else "warning",
+            "weights",
+            f"{spec.estimand.upper()} weights: largest {weights.max():.3g}, effective sample "
+            f"size {kish:,.0f} of {len(weights):,} (Kish).",
+        )
+    )
+    findings.append(_method_finding(spec, data))
+    estimates, effect_rows, potential = _effects(data, spec, ps, findings)
+    balance = balance_table(data, weights)
+    worst = float(np.max(np.abs(balance["smd_after"])))
+    findings.append(
+        Finding(
+            "info" if worst < 0.1 else "warning",
+            "balance",
+            f"largest |SMD| after {spec.estimand.upper()} weighting: {worst:.3f} "
+            f"({'balanced' if worst < 0.1 else 'some confounders stay imbalanced'}; before: "
+            f"{np.max(np.abs(balance['smd_before'])):.3f}).",
+        )
+    )
+    tables: dict[str, Any] = {"effects": effect_rows, "balance": balance}
+    if potential is not None:
+        tables["potential_outcomes"] = potential
+    tables["propensity"] = propensity_rows
+    head = estimates[0]
+    narrative = (
+        f"Estimated {spec.estimand.upper()} of {spec.treatment} ({data.treated!r} vs "
+        f"{data.control!r}) on {spec.outcome}: {head.value:+.4g} ({1 - spec.alpha:.0%} CI "
+        f"{head.ci_low:+.4g} to {head.ci_high:+.4g}), by {METHOD_NAMES[spec.method]}. This is "
+        "causal only if the confounders named capture every common cause of treatment and outcome."
+    )
+    return Result(
+        kind="causal",
+        method=spec.method,
+        spec=spec,
+        estimates=estimates,
+        findings=findings,
+        tables=tables,
+        summary={
+            "headline_table": "effects",
+            "title": f"Causal effect of {spec.treatment} on {spec.outcome} — {spec.method}, "
+            f"{spec.estimand.upper()}, {len(data.y):,} units",
+            "narrative": narrative,
+            "units": len(data.y),
+        },
+    )
+
+
+def causal(data: pd.DataFrame | str | None = None, **options: Any) -> Result:
+    """Estimate a causal effect from observational data (see `CausalSpec` for every option).
+
+    >>> res = causal(df, treatment="qsmk", outcome="wt82_71", confounders=["age", "age^2"], method="ipw")
+    """
+    return run_from_python(CausalSpec, run_causal, data, options)
+
+
+register(
+    Method(
+        kind="causal",
+        spec_type=CausalSpec,
+        run=run_causal,
+        summary="Observational causal effects: regression, g-computation, IPW, AIPW, PS stratification.",
+        plot="cerebro.observational.balance:love_plot",
+    )
+)

@@ -1,0 +1,174 @@
+"""From a table to the arrays every causal estimator uses: outcome, treatment, confounder terms."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from cerebro.core.errors import UserInputError
+from cerebro.core.results import Finding
+from cerebro.data.load import label_text
+from cerebro.observational.spec import CausalSpec
+
+_SQUARE = re.compile(r"^\s*([^\^*]+?)\s*(?:\^|\*\*)\s*2\s*$")
+_CATEGORICAL = re.compile(r"^\s*C\(\s*(.+?)\s*\)\s*$")
+
+
+def source_column(term: str) -> str:
+    """The data column a confounder term is built from (``age^2`` → ``age``)."""
+    for pattern in (_SQUARE, _CATEGORICAL):
+        match = pattern.match(term)
+        if match:
+            return match.group(1)
+    return term.strip()
+
+
+def needed_columns(spec: CausalSpec) -> list[str]:
+    terms = [source_column(t) for t in spec.confounders]
+    return list(dict.fromkeys([spec.treatment, spec.outcome, *terms]))
+
+
+@dataclass
+class CausalData:
+    """Complete cases: outcome y, treatment a (1 = treated), confounder terms X (no intercept)."""
+
+    y: np.ndarray
+    a: np.ndarray
+    X: np.ndarray
+    names: list[str]
+    treated: str
+    control: str
+    binary_outcome: bool
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def design(self) -> np.ndarray:
+        """X with an intercept column first."""
+        return np.column_stack([np.ones(len(self.y)), self.X])
+
+    def subset(self, keep: np.ndarray) -> CausalData:
+        return CausalData(
+            self.y[keep], self.a[keep], self.X[keep], self.names, self.treated, self.control,
+            self.binary_outcome, self.findings,
+        )  # fmt: skip
+
+
+def _numeric(values: Any, column: str, role: str) -> np.ndarray:
+    import pandas as pd
+
+    if values.dtype == bool:
+        return values.to_numpy(float)
+    out = pd.to_numeric(values, errors="coerce").to_numpy(float)
+    bad = values.notna().to_numpy() & np.isnan(out)
+    if bad.any():
+        example = values[bad].iloc[0]
+        raise UserInputError(
+            f"{role} column {column!r} has non-numeric values (e.g. {example!r}); give numbers."
+        )
+    return out
+
+
+def _treatment(values: Any, spec: CausalSpec) -> tuple[np.ndarray, str, str, str]:
+    """0/1 treatment, the treated and control labels and how the treated one was chosen."""
+    levels = sorted(values.dropna().unique().tolist(), key=str)
+    name = spec.treatment
+    if len(levels) != 2:
+        shown = ", ".join(repr(v) for v in levels[:6]) + (" …" if len(levels) > 6 else "")
+        raise UserInputError(
+            f"treatment column {name!r} must have exactly two values, it has {len(levels)} "
+            f"({shown}); recode it to treated/untreated (multi-valued treatments are not "
+            "supported yet)."
+        )
+    labels = [label_text(v) for v in levels]
+    if spec.treated is not None:
+        if spec.treated not in labels:
+            raise UserInputError(
+                f"--treated {spec.treated!r} is not a value of {name!r}; it has {', '.join(labels)}."
+            )
+        treated, how = spec.treated, "set by --treated"
+    elif set(labels) in ({"0", "1"}, {"False", "True"}):
+        treated, how = labels[1], "the value 1/True"
+    else:
+        treated, how = labels[1], "the second value in sorted order; use --treated to choose"
+    control = labels[0] if labels[1] == treated else labels[1]
+    a = np.where(values.isna(), np.nan, (values.map(label_text) == treated).astype(float))
+    return a, treated, control, how
+
+
+def _terms(frame: Any, spec: CausalSpec) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """Columns of X and their names; notes on categorical encodings."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    columns, names, notes = [], [], []
+    for term in spec.confounders:
+        square, categorical = _SQUARE.match(term), _CATEGORICAL.match(term)
+        column = source_column(term)
+        values = frame[column]
+        is_text = not (is_numeric_dtype(values) or is_bool_dtype(values))
+        if categorical or (is_text and not square):
+            levels = sorted(values.dropna().unique().tolist(), key=str)
+            for level in levels[1:]:
+                dummy = np.where(values.isna(), np.nan, (values == level).astype(float))
+                columns.append(dummy)
+                names.append(f"{column}[{level}]")
+            notes.append(f"{column} ({len(levels)} levels, reference {levels[0]!r})")
+            continue
+        x = _numeric(values, column, "confounder")
+        columns.append(x**2 if square else x)
+        names.append(f"{column}^2" if square else column)
+    return columns, names, notes
+
+
+def prepare(frame: Any, spec: CausalSpec) -> CausalData:
+    """Complete cases of the treatment, outcome and confounders, checked for what breaks models."""
+    findings: list[Finding] = []
+    a, treated, control, how = _treatment(frame[spec.treatment], spec)
+    y = _numeric(frame[spec.outcome], spec.outcome, "outcome")
+    columns, names, notes = _terms(frame, spec)
+    X = np.column_stack(columns) if columns else np.empty((len(y), 0))
+    keep = ~np.isnan(a) & ~np.isnan(y) & ~np.isnan(X).any(axis=1)
+    dropped = int((~keep).sum())
+    if dropped:
+        findings.append(
+            Finding(
+                "warning",
+                "dropped_missing",
+                f"dropped {dropped:,} of {len(y):,} rows with a missing treatment, outcome or "
+                "confounder (complete-case analysis: valid if missingness does not depend on "
+                "the outcome given the confounders).",
+            )
+        )
+    y, a, X = y[keep], a[keep], X[keep]
+    for arm, label in ((1.0, treated), (0.0, control)):
+        if not (a == arm).any():
+            raise UserInputError(
+                f"treatment arm {label!r} has no complete rows; check {spec.treatment!r} and "
+                "the missing values of the other columns."
+            )
+    constant = [n for n, col in zip(names, X.T, strict=True) if np.ptp(col) == 0]
+    if constant:
+        raise UserInputError(
+            f"confounder {constant[0]!r} is constant in the complete rows; drop it from "
+            "--confounders."
+        )
+    findings.append(
+        Finding(
+            "info",
+            "treatment",
+            f"treated = {spec.treatment} {treated!r} ({how}), control = {control!r}: "
+            f"{int(a.sum()):,} treated and {int((1 - a).sum()):,} control units.",
+        )
+    )
+    if notes:
+        findings.append(
+            Finding(
+                "info",
+                "encoding",
+                "one-hot encoded categorical confounders: " + "; ".join(notes) + ".",
+            )
+        )
+    binary = bool(np.isin(y, (0.0, 1.0)).all())
+    return CausalData(y, a, X, names, treated, control, binary, findings)
