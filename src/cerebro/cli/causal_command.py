@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
             "categorical (text columns are categorical anyway).",
         ),
         method: str = typer.Option(
-            "aipw", "--method", help="regression, gcomp, ipw, aipw or stratification."
+            "aipw", "--method", help="regression, gcomp, ipw, aipw, stratification or psm."
         ),
         estimand: str = typer.Option("ate", "--estimand", help="ate, att or atc."),
         treated: str | None = typer.Option(
@@ -52,6 +52,18 @@ def register(app: typer.Typer) -> None:
             None,
             "--interactions",
             help="gcomp: one outcome model with treatment × these terms (default one model per arm).",
+        ),
+        neighbours: int = typer.Option(1, "--neighbours", help="psm: matches per unit (1:k)."),
+        caliper: float | None = typer.Option(
+            None,
+            "--caliper",
+            help="psm: largest distance in SDs of the propensity logit (e.g. 0.2).",
+        ),
+        replace: bool = typer.Option(
+            True, "--replace/--no-replace", help="psm: match with replacement (needed for the ATE)."
+        ),
+        exact: str | None = typer.Option(
+            None, "--exact", help="psm: columns whose values matches must share, comma-separated."
         ),
         strata: int = typer.Option(
             5, "--strata", help="Stratification: propensity quantile strata."
@@ -79,6 +91,10 @@ def register(app: typer.Typer) -> None:
             "trim": trim,
             "truncate": truncate,
             "interactions": split_csv(interactions) if interactions is not None else None,
+            "neighbours": neighbours,
+            "caliper": caliper,
+            "replace": replace,
+            "exact": split_csv(exact),
             "strata": strata,
             "bootstrap": bootstrap,
             "alpha": alpha,

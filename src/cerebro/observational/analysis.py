@@ -22,6 +22,7 @@ from cerebro.data.load import load_table, require_columns
 from cerebro.observational import estimators as est
 from cerebro.observational.balance import balance_table
 from cerebro.observational.data import CausalData, needed_columns, prepare
+from cerebro.observational.matching import MatchResult, matching_estimate
 from cerebro.observational.models import GLMFit
 from cerebro.observational.spec import CausalSpec
 
@@ -35,6 +36,7 @@ METHOD_NAMES = {
     "ipw": "inverse probability weighting",
     "aipw": "augmented IPW (doubly robust)",
     "stratification": "propensity-score stratification",
+    "psm": "propensity-score matching",
 }
 
 
@@ -150,7 +152,11 @@ def _overlap(data: CausalData, e: np.ndarray, findings: list[Finding]) -> dict[s
 
 
 def _effects(
-    data: CausalData, spec: CausalSpec, ps: GLMFit, findings: list[Finding]
+    data: CausalData,
+    spec: CausalSpec,
+    ps: GLMFit,
+    findings: list[Finding],
+    matched: MatchResult | None,
 ) -> tuple[list[Estimate], dict[str, list[Any]], dict[str, list[Any]] | None]:
     label = spec.estimand.upper()
     rows: dict[str, list[Any]] = {
@@ -158,7 +164,16 @@ def _effects(
     }
     estimates: list[Estimate] = []
     potential = None
-    if spec.method == "regression":
+    if matched is not None:
+        diff, se, ratio = matched.effect, matched.se, None
+        for note in matched.notes:
+            findings.append(Finding("warning", "caliper", note))
+        potential = {
+            "arm": [data.control, data.treated],
+            "mean": matched.mu.tolist(),
+            "se": [None, None],
+        }
+    elif spec.method == "regression":
         diff, se = est.regression(data)
         ratio = None
         findings.append(
@@ -234,11 +249,20 @@ def _method_finding(spec: CausalSpec, data: CausalData) -> Finding:
         )
     if spec.method == "stratification":
         how += f", {spec.strata} propensity quantile strata"
+    if spec.method == "psm":
+        how += (
+            f", 1:{spec.neighbours} nearest neighbours on the propensity logit "
+            f"{'with' if spec.replace else 'without'} replacement"
+            + (f", caliper {spec.caliper:g} SD" if spec.caliper is not None else "")
+            + (f", exact on {', '.join(spec.exact)}" if spec.exact else "")
+        )
     model = "logistic" if data.binary_outcome else "linear"
     if spec.bootstrap:
         se = f"SEs and percentile CIs from {spec.bootstrap} bootstrap resamples (seed {spec.seed})"
     elif spec.method == "regression":
         se = "HC1 robust SE"
+    elif spec.method == "psm":
+        se = "Abadie–Imbens (2006) SE (propensity treated as known)"
     else:
         se = "SEs from influence functions" + (
             ", including the propensity model's estimation" if spec.method == "ipw" else ""
@@ -265,25 +289,35 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
     ps = est.propensity(data)
     e = ps.mean(data.design)
     propensity_rows = _overlap(data, e, findings)
-    weights = est.ipw_weights(e, data.a, spec.estimand, spec.truncate)
-    kish = weights.sum() ** 2 / np.sum(weights**2)
-    findings.append(
-        Finding(
-            "info" if kish > 0.5 * len(weights) else "warning",
-            "weights",
-            f"{spec.estimand.upper()} weights: largest {weights.max():.3g}, effective sample "
-            f"size {kish:,.0f} of {len(weights):,} (Kish).",
+    matched = None
+    if spec.method == "psm":
+        matched = matching_estimate(
+            data.design @ ps.beta, data.a, data.y, spec.estimand, spec.neighbours,
+            spec.caliper, data.groups, spec.replace, spec.seed,
+        )  # fmt: skip
+        weights = matched.weights
+        adjusted = "matching"
+    else:
+        weights = est.ipw_weights(e, data.a, spec.estimand, spec.truncate)
+        adjusted = f"{spec.estimand.upper()} weighting"
+        kish = weights.sum() ** 2 / np.sum(weights**2)
+        findings.append(
+            Finding(
+                "info" if kish > 0.5 * len(weights) else "warning",
+                "weights",
+                f"{spec.estimand.upper()} weights: largest {weights.max():.3g}, effective "
+                f"sample size {kish:,.0f} of {len(weights):,} (Kish).",
+            )
         )
-    )
     findings.append(_method_finding(spec, data))
-    estimates, effect_rows, potential = _effects(data, spec, ps, findings)
+    estimates, effect_rows, potential = _effects(data, spec, ps, findings, matched)
     balance = balance_table(data, weights)
     worst = float(np.max(np.abs(balance["smd_after"])))
     findings.append(
         Finding(
             "info" if worst < 0.1 else "warning",
             "balance",
-            f"largest |SMD| after {spec.estimand.upper()} weighting: {worst:.3f} "
+            f"largest |SMD| after {adjusted}: {worst:.3f} "
             f"({'balanced' if worst < 0.1 else 'some confounders stay imbalanced'}; before: "
             f"{np.max(np.abs(balance['smd_before'])):.3f}).",
         )
@@ -329,7 +363,7 @@ register(
         kind="causal",
         spec_type=CausalSpec,
         run=run_causal,
-        summary="Observational causal effects: regression, g-computation, IPW, AIPW, PS stratification.",
+        summary="Observational causal effects: regression, g-computation, IPW, AIPW, PS stratification, PS matching.",
         plot="cerebro.observational.balance:love_plot",
     )
 )

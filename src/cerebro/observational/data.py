@@ -28,7 +28,7 @@ def source_column(term: str) -> str:
 
 def needed_columns(spec: CausalSpec) -> list[str]:
     terms = [source_column(t) for t in spec.confounders]
-    return list(dict.fromkeys([spec.treatment, spec.outcome, *terms]))
+    return list(dict.fromkeys([spec.treatment, spec.outcome, *terms, *spec.exact]))
 
 
 @dataclass
@@ -43,6 +43,7 @@ class CausalData:
     control: str
     binary_outcome: bool
     findings: list[Finding] = field(default_factory=list)
+    groups: np.ndarray | None = None  # exact-matching group of each unit
 
     @property
     def design(self) -> np.ndarray:
@@ -53,6 +54,7 @@ class CausalData:
         return CausalData(
             self.y[keep], self.a[keep], self.X[keep], self.names, self.treated, self.control,
             self.binary_outcome, self.findings,
+            None if self.groups is None else self.groups[keep],
         )  # fmt: skip
 
 
@@ -130,6 +132,11 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
     columns, names, notes = _terms(frame, spec)
     X = np.column_stack(columns) if columns else np.empty((len(y), 0))
     keep = ~np.isnan(a) & ~np.isnan(y) & ~np.isnan(X).any(axis=1)
+    groups = None
+    if spec.exact:
+        exact = frame[spec.exact]
+        keep &= exact.notna().all(axis=1).to_numpy()
+        groups = exact.astype(str).agg("|".join, axis=1).to_numpy()
     dropped = int((~keep).sum())
     if dropped:
         findings.append(
@@ -142,6 +149,8 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
             )
         )
     y, a, X = y[keep], a[keep], X[keep]
+    if groups is not None:
+        groups = np.unique(groups[keep], return_inverse=True)[1]
     for arm, label in ((1.0, treated), (0.0, control)):
         if not (a == arm).any():
             raise UserInputError(
@@ -171,4 +180,4 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
             )
         )
     binary = bool(np.isin(y, (0.0, 1.0)).all())
-    return CausalData(y, a, X, names, treated, control, binary, findings)
+    return CausalData(y, a, X, names, treated, control, binary, findings, groups)

@@ -8,7 +8,7 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from cerebro.core.spec import SpecBase, split_list
 
-AVAILABLE = ("regression", "gcomp", "ipw", "aipw", "stratification")
+AVAILABLE = ("regression", "gcomp", "ipw", "aipw", "stratification", "psm")
 # Methods users ask for by name that another part of Cerebro will provide; each fails with a
 # sentence saying so rather than with "unknown value".
 PLANNED = {
@@ -17,7 +17,6 @@ PLANNED = {
     "iv": "instrumental variables belong to the quasi-experiments family",
     "synthetic_control": "synthetic control belongs to the quasi-experiments family",
     "dml": "double machine learning",
-    "psm": "propensity score matching",
 }
 
 
@@ -56,6 +55,15 @@ class CausalSpec(SpecBase):
         description="gcomp: treatment × confounder terms of a single outcome model (default: "
         "one model per arm, i.e. every term interacts).",
     )
+    neighbours: int = Field(1, description="psm: matches per unit (1:k nearest neighbours).")
+    caliper: float | None = Field(
+        None,
+        description="psm: largest allowed distance, in SDs of the propensity logit (e.g. 0.2).",
+    )
+    replace: bool = Field(True, description="psm: match with replacement (needed for the ATE).")
+    exact: list[str] = Field(
+        default_factory=list, description="psm: columns whose values matches must share."
+    )
     strata: int = Field(
         5, description="Stratification: number of propensity-score quantile strata."
     )
@@ -63,7 +71,7 @@ class CausalSpec(SpecBase):
     alpha: float = 0.05
     seed: int = 0
 
-    @field_validator("confounders", "interactions", mode="before")
+    @field_validator("confounders", "interactions", "exact", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return split_list(value)
@@ -109,8 +117,31 @@ class CausalSpec(SpecBase):
             raise ValueError(f"bootstrap needs 0 (analytic) or at least 50 replicates, got {value}")
         return value
 
+    @field_validator("neighbours")
+    @classmethod
+    def _neighbours(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"neighbours must be at least 1, got {value}")
+        return value
+
+    @field_validator("caliper")
+    @classmethod
+    def _caliper(cls, value: float | None) -> float | None:
+        if value is not None and not value > 0:
+            raise ValueError(f"caliper must be positive (in SDs of the logit), got {value}")
+        return value
+
     @model_validator(mode="after")
     def _combinations(self) -> CausalSpec:
+        if self.method == "psm" and self.bootstrap:
+            raise ValueError(
+                "the bootstrap is not valid for matching estimators (Abadie & Imbens 2008); "
+                "psm reports Abadie–Imbens SEs – drop --bootstrap"
+            )
+        if self.method != "psm" and (
+            self.exact or self.caliper is not None or self.neighbours != 1
+        ):
+            raise ValueError("--neighbours, --caliper and --exact apply to --method psm only")
         if not self.confounders:
             raise ValueError("name the confounders to adjust for (e.g. --confounders age,income)")
         if self.treatment == self.outcome:
