@@ -119,7 +119,7 @@ def test_bad_options_exit_2(csv, extra, words):
     ("treatment", "outcome", "confounders", "words"),
     [
         ("policy", "outcome", "age,missing_col", "'missing_col' not found"),
-        ("region", "outcome", "age", "exactly two values"),
+        ("flat", "outcome", "age", "needs a treated and a control arm"),
         ("policy", "outcome", "age,flat", "'flat' is constant"),
         ("policy", "region", "age", "non-numeric values"),
         ("policy", "outcome", "", "confounders"),

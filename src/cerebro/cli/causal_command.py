@@ -41,6 +41,11 @@ def register(app: typer.Typer) -> None:
         treated: str | None = typer.Option(
             None, "--treated", help="The treated value of the treatment column (default 1/True)."
         ),
+        control: str | None = typer.Option(
+            None,
+            "--control",
+            help="The control / reference arm; with 3+ arms every other arm is compared with it.",
+        ),
         weights: str = typer.Option("hajek", "--weights", help="IPW weights: hajek or ht."),
         trim: str | None = typer.Option(
             None, "--trim", help="Drop extreme propensities: a number c (keep [c, 1−c]) or crump."
@@ -87,6 +92,7 @@ def register(app: typer.Typer) -> None:
             "method": method,
             "estimand": estimand,
             "treated": treated,
+            "control": control,
             "weights": weights,
             "trim": trim,
             "truncate": truncate,

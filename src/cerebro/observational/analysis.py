@@ -20,7 +20,7 @@ from cerebro.core.results import Estimate, Finding, Result
 from cerebro.core.spec import run_from_python
 from cerebro.data.load import load_table, require_columns
 from cerebro.observational import estimators as est
-from cerebro.observational.balance import balance_table
+from cerebro.observational.balance import balance_finding, balance_table
 from cerebro.observational.data import CausalData, needed_columns, prepare
 from cerebro.observational.matching import MatchResult, matching_estimate
 from cerebro.observational.models import GLMFit
@@ -285,6 +285,10 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
         require_columns([str(c) for c in frame.columns], needed_columns(spec), "the data")
     data = prepare(frame, spec)
     findings = list(data.findings)
+    if len(data.arms) > 2:
+        from cerebro.observational.multiarm_analysis import multiarm_result
+
+        return multiarm_result(data, spec, findings, _interval)
     data = _trim(data, spec, findings)
     ps = est.propensity(data)
     e = ps.mean(data.design)
@@ -312,16 +316,7 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
     findings.append(_method_finding(spec, data))
     estimates, effect_rows, potential = _effects(data, spec, ps, findings, matched)
     balance = balance_table(data, weights)
-    worst = float(np.max(np.abs(balance["smd_after"])))
-    findings.append(
-        Finding(
-            "info" if worst < 0.1 else "warning",
-            "balance",
-            f"largest |SMD| after {adjusted}: {worst:.3f} "
-            f"({'balanced' if worst < 0.1 else 'some confounders stay imbalanced'}; before: "
-            f"{np.max(np.abs(balance['smd_before'])):.3f}).",
-        )
-    )
+    findings.append(balance_finding(balance, adjusted))
     tables: dict[str, Any] = {"effects": effect_rows, "balance": balance}
     if potential is not None:
         tables["potential_outcomes"] = potential

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from cerebro.core.results import Finding
 from cerebro.observational.data import CausalData
 
 
@@ -21,9 +22,12 @@ def _moments(x: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, var
 
 
-def balance_table(data: CausalData, weights: np.ndarray | None) -> dict[str, list[Any]]:
-    """SMD and variance ratio of every confounder term, unweighted and with `weights`."""
-    treated, control = data.a == 1, data.a == 0
+def balance_table(
+    data: CausalData, weights: np.ndarray | None, arm: int = 1
+) -> dict[str, list[Any]]:
+    """SMD and variance ratio of every confounder term, `arm` against the reference arm 0,
+    unweighted and with `weights`."""
+    treated, control = data.a == arm, data.a == 0
     x = data.X
     ones = np.ones(len(data.y))
     m1, v1 = _moments(x[treated], ones[treated])
@@ -42,6 +46,18 @@ def balance_table(data: CausalData, weights: np.ndarray | None) -> dict[str, lis
         table["smd_after"] = ((w1m - w0m) / scale).tolist()
         table["variance_ratio_after"] = (w1v / w0v).tolist()
     return table
+
+
+def balance_finding(table: dict[str, list[Any]], after: str) -> Finding:
+    """The largest |SMD| after adjustment (< 0.1 counts as balanced) and before it."""
+    worst = float(np.max(np.abs(table["smd_after"])))
+    return Finding(
+        "info" if worst < 0.1 else "warning",
+        "balance",
+        f"largest |SMD| after {after}: {worst:.3f} "
+        f"({'balanced' if worst < 0.1 else 'some confounders stay imbalanced'}; before: "
+        f"{np.max(np.abs(table['smd_before'])):.3f}).",
+    )
 
 
 def love_plot(result: Any):

@@ -36,14 +36,21 @@ class CausalData:
     """Complete cases: outcome y, treatment a (1 = treated), confounder terms X (no intercept)."""
 
     y: np.ndarray
-    a: np.ndarray
+    a: np.ndarray  # arm code: 0 control / reference, 1 treated (or further arms when > 2)
     X: np.ndarray
     names: list[str]
-    treated: str
-    control: str
+    arms: list[str]
     binary_outcome: bool
     findings: list[Finding] = field(default_factory=list)
     groups: np.ndarray | None = None  # exact-matching group of each unit
+
+    @property
+    def control(self) -> str:
+        return self.arms[0]
+
+    @property
+    def treated(self) -> str:
+        return self.arms[1]
 
     @property
     def design(self) -> np.ndarray:
@@ -52,7 +59,7 @@ class CausalData:
 
     def subset(self, keep: np.ndarray) -> CausalData:
         return CausalData(
-            self.y[keep], self.a[keep], self.X[keep], self.names, self.treated, self.control,
+            self.y[keep], self.a[keep], self.X[keep], self.names, self.arms,
             self.binary_outcome, self.findings,
             None if self.groups is None else self.groups[keep],
         )  # fmt: skip
@@ -73,31 +80,50 @@ def _numeric(values: Any, column: str, role: str) -> np.ndarray:
     return out
 
 
-def _treatment(values: Any, spec: CausalSpec) -> tuple[np.ndarray, str, str, str]:
-    """0/1 treatment, the treated and control labels and how the treated one was chosen."""
+def _treatment(values: Any, spec: CausalSpec) -> tuple[np.ndarray, list[str], str]:
+    """Arm code per row (0 = control/reference; NaN if missing), the arm labels, and how the
+    reference (two values: the treated) arm was chosen."""
     levels = sorted(values.dropna().unique().tolist(), key=str)
     name = spec.treatment
-    if len(levels) != 2:
-        shown = ", ".join(repr(v) for v in levels[:6]) + (" …" if len(levels) > 6 else "")
-        raise UserInputError(
-            f"treatment column {name!r} must have exactly two values, it has {len(levels)} "
-            f"({shown}); recode it to treated/untreated (multi-valued treatments are not "
-            "supported yet)."
-        )
     labels = [label_text(v) for v in levels]
-    if spec.treated is not None:
-        if spec.treated not in labels:
+    if len(labels) < 2:
+        raise UserInputError(
+            f"treatment column {name!r} has {len(labels)} value(s); it needs a treated and a "
+            "control arm."
+        )
+    for flag, value in (("--treated", spec.treated), ("--control", spec.control)):
+        if value is not None and value not in labels:
             raise UserInputError(
-                f"--treated {spec.treated!r} is not a value of {name!r}; it has {', '.join(labels)}."
+                f"{flag} {value!r} is not a value of {name!r}; it has {', '.join(labels)}."
             )
-        treated, how = spec.treated, "set by --treated"
-    elif set(labels) in ({"0", "1"}, {"False", "True"}):
-        treated, how = labels[1], "the value 1/True"
+    if len(labels) == 2:
+        if spec.treated is not None:
+            treated, how = spec.treated, "set by --treated"
+        elif spec.control is not None:
+            treated, how = next(v for v in labels if v != spec.control), "the other than --control"
+        elif set(labels) in ({"0", "1"}, {"False", "True"}):
+            treated, how = labels[1], "the value 1/True"
+        else:
+            treated, how = labels[1], "the second value in sorted order; use --treated to choose"
+        arms = [next(v for v in labels if v != treated), treated]
     else:
-        treated, how = labels[1], "the second value in sorted order; use --treated to choose"
-    control = labels[0] if labels[1] == treated else labels[1]
-    a = np.where(values.isna(), np.nan, (values.map(label_text) == treated).astype(float))
-    return a, treated, control, how
+        if spec.treated is not None:
+            raise UserInputError(
+                f"{name!r} has {len(labels)} values: name the reference arm with --control, "
+                "not --treated; every other arm is compared with it."
+            )
+        reference = spec.control if spec.control is not None else labels[0]
+        how = (
+            "set by --control"
+            if spec.control is not None
+            else "first in sorted order; use --control to choose"
+        )
+        arms = [reference, *[v for v in labels if v != reference]]
+    index = {label: i for i, label in enumerate(arms)}
+    present = values.notna().to_numpy()
+    codes = np.full(len(values), np.nan)
+    codes[present] = [index[label_text(v)] for v in values[present]]
+    return codes, arms, how
 
 
 def _terms(frame: Any, spec: CausalSpec) -> tuple[list[np.ndarray], list[str], list[str]]:
@@ -127,7 +153,7 @@ def _terms(frame: Any, spec: CausalSpec) -> tuple[list[np.ndarray], list[str], l
 def prepare(frame: Any, spec: CausalSpec) -> CausalData:
     """Complete cases of the treatment, outcome and confounders, checked for what breaks models."""
     findings: list[Finding] = []
-    a, treated, control, how = _treatment(frame[spec.treatment], spec)
+    a, arms, how = _treatment(frame[spec.treatment], spec)
     y = _numeric(frame[spec.outcome], spec.outcome, "outcome")
     columns, names, notes = _terms(frame, spec)
     X = np.column_stack(columns) if columns else np.empty((len(y), 0))
@@ -151,7 +177,7 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
     y, a, X = y[keep], a[keep], X[keep]
     if groups is not None:
         groups = np.unique(groups[keep], return_inverse=True)[1]
-    for arm, label in ((1.0, treated), (0.0, control)):
+    for arm, label in enumerate(arms):
         if not (a == arm).any():
             raise UserInputError(
                 f"treatment arm {label!r} has no complete rows; check {spec.treatment!r} and "
@@ -167,8 +193,14 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
         Finding(
             "info",
             "treatment",
-            f"treated = {spec.treatment} {treated!r} ({how}), control = {control!r}: "
-            f"{int(a.sum()):,} treated and {int((1 - a).sum()):,} control units.",
+            (
+                f"treated = {spec.treatment} {arms[1]!r} ({how}), control = {arms[0]!r}: "
+                f"{int((a == 1).sum()):,} treated and {int((a == 0).sum()):,} control units."
+                if len(arms) == 2
+                else f"{len(arms)} arms of {spec.treatment}; reference {arms[0]!r} ({how}): "
+                + ", ".join(f"{arm} {int((a == i).sum()):,}" for i, arm in enumerate(arms))
+                + " units."
+            ),
         )
     )
     if notes:
@@ -180,4 +212,4 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
             )
         )
     binary = bool(np.isin(y, (0.0, 1.0)).all())
-    return CausalData(y, a, X, names, treated, control, binary, findings, groups)
+    return CausalData(y, a, X, names, arms, binary, findings, groups)

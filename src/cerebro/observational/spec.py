@@ -39,6 +39,11 @@ class CausalSpec(SpecBase):
     treated: str | None = Field(
         None, description="The treated value of a two-valued treatment column (default: 1/True)."
     )
+    control: str | None = Field(
+        None,
+        description="The control (reference) arm; with more than two arms every other arm is "
+        "compared with it (default: first in sorted order).",
+    )
     weights: Literal["hajek", "ht"] = Field(
         "hajek", description="IPW: Hájek (normalised) or Horvitz–Thompson weights."
     )

@@ -1,0 +1,116 @@
+"""Multi-valued treatments: every arm against the reference arm by IPW, g-computation or AIPW.
+
+With arms k = 0 (reference), 1, …, K−1 the estimand is the ATE of each arm versus the
+reference, E[Y(k)] − E[Y(0)], over the whole population (Imbens 2000, "The role of the
+propensity score in estimating dose-response functions", Biometrika 87; Cattaneo 2010,
+"Efficient semiparametric estimation of multi-valued treatment effects", J Econometrics 155).
+The generalised propensity e_k(x) = P(A = k | x) is a multinomial logit (statsmodels MNLogit).
+
+- ipw: μ_k = Σ 1[A=k] y / e_k ÷ Σ 1[A=k] / e_k (Hájek) or ÷ n (Horvitz–Thompson), SE from stacked
+  estimating equations including the multinomial logit's estimation;
+- gcomp: one outcome model per arm, μ_k = mean of m_k(x) over everyone;
+- aipw: μ_k = mean of m_k(x) + 1[A=k](y − m_k(x)) / e_k(x) (Cattaneo 2010's efficient score).
+With two arms every number equals the binary estimators' (tested to 1e-8).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from cerebro.core.errors import UserInputError
+from cerebro.observational.data import CausalData
+from cerebro.observational.estimators import ArmMeans
+from cerebro.observational.models import fit_glm
+
+MULTI_METHODS = ("ipw", "gcomp", "aipw")
+
+
+@dataclass
+class Multinomial:
+    """Generalised propensity scores (n, K) and the influence of the logit coefficients."""
+
+    probabilities: np.ndarray
+    influence: np.ndarray  # (n, (K−1)·p), arm-major
+
+
+def multinomial_propensity(data: CausalData) -> Multinomial:
+    """Multinomial logit of the arm on the confounder terms, with its M-estimation pieces."""
+    import statsmodels.api as sm
+
+    X, codes = data.design, data.a.astype(int)
+    n, p = X.shape
+    k = len(data.arms)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = sm.MNLogit(codes, X).fit(disp=False, method="newton", maxiter=200)
+    probabilities = np.asarray(fit.predict(X), float)
+    if probabilities.min() < 1e-10:
+        raise UserInputError(
+            "the propensity model predicts some arm with probability ≈ 0 for some units "
+            "(no overlap); coarsen or drop the confounder that separates the arms."
+        )
+    onehot = np.eye(k)[codes][:, 1:]
+    e = probabilities[:, 1:]
+    score = ((onehot - e)[:, :, None] * X[:, None, :]).reshape(n, -1)
+    # Hessian of the mean log-likelihood: blocks E[e_b (δ_bc − e_c) x x']
+    weights = e[:, :, None] * (np.eye(k - 1)[None] - e[:, None, :])  # (n, K−1, K−1)
+    hessian = np.einsum("nbc,ni,nj->bicj", weights, X, X).reshape((k - 1) * p, (k - 1) * p) / n
+    return Multinomial(probabilities, score @ np.linalg.inv(hessian).T)
+
+
+def ipw_multi(data: CausalData, ps: Multinomial, kind: str = "hajek") -> ArmMeans:
+    X, y, codes = data.design, data.y, data.a.astype(int)
+    n, k = len(y), len(data.arms)
+    mu, infl = np.empty(k), np.empty((n, k))
+    for arm in range(k):
+        e = ps.probabilities[:, arm]
+        own = (codes == arm).astype(float)
+        w = own / e
+        denominator = w if kind == "hajek" else np.ones(n)
+        mu[arm] = np.sum(w * y) / np.sum(denominator)
+        g = w * y - mu[arm] * denominator
+        centred = y - mu[arm] if kind == "hajek" else y
+        # ∂g/∂γ_b = −1[A=arm]·centred·(δ_arm,b − e_b)/e_arm · x  for b = 1 … K−1
+        delta = (np.arange(1, k) == arm).astype(float)[None, :] - ps.probabilities[:, 1:]
+        dg = -(w * centred)[:, None, None] * delta[:, :, None] * X[:, None, :]
+        infl[:, arm] = (g + ps.influence @ dg.reshape(n, -1).mean(axis=0)) / denominator.mean()
+    return ArmMeans(mu, infl)
+
+
+def _outcome_means(data: CausalData) -> np.ndarray:
+    """(n, K) predictions of per-arm outcome models, refusing arms too small to fit."""
+    X = data.design
+    out = np.empty((len(data.y), len(data.arms)))
+    for arm, label in enumerate(data.arms):
+        rows = data.a == arm
+        if rows.sum() <= X.shape[1]:
+            raise UserInputError(
+                f"arm {label!r} has {int(rows.sum())} units for {X.shape[1]} outcome-model terms; "
+                "use fewer confounder terms or --method ipw."
+            )
+        out[:, arm] = fit_glm(X, data.y, data.binary_outcome, rows).mean(X)
+    return out
+
+
+def gcomp_multi(data: CausalData) -> ArmMeans:
+    X, y = data.design, data.y
+    n = len(y)
+    mu, infl = np.empty(len(data.arms)), np.empty((n, len(data.arms)))
+    for arm in range(len(data.arms)):
+        fit = fit_glm(X, y, data.binary_outcome, data.a == arm)
+        m = fit.mean(X)
+        mu[arm] = m.mean()
+        gradient = (fit.slope(X)[:, None] * X).mean(axis=0)
+        infl[:, arm] = m - mu[arm] + fit.influence(X, y) @ gradient
+    return ArmMeans(mu, infl)
+
+
+def aipw_multi(data: CausalData, ps: Multinomial) -> ArmMeans:
+    m = _outcome_means(data)
+    own = np.eye(len(data.arms))[data.a.astype(int)]
+    phi = m + own * (data.y[:, None] - m) / ps.probabilities
+    mu = phi.mean(axis=0)
+    return ArmMeans(mu, phi - mu)
