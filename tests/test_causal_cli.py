@@ -49,7 +49,9 @@ def _args(path, *extra):
             "--confounders", "age,income,region", "--treated", "yes", *extra]  # fmt: skip
 
 
-@pytest.mark.parametrize("method", ["regression", "gcomp", "ipw", "aipw", "stratification", "psm"])
+@pytest.mark.parametrize(
+    "method", ["regression", "gcomp", "ipw", "aipw", "stratification", "psm", "dml"]
+)
 def test_every_method_prints_a_table(csv, method):
     result = runner.invoke(app, _args(csv, "--method", method))
     assert result.exit_code == 0, result.output
@@ -102,7 +104,7 @@ def test_spec_file_and_python_give_the_same_numbers(csv, tmp_path):
     ("extra", "words"),
     [
         (["--method", "did"], "not available yet"),
-        (["--method", "dml"], "not available yet"),
+        (["--method", "iv"], "not available yet"),
         (["--method", "synthetic_control"], "quasi-experiments"),
         (["--method", "magic"], "unknown method"),
         (["--estimand", "late"], "estimand"),

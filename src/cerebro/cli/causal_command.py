@@ -35,7 +35,7 @@ def register(app: typer.Typer) -> None:
             "categorical (text columns are categorical anyway).",
         ),
         method: str = typer.Option(
-            "aipw", "--method", help="regression, gcomp, ipw, aipw, stratification or psm."
+            "aipw", "--method", help="regression, gcomp, ipw, aipw, stratification, psm or dml."
         ),
         estimand: str = typer.Option("ate", "--estimand", help="ate, att or atc."),
         treated: str | None = typer.Option(
@@ -70,6 +70,18 @@ def register(app: typer.Typer) -> None:
         exact: str | None = typer.Option(
             None, "--exact", help="psm: columns whose values matches must share, comma-separated."
         ),
+        dml_model: str = typer.Option(
+            "irm",
+            "--dml-model",
+            help="dml: irm (interactive, AIPW score) or plr (partially linear).",
+        ),
+        learner: str = typer.Option(
+            "lightgbm", "--learner", help="dml: lightgbm, hist_gb, random_forest or linear."
+        ),
+        folds: int = typer.Option(5, "--folds", help="dml: cross-fitting folds."),
+        clip: float = typer.Option(
+            0.01, "--clip", help="dml: clip propensities to [clip, 1−clip]."
+        ),
         strata: int = typer.Option(
             5, "--strata", help="Stratification: propensity quantile strata."
         ),
@@ -101,6 +113,10 @@ def register(app: typer.Typer) -> None:
             "caliper": caliper,
             "replace": replace,
             "exact": split_csv(exact),
+            "dml_model": dml_model,
+            "learner": learner,
+            "folds": folds,
+            "clip": clip,
             "strata": strata,
             "bootstrap": bootstrap,
             "alpha": alpha,

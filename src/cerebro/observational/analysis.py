@@ -19,6 +19,7 @@ from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.core.spec import run_from_python
 from cerebro.data.load import load_table, require_columns
+from cerebro.observational import dml
 from cerebro.observational import estimators as est
 from cerebro.observational.balance import balance_finding, balance_table
 from cerebro.observational.data import CausalData, needed_columns, prepare
@@ -37,10 +38,21 @@ METHOD_NAMES = {
     "aipw": "augmented IPW (doubly robust)",
     "stratification": "propensity-score stratification",
     "psm": "propensity-score matching",
+    "dml": "double machine learning",
 }
 
 
 def _arm_means(data: CausalData, spec: CausalSpec, ps: GLMFit) -> est.ArmMeans:
+    if spec.method == "dml":
+        means, clipped = dml.dml_irm(
+            data, spec.learner, spec.folds, spec.seed, spec.estimand, spec.clip
+        )
+        if clipped:
+            means.notes.append(
+                f"{clipped:,} cross-fitted propensities were clipped to [{spec.clip:g}, "
+                f"{1 - spec.clip:g}]: overlap is thin there."
+            )
+        return means
     if spec.method == "gcomp":
         return est.gcomp(data, spec.estimand, spec.interactions)
     if spec.method == "ipw":
@@ -173,21 +185,29 @@ def _effects(
             "mean": matched.mu.tolist(),
             "se": [None, None],
         }
-    elif spec.method == "regression":
-        diff, se = est.regression(data)
+    elif spec.method in ("regression", "dml") and (
+        spec.method == "regression" or spec.dml_model == "plr"
+    ):
+        if spec.method == "dml":
+            diff, se = dml.dml_plr(data, spec.learner, spec.folds, spec.seed)
+        else:
+            diff, se = est.regression(data)
         ratio = None
         findings.append(
             Finding(
                 "info",
                 "estimand",
-                "outcome regression estimates one treatment coefficient: the average effect only "
-                "if the effect does not vary with the confounders (use gcomp or aipw otherwise).",
+                f"{'the partially linear model' if spec.method == 'dml' else 'outcome regression'} "
+                "estimates one treatment coefficient: the average effect only if the effect does "
+                "not vary with the confounders (use aipw or --dml-model irm otherwise).",
             )
         )
     else:
         means = _arm_means(data, spec, ps)
         for note in means.notes:
-            findings.append(Finding("warning", "strata", note))
+            findings.append(
+                Finding("warning", "strata" if spec.method != "dml" else "clipping", note)
+            )
         cov = means.cov
         diff = float(means.mu[1] - means.mu[0])
         se = float(np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]))
@@ -257,12 +277,20 @@ def _method_finding(spec: CausalSpec, data: CausalData) -> Finding:
             + (f", exact on {', '.join(spec.exact)}" if spec.exact else "")
         )
     model = "logistic" if data.binary_outcome else "linear"
+    if spec.method == "dml":
+        how += (
+            f" ({'interactive model, AIPW score' if spec.dml_model == 'irm' else 'partially linear model'}"
+            f", {spec.learner} nuisances, {spec.folds}-fold cross-fitting, seed {spec.seed})"
+        )
+        model = f"{spec.learner} (cross-fitted); the logistic propensity is for the overlap and balance checks only"
     if spec.bootstrap:
         se = f"SEs and percentile CIs from {spec.bootstrap} bootstrap resamples (seed {spec.seed})"
     elif spec.method == "regression":
         se = "HC1 robust SE"
     elif spec.method == "psm":
         se = "Abadie–Imbens (2006) SE (propensity treated as known)"
+    elif spec.method == "dml":
+        se = "SEs from the orthogonal score"
     else:
         se = "SEs from influence functions" + (
             ", including the propensity model's estimation" if spec.method == "ipw" else ""

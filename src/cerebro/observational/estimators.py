@@ -167,9 +167,16 @@ def gcomp(
 
 def aipw(data: CausalData, ps: GLMFit, estimand: str = "ate") -> ArmMeans:
     """Augmented IPW means (doubly robust), influence functions treating nuisances as known."""
-    X, a, y = data.design, data.a, data.y
-    e = ps.mean(X)
+    X = data.design
     m0, m1 = (fit.mean(X) for fit in _outcome_models(data))
+    return aipw_scores(data, ps.mean(X), m0, m1, estimand)
+
+
+def aipw_scores(
+    data: CausalData, e: np.ndarray, m0: np.ndarray, m1: np.ndarray, estimand: str = "ate"
+) -> ArmMeans:
+    """AIPW means from given nuisance predictions (parametric fits, or cross-fitted learners)."""
+    a, y = data.a, data.y
     if estimand == "ate":
         phi1 = m1 + a * (y - m1) / e
         phi0 = m0 + (1 - a) * (y - m0) / (1 - e)

@@ -8,7 +8,7 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from cerebro.core.spec import SpecBase, split_list
 
-AVAILABLE = ("regression", "gcomp", "ipw", "aipw", "stratification", "psm")
+AVAILABLE = ("regression", "gcomp", "ipw", "aipw", "stratification", "psm", "dml")
 # Methods users ask for by name that another part of Cerebro will provide; each fails with a
 # sentence saying so rather than with "unknown value".
 PLANNED = {
@@ -16,7 +16,6 @@ PLANNED = {
     "rdd": "regression discontinuity belongs to the quasi-experiments family",
     "iv": "instrumental variables belong to the quasi-experiments family",
     "synthetic_control": "synthetic control belongs to the quasi-experiments family",
-    "dml": "double machine learning",
 }
 
 
@@ -69,6 +68,16 @@ class CausalSpec(SpecBase):
     exact: list[str] = Field(
         default_factory=list, description="psm: columns whose values matches must share."
     )
+    dml_model: Literal["irm", "plr"] = Field(
+        "irm",
+        description="dml: interactive model (AIPW score, any heterogeneity) or partially linear "
+        "(one constant effect).",
+    )
+    learner: Literal["lightgbm", "hist_gb", "random_forest", "linear"] = Field(
+        "lightgbm", description="dml: learner of the nuisance functions."
+    )
+    folds: int = Field(5, description="dml: cross-fitting folds.")
+    clip: float = Field(0.01, description="dml: clip propensities to [clip, 1 − clip].")
     strata: int = Field(
         5, description="Stratification: number of propensity-score quantile strata."
     )
@@ -138,6 +147,17 @@ class CausalSpec(SpecBase):
 
     @model_validator(mode="after")
     def _combinations(self) -> CausalSpec:
+        if self.method == "dml" and self.bootstrap:
+            raise ValueError(
+                "dml reports influence-function SEs from its orthogonal score; drop --bootstrap"
+            )
+        if self.method == "dml" and self.dml_model == "plr" and self.estimand != "ate":
+            raise ValueError(
+                "the partially linear model estimates one constant effect; use --dml-model irm "
+                "for the ATT or ATC"
+            )
+        if not 0 <= self.clip < 0.5:
+            raise ValueError(f"clip must be in [0, 0.5), got {self.clip} (e.g. 0.01)")
         if self.method == "psm" and self.bootstrap:
             raise ValueError(
                 "the bootstrap is not valid for matching estimators (Abadie & Imbens 2008); "
