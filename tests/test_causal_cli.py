@@ -149,3 +149,15 @@ def test_empty_arm_and_unknown_treated_value(csv):
             outcome="outcome",
             confounders=["age"],
         )
+
+
+def test_trim_accepts_a_number_or_crump_from_every_face(csv):
+    frame = pd.read_csv(csv)
+    options = dict(treatment="policy", treated="yes", outcome="outcome", confounders=["age"])
+    as_number = cerebro.causal(frame, **options, method="ipw", trim=0.05).estimates[0]
+    as_text = cerebro.causal(frame, **options, method="ipw", trim="0.05").estimates[0]
+    assert as_number.value == as_text.value
+    assert cerebro.causal(frame, **options, method="ipw", trim="Crump").spec.trim == "crump"
+    for bad in (0.7, "lots"):
+        with pytest.raises(UserInputError, match="trim must be a number in"):
+            cerebro.causal(frame, **options, method="ipw", trim=bad)

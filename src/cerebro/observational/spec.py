@@ -46,7 +46,7 @@ class CausalSpec(SpecBase):
     weights: Literal["hajek", "ht"] = Field(
         "hajek", description="IPW: Hájek (normalised) or Horvitz–Thompson weights."
     )
-    trim: str | None = Field(
+    trim: float | Literal["crump"] | None = Field(
         None,
         description="Drop units with extreme propensity: a number c (keep c ≤ e ≤ 1 − c) or "
         "'crump' (Crump et al. 2009's optimal rule).",
@@ -102,6 +102,19 @@ class CausalSpec(SpecBase):
         if value not in AVAILABLE:
             raise ValueError(f"unknown method {value!r}; use one of {', '.join(AVAILABLE)}")
         return value
+
+    @field_validator("trim", mode="before")
+    @classmethod
+    def _trim(cls, value: object) -> object:
+        """The CLI gives text: '0.05' becomes a number, 'crump' stays the rule's name."""
+        if isinstance(value, str) and value.strip().lower() != "crump":
+            try:
+                return float(value)
+            except ValueError:
+                raise ValueError(
+                    f"trim must be a number in (0, 0.5) or 'crump', got {value!r}"
+                ) from None
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("alpha")
     @classmethod
@@ -171,13 +184,6 @@ class CausalSpec(SpecBase):
             raise ValueError("name the confounders to adjust for (e.g. --confounders age,income)")
         if self.treatment == self.outcome:
             raise ValueError(f"{self.treatment!r} cannot be both the treatment and the outcome")
-        if self.trim is not None and self.trim != "crump":
-            try:
-                c = float(self.trim)
-            except ValueError:
-                raise ValueError(
-                    f"trim must be a number in (0, 0.5) or 'crump', got {self.trim!r}"
-                ) from None
-            if not 0 < c < 0.5:
-                raise ValueError(f"trim must be a number in (0, 0.5) or 'crump', got {self.trim!r}")
+        if isinstance(self.trim, float) and not 0 < self.trim < 0.5:
+            raise ValueError(f"trim must be a number in (0, 0.5) or 'crump', got {self.trim!r}")
         return self
