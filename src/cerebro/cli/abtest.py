@@ -11,14 +11,12 @@ from cerebro.cli.common import (
     OUTPUT_HELP,
     PLOT_HELP,
     emit,
+    run_fields,
     split_csv,
-    status,
     user_errors,
 )
 from cerebro.core.errors import UserInputError
-from cerebro.core.spec import parse_spec
 from cerebro.experiments.abtest_spec import TEST_TYPES
-from cerebro.run import run_spec
 
 
 def parse_allocation(text: str | None) -> dict[str, float] | None:
@@ -197,7 +195,5 @@ def register(app: typer.Typer) -> None:
             "futility": futility,
             "binding": binding,
         }
-        spec = parse_spec(fields)
-        with status(f"analysing {data.name} …"):
-            result = run_spec(spec)
+        result = run_fields(fields, f"analysing {data.name} …")
         emit(result, as_json, output, plot)

@@ -11,12 +11,10 @@ from cerebro.cli.common import (
     OUTPUT_HELP,
     PLOT_HELP,
     emit,
+    run_fields,
     split_csv,
-    status,
     user_errors,
 )
-from cerebro.core.spec import parse_spec
-from cerebro.run import run_spec
 
 
 def register(app: typer.Typer) -> None:
@@ -122,7 +120,5 @@ def register(app: typer.Typer) -> None:
             "alpha": alpha,
             "seed": seed,
         }
-        spec = parse_spec(fields)
-        with status(f"estimating the effect in {data.name} …"):
-            result = run_spec(spec)
+        result = run_fields(fields, f"estimating the effect in {data.name} …")
         emit(result, as_json, output, plot)

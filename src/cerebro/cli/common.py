@@ -22,6 +22,8 @@ from rich.console import Console
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Result
+from cerebro.core.spec import parse_spec
+from cerebro.run import run_spec
 
 # Piped output (make, CI logs, files) is not limited to 80 columns: tables stay on one line.
 stdout = Console(width=None if sys.stdout.isatty() else 160)
@@ -52,6 +54,13 @@ def user_errors(func: F) -> F:
             raise fail(f"cannot open {err.filename!r}: {err.strerror}.") from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def run_fields(fields: dict[str, Any], message: str) -> Result:
+    """A command's options (with their ``kind``) → validated spec → result, under a spinner."""
+    spec = parse_spec(fields)
+    with status(message):
+        return run_spec(spec)
 
 
 @contextmanager

@@ -8,10 +8,15 @@ from pathlib import Path
 
 import typer
 
-from cerebro.cli.common import JSON_HELP, PLOT_HELP, emit, split_csv, status, user_errors
+from cerebro.cli.common import (
+    JSON_HELP,
+    PLOT_HELP,
+    emit,
+    run_fields,
+    split_csv,
+    user_errors,
+)
 from cerebro.core.errors import UserInputError
-from cerebro.core.spec import parse_spec
-from cerebro.run import run_spec
 
 _WRITERS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -101,9 +106,7 @@ def register(app: typer.Typer) -> None:
             raise UserInputError(
                 f"cannot write {output.name!r}: use a .csv, .tsv or .parquet name for the assignment."
             )
-        spec = parse_spec(fields)
-        with status(f"randomising {data.name} …"):
-            result = run_spec(spec)
+        result = run_fields(fields, f"randomising {data.name} …")
         if output is not None:
             write_table_atomically(result.data, output)
         emit(result, as_json, None, plot)

@@ -11,12 +11,10 @@ from cerebro.cli.common import (
     OUTPUT_HELP,
     PLOT_HELP,
     emit,
+    run_fields,
     split_csv,
-    status,
     user_errors,
 )
-from cerebro.core.spec import parse_spec
-from cerebro.run import run_spec
 
 
 def register(app: typer.Typer) -> None:
@@ -69,7 +67,5 @@ def register(app: typer.Typer) -> None:
             "futility": futility,
             "binding": binding,
         }
-        spec = parse_spec(fields)
-        with status("computing boundaries …"):
-            result = run_spec(spec)
+        result = run_fields(fields, "computing boundaries …")
         emit(result, as_json, output, plot)
