@@ -48,7 +48,6 @@ def test_two_arms_equal_the_binary_estimators():
     pairs = [
         (est.ipw(data, ps, "ate", "hajek"), multiarm.ipw_multi(data, mp, "hajek")),
         (est.ipw(data, ps, "ate", "ht"), multiarm.ipw_multi(data, mp, "ht")),
-        (est.gcomp(data), multiarm.gcomp_multi(data)),
         (est.aipw(data, ps), multiarm.aipw_multi(data, mp)),
     ]
     for binary, multi in pairs:

@@ -185,19 +185,17 @@ def _effects(
             "mean": matched.mu.tolist(),
             "se": [None, None],
         }
-    elif spec.method in ("regression", "dml") and (
-        spec.method == "regression" or spec.dml_model == "plr"
-    ):
-        if spec.method == "dml":
-            diff, se = dml.dml_plr(data, spec.learner, spec.folds, spec.seed)
-        else:
-            diff, se = est.regression(data)
+    elif spec.method == "regression" or (spec.method == "dml" and spec.dml_model == "plr"):
+        plr = spec.method == "dml"
+        diff, se = (
+            dml.dml_plr(data, spec.learner, spec.folds, spec.seed) if plr else est.regression(data)
+        )
         ratio = None
         findings.append(
             Finding(
                 "info",
                 "estimand",
-                f"{'the partially linear model' if spec.method == 'dml' else 'outcome regression'} "
+                f"{'the partially linear model' if plr else 'outcome regression'} "
                 "estimates one treatment coefficient: the average effect only if the effect does "
                 "not vary with the confounders (use aipw or --dml-model irm otherwise).",
             )

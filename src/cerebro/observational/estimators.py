@@ -106,16 +106,16 @@ def ipw(
     return ArmMeans(mu, infl)
 
 
-def _outcome_models(data: CausalData) -> list[GLMFit]:
+def outcome_models(data: CausalData) -> list[GLMFit]:
+    """One outcome model per arm (as many arms as the data have), refusing arms too small."""
     X = data.design
     fits = []
-    for arm in (0, 1):
+    for arm, label in enumerate(data.arms):
         rows = data.a == arm
         if rows.sum() <= X.shape[1]:
-            label = data.treated if arm else data.control
             raise UserInputError(
                 f"arm {label!r} has {int(rows.sum())} units for {X.shape[1]} outcome-model "
-                "terms; use fewer confounder terms or another method (ipw)."
+                "terms; use fewer confounder terms or --method ipw."
             )
         fits.append(fit_glm(X, data.y, data.binary_outcome, rows))
     return fits
@@ -132,16 +132,16 @@ def gcomp(
 ) -> ArmMeans:
     """Standardised means: outcome models averaged over the target population.
 
-    `interactions` None fits one model per arm (every confounder interacts with treatment);
-    a list fits one model y ~ a + X + a·X_terms with those terms only (What If's Program 13.2
-    uses qsmk·smokeintensity), the empty list an additive model.
+    `interactions` None fits one model per arm (every confounder interacts with treatment;
+    any number of arms); a list fits one model y ~ a + X + a·X_terms with those terms only
+    (two arms; What If's Program 13.2 uses qsmk·smokeintensity), the empty list an additive model.
     """
     X, y = data.design, data.y
     c = target(data, estimand)
     share = c.mean()
     if interactions is None:
-        fits = _outcome_models(data)
-        designs = [X, X]
+        fits = outcome_models(data)
+        designs = [X] * len(fits)
     else:
         unknown = [t for t in interactions if t not in data.names]
         if unknown:
@@ -155,7 +155,7 @@ def gcomp(
         fits = [fit, fit]
         designs = [_with_treatment(data, arm, terms) for arm in (0.0, 1.0)]
         if_beta = fit.influence(observed, y)
-    mu, infl = np.empty(2), np.empty((len(y), 2))
+    mu, infl = np.empty(len(fits)), np.empty((len(y), len(fits)))
     for arm, (fit, Z) in enumerate(zip(fits, designs, strict=True)):
         m = fit.mean(Z)
         mu[arm] = np.sum(c * m) / np.sum(c)
@@ -168,7 +168,7 @@ def gcomp(
 def aipw(data: CausalData, ps: GLMFit, estimand: str = "ate") -> ArmMeans:
     """Augmented IPW means (doubly robust), influence functions treating nuisances as known."""
     X = data.design
-    m0, m1 = (fit.mean(X) for fit in _outcome_models(data))
+    m0, m1 = (fit.mean(X) for fit in outcome_models(data))
     return aipw_scores(data, ps.mean(X), m0, m1, estimand)
 
 

@@ -8,7 +8,7 @@ The generalised propensity e_k(x) = P(A = k | x) is a multinomial logit (statsmo
 
 - ipw: μ_k = Σ 1[A=k] y / e_k ÷ Σ 1[A=k] / e_k (Hájek) or ÷ n (Horvitz–Thompson), SE from stacked
   estimating equations including the multinomial logit's estimation;
-- gcomp: one outcome model per arm, μ_k = mean of m_k(x) over everyone;
+- gcomp: `estimators.gcomp` itself – one outcome model per arm, μ_k = mean of m_k(x);
 - aipw: μ_k = mean of m_k(x) + 1[A=k](y − m_k(x)) / e_k(x) (Cattaneo 2010's efficient score).
 With two arms every number equals the binary estimators' (tested to 1e-8).
 """
@@ -22,8 +22,7 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.observational.data import CausalData
-from cerebro.observational.estimators import ArmMeans
-from cerebro.observational.models import fit_glm
+from cerebro.observational.estimators import ArmMeans, outcome_models
 
 MULTI_METHODS = ("ipw", "gcomp", "aipw")
 
@@ -80,36 +79,9 @@ def ipw_multi(data: CausalData, ps: Multinomial, kind: str = "hajek") -> ArmMean
     return ArmMeans(mu, infl)
 
 
-def _outcome_means(data: CausalData) -> np.ndarray:
-    """(n, K) predictions of per-arm outcome models, refusing arms too small to fit."""
-    X = data.design
-    out = np.empty((len(data.y), len(data.arms)))
-    for arm, label in enumerate(data.arms):
-        rows = data.a == arm
-        if rows.sum() <= X.shape[1]:
-            raise UserInputError(
-                f"arm {label!r} has {int(rows.sum())} units for {X.shape[1]} outcome-model terms; "
-                "use fewer confounder terms or --method ipw."
-            )
-        out[:, arm] = fit_glm(X, data.y, data.binary_outcome, rows).mean(X)
-    return out
-
-
-def gcomp_multi(data: CausalData) -> ArmMeans:
-    X, y = data.design, data.y
-    n = len(y)
-    mu, infl = np.empty(len(data.arms)), np.empty((n, len(data.arms)))
-    for arm in range(len(data.arms)):
-        fit = fit_glm(X, y, data.binary_outcome, data.a == arm)
-        m = fit.mean(X)
-        mu[arm] = m.mean()
-        gradient = (fit.slope(X)[:, None] * X).mean(axis=0)
-        infl[:, arm] = m - mu[arm] + fit.influence(X, y) @ gradient
-    return ArmMeans(mu, infl)
-
-
 def aipw_multi(data: CausalData, ps: Multinomial) -> ArmMeans:
-    m = _outcome_means(data)
+    X = data.design
+    m = np.column_stack([fit.mean(X) for fit in outcome_models(data)])
     own = np.eye(len(data.arms))[data.a.astype(int)]
     phi = m + own * (data.y[:, None] - m) / ps.probabilities
     mu = phi.mean(axis=0)

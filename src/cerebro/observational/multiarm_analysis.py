@@ -12,6 +12,7 @@ from cerebro.experiments.multiplicity import holm
 from cerebro.observational import multiarm
 from cerebro.observational.balance import balance_finding, balance_table
 from cerebro.observational.data import CausalData
+from cerebro.observational.estimators import gcomp
 from cerebro.observational.spec import CausalSpec
 
 EXTREME = 0.05
@@ -46,7 +47,7 @@ def _means(data: CausalData, spec: CausalSpec, ps: multiarm.Multinomial):
     if spec.method == "ipw":
         return multiarm.ipw_multi(data, ps, spec.weights)
     if spec.method == "gcomp":
-        return multiarm.gcomp_multi(data)
+        return gcomp(data)
     return multiarm.aipw_multi(data, ps)
 
 
