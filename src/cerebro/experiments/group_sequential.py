@@ -107,11 +107,22 @@ def crossing_probabilities(
     bounds: np.ndarray, t: np.ndarray, sides: int, drift: float = 0.0
 ) -> np.ndarray:
     """P(first crossing at look k) for boundaries `bounds` at fractions `t` and a drift θ."""
-    state, out = _start(), []
-    for c, tk in zip(bounds, t, strict=True):
-        out.append(_exit_probability(state, tk, c, sides, drift))
-        state = _advance(state, tk, c, sides, drift)
-    return np.array(out)
+    lower = -np.asarray(bounds) if sides == 2 else np.full(len(bounds), -np.inf)
+    up, down = exit_probabilities(bounds, lower, t, drift)
+    return up + down
+
+
+def exit_probabilities(
+    upper: np.ndarray, lower: np.ndarray, t: np.ndarray, drift: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """P(first exit above `upper`) and below `lower` (−inf: no lower stop) at each look."""
+    state, up, down = _start(), [], []
+    for tk, a, b in zip(t, lower, upper, strict=True):
+        hi, lo = _exits(state, tk, a, b, drift)
+        up.append(hi)
+        down.append(lo)
+        state = _advance_between(state, tk, a, b, drift)
+    return np.array(up), np.array(down)
 
 
 def _solve(f, low: float, high: float, tol: float = 1e-10) -> float:
@@ -282,21 +293,9 @@ def futility_at_looks(
     steps = np.diff(np.concatenate([[0.0], spent(kind, t, beta, 1)]))
     close = bool(t[-1] >= 1)
     if not binding:
-        return efficacy, _bounds_with_futility(t, steps, steps, drift, efficacy, close)[1]
+        unused = np.zeros_like(steps)  # alpha steps: the efficacy bounds are given
+        return efficacy, _bounds_with_futility(t, unused, steps, drift, efficacy, close)[1]
     assert alpha is not None
     alpha_steps = np.diff(np.concatenate([[0.0], spent(alpha_kind, t, alpha, 1)]))
     upper, lower, _ = _bounds_with_futility(t, alpha_steps, steps, drift, None, close)
     return upper, lower
-
-
-def exit_probabilities(
-    upper: np.ndarray, lower: np.ndarray, t: np.ndarray, drift: float = 0.0
-) -> tuple[np.ndarray, np.ndarray]:
-    """P(first exit above `upper`) and P(first exit below `lower`) at each look, one-sided."""
-    state, up, down = _start(), [], []
-    for tk, a, b in zip(t, lower, upper, strict=True):
-        hi, lo = _exits(state, tk, a, b, drift)
-        up.append(hi)
-        down.append(lo)
-        state = _advance_between(state, tk, a, b, drift)
-    return np.array(up), np.array(down)
