@@ -103,9 +103,13 @@ def test_spec_file_and_python_give_the_same_numbers(csv, tmp_path):
 @pytest.mark.parametrize(
     ("extra", "words"),
     [
-        (["--method", "did"], "not available yet"),
-        (["--method", "iv"], "not available yet"),
-        (["--method", "synthetic_control"], "quasi-experiments"),
+        (["--method", "did"], "--method did needs --post"),
+        (["--method", "iv"], "--method iv needs --instrument"),
+        (["--method", "synthetic_control"], "--method synthetic_control needs --unit"),
+        (
+            ["--method", "rdd", "--running-variable", "age", "--bandwidth", "-1"],
+            "bandwidth must be positive",
+        ),
         (["--method", "magic"], "unknown method"),
         (["--estimand", "late"], "estimand"),
         (["--trim", "0.7"], "trim must be"),

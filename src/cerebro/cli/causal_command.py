@@ -1,4 +1,4 @@
-"""`cerebro causal`: observational effect estimates (regression, gcomp, ipw, aipw, stratification)."""
+"""`cerebro causal`: effects by adjustment (regression … dml) or by a design (did, rdd, iv, synthetic control)."""
 
 from __future__ import annotations
 
@@ -24,16 +24,24 @@ def register(app: typer.Typer) -> None:
         data: Path = typer.Argument(
             ..., help="Data file (CSV, Parquet or JSON), one row per unit."
         ),
-        treatment: str = typer.Option(..., "--treatment", help="Binary treatment column."),
+        treatment: str | None = typer.Option(
+            None,
+            "--treatment",
+            help="Treatment column (binary or multi-arm; did: treated group or 0/1 per period; "
+            "rdd: take-up for a fuzzy design; iv: the endogenous regressor).",
+        ),
         outcome: str = typer.Option(..., "--outcome", help="Outcome column (numeric or 0/1)."),
-        confounders: str = typer.Option(
-            ...,
+        confounders: str | None = typer.Option(
+            None,
             "--confounders",
             help="Columns to adjust for, comma-separated; 'age^2' adds a square, 'C(x)' makes x "
-            "categorical (text columns are categorical anyway).",
+            "categorical (text columns are categorical anyway). rdd/iv: exogenous controls.",
         ),
         method: str = typer.Option(
-            "aipw", "--method", help="regression, gcomp, ipw, aipw, stratification, psm or dml."
+            "aipw",
+            "--method",
+            help="regression, gcomp, ipw, aipw, stratification, psm, dml; did, rdd, iv, "
+            "synthetic_control.",
         ),
         estimand: str = typer.Option("ate", "--estimand", help="ate, att or atc."),
         treated: str | None = typer.Option(
@@ -86,19 +94,89 @@ def register(app: typer.Typer) -> None:
         bootstrap: int = typer.Option(
             0, "--bootstrap", help="Bootstrap replicates (0: analytic SEs)."
         ),
+        unit: str | None = typer.Option(None, "--unit", help="did/sc: unit (panel id) column."),
+        time: str | None = typer.Option(None, "--time", help="did/sc: time period column."),
+        post: str | None = typer.Option(
+            None, "--post", help="did 2×2: 0/1 column marking post-treatment periods."
+        ),
+        treat_start: str | None = typer.Option(
+            None, "--treat-start", help="did/sc: first treated period (a value of --time)."
+        ),
+        cluster: str | None = typer.Option(
+            None, "--cluster", help="Cluster column for SEs (did: --unit by default)."
+        ),
+        did_model: str = typer.Option(
+            "auto", "--did-model", help="did: auto, twfe, event_study or callaway_santanna."
+        ),
+        control_group: str = typer.Option(
+            "never", "--control-group", help="did staggered: never or notyet treated controls."
+        ),
+        aggregation: str = typer.Option(
+            "simple", "--aggregation", help="did staggered: simple, dynamic or group."
+        ),
+        leads: int | None = typer.Option(None, "--leads", help="did event study: pre-periods."),
+        lags: int | None = typer.Option(None, "--lags", help="did event study: post-periods."),
+        running_variable: str | None = typer.Option(
+            None, "--running-variable", help="rdd: the running (score) column."
+        ),
+        cutoff: float = typer.Option(
+            0.0, "--cutoff", help="rdd: threshold of the running variable."
+        ),
+        kernel: str = typer.Option(
+            "triangular", "--kernel", help="rdd: triangular, uniform or epanechnikov."
+        ),
+        order: int = typer.Option(1, "--order", help="rdd: local polynomial order (1 or 2)."),
+        bandwidth: float | None = typer.Option(
+            None, "--bandwidth", help="rdd: bandwidth (default MSE-optimal)."
+        ),
+        instrument: str | None = typer.Option(
+            None, "--instrument", help="iv: instrument column(s), comma-separated."
+        ),
+        iv_estimator: str = typer.Option("2sls", "--iv-estimator", help="iv: 2sls or liml."),
+        treated_unit: str | None = typer.Option(
+            None, "--treated-unit", help="synthetic_control: treated unit(s), comma-separated."
+        ),
+        sc_model: str = typer.Option(
+            "adh", "--sc-model", help="synthetic_control: adh, augmented or sdid."
+        ),
         alpha: float = typer.Option(0.05, "--alpha", help="1 − confidence level."),
         seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
         output: Path | None = typer.Option(None, "--output", "-o", help=OUTPUT_HELP),
-        plot: Path | None = typer.Option(None, "--plot", help=PLOT_HELP + " (love plot)"),
+        plot: Path | None = typer.Option(
+            None,
+            "--plot",
+            help=PLOT_HELP
+            + " (love plot; did: event study; rdd: RD plot; iv: first stage; sc: gap plot)",
+        ),
     ) -> None:
-        """Estimate the effect of a treatment from observational data, adjusting for confounders."""
+        """Estimate a causal effect from observational data: adjust for confounders, or use a
+        design (difference-in-differences, regression discontinuity, instruments, synthetic control)."""
         fields = {
             "kind": "causal",
             "data": str(data),
             "treatment": treatment,
             "outcome": outcome,
             "confounders": split_csv(confounders),
+            "unit": unit,
+            "time": time,
+            "post": post,
+            "treat_start": treat_start,
+            "cluster": cluster,
+            "did_model": did_model,
+            "control_group": control_group,
+            "aggregation": aggregation,
+            "leads": leads,
+            "lags": lags,
+            "running_variable": running_variable,
+            "cutoff": cutoff,
+            "kernel": kernel,
+            "order": order,
+            "bandwidth": bandwidth,
+            "instrument": split_csv(instrument),
+            "iv_estimator": iv_estimator,
+            "treated_unit": split_csv(treated_unit),
+            "sc_model": sc_model,
             "method": method,
             "estimand": estimand,
             "treated": treated,

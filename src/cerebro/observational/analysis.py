@@ -21,11 +21,11 @@ from cerebro.core.spec import run_from_python
 from cerebro.data.load import load_table, require_columns
 from cerebro.observational import dml
 from cerebro.observational import estimators as est
-from cerebro.observational.balance import balance_finding, balance_table
+from cerebro.observational.balance import balance_finding, balance_table, love_plot
 from cerebro.observational.data import CausalData, needed_columns, prepare
 from cerebro.observational.matching import MatchResult, matching_estimate
 from cerebro.observational.models import GLMFit
-from cerebro.observational.spec import CausalSpec
+from cerebro.observational.spec import QUASI, CausalSpec
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -309,6 +309,10 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
         frame = load_table(spec.data, needed_columns(spec))
     else:
         require_columns([str(c) for c in frame.columns], needed_columns(spec), "the data")
+    if spec.method in QUASI:
+        from cerebro.quasi import run_design
+
+        return run_design(frame, spec)
     data = prepare(frame, spec)
     findings = list(data.findings)
     if len(data.arms) > 2:
@@ -371,6 +375,15 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
     )
 
 
+def causal_plot(result: Result) -> Any:
+    """Love plot for adjustment methods; each design draws its own figure."""
+    if result.method in QUASI:
+        from cerebro.quasi import design_plot
+
+        return design_plot(result)
+    return love_plot(result)
+
+
 def causal(data: pd.DataFrame | str | None = None, **options: Any) -> Result:
     """Estimate a causal effect from observational data (see `CausalSpec` for every option).
 
@@ -384,7 +397,8 @@ register(
         kind="causal",
         spec_type=CausalSpec,
         run=run_causal,
-        summary="Observational causal effects: regression, g-computation, IPW, AIPW, PS stratification, PS matching.",
-        plot="cerebro.observational.balance:love_plot",
+        summary="Causal effects: regression, g-computation, IPW, AIPW, PS stratification, PS "
+        "matching, DML; difference-in-differences, regression discontinuity, IV, synthetic control.",
+        plot="cerebro.observational.analysis:causal_plot",
     )
 )

@@ -27,8 +27,11 @@ def source_column(term: str) -> str:
 
 
 def needed_columns(spec: CausalSpec) -> list[str]:
+    """Every column the spec names (treatment, outcome, confounders and design columns)."""
     terms = [source_column(t) for t in spec.confounders]
-    return list(dict.fromkeys([spec.treatment, spec.outcome, *terms, *spec.exact]))
+    design = [spec.unit, spec.time, spec.post, spec.cluster, spec.running_variable]
+    named = [spec.treatment, spec.outcome, *terms, *spec.exact, *design, *spec.instrument]
+    return list(dict.fromkeys(c for c in named if c is not None))
 
 
 @dataclass
@@ -126,8 +129,10 @@ def _treatment(values: Any, spec: CausalSpec) -> tuple[np.ndarray, list[str], st
     return codes, arms, how
 
 
-def _terms(frame: Any, spec: CausalSpec) -> tuple[list[np.ndarray], list[str], list[str]]:
-    """Columns of X and their names; notes on categorical encodings."""
+def confounder_terms(frame: Any, spec: CausalSpec) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """Columns of X (NaN where missing) and their names; notes on categorical encodings.
+
+    Also the exogenous controls of the designs (rdd, iv, did covariates)."""
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     columns, names, notes = [], [], []
@@ -155,7 +160,7 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
     findings: list[Finding] = []
     a, arms, how = _treatment(frame[spec.treatment], spec)
     y = _numeric(frame[spec.outcome], spec.outcome, "outcome")
-    columns, names, notes = _terms(frame, spec)
+    columns, names, notes = confounder_terms(frame, spec)
     X = np.column_stack(columns) if columns else np.empty((len(y), 0))
     keep = ~np.isnan(a) & ~np.isnan(y) & ~np.isnan(X).any(axis=1)
     groups = None

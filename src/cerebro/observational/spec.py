@@ -8,14 +8,15 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from cerebro.core.spec import SpecBase, split_list
 
-AVAILABLE = ("regression", "gcomp", "ipw", "aipw", "stratification", "psm", "dml")
-# Methods users ask for by name that another part of Cerebro will provide; each fails with a
-# sentence saying so rather than with "unknown value".
-PLANNED = {
-    "did": "difference-in-differences belongs to the quasi-experiments family",
-    "rdd": "regression discontinuity belongs to the quasi-experiments family",
-    "iv": "instrumental variables belong to the quasi-experiments family",
-    "synthetic_control": "synthetic control belongs to the quasi-experiments family",
+# Selection on observables: adjust for the named confounders.
+ADJUSTMENT = ("regression", "gcomp", "ipw", "aipw", "stratification", "psm", "dml")
+# Quasi-experiments: identification from a design (timing, a threshold, an instrument, donors).
+QUASI = ("did", "rdd", "iv", "synthetic_control")
+AVAILABLE = ADJUSTMENT + QUASI
+# The columns each design needs, as (spec field, CLI flag, what it is).
+DESIGN_NEEDS = {
+    "iv": [("instrument", "--instrument", "the instrument column(s)")],
+    "rdd": [("running_variable", "--running-variable", "the running (score) column")],
 }
 
 
@@ -28,7 +29,12 @@ class CausalSpec(SpecBase):
 
     kind: Literal["causal"] = "causal"
     data: str | None = Field(None, description="Path of the data file (CSV, Parquet or JSON).")
-    treatment: str
+    treatment: str | None = Field(
+        None,
+        description="Treatment column: binary (or multi-valued) for adjustment; did: the treated "
+        "group (with post/treat_start) or 0/1 treated-this-period; rdd: take-up (fuzzy design; "
+        "omit for sharp); iv: the endogenous regressor.",
+    )
     outcome: str
     confounders: list[str] = Field(
         default_factory=list, validation_alias=AliasChoices("confounders", "covariates")
@@ -82,10 +88,57 @@ class CausalSpec(SpecBase):
         5, description="Stratification: number of propensity-score quantile strata."
     )
     bootstrap: int = Field(0, description="Bootstrap replicates for SEs and CIs (0: analytic).")
+    # --- quasi-experimental designs -------------------------------------------------------
+    unit: str | None = Field(None, description="did/synthetic_control: unit (panel id) column.")
+    time: str | None = Field(None, description="did/synthetic_control: time period column.")
+    post: str | None = Field(
+        None, description="did (2×2): 0/1 column marking post-treatment periods."
+    )
+    treat_start: float | str | None = Field(
+        None,
+        description="did/synthetic_control: first treated period (a value of the time column).",
+    )
+    cluster: str | None = Field(
+        None, description="Cluster column for SEs (did: the unit by default; iv: none)."
+    )
+    did_model: Literal["auto", "twfe", "event_study", "callaway_santanna"] = Field(
+        "auto",
+        description="did: auto picks 2×2 (post flag), TWFE (one adoption date) or "
+        "Callaway–Sant'Anna (staggered adoption).",
+    )
+    control_group: Literal["never", "notyet"] = Field(
+        "never", description="did (staggered): never-treated or not-yet-treated comparisons."
+    )
+    aggregation: Literal["simple", "dynamic", "group"] = Field(
+        "simple", description="did (staggered): headline aggregation of group-time ATTs."
+    )
+    leads: int | None = Field(None, description="did event study: pre-periods shown (default all).")
+    lags: int | None = Field(None, description="did event study: post-periods shown (default all).")
+    running_variable: str | None = Field(None, description="rdd: the running (score) column.")
+    cutoff: float = Field(0.0, description="rdd: treatment starts at running variable ≥ cutoff.")
+    kernel: Literal["triangular", "uniform", "epanechnikov"] = Field(
+        "triangular", description="rdd: kernel weighting observations near the cutoff."
+    )
+    order: int = Field(1, description="rdd: local polynomial order (1 linear, 2 quadratic).")
+    bandwidth: float | None = Field(
+        None, description="rdd: bandwidth on each side (default MSE-optimal)."
+    )
+    instrument: list[str] = Field(default_factory=list, description="iv: instrument column(s).")
+    iv_estimator: Literal["2sls", "liml"] = Field("2sls", description="iv: 2SLS or LIML.")
+    treated_unit: list[str] = Field(
+        default_factory=list, description="synthetic_control: the treated unit(s)."
+    )
+    sc_model: Literal["adh", "augmented", "sdid"] = Field(
+        "adh",
+        description="synthetic_control: Abadie–Diamond–Hainmueller, ridge-augmented, or "
+        "synthetic difference-in-differences.",
+    )
     alpha: float = 0.05
     seed: int = 0
 
-    @field_validator("confounders", "interactions", "exact", mode="before")
+    @field_validator(
+        "confounders", "interactions", "exact", "instrument", "treated_unit", mode="before"
+    )
     @classmethod
     def _split(cls, value: object) -> object:
         return split_list(value)
@@ -94,11 +147,6 @@ class CausalSpec(SpecBase):
     @classmethod
     def _method(cls, value: str) -> str:
         value = value.strip().lower()
-        if value in PLANNED:
-            raise ValueError(
-                f"--method {value} is not available yet ({PLANNED[value]}, still to land); "
-                f"use one of {', '.join(AVAILABLE)}"
-            )
         if value not in AVAILABLE:
             raise ValueError(f"unknown method {value!r}; use one of {', '.join(AVAILABLE)}")
         return value
@@ -158,8 +206,19 @@ class CausalSpec(SpecBase):
             raise ValueError(f"caliper must be positive (in SDs of the logit), got {value}")
         return value
 
+    @field_validator("order")
+    @classmethod
+    def _order(cls, value: int) -> int:
+        if value not in (0, 1, 2, 3):
+            raise ValueError(f"order is the local polynomial order 0–3, got {value} (e.g. 1)")
+        return value
+
     @model_validator(mode="after")
     def _combinations(self) -> CausalSpec:
+        if self.method in QUASI:
+            return self._design_columns()
+        if self.treatment is None:
+            raise ValueError("name the treatment column (e.g. --treatment campaign)")
         if self.method == "dml" and self.bootstrap:
             raise ValueError(
                 "dml reports influence-function SEs from its orthogonal score; drop --bootstrap"
@@ -186,4 +245,39 @@ class CausalSpec(SpecBase):
             raise ValueError(f"{self.treatment!r} cannot be both the treatment and the outcome")
         if isinstance(self.trim, float) and not 0 < self.trim < 0.5:
             raise ValueError(f"trim must be a number in (0, 0.5) or 'crump', got {self.trim!r}")
+        return self
+
+    def _design_columns(self) -> CausalSpec:
+        """Each design names the columns it needs; say every missing one at once."""
+        missing = [
+            f"{flag} ({what})"
+            for name, flag, what in DESIGN_NEEDS.get(self.method, [])
+            if not getattr(self, name)
+        ]
+        if self.method == "did" and self.post is None and not (self.unit and self.time):
+            missing.append(
+                "--post (a 0/1 post-period column, for a 2×2 design) or --unit and --time "
+                "(a panel; add --treat-start if --treatment marks the treated group)"
+            )
+        if self.method == "synthetic_control":
+            missing += [
+                f"{flag} ({what})"
+                for name, flag, what in (
+                    ("unit", "--unit", "the unit column"),
+                    ("time", "--time", "the time column"),
+                )
+                if not getattr(self, name)
+            ]
+            if not self.treated_unit and self.treatment is None:
+                missing.append("--treated-unit (or a 0/1 --treatment per unit-period)")
+        if self.method in ("did", "iv") and self.treatment is None:
+            missing.append("--treatment")
+        if missing:
+            raise ValueError(f"--method {self.method} needs " + "; ".join(missing))
+        if self.method == "iv" and self.treatment in self.instrument:
+            raise ValueError(f"{self.treatment!r} cannot be both the treatment and an instrument")
+        if self.outcome in (self.treatment, self.running_variable):
+            raise ValueError(f"{self.outcome!r} cannot be both the outcome and a design column")
+        if self.bandwidth is not None and not self.bandwidth > 0:
+            raise ValueError(f"bandwidth must be positive, got {self.bandwidth}")
         return self
