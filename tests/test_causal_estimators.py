@@ -182,6 +182,21 @@ def test_bootstrap_is_seeded_and_agrees_with_influence_se():
     assert boot.value == analytic.value
 
 
+def test_parallel_bootstrap_gives_the_serial_numbers():
+    """Replicate b always resamples with seed (seed, b), so --jobs changes speed, not numbers."""
+    frame = _simulate(400, np.random.default_rng(4))
+    options = dict(treatment="a", outcome="y", confounders=["x1", "x2"], method="ipw")
+    serial = causal(frame, **options, bootstrap=60, seed=2).estimates[0]
+    parallel = causal(frame, **options, bootstrap=60, seed=2, jobs=2).estimates[0]
+    assert (parallel.se, parallel.ci_low, parallel.ci_high) == (
+        serial.se,
+        serial.ci_low,
+        serial.ci_high,
+    )
+    other = causal(frame, **options, bootstrap=60, seed=3).estimates[0]
+    assert other.se != serial.se
+
+
 def test_crump_rule_and_trimming():
     """Crump et al. (2009): α = 0 when max g ≤ 2E[g]; otherwise γ = 2E[g | g ≤ γ] holds at the
     threshold, checked directly; trimming drops exactly the units outside [α, 1 − α]."""

@@ -139,6 +139,9 @@ def register(app: typer.Typer) -> None:
         sc_model: str = typer.Option(
             "adh", "--sc-model", help="synthetic_control: adh, augmented or sdid."
         ),
+        jobs: int = typer.Option(
+            1, "--jobs", help="Bootstrap processes (−1: every core); the numbers do not change."
+        ),
         alpha: float = typer.Option(0.05, "--alpha", help="1 − confidence level."),
         seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -195,6 +198,7 @@ def register(app: typer.Typer) -> None:
             "clip": clip,
             "strata": strata,
             "bootstrap": bootstrap,
+            "jobs": jobs,
             "alpha": alpha,
             "seed": seed,
         }

@@ -9,6 +9,7 @@ findings flag what the data can show against the second, nothing can show the fi
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from cerebro.data.load import load_table, require_columns
 from cerebro.observational import dml
 from cerebro.observational import estimators as est
 from cerebro.observational.balance import balance_finding, balance_table, love_plot
+from cerebro.observational.bootstrap import bootstrap
 from cerebro.observational.data import CausalData, needed_columns, prepare
 from cerebro.observational.matching import MatchResult, matching_estimate
 from cerebro.observational.models import GLMFit
@@ -62,41 +64,15 @@ def _arm_means(data: CausalData, spec: CausalSpec, ps: GLMFit) -> est.ArmMeans:
     return est.stratified(data, ps, spec.estimand, spec.strata)
 
 
-def _point(data: CausalData, spec: CausalSpec) -> tuple[float, float | None]:
-    """Difference and log risk ratio (None unless binary) of one fit, for the bootstrap."""
+def _point(data: CausalData, spec: CausalSpec) -> np.ndarray:
+    """[difference, log risk ratio (NaN unless binary)] of one fit, for the bootstrap."""
     if spec.method == "regression":
-        return est.regression(data)[0], None
+        return np.array([est.regression(data)[0], np.nan])
     means = _arm_means(data, spec, est.propensity(data))
-    ratio = None
+    ratio = np.nan
     if data.binary_outcome and means.mu.min() > 0:
         ratio = float(np.log(means.mu[1] / means.mu[0]))
-    return float(means.mu[1] - means.mu[0]), ratio
-
-
-def _bootstrap(data: CausalData, spec: CausalSpec) -> np.ndarray:
-    """(B, 2) replicates of (difference, log ratio), rows resampled with the seed."""
-    from rich.console import Console
-    from rich.progress import Progress
-
-    rng = np.random.default_rng(spec.seed)
-    n, out, failed = len(data.y), np.full((spec.bootstrap, 2), np.nan), 0
-    stderr = Console(stderr=True)
-    with Progress(console=stderr, transient=True, disable=not stderr.is_terminal) as bar:
-        task = bar.add_task("bootstrap", total=spec.bootstrap)
-        for b in range(spec.bootstrap):
-            sample = data.subset(rng.integers(0, n, n))
-            try:
-                diff, ratio = _point(sample, spec)
-                out[b] = diff, np.nan if ratio is None else ratio
-            except UserInputError:  # an empty arm or a separated model in a resample
-                failed += 1
-            bar.advance(task)
-    if failed > 0.05 * spec.bootstrap:
-        raise UserInputError(
-            f"{failed} of {spec.bootstrap} bootstrap resamples could not be fitted (an arm or "
-            "category too small); use analytic SEs (--bootstrap 0) or fewer confounder terms."
-        )
-    return out[~np.isnan(out[:, 0])]
+    return np.array([means.mu[1] - means.mu[0], ratio])
 
 
 def _interval(value: float, se: float, alpha: float) -> tuple[float, float, float]:
@@ -219,7 +195,10 @@ def _effects(
             "mean": means.mu.tolist(),
             "se": np.sqrt(np.diag(cov)).tolist(),
         }
-    boot = _bootstrap(data, spec) if spec.bootstrap else None
+    boot = None
+    if spec.bootstrap:
+        statistic = partial(_point, spec=spec)
+        boot = bootstrap(data, statistic, spec.bootstrap, spec.seed, spec.jobs)
     measure = "risk difference" if data.binary_outcome else "difference in means"
     candidates = [(measure, diff, se, 0, False)]
     if ratio is not None:

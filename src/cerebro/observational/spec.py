@@ -88,6 +88,10 @@ class CausalSpec(SpecBase):
         5, description="Stratification: number of propensity-score quantile strata."
     )
     bootstrap: int = Field(0, description="Bootstrap replicates for SEs and CIs (0: analytic).")
+    jobs: int = Field(
+        1,
+        description="Bootstrap: parallel processes (−1: every core); numbers do not depend on it.",
+    )
     # --- quasi-experimental designs -------------------------------------------------------
     unit: str | None = Field(None, description="did/synthetic_control: unit (panel id) column.")
     time: str | None = Field(None, description="did/synthetic_control: time period column.")
@@ -190,6 +194,15 @@ class CausalSpec(SpecBase):
     def _bootstrap(cls, value: int) -> int:
         if value != 0 and value < 50:
             raise ValueError(f"bootstrap needs 0 (analytic) or at least 50 replicates, got {value}")
+        return value
+
+    @field_validator("jobs")
+    @classmethod
+    def _jobs(cls, value: int) -> int:
+        if value == 0 or value < -1:
+            raise ValueError(
+                f"jobs is a number of processes ≥ 1, or −1 for every core; got {value}"
+            )
         return value
 
     @field_validator("neighbours")
