@@ -135,8 +135,9 @@ def test_cli_three_arms_with_reference(tmp_path):
     assert doc["estimates"][1]["ci_low"] < 1.5 < doc["estimates"][1]["ci_high"]  # C − B = 1.5
     assert "p_holm" in doc["tables"]["effects"]["columns"]
     for extra, words in (
-        (["--method", "psm"], "handles two"),
-        (["--estimand", "att"], "not supported yet"),
+        (["--method", "psm"], "needs ipw, gcomp, aipw or dml"),
+        (["--trim", "crump"], "derived for two arms"),
+        (["--method", "gcomp", "--interactions", "x1"], "drop --interactions"),
         (["--treated", "C"], "name the reference arm with --control"),
         (["--control", "Z"], "--control 'Z' is not a value"),
     ):
@@ -152,7 +153,7 @@ def test_python_face_and_binary_outcome_risk_ratios():
     )
     measures = [e.extra["measure"] for e in res.estimates]
     assert measures == ["risk difference", "risk ratio"] * 2
-    with pytest.raises(UserInputError, match="handles two"):
+    with pytest.raises(UserInputError, match="needs ipw, gcomp, aipw or dml"):
         causal(
             frame, treatment="campaign", outcome="y", confounders=["x1"], method="stratification"
         )

@@ -295,9 +295,16 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
     data = prepare(frame, spec)
     findings = list(data.findings)
     if len(data.arms) > 2:
-        from cerebro.observational.multiarm_analysis import multiarm_result
+        from cerebro.observational.multiarm_analysis import multiarm_result, pairwise_result
 
+        if spec.estimand != "ate":
+            return pairwise_result(data, spec, findings, binary_result)
         return multiarm_result(data, spec, findings, _interval)
+    return binary_result(data, spec, findings)
+
+
+def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> Result:
+    """Trim, fit the propensity, estimate, check overlap and balance: two arms."""
     data = _trim(data, spec, findings)
     ps = est.propensity(data)
     e = ps.mean(data.design)

@@ -9,7 +9,10 @@ The generalised propensity e_k(x) = P(A = k | x) is a multinomial logit (statsmo
 - ipw: μ_k = Σ 1[A=k] y / e_k ÷ Σ 1[A=k] / e_k (Hájek) or ÷ n (Horvitz–Thompson), SE from stacked
   estimating equations including the multinomial logit's estimation;
 - gcomp: `estimators.gcomp` itself – one outcome model per arm, μ_k = mean of m_k(x);
-- aipw: μ_k = mean of m_k(x) + 1[A=k](y − m_k(x)) / e_k(x) (Cattaneo 2010's efficient score).
+- aipw: μ_k = mean of m_k(x) + 1[A=k](y − m_k(x)) / e_k(x) (Cattaneo 2010's efficient score);
+- dml: the same score with cross-fitted learners: e_k one-vs-rest classifiers normalised to sum
+  to one, then clipped; m_k fitted on arm k of the training folds (Chernozhukov et al. 2018 §5.1,
+  "multiple treatment levels").
 With two arms every number equals the binary estimators' (tested to 1e-8).
 """
 
@@ -24,7 +27,7 @@ from cerebro.core.errors import UserInputError
 from cerebro.observational.data import CausalData
 from cerebro.observational.estimators import ArmMeans, outcome_models
 
-MULTI_METHODS = ("ipw", "gcomp", "aipw")
+MULTI_METHODS = ("ipw", "gcomp", "aipw", "dml")
 
 
 @dataclass
@@ -60,21 +63,28 @@ def multinomial_propensity(data: CausalData) -> Multinomial:
     return Multinomial(probabilities, score @ np.linalg.inv(hessian).T)
 
 
-def ipw_multi(data: CausalData, ps: Multinomial, kind: str = "hajek") -> ArmMeans:
+def ipw_multi(
+    data: CausalData, ps: Multinomial, kind: str = "hajek", truncate: float | None = None
+) -> ArmMeans:
+    """Weighted arm means; `truncate` caps each unit's weight 1/e_own(x) at that percentile
+    (capped weights do not move with the propensity, so their derivative is zero)."""
     X, y, codes = data.design, data.y, data.a.astype(int)
     n, k = len(y), len(data.arms)
+    own_weight = 1 / ps.probabilities[np.arange(n), codes]
+    cap = np.percentile(own_weight, truncate) if truncate else np.inf
     mu, infl = np.empty(k), np.empty((n, k))
     for arm in range(k):
         e = ps.probabilities[:, arm]
         own = (codes == arm).astype(float)
-        w = own / e
+        free = own_weight <= cap
+        w = own * np.minimum(1 / e, cap)
         denominator = w if kind == "hajek" else np.ones(n)
         mu[arm] = np.sum(w * y) / np.sum(denominator)
         g = w * y - mu[arm] * denominator
         centred = y - mu[arm] if kind == "hajek" else y
         # ∂g/∂γ_b = −1[A=arm]·centred·(δ_arm,b − e_b)/e_arm · x  for b = 1 … K−1
         delta = (np.arange(1, k) == arm).astype(float)[None, :] - ps.probabilities[:, 1:]
-        dg = -(w * centred)[:, None, None] * delta[:, :, None] * X[:, None, :]
+        dg = -(w * free * centred)[:, None, None] * delta[:, :, None] * X[:, None, :]
         infl[:, arm] = (g + ps.influence @ dg.reshape(n, -1).mean(axis=0)) / denominator.mean()
     return ArmMeans(mu, infl)
 
@@ -86,3 +96,32 @@ def aipw_multi(data: CausalData, ps: Multinomial) -> ArmMeans:
     phi = m + own * (data.y[:, None] - m) / ps.probabilities
     mu = phi.mean(axis=0)
     return ArmMeans(mu, phi - mu)
+
+
+def dml_multi(
+    data: CausalData, learner: str, folds: int, seed: int, clip: float
+) -> tuple[ArmMeans, int]:
+    """Cross-fitted AIPW means of every arm; also how many propensities were clipped."""
+    from cerebro.observational.dml import cross_fit, fold_ids
+
+    codes, k = data.a.astype(int), len(data.arms)
+    ids = fold_ids(len(data.y), folds, seed)
+    e = np.column_stack(
+        [
+            cross_fit(learner, data.X, (codes == arm).astype(float), ids, True, seed)
+            for arm in range(k)
+        ]
+    )
+    e /= e.sum(axis=1, keepdims=True)
+    clipped = int(np.sum((e < clip) | (e > 1 - clip)))
+    e = np.clip(e, clip, 1 - clip)
+    m = np.column_stack(
+        [
+            cross_fit(learner, data.X, data.y, ids, data.binary_outcome, seed, rows=codes == arm)
+            for arm in range(k)
+        ]
+    )
+    own = np.eye(k)[codes]
+    phi = m + own * (data.y[:, None] - m) / e
+    mu = phi.mean(axis=0)
+    return ArmMeans(mu, phi - mu), clipped
