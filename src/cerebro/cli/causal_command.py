@@ -84,7 +84,14 @@ def register(app: typer.Typer) -> None:
         learner: str = typer.Option(
             "lightgbm", "--learner", help="dml: lightgbm, hist_gb, random_forest or linear."
         ),
-        folds: int = typer.Option(5, "--folds", help="dml: cross-fitting folds."),
+        propensity: str = typer.Option(
+            "logistic",
+            "--propensity",
+            help="Propensity model: logistic or lightgbm (cross-fitted gradient boosting).",
+        ),
+        folds: int = typer.Option(
+            5, "--folds", help="dml and --propensity lightgbm: cross-fitting folds."
+        ),
         clip: float = typer.Option(
             0.01, "--clip", help="dml: clip propensities to [clip, 1−clip]."
         ),
@@ -194,6 +201,7 @@ def register(app: typer.Typer) -> None:
             "exact": split_csv(exact),
             "dml_model": dml_model,
             "learner": learner,
+            "propensity": propensity,
             "folds": folds,
             "clip": clip,
             "strata": strata,

@@ -22,7 +22,7 @@ from rich.console import Console
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Result
-from cerebro.core.spec import parse_spec
+from cerebro.core.spec import parse_spec, split_list
 from cerebro.run import run_spec
 
 # Piped output (make, CI logs, files) is not limited to 80 columns: tables stay on one line.
@@ -110,6 +110,5 @@ def emit(result: Result, as_json: bool, output: Path | None, plot: Path | None =
 
 
 def split_csv(value: str | None) -> list[str]:
-    if not value:
-        return []
-    return [part.strip() for part in value.split(",") if part.strip()]
+    """Comma-separated option text as a list (commas inside parentheses do not split)."""
+    return split_list(value) if value else []

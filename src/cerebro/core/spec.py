@@ -33,10 +33,20 @@ SpecT = TypeVar("SpecT", bound=SpecBase)
 
 
 def split_list(value: Any) -> Any:
-    """Accept ``"a,b,c"`` as well as ``["a", "b", "c"]`` for list-valued spec fields."""
-    if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return value
+    """Accept ``"a,b,c"`` as well as ``["a", "b", "c"]`` for list-valued spec fields; commas
+    inside parentheses do not split (``"spline(age, 4),sex"`` is two terms)."""
+    if not isinstance(value, str):
+        return value
+    parts, depth, current = [], 0, []
+    for char in value:
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth == 0:
+            parts.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    parts.append("".join(current))
+    return [part.strip() for part in parts if part.strip()]
 
 
 def explain_validation_error(err: ValidationError, kind: str | None = None) -> str:

@@ -44,6 +44,10 @@ METHOD_NAMES = {
 }
 
 
+def _propensity(data: CausalData, spec: CausalSpec) -> GLMFit | est.CrossFittedScores:
+    return est.propensity(data, spec.propensity, spec.seed, spec.folds, spec.clip)
+
+
 def _arm_means(data: CausalData, spec: CausalSpec, ps: GLMFit) -> est.ArmMeans:
     if spec.method == "dml":
         means, clipped = dml.dml_irm(
@@ -68,7 +72,7 @@ def _point(data: CausalData, spec: CausalSpec) -> np.ndarray:
     """[difference, log risk ratio (NaN unless binary)] of one fit, for the bootstrap."""
     if spec.method == "regression":
         return np.array([est.regression(data)[0], np.nan])
-    means = _arm_means(data, spec, est.propensity(data))
+    means = _arm_means(data, spec, _propensity(data, spec))
     ratio = np.nan
     if data.binary_outcome and means.mu.min() > 0:
         ratio = float(np.log(means.mu[1] / means.mu[0]))
@@ -84,7 +88,7 @@ def _interval(value: float, se: float, alpha: float) -> tuple[float, float, floa
 def _trim(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> CausalData:
     if spec.trim is None:
         return data
-    e = est.propensity(data).mean(data.design)
+    e = _propensity(data, spec).mean(data.design)
     bound = est.crump_bound(e) if spec.trim == "crump" else float(spec.trim)
     keep = (e >= bound) & (e <= 1 - bound)
     rule = "Crump et al. (2009) rule" if spec.trim == "crump" else "--trim"
@@ -260,6 +264,7 @@ def _method_finding(spec: CausalSpec, data: CausalData) -> Finding:
             f", {spec.learner} nuisances, {spec.folds}-fold cross-fitting, seed {spec.seed})"
         )
         model = f"{spec.learner} (cross-fitted); the logistic propensity is for the overlap and balance checks only"
+    boosted = spec.propensity == "lightgbm"
     if spec.bootstrap:
         se = f"SEs and percentile CIs from {spec.bootstrap} bootstrap resamples (seed {spec.seed})"
     elif spec.method == "regression":
@@ -268,14 +273,22 @@ def _method_finding(spec: CausalSpec, data: CausalData) -> Finding:
         se = "Abadie–Imbens (2006) SE (propensity treated as known)"
     elif spec.method == "dml":
         se = "SEs from the orthogonal score"
+    elif spec.method == "ipw" and boosted:
+        se = "SEs from influence functions treating the cross-fitted scores as known"
     else:
         se = "SEs from influence functions" + (
             ", including the propensity model's estimation" if spec.method == "ipw" else ""
         )
+    score = (
+        f"LightGBM cross-fitted over {spec.folds} folds (seed {spec.seed}, clipped to "
+        f"[{spec.clip:g}, {1 - spec.clip:g}])"
+        if boosted
+        else "logistic regression"
+    )
     return Finding(
         "info",
         "method",
-        f"{how}; propensity by logistic regression, outcome models {model}; {se}; "
+        f"{how}; propensity by {score}, outcome models {model}; {se}; "
         f"{len(data.names)} confounder terms.",
     )
 
@@ -306,13 +319,13 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
 def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> Result:
     """Trim, fit the propensity, estimate, check overlap and balance: two arms."""
     data = _trim(data, spec, findings)
-    ps = est.propensity(data)
+    ps = _propensity(data, spec)
     e = ps.mean(data.design)
     propensity_rows = _overlap(data, e, findings)
     matched = None
     if spec.method == "psm":
         matched = matching_estimate(
-            data.design @ ps.beta, data.a, data.y, spec.estimand, spec.neighbours,
+            data.design @ ps.beta if isinstance(ps, GLMFit) else special.logit(e), data.a, data.y, spec.estimand, spec.neighbours,
             spec.caliper, data.groups, spec.replace, spec.seed,
         )  # fmt: skip
         weights = matched.weights

@@ -15,20 +15,23 @@ from cerebro.observational.spec import CausalSpec
 
 _SQUARE = re.compile(r"^\s*([^\^*]+?)\s*(?:\^|\*\*)\s*2\s*$")
 _CATEGORICAL = re.compile(r"^\s*C\(\s*(.+?)\s*\)\s*$")
+_SPLINE = re.compile(r"^\s*spline\(\s*(.+?)\s*,\s*(\d+)\s*\)\s*$")
 
 
-def source_column(term: str) -> str:
-    """The data column a confounder term is built from (``age^2`` → ``age``)."""
-    for pattern in (_SQUARE, _CATEGORICAL):
+def source_columns(term: str) -> list[str]:
+    """The data columns a confounder term is built from (``age^2`` → age, ``age:sex`` → age, sex)."""
+    if ":" in term:
+        return [c for part in term.split(":") for c in source_columns(part)]
+    for pattern in (_SQUARE, _CATEGORICAL, _SPLINE):
         match = pattern.match(term)
         if match:
-            return match.group(1)
-    return term.strip()
+            return [match.group(1)]
+    return [term.strip()]
 
 
 def needed_columns(spec: CausalSpec) -> list[str]:
     """Every column the spec names (treatment, outcome, confounders and design columns)."""
-    terms = [source_column(t) for t in spec.confounders]
+    terms = [c for t in spec.confounders for c in source_columns(t)]
     design = [spec.unit, spec.time, spec.post, spec.cluster, spec.running_variable]
     named = [spec.treatment, spec.outcome, *terms, *spec.exact, *design, *spec.instrument]
     return list(dict.fromkeys(c for c in named if c is not None))
@@ -132,27 +135,65 @@ def _treatment(values: Any, spec: CausalSpec) -> tuple[np.ndarray, list[str], st
 def confounder_terms(frame: Any, spec: CausalSpec) -> tuple[list[np.ndarray], list[str], list[str]]:
     """Columns of X (NaN where missing) and their names; notes on categorical encodings.
 
-    Also the exogenous controls of the designs (rdd, iv, did covariates)."""
-    from pandas.api.types import is_bool_dtype, is_numeric_dtype
-
+    Terms: a column (text columns one-hot encoded against their first level), ``x^2``, ``C(x)``
+    (numeric treated as categorical), ``spline(x, k)`` (cubic B-spline basis of k columns with
+    knots at quantiles, linear beyond the data), and ``a:b`` (products of the parts' columns).
+    Also the exogenous controls of the designs (rdd, iv, did covariates).
+    """
     columns, names, notes = [], [], []
     for term in spec.confounders:
-        square, categorical = _SQUARE.match(term), _CATEGORICAL.match(term)
-        column = source_column(term)
-        values = frame[column]
-        is_text = not (is_numeric_dtype(values) or is_bool_dtype(values))
-        if categorical or (is_text and not square):
-            levels = sorted(values.dropna().unique().tolist(), key=str)
-            for level in levels[1:]:
-                dummy = np.where(values.isna(), np.nan, (values == level).astype(float))
-                columns.append(dummy)
-                names.append(f"{column}[{level}]")
-            notes.append(f"{column} ({len(levels)} levels, reference {levels[0]!r})")
-            continue
-        x = _numeric(values, column, "confounder")
-        columns.append(x**2 if square else x)
-        names.append(f"{column}^2" if square else column)
+        parts = [_term_columns(frame, part.strip(), notes) for part in term.split(":")]
+        product_columns, product_names = parts[0]
+        for cols, labels in parts[1:]:
+            product_columns = [a * b for a in product_columns for b in cols]
+            product_names = [f"{a}:{b}" for a in product_names for b in labels]
+        columns.extend(product_columns)
+        names.extend(product_names)
     return columns, names, notes
+
+
+def _term_columns(frame: Any, term: str, notes: list[str]) -> tuple[list[np.ndarray], list[str]]:
+    """The columns of one term without ':' (see `confounder_terms`)."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    square, categorical, spline = _SQUARE.match(term), _CATEGORICAL.match(term), _SPLINE.match(term)
+    column = source_columns(term)[0]
+    values = frame[column]
+    is_text = not (is_numeric_dtype(values) or is_bool_dtype(values))
+    if categorical or (is_text and not (square or spline)):
+        levels = sorted(values.dropna().unique().tolist(), key=str)
+        dummies = [
+            np.where(values.isna(), np.nan, (values == lv).astype(float)) for lv in levels[1:]
+        ]
+        note = f"{column} ({len(levels)} levels, reference {levels[0]!r})"
+        if note not in notes:
+            notes.append(note)
+        return dummies, [f"{column}[{lv}]" for lv in levels[1:]]
+    x = _numeric(values, column, "confounder")
+    if spline:
+        return _spline_basis(x, column, int(spline.group(2)))
+    return [x**2 if square else x], [f"{column}^2" if square else column]
+
+
+def _spline_basis(x: np.ndarray, column: str, k: int) -> tuple[list[np.ndarray], list[str]]:
+    """k cubic B-spline columns (scikit-learn's SplineTransformer, quantile knots, no intercept
+    column, linear extrapolation); missing values stay missing."""
+    from sklearn.preprocessing import SplineTransformer
+
+    if not 3 <= k <= 20:
+        raise UserInputError(f"spline({column}, {k}): use between 3 and 20 basis columns.")
+    present = ~np.isnan(x)
+    if np.unique(x[present]).size < k:
+        raise UserInputError(
+            f"spline({column}, {k}) needs more distinct values of {column!r} than basis "
+            f"columns; it has {np.unique(x[present]).size} – use fewer or plain {column}."
+        )
+    basis = SplineTransformer(
+        n_knots=k - 1, degree=3, knots="quantile", extrapolation="linear", include_bias=False
+    ).fit_transform(x[present, None])
+    out = np.full((len(x), basis.shape[1]), np.nan)
+    out[present] = basis
+    return list(out.T), [f"spline({column})[{j + 1}]" for j in range(basis.shape[1])]
 
 
 def prepare(frame: Any, spec: CausalSpec) -> CausalData:

@@ -54,8 +54,36 @@ def target(data: CausalData, estimand: str) -> np.ndarray:
     return np.ones_like(data.a)
 
 
-def propensity(data: CausalData) -> GLMFit:
-    return fit_glm(data.design, data.a, logistic=True)
+@dataclass
+class CrossFittedScores:
+    """Out-of-fold propensities of a machine-learning classifier. They have no parametric
+    influence function, so estimators treat them as known (see `propensity`)."""
+
+    e: np.ndarray
+
+    def mean(self, X: np.ndarray) -> np.ndarray:
+        if len(X) != len(self.e):
+            raise ValueError("cross-fitted scores belong to the rows they were fitted on")
+        return self.e
+
+
+def propensity(
+    data: CausalData, model: str = "logistic", seed: int = 0, folds: int = 5, clip: float = 0.01
+) -> GLMFit | CrossFittedScores:
+    """P(treated | confounders): a logistic regression on the confounder terms, or LightGBM
+    predictions out of `folds` seeded folds clipped to [clip, 1 − clip].
+
+    With the boosted model IPW's SE treats the scores as known (its M-estimation correction needs
+    a parametric model); AIPW's does not need the correction (Neyman orthogonality, and the
+    scores are cross-fitted as double machine learning asks: Chernozhukov et al. 2018).
+    """
+    if model == "logistic":
+        return fit_glm(data.design, data.a, logistic=True)
+    from cerebro.observational.dml import cross_fit, fold_ids
+
+    ids = fold_ids(len(data.y), folds, seed)
+    e = cross_fit("lightgbm", data.X, data.a, ids, True, seed)
+    return CrossFittedScores(np.clip(e, clip, 1 - clip))
 
 
 def _weights(e: np.ndarray, estimand: str) -> tuple[np.ndarray, ...]:
@@ -77,12 +105,13 @@ def ipw_weights(e: np.ndarray, a: np.ndarray, estimand: str, truncate: float | N
 
 def ipw(
     data: CausalData,
-    ps: GLMFit,
+    ps: GLMFit | CrossFittedScores,
     estimand: str = "ate",
     kind: str = "hajek",
     truncate: float | None = None,
 ) -> ArmMeans:
-    """Inverse-probability-weighted means with propensity estimation in their influence."""
+    """Inverse-probability-weighted means with propensity estimation in their influence (none
+    for cross-fitted scores, which are treated as known)."""
     X, a, y = data.design, data.a, data.y
     e = ps.mean(X)
     w1, w0, d1, d0 = _weights(e, estimand)
@@ -92,8 +121,10 @@ def ipw(
         cap = np.percentile(w, truncate)
         dw = np.where(w > cap, 0.0, dw)  # capped weights do not move with e
         w = np.minimum(w, cap)
-    if_gamma = ps.influence(X, a)
-    de = (e * (1 - e))[:, None] * X  # de/dγ per unit
+    parametric = isinstance(ps, GLMFit)
+    if parametric:
+        if_gamma = ps.influence(X, a)
+        de = (e * (1 - e))[:, None] * X  # de/dγ per unit
     c = target(data, estimand)
     mu, infl = np.empty(2), np.empty((len(y), 2))
     for arm in (0, 1):
@@ -101,8 +132,10 @@ def ipw(
         k = in_arm * w if kind == "hajek" else c
         mu[arm] = np.sum(in_arm * w * y) / np.sum(k)
         g = in_arm * w * y - mu[arm] * k
-        dg = (in_arm * dw * (y - mu[arm] if kind == "hajek" else y))[:, None] * de
-        infl[:, arm] = (g + if_gamma @ dg.mean(axis=0)) / k.mean()
+        if parametric:
+            dg = (in_arm * dw * (y - mu[arm] if kind == "hajek" else y))[:, None] * de
+            g = g + if_gamma @ dg.mean(axis=0)
+        infl[:, arm] = g / k.mean()
     return ArmMeans(mu, infl)
 
 
@@ -165,7 +198,7 @@ def gcomp(
     return ArmMeans(mu, infl)
 
 
-def aipw(data: CausalData, ps: GLMFit, estimand: str = "ate") -> ArmMeans:
+def aipw(data: CausalData, ps: GLMFit | CrossFittedScores, estimand: str = "ate") -> ArmMeans:
     """Augmented IPW means (doubly robust), influence functions treating nuisances as known."""
     X = data.design
     m0, m1 = (fit.mean(X) for fit in outcome_models(data))
@@ -195,7 +228,9 @@ def aipw_scores(
     return ArmMeans(mu, infl)
 
 
-def stratified(data: CausalData, ps: GLMFit, estimand: str = "ate", strata: int = 5) -> ArmMeans:
+def stratified(
+    data: CausalData, ps: GLMFit | CrossFittedScores, estimand: str = "ate", strata: int = 5
+) -> ArmMeans:
     """Means within propensity-score quantile strata, weighted by the target's shares."""
     a, y = data.a, data.y
     e = ps.mean(data.design)

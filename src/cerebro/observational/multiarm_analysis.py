@@ -41,6 +41,11 @@ def _refuse_unsupported(spec: CausalSpec, data: CausalData) -> None:
             f"with {arms} arms use --dml-model irm; the partially linear model has one "
             "treatment coefficient."
         )
+    if spec.propensity != "logistic":
+        raise UserInputError(
+            f"with {arms} arms the ATE's propensity is a multinomial logit; for machine-learning "
+            "nuisances use --method dml (or --estimand att/atc, which takes --propensity)."
+        )
     if spec.interactions is not None:
         raise UserInputError(
             f"with {arms} arms g-computation fits one outcome model per arm (every term "

@@ -82,8 +82,15 @@ class CausalSpec(SpecBase):
     learner: Literal["lightgbm", "hist_gb", "random_forest", "linear"] = Field(
         "lightgbm", description="dml: learner of the nuisance functions."
     )
-    folds: int = Field(5, description="dml: cross-fitting folds.")
-    clip: float = Field(0.01, description="dml: clip propensities to [clip, 1 − clip].")
+    propensity: Literal["logistic", "lightgbm"] = Field(
+        "logistic",
+        description="Propensity model: logistic regression on the confounder terms, or LightGBM "
+        "cross-fitted over --folds (gradient boosting; its scores are clipped like dml's).",
+    )
+    folds: int = Field(5, description="dml and --propensity lightgbm: cross-fitting folds.")
+    clip: float = Field(
+        0.01, description="dml and --propensity lightgbm: clip propensities to [clip, 1 − clip]."
+    )
     strata: int = Field(
         5, description="Stratification: number of propensity-score quantile strata."
     )
@@ -232,6 +239,12 @@ class CausalSpec(SpecBase):
             return self._design_columns()
         if self.treatment is None:
             raise ValueError("name the treatment column (e.g. --treatment campaign)")
+        if self.propensity != "logistic" and self.method in ("regression", "gcomp", "dml"):
+            raise ValueError(
+                f"--propensity applies to ipw, aipw, stratification and psm; --method "
+                f"{self.method} does not weight by a propensity model"
+                + (" (use --learner for dml's nuisances)" if self.method == "dml" else "")
+            )
         if self.method == "dml" and self.bootstrap:
             raise ValueError(
                 "dml reports influence-function SEs from its orthogonal score; drop --bootstrap"
