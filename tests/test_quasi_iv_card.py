@@ -1,7 +1,7 @@
 """Published IV results on Card's (1995) college-proximity data, reproduced through `run`.
 
 Both textbooks use Stata's `ivregress 2sls` defaults: classical SEs with the n − q divisor,
-i.e. `cov_type="unadjusted", debiased=True` here (Cerebro's default is HC0-robust).
+i.e. `iv_cov="unadjusted", debiased=True` here (Cerebro's default is HC0-robust).
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def test_wooldridge_example_15_4():
         treatment="educ", outcome="lwage", method="iv", instrument=["nearc4"],
         confounders=controls,
     )  # fmt: skip
-    res = iv.run(card.load(), spec, cov_type="unadjusted", debiased=True)
+    res = iv.run(card.load(), spec.model_copy(update={"iv_cov": "unadjusted", "debiased": True}))
     assert res.summary["units"] == 3010
     tsls, ols = _est(res, "2SLS"), _est(res, "OLS")
     assert tsls.value == pytest.approx(0.1315, abs=5e-5)
@@ -53,7 +53,7 @@ def test_mixtape_card_replication():
         treatment="educ", outcome="lwage", method="iv", instrument=["nearc4"],
         confounders=["exper", "black", "south", "married", "smsa"],
     )  # fmt: skip
-    res = iv.run(frame, spec, cov_type="unadjusted", debiased=True)
+    res = iv.run(frame, spec.model_copy(update={"iv_cov": "unadjusted", "debiased": True}))
     assert res.summary["units"] == 3003
     dropped = next(f for f in res.findings if f.code == "dropped_missing")
     assert "dropped 7 of 3,010" in dropped.message

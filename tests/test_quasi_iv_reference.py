@@ -57,7 +57,9 @@ def test_run_matches_linearmodels(data, estimator, kind, debiased):
     """Estimates, SEs, CIs, first stage (coefficients, F/Wald, partial R²), Sargan, Hansen J,
     Wu–Hausman and the control-function test: all equal to linearmodels to 1e-6 relative."""
     cluster = "region" if kind == "clustered" else None
-    res = iv.run(data, _spec(estimator, cluster), cov_type=kind, debiased=debiased)
+    res = iv.run(
+        data, _spec(estimator, cluster).model_copy(update={"iv_cov": kind, "debiased": debiased})
+    )
     fit_kw = {"cov_type": kind, "debiased": debiased}
     if cluster:
         fit_kw["clusters"] = data["region"]

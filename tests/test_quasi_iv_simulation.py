@@ -140,6 +140,6 @@ def test_same_seed_same_numbers_and_clusters_widen():
         cluster="cluster",
     )  # fmt: skip
     clustered = iv.run(a, spec)
-    robust = iv.run(a, spec, cov_type="robust")
+    robust = iv.run(a, spec.model_copy(update={"iv_cov": "robust"}))
     assert clustered.estimates[0].value == robust.estimates[0].value
     assert clustered.estimates[0].se > robust.estimates[0].se

@@ -140,6 +140,12 @@ def register(app: typer.Typer) -> None:
             None, "--instrument", help="iv: instrument column(s), comma-separated."
         ),
         iv_estimator: str = typer.Option("2sls", "--iv-estimator", help="iv: 2sls or liml."),
+        iv_cov: str | None = typer.Option(
+            None, "--iv-cov", help="iv: robust (default), unadjusted or clustered SEs."
+        ),
+        debiased: bool = typer.Option(
+            False, "--debiased", help="iv: small-sample factor and t/F distributions (Stata-like)."
+        ),
         treated_unit: str | None = typer.Option(
             None, "--treated-unit", help="synthetic_control: treated unit(s), comma-separated."
         ),
@@ -185,6 +191,8 @@ def register(app: typer.Typer) -> None:
             "bandwidth": bandwidth,
             "instrument": split_csv(instrument),
             "iv_estimator": iv_estimator,
+            "iv_cov": iv_cov,
+            "debiased": debiased,
             "treated_unit": split_csv(treated_unit),
             "sc_model": sc_model,
             "method": method,

@@ -136,6 +136,14 @@ class CausalSpec(SpecBase):
     )
     instrument: list[str] = Field(default_factory=list, description="iv: instrument column(s).")
     iv_estimator: Literal["2sls", "liml"] = Field("2sls", description="iv: 2SLS or LIML.")
+    iv_cov: Literal["robust", "unadjusted", "clustered"] | None = Field(
+        None,
+        description="iv: SE type – robust (HC0, default), unadjusted (classical) or clustered "
+        "(default with --cluster).",
+    )
+    debiased: bool = Field(
+        False, description="iv: small-sample factor n/(n − q) with t and F reference distributions."
+    )
     treated_unit: list[str] = Field(
         default_factory=list, description="synthetic_control: the treated unit(s)."
     )

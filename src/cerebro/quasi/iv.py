@@ -218,18 +218,17 @@ def _bins(x: np.ndarray, y: np.ndarray, bins: int = 20) -> dict[str, list[float]
     }
 
 
-def run(
-    frame: pd.DataFrame, spec: CausalSpec, *, cov_type: str | None = None, debiased: bool = False
-) -> Result:
+def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
     """Estimate the effect of `spec.treatment` on `spec.outcome` with `spec.instrument`.
 
-    `cov_type`: "robust" (HC0, the default – `linearmodels`' default too), "unadjusted"
-    (classical) or "clustered" (the default when `spec.cluster` is set); `debiased` adds the
-    n/(n − q) small-sample factor and t/F reference distributions (`linearmodels`' flag).
+    `spec.iv_cov`: "robust" (HC0, the default – `linearmodels`' default too), "unadjusted"
+    (classical) or "clustered" (the default when `spec.cluster` is set); `spec.debiased` adds
+    the n/(n − q) small-sample factor and t/F reference distributions (`linearmodels`' flag).
     """
     findings: list[Finding] = []
     data = Design(frame, spec, findings)
-    kind = cov_type or ("clustered" if spec.cluster else "robust")
+    debiased = spec.debiased
+    kind = spec.iv_cov or ("clustered" if spec.cluster else "robust")
     if kind not in COV_TYPES:
         raise UserInputError(f"cov_type {kind!r} is not one of {', '.join(COV_TYPES)}.")
     if kind == "clustered" and data.clusters is None:
@@ -317,8 +316,8 @@ def run(
                 ", with the small-sample factor n/(n − q) and t/F reference distributions"
                 if debiased
                 else ", without small-sample factors (linearmodels' cov_type="
-                f"'{kind}', debiased=False; Python API: run(..., cov_type='unadjusted') for "
-                "classical SEs, debiased=True for Stata-like ones)"
+                f"'{kind}', debiased=False; --iv-cov unadjusted gives classical SEs, --debiased "
+                "Stata-like ones)"
             )
             + ".",
         ),
