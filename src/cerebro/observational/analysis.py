@@ -27,6 +27,7 @@ from cerebro.observational.bootstrap import bootstrap
 from cerebro.observational.data import CausalData, needed_columns, prepare
 from cerebro.observational.matching import MatchResult, matching_estimate
 from cerebro.observational.models import GLMFit
+from cerebro.observational.result import causal_result
 from cerebro.observational.spec import QUASI, CausalSpec
 
 if TYPE_CHECKING:
@@ -357,20 +358,15 @@ def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -
         f"{head.ci_low:+.4g} to {head.ci_high:+.4g}), by {METHOD_NAMES[spec.method]}. This is "
         "causal only if the confounders named capture every common cause of treatment and outcome."
     )
-    return Result(
-        kind="causal",
-        method=spec.method,
-        spec=spec,
-        estimates=estimates,
-        findings=findings,
-        tables=tables,
-        summary={
-            "headline_table": "effects",
-            "title": f"Causal effect of {spec.treatment} on {spec.outcome} — {spec.method}, "
-            f"{spec.estimand.upper()}, {len(data.y):,} units",
-            "narrative": narrative,
-            "units": len(data.y),
-        },
+    return causal_result(
+        spec,
+        estimates,
+        findings,
+        tables,
+        title=f"Causal effect of {spec.treatment} on {spec.outcome} — {spec.method}, "
+        f"{spec.estimand.upper()}, {len(data.y):,} units",
+        narrative=narrative,
+        units=len(data.y),
     )
 
 

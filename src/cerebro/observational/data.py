@@ -71,7 +71,22 @@ class CausalData:
         )  # fmt: skip
 
 
-def _numeric(values: Any, column: str, role: str) -> np.ndarray:
+def note_dropped(findings: list[Finding], keep: np.ndarray, what: str, valid_if: str) -> None:
+    """A `dropped_missing` warning when complete-case analysis drops rows."""
+    dropped = int((~keep).sum())
+    if dropped:
+        findings.append(
+            Finding(
+                "warning",
+                "dropped_missing",
+                f"dropped {dropped:,} of {len(keep):,} rows with a missing {what} (complete-case "
+                f"analysis: valid if {valid_if}).",
+            )
+        )
+
+
+def numeric_column(values: Any, column: str, role: str) -> np.ndarray:
+    """A column as floats (NaN where missing); text that is not a number is a user error."""
     import pandas as pd
 
     if values.dtype == bool:
@@ -169,7 +184,7 @@ def _term_columns(frame: Any, term: str, notes: list[str]) -> tuple[list[np.ndar
         if note not in notes:
             notes.append(note)
         return dummies, [f"{column}[{lv}]" for lv in levels[1:]]
-    x = _numeric(values, column, "confounder")
+    x = numeric_column(values, column, "confounder")
     if spline:
         return _spline_basis(x, column, int(spline.group(2)))
     return [x**2 if square else x], [f"{column}^2" if square else column]
@@ -200,7 +215,7 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
     """Complete cases of the treatment, outcome and confounders, checked for what breaks models."""
     findings: list[Finding] = []
     a, arms, how = _treatment(frame[spec.treatment], spec)
-    y = _numeric(frame[spec.outcome], spec.outcome, "outcome")
+    y = numeric_column(frame[spec.outcome], spec.outcome, "outcome")
     columns, names, notes = confounder_terms(frame, spec)
     X = np.column_stack(columns) if columns else np.empty((len(y), 0))
     keep = ~np.isnan(a) & ~np.isnan(y) & ~np.isnan(X).any(axis=1)
@@ -209,17 +224,12 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
         exact = frame[spec.exact]
         keep &= exact.notna().all(axis=1).to_numpy()
         groups = exact.astype(str).agg("|".join, axis=1).to_numpy()
-    dropped = int((~keep).sum())
-    if dropped:
-        findings.append(
-            Finding(
-                "warning",
-                "dropped_missing",
-                f"dropped {dropped:,} of {len(y):,} rows with a missing treatment, outcome or "
-                "confounder (complete-case analysis: valid if missingness does not depend on "
-                "the outcome given the confounders).",
-            )
-        )
+    note_dropped(
+        findings,
+        keep,
+        "treatment, outcome or confounder",
+        "missingness does not depend on the outcome given the confounders",
+    )
     y, a, X = y[keep], a[keep], X[keep]
     if groups is not None:
         groups = np.unique(groups[keep], return_inverse=True)[1]

@@ -24,6 +24,7 @@ from cerebro.observational.balance import balance_finding, balance_table
 from cerebro.observational.bootstrap import bootstrap
 from cerebro.observational.data import CausalData
 from cerebro.observational.estimators import gcomp
+from cerebro.observational.result import causal_result
 from cerebro.observational.spec import CausalSpec
 
 EXTREME = 0.05
@@ -219,13 +220,11 @@ def multiarm_result(
         )
     )
     head = estimates[0]
-    return Result(
-        kind="causal",
-        method=spec.method,
-        spec=spec,
-        estimates=estimates,
-        findings=findings,
-        tables={
+    return causal_result(
+        spec,
+        estimates,
+        findings,
+        {
             "effects": rows,
             "balance": balance,
             "potential_outcomes": {
@@ -235,15 +234,12 @@ def multiarm_result(
             },
             "propensity": propensity,
         },
-        summary={
-            "headline_table": "effects",
-            "title": f"Causal effects of {spec.treatment} on {spec.outcome} — {spec.method}, "
-            f"{len(data.arms)} arms vs {ref!r}, {len(data.y):,} units",
-            "narrative": f"Estimated ATE of {head.extra['arm']!r} versus {ref!r} on {spec.outcome}: "
-            f"{head.value:+.4g} ({1 - spec.alpha:.0%} CI {head.ci_low:+.4g} to {head.ci_high:+.4g}); "
-            "the table has every arm. Causal only if the confounders capture every common cause.",
-            "units": len(data.y),
-        },
+        title=f"Causal effects of {spec.treatment} on {spec.outcome} — {spec.method}, "
+        f"{len(data.arms)} arms vs {ref!r}, {len(data.y):,} units",
+        narrative=f"Estimated ATE of {head.extra['arm']!r} versus {ref!r} on {spec.outcome}: "
+        f"{head.value:+.4g} ({1 - spec.alpha:.0%} CI {head.ci_low:+.4g} to {head.ci_high:+.4g}); "
+        "the table has every arm. Causal only if the confounders capture every common cause.",
+        units=len(data.y),
     )
 
 
@@ -296,21 +292,16 @@ def pairwise_result(
         )
     )
     head = estimates[0]
-    return Result(
-        kind="causal",
-        method=spec.method,
-        spec=spec,
-        estimates=estimates,
-        findings=findings,
-        tables=tables,
-        summary={
-            "headline_table": "effects",
-            "title": f"Causal effects of {spec.treatment} on {spec.outcome} — {spec.method}, "
-            f"{label}, {len(data.arms)} arms vs {ref!r}, {len(data.y):,} units",
-            "narrative": f"Estimated {label} of {head.extra['arm']!r} versus {ref!r} on "
-            f"{spec.outcome}: {head.value:+.4g} ({1 - spec.alpha:.0%} CI {head.ci_low:+.4g} to "
-            f"{head.ci_high:+.4g}); the table has every arm. Causal only if the confounders "
-            "capture every common cause.",
-            "units": len(data.y),
-        },
+    return causal_result(
+        spec,
+        estimates,
+        findings,
+        tables,
+        title=f"Causal effects of {spec.treatment} on {spec.outcome} — {spec.method}, "
+        f"{label}, {len(data.arms)} arms vs {ref!r}, {len(data.y):,} units",
+        narrative=f"Estimated {label} of {head.extra['arm']!r} versus {ref!r} on "
+        f"{spec.outcome}: {head.value:+.4g} ({1 - spec.alpha:.0%} CI {head.ci_low:+.4g} to "
+        f"{head.ci_high:+.4g}); the table has every arm. Causal only if the confounders "
+        "capture every common cause.",
+        units=len(data.y),
     )

@@ -28,6 +28,7 @@ from scipy import stats
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result
+from cerebro.observational.result import causal_result
 from cerebro.quasi import did_cs as cs
 from cerebro.quasi.did_data import DidData, adoption, prepare_did
 from cerebro.quasi.did_event import EventStudy, event_study
@@ -71,22 +72,16 @@ def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
         + (" given the covariates" if data.names else "")
         + " and nobody changed behaviour in anticipation."
     )
-    return Result(
-        kind="causal",
-        method=spec.method,
-        spec=spec,
-        estimates=estimates,
-        findings=findings,
-        tables=tables,
-        summary={
-            "headline_table": "effects",
-            "title": f"Difference-in-differences: {spec.treatment} on {spec.outcome} — "
-            f"{MODEL_NAMES[model]}, {len(data.y):,} rows, {units:,} units",
-            "narrative": narrative,
-            "units": units,
-            "model": model,
-            "alpha": spec.alpha,
-        },
+    return causal_result(
+        spec,
+        estimates,
+        findings,
+        tables,
+        title=f"Difference-in-differences: {spec.treatment} on {spec.outcome} — "
+        f"{MODEL_NAMES[model]}, {len(data.y):,} rows, {units:,} units",
+        narrative=narrative,
+        units=units,
+        model=model,
     )
 
 

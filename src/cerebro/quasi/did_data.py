@@ -15,7 +15,12 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
-from cerebro.observational.data import _numeric, _treatment, confounder_terms
+from cerebro.observational.data import (
+    _treatment,
+    confounder_terms,
+    note_dropped,
+    numeric_column,
+)
 from cerebro.observational.spec import CausalSpec
 
 
@@ -75,7 +80,7 @@ def _start_value(value: float | str, dates: bool, column: str) -> float:
 
 
 def _binary(values: Any, column: str, role: str) -> np.ndarray:
-    x = _numeric(values, column, role)
+    x = numeric_column(values, column, role)
     present = x[~np.isnan(x)]
     if not np.isin(present, (0.0, 1.0)).all():
         raise UserInputError(
@@ -95,7 +100,7 @@ def prepare_did(frame: Any, spec: CausalSpec) -> DidData:
             f"treatment column {spec.treatment!r} has {len(arms)} values; difference-in-"
             "differences needs a 0/1 treatment (or name the treated value with --treated)."
         )
-    y = _numeric(frame[spec.outcome], spec.outcome, "outcome")
+    y = numeric_column(frame[spec.outcome], spec.outcome, "outcome")
     columns, names, _ = confounder_terms(frame, spec)
     X = np.column_stack(columns) if columns else np.empty((len(y), 0))
     keep = ~np.isnan(a) & ~np.isnan(y) & ~np.isnan(X).any(axis=1)
@@ -109,17 +114,12 @@ def prepare_did(frame: Any, spec: CausalSpec) -> DidData:
     for column in (spec.unit, spec.cluster):
         if column:
             keep &= frame[column].notna().to_numpy()
-    dropped = int((~keep).sum())
-    if dropped:
-        findings.append(
-            Finding(
-                "warning",
-                "dropped_missing",
-                f"dropped {dropped:,} of {len(y):,} rows with a missing value in the design's "
-                "columns (complete-case analysis: valid if missingness is unrelated to the "
-                "outcome's trend).",
-            )
-        )
+    note_dropped(
+        findings,
+        keep,
+        "value in the design's columns",
+        "missingness is unrelated to the outcome's trend",
+    )
     if not keep.any():
         raise UserInputError("no complete rows: every row misses a value of a named column.")
     data = DidData(y[keep], a[keep], X[keep], names, findings, arms)

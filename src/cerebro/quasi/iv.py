@@ -21,7 +21,8 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.observational.data import confounder_terms
+from cerebro.observational.data import confounder_terms, note_dropped, numeric_column
+from cerebro.observational.result import causal_result
 from cerebro.quasi import iv_estimators as ive
 
 if TYPE_CHECKING:
@@ -64,24 +65,11 @@ def _numeric_treatment(values: Any, spec: CausalSpec, findings: list[Finding]) -
     return np.where(values.isna(), np.nan, (values.astype(str) == treated).astype(float))
 
 
-def _outcome(values: Any, column: str) -> np.ndarray:
-    import pandas as pd
-
-    out = pd.to_numeric(values, errors="coerce").to_numpy(float)
-    bad = values.notna().to_numpy() & np.isnan(out)
-    if bad.any():
-        raise UserInputError(
-            f"outcome column {column!r} has non-numeric values (e.g. {values[bad].iloc[0]!r}); "
-            "give numbers."
-        )
-    return out
-
-
 class Design:
     """Complete rows as arrays: y, d, W (intercept first), Z, cluster codes, and names."""
 
     def __init__(self, frame: pd.DataFrame, spec: CausalSpec, findings: list[Finding]) -> None:
-        self.y = _outcome(frame[spec.outcome], spec.outcome)
+        self.y = numeric_column(frame[spec.outcome], spec.outcome, "outcome")
         self.d = _numeric_treatment(frame[spec.treatment], spec, findings)
         w_cols, self.w_names, notes = confounder_terms(frame, spec)
         z_cols, self.z_names, z_notes = confounder_terms(
@@ -96,17 +84,12 @@ class Design:
             raw = frame[spec.cluster]
             keep &= raw.notna().to_numpy()
             clusters = np.unique(raw.to_numpy()[keep].astype(str), return_inverse=True)[1]
-        dropped = int((~keep).sum())
-        if dropped:
-            findings.append(
-                Finding(
-                    "warning",
-                    "dropped_missing",
-                    f"dropped {dropped:,} of {n:,} rows with a missing outcome, treatment, "
-                    "instrument, control or cluster (complete-case analysis: valid if "
-                    "missingness is unrelated to the outcome given the other columns).",
-                )
-            )
+        note_dropped(
+            findings,
+            keep,
+            "outcome, treatment, instrument, control or cluster",
+            "missingness is unrelated to the outcome given the other columns",
+        )
         if notes or z_notes:
             findings.append(
                 Finding(
@@ -370,27 +353,21 @@ def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
         f"OLS gives {fits['OLS'].params[0]:+.4g}. This is causal only if the instrument is as "
         f"good as random given the controls and moves {out} only through {treat}."
     )
-    return Result(
-        kind="causal",
-        method=spec.method,
-        spec=spec,
-        estimates=estimates,
-        findings=findings,
-        tables=tables,
-        summary={
-            "headline_table": "effects",
-            "title": f"Effect of {treat} on {out} — instrumental variables ({chosen}), {n:,} units",
-            "narrative": narrative,
-            "units": n,
-            "alpha": spec.alpha,
-            "treatment": treat,
-            "outcome": out,
-            "estimator": chosen,
-            "cov_type": kind,
-            "first_stage_f": float(fs.f_stat),
-            "effective_f": float(fs.effective_f),
-            "effective_f_critical": critical,
-        },
+    return causal_result(
+        spec,
+        estimates,
+        findings,
+        tables,
+        title=f"Effect of {treat} on {out} — instrumental variables ({chosen}), {n:,} units",
+        narrative=narrative,
+        units=n,
+        treatment=treat,
+        outcome=out,
+        estimator=chosen,
+        cov_type=kind,
+        first_stage_f=float(fs.f_stat),
+        effective_f=float(fs.effective_f),
+        effective_f_critical=critical,
     )
 
 

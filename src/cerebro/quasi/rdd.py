@@ -24,28 +24,14 @@ from scipy import special
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.observational.data import confounder_terms
+from cerebro.observational.data import confounder_terms, note_dropped, numeric_column
+from cerebro.observational.result import causal_result
 from cerebro.quasi.rdd_estimate import RDFit, RDResult, rd_fit
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from cerebro.observational.spec import CausalSpec
-
-
-def _numeric(values: Any, column: str, role: str) -> np.ndarray:
-    import pandas as pd
-
-    if values.dtype == bool:
-        return values.to_numpy(float)
-    out = pd.to_numeric(values, errors="coerce").to_numpy(float)
-    bad = values.notna().to_numpy() & np.isnan(out)
-    if bad.any():
-        raise UserInputError(
-            f"{role} column {column!r} has non-numeric values (e.g. {values[bad].iloc[0]!r}); "
-            "give numbers."
-        )
-    return out
 
 
 def _ci(value: float, se: float, alpha: float) -> tuple[float, float, float]:
@@ -94,11 +80,11 @@ def _fit_curve(fit: RDFit, cutoff: float, points: int = 60) -> dict[str, list[An
 
 
 def _columns(frame: pd.DataFrame, spec: CausalSpec, findings: list[Finding]):
-    x = _numeric(frame[spec.running_variable], spec.running_variable, "running variable")
-    y = _numeric(frame[spec.outcome], spec.outcome, "outcome")
+    x = numeric_column(frame[spec.running_variable], spec.running_variable, "running variable")
+    y = numeric_column(frame[spec.outcome], spec.outcome, "outcome")
     t = None
     if spec.treatment is not None:
-        t = _numeric(frame[spec.treatment], spec.treatment, "treatment")
+        t = numeric_column(frame[spec.treatment], spec.treatment, "treatment")
     cols, names, notes = confounder_terms(frame, spec)
     Z = np.column_stack(cols) if cols else np.empty((len(x), 0))
     cl = None
@@ -109,16 +95,12 @@ def _columns(frame: pd.DataFrame, spec: CausalSpec, findings: list[Finding]):
         cl_series = frame[spec.cluster]
         keep &= cl_series.notna().to_numpy()
         cl = cl_series.to_numpy()
-    dropped = int((~keep).sum())
-    if dropped:
-        findings.append(
-            Finding(
-                "warning",
-                "dropped_missing",
-                f"dropped {dropped:,} of {len(x):,} rows with a missing score, outcome, take-up, "
-                "covariate or cluster (complete-case analysis).",
-            )
-        )
+    note_dropped(
+        findings,
+        keep,
+        "score, outcome, take-up, covariate or cluster",
+        "missingness is smooth through the cutoff",
+    )
     if notes:
         findings.append(
             Finding("info", "encoding", "one-hot encoded covariates: " + "; ".join(notes) + ".")
@@ -407,22 +389,16 @@ def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
         "This is causal if units cannot sort precisely around the cutoff and nothing else "
         "changes there; it describes units near the cutoff only."
     )
-    return Result(
-        kind="causal",
-        method=spec.method,
-        spec=spec,
-        estimates=estimates,
-        findings=findings,
-        tables=tables,
-        summary={
-            "headline_table": "effects",
-            "title": f"Regression discontinuity ({'fuzzy' if fuzzy else 'sharp'}): {spec.outcome} "
-            f"at {spec.running_variable} = {c:g}, {len(x):,} units",
-            "narrative": narrative,
-            "units": len(x),
-            "cutoff": c,
-            "alpha": alpha,
-        },
+    return causal_result(
+        spec,
+        estimates,
+        findings,
+        tables,
+        title=f"Regression discontinuity ({'fuzzy' if fuzzy else 'sharp'}): {spec.outcome} "
+        f"at {spec.running_variable} = {c:g}, {len(x):,} units",
+        narrative=narrative,
+        units=len(x),
+        cutoff=c,
     )
 
 
