@@ -1,4 +1,4 @@
-"""`cerebro datasets saas`: write the synthetic SaaS experiment and its true effects."""
+"""`cerebro datasets saas|staggered|rdd|iv`: write a synthetic data set and its true effects."""
 
 from __future__ import annotations
 
@@ -90,3 +90,69 @@ def register(app: typer.Typer) -> None:
             highlight=False,
         )
         stdout.print(truth_table(truth))
+
+    def _save(frame, truth: dict, output: Path, what: str) -> None:
+        with status(f"writing {output} …"):
+            write_table(frame, output)
+            truth_path = output.with_name(output.stem + "_truth.json")
+            write_atomically(truth_path, json.dumps(truth, indent=2) + "\n")
+        stderr.print(
+            f"wrote {len(frame):,} rows ({what}) to {output}; the truth in {truth_path}",
+            highlight=False,
+        )
+
+    @datasets_app.command("staggered")
+    @user_errors
+    def staggered(
+        output: Path = typer.Option(..., "--output", "-o", help="Where to write (.csv/.parquet)."),
+        seed: int = typer.Option(0, "--seed", help="Random seed."),
+        units: int = typer.Option(400, "--units", min=10, help="Number of units."),
+        periods: int = typer.Option(8, "--periods", min=3, help="Number of periods."),
+    ) -> None:
+        """A staggered-adoption panel (unit, period, treated, sales) with dynamic effects; try
+        `cerebro causal FILE --method did --treatment treated --outcome sales --unit unit --time period`."""
+        from cerebro.quasi.did_synthetic import staggered_panel
+
+        cohorts = tuple(c for c in (2, 4, 6) if c < periods) or (periods - 1,)
+        frame, truth = staggered_panel(units, periods, cohorts, seed=seed)
+        _save(
+            frame,
+            {
+                "simple_att": truth.simple,
+                "dynamic": {str(e): v for e, v in truth.dynamic.items()},
+                "att_gt": [
+                    {"cohort": g, "period": t, "att": v} for (g, t), v in truth.att_gt.items()
+                ],
+            },
+            output,
+            f"{units:,} units × {periods} periods, seed {seed}",
+        )
+
+    @datasets_app.command("rdd")
+    @user_errors
+    def rdd(
+        output: Path = typer.Option(..., "--output", "-o", help="Where to write (.csv/.parquet)."),
+        seed: int = typer.Option(0, "--seed", help="Random seed."),
+        rows: int = typer.Option(5000, "--rows", min=100, help="Number of rows."),
+        fuzzy: bool = typer.Option(False, "--fuzzy", help="Imperfect take-up (column takeup)."),
+    ) -> None:
+        """A regression discontinuity at score = 0 with a known jump; try
+        `cerebro causal FILE --method rdd --outcome outcome --running-variable score`."""
+        from cerebro.quasi.rdd_synthetic import make_rdd
+
+        frame, truth = make_rdd(rows, seed=seed, fuzzy=fuzzy)
+        _save(frame, truth, output, f"{'fuzzy' if fuzzy else 'sharp'} RD, seed {seed}")
+
+    @datasets_app.command("iv")
+    @user_errors
+    def iv(
+        output: Path = typer.Option(..., "--output", "-o", help="Where to write (.csv/.parquet)."),
+        seed: int = typer.Option(0, "--seed", help="Random seed."),
+        rows: int = typer.Option(2000, "--rows", min=50, help="Number of rows."),
+    ) -> None:
+        """An endogenous treatment d with instruments z1, z2 and control x1 (true effect 1); try
+        `cerebro causal FILE --method iv --treatment d --outcome y --instrument z1,z2 --confounders x1`."""
+        from cerebro.quasi.iv_synthetic import iv_frame
+
+        frame, truth = iv_frame(rows, k=2, seed=seed)
+        _save(frame, {k: float(v) for k, v in truth.items()}, output, f"IV, seed {seed}")
