@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := .cache/demo
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-causal clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,22 @@ bench: $(STAMP)
 	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/bench_abtest.py
 	$(BIN)/python bench/bench_bayes.py
+
+# EconML and DoWhy beside Cerebro: DoWhy 0.14 pins scipy <= 1.15.3, so they get their own venv.
+BENCH_VENV := .cache/bench-venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+ROWS ?= 1000000
+REPS ?= 3
+
+$(BENCH_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -e . econml dowhy pytest
+	touch $(BENCH_STAMP)
+
+bench-causal: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python -m pytest -q -p no:xdist -p no:cacheprovider tests/test_causal_econml.py
+	$(BENCH_VENV)/bin/python bench/bench_causal.py --rows $(ROWS) --reps $(REPS)
 
 clean:
 	rm -rf $(VENV) .cache build *.egg-info src/*.egg-info
