@@ -10,18 +10,17 @@ package (`nhefs`: 1,629 smokers; `nhefs_complete`: the 1,566 with a follow-up we
 
 from __future__ import annotations
 
+import causaldata as causaldata
 import numpy as np
 import pandas as pd
 import pytest
+import statsmodels.api as sm
 from typer.testing import CliRunner
 
 from cerebro.observational import estimators as est
 from cerebro.observational.analysis import causal
 from cerebro.observational.data import prepare
 from cerebro.observational.spec import CausalSpec
-
-causaldata = pytest.importorskip("causaldata")
-sm = pytest.importorskip("statsmodels.api")
 
 CONFOUNDERS = [
     "sex", "race", "age", "age^2", "C(education)", "smokeintensity", "smokeintensity^2",

@@ -22,7 +22,7 @@ def sample():
 
 def _doubleml(sample, model: str, score: str | None = None):
     """DoubleML on the same data, folds and (deterministic) linear learners."""
-    doubleml = pytest.importorskip("doubleml")
+    import doubleml as doubleml
     from sklearn.linear_model import LinearRegression, LogisticRegression
 
     ids = dml.fold_ids(len(sample.y), 5, 0)

@@ -5,12 +5,11 @@ for the treated (ATT), in dollars."""
 
 from __future__ import annotations
 
+import causaldata as causaldata
 import pandas as pd
 import pytest
 
 from cerebro.observational.analysis import causal
-
-causaldata = pytest.importorskip("causaldata")
 
 # Dehejia & Wahba (1999)'s covariates: u74/u75 flag zero earnings
 CONFOUNDERS = ["age", "age^2", "educ", "educ^2", "marr", "nodegree", "black", "hisp",

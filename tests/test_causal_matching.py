@@ -101,7 +101,8 @@ def test_matching_coverage_is_conservative_not_anticonservative():
 def test_nhefs_matching_att():
     """NHEFS: 1:1 matching with replacement on the propensity logit gives an ATT of 3.35 kg,
     within its SE (0.69) of the IP-weighted ATT (3.34; What If ch. 12 reports the ATE 3.4)."""
-    causaldata = pytest.importorskip("causaldata")
+    import causaldata as causaldata
+
     from cerebro.observational.analysis import causal
     from test_causal_nhefs import CONFOUNDERS
 

@@ -4,12 +4,11 @@ quitting smoking (qsmk) on weight gain in kg (wt82_71), 1,566 complete cases (`c
 
 from __future__ import annotations
 
+import causaldata as causaldata
 import numpy as np
 import pytest
 
 from cerebro.observational.analysis import causal
-
-causaldata = pytest.importorskip("causaldata")
 
 CONFOUNDERS = [
     "sex", "race", "age", "age^2", "C(education)", "smokeintensity", "smokeintensity^2",

@@ -23,7 +23,9 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import pyfixest as pf
 import pytest
+import statsmodels.api as sm
 
 from cerebro.observational.analysis import run_causal
 from cerebro.observational.spec import CausalSpec
@@ -32,8 +34,6 @@ from cerebro.quasi.did_event import event_study
 from cerebro.quasi.did_ols import TwoWayDemeaner, ols, treatment_weights, twfe
 from cerebro.quasi.did_synthetic import staggered_panel, two_by_two
 
-pf = pytest.importorskip("pyfixest")
-sm = pytest.importorskip("statsmodels.api")
 REL = 1e-6
 
 
@@ -151,7 +151,8 @@ def staggered():
 @pytest.mark.parametrize("control", ["never", "notyet"])
 @pytest.mark.parametrize("covariate", [False, True])
 def test_callaway_santanna_matches_csdid(staggered, control, covariate):
-    att_gt_mod = pytest.importorskip("csdid.att_gt")
+    import csdid.att_gt as att_gt_mod
+
     frame, cohort = staggered
     X = _wide(frame, "x")[:, :, None] if covariate else None
     gt = cs.group_time_att(_wide(frame), cohort, control, X)
@@ -181,7 +182,8 @@ def test_callaway_santanna_matches_csdid(staggered, control, covariate):
 def test_callaway_santanna_run_matches_csdid_and_direct_2x2(staggered):
     """End to end: the runner's group-time table equals csdid, and each ATT(g, t) is the
     treated × post OLS coefficient of its own 2×2 (cohort g vs never treated, base vs t)."""
-    att_gt_mod = pytest.importorskip("csdid.att_gt")
+    import csdid.att_gt as att_gt_mod
+
     frame, _ = staggered
     spec = CausalSpec(treatment="treated", outcome="sales", method="did", unit="unit",
                       time="period", aggregation="dynamic")  # fmt: skip

@@ -12,12 +12,12 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 import pytest
+import rdrobust as rdrobust
 
 from cerebro.quasi.rdd_density import density_bandwidth, density_test
 from cerebro.quasi.rdd_estimate import rd_fit
 from cerebro.quasi.rdd_synthetic import simulate_arrays
 
-rdrobust = pytest.importorskip("rdrobust")
 Z95 = 1.959963984540054
 TOL = 1e-4
 
@@ -150,7 +150,8 @@ def test_mass_points_regularisation():
 
 def test_density_test_matches_rddensity_at_its_bandwidth():
     """CJM (2020) jackknife test: same statistic as rddensity at rddensity's bandwidths."""
-    rddensity = pytest.importorskip("rddensity")
+    import rddensity as rddensity
+
     x = SENATE.margin.to_numpy()
     for kernel in ("triangular", "uniform"):
         with warnings.catch_warnings():
@@ -186,7 +187,8 @@ def test_lee_moretti_butler_close_elections():
     score in the next term by 21.28 (γ) and the chance of a Democratic win next time by 0.48.
     Both are differences in means within ±0.02 – our estimator with a uniform kernel, order 0,
     h = 0.02."""
-    causaldata = pytest.importorskip("causaldata")
+    import causaldata as causaldata
+
     d = causaldata.close_elections_lmb.load_pandas().data
     for outcome, published, tol in (("score", 21.28, 0.01), ("democrat", 0.48, 0.005)):
         s = d.dropna(subset=["lagdemvoteshare", outcome])
