@@ -57,11 +57,16 @@ def bin_means(
         idx = np.clip(np.searchsorted(edges, xs, side="right") - 1, 0, len(edges) - 2)
         counts = np.bincount(idx, minlength=len(edges) - 1)
         sums = np.bincount(idx, weights=ys, minlength=len(edges) - 1)
+        # The points of each bin, in their original order (a stable sort of the small bin
+        # numbers is a radix sort): each bin's mean is then that of a contiguous slice.
+        small = np.int16 if len(edges) < 2**15 else np.intp
+        by_bin = xs[np.argsort(idx.astype(small), kind="stable")]
+        ends = np.cumsum(counts)
         for j in np.flatnonzero(counts):
             rows["side"].append(name)
             rows["x_low"].append(float(edges[j]))
             rows["x_high"].append(float(edges[j + 1]))
-            rows["x_mid"].append(float(xs[idx == j].mean()))
+            rows["x_mid"].append(float(by_bin[ends[j] - counts[j] : ends[j]].mean()))
             rows["mean"].append(float(sums[j] / counts[j]))
             rows["n"].append(int(counts[j]))
     return rows
@@ -131,7 +136,12 @@ def _side_rows(res: RDResult, x: np.ndarray, cutoff: float) -> dict[str, list[An
     return {
         "side": ["left", "right"],
         "n": list(fit.n),
-        "unique_scores": [len(np.unique(x[x < cutoff])), len(np.unique(x[x >= cutoff]))],
+        "unique_scores": [
+            n if distinct else len(np.unique(x[mask]))
+            for n, distinct, mask in zip(
+                fit.n, res.all_distinct, (x < cutoff, x >= cutoff), strict=True
+            )
+        ],
         "n_within_h": list(fit.n_h),
         "n_within_b": list(fit.n_b),
         "h": [fit.h, fit.h],

@@ -27,12 +27,12 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.quasi.rdd_local import (
+    LocalFit,
     Side,
+    combine,
     fit_residuals,
-    inverse_gram,
-    kernel_weights,
+    local_fit,
     meat,
-    vander,
     window_size,
 )
 
@@ -65,6 +65,22 @@ def quantile_type2(x: np.ndarray, probs: list[float]) -> np.ndarray:
         pos = n * prob
         j = math.floor(pos)
         out.append(0.5 * (s[j - 1] + s[j]) if pos == j else s[min(j, n - 1)])
+    return np.array(out)
+
+
+def quantile_type2_sides(left: Side, right: Side, probs: list[float]) -> np.ndarray:
+    """`quantile_type2` of the running variable (centred), read off the two sorted sides."""
+    nl = left.n
+    n = nl + right.n
+
+    def at(j: int) -> float:  # the j-th smallest value: the left side is sorted by |x| = −x
+        return left.x[nl - 1 - j] if j < nl else right.x[j - nl]
+
+    out = []
+    for prob in probs:
+        pos = n * prob
+        j = math.floor(pos)
+        out.append(0.5 * (at(j - 1) + at(j)) if pos == j else at(min(j, n - 1)))
     return np.array(out)
 
 
@@ -112,12 +128,12 @@ class SidePilot:
     vfits: dict = field(default_factory=dict)
     residuals: dict = field(default_factory=dict)
 
-    def resid(self, m: int, R: np.ndarray, beta: np.ndarray) -> np.ndarray:
+    def resid(self, fit: LocalFit, beta: np.ndarray) -> np.ndarray:
         if self.design.vce != "nn":
-            return fit_residuals(self.side, m, R, beta, self.design.vce)
-        if m not in self.residuals:
-            self.residuals[m] = fit_residuals(self.side, m, R, beta, "nn")
-        return self.residuals[m]
+            return fit_residuals(self.side, fit, beta, self.design.vce)
+        if fit.m not in self.residuals:
+            self.residuals[fit.m] = fit_residuals(self.side, fit, beta, "nn")
+        return self.residuals[fit.m]
 
     def vfit(self, o: int, nu: int, h: float) -> tuple[float, float, np.ndarray]:
         """Variance of the ν-th derivative's combination, bias constant and s at the pilot h."""
@@ -128,19 +144,16 @@ class SidePilot:
         m = window_size(side.dist, h, design.kernel)
         if side.unique_in(m) < o + 1:
             raise _too_few("pilot", h)
-        u = side.x[:m] / h
-        w = kernel_weights(u, design.kernel)
-        R = vander(u, o)
-        inv_g = inverse_gram(R, w)
+        fit = local_fit(side, h, o, design.kernel, m)
+        inv_g = fit.inv_g
         D = side.D[:m]
-        RW = R * w[:, None]
-        beta = inv_g @ (RW.T @ D)
-        gamma = side_gamma(R, w, D, inv_g, design) if design.n_cov else None
+        beta = fit.coef(D)
+        gamma = side_gamma(fit.R, fit.w, D, inv_g, design) if design.n_cov else None
         s = combination(beta[nu] / h**nu, gamma, design, nu)
-        r = self.resid(m, R, beta) @ s
-        var = (inv_g @ meat(RW, r, side.cluster[:m] if side.cluster is not None else None, o + 1)
-               @ inv_g)[nu, nu] / h ** (2 * nu)  # fmt: skip
-        bconst = (inv_g @ (RW.T @ u ** (o + 1)))[nu]
+        r = combine(self.resid(fit, beta), s)
+        cl = side.cluster[:m] if side.cluster is not None else None
+        var = (inv_g @ meat(fit.RWT, r, cl, o + 1) @ inv_g)[nu, nu] / h ** (2 * nu)
+        bconst = (inv_g @ (fit.RW.T @ fit.u ** (o + 1)))[nu]
         self.vfits[key] = (float(var), float(bconst), s)
         return self.vfits[key]
 
@@ -153,19 +166,15 @@ class SidePilot:
         m = window_size(side.dist, h_b, design.kernel)
         if side.unique_in(m) < o_b + 1:
             raise _too_few("bias pilot", h_b)
-        u = side.x[:m] / h_b
-        w = kernel_weights(u, design.kernel)
-        R = vander(u, o_b)
-        inv_g = inverse_gram(R, w)
-        D = side.D[:m]
-        RW = R * w[:, None]
-        beta = inv_g @ (RW.T @ D)
+        fit = local_fit(side, h_b, o_b, design.kernel, m)
+        inv_g = fit.inv_g
+        beta = fit.coef(side.D[:m])
         lead = beta[-1] / h_b**o_b
         reg = 0.0
         if scale > 0:
-            r = self.resid(m, R, beta) @ s
+            r = combine(self.resid(fit, beta), s)
             cl = side.cluster[:m] if side.cluster is not None else None
-            v_lead = (inv_g @ meat(RW, r, cl, o_b + 1) @ inv_g)[-1, -1] / h_b ** (2 * o_b)
+            v_lead = (inv_g @ meat(fit.RWT, r, cl, o_b + 1) @ inv_g)[-1, -1] / h_b ** (2 * o_b)
             reg = 3 * bconst**2 * v_lead
         V = (2 * nu + 1) * h_v ** (2 * nu + 1) * var
         B = math.sqrt(2 * (o + 1 - nu)) * bconst * float(s @ lead)

@@ -58,36 +58,52 @@ def _ecdf(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def _fit(
     xs: np.ndarray, F: np.ndarray, first_of: np.ndarray, hl: float, hr: float, p: int,
-    kernel: str,
-) -> tuple[np.ndarray, np.ndarray, int, int]:  # fmt: skip
+    kernel: str, jackknife: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None, int, int]:  # fmt: skip
     """Coefficients (left powers 0..p, right powers 0..p, in u = x/h) and their jackknife
-    covariance, for centred data xs (sorted)."""
+    covariance (None if not asked for), for centred data xs (sorted)."""
     n = len(xs)
     lo = int(np.searchsorted(xs, -hl, side="left"))
     hi = int(np.searchsorted(xs, hr, side="right"))
     x = xs[lo:hi]
     y = F[lo:hi]
     nh = len(x)
-    left = x < 0
-    nl = int(left.sum())
-    u = np.where(left, x / hl, x / hr)
-    w = kernel_weights(u, kernel) / np.where(left, hl, hr)
+    nl = int(np.searchsorted(x, 0.0, side="left"))  # xs is sorted: the left points come first
+    u = np.empty(nh)
+    np.divide(x[:nl], hl, out=u[:nl])
+    np.divide(x[nl:], hr, out=u[nl:])
+    w = kernel_weights(u, kernel)
+    w[:nl] /= hl
+    w[nl:] /= hr
     k = p + 1
     X = np.zeros((nh, 2 * k))
     powers = np.vander(u, k, increasing=True)
-    X[left, :k] = powers[left]
-    X[~left, k:] = powers[~left]
+    X[:nl, :k] = powers[:nl]
+    X[nl:, k:] = powers[nl:]
     XW = X * w[:, None]
     S_inv = np.linalg.inv(XW.T @ X)
     beta = S_inv @ (XW.T @ y)
+    if not jackknife:
+        return beta, None, nl, nh - nl
     # Jackknife: dropping point i moves F̂ at every point above it by 1/(n−1); its influence on
     # X'WF̂ is the tail sum of X'W beyond i (from the start of i's tie group with mass points).
-    tail = np.cumsum(XW[::-1], axis=0)[::-1]
-    tail = np.vstack([tail, np.zeros((1, 2 * k))])
+    # Each column is non-zero on one side only, so its running tail sum is that side's, held
+    # constant across the other side (adding zeros leaves a sum unchanged). One row per column.
+    tail = np.zeros((2 * k, nh + 1))
+    for j in range(2 * k):
+        rows = slice(0, nl) if j < k else slice(nl, nh)
+        col = XW[rows, j][::-1]
+        acc = tail[j, rows][::-1]
+        np.cumsum(col, out=acc)
+        if j >= k and nh > nl:
+            tail[j, :nl] = tail[j, nl]
     start = first_of[lo:hi] - lo
-    L = tail[np.clip(start + 1, 0, nh)] / (n - 1)
+    if np.array_equal(start, np.arange(nh)):  # no ties in the window: a slice, no gather
+        LT = tail[:, 1:] / (n - 1)
+    else:
+        LT = tail[:, np.clip(start + 1, 0, nh)] / (n - 1)
     # Points of a tie group sharing the group's first index: the tail starts after the group.
-    V = S_inv @ (L.T @ L) @ S_inv
+    V = S_inv @ (LT @ LT.T) @ S_inv
     return beta, V, nl, nh - nl
 
 
@@ -95,7 +111,13 @@ def density_jump(
     x: np.ndarray, cutoff: float, h: tuple[float, float], p: int = 2, kernel: str = "triangular"
 ) -> DensityTest:
     """The jackknife test of f(c+) = f(c−) with an order-(p+1) fit at bandwidths h (left, right)."""
-    xs, F, first_of = _ecdf(np.asarray(x, float) - cutoff)
+    return _jump(_ecdf(np.asarray(x, float) - cutoff), h, p, kernel)
+
+
+def _jump(
+    ecdf: tuple[np.ndarray, np.ndarray, np.ndarray], h: tuple[float, float], p: int, kernel: str
+) -> DensityTest:
+    xs, F, first_of = ecdf
     q = p + 1
     hl, hr = h
     beta, V, nl, nr = _fit(xs, F, first_of, hl, hr, q, kernel)
@@ -135,8 +157,14 @@ def density_bandwidth(
 ) -> tuple[float, float]:
     """MSE-optimal bandwidths (left, right) for the order-p density estimators at the cutoff."""
     xc = np.asarray(x, float) - cutoff
+    return _bandwidth(xc, _ecdf(xc), p, kernel)
+
+
+def _bandwidth(
+    xc: np.ndarray, ecdf: tuple[np.ndarray, np.ndarray, np.ndarray], p: int, kernel: str
+) -> tuple[float, float]:
     n = len(xc)
-    xs, F, first_of = _ecdf(xc)
+    xs, F, first_of = ecdf
     mu, sd = float(xc.mean()), float(xc.std(ddof=1))
     z = mu / sd
     phi = math.exp(-z * z / 2) / math.sqrt(2 * math.pi)
@@ -151,9 +179,14 @@ def density_bandwidth(
     bn = sd * ((2 * p + 1) * ratio_b * v_b / (4 * (b_b / math.factorial(p + 3)) ** 2) / n) ** (
         1 / (2 * p + 5)
     )
-    left = np.sort(-xs[xs < 0])
-    right = xs[xs >= 0]
-    uniq_l, uniq_r = np.unique(left), np.unique(right)
+    nl = int(np.searchsorted(xs, 0.0, side="left"))
+    left = np.negative(xs[:nl][::-1])  # distances below the cutoff, ascending (xs is sorted)
+    right = xs[nl:]
+
+    def distinct(a: np.ndarray) -> np.ndarray:  # np.unique of sorted data
+        return a[np.concatenate([[True], a[1:] != a[:-1]])] if len(a) else a
+
+    uniq_l, uniq_r = distinct(left), distinct(right)
     span = max(abs(xs[0]), xs[-1])
 
     def floor(m: int) -> float:
@@ -171,7 +204,7 @@ def density_bandwidth(
     var_l, var_r = V[1, 1] / cn**2, V[k + 1, k + 1] / cn**2
     cov = V[1, k + 1] / cn**2
     variance = n * cn * np.array([var_l, var_r, var_l + var_r - 2 * cov, var_l + var_r + 2 * cov])
-    beta_b, _, _, _ = _fit(xs, F, first_of, bn, bn, p + 2, kernel)
+    beta_b, _, _, _ = _fit(xs, F, first_of, bn, bn, p + 2, kernel, jackknife=False)
     kb = p + 3
     lead_l, lead_r = beta_b[p + 1] / bn ** (p + 1), beta_b[kb + p + 1] / bn ** (p + 1)
     _, bias_const = _kernel_constants(p, p + 1, 1, kernel)
@@ -197,6 +230,8 @@ def density_test(
     h: tuple[float, float] | None = None,
 ) -> DensityTest:  # fmt: skip
     """CJM (2020) manipulation test at `cutoff` (bandwidths selected unless given)."""
+    xc = np.asarray(x, float) - cutoff
+    ecdf = _ecdf(xc)  # sorted once for the bandwidth and the test
     if h is None:
-        h = density_bandwidth(x, cutoff, p, kernel)
-    return density_jump(x, cutoff, h, p, kernel)
+        h = _bandwidth(xc, ecdf, p, kernel)
+    return _jump(ecdf, h, p, kernel)

@@ -25,12 +25,11 @@ import numpy as np
 from cerebro.quasi.rdd_bandwidth import Design, combination
 from cerebro.quasi.rdd_local import (
     Side,
-    inverse_gram,
-    kernel_weights,
+    combine,
+    local_fit,
     meat,
     nn_residuals,
     require_points,
-    vander,
     window_size,
 )
 
@@ -43,8 +42,8 @@ class SideFit:
     n_h: int
     n_b: int
     inv_p: np.ndarray
-    RWp: np.ndarray  # W_h R_p, u = x/h units
-    Q: np.ndarray  # bias-corrected design
+    RWp: np.ndarray  # (W_h R_p)', u = x/h units: one row per coefficient
+    Q: np.ndarray  # the bias-corrected design Q', one row per coefficient
     beta_p: np.ndarray  # (p+1) × k, u units
     beta_bc: np.ndarray
     res_h: np.ndarray
@@ -64,19 +63,17 @@ def side_fit(side: Side, h: float, b: float, p: int, design: Design) -> SideFit:
     name = "left of" if side.x[-1] < 0 else "right of"
     require_points(side, n_h, p, name, f"bandwidth h = {h:.4g}")
     require_points(side, n_b, q, name, f"bias bandwidth b = {b:.4g}")
-    x = side.x[:m]
-    u, v = x / h, x / b
-    wh, wb = kernel_weights(u, kernel), kernel_weights(v, kernel)
-    Rp = vander(u, p)
-    Rq = vander(v, q)
-    inv_p = inverse_gram(Rp, wh)
-    inv_q = inverse_gram(Rq, wb)
-    RWp = Rp * wh[:, None]
+    fq = local_fit(side, b, q, kernel, m)  # usually the selector's last bias fit, kept
+    fp = local_fit(side, h, p, kernel, m)
+    v, wb, Rq = fq.u, fq.w, fq.R
+    RWp, inv_p, inv_q = fp.RW, fp.inv_g, fq.inv_g
+    wh = fp.w
     # Bias correction: subtract the order-(p+1) term of the order-q fit at b from the outcome,
     # Q = W_h R_p − m·L' with m_i = w_b,i R_q(v_i)·[Γ_q⁻¹]_(p+1) and L = Σ W_h R_p v^(p+1).
     L = RWp.T @ v ** (p + 1)
     mvec = (Rq @ inv_q[p + 1]) * wb
-    Q = RWp - mvec[:, None] * L[None, :]
+    Q = mvec[:, None] * L[None, :]
+    np.subtract(RWp, Q, out=Q)
     D = side.D[:m]
     U = RWp.T @ D
     beta_p = inv_p @ U
@@ -85,14 +82,14 @@ def side_fit(side: Side, h: float, b: float, p: int, design: Design) -> SideFit:
     if design.vce == "nn":
         res_h = res_b = nn_residuals(side, m)
     else:
-        res_h = D - Rp @ beta_p
-        res_b = D - Rq @ (inv_q @ ((Rq * wb[:, None]).T @ D))
+        res_h = D - fp.R @ beta_p
+        res_b = D - Rq @ fq.coef(D)
     ZWD = None
     if design.n_cov:
         z = design.cov_cols
         ZWD = (D[:, z] * wh[:, None]).T @ D
     return SideFit(
-        m, n_h, n_b, inv_p, RWp, Q, beta_p, beta_bc, res_h, res_b, cl, U, ZWD,
+        m, n_h, n_b, inv_p, fp.RWT, Q.T, beta_p, beta_bc, res_h, res_b, cl, U, ZWD,
         clusters=0 if cl is None else len(np.unique(cl)),
     )  # fmt: skip
 
@@ -120,8 +117,8 @@ class RDFit:
 
 
 def _variance(fit: SideFit, s: np.ndarray, p: int) -> tuple[float, float]:
-    r_h = fit.res_h @ s
-    r_b = fit.res_b @ s
+    r_h = combine(fit.res_h, s)
+    r_b = combine(fit.res_b, s)
     m_cl = meat(fit.RWp, r_h, fit.cluster, p + 1)
     m_rb = meat(fit.Q, r_b, fit.cluster, p + 2)
     v = fit.inv_p[0] @ m_cl @ fit.inv_p[0]
@@ -207,6 +204,9 @@ class RDResult:
     mass_points: tuple[float, float]  # share of repeated x values on each side
     bwcheck: int | None
     sharp_bandwidth_for_fuzzy: bool = False
+    # whether every score differs from the others on its side (then the side's count of distinct
+    # scores is its count of points)
+    all_distinct: tuple[bool, bool] = (False, False)
 
 
 def rd_fit(
@@ -231,7 +231,7 @@ def rd_fit(
     bwrestrict, scaleregul=1), so the numbers agree with it.
     """
     from cerebro.core.errors import UserInputError
-    from cerebro.quasi.rdd_bandwidth import mserd, quantile_type2
+    from cerebro.quasi.rdd_bandwidth import mserd, quantile_type2_sides
     from cerebro.quasi.rdd_local import make_side
 
     x = np.asarray(x, float) - cutoff
@@ -241,7 +241,6 @@ def rd_fit(
     if covariates is not None and covariates.size:
         covariates = np.asarray(covariates, float).reshape(len(x), -1)
         columns.extend(covariates.T)
-    D = np.column_stack(columns)
     codes = None
     if cluster is not None:
         codes = np.unique(np.asarray(cluster), return_inverse=True)[1]
@@ -251,10 +250,9 @@ def rd_fit(
             f"the cutoff {cutoff:g} is outside the range of the running variable; choose a "
             "--cutoff with data on both sides."
         )
-    sides = [
-        make_side(x[mask], D[mask], None if codes is None else codes[mask])
-        for mask in (~right_mask, right_mask)
-    ]
+    # Each side is gathered once, straight into its sorted order.
+    rows = (np.flatnonzero(~right_mask), np.flatnonzero(right_mask))
+    sides = [make_side(x, columns, codes, r) for r in rows]
     left, right = sides
     q = p + 1
     for side, name in ((left, "below"), (right, "above")):
@@ -276,22 +274,19 @@ def rd_fit(
         rule = "mserd"
         bw_design = design
         if treatment is not None:
-            t = D[:, 1]
+            t = columns[1]
             # With perfect compliance on one side the take-up has no variance there; rdrobust
             # then selects the bandwidth of the sharp design (reduced form).
             if np.var(t[~right_mask]) == 0 or np.var(t[right_mask]) == 0:
                 sharp_bw = True
         if sharp_bw:
-            keep = [0, *range(2, D.shape[1])]
-            bw_sides = [
-                make_side(x[mask], D[mask][:, keep], None if codes is None else codes[mask])
-                for mask in (~right_mask, right_mask)
-            ]
+            reduced = [columns[0], *columns[2:]]
+            bw_sides = [make_side(x, reduced, codes, r) for r in rows]
             bw_design = Design(False, n_cov, kernel, design.vce)
         else:
             bw_sides = sides
         sd = float(np.std(x, ddof=1))
-        q25, q75 = quantile_type2(x, [0.25, 0.75])
+        q25, q75 = quantile_type2_sides(left, right, [0.25, 0.75])
         h, b_sel, pilot = mserd(
             bw_sides[0], bw_sides[1], p, bw_design, sd, float(q75 - q25), bwcheck, regularise
         )
@@ -299,4 +294,5 @@ def rd_fit(
     elif b is None:
         b = h
     fit = rd_estimate(left, right, float(h), float(b), p, design)
-    return RDResult(fit, rule, pilot, mass, bwcheck, sharp_bw)
+    distinct = (left.unique == left.n, right.unique == right.n)
+    return RDResult(fit, rule, pilot, mass, bwcheck, sharp_bw, distinct)
