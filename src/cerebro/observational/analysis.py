@@ -24,10 +24,10 @@ from cerebro.observational import dml
 from cerebro.observational import estimators as est
 from cerebro.observational.balance import balance_finding, balance_table, love_plot
 from cerebro.observational.bootstrap import bootstrap
-from cerebro.observational.data import CausalData, needed_columns, prepare
+from cerebro.observational.data import CausalData, needed_columns, prepare, trim_units
 from cerebro.observational.matching import MatchResult, matching_estimate
 from cerebro.observational.models import GLMFit
-from cerebro.observational.result import causal_result
+from cerebro.observational.result import causal_result, interval_from
 from cerebro.observational.spec import QUASI, CausalSpec
 
 if TYPE_CHECKING:
@@ -80,12 +80,6 @@ def _point(data: CausalData, spec: CausalSpec) -> np.ndarray:
     return np.array([means.mu[1] - means.mu[0], ratio])
 
 
-def _interval(value: float, se: float, alpha: float) -> tuple[float, float, float]:
-    z = special.ndtri(1 - alpha / 2)
-    p = float(2 * special.ndtr(-abs(value) / se)) if se > 0 else float("nan")
-    return value - z * se, value + z * se, p
-
-
 def _trim(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> CausalData:
     if spec.trim is None:
         return data
@@ -93,19 +87,8 @@ def _trim(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> Causal
     bound = est.crump_bound(e) if spec.trim == "crump" else float(spec.trim)
     keep = (e >= bound) & (e <= 1 - bound)
     rule = "Crump et al. (2009) rule" if spec.trim == "crump" else "--trim"
-    findings.append(
-        Finding(
-            "warning" if (~keep).any() else "info",
-            "trimming",
-            f"{rule}: kept units with propensity in [{bound:.3f}, {1 - bound:.3f}], dropping "
-            f"{int((~keep).sum()):,} of {len(e):,}; the estimate is for the trimmed population "
-            "(the propensity model is refitted on it).",
-        )
-    )
-    trimmed = data.subset(keep)
-    if trimmed.a.min() == trimmed.a.max():
-        raise UserInputError("trimming left one arm only; use a smaller --trim or none.")
-    return trimmed
+    kept = f"{rule}: kept units with propensity in [{bound:.3f}, {1 - bound:.3f}]"
+    return trim_units(data, keep, kept, findings)
 
 
 def _overlap(data: CausalData, e: np.ndarray, findings: list[Finding]) -> dict[str, list[Any]]:
@@ -209,14 +192,8 @@ def _effects(
     if ratio is not None:
         candidates.append(("risk ratio", ratio[0], ratio[1], 1, True))
     for name, value, analytic_se, column, on_log in candidates:
-        if boot is not None:
-            reps = boot[:, column]
-            se_used = float(np.std(reps, ddof=1))
-            low, high = np.quantile(reps, [spec.alpha / 2, 1 - spec.alpha / 2])
-            p = _interval(value, se_used, spec.alpha)[2]
-        else:
-            se_used = analytic_se
-            low, high, p = _interval(value, se_used, spec.alpha)
+        reps = None if boot is None else boot[:, column]
+        se_used, low, high, p = interval_from(value, analytic_se, spec.alpha, reps)
         shown = (np.exp(value), np.exp(low), np.exp(high)) if on_log else (value, low, high)
         for key, v in zip(
             rows,
@@ -313,7 +290,7 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
 
         if spec.estimand != "ate":
             return pairwise_result(data, spec, findings, binary_result)
-        return multiarm_result(data, spec, findings, _interval)
+        return multiarm_result(data, spec, findings)
     return binary_result(data, spec, findings)
 
 

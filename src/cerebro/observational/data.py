@@ -269,3 +269,23 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
         )
     binary = bool(np.isin(y, (0.0, 1.0)).all())
     return CausalData(y, a, X, names, arms, binary, findings, groups)
+
+
+def trim_units(
+    data: CausalData, keep: np.ndarray, kept: str, findings: list[Finding]
+) -> CausalData:
+    """The units `keep` marks, with a `trimming` finding (`kept` says which rule kept them);
+    refuses when trimming empties an arm."""
+    findings.append(
+        Finding(
+            "warning" if (~keep).any() else "info",
+            "trimming",
+            f"{kept}, dropping {int((~keep).sum()):,} of {len(keep):,}; the estimate is for the "
+            "trimmed population (the propensity model is refitted on it).",
+        )
+    )
+    trimmed = data.subset(keep)
+    empty = [label for arm, label in enumerate(data.arms) if not (trimmed.a == arm).any()]
+    if empty:
+        raise UserInputError(f"trimming left no units in arm {empty[0]!r}; use a smaller --trim.")
+    return trimmed

@@ -22,9 +22,9 @@ from cerebro.experiments.multiplicity import holm
 from cerebro.observational import multiarm
 from cerebro.observational.balance import balance_finding, balance_table
 from cerebro.observational.bootstrap import bootstrap
-from cerebro.observational.data import CausalData
+from cerebro.observational.data import CausalData, trim_units
 from cerebro.observational.estimators import gcomp
-from cerebro.observational.result import causal_result
+from cerebro.observational.result import causal_result, interval_from
 from cerebro.observational.spec import CausalSpec
 
 EXTREME = 0.05
@@ -90,20 +90,8 @@ def _trim_multi(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> 
         return data
     bound = float(spec.trim)
     keep = multiarm.multinomial_propensity(data).probabilities.min(axis=1) >= bound
-    findings.append(
-        Finding(
-            "warning" if (~keep).any() else "info",
-            "trimming",
-            f"--trim: kept units whose propensity for every arm is at least {bound:g}, dropping "
-            f"{int((~keep).sum()):,} of {len(keep):,}; the estimate is for the trimmed "
-            "population (the propensity model is refitted on it).",
-        )
-    )
-    trimmed = data.subset(keep)
-    empty = [label for arm, label in enumerate(data.arms) if not (trimmed.a == arm).any()]
-    if empty:
-        raise UserInputError(f"trimming left no units in arm {empty[0]!r}; use a smaller --trim.")
-    return trimmed
+    kept = f"--trim: kept units whose propensity for every arm is at least {bound:g}"
+    return trim_units(data, keep, kept, findings)
 
 
 def _overlap(
@@ -133,19 +121,7 @@ def _overlap(
     return rows
 
 
-def _summarise(value, se, boot, column, spec, interval):
-    """(SE, CI low, CI high, p): analytic, or from the bootstrap replicates' column."""
-    if boot is None:
-        return se, *interval(value, se, spec.alpha)
-    reps = boot[:, column]
-    se_boot = float(np.std(reps, ddof=1))
-    low, high = np.quantile(reps, [spec.alpha / 2, 1 - spec.alpha / 2])
-    return se_boot, float(low), float(high), interval(value, se_boot, spec.alpha)[2]
-
-
-def multiarm_result(
-    data: CausalData, spec: CausalSpec, findings: list[Finding], interval
-) -> Result:
+def multiarm_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> Result:
     """Every arm against the reference: differences (and risk ratios), Holm-adjusted p-values."""
     _refuse_unsupported(spec, data)
     data = _trim_multi(data, spec, findings)
@@ -169,14 +145,16 @@ def multiarm_result(
     for arm in range(1, len(data.arms)):
         diff = float(means.mu[arm] - means.mu[0])
         se = float(np.sqrt(cov[arm, arm] + cov[0, 0] - 2 * cov[arm, 0]))
-        shown = [(measure, diff, *_summarise(diff, se, boot, arm - 1, spec, interval))]
+        reps = None if boot is None else boot[:, arm - 1]
+        shown = [(measure, diff, *interval_from(diff, se, spec.alpha, reps))]
         if data.binary_outcome and means.mu[0] > 0 and means.mu[arm] > 0:
             m0, m1 = means.mu[0], means.mu[arm]
             log_se = float(
                 np.sqrt(cov[arm, arm] / m1**2 + cov[0, 0] / m0**2 - 2 * cov[arm, 0] / (m0 * m1))
             )
             column = arms - 1 + arm - 1
-            _, lo, hi, p_rr = _summarise(np.log(m1 / m0), log_se, boot, column, spec, interval)
+            reps = None if boot is None else boot[:, column]
+            _, lo, hi, p_rr = interval_from(np.log(m1 / m0), log_se, spec.alpha, reps)
             shown.append(("risk ratio", m1 / m0, None, np.exp(lo), np.exp(hi), p_rr))
         for name, value, s, lo_, hi_, p_ in shown:
             for key, v in zip(

@@ -28,7 +28,7 @@ from scipy import stats
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.observational.result import causal_result
+from cerebro.observational.result import causal_result, normal_interval
 from cerebro.quasi import did_cs as cs
 from cerebro.quasi.did_data import DidData, adoption, prepare_did
 from cerebro.quasi.did_event import EventStudy, event_study
@@ -503,7 +503,7 @@ def _callaway_santanna(
         )
     se_gt = cs.standard_errors(gt.psi, unit_cluster)
     periods = data.periods
-    low, high, p = cs.normal_interval(gt.att, se_gt, spec.alpha)
+    low, high, p = normal_interval(gt.att, se_gt, spec.alpha)
     group_time = {
         "group": [periods[g] for g in gt.group],
         "time": [periods[t] for t in gt.time],
@@ -528,8 +528,8 @@ def _callaway_santanna(
     dyn_se = cs.standard_errors(dyn.psi, unit_cluster)
     reps = spec.bootstrap or 999
     crit = cs.uniform_band(dyn.psi, spec.alpha, spec.seed, reps, unit_cluster)
-    d_low, d_high, d_p = cs.normal_interval(dyn.att, dyn_se, spec.alpha)
-    b_low, b_high, _ = cs.normal_interval(dyn.att, dyn_se, spec.alpha, crit)
+    d_low, d_high, d_p = normal_interval(dyn.att, dyn_se, spec.alpha)
+    b_low, b_high, _ = normal_interval(dyn.att, dyn_se, spec.alpha, crit)
     event_rows = {
         "event_time": dyn.key.tolist(),
         "estimate": dyn.att.tolist(),
@@ -542,7 +542,7 @@ def _callaway_santanna(
     }
     grp, grp_overall = cs.aggregate(gt, "group")
     grp_se = cs.standard_errors(grp.psi, unit_cluster)
-    g_low, g_high, g_p = cs.normal_interval(grp.att, grp_se, spec.alpha)
+    g_low, g_high, g_p = normal_interval(grp.att, grp_se, spec.alpha)
     by_group = {
         "group": [periods[g] for g in grp.key],
         "estimate": grp.att.tolist(),
@@ -561,7 +561,7 @@ def _callaway_santanna(
     for how in (spec.aggregation, *[h for h in overall if h != spec.aggregation]):
         value, psi = overall[how]
         se = float(cs.standard_errors(psi[:, None], unit_cluster)[0])
-        lo, hi, pv = cs.normal_interval(np.array(value), np.array(se), spec.alpha)
+        lo, hi, pv = normal_interval(np.array(value), np.array(se), spec.alpha)
         estimates.append(
             Estimate(
                 f"ATT (Callaway–Sant'Anna, {how})", value, se, float(lo), float(hi), float(pv),

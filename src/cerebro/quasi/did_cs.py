@@ -33,7 +33,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special
 
 NEVER = np.iinfo(np.int64).max  # adoption index of never-treated units
 
@@ -213,13 +212,17 @@ def aggregate(gt: GroupTime, how: str) -> tuple[Aggregate, tuple[float, np.ndarr
 def standard_errors(psi: np.ndarray, cluster: np.ndarray | None = None) -> np.ndarray:
     """SE of each column's estimate from its influence function: sqrt(Σψ²)/n, or with clusters
     sqrt(Σ_c (Σ_{i∈c} ψ_i)²)/n (R ``did``'s analytic clustered SE)."""
-    n = psi.shape[0]
-    if cluster is not None:
-        _, codes = np.unique(cluster, return_inverse=True)
-        sums = np.zeros((codes.max() + 1, psi.shape[1]))
-        np.add.at(sums, codes, psi)
-        psi = sums
-    return np.sqrt(np.sum(psi**2, axis=0)) / n
+    return np.sqrt(np.sum(_cluster_sums(psi, cluster) ** 2, axis=0)) / psi.shape[0]
+
+
+def _cluster_sums(psi: np.ndarray, cluster: np.ndarray | None) -> np.ndarray:
+    """Influence functions summed within clusters (unchanged without clusters)."""
+    if cluster is None:
+        return psi
+    _, codes = np.unique(cluster, return_inverse=True)
+    sums = np.zeros((codes.max() + 1, psi.shape[1]))
+    np.add.at(sums, codes, psi)
+    return sums
 
 
 def uniform_band(
@@ -229,11 +232,7 @@ def uniform_band(
     the (1 − alpha) quantile of max_k |Σ_i v_i ψ_ik / n| / SE_k over Rademacher multipliers v
     (one per cluster when clustered). Reference: Callaway & Sant'Anna (2021), Algorithm 1."""
     n = psi.shape[0]
-    if cluster is not None:
-        _, codes = np.unique(cluster, return_inverse=True)
-        sums = np.zeros((codes.max() + 1, psi.shape[1]))
-        np.add.at(sums, codes, psi)
-        psi = sums
+    psi = _cluster_sums(psi, cluster)
     se = np.sqrt(np.sum(psi**2, axis=0)) / n
     ok = se > 0
     rng = np.random.default_rng(seed)
@@ -243,11 +242,3 @@ def uniform_band(
         draws = v @ psi[:, ok] / n
         stats_max[start : start + len(v)] = np.max(np.abs(draws) / se[ok], axis=1)
     return float(np.quantile(stats_max, 1 - alpha))
-
-
-def normal_interval(value: np.ndarray, se: np.ndarray, alpha: float, crit: float | None = None):
-    """(low, high, two-sided p) from the normal approximation (or a given critical value)."""
-    z = special.ndtri(1 - alpha / 2) if crit is None else crit
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = 2 * special.ndtr(-np.abs(value / se))
-    return value - z * se, value + z * se, p

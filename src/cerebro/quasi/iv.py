@@ -21,6 +21,7 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result
+from cerebro.experiments.comparison import p_value_from_statistic, wald_interval
 from cerebro.observational.data import confounder_terms, note_dropped, numeric_column
 from cerebro.observational.result import causal_result
 from cerebro.quasi import iv_estimators as ive
@@ -163,12 +164,9 @@ class Design:
 
 def _interval(value: float, se: float, alpha: float, df: int | None) -> tuple[float, float, float]:
     """Normal (or t(df) when debiased) interval and two-sided p-value, as linearmodels."""
-    from scipy import stats
-
-    dist = stats.norm if df is None else stats.t(df)
-    q = float(dist.ppf(1 - alpha / 2))
-    p = float(2 * dist.sf(abs(value) / se)) if se > 0 else float("nan")
-    return value - q * se, value + q * se, p
+    low, high = wald_interval(value, se, alpha, "two-sided", df)
+    p = p_value_from_statistic(value / se, "two-sided", df) if se > 0 else float("nan")
+    return float(low), float(high), p
 
 
 def _set_text(intervals: list[tuple[float, float]]) -> str:

@@ -20,24 +20,17 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import special
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.observational.data import confounder_terms, note_dropped, numeric_column
-from cerebro.observational.result import causal_result
+from cerebro.observational.result import causal_result, normal_interval
 from cerebro.quasi.rdd_estimate import RDFit, RDResult, rd_fit
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from cerebro.observational.spec import CausalSpec
-
-
-def _ci(value: float, se: float, alpha: float) -> tuple[float, float, float]:
-    z = float(special.ndtri(1 - alpha / 2))
-    p = float(2 * special.ndtr(-abs(value / se))) if se > 0 else float("nan")
-    return value - z * se, value + z * se, p
 
 
 def bin_means(
@@ -125,7 +118,7 @@ def _effect_rows(fit: RDFit, alpha: float) -> dict[str, list[Any]]:
         ("bias-corrected", fit.tau_bc, fit.se),
         ("robust", fit.tau_bc, fit.se_rb),
     ):
-        low, high, p = _ci(value, se, alpha)
+        low, high, p = normal_interval(value, se, alpha)
         for key, v in zip(rows, [method, value, se, value / se, p, low, high], strict=True):
             rows[key].append(v)
     return rows
@@ -162,7 +155,7 @@ def _balance(x, Z, names, spec, cl, alpha, findings) -> dict[str, list[Any]] | N
             r = rd_fit(z, x, spec.cutoff, cluster=cl, p=spec.order, kernel=spec.kernel).fit
         except UserInputError:
             continue
-        low, high, p = _ci(r.tau_bc, r.se_rb, alpha)
+        low, high, p = normal_interval(r.tau_bc, r.se_rb, alpha)
         for key, v in zip(rows, [name, r.tau, low, high, p, r.h], strict=True):
             rows[key].append(v)
     unbalanced = [n for n, p in zip(rows["covariate"], rows["p_value"], strict=True) if p < alpha]
@@ -196,7 +189,7 @@ def _placebo(x, y, spec, cl, alpha, findings) -> dict[str, list[Any]]:
             ).fit  # fmt: skip
         except UserInputError:
             continue
-        low, high, p = _ci(r.tau_bc, r.se_rb, alpha)
+        low, high, p = normal_interval(r.tau_bc, r.se_rb, alpha)
         for key, v in zip(rows, [fake, side, r.tau, low, high, p, r.h], strict=True):
             rows[key].append(v)
     bad = [f"{c:.4g}" for c, p in zip(rows["cutoff"], rows["p_value"], strict=True) if p < alpha]
@@ -296,8 +289,8 @@ def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
     )  # fmt: skip
     fit = res.fit
     alpha = spec.alpha
-    low, high, p_rb = _ci(fit.tau_bc, fit.se_rb, alpha)
-    c_low, c_high, p_cl = _ci(fit.tau, fit.se, alpha)
+    low, high, p_rb = normal_interval(fit.tau_bc, fit.se_rb, alpha)
+    c_low, c_high, p_cl = normal_interval(fit.tau, fit.se, alpha)
     label = "RD effect (fuzzy, compliers at the cutoff)" if fuzzy else "RD effect at the cutoff"
     estimates = [
         Estimate(
@@ -311,7 +304,7 @@ def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
     ]  # fmt: skip
     if fuzzy and fit.first_stage is not None:
         tt, tt_bc, se_t, se_t_rb = fit.first_stage
-        f_low, f_high, f_p = _ci(tt_bc, se_t_rb, alpha)
+        f_low, f_high, f_p = normal_interval(tt_bc, se_t_rb, alpha)
         estimates.append(
             Estimate("first stage (take-up jump)", tt, se_t_rb, f_low, f_high, f_p,
                      {"se_conventional": se_t})

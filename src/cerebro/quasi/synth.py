@@ -22,13 +22,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import special
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.data.load import label_text
 from cerebro.observational.data import confounder_terms
-from cerebro.observational.result import causal_result
+from cerebro.observational.result import causal_result, normal_interval
 from cerebro.quasi.synth_augmented import fit_augmented
 from cerebro.quasi.synth_inference import (
     adh_fitter,
@@ -263,8 +262,7 @@ def _interval(
 ) -> tuple[float | None, float | None, float | None]:
     if not np.isfinite(se) or se <= 0:
         return None, None, None
-    z = float(special.ndtri(1 - alpha / 2))
-    return value - z * se, value + z * se, float(2 * special.ndtr(-abs(value) / se))
+    return normal_interval(value, se, alpha)
 
 
 def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
