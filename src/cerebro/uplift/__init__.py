@@ -1,0 +1,1 @@
+"""Uplift modelling: conditional average treatment effects, their evaluation and targeting."""
