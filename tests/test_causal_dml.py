@@ -55,6 +55,36 @@ def test_irm_equals_doubleml(sample, estimand, score):
     assert ours == pytest.approx(_doubleml(sample, "irm", score), rel=1e-8)
 
 
+@pytest.mark.parametrize("learner", ["lightgbm", "linear"])
+def test_threaded_cross_fitting_gives_the_same_numbers(sample, learner):
+    """The nuisance × fold fits run in a thread pool with jobs ≠ 1; each model is
+    single-threaded and seeded, so every number must be bit-identical to the serial run."""
+    serial, _ = dml.dml_irm(sample, learner, 5, 3, "ate", 0.01)
+    threaded, _ = dml.dml_irm(sample, learner, 5, 3, "ate", 0.01, jobs=2)
+    np.testing.assert_array_equal(serial.mu, threaded.mu)
+    np.testing.assert_array_equal(serial.cov, threaded.cov)
+    assert dml.dml_plr(sample, learner, 5, 3) == dml.dml_plr(sample, learner, 5, 3, jobs=-1)
+
+
+def test_cross_fit_all_keeps_each_nuisance_out_of_fold(sample):
+    """Each fold's predictions equal, to rounding, a least-squares fit on the other folds (and,
+    for an arm's outcome model, on that arm's rows only) computed here by hand; threads must not
+    mix up which fold or nuisance a prediction belongs to."""
+    ids = dml.fold_ids(len(sample.y), 5, 0)
+    index = np.arange(len(sample.y), dtype=float)
+    nuisances = [dml.Nuisance(index, False), dml.Nuisance(sample.y, False, sample.a == 1)]
+    oof_index, oof_y1 = dml.cross_fit_all("linear", sample.X, nuisances, ids, 0, jobs=2)
+    for k in range(5):
+        test, train = ids == k, ids != k
+        beta = np.linalg.lstsq(np.c_[np.ones(train.sum()), sample.X[train]], index[train])[0]
+        np.testing.assert_allclose(
+            oof_index[test], np.c_[np.ones(test.sum()), sample.X[test]] @ beta
+        )
+        rows = train & (sample.a == 1)
+        beta1 = np.linalg.lstsq(np.c_[np.ones(rows.sum()), sample.X[rows]], sample.y[rows])[0]
+        np.testing.assert_allclose(oof_y1[test], np.c_[np.ones(test.sum()), sample.X[test]] @ beta1)
+
+
 def test_folds_are_a_seeded_balanced_partition():
     ids = dml.fold_ids(103, 5, 7)
     assert np.bincount(ids).tolist() == [21, 21, 21, 20, 20]

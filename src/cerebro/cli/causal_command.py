@@ -153,7 +153,10 @@ def register(app: typer.Typer) -> None:
             "adh", "--sc-model", help="synthetic_control: adh, augmented or sdid."
         ),
         jobs: int = typer.Option(
-            1, "--jobs", help="Bootstrap processes (−1: every core); the numbers do not change."
+            1,
+            "--jobs",
+            help="Parallel workers (−1: every core) for the bootstrap and the cross-fitted learners; "
+            "the numbers do not change.",
         ),
         alpha: float = typer.Option(0.05, "--alpha", help="1 − confidence level."),
         seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),

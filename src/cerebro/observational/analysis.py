@@ -46,13 +46,13 @@ METHOD_NAMES = {
 
 
 def _propensity(data: CausalData, spec: CausalSpec) -> GLMFit | est.CrossFittedScores:
-    return est.propensity(data, spec.propensity, spec.seed, spec.folds, spec.clip)
+    return est.propensity(data, spec.propensity, spec.seed, spec.folds, spec.clip, spec.jobs)
 
 
 def _arm_means(data: CausalData, spec: CausalSpec, ps: GLMFit) -> est.ArmMeans:
     if spec.method == "dml":
         means, clipped = dml.dml_irm(
-            data, spec.learner, spec.folds, spec.seed, spec.estimand, spec.clip
+            data, spec.learner, spec.folds, spec.seed, spec.estimand, spec.clip, spec.jobs
         )
         if clipped:
             means.notes.append(
@@ -152,7 +152,9 @@ def _effects(
     elif spec.method == "regression" or (spec.method == "dml" and spec.dml_model == "plr"):
         plr = spec.method == "dml"
         diff, se = (
-            dml.dml_plr(data, spec.learner, spec.folds, spec.seed) if plr else est.regression(data)
+            dml.dml_plr(data, spec.learner, spec.folds, spec.seed, spec.jobs)
+            if plr
+            else est.regression(data)
         )
         ratio = None
         findings.append(

@@ -28,6 +28,8 @@ cross-fitting); the estimates move by a small fraction of their SE (bench/bench_
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -80,12 +82,73 @@ def fold_ids(n: int, folds: int, seed: int) -> np.ndarray:
     return ids
 
 
+@dataclass(frozen=True)
+class Nuisance:
+    """One nuisance function to cross-fit: its target, whether it is a class probability, and
+    the rows its models may train on (None: all rows of the training folds)."""
+
+    target: np.ndarray
+    classify: bool
+    rows: np.ndarray | None = None
+
+
 def cross_fit(
     name: str, X: np.ndarray, y: np.ndarray, ids: np.ndarray, classify: bool, seed: int,
-    rows: np.ndarray | None = None,
+    rows: np.ndarray | None = None, jobs: int = 1,
 ) -> np.ndarray:  # fmt: skip
     """Out-of-fold predictions for every row; models see training folds (∩ `rows`) only."""
-    return _cross_fit(name, X, y, ids, classify, seed, rows, _binned(name, X, seed))
+    return cross_fit_all(name, X, [Nuisance(y, classify, rows)], ids, seed, jobs)[0]
+
+
+def cross_fit_all(
+    name: str, X: np.ndarray, nuisances: list[Nuisance], ids: np.ndarray, seed: int,
+    jobs: int = 1,
+) -> list[np.ndarray]:  # fmt: skip
+    """Out-of-fold predictions of each nuisance, from one binning of X.
+
+    The nuisances × folds fits are independent, so with `jobs` ≠ 1 they run concurrently in a
+    thread pool (−1: one thread per core). LightGBM and NumPy release the GIL while they work,
+    and every model is single-threaded with its own seed, so the numbers do not depend on `jobs`.
+    """
+    folds = np.unique(ids)
+    masks = []
+    for j, nuisance in enumerate(nuisances):
+        for k in folds:
+            train = ids != k if nuisance.rows is None else (ids != k) & nuisance.rows
+            if nuisance.classify and np.unique(nuisance.target[train]).size < 2:
+                raise UserInputError(
+                    "a training fold has one class only; use fewer --folds or more data."
+                )
+            masks.append((j, np.flatnonzero(train), ids == k))
+    binned = _binned(name, X, seed)
+
+    def fit_one(task: tuple[int, np.ndarray, np.ndarray]) -> np.ndarray:
+        j, train, test = task
+        y, classify = nuisances[j].target, nuisances[j].classify
+        if binned is not None:
+            # Booster.predict returns P(class 1) for the binary objective, like predict_proba.
+            booster = binned.fit(train, y[train], classify)
+            return booster.predict(X[test], num_threads=1)
+        model = make_learner(name, classify, seed).fit(X[train], y[train])
+        return model.predict_proba(X[test])[:, 1] if classify else model.predict(X[test])
+
+    workers = min(len(masks), thread_count(jobs))
+    if workers > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            predictions = list(pool.map(fit_one, masks))
+    else:
+        predictions = [fit_one(task) for task in masks]
+    out = [np.empty(len(n.target)) for n in nuisances]
+    for (j, _, test), prediction in zip(masks, predictions, strict=True):
+        out[j][test] = prediction
+    return out
+
+
+def thread_count(jobs: int) -> int:
+    """Workers for `jobs`: itself when positive, every core for −1."""
+    import os
+
+    return jobs if jobs > 0 else os.cpu_count() or 1
 
 
 class _Binned:
@@ -124,35 +187,14 @@ def _binned(name: str, X: np.ndarray, seed: int) -> _Binned | None:
     return _Binned(X, seed) if name == "lightgbm" else None
 
 
-def _cross_fit(
-    name: str, X: np.ndarray, y: np.ndarray, ids: np.ndarray, classify: bool, seed: int,
-    rows: np.ndarray | None, binned: _Binned | None,
-) -> np.ndarray:  # fmt: skip
-    out = np.empty(len(y))
-    for k in np.unique(ids):
-        train = ids != k if rows is None else (ids != k) & rows
-        if classify and np.unique(y[train]).size < 2:
-            raise UserInputError(
-                "a training fold has one class only; use fewer --folds or more data."
-            )
-        test = ids == k
-        if binned is not None:
-            index = np.flatnonzero(train)
-            booster = binned.fit(index, y[index], classify)
-            # Booster.predict returns P(class 1) for the binary objective, like predict_proba.
-            out[test] = booster.predict(X[test], num_threads=binned.params["num_threads"])
-            continue
-        model = make_learner(name, classify, seed).fit(X[train], y[train])
-        out[test] = model.predict_proba(X[test])[:, 1] if classify else model.predict(X[test])
-    return out
-
-
-def dml_plr(data: CausalData, learner: str, folds: int, seed: int) -> tuple[float, float]:
+def dml_plr(
+    data: CausalData, learner: str, folds: int, seed: int, jobs: int = 1
+) -> tuple[float, float]:
     """θ of the partially linear model and its SE (partialling-out score)."""
     ids = fold_ids(len(data.y), folds, seed)
-    binned = _binned(learner, data.X, seed)  # one binning for both nuisances
-    y_res = data.y - _cross_fit(learner, data.X, data.y, ids, False, seed, None, binned)
-    a_res = data.a - _cross_fit(learner, data.X, data.a, ids, True, seed, None, binned)
+    nuisances = [Nuisance(data.y, False), Nuisance(data.a, True)]
+    ell, m = cross_fit_all(learner, data.X, nuisances, ids, seed, jobs)
+    y_res, a_res = data.y - ell, data.a - m
     theta = float(np.sum(a_res * y_res) / np.sum(a_res**2))
     psi = (y_res - theta * a_res) * a_res
     jacobian = np.mean(a_res**2)
@@ -160,16 +202,15 @@ def dml_plr(data: CausalData, learner: str, folds: int, seed: int) -> tuple[floa
 
 
 def dml_irm(
-    data: CausalData, learner: str, folds: int, seed: int, estimand: str, clip: float
-) -> tuple[ArmMeans, int]:
+    data: CausalData, learner: str, folds: int, seed: int, estimand: str, clip: float,
+    jobs: int = 1,
+) -> tuple[ArmMeans, int]:  # fmt: skip
     """AIPW means with cross-fitted nuisances; also how many propensities were clipped."""
     ids = fold_ids(len(data.y), folds, seed)
-    binned = _binned(learner, data.X, seed)  # one binning for all three nuisances
-    e = _cross_fit(learner, data.X, data.a, ids, True, seed, None, binned)
+    nuisances = [Nuisance(data.a, True)] + [
+        Nuisance(data.y, data.binary_outcome, data.a == arm) for arm in (0, 1)
+    ]
+    e, g0, g1 = cross_fit_all(learner, data.X, nuisances, ids, seed, jobs)
     clipped = int(np.sum((e < clip) | (e > 1 - clip)))
     e = np.clip(e, clip, 1 - clip)
-    g = [
-        _cross_fit(learner, data.X, data.y, ids, data.binary_outcome, seed, data.a == arm, binned)
-        for arm in (0, 1)
-    ]
-    return aipw_scores(data, e, g[0], g[1], estimand), clipped
+    return aipw_scores(data, e, g0, g1, estimand), clipped

@@ -68,8 +68,9 @@ class CrossFittedScores:
 
 
 def propensity(
-    data: CausalData, model: str = "logistic", seed: int = 0, folds: int = 5, clip: float = 0.01
-) -> GLMFit | CrossFittedScores:
+    data: CausalData, model: str = "logistic", seed: int = 0, folds: int = 5, clip: float = 0.01,
+    jobs: int = 1,
+) -> GLMFit | CrossFittedScores:  # fmt: skip
     """P(treated | confounders): a logistic regression on the confounder terms, or LightGBM
     predictions out of `folds` seeded folds clipped to [clip, 1 − clip].
 
@@ -82,7 +83,7 @@ def propensity(
     from cerebro.observational.dml import cross_fit, fold_ids
 
     ids = fold_ids(len(data.y), folds, seed)
-    e = cross_fit("lightgbm", data.X, data.a, ids, True, seed)
+    e = cross_fit("lightgbm", data.X, data.a, ids, True, seed, jobs=jobs)
     return CrossFittedScores(np.clip(e, clip, 1 - clip))
 
 

@@ -99,28 +99,22 @@ def aipw_multi(data: CausalData, ps: Multinomial) -> ArmMeans:
 
 
 def dml_multi(
-    data: CausalData, learner: str, folds: int, seed: int, clip: float
+    data: CausalData, learner: str, folds: int, seed: int, clip: float, jobs: int = 1
 ) -> tuple[ArmMeans, int]:
     """Cross-fitted AIPW means of every arm; also how many propensities were clipped."""
-    from cerebro.observational.dml import cross_fit, fold_ids
+    from cerebro.observational.dml import Nuisance, cross_fit_all, fold_ids
 
     codes, k = data.a.astype(int), len(data.arms)
     ids = fold_ids(len(data.y), folds, seed)
-    e = np.column_stack(
-        [
-            cross_fit(learner, data.X, (codes == arm).astype(float), ids, True, seed)
-            for arm in range(k)
-        ]
-    )
+    nuisances = [Nuisance((codes == arm).astype(float), True) for arm in range(k)] + [
+        Nuisance(data.y, data.binary_outcome, codes == arm) for arm in range(k)
+    ]
+    fitted = cross_fit_all(learner, data.X, nuisances, ids, seed, jobs)
+    e = np.column_stack(fitted[:k])
     e /= e.sum(axis=1, keepdims=True)
     clipped = int(np.sum((e < clip) | (e > 1 - clip)))
     e = np.clip(e, clip, 1 - clip)
-    m = np.column_stack(
-        [
-            cross_fit(learner, data.X, data.y, ids, data.binary_outcome, seed, rows=codes == arm)
-            for arm in range(k)
-        ]
-    )
+    m = np.column_stack(fitted[k:])
     own = np.eye(k)[codes]
     phi = m + own * (data.y[:, None] - m) / e
     mu = phi.mean(axis=0)

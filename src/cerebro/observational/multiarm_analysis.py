@@ -61,7 +61,9 @@ def _refuse_unsupported(spec: CausalSpec, data: CausalData) -> None:
 
 def _means(data: CausalData, spec: CausalSpec, ps: multiarm.Multinomial | None):
     if spec.method == "dml":
-        means, clipped = multiarm.dml_multi(data, spec.learner, spec.folds, spec.seed, spec.clip)
+        means, clipped = multiarm.dml_multi(
+            data, spec.learner, spec.folds, spec.seed, spec.clip, spec.jobs
+        )
         if clipped:
             means.notes.append(
                 f"{clipped:,} cross-fitted propensities were clipped to [{spec.clip:g}, "

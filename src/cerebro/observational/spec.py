@@ -97,7 +97,9 @@ class CausalSpec(SpecBase):
     bootstrap: int = Field(0, description="Bootstrap replicates for SEs and CIs (0: analytic).")
     jobs: int = Field(
         1,
-        description="Bootstrap: parallel processes (−1: every core); numbers do not depend on it.",
+        description="Parallel workers (−1: every core) for the bootstrap (processes) and the "
+        "cross-fitted learners of dml and --propensity lightgbm (threads); numbers do not "
+        "depend on it.",
     )
     # --- quasi-experimental designs -------------------------------------------------------
     unit: str | None = Field(None, description="did/synthetic_control: unit (panel id) column.")
@@ -216,7 +218,7 @@ class CausalSpec(SpecBase):
     def _jobs(cls, value: int) -> int:
         if value == 0 or value < -1:
             raise ValueError(
-                f"jobs is a number of processes ≥ 1, or −1 for every core; got {value}"
+                f"jobs is a number of workers ≥ 1, or −1 for every core; got {value}"
             )
         return value
 
