@@ -5,4 +5,6 @@ import cerebro.experiments.bandit_analysis
 import cerebro.experiments.design_analysis
 import cerebro.experiments.power_analysis
 import cerebro.experiments.sequential_design
+import cerebro.geo.analysis
+import cerebro.geo.design
 import cerebro.observational.analysis  # noqa: F401

@@ -11,6 +11,8 @@ from cerebro.cli import (
     causal_command,
     datasets,
     design_command,
+    geo_design_command,
+    geotest_command,
     power,
     run_command,
     sequential_command,
@@ -31,6 +33,8 @@ for module in (
     design_command,
     bandit_command,
     causal_command,
+    geotest_command,
+    geo_design_command,
     datasets,
     run_command,
 ):

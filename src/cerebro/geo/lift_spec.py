@@ -1,0 +1,85 @@
+"""The `geotest` spec: which geos were treated, when, and how to estimate the lift."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from cerebro.core.spec import SpecBase, split_list
+
+GeoMethod = Literal["augmented_synthetic_control", "synthetic_control", "tbr", "matched_markets"]
+
+
+def split_cells(value: Any) -> Any:
+    """``"a,b;c,d"`` → [["a", "b"], ["c", "d"]]; a flat list is one cell."""
+    if isinstance(value, str):
+        return [split_list(cell) for cell in value.split(";") if cell.strip()]
+    if isinstance(value, list | tuple) and value and all(isinstance(v, str) for v in value):
+        return [list(value)]
+    return value
+
+
+class GeoTestSpec(SpecBase):
+    """A geo lift test: treated geos (one list per cell), the test window, the method.
+
+    Each cell is analysed against the shared control pool (`control_geos`, default every geo
+    in no cell), with the other cells' geos excluded.
+    """
+
+    kind: Literal["geotest"] = "geotest"
+    data: str | None = Field(None, description="Path of the long panel (CSV, Parquet or JSON).")
+    geo_column: str = Field(..., description="Column naming the geo (market).")
+    date_column: str = Field("date", description="Column with the date (or period number).")
+    outcome: str = Field(..., description="Outcome column (units, sales, conversions).")
+    treatment_geos: list[list[str]] = Field(
+        ..., description="Treated geos; cells separated by ';' (\"a,b;c,d\")."
+    )
+    control_geos: list[str] | None = Field(None, description="Control pool (default: all others).")
+    treatment_start: str = Field(..., description="First date of the test window.")
+    treatment_end: str | None = Field(None, description="Last date of the test (default: last).")
+    method: GeoMethod = "augmented_synthetic_control"
+    matching_vars: list[str] = Field(default_factory=list, description="Per-geo covariates.")
+    spend: str | None = Field(None, description="Spend column: cost per incremental unit, iROAS.")
+    alternative: Literal["two-sided", "greater", "less"] = "two-sided"
+    alpha: float = 0.1
+    seed: int = 0
+    permutation: Literal["block", "iid"] = Field(
+        "block", description="Conformal permutations: moving blocks (default) or iid (GeoLift)."
+    )
+    fixed_effects: bool = Field(True, description="Remove each geo's pre-period mean (GeoLift).")
+
+    _cells = field_validator("treatment_geos", mode="before")(split_cells)
+
+    @field_validator("control_geos", "matching_vars", mode="before")
+    @classmethod
+    def _lists(cls, value: Any) -> Any:
+        return split_list(value)
+
+    @field_validator("treatment_start", "treatment_end", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return None if value is None else str(value)
+
+    @field_validator("alpha")
+    @classmethod
+    def _alpha(cls, value: float) -> float:
+        if not 0 < value < 1:
+            raise ValueError(f"alpha must be strictly between 0 and 1, got {value:g} (e.g. 0.1)")
+        return value
+
+    @model_validator(mode="after")
+    def _cells_ok(self) -> GeoTestSpec:
+        if not self.treatment_geos or any(not cell for cell in self.treatment_geos):
+            raise ValueError("treatment_geos needs at least one geo in every cell")
+        seen: dict[str, int] = {}
+        for i, cell in enumerate(self.treatment_geos):
+            for geo in cell:
+                key = " ".join(geo.split()).casefold()
+                if key in seen and seen[key] != i:
+                    raise ValueError(
+                        f"geo {geo!r} is in cells {seen[key] + 1} and {i + 1}; cells must not "
+                        "overlap"
+                    )
+                seen[key] = i
+        return self
