@@ -48,7 +48,7 @@ import numpy as np
 from scipy import stats
 
 from cerebro.core.errors import UserInputError
-from cerebro.quasi.synth_augmented import _ridge_corrections
+from cerebro.quasi.synth_augmented import _ridge_corrections, cross_validate, lambda_grid
 from cerebro.quasi.synth_weights import simplex_lstsq
 
 METHODS = ("augmented_synthetic_control", "synthetic_control", "tbr", "matched_markets")
@@ -133,37 +133,6 @@ def _demean(
     return y1 - mu1, Y0 - mu0[:, None], mu1, mu0
 
 
-def augsynth_lambdas(X: np.ndarray, min_ratio: float = 1e-8, n: int = 20) -> np.ndarray:
-    """augsynth's λ grid: σ₁(X)² · r^k for k = 0 … n with r = min_ratio^(1/n) (largest first)."""
-    top = np.linalg.svd(X, compute_uv=False)[0] ** 2
-    return top * (min_ratio ** (1.0 / n)) ** np.arange(n + 1)
-
-
-def cv_lambda(
-    Xc: np.ndarray, x1c: np.ndarray, lambdas: np.ndarray
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """augsynth's cross-validation of λ (``holdout_length = 1``, ``min_1se = TRUE``).
-
-    Xc: (periods × donors) period-centred donor outcomes, x1c (periods,) the treated. For each
-    held-out period i = 1 … T₀ − 1 (augsynth never holds out the last one) refit the simplex
-    weights and the ridge correction on the other periods and score the squared error of the
-    held-out period; pick the largest λ whose mean error is within one SE of the smallest.
-    Returns (λ, mean error per λ, its SE).
-    """
-    T0 = Xc.shape[0]
-    errors = np.empty((T0 - 1, len(lambdas)))
-    for i in range(T0 - 1):
-        keep = np.arange(T0) != i
-        B, b = Xc[keep], x1c[keep]
-        w = simplex_lstsq(B, b)
-        w_aug = w[None, :] + _ridge_corrections(B, b - B @ w, lambdas)
-        errors[i] = (x1c[i] - w_aug @ Xc[i]) ** 2
-    mean = errors.mean(axis=0)
-    se = errors.std(axis=0, ddof=1) / np.sqrt(T0 - 1)
-    best = int(np.argmin(mean))
-    return float(lambdas[mean <= mean[best] + se[best]].max()), mean, se
-
-
 def synth_path(
     y1: np.ndarray,
     Y0: np.ndarray,
@@ -190,8 +159,10 @@ def synth_path(
         centre = X0.mean(axis=1)
         Xc, x1c = X0 - centre[:, None], x1 - centre
         if lam is None:
-            lambdas = augsynth_lambdas(Xc.T)
-            lam, mean, se = cv_lambda(Xc, x1c, lambdas)
+            # augsynth's grid and CV (holdout_length = 1, min_1se): the last pre-period is
+            # never held out.
+            lambdas = lambda_grid(Xc.T, first=0)
+            lam, mean, se = cross_validate(Xc, x1c, Xc.shape[0] - 1, lambdas)
             info["cv"] = {"lambda": lambdas, "error": mean, "se": se}
         w = w_sc + _ridge_corrections(Xc, x1c - Xc @ w_sc, np.array([lam]))[0]
         info["lam"] = float(lam)

@@ -55,18 +55,23 @@ def _ridge_corrections(B: np.ndarray, residual: np.ndarray, lambdas: np.ndarray)
     return (proj[None, :] * shrink) @ Vt
 
 
-def lambda_grid(B: np.ndarray, min_ratio: float = 1e-8, n: int = 20) -> np.ndarray:
-    """Geometric grid from the largest squared singular value of B (augsynth's default)."""
+def lambda_grid(B: np.ndarray, min_ratio: float = 1e-8, n: int = 20, first: int = -1) -> np.ndarray:
+    """Geometric grid σ₁(B)² · r^k, k = first … first + n, r = min_ratio^(1/n), largest first.
+
+    augsynth's grid starts at k = 0 (`first=0`, used by the geo tests that reproduce GeoLift);
+    pysyncon's AugSynth starts one step above it (`first=-1`, the default here, whose λ the
+    synthetic-control tests match)."""
     top = np.linalg.svd(B, compute_uv=False)[0] ** 2
     ratio = min_ratio ** (1 / n)
-    return top * ratio ** (np.arange(n + 1) - 1.0)
+    return top * ratio ** (np.arange(n + 1) + float(first))
 
 
 def cross_validate(
     X0: np.ndarray, x1: np.ndarray, n_out: int, lambdas: np.ndarray
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """Leave-one-pre-period-out CV of the augmented weights' prediction of the treated unit's
-    held-out pre-period outcome. Rows ≥ n_out (covariates) are never held out.
+    held-out pre-period outcome: rows 0 … n_out − 1 are held out in turn (rows ≥ n_out, e.g.
+    covariates, never; augsynth passes n_out = T₀ − 1, never holding out the last period).
     Returns (λ by the one-SE rule, mean error per λ, its SE)."""
     errors = np.empty((n_out, len(lambdas)))
     for i in range(n_out):
