@@ -20,6 +20,11 @@ explicit train/test splits, and through DoWhy to EconML):
 - `cerebro-core`: `dml.dml_irm` / `dml.dml_plr` on the prepared arrays – the estimator alone,
   without `cerebro.causal`'s logistic propensity fit, overlap and balance diagnostics.
 
+`--threads k` lets every tool use k cores, each in its own way: Cerebro runs the
+nuisance × fold fits concurrently (`jobs=k`, single-threaded models, numbers unchanged); EconML
+and DoWhy fit folds one after another, so their LightGBM models get `n_jobs=k` threads instead
+(what a user gets from LightGBM's default of every core).
+
 Each (tool, method) is a fresh process timed by /usr/bin/time (wall seconds, peak RSS); inside,
 the data are simulated first and only the estimation is timed ("fit s"). Runs are interleaved
 (rep 1: every tool and method, rep 2: …) so the shared machine's noise hits all alike; medians.
@@ -52,6 +57,7 @@ CLIP = 0.01
 METHODS = ("irm", "plr")
 TOOLS = ("cerebro", "cerebro-core", "econml", "dowhy")
 CONFOUNDERS = [f"x{i}" for i in range(P)]
+THREADS = 1  # set by --threads
 
 
 def simulate(n: int, seed: int = DATA_SEED):
@@ -78,7 +84,8 @@ def learners():
     """Cerebro's LightGBM nuisances, handed to the peers unchanged (same class, same params)."""
     from cerebro.observational.dml import make_learner
 
-    return make_learner("lightgbm", False, FOLD_SEED), make_learner("lightgbm", True, FOLD_SEED)
+    models = make_learner("lightgbm", False, FOLD_SEED), make_learner("lightgbm", True, FOLD_SEED)
+    return tuple(model.set_params(n_jobs=THREADS) for model in models)
 
 
 def folds(n: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -94,7 +101,7 @@ def run_cerebro(df, method: str) -> tuple[float, float]:
 
     res = cerebro.causal(
         df, treatment="a", outcome="y", confounders=CONFOUNDERS, method="dml",
-        dml_model=method, learner="lightgbm", folds=FOLDS, seed=FOLD_SEED, clip=CLIP,
+        dml_model=method, learner="lightgbm", folds=FOLDS, seed=FOLD_SEED, clip=CLIP, jobs=THREADS,
     )  # fmt: skip
     return res.estimates[0].value, res.estimates[0].se
 
@@ -107,8 +114,8 @@ def run_cerebro_core(df, method: str) -> tuple[float, float]:
     spec = CausalSpec(treatment="a", outcome="y", confounders=CONFOUNDERS, method="dml")
     data = prepare(df, spec)
     if method == "plr":
-        return dml.dml_plr(data, "lightgbm", FOLDS, FOLD_SEED)
-    means, _ = dml.dml_irm(data, "lightgbm", FOLDS, FOLD_SEED, "ate", CLIP)
+        return dml.dml_plr(data, "lightgbm", FOLDS, FOLD_SEED, THREADS)
+    means, _ = dml.dml_irm(data, "lightgbm", FOLDS, FOLD_SEED, "ate", CLIP, THREADS)
     c = means.cov
     return float(means.mu[1] - means.mu[0]), float(np.sqrt(c[0, 0] + c[1, 1] - 2 * c[0, 1]))
 
@@ -179,12 +186,12 @@ def worker(tool: str, method: str, rows: int) -> None:
     print(json.dumps({"tool": tool, "method": method, "estimate": value, "se": se, "fit": fit}))
 
 
-def measure(tool: str, method: str, rows: int) -> dict[str, float]:
+def measure(tool: str, method: str, rows: int, threads: int) -> dict[str, float]:
     """A fresh process under /usr/bin/time: its JSON line plus wall seconds and peak RSS."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
         done = subprocess.run(
             ["/usr/bin/time", "-f", "%e %M", "-o", report.name, sys.executable, __file__,
-             "--worker", tool, method, "--rows", str(rows)],
+             "--worker", tool, method, "--rows", str(rows), "--threads", str(threads)],
             check=True, capture_output=True, text=True,
         )  # fmt: skip
         wall, rss_kib = report.read().split()[-2:]
@@ -192,7 +199,9 @@ def measure(tool: str, method: str, rows: int) -> dict[str, float]:
     return {**out, "wall": float(wall), "rss": float(rss_kib) / 1024}
 
 
-def summarise(samples: list[dict[str, float]], rows: int, reps: int, tools: list[str]) -> None:
+def summarise(
+    samples: list[dict[str, float]], rows: int, reps: int, tools: list[str], threads: int
+) -> None:
     med = {}
     for tool in tools:
         for method in METHODS:
@@ -205,7 +214,7 @@ def summarise(samples: list[dict[str, float]], rows: int, reps: int, tools: list
                 med[tool, method]["spread"] = spread
     print(
         f"\n{rows:,} rows × {P} confounders, {FOLDS}-fold cross-fitting, true effect "
-        f"{TRUE_EFFECT}; {platform.machine()}, Python {platform.python_version()}; {reps} "
+        f"{TRUE_EFFECT}; {threads} thread(s) per tool; {platform.machine()}, Python {platform.python_version()}; {reps} "
         "interleaved repetitions, medians\n"
     )
     peers = [t for t in ("econml", "dowhy") if t in tools]
@@ -252,8 +261,11 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--methods", default=",".join(METHODS))
+    parser.add_argument("--threads", type=int, default=1, help="cores each tool may use")
     parser.add_argument("--worker", nargs=2, metavar=("TOOL", "METHOD"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global THREADS
+    THREADS = args.threads
     if args.worker:
         worker(*args.worker, args.rows)
         return
@@ -262,7 +274,7 @@ def main() -> None:
     for rep in range(args.reps):
         for method in methods:
             for tool in tools:
-                sample = measure(tool, method, args.rows)
+                sample = measure(tool, method, args.rows, args.threads)
                 samples.append(sample)
                 print(
                     f"rep {rep + 1} {method} {tool}: fit {sample['fit']:.1f} s, process "
@@ -271,7 +283,7 @@ def main() -> None:
                     file=sys.stderr,
                     flush=True,
                 )
-    summarise(samples, args.rows, args.reps, tools)
+    summarise(samples, args.rows, args.reps, tools, args.threads)
 
 
 if __name__ == "__main__":

@@ -217,9 +217,7 @@ class CausalSpec(SpecBase):
     @classmethod
     def _jobs(cls, value: int) -> int:
         if value == 0 or value < -1:
-            raise ValueError(
-                f"jobs is a number of workers ≥ 1, or −1 for every core; got {value}"
-            )
+            raise ValueError(f"jobs is a number of workers ≥ 1, or −1 for every core; got {value}")
         return value
 
     @field_validator("neighbours")
