@@ -7,4 +7,5 @@ import cerebro.experiments.power_analysis
 import cerebro.experiments.sequential_design
 import cerebro.geo.analysis
 import cerebro.geo.design
-import cerebro.observational.analysis  # noqa: F401
+import cerebro.observational.analysis
+import cerebro.uplift.analysis  # noqa: F401

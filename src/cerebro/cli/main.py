@@ -16,6 +16,7 @@ from cerebro.cli import (
     power,
     run_command,
     sequential_command,
+    uplift_command,
 )
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ for module in (
     design_command,
     bandit_command,
     causal_command,
+    uplift_command,
     geotest_command,
     geo_design_command,
     datasets,

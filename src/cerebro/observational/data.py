@@ -101,6 +101,15 @@ def numeric_column(values: Any, column: str, role: str) -> np.ndarray:
     return out
 
 
+def arm_codes(values: Any, arms: list[str]) -> np.ndarray:
+    """The position of each value's label in `arms` (NaN where the value is missing)."""
+    index = {label: i for i, label in enumerate(arms)}
+    present = values.notna().to_numpy()
+    codes = np.full(len(values), np.nan)
+    codes[present] = [index[label_text(v)] for v in values[present]]
+    return codes
+
+
 def _treatment(values: Any, spec: CausalSpec) -> tuple[np.ndarray, list[str], str]:
     """Arm code per row (0 = control/reference; NaN if missing), the arm labels, and how the
     reference (two values: the treated) arm was chosen."""
@@ -140,11 +149,7 @@ def _treatment(values: Any, spec: CausalSpec) -> tuple[np.ndarray, list[str], st
             else "first in sorted order; use --control to choose"
         )
         arms = [reference, *[v for v in labels if v != reference]]
-    index = {label: i for i, label in enumerate(arms)}
-    present = values.notna().to_numpy()
-    codes = np.full(len(values), np.nan)
-    codes[present] = [index[label_text(v)] for v in values[present]]
-    return codes, arms, how
+    return arm_codes(values, arms), arms, how
 
 
 def confounder_terms(frame: Any, spec: CausalSpec) -> tuple[list[np.ndarray], list[str], list[str]]:

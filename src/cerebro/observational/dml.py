@@ -76,7 +76,7 @@ def make_learner(name: str, classify: bool, seed: int) -> Any:
 def fold_ids(n: int, folds: int, seed: int) -> np.ndarray:
     """A seeded random partition of the rows into `folds` parts of (nearly) equal size."""
     if not 2 <= folds <= n // 2:
-        raise UserInputError(f"--folds must be between 2 and {n // 2}, got {folds}.")
+        raise UserInputError(f"--folds must be between 2 and {n // 2} for {n:,} rows, got {folds}.")
     ids = np.empty(n, int)
     ids[np.random.default_rng(seed).permutation(n)] = np.arange(n) % folds
     return ids
@@ -151,14 +151,14 @@ def thread_count(jobs: int) -> int:
     return jobs if jobs > 0 else os.cpu_count() or 1
 
 
-class _Binned:
-    """The confounders binned once into a LightGBM `Dataset`, with the training parameters of
-    `make_learner`'s estimators; each fold's model trains on a row subset of it."""
+class BinnedLightGBM:
+    """A design matrix binned once into a LightGBM `Dataset` with the training parameters of a
+    LightGBM scikit-learn estimator (`model`); each fit trains on a row subset of it, so the
+    folds and nuisances of one cross-fitting share one binning and no copy of X."""
 
-    def __init__(self, X: np.ndarray, seed: int) -> None:
+    def __init__(self, X: np.ndarray, model: Any) -> None:
         import lightgbm as lgb
 
-        model = make_learner("lightgbm", False, seed)
         params = {
             k: v
             for k, v in model.get_params().items()
@@ -169,22 +169,30 @@ class _Binned:
         params["num_threads"] = params.pop("n_jobs")
         self.rounds = model.n_estimators
         self.params = params
-        # The label is set per fold; the Dataset needs one to be built.
+        # The label is set per fit; the Dataset needs one to be built.
         self.full = lgb.Dataset(
             X, label=np.zeros(len(X)), params=params, free_raw_data=True
         ).construct()
 
-    def fit(self, train: np.ndarray, target: np.ndarray, classify: bool) -> Any:
+    def fit(
+        self, train: np.ndarray, target: np.ndarray, classify: bool,
+        weight: np.ndarray | None = None,
+    ) -> Any:  # fmt: skip
+        """A booster trained on rows `train` (sorted indices) with labels `target`."""
         import lightgbm as lgb
 
         part = self.full.subset(train).construct()
         part.set_label(target)
+        if weight is not None:
+            part.set_weight(weight)
         objective = "binary" if classify else "regression"
         return lgb.train({**self.params, "objective": objective}, part, self.rounds)
 
 
-def _binned(name: str, X: np.ndarray, seed: int) -> _Binned | None:
-    return _Binned(X, seed) if name == "lightgbm" else None
+def _binned(name: str, X: np.ndarray, seed: int) -> BinnedLightGBM | None:
+    if name != "lightgbm":
+        return None
+    return BinnedLightGBM(X, make_learner("lightgbm", False, seed))
 
 
 def dml_plr(
