@@ -6,7 +6,6 @@ from pathlib import Path
 
 import typer
 
-import cerebro.geo.analysis  # noqa: F401  (registers kind "geotest" until catalog.py imports it)
 from cerebro.cli.common import JSON_HELP, OUTPUT_HELP, PLOT_HELP, emit, run_fields, user_errors
 
 

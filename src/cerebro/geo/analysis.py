@@ -19,7 +19,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.registry import Method, register
@@ -94,6 +93,8 @@ def analyse_cell(
         fixed_effects=spec.fixed_effects,
     )  # fmt: skip
     if method == "tbr":
+        from scipy import stats
+
         dist = stats.t(fit.extra["dof"])
         low, high = tbr_interval(fit, 0.9)
         se = (high - low) / 2 / dist.ppf(0.95)  # SD of the cumulative effect's prediction

@@ -45,7 +45,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from cerebro.core.errors import UserInputError
 from cerebro.quasi.synth_augmented import _ridge_corrections, cross_validate, lambda_grid
@@ -327,6 +326,8 @@ def tbr_interval(fit: LiftFit, level: float = 0.9) -> tuple[float, float]:
     """
     if fit.method != "tbr":
         raise ValueError("tbr_interval needs a TBR fit")
+    from scipy import stats
+
     info = fit.extra
     x = info["control"][fit.n_pre : fit.n_pre + fit.n_post]
     s = np.array([fit.n_post, x.sum()])
