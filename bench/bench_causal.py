@@ -20,7 +20,8 @@ explicit train/test splits, and through DoWhy to EconML):
 - `cerebro-core`: `dml.dml_irm` / `dml.dml_plr` on the prepared arrays – the estimator alone,
   without `cerebro.causal`'s logistic propensity fit, overlap and balance diagnostics.
 
-`--threads k` lets every tool use k cores, each in its own way: Cerebro runs the
+A tool named `tool@k` (e.g. `econml@2`) runs with k threads, so that one interleaved run can
+compare thread counts. `--threads k` lets every tool use k cores, each in its own way: Cerebro runs the
 nuisance × fold fits concurrently (`jobs=k`, single-threaded models, numbers unchanged); EconML
 and DoWhy fit folds one after another, so their LightGBM models get `n_jobs=k` threads instead
 (what a user gets from LightGBM's default of every core).
@@ -217,7 +218,7 @@ def summarise(
         f"{TRUE_EFFECT}; {threads} thread(s) per tool; {platform.machine()}, Python {platform.python_version()}; {reps} "
         "interleaved repetitions, medians\n"
     )
-    peers = [t for t in ("econml", "dowhy") if t in tools]
+    peers = [t for t in tools if t.split("@")[0] in ("econml", "dowhy")]
     print(
         "| rows | method | tool | fit s | process s | peak RSS MiB | estimate (SE) | "
         "(est − truth)/SE | ratio to fastest peer (fit, process) |"
@@ -241,11 +242,12 @@ def summarise(
             )
     print("\nAgreement with Cerebro on the same data and folds (|Δ| in units of Cerebro's SE):")
     for method in METHODS:
-        if ("cerebro", method) not in med:
+        base = next((t for t in tools if t.startswith("cerebro") and (t, method) in med), None)
+        if base is None:
             continue
-        ours = med["cerebro", method]
+        ours = med[base, method]
         for tool in tools:
-            if tool != "cerebro" and (tool, method) in med:
+            if tool != base and (tool, method) in med:
                 theirs = med[tool, method]
                 delta = abs(theirs["estimate"] - ours["estimate"]) / ours["se"]
                 se_ratio = theirs["se"] / ours["se"]
@@ -274,7 +276,9 @@ def main() -> None:
     for rep in range(args.reps):
         for method in methods:
             for tool in tools:
-                sample = measure(tool, method, args.rows, args.threads)
+                name, _, k = tool.partition("@")
+                sample = measure(name, method, args.rows, int(k) if k else args.threads)
+                sample["tool"] = tool
                 samples.append(sample)
                 print(
                     f"rep {rep + 1} {method} {tool}: fit {sample['fit']:.1f} s, process "
