@@ -83,6 +83,9 @@ def register(app: typer.Typer) -> None:
         ),
         alpha: float = typer.Option(0.05, "--alpha", help="1 − confidence level."),
         seed: int = typer.Option(0, "--seed", help="Seed of the folds and models."),
+        jobs: int = typer.Option(
+            -1, "--jobs", help="Threads (−1: every core); the numbers do not change."
+        ),
         predictions: Path | None = typer.Option(
             None, "--predictions", help="Write per-row out-of-fold CATE predictions (CSV)."
         ),
@@ -118,6 +121,7 @@ def register(app: typer.Typer) -> None:
             "budget": budget,
             "alpha": alpha,
             "seed": seed,
+            "jobs": jobs,
             "predictions": None if predictions is None else str(predictions),
             "save": None if save is None else str(save),
         }

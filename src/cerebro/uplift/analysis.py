@@ -297,8 +297,9 @@ def forest_nuisances(
     from cerebro.uplift.forest import cross_fitted_nuisances
 
     m, e = cross_fitted_nuisances(
-        X, y, t.astype(float), t_hat=spec.propensity, folds=spec.folds, seed=spec.seed
-    )
+        X, y, t.astype(float), t_hat=spec.propensity, folds=spec.folds, seed=spec.seed,
+        n_jobs=spec.jobs,
+    )  # fmt: skip
     return np.asarray(m, float), np.asarray(e, float)
 
 
@@ -316,7 +317,7 @@ def _fit_one(
         from cerebro.uplift.forest import CausalForest
 
         m, e = forest_nuisances(X, y, t, spec)
-        forest = CausalForest(seed=spec.seed).fit(X, y, t, y_hat=m, t_hat=e)
+        forest = CausalForest(seed=spec.seed, n_jobs=spec.jobs).fit(X, y, t, y_hat=m, t_hat=e)
         tau, var = forest.oob_predict(variance=True)
         tau = np.asarray(tau, float)
         psi = dr_scores(y, t, m, e, tau)
@@ -331,6 +332,7 @@ def _fit_one(
         outcome_learner=spec.learner, effect_learner=spec.learner,
         propensity_learner=spec.learner,
         propensity=spec.propensity, binary_outcome=binary, folds=spec.folds, seed=spec.seed,
+        jobs=spec.jobs,
     )  # fmt: skip
     mu0, mu1, e = fitted.mu0, fitted.mu1, fitted.propensity
     psi = mu1 - mu0 + t * (y - mu1) / e - (1 - t) * (y - mu0) / (1 - e)

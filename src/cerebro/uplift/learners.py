@@ -42,6 +42,8 @@ Estimated propensities are clipped to [0.01, 0.99].
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -271,7 +273,8 @@ def fit_learner(
     (``lightgbm`` default, ``linear``, ``random_forest``) or a scikit-learn estimator. The outcome
     learner is a classifier (probabilities) when ``binary_outcome``; effect learners always
     regress. `propensity`: None = estimated (cross-fitted, clipped to [0.01, 0.99]); a number or
-    one value per row = known (randomised). `jobs`: LightGBM threads.
+    one value per row = known (randomised). `jobs`: fold (and fold-pair) fits run at once in
+    threads, each model single-threaded (−1: every core); the numbers do not depend on it.
     """
     if name not in LEARNERS:
         raise UserInputError(f"unknown uplift learner {name!r}; use one of {', '.join(LEARNERS)}.")
@@ -296,9 +299,9 @@ def fit_learner(
     }[name]
     from threadpoolctl import threadpool_limits
 
-    # `jobs` bounds every thread pool: BLAS threads spinning on small linear fits on a busy
-    # machine made them ten times slower than one thread.
-    with threadpool_limits(limits=jobs):
+    # One BLAS thread per fit (the folds run in parallel instead): BLAS threads spinning on
+    # small linear fits on a busy machine made them ten times slower than one thread.
+    with threadpool_limits(limits=1):
         fold_models, cate, mu0, mu1, e = fit(
             ctx, outcome_learner, effect_learner, propensity_learner
         )
@@ -348,12 +351,24 @@ class _Context:
     cache: dict = field(default_factory=dict)
 
     def fitter(self, spec: Any, classify: bool, X: np.ndarray | None = None) -> Fitter:
-        return Fitter(spec, self.X if X is None else X, classify, self.seed, self.jobs, self.cache)
+        # Single-threaded models: the parallelism is across folds (`run`), which on two cores
+        # is faster than LightGBM's own threads on small trees and gives the same numbers.
+        return Fitter(spec, self.X if X is None else X, classify, self.seed, 1, self.cache)
 
-    def folds(self):
+    def folds(self) -> list[tuple[int, np.ndarray, np.ndarray]]:
         """(k, training row indices, held-out row indices) for each fold."""
-        for k in range(self.K):
-            yield k, np.flatnonzero(self.ids != k), np.flatnonzero(self.ids == k)
+        return [
+            (k, np.flatnonzero(self.ids != k), np.flatnonzero(self.ids == k)) for k in range(self.K)
+        ]
+
+    def run(self, work: Any, tasks: list[tuple]) -> list[Any]:
+        """`work(*task)` for every task, in `jobs` threads (LightGBM and NumPy release the
+        GIL); results in task order, so the numbers do not depend on `jobs`."""
+        workers = min(len(tasks), self.jobs if self.jobs > 0 else os.cpu_count() or 1)
+        if workers <= 1:
+            return [work(*task) for task in tasks]
+        with ThreadPoolExecutor(workers) as pool:
+            return list(pool.map(lambda task: work(*task), tasks))
 
 
 def _propensity_oof(ctx: _Context, spec: Any) -> tuple[np.ndarray, list[Any]]:
@@ -361,12 +376,14 @@ def _propensity_oof(ctx: _Context, spec: Any) -> tuple[np.ndarray, list[Any]]:
     if ctx.known is not None:
         return ctx.known, [ConstantModel(float(ctx.known.mean()))] * ctx.K
     fitter = ctx.fitter(spec, classify=True)
+
+    def fold(k: int, train: np.ndarray, test: np.ndarray) -> Any:
+        return fitter.fit(train, ctx.t[train].astype(float))
+
+    models = ctx.run(fold, ctx.folds())
     e = np.empty(len(ctx.y))
-    models = []
-    for _, train, test in ctx.folds():
-        model = fitter.fit(train, ctx.t[train].astype(float))
+    for (_, _, test), model in zip(ctx.folds(), models, strict=True):
         e[test] = model.predict(ctx.X[test])
-        models.append(model)
     return e, models
 
 
@@ -375,12 +392,14 @@ def _fit_s(ctx: _Context, outcome: Any, effect: Any, prop: Any):
     fitter = ctx.fitter(outcome, ctx.binary, XT)
     n = len(ctx.y)
     mu0, mu1 = np.empty(n), np.empty(n)
-    fold_models = []
-    for _, train, test in ctx.folds():
+
+    def fold(k: int, train: np.ndarray, test: np.ndarray) -> Any:
         f = fitter.fit(train, ctx.y[train])
-        mu0[test] = f.predict(_with_t(ctx.X[test], 0.0))
+        mu0[test] = f.predict(_with_t(ctx.X[test], 0.0))  # folds write disjoint rows
         mu1[test] = f.predict(_with_t(ctx.X[test], 1.0))
-        fold_models.append({"outcome": f})
+        return {"outcome": f}
+
+    fold_models = ctx.run(fold, ctx.folds())
     e, _ = _propensity_oof(ctx, prop)
     return fold_models, mu1 - mu0, mu0, mu1, e
 
@@ -398,11 +417,13 @@ def _fit_t(ctx: _Context, outcome: Any, effect: Any, prop: Any):
     fitter = ctx.fitter(outcome, ctx.binary)
     n = len(ctx.y)
     mu0, mu1 = np.empty(n), np.empty(n)
-    fold_models = []
-    for _, train, test in ctx.folds():
+
+    def fold(k: int, train: np.ndarray, test: np.ndarray) -> Any:
         m0, m1 = _arm_models(ctx, fitter, train)
         mu0[test], mu1[test] = m0.predict(ctx.X[test]), m1.predict(ctx.X[test])
-        fold_models.append({"mu0": m0, "mu1": m1})
+        return {"mu0": m0, "mu1": m1}
+
+    fold_models = ctx.run(fold, ctx.folds())
     e, _ = _propensity_oof(ctx, prop)
     return fold_models, mu1 - mu0, mu0, mu1, e
 
@@ -413,8 +434,8 @@ def _fit_x(ctx: _Context, outcome: Any, effect: Any, prop: Any):
     e, prop_models = _propensity_oof(ctx, prop)
     n = len(ctx.y)
     mu0, mu1, cate = np.empty(n), np.empty(n), np.empty(n)
-    fold_models = []
-    for k, train, test in ctx.folds():
+
+    def fold(k: int, train: np.ndarray, test: np.ndarray) -> Any:
         m0, m1 = _arm_models(ctx, out_fitter, train)
         treated, control = train[ctx.t[train] == 1], train[ctx.t[train] == 0]
         # Imputed individual effects on the training rows (stage 1 in-sample, as in the paper).
@@ -426,8 +447,9 @@ def _fit_x(ctx: _Context, outcome: Any, effect: Any, prop: Any):
         mu0[test], mu1[test] = m0.predict(Xk), m1.predict(Xk)
         w = np.clip(e[test], CLIP, 1 - CLIP)
         cate[test] = w * tau0.predict(Xk) + (1 - w) * tau1.predict(Xk)
-        fold_models.append({"mu0": m0, "mu1": m1, "tau0": tau0, "tau1": tau1,
-                            "propensity": prop_models[k]})  # fmt: skip
+        return {"mu0": m0, "mu1": m1, "tau0": tau0, "tau1": tau1, "propensity": prop_models[k]}
+
+    fold_models = ctx.run(fold, ctx.folds())
     return fold_models, cate, mu0, mu1, e
 
 
@@ -437,14 +459,16 @@ def _pairwise(ctx: _Context, fitter: Fitter, target: np.ndarray, arm: int | None
     K = ctx.K
     P = np.zeros((K, len(target)))
     rows_of = [np.flatnonzero(ctx.ids == k) for k in range(K)]
-    for a in range(K):
-        for b in range(a + 1, K):
-            train = np.flatnonzero((ctx.ids != a) & (ctx.ids != b))
-            if arm is not None:
-                train = train[ctx.t[train] == arm]
-            model = fitter.fit(train, target[train])
-            P[a, rows_of[b]] = model.predict(ctx.X[rows_of[b]])
-            P[b, rows_of[a]] = model.predict(ctx.X[rows_of[a]])
+
+    def pair(a: int, b: int) -> None:
+        train = np.flatnonzero((ctx.ids != a) & (ctx.ids != b))
+        if arm is not None:
+            train = train[ctx.t[train] == arm]
+        model = fitter.fit(train, target[train])
+        P[a, rows_of[b]] = model.predict(ctx.X[rows_of[b]])  # each pair writes its own cells
+        P[b, rows_of[a]] = model.predict(ctx.X[rows_of[a]])
+
+    ctx.run(pair, [(a, b) for a in range(K) for b in range(a + 1, K)])
     return P
 
 
@@ -470,15 +494,17 @@ def _fit_dr(ctx: _Context, outcome: Any, effect: Any, prop: Any):
     Pe, e_oof = _pairwise_propensity(ctx, prop)
     y, t = ctx.y, ctx.t
     cate = np.empty(len(y))
-    fold_models = []
-    for k, train, test in ctx.folds():
+
+    def fold(k: int, train: np.ndarray, test: np.ndarray) -> Any:
         m0, m1 = P0[k, train], P1[k, train]
         e = ctx.known[train] if Pe is None else Pe[k, train]
         yt, tt = y[train], t[train]
         phi = m1 - m0 + tt * (yt - m1) / e - (1 - tt) * (yt - m0) / (1 - e)
         model = eff_fitter.fit(train, phi)
         cate[test] = model.predict(ctx.X[test])
-        fold_models.append({"effect": model})
+        return {"effect": model}
+
+    fold_models = ctx.run(fold, ctx.folds())
     return fold_models, cate, _oof(P0), _oof(P1), e_oof
 
 
@@ -489,14 +515,16 @@ def _fit_r(ctx: _Context, outcome: Any, effect: Any, prop: Any):
     Pe, e_oof = _pairwise_propensity(ctx, prop)
     y, t = ctx.y, ctx.t
     cate = np.empty(len(y))
-    fold_models = []
-    for k, train, test in ctx.folds():
+
+    def fold(k: int, train: np.ndarray, test: np.ndarray) -> Any:
         e = ctx.known[train] if Pe is None else Pe[k, train]
         resid_t = t[train] - e
         # Nie & Wager's loss as a weighted regression: target (y − m)/(t − e), weight (t − e)².
         model = eff_fitter.fit(train, (y[train] - Pm[k, train]) / resid_t, resid_t**2)
         cate[test] = model.predict(ctx.X[test])
-        fold_models.append({"effect": model})
+        return {"effect": model}
+
+    fold_models = ctx.run(fold, ctx.folds())
     m = _oof(Pm)
     e_c = e_oof if ctx.known is not None else np.clip(e_oof, CLIP, 1 - CLIP)
     # m = e·m₁ + (1 − e)·m₀ and τ = m₁ − m₀ give the arm means behind the AIPW ATE.

@@ -70,6 +70,11 @@ class UpliftSpec(SpecBase):
     )
     alpha: float = 0.05
     seed: int = 0
+    jobs: int = Field(
+        -1,
+        description="Threads for the cross-fitted models and the forest (−1: every core); the "
+        "numbers do not depend on it.",
+    )
     predictions: str | None = Field(
         None, description="Write per-row out-of-fold CATE predictions to this CSV file."
     )
@@ -108,6 +113,13 @@ class UpliftSpec(SpecBase):
                 f"propensity is the known probability of treatment, strictly between 0 and 1; "
                 f"got {value} (e.g. 0.5)"
             )
+        return value
+
+    @field_validator("jobs")
+    @classmethod
+    def _jobs(cls, value: int) -> int:
+        if value == 0 or value < -1:
+            raise ValueError(f"jobs is a number of threads ≥ 1, or −1 for every core; got {value}")
         return value
 
     @field_validator("alpha")
