@@ -13,7 +13,7 @@ from operator import or_
 from os import PathLike
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from cerebro.core.errors import UserInputError
 
@@ -30,6 +30,31 @@ class SpecBase(BaseModel):
 
 
 SpecT = TypeVar("SpecT", bound=SpecBase)
+
+
+def _alpha(value: float) -> float:
+    if not 0 < value < 1:
+        raise ValueError(f"alpha must be strictly between 0 and 1, got {value:g} (e.g. 0.05)")
+    return value
+
+
+def _jobs(value: int) -> int:
+    if value == 0 or value < -1:
+        raise ValueError(f"jobs is a number of workers ≥ 1, or −1 for every core; got {value}")
+    return value
+
+
+# Field types shared by the specs: a significance level, and a worker count (−1: every core).
+Alpha = Annotated[float, AfterValidator(_alpha)]
+Jobs = Annotated[int, AfterValidator(_jobs)]
+
+
+def worker_count(jobs: int) -> int:
+    """Workers for a `jobs` setting, read as joblib does: itself when positive, every core for
+    −1 (all but one for −2, …), never fewer than one."""
+    import os
+
+    return jobs if jobs > 0 else max(1, (os.cpu_count() or 1) + 1 + jobs)
 
 
 def split_list(value: Any) -> Any:

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cerebro.core.spec import SpecBase, split_list
+from cerebro.core.spec import Alpha, SpecBase, split_list
 
 DEFAULT_EFFECTS = [0.0, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3]
 
@@ -73,7 +73,7 @@ class GeoDesignSpec(SpecBase):
     cells: int = Field(1, description="Number of disjoint treatment cells (shared donor pool).")
     budget: float | None = Field(None, description="Largest investment a design may need.")
     cpic: float = Field(1.0, description="Cost per incremental unit of the outcome.")
-    alpha: float = 0.1
+    alpha: Alpha = 0.1
     alternative: Literal["two-sided", "greater", "less"] = "two-sided"
     fixed_effects: bool = Field(True, description="Remove each geo's mean before weighting.")
     top: int = Field(10, description="Designs to show (the JSON tables hold all of them).")
@@ -123,13 +123,6 @@ class GeoDesignSpec(SpecBase):
                 f"effects must be relative lifts above -1 (0.05 = +5%), got {bad[0]:g}"
             )
         return sorted(set(float(e) for e in value))
-
-    @field_validator("alpha")
-    @classmethod
-    def _alpha(cls, value: float) -> float:
-        if not 0 < value < 1:
-            raise ValueError(f"alpha must be strictly between 0 and 1, got {value:g} (e.g. 0.1)")
-        return value
 
     @field_validator("lookbacks", "cells", "top")
     @classmethod

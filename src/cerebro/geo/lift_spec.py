@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cerebro.core.spec import SpecBase, split_list
+from cerebro.core.spec import Alpha, SpecBase, split_list
 
 GeoMethod = Literal["augmented_synthetic_control", "synthetic_control", "tbr", "matched_markets"]
 
@@ -42,7 +42,7 @@ class GeoTestSpec(SpecBase):
     matching_vars: list[str] = Field(default_factory=list, description="Per-geo covariates.")
     spend: str | None = Field(None, description="Spend column: cost per incremental unit, iROAS.")
     alternative: Literal["two-sided", "greater", "less"] = "two-sided"
-    alpha: float = 0.1
+    alpha: Alpha = 0.1
     seed: int = 0
     permutation: Literal["block", "iid"] = Field(
         "block", description="Conformal permutations: moving blocks (default) or iid (GeoLift)."
@@ -60,13 +60,6 @@ class GeoTestSpec(SpecBase):
     @classmethod
     def _text(cls, value: Any) -> Any:
         return None if value is None else str(value)
-
-    @field_validator("alpha")
-    @classmethod
-    def _alpha(cls, value: float) -> float:
-        if not 0 < value < 1:
-            raise ValueError(f"alpha must be strictly between 0 and 1, got {value:g} (e.g. 0.1)")
-        return value
 
     @model_validator(mode="after")
     def _cells_ok(self) -> GeoTestSpec:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.spec import worker_count
 from cerebro.geo.power import TARGET_POWER, DesignPower, design_power
 
 
@@ -178,7 +179,7 @@ def evaluate(
     numbers do not depend on `jobs` (there are no random draws)."""
     if not candidates:
         return []
-    workers = jobs if jobs > 0 else max(1, _cores() + 1 + jobs)
+    workers = worker_count(jobs)
     n_chunks = min(len(candidates), 1 if workers == 1 else 4 * workers)
     if workers == 1:
         n_chunks = min(len(candidates), max(1, len(candidates) // 4))
@@ -199,12 +200,6 @@ def evaluate(
         if progress is not None:
             progress(len(piece))
     return results
-
-
-def _cores() -> int:
-    import os
-
-    return os.cpu_count() or 1
 
 
 def _dense(values: np.ndarray) -> np.ndarray:

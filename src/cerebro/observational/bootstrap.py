@@ -14,6 +14,7 @@ from itertools import pairwise
 import numpy as np
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.spec import worker_count
 from cerebro.observational.data import CausalData
 
 Statistic = Callable[[CausalData], np.ndarray]
@@ -42,7 +43,7 @@ def bootstrap(
     from rich.console import Console
     from rich.progress import Progress
 
-    chunks = max(1, min(replicates, 4 * (abs(jobs) if jobs > 0 else _cores())))
+    chunks = max(1, min(replicates, 4 * worker_count(jobs)))
     if jobs == 1:
         chunks = max(1, replicates // 10)
     bounds = np.linspace(0, replicates, chunks + 1).astype(int)
@@ -70,9 +71,3 @@ def bootstrap(
             "category too small); use analytic SEs (--bootstrap 0) or fewer confounder terms."
         )
     return np.vstack(kept)
-
-
-def _cores() -> int:
-    import os
-
-    return os.cpu_count() or 1

@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.spec import worker_count
 from cerebro.observational.data import CausalData
 from cerebro.observational.estimators import ArmMeans, aipw_scores
 
@@ -132,7 +133,7 @@ def cross_fit_all(
         model = make_learner(name, classify, seed).fit(X[train], y[train])
         return model.predict_proba(X[test])[:, 1] if classify else model.predict(X[test])
 
-    workers = min(len(masks), thread_count(jobs))
+    workers = min(len(masks), worker_count(jobs))
     if workers > 1:
         with ThreadPoolExecutor(workers) as pool:
             predictions = list(pool.map(fit_one, masks))
@@ -142,13 +143,6 @@ def cross_fit_all(
     for (j, _, test), prediction in zip(masks, predictions, strict=True):
         out[j][test] = prediction
     return out
-
-
-def thread_count(jobs: int) -> int:
-    """Workers for `jobs`: itself when positive, every core for −1."""
-    import os
-
-    return jobs if jobs > 0 else os.cpu_count() or 1
 
 
 class BinnedLightGBM:

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
-from cerebro.core.spec import SpecBase, split_list
+from cerebro.core.spec import Alpha, Jobs, SpecBase, split_list
 
 # Selection on observables: adjust for the named confounders.
 ADJUSTMENT = ("regression", "gcomp", "ipw", "aipw", "stratification", "psm", "dml")
@@ -95,7 +95,7 @@ class CausalSpec(SpecBase):
         5, description="Stratification: number of propensity-score quantile strata."
     )
     bootstrap: int = Field(0, description="Bootstrap replicates for SEs and CIs (0: analytic).")
-    jobs: int = Field(
+    jobs: Jobs = Field(
         1,
         description="Parallel workers (−1: every core) for the bootstrap (processes) and the "
         "cross-fitted learners of dml and --propensity lightgbm (threads); numbers do not "
@@ -154,7 +154,7 @@ class CausalSpec(SpecBase):
         description="synthetic_control: Abadie–Diamond–Hainmueller, ridge-augmented, or "
         "synthetic difference-in-differences.",
     )
-    alpha: float = 0.05
+    alpha: Alpha = 0.05
     seed: int = 0
 
     @field_validator(
@@ -185,13 +185,6 @@ class CausalSpec(SpecBase):
                 ) from None
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("alpha")
-    @classmethod
-    def _alpha(cls, value: float) -> float:
-        if not 0 < value < 1:
-            raise ValueError(f"alpha must be strictly between 0 and 1, got {value} (e.g. 0.05)")
-        return value
-
     @field_validator("truncate")
     @classmethod
     def _truncate(cls, value: float | None) -> float | None:
@@ -211,13 +204,6 @@ class CausalSpec(SpecBase):
     def _bootstrap(cls, value: int) -> int:
         if value != 0 and value < 50:
             raise ValueError(f"bootstrap needs 0 (analytic) or at least 50 replicates, got {value}")
-        return value
-
-    @field_validator("jobs")
-    @classmethod
-    def _jobs(cls, value: int) -> int:
-        if value == 0 or value < -1:
-            raise ValueError(f"jobs is a number of workers ≥ 1, or −1 for every core; got {value}")
         return value
 
     @field_validator("neighbours")

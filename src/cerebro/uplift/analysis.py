@@ -36,7 +36,7 @@ from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.core.spec import run_from_python
 from cerebro.data.load import label_text, load_table, require_columns
-from cerebro.observational.data import arm_codes
+from cerebro.observational.data import arm_codes, note_dropped
 from cerebro.uplift.model_file import (
     FeatureEncoding,
     UpliftModel,
@@ -212,17 +212,10 @@ def prepare(frame: pd.DataFrame, spec: UpliftSpec) -> UpliftData:
     encoding = FeatureEncoding.learn(frame, features)
     X, _ = encoding.transform(frame)
     keep = ~np.isnan(a) & ~np.isnan(y) & ~np.isnan(X).any(axis=1)
-    dropped = int((~keep).sum())
-    if dropped:
-        findings.append(
-            Finding(
-                "warning",
-                "dropped_missing",
-                f"dropped {dropped:,} of {len(keep):,} rows with a missing treatment, outcome or "
-                "feature (their predictions are left empty; complete-case analysis is valid if "
-                "missingness does not depend on the outcome given the features).",
-            )
-        )
+    note_dropped(
+        findings, keep, "treatment, outcome or feature; their predictions are left empty",
+        "missingness does not depend on the outcome given the features",
+    )  # fmt: skip
     a, y, X = a[keep].astype(int), y[keep], X[keep]
     for code, label in enumerate(arms):
         if not (a == code).any():

@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.spec import worker_count
 
 STATE_FORMAT = "cerebro.causal_forest"
 STATE_VERSION = 1
@@ -373,9 +374,7 @@ class CausalForest:
         return self
 
     def _threads(self) -> int:
-        import os
-
-        return (os.cpu_count() or 1) if self.n_jobs == -1 else self.n_jobs
+        return worker_count(self.n_jobs)
 
     def _set_trees(self, trees: list[tuple[np.ndarray, ...]]) -> None:
         sizes = np.array([len(tr[0]) for tr in trees], dtype=np.int64)

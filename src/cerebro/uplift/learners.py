@@ -42,7 +42,6 @@ Estimated propensities are clipped to [0.01, 0.99].
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -50,6 +49,7 @@ from typing import Any, Literal
 import numpy as np
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.spec import worker_count
 from cerebro.observational.dml import fold_ids
 from cerebro.uplift.crossfit import (
     ConstantModel,
@@ -364,7 +364,7 @@ class _Context:
     def run(self, work: Any, tasks: list[tuple]) -> list[Any]:
         """`work(*task)` for every task, in `jobs` threads (LightGBM and NumPy release the
         GIL); results in task order, so the numbers do not depend on `jobs`."""
-        workers = min(len(tasks), self.jobs if self.jobs > 0 else os.cpu_count() or 1)
+        workers = min(len(tasks), worker_count(self.jobs))
         if workers <= 1:
             return [work(*task) for task in tasks]
         with ThreadPoolExecutor(workers) as pool:

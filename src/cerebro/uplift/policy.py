@@ -63,6 +63,14 @@ POLICY_COLUMNS = (
 )
 
 
+# The curve's columns a decision reports (the threshold score is reported as score_threshold).
+DECISION_KEYS = tuple(
+    c
+    for c in POLICY_COLUMNS
+    if c not in ("score", "n_treated", "n_control", "uplift", "within_budget")
+)
+
+
 def _check_money(name: str, x: float) -> float:
     x = float(x)
     if not math.isfinite(x) or x < 0:
@@ -181,21 +189,7 @@ def targeting(
 
     def point(i: int) -> dict[str, Any]:
         row = curve.iloc[i]
-        keys = (
-            "k",
-            "fraction",
-            "incremental",
-            "incremental_se",
-            "incremental_ci_low",
-            "incremental_ci_high",
-            "value",
-            "cost",
-            "profit",
-            "profit_ci_low",
-            "profit_ci_high",
-            "roi",
-        )
-        out = {key: (int(row[key]) if key == "k" else float(row[key])) for key in keys}
+        out = {key: (int(row[key]) if key == "k" else float(row[key])) for key in DECISION_KEYS}
         out["score_threshold"] = float(row["score"])
         return out
 

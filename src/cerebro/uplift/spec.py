@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
-from cerebro.core.spec import SpecBase, split_list
+from cerebro.core.spec import Alpha, Jobs, SpecBase, split_list
 
 # The meta-learners of `cerebro.uplift.learners.LEARNERS` (kept here too so that validating a
 # spec never imports the model code), the causal forest, and "all" to fit and compare them all.
@@ -68,9 +68,9 @@ class UpliftSpec(SpecBase):
     budget: float | None = Field(
         None, description="Largest total treatment cost allowed by the targeting policy."
     )
-    alpha: float = 0.05
+    alpha: Alpha = 0.05
     seed: int = 0
-    jobs: int = Field(
+    jobs: Jobs = Field(
         -1,
         description="Threads for the cross-fitted models and the forest (−1: every core); the "
         "numbers do not depend on it.",
@@ -113,20 +113,6 @@ class UpliftSpec(SpecBase):
                 f"propensity is the known probability of treatment, strictly between 0 and 1; "
                 f"got {value} (e.g. 0.5)"
             )
-        return value
-
-    @field_validator("jobs")
-    @classmethod
-    def _jobs(cls, value: int) -> int:
-        if value == 0 or value < -1:
-            raise ValueError(f"jobs is a number of threads ≥ 1, or −1 for every core; got {value}")
-        return value
-
-    @field_validator("alpha")
-    @classmethod
-    def _alpha(cls, value: float) -> float:
-        if not 0 < value < 1:
-            raise ValueError(f"alpha must be strictly between 0 and 1, got {value} (e.g. 0.05)")
         return value
 
     @field_validator("folds")
