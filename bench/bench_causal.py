@@ -19,6 +19,9 @@ explicit train/test splits, and through DoWhy to EconML):
   `backdoor.econml.dml.LinearDML`.
 - `cerebro-core`: `dml.dml_irm` / `dml.dml_plr` on the prepared arrays – the estimator alone,
   without `cerebro.causal`'s logistic propensity fit, overlap and balance diagnostics.
+- `lightgbm-floor`: only the LightGBM training every tool must do with these learners (one
+  binning, the nuisance × fold models, no predictions, no estimate) – a lower bound for any
+  tool using them; with k threads the ideal is its single-threaded time divided by k.
 
 A tool named `tool@k` (e.g. `econml@2`) runs with k threads, so that one interleaved run can
 compare thread counts. `--threads k` lets every tool use k cores, each in its own way: Cerebro runs the
@@ -56,7 +59,7 @@ FOLD_SEED = 0
 FOLDS = 5
 CLIP = 0.01
 METHODS = ("irm", "plr")
-TOOLS = ("cerebro", "cerebro-core", "econml", "dowhy")
+TOOLS = ("cerebro", "cerebro-core", "econml", "dowhy", "lightgbm-floor")
 CONFOUNDERS = [f"x{i}" for i in range(P)]
 THREADS = 1  # set by --threads
 
@@ -170,8 +173,28 @@ def run_dowhy(df, method: str) -> tuple[float, float]:
     return float(estimate.value), float(inference.stderr_mean)
 
 
+def run_lightgbm_floor(df, method: str) -> tuple[float, float]:
+    """The LightGBM training every tool must do, and nothing else: the confounders binned once,
+    then the nuisance × fold models of `method` trained on row subsets (no predictions, no
+    estimate). With the same learners no tool can be faster than this; at k threads the ideal is
+    this single-threaded time divided by k."""
+    from cerebro.observational.dml import BinnedLightGBM
+
+    regressor, _ = learners()
+    X, y, a = df[CONFOUNDERS].to_numpy(), df["y"].to_numpy(), df["a"].to_numpy()
+    binned = BinnedLightGBM(X, regressor.set_params(n_jobs=1))
+    for train, _ in folds(len(df)):
+        fits = [(train, a, True), (train, y, False)]
+        if method == "irm":  # one outcome model per arm, on that arm's training rows
+            fits[1:] = [(train[a[train] == arm], y, False) for arm in (0, 1)]
+        for rows, target, classify in fits:
+            binned.fit(rows, target[rows], classify)
+    return float("nan"), float("nan")
+
+
 RUNNERS = {
     "cerebro": run_cerebro,
+    "lightgbm-floor": run_lightgbm_floor,
     "cerebro-core": run_cerebro_core,
     "econml": run_econml,
     "dowhy": run_dowhy,
@@ -236,9 +259,10 @@ def summarise(
             z = (m["estimate"] - TRUE_EFFECT) / m["se"]
             ratio = f"{m['fit'] / fastest['fit']:.2f}×, {m['wall'] / fastest['wall']:.2f}×"
             label = "AIPW (IRM)" if method == "irm" else "PLR"
+            estimate = "– | –" if np.isnan(z) else f"{m['estimate']:.4f} ({m['se']:.4f}) | {z:+.1f}"
             print(
                 f"| {rows:,} | {label} | {tool} | {m['fit']:.1f} | {m['wall']:.1f} | "
-                f"{m['rss']:.0f} | {m['estimate']:.4f} ({m['se']:.4f}) | {z:+.1f} | {ratio} |"
+                f"{m['rss']:.0f} | {estimate} | {ratio} |"
             )
     print("\nAgreement with Cerebro on the same data and folds (|Δ| in units of Cerebro's SE):")
     for method in METHODS:
@@ -247,7 +271,7 @@ def summarise(
             continue
         ours = med[base, method]
         for tool in tools:
-            if tool != base and (tool, method) in med:
+            if tool != base and (tool, method) in med and not np.isnan(med[tool, method]["se"]):
                 theirs = med[tool, method]
                 delta = abs(theirs["estimate"] - ours["estimate"]) / ours["se"]
                 se_ratio = theirs["se"] / ours["se"]
