@@ -3,13 +3,13 @@
 Daily outcomes of `n_geos` markets follow a linear factor model, the structure under which
 synthetic controls are justified (Abadie, Diamond & Hainmueller 2010 §2.3):
 
-    Y0[g, t] = s_g · (1 + 0.1·trend_t·a_g + 0.15·week_t·b_g + 0.05·c_t·d_g) + s_g·σ·e[g, t],
+    Y0[g, t] = s_g · (1 + β·trend_t·a_g + 0.15·week_t·b_g + 0.05·c_t·d_g) + s_g·σ·e[g, t],
 
-with market sizes s_g log-normal (median 1,000 units a day, SD of log 0.6), a slow common trend,
-a weekly pattern, a common AR(1) shock c_t, loadings a, b, d ~ U(0.5, 1.5) per market, and
-idiosyncratic AR(1) noise e (autocorrelation `rho`, unit variance) – serially correlated like
-real daily sales. The treated markets get Y = Y0 · (1 + lift) on the test dates, so the truth
-is known exactly:
+with market sizes s_g log-normal (median 1,000 units a day, SD of log 0.6), a slow common
+linear trend (strength β = `trend`, 0.1 by default), a weekly pattern, a common AR(1) shock
+c_t, loadings a, b, d ~ U(0.5, 1.5) per market, and idiosyncratic AR(1) noise e
+(autocorrelation `rho`, unit variance) – serially correlated like real daily sales. The
+treated markets get Y = Y0 · (1 + lift) on the test dates, so the truth is known exactly:
 
     incremental = lift · Σ_{treated g, test t} Y0[g, t],   ATT = incremental / (n_treated n_post).
 """
@@ -61,6 +61,7 @@ def simulate_geo_test(
     *,
     noise: float = 0.05,
     rho: float = 0.5,
+    trend: float = 0.1,
     seed: int = 0,
 ) -> GeoSimulation:
     """One seeded geo panel (geos × dates) with `lift` injected into the first `n_treated`
@@ -70,10 +71,10 @@ def simulate_geo_test(
     t = np.arange(T)
     size = 1000.0 * np.exp(0.6 * rng.standard_normal(n_geos))
     loads = rng.uniform(0.5, 1.5, (n_geos, 3))
-    trend = (t - T / 2) / T
+    slope = (t - T / 2) / T
     week = np.sin(2 * np.pi * t / 7) + 0.5 * np.cos(4 * np.pi * t / 7)
     shock = _ar1(rng, (T,), 0.8)
-    shape = 1 + 0.1 * np.outer(loads[:, 0], trend) + 0.15 * np.outer(loads[:, 1], week)
+    shape = 1 + trend * np.outer(loads[:, 0], slope) + 0.15 * np.outer(loads[:, 1], week)
     shape += 0.05 * np.outer(loads[:, 2], shock)
     Y0 = size[:, None] * (shape + noise * _ar1(rng, (n_geos, T), rho))
     Y = Y0.copy()
