@@ -89,7 +89,12 @@ def worker(kind: str, rows: int, seed: int) -> None:
     y, x, *_ = simulate_arrays(rows, 0.5, seed=seed)
     fit = _fit_cerebro if kind == "cerebro" else _fit_rdrobust
     info: dict[str, object] = {"numpy": np.__version__}
-    if kind != "cerebro":
+    if kind == "cerebro":
+        from cerebro.quasi import rdd_local
+
+        # rd_fit's default backend: the compiled kernels from COMPILED_MIN_ROWS rows on.
+        info["compiled"] = rows >= rdd_local.COMPILED_MIN_ROWS
+    else:
         import rdrobust.funs
 
         info["rdrobust"] = version("rdrobust")
@@ -158,6 +163,7 @@ def main() -> None:
         return
 
     has_numba, extra = _numba_path(args)
+    load_before = os.getloadavg()
     workers = {"Cerebro": Worker("cerebro", args), "rdrobust": Worker("rdrobust", args)}
     if has_numba:
         workers["rdrobust[speed]"] = Worker("rdrobust-speed", args, extra)
@@ -169,6 +175,7 @@ def main() -> None:
         for w in workers.values():
             w.close()
 
+    load_after = os.getloadavg()
     med = {k: statistics.median(w.times) for k, w in workers.items()}
     ours = workers["Cerebro"]
     pure = workers["rdrobust"]
@@ -190,9 +197,11 @@ def main() -> None:
         f"{args.seed}). rdrobust {pure.info['rdrobust']} twice: as `pip install rdrobust` "
         "installs it (numba not importable, nearest-neighbour loop in pure Python) and with its "
         f"`speed` extra, {numba_note}. Each in its own warmed-up worker process, {args.runs} "
-        "timed fits each, round-robin one at a time; medians. "
-        f"Python {platform.python_version()}, numpy {ours.info['numpy']}, {platform.machine()}, "
-        f"{os.cpu_count()} CPUs.\n"
+        "timed fits each, round-robin one at a time; medians. Cerebro "
+        + ("with its compiled kernels" if ours.info["compiled"] else "on its NumPy path")
+        + f". Python {platform.python_version()}, numpy {ours.info['numpy']}, "
+        f"{platform.machine()}, {os.cpu_count()} CPUs; load average (1 min) "
+        f"{load_before[0]:.1f} before, {load_after[0]:.1f} after.\n"
     )
     print("| | wall seconds (median) | Cerebro is | all runs |")
     print("|---|---:|---:|---|")

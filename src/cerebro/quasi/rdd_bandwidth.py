@@ -26,15 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cerebro.core.errors import UserInputError
-from cerebro.quasi.rdd_local import (
-    LocalFit,
-    Side,
-    combine,
-    fit_residuals,
-    local_fit,
-    meat,
-    window_size,
-)
+from cerebro.quasi.rdd_local import Side, fit_meat, local_fit, window_size
 
 # Kernel constants of the pilot bandwidth (Silverman-type rule of thumb for each kernel).
 PILOT_CONSTANT = {"triangular": 2.576, "uniform": 1.843, "epanechnikov": 2.34}
@@ -84,15 +76,12 @@ def quantile_type2_sides(left: Side, right: Side, probs: list[float]) -> np.ndar
     return np.array(out)
 
 
-def side_gamma(
-    R: np.ndarray, w: np.ndarray, D: np.ndarray, inv_g: np.ndarray, design: Design
-) -> np.ndarray:
-    """Covariate coefficients after partialling out the local polynomial (CCFT 2019, eq. 5)."""
+def side_gamma(U: np.ndarray, C: np.ndarray, inv_g: np.ndarray, design: Design) -> np.ndarray:
+    """Covariate coefficients after partialling out the local polynomial (CCFT 2019, eq. 5),
+    from U = R'WD, C = Σ w D D' and (R'WR)⁻¹."""
     z = design.cov_cols
     first = np.arange(1 + int(design.treatment))
-    RW = R * w[:, None]
-    U = RW.T @ D
-    ZWD = (D[:, z] * w[:, None]).T @ D
+    ZWD = C[z]
     UiGU = U[:, z].T @ inv_g @ U
     return np.linalg.pinv(ZWD[:, z] - UiGU[:, z]) @ (ZWD[:, first] - UiGU[:, first])
 
@@ -120,20 +109,11 @@ def combination(beta_nu: np.ndarray, gamma: np.ndarray | None, design: Design, n
 
 @dataclass
 class SidePilot:
-    """Per-side caches: the pilot fits depend only on (order, derivative); nn residuals only on
-    the window."""
+    """Per-side cache: the pilot fits depend only on (order, derivative)."""
 
     side: Side
     design: Design
     vfits: dict = field(default_factory=dict)
-    residuals: dict = field(default_factory=dict)
-
-    def resid(self, fit: LocalFit, beta: np.ndarray) -> np.ndarray:
-        if self.design.vce != "nn":
-            return fit_residuals(self.side, fit, beta, self.design.vce)
-        if fit.m not in self.residuals:
-            self.residuals[fit.m] = fit_residuals(self.side, fit, beta, "nn")
-        return self.residuals[fit.m]
 
     def vfit(self, o: int, nu: int, h: float) -> tuple[float, float, np.ndarray]:
         """Variance of the ν-th derivative's combination, bias constant and s at the pilot h."""
@@ -144,16 +124,14 @@ class SidePilot:
         m = window_size(side.dist, h, design.kernel)
         if side.unique_in(m) < o + 1:
             raise _too_few("pilot", h)
-        fit = local_fit(side, h, o, design.kernel, m)
+        fit = local_fit(side, h, o, design.kernel, cross=design.n_cov > 0)
         inv_g = fit.inv_g
-        D = side.D[:m]
-        beta = fit.coef(D)
-        gamma = side_gamma(fit.R, fit.w, D, inv_g, design) if design.n_cov else None
+        beta = fit.coef()
+        gamma = side_gamma(fit.T, fit.C, inv_g, design) if design.n_cov else None
         s = combination(beta[nu] / h**nu, gamma, design, nu)
-        r = combine(self.resid(fit, beta), s)
-        cl = side.cluster[:m] if side.cluster is not None else None
-        var = (inv_g @ meat(fit.RWT, r, cl, o + 1) @ inv_g)[nu, nu] / h ** (2 * nu)
-        bconst = (inv_g @ (fit.RW.T @ fit.u ** (o + 1)))[nu]
+        var = (inv_g @ fit_meat(side, fit, s, design.kernel) @ inv_g)[nu, nu] / h ** (2 * nu)
+        # R'W u^(o+1) = (Σ w u^(j+o+1))_j
+        bconst = (inv_g @ fit.S[o + 1 : 2 * o + 2])[nu]
         self.vfits[key] = (float(var), float(bconst), s)
         return self.vfits[key]
 
@@ -166,15 +144,14 @@ class SidePilot:
         m = window_size(side.dist, h_b, design.kernel)
         if side.unique_in(m) < o_b + 1:
             raise _too_few("bias pilot", h_b)
-        fit = local_fit(side, h_b, o_b, design.kernel, m)
+        fit = local_fit(side, h_b, o_b, design.kernel)
         inv_g = fit.inv_g
-        beta = fit.coef(side.D[:m])
+        beta = fit.coef()
         lead = beta[-1] / h_b**o_b
         reg = 0.0
         if scale > 0:
-            r = combine(self.resid(fit, beta), s)
-            cl = side.cluster[:m] if side.cluster is not None else None
-            v_lead = (inv_g @ meat(fit.RWT, r, cl, o_b + 1) @ inv_g)[-1, -1] / h_b ** (2 * o_b)
+            meat = fit_meat(side, fit, s, design.kernel)
+            v_lead = (inv_g @ meat @ inv_g)[-1, -1] / h_b ** (2 * o_b)
             reg = 3 * bconst**2 * v_lead
         V = (2 * nu + 1) * h_v ** (2 * nu + 1) * var
         B = math.sqrt(2 * (o + 1 - nu)) * bconst * float(s @ lead)

@@ -24,11 +24,10 @@ import numpy as np
 
 from cerebro.quasi.rdd_bandwidth import Design, combination
 from cerebro.quasi.rdd_local import (
+    KERNEL_CODE,
     Side,
-    combine,
+    cr1,
     local_fit,
-    meat,
-    nn_residuals,
     require_points,
     window_size,
 )
@@ -42,19 +41,19 @@ class SideFit:
     n_h: int
     n_b: int
     inv_p: np.ndarray
-    RWp: np.ndarray  # (W_h R_p)', u = x/h units: one row per coefficient
-    Q: np.ndarray  # the bias-corrected design Q', one row per coefficient
+    inv_q: np.ndarray
+    L: np.ndarray  # Σ W_h R_p v^(p+1), v = x/b: the bias-correction direction
     beta_p: np.ndarray  # (p+1) × k, u units
-    beta_bc: np.ndarray
-    res_h: np.ndarray
-    res_b: np.ndarray
-    cluster: np.ndarray | None
+    beta_q: np.ndarray  # (q+1) × k, v units
     U: np.ndarray  # R_p'W_h D
     ZWD: np.ndarray | None
+    beta_bc: np.ndarray | None = None
+    meats: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)  # (conv., robust)
     clusters: int = 0
 
 
 def side_fit(side: Side, h: float, b: float, p: int, design: Design) -> SideFit:
+    """The sums of the order-p fit at h and the order-q bias fit at b on one side."""
     q = p + 1
     kernel = design.kernel
     n_h = window_size(side.dist, h, kernel)
@@ -63,35 +62,42 @@ def side_fit(side: Side, h: float, b: float, p: int, design: Design) -> SideFit:
     name = "left of" if side.x[-1] < 0 else "right of"
     require_points(side, n_h, p, name, f"bandwidth h = {h:.4g}")
     require_points(side, n_b, q, name, f"bias bandwidth b = {b:.4g}")
-    fq = local_fit(side, b, q, kernel, m)  # usually the selector's last bias fit, kept
-    fp = local_fit(side, h, p, kernel, m)
-    v, wb, Rq = fq.u, fq.w, fq.R
-    RWp, inv_p, inv_q = fp.RW, fp.inv_g, fq.inv_g
-    wh = fp.w
-    # Bias correction: subtract the order-(p+1) term of the order-q fit at b from the outcome,
-    # Q = W_h R_p − m·L' with m_i = w_b,i R_q(v_i)·[Γ_q⁻¹]_(p+1) and L = Σ W_h R_p v^(p+1).
-    L = RWp.T @ v ** (p + 1)
-    mvec = (Rq @ inv_q[p + 1]) * wb
-    Q = mvec[:, None] * L[None, :]
-    np.subtract(RWp, Q, out=Q)
-    D = side.D[:m]
-    U = RWp.T @ D
-    beta_p = inv_p @ U
-    beta_bc = inv_p @ (Q.T @ D)
-    cl = side.cluster[:m] if side.cluster is not None else None
-    if design.vce == "nn":
-        res_h = res_b = nn_residuals(side, m)
-    else:
-        res_h = D - fp.R @ beta_p
-        res_b = D - Rq @ fq.coef(D)
-    ZWD = None
-    if design.n_cov:
-        z = design.cov_cols
-        ZWD = (D[:, z] * wh[:, None]).T @ D
+    fq = local_fit(side, b, q, kernel)  # usually the selector's last bias fit, kept
+    fp = local_fit(side, h, p, kernel, cross=design.n_cov > 0, b=b, bpow=p + 1)
+    inv_p = fp.inv_g
+    ZWD = fp.C[design.cov_cols] if design.n_cov else None
     return SideFit(
-        m, n_h, n_b, inv_p, fp.RWT, Q.T, beta_p, beta_bc, res_h, res_b, cl, U, ZWD,
-        clusters=0 if cl is None else len(np.unique(cl)),
+        m, n_h, n_b, inv_p, fq.inv_g, fp.E, inv_p @ fp.T, fq.coef(), fp.T, ZWD
     )  # fmt: skip
+
+
+def finish_side(side: Side, fit: SideFit, h: float, b: float, p: int, S: np.ndarray,
+                design: Design) -> None:  # fmt: skip
+    """The bias-corrected coefficients and, for each combination s (rows of S), the meats of
+    the conventional and the robust variance, in one pass over the window (CCT 2014):
+    Q = W_h R_p − m·L' with m_i = w_b,i R_q(v_i)·[Γ_q⁻¹]_(p+1); τ̂_bc = e₀'Γ_p⁻¹ Q'D."""
+    k = side.D.shape[1]
+    ns = S.shape[0]
+    iq = np.ascontiguousarray(fit.inv_q[p + 1])
+    if side.cluster is None:
+        res, tail, t0 = side.nn(fit.m)
+        cluster, ncl = np.empty(0, np.int64), 0
+        bps, bqs = np.zeros((ns, p + 1)), np.zeros((ns, p + 2))
+    else:
+        res, tail, t0 = np.empty((0, k)), np.empty((0, k)), 0
+        cluster, ncl = side.cluster, side.n_clusters
+        bps = np.ascontiguousarray((fit.beta_p @ S.T).T)
+        bqs = np.ascontiguousarray((fit.beta_q @ S.T).T)
+    QD, mh, mb, th, tb, g = side.kern.bias_corrected(
+        side.x, side.D, fit.m, h, b, KERNEL_CODE[design.kernel], p, iq,
+        np.ascontiguousarray(fit.L), S, res, tail, t0, bps, bqs, cluster, ncl,
+    )  # fmt: skip
+    fit.beta_bc = fit.inv_p @ QD
+    if side.cluster is None:
+        fit.meats = [(mh[t], mb[t]) for t in range(ns)]
+    else:
+        fit.clusters = g
+        fit.meats = [(cr1(th[t], g, fit.m, p + 1), cr1(tb[t], g, fit.m, p + 2)) for t in range(ns)]
 
 
 @dataclass
@@ -116,11 +122,9 @@ class RDFit:
     clusters: tuple[int, int] | None = None
 
 
-def _variance(fit: SideFit, s: np.ndarray, p: int) -> tuple[float, float]:
-    r_h = combine(fit.res_h, s)
-    r_b = combine(fit.res_b, s)
-    m_cl = meat(fit.RWp, r_h, fit.cluster, p + 1)
-    m_rb = meat(fit.Q, r_b, fit.cluster, p + 2)
+def _variance(fit: SideFit, t: int) -> tuple[float, float]:
+    """Conventional and robust variance of one side's intercept for the t-th combination."""
+    m_cl, m_rb = fit.meats[t]
     v = fit.inv_p[0] @ m_cl @ fit.inv_p[0]
     v_rb = fit.inv_p[0] @ m_rb @ fit.inv_p[0]
     return float(v), float(v_rb)
@@ -142,27 +146,33 @@ def rd_estimate(left: Side, right: Side, h: float, b: float, p: int, design: Des
             zwy += f.ZWD[:, first] - uigu[:, first]
         gamma = np.linalg.pinv(zwz) @ zwy
     jump = fr.beta_p[0] - fl.beta_p[0]
+    s = combination(jump, gamma, design, 0)
+    if design.treatment:
+        s_y, s_t = _selectors(gamma, design)
+        S = np.vstack([s, s_t])
+    else:
+        S = s[None, :]
+    S = np.ascontiguousarray(S, dtype=float)
+    for side, f in ((left, fl), (right, fr)):
+        finish_side(side, f, h, b, p, S, design)
     jump_bc = fr.beta_bc[0] - fl.beta_bc[0]
     first_stage = None
     if not design.treatment:
-        s = combination(jump, gamma, design, 0)
         tau, tau_bc = float(s @ jump), float(s @ jump_bc)
     else:
-        s_y, s_t = _selectors(gamma, design)
         ty, tt = float(s_y @ jump), float(s_t @ jump)
         ty_bc, tt_bc = float(s_y @ jump_bc), float(s_t @ jump_bc)
         tau = ty / tt
-        s = combination(jump, gamma, design, 0)
         # Bias-correct the ratio through its linearisation: τ − s'(bias of each jump).
         tau_bc = tau - (1 / tt * (ty - ty_bc) - ty / tt**2 * (tt - tt_bc))
-        vt = [_variance(f, s_t, p) for f in (fl, fr)]
+        vt = [_variance(f, 1) for f in (fl, fr)]
         first_stage = (
             tt,
             tt_bc,
             float(np.sqrt(vt[0][0] + vt[1][0])),
             float(np.sqrt(vt[0][1] + vt[1][1])),
         )
-    vl, vr = _variance(fl, s, p), _variance(fr, s, p)
+    vl, vr = _variance(fl, 0), _variance(fr, 0)
     raw = h ** -np.arange(p + 1)
     return RDFit(
         tau=tau,
@@ -179,7 +189,7 @@ def rd_estimate(left: Side, right: Side, h: float, b: float, p: int, design: Des
         first_stage=first_stage,
         coef_left=fl.beta_p[:, 0] * raw,
         coef_right=fr.beta_p[:, 0] * raw,
-        clusters=None if fl.cluster is None else (fl.clusters, fr.clusters),
+        clusters=None if left.cluster is None else (fl.clusters, fr.clusters),
     )
 
 
@@ -232,7 +242,7 @@ def rd_fit(
     """
     from cerebro.core.errors import UserInputError
     from cerebro.quasi.rdd_bandwidth import mserd, quantile_type2_sides
-    from cerebro.quasi.rdd_local import make_side
+    from cerebro.quasi.rdd_local import make_sides
 
     x = np.asarray(x, float) - cutoff
     columns = [np.asarray(y, float)]
@@ -251,9 +261,7 @@ def rd_fit(
             "--cutoff with data on both sides."
         )
     # Each side is gathered once, straight into its sorted order.
-    rows = (np.flatnonzero(~right_mask), np.flatnonzero(right_mask))
-    sides = [make_side(x, columns, codes, r) for r in rows]
-    left, right = sides
+    left, right = make_sides(x, columns, codes)
     q = p + 1
     for side, name in ((left, "below"), (right, "above")):
         if side.unique < q + 1:
@@ -280,11 +288,11 @@ def rd_fit(
             if np.var(t[~right_mask]) == 0 or np.var(t[right_mask]) == 0:
                 sharp_bw = True
         if sharp_bw:
-            reduced = [columns[0], *columns[2:]]
-            bw_sides = [make_side(x, reduced, codes, r) for r in rows]
+            reduced = [0, *range(2, len(columns))]
+            bw_sides = [left.with_columns(reduced), right.with_columns(reduced)]
             bw_design = Design(False, n_cov, kernel, design.vce)
         else:
-            bw_sides = sides
+            bw_sides = [left, right]
         sd = float(np.std(x, ddof=1))
         q25, q75 = quantile_type2_sides(left, right, [0.25, 0.75])
         h, b_sel, pilot = mserd(

@@ -1,22 +1,17 @@
 """Local polynomial building blocks of regression discontinuity: one side of the cutoff.
 
 Each side is stored once, sorted by distance to the cutoff, so every kernel window (all points
-with positive weight at bandwidth h) is a *prefix* of the arrays – no masks, no copies. The
-pieces here are the weighted least-squares fit of order p on a window, the nearest-neighbour
-residuals of Calonico, Cattaneo & Titiunik (2014, "CCT") and the sandwich "meat" sums
-(heteroskedasticity-robust or clustered).
+with positive weight at bandwidth h) is a *prefix* of the arrays – no masks, no copies. What a
+weighted least-squares fit of order p on a window needs from the data are a few kernel-weighted
+sums (`LocalFit`: Σ w u^j, Σ w u^j D, …); the sandwich "meat" sums use the nearest-neighbour
+residuals of Calonico, Cattaneo & Titiunik (2014, "CCT") or, with clusters, the fitted residuals
+(CR1). Only (order+1)-square matrices are formed here; the sums over the points come from one
+of two backends with the same functions: one-pass compiled loops (`rdd_kernels`, numba) from
+`COMPILED_MIN_ROWS` rows on, and below that their vectorised NumPy twins (`NumpyKernels`), which
+spare a short run numba's start-up. The two agree to rounding (tests/test_quasi_rdd_kernels.py).
 
 Designs are in units of u = (x − c)/h (well conditioned whatever the scale of x); coefficients are
 converted back to the raw scale where a derivative is needed.
-
-Speed without changing a digit: the higher-order pilot fits of the bandwidth selector are
-ill-conditioned enough (an order-4 global fit) that merely summing in another order moves h by
-up to ~1e-10 relative (the number of OpenBLAS threads alone moves it by ~1e-11). So every shortcut
-here keeps the arithmetic: the same elementwise operations and the same BLAS calls (matrix
-products are layout-independent in BLAS gemm/syrk; matrix-vector products get the column layout
-they always had), and the nearest-neighbour blocks come from comparisons that reproduce the
-step-by-step growth exactly. What is saved is work that was repeated or thrown away: sorting,
-gathers, per-step fancy indexing, strided temporaries and refits.
 
 Reference: Calonico, Cattaneo & Titiunik (2014), "Robust nonparametric confidence intervals for
 regression-discontinuity designs", Econometrica 82(6); Calonico, Cattaneo & Farrell (2018, JASA).
@@ -24,14 +19,22 @@ regression-discontinuity designs", Econometrica 82(6); Calonico, Cattaneo & Farr
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from cerebro.core.errors import UserInputError
 
 KERNELS = ("triangular", "uniform", "epanechnikov")
-_TIE = np.sqrt(np.finfo(float).eps)
+KERNEL_CODE = {"triangular": 0, "uniform": 1, "epanechnikov": 2}
+MATCHES = 3  # nearest neighbours of the variance estimator (rdrobust's default nnmatch)
+# From this many rows on, the sums run in the compiled kernels of `rdd_kernels`. Below it the
+# NumPy twins in this module take well under 0.1 s per fit – less than importing and starting
+# numba costs a fresh process (~0.5 s; its first-ever run also compiles, once per install).
+# CEREBRO_RDD_COMPILED_MIN_ROWS overrides it (0: always compiled; a huge number: never).
+COMPILED_MIN_ROWS = int(os.environ.get("CEREBRO_RDD_COMPILED_MIN_ROWS", "500000"))
+_TIE = float(np.sqrt(np.finfo(float).eps))  # relative tolerance of an equidistant neighbour
 
 
 def kernel_weights(u: np.ndarray, kernel: str) -> np.ndarray:
@@ -57,24 +60,8 @@ def window_size(dist: np.ndarray, h: float, kernel: str) -> int:
     return int(np.searchsorted(dist, h, side=side))
 
 
-def powers(u: np.ndarray, order: int) -> np.ndarray:
-    """The design [1, u, …, u^order] by repeated multiplication, one row per power.
-
-    Rows keep each power contiguous, which makes building and weighting the design several
-    times faster on long windows than the (n × order+1) layout; the matrix products below give
-    bit-for-bit the same results in either layout (BLAS gemm/syrk), except matrix-vector
-    products, which take the column layout (`LocalFit.R`, `LocalFit.RW`)."""
-    out = np.empty((order + 1, len(u)))
-    out[0] = 1.0
-    for j in range(1, order + 1):
-        np.multiply(out[j - 1], u, out=out[j])
-    return out
-
-
-def inverse_gram(RT: np.ndarray, RWT: np.ndarray) -> np.ndarray:
-    """(R'WR)⁻¹ from the design rows R' and the weighted rows R'W, by Cholesky (pseudo-inverse if
-    singular)."""
-    G = RWT @ RT.T
+def inverse_gram(G: np.ndarray) -> np.ndarray:
+    """(R'WR)⁻¹ by Cholesky (pseudo-inverse if singular)."""
     try:
         Linv = np.linalg.inv(np.linalg.cholesky(G))
         return Linv.T @ Linv
@@ -82,120 +69,112 @@ def inverse_gram(RT: np.ndarray, RWT: np.ndarray) -> np.ndarray:
         return np.linalg.pinv(G)
 
 
-@dataclass
-class LocalFit:
-    """The kernel-weighted design of an order-`order` fit on the first m points of a side at
-    bandwidth h: u = x/h, weights w, the design rows R' = [1, u, …]' and R'W, and (R'WR)⁻¹."""
-
-    m: int
-    h: float
-    u: np.ndarray
-    w: np.ndarray
-    RT: np.ndarray
-    RWT: np.ndarray
-    inv_g: np.ndarray
-    _R: np.ndarray | None = None
-    _RW: np.ndarray | None = None
-
-    @property
-    def R(self) -> np.ndarray:
-        """The design in the (m × order+1) layout, built on first use."""
-        if self._R is None:
-            self._R = np.ascontiguousarray(self.RT.T)
-        return self._R
-
-    @property
-    def RW(self) -> np.ndarray:
-        """W·R in the (m × order+1) layout, built on first use."""
-        if self._RW is None:
-            self._RW = np.ascontiguousarray(self.RWT.T)
-        return self._RW
-
-    def coef(self, D: np.ndarray) -> np.ndarray:
-        """Weighted least-squares coefficients of the columns of D (u units)."""
-        if D.shape[1] == 1:  # a matrix-vector product: the column layout
-            return self.inv_g @ (self.RW.T @ D)
-        return self.inv_g @ (self.RWT @ D)
-
-
-def local_fit(side: Side, h: float, order: int, kernel: str, m: int) -> LocalFit:
-    """The fit of `order` at bandwidth h on the first m points of `side`.
-
-    The last fit of each side is kept: the bandwidth selector's last bias fit (order p+1 at b)
-    is the bias-correction fit of the final estimate."""
-    key = (h, order, kernel, m)
-    if side.last_fit is not None and side.last_fit[0] == key:
-        return side.last_fit[1]
-    u = side.x[:m] / h
-    w = kernel_weights(u, kernel)
-    RT = powers(u, order)
-    RWT = RT * w
-    fit = LocalFit(m, h, u, w, RT, RWT, inverse_gram(RT, RWT))
-    side.last_fit = (key, fit)
-    return fit
-
-
-def combine(res: np.ndarray, s: np.ndarray) -> np.ndarray:
-    """res @ s, the residual of the combination s of the columns (the column itself if s = [1])."""
-    if len(s) == 1 and s[0] == 1.0:
-        return res[:, 0]
-    return res @ s
+def hankel(M: np.ndarray, size: int) -> np.ndarray:
+    """The size × size matrix with entries M[j + l] (a Gram or meat matrix of monomials)."""
+    idx = np.arange(size)
+    return M[idx[:, None] + idx[None, :]]
 
 
 @dataclass
 class Side:
-    """One side of the cutoff, sorted by distance |x − c| ascending.
+    """One side of the cutoff, sorted by distance |x − c| ascending (ties in row order).
 
-    `x` is the signed distance x − c; `D` holds the columns [outcome, (treatment), covariates…];
-    `cluster` integer codes or None; `group_start` the first index of each run of tied x values.
-    The nearest-neighbour blocks and running sums are computed once, on first use."""
+    `x` is the signed distance x − c; `D` holds the columns [outcome, (treatment), covariates…],
+    one row per point; `cluster` integer codes (0 … n_clusters−1) or None; `gstart` the first
+    index of each run of tied distances and a final sentinel n. Fits and nearest-neighbour
+    residuals are cached."""
 
     x: np.ndarray
     dist: np.ndarray
     D: np.ndarray
     cluster: np.ndarray | None
-    group_start: np.ndarray
-    blocks: tuple[np.ndarray, np.ndarray] | None = None
-    full_nn: np.ndarray | None = None
-    _cumsum: np.ndarray | None = None
-    centre: np.ndarray | None = None
-    _count: np.ndarray | None = None
-    last_fit: tuple[tuple, LocalFit] | None = None
+    gstart: np.ndarray
+    n_clusters: int = 0
+    kern: object = None  # the backend of the sums: `rdd_kernels` or `NumpyKernels`
+    fits: dict = field(default_factory=dict)
+    _res: np.ndarray | None = None  # nn residuals of the first _res_groups tie groups
+    _res_groups: int = 0
 
     @property
     def n(self) -> int:
         return len(self.x)
 
     @property
+    def group_start(self) -> np.ndarray:
+        return self.gstart[:-1]
+
+    @property
     def unique(self) -> int:
-        return len(self.group_start)
+        return len(self.gstart) - 1
 
     def unique_in(self, m: int) -> int:
         """Distinct x values among the first m points."""
         return int(np.searchsorted(self.group_start, m, side="left"))
 
-    @property
-    def count(self) -> np.ndarray:
-        """Size of each tie group."""
-        if self._count is None:
-            self._count = np.diff(self.group_start, append=self.n)
-        return self._count
+    def with_columns(self, cols: list[int]) -> Side:
+        """The same points with a subset of the data columns."""
+        D = np.ascontiguousarray(self.D[:, cols])
+        return Side(self.x, self.dist, D, self.cluster, self.gstart, self.n_clusters, self.kern)
 
-    @property
-    def ux(self) -> np.ndarray:
-        """The distinct distances, ascending."""
-        return self.dist if self.unique == self.n else self.dist[self.group_start]
+    def nn(self, m: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """Nearest-neighbour residuals of the first m points (CCT 2014, vce='nn') as
+        (res, tail, t0): rows before t0 are rows of res, rows t0 … m−1 rows of tail.
 
-    @property
-    def cumsum(self) -> np.ndarray:
-        """Running sums of the centred columns, one row per column (centring keeps window sums
-        accurate)."""
-        if self._cumsum is None:
-            self.centre = self.D.mean(axis=0)
-            self._cumsum = np.zeros((self.D.shape[1], self.n + 1))
-            for j in range(self.D.shape[1]):
-                np.cumsum(self.D[:, j] - self.centre[j], out=self._cumsum[j, 1:])
-        return self._cumsum
+        Each residual is √(J/(J+1))·(D_i − mean of its J ≥ 3 nearest neighbours in x within the
+        window), all ties at a distance taken together. Computed for the largest window asked
+        for so far; a smaller window (a prefix) changes only blocks that could reach past it –
+        those of its last `MATCHES` tie groups – which are recomputed inside it."""
+        G = self.unique_in(m)
+        cap = min(MATCHES, m - 1)
+        k = self.D.shape[1]
+        if cap < MATCHES:  # a tiny window: every block may differ from a larger window's
+            res = np.empty((m, k))
+            self.kern.nn_residuals(self.dist, self.D, self.gstart, 0, G, cap, res)
+            return res, np.empty((0, k)), m
+        if self._res is None or self._res_groups < G:
+            res = np.empty((m, k))
+            self.kern.nn_residuals(self.dist, self.D, self.gstart, 0, G, cap, res)
+            self._res, self._res_groups = res, G
+            return res, np.empty((0, k)), m
+        if self._res_groups == G:
+            return self._res, np.empty((0, k)), m
+        g0 = max(0, G - cap)
+        t0 = int(self.gstart[g0])
+        tail = np.empty((m - t0, k))
+        self.kern.nn_residuals(self.dist, self.D, self.gstart, g0, G, cap, tail)
+        return self._res, tail, t0
+
+
+def make_sides(
+    x: np.ndarray, columns: list[np.ndarray], cluster: np.ndarray | None,
+    compiled: bool | None = None,
+) -> tuple[Side, Side]:  # fmt: skip
+    """(left, right): the points below and at-or-above 0 of x (centred at the cutoff), each
+    sorted by distance to the cutoff (ties in row order), with their data columns and cluster
+    codes. `compiled`: the backend of the sums (default: compiled from `COMPILED_MIN_ROWS`)."""
+    x = np.ascontiguousarray(x, dtype=float)
+    if compiled is None:
+        compiled = len(x) >= COMPILED_MIN_ROWS
+    if cluster is not None:  # carried through the sort as one more (exact) column
+        columns = [*columns, np.asarray(cluster, dtype=float)]
+    cols = np.ascontiguousarray(np.vstack(columns) if len(columns) > 1 else columns[0][None, :])
+    if compiled:
+        from cerebro.quasi import rdd_kernels as backend
+
+        parts = _sorted_compiled(x, cols)
+    else:
+        backend = NumpyKernels
+        parts = _sorted_numpy(x, cols)
+    sides = []
+    for xs, dist, D, gstart in parts:
+        codes = None
+        n_cl = 0
+        if cluster is not None:
+            codes = D[:, -1].astype(np.int64)
+            D = np.ascontiguousarray(D[:, :-1])
+            n_cl = int(cluster.max()) + 1
+        sides.append(Side(xs, dist, D, codes, gstart, n_cl, backend))
+    return sides[0], sides[1]
 
 
 def stable_order(dist: np.ndarray) -> np.ndarray:
@@ -229,32 +208,126 @@ def stable_order(dist: np.ndarray) -> np.ndarray:
     return order
 
 
-def make_side(
-    x: np.ndarray, columns: list[np.ndarray], cluster: np.ndarray | None, rows: np.ndarray
-) -> Side:
-    """One side of the cutoff: the points `rows` (ascending) of x (centred at the cutoff), of the
-    data columns and of the cluster codes, sorted by distance to the cutoff."""
-    xs = x[rows]
-    dist = np.abs(xs)
-    order = stable_order(dist)
-    sdist = dist[order]
-    new = np.empty(len(sdist), dtype=bool)
-    if len(sdist):
-        new[0] = True
-        np.not_equal(sdist[1:], sdist[:-1], out=new[1:])
-    take = rows[order]
-    D = np.empty((len(take), len(columns)))
-    for j, col in enumerate(columns):
-        np.take(col, take, out=D[:, j])
-    return Side(
-        x=xs[order],
-        dist=sdist,
-        D=D,
-        cluster=None if cluster is None else cluster[take],
-        group_start=np.flatnonzero(new),
+def _sorted_numpy(x: np.ndarray, cols: np.ndarray):
+    """(xs, dist, D, gstart) of each side, by a stable sort of the distances."""
+    out = []
+    for rows in (np.flatnonzero(x < 0.0), np.flatnonzero(x >= 0.0)):
+        order = rows[stable_order(np.abs(x[rows]))]
+        xs = x[order]
+        dist = np.abs(xs)
+        D = np.empty((len(order), cols.shape[0]))
+        for c in range(cols.shape[0]):
+            np.take(cols[c], order, out=D[:, c])
+        new = np.empty(len(dist), dtype=bool)
+        if len(dist):
+            new[0] = True
+            np.not_equal(dist[1:], dist[:-1], out=new[1:])
+        gstart = np.append(np.flatnonzero(new), len(dist))
+        out.append((xs, dist, D, gstart))
+    return out
+
+
+def _sorted_compiled(x: np.ndarray, cols: np.ndarray):
+    """`_sorted_numpy` with packed rows, integer sort keys and compiled gathers."""
+    from cerebro.quasi import rdd_kernels as kern
+
+    n = len(x)
+    n_right = int(np.count_nonzero(x >= 0.0))
+    bits = max(1, (n - 1).bit_length())
+    *keys, packed = kern.side_keys(x, cols, n_right, bits)
+    out = []
+    for key, offset in zip(keys, (0, n - n_right), strict=True):
+        key.sort()  # numpy's SIMD sort of plain integers: no index array, no comparisons of pairs
+        ok, xs, dist, D, gstart = kern.gather_side(key, bits, packed)
+        if not ok:  # many distinct distances closer than the key resolution
+            rows = np.arange(offset, offset + len(key))
+            order = rows[np.argsort(np.abs(packed[rows, 0]), kind="stable")]
+            xs, dist, D, gstart = kern.gather_order(order, packed)
+        out.append((xs, dist, D, gstart))
+    return out
+
+
+@dataclass
+class LocalFit:
+    """The kernel-weighted sums of an order-`order` fit on the window of bandwidth h (its first
+    m points), u = x/h: S[j] = Σ w u^j (j ≤ 2·order+1), T = R'WD (one row per coefficient),
+    C = Σ w D D' (with covariates), E[j] = Σ w u^j (x/b)^bpow; and (R'WR)⁻¹."""
+
+    m: int
+    h: float
+    order: int
+    S: np.ndarray
+    T: np.ndarray
+    C: np.ndarray
+    E: np.ndarray
+    inv_g: np.ndarray
+
+    def coef(self) -> np.ndarray:
+        """Weighted least-squares coefficients of the columns of D (u units)."""
+        return self.inv_g @ self.T
+
+
+def local_fit(
+    side: Side, h: float, order: int, kernel: str, *, cross: bool = False, b: float = 0.0,
+    bpow: int = 0,
+) -> LocalFit:  # fmt: skip
+    """The sums of the order-`order` fit at bandwidth h.
+
+    Cached: the sums of a lower order at the same bandwidth are the leading entries of a
+    higher order's (the selector fits orders 3, 2, 1 at its pilot and 4, 3 at the full range),
+    and the selector's last bias fit, order p+1 at b, is the bias-correction fit of the final
+    estimate."""
+    key = (h, order, kernel, cross, b, bpow)
+    if key in side.fits:
+        return side.fits[key]
+    for (h2, o2, k2, c2, b2, p2), big in side.fits.items():
+        if (h2, k2, c2, b2, p2) == (h, kernel, cross, b, bpow) and o2 > order:
+            S, T, E = big.S[: 2 * order + 2], big.T[: order + 1], big.E[: order + 1]
+            fit = LocalFit(big.m, h, order, S, T, big.C, E, inverse_gram(hankel(S, order + 1)))
+            side.fits[key] = fit
+            return fit
+    m = window_size(side.dist, h, kernel)
+    S, T, C, E = side.kern.moments(
+        side.x, side.D, m, h, KERNEL_CODE[kernel], 2 * order + 2, order, cross, b, bpow
     )
+    fit = LocalFit(m, h, order, S, T, C, E, inverse_gram(hankel(S, order + 1)))
+    side.fits[key] = fit
+    return fit
 
 
+def cr1(totals: np.ndarray, g: int, n: int, k: int) -> np.ndarray:
+    """CR1 meat from per-cluster score totals: (n−1)/(n−k)·G/(G−1)·Σ_g t_g t_g'."""
+    factor = (n - 1) / (n - k) * g / (g - 1) if g > 1 else np.nan
+    return factor * (totals.T @ totals)
+
+
+def fit_meat(side: Side, fit: LocalFit, s: np.ndarray, kernel: str) -> np.ndarray:
+    """Σ a_i a_i' r_i² (a_i = w_i (1, u_i, …)') with r the combination s of the nearest-neighbour
+    residuals, or with clusters the CR1 sum over clusters of (Σ_g a_i r_i)(…)' with the fitted
+    residuals of the combination."""
+    kcode = KERNEL_CODE[kernel]
+    s = np.ascontiguousarray(s, dtype=float)
+    if side.cluster is None:
+        res, tail, t0 = side.nn(fit.m)
+        M = side.kern.nn_meat(side.x, fit.m, fit.h, kcode, 2 * fit.order + 1, s, res, tail, t0)
+        return hankel(M, fit.order + 1)
+    beta_s = np.ascontiguousarray(fit.coef() @ s)
+    tot, g = side.kern.cluster_scores(
+        side.x, side.D, fit.m, fit.h, kcode, fit.order, s, beta_s, side.cluster, side.n_clusters
+    )
+    return cr1(tot, g, fit.m, fit.order + 1)
+
+
+def require_points(side: Side, m: int, order: int, name: str, what: str) -> None:
+    if side.unique_in(m) < order + 1:
+        raise UserInputError(
+            f"only {side.unique_in(m)} distinct running-variable values {name} the cutoff fall "
+            f"inside the {what}; an order-{order} polynomial needs {order + 1} – use a larger "
+            "--bandwidth or a lower --order."
+        )
+
+
+# --------------------------------------------------------------------------- NumPy twins
 def _grow_blocks(
     ux: np.ndarray, count: np.ndarray, groups: np.ndarray, G: int, cap: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -281,255 +354,175 @@ def _grow_blocks(
         tie = both & ~take_r & ~take_l
         take_r |= tie
         take_l |= tie
+        stuck = ~can_l & ~can_r  # a single group: nothing left to take
+        take_r &= ~stuck
+        take_l &= ~stuck
         new_lo = np.where(take_l, a_lo - 1, a_lo)
         new_hi = np.where(take_r, a_hi + 1, a_hi)
         lo[active], hi[active] = new_lo, new_hi
         have[active] += np.where(take_l, count[np.maximum(new_lo, 0)], 0) + np.where(
             take_r, count[np.minimum(new_hi, G - 1)], 0
         )
-        active = active[have[active] < cap]
+        active = active[(have[active] < cap) & ~stuck]
     return lo, hi
 
 
-def _grow_all(ux: np.ndarray, count: np.ndarray, G: int, cap: int) -> tuple[np.ndarray, np.ndarray]:
-    """`_grow_blocks` for every one of the first G groups, without gathers.
-
-    A block never takes more than `cap` groups on a side, so the candidate gaps and group sizes
-    are shifted copies of the sorted arrays; each growth step picks among them with np.choose."""
-    ux, count = ux[:G], count[:G]
-    inf = np.full(G, np.inf)
-    zero = np.zeros(G, dtype=count.dtype)
-    gaps_l, gaps_r, size_l, size_r = [], [], [], []
-    for j in range(1, cap + 1):
-        gl, gr, cl, cr = inf.copy(), inf.copy(), zero.copy(), zero.copy()
-        if j < G:
-            gl[j:] = ux[j:] - ux[:-j]
-            gr[:-j] = ux[j:] - ux[:-j]
-            cl[j:] = count[:-j]
-            cr[:-j] = count[j:]
-        gaps_l.append(gl)
-        gaps_r.append(gr)
-        size_l.append(cl)
-        size_r.append(cr)
-    gaps_l.append(inf)
-    gaps_r.append(inf)
-    size_l.append(zero)
-    size_r.append(zero)
-    a = np.zeros(G, dtype=np.intp)
-    b = np.zeros(G, dtype=np.intp)
-    have = count - 1
-    for _ in range(cap):
-        active = have < cap
-        if not active.any():
-            break
-        d_l = np.choose(a, gaps_l)
-        d_r = np.choose(b, gaps_r)
-        fin_l, fin_r = np.isfinite(d_l), np.isfinite(d_r)
-        both = fin_l & fin_r
-        tol = np.where(both, np.maximum(d_l, d_r) * _TIE, 0.0)
-        take_r = ~fin_l | (both & (d_l - d_r > tol))
-        take_l = ~fin_r | (both & (d_r - d_l > tol))
-        tie = both & ~take_r & ~take_l
-        take_l = active & (take_l | tie)
-        take_r = active & (take_r | tie)
-        have = (
-            have
-            + np.where(take_l, np.choose(a, size_l), 0)
-            + np.where(take_r, np.choose(b, size_r), 0)
-        )
-        a += take_l
-        b += take_r
-    groups = np.arange(G)
-    return groups - a, groups + b
-
-
-def _grow_fast(
-    ux: np.ndarray, count: np.ndarray, G: int, cap: int
+def _grow_merge(
+    ux: np.ndarray, count: np.ndarray, g0: int, G: int, cap: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """`_grow_all` without its step-by-step growth where that growth is a plain merge.
+    """`_grow_blocks` for the groups g0 … G−1, without step-by-step growth where it is a merge.
 
     For a single point whose `cap` nearest groups on either side are single points, growing the
     block takes one point per step, the nearer of the next left and right candidates: a merge of
-    the left gaps L_1 ≤ L_2 ≤ … and the right gaps R_1 ≤ R_2 ≤ …. The block then holds
-    a = Σ_j [L_j < R_(cap+1−j)] points on the left and cap − a on the right – a few comparisons of
-    shifted arrays. Wherever one of the comparisons the growth could make (L_j against R_k with
-    j + k ≤ cap + 1) may be a tie within the tolerance, near the ends of the window and next to
-    tied values, the block is grown step by step by `_grow_blocks` instead, so every block is the
-    one the step-by-step rule gives."""
-    ux, count = ux[:G], count[:G]
-    n_in = G - 2 * cap  # points with all 2·cap neighbours inside the window
-    # left[j-1][i] = ux[cap+i] − ux[cap+i−j], right[k-1][i] = ux[cap+i+k] − ux[cap+i]: the same
-    # subtractions as the step-by-step growth.
-    left, right = [], []
-    for j in range(1, cap + 1):
-        diff = ux[j:] - ux[:-j]
-        left.append(diff[cap - j : cap - j + n_in])
-        right.append(diff[cap : cap + n_in])
-    # Every comparison involves gaps no larger than the largest of L_cap and R_cap, so its tie
-    # tolerance is at most `thr`: |L_j − R_k| > thr rules a tie out (a superset is checked).
-    thr = np.maximum(left[-1], right[-1])
-    thr *= _TIE
-    a = np.zeros(n_in, dtype=np.int8)
-    d = np.empty(n_in)
-    closest = np.full(n_in, np.inf)
-    less = np.empty(n_in, dtype=bool)
+    the left gaps L_1 ≤ L_2 ≤ … and the right gaps R_1 ≤ R_2 ≤ …, so the block holds
+    a = Σ_j [L_j < R_(cap+1−j)] points on the left. Wherever a comparison the growth could make
+    (L_j against R_k, j + k ≤ cap + 1) may be a tie within the tolerance, next to tied values and
+    near the ends, the block is grown step by step instead."""
+    idx = np.arange(max(g0, cap), G - cap)
+    if cap < 1 or len(idx) == 0:
+        return _grow_blocks(ux, count, np.arange(g0, G), G, cap)
+    here = ux[idx]
+    left = [here - ux[idx - j] for j in range(1, cap + 1)]
+    right = [ux[idx + j] - here for j in range(1, cap + 1)]
+    thr = np.maximum(left[-1], right[-1]) * _TIE
+    a = np.zeros(len(idx), dtype=np.intp)
+    slow = np.zeros(len(idx), dtype=bool)
     for j in range(1, cap + 1):
         for k in range(1, cap + 2 - j):
-            np.subtract(left[j - 1], right[k - 1], out=d)
+            d = left[j - 1] - right[k - 1]
             if j + k == cap + 1:
-                np.less(d, 0.0, out=less)
-                np.add(a, less.view(np.int8), out=a)
-            np.abs(d, out=d)
-            np.minimum(closest, d, out=closest)
-    slow = closest <= thr
-    if count.max(initial=1) > 1:
-        # Blocks of points near tied values take whole groups: grow those step by step.
-        multi = np.concatenate([[0], np.cumsum(count > 1)])
-        i = np.arange(cap, G - cap)
-        slow |= multi[i + cap + 1] - multi[i - cap] > 0
-    redo = np.concatenate([np.arange(cap), cap + np.flatnonzero(slow), np.arange(G - cap, G)])
-    if len(redo) > G // 4:  # mostly ties: the growth for all groups at once is faster
-        return (*_grow_all(ux, count, G, cap), None)
-    lo = np.arange(G)
-    lo[cap : G - cap] -= a
+                a += d < 0.0
+            slow |= np.abs(d) <= thr
+    multi = np.concatenate([[0], np.cumsum(count > 1)])  # tied groups nearby: grow step by step
+    slow |= multi[idx + cap + 1] - multi[idx - cap] > 0
+    lo = np.arange(g0, G)
+    fast = idx[~slow]
+    lo[fast - g0] -= a[~slow]
     hi = lo + cap
-    lo[redo], hi[redo] = _grow_blocks(ux, count, redo, G, cap)
-    return lo, hi, redo
+    redo = np.concatenate([np.arange(g0, idx[0]), idx[slow], np.arange(idx[-1] + 1, G)])
+    lo[redo - g0], hi[redo - g0] = _grow_blocks(ux, count, redo, G, cap)
+    return lo, hi
 
 
-def _fill_regular(side: Side, out: np.ndarray, lo: np.ndarray, cap: int) -> None:
-    """Residuals of the first len(lo) points, each of which is a single point whose block is the
-    cap + 1 points lo … lo + cap (J = cap others): `_block_residuals` with the block sums read
-    off one array of running window sums instead of two gathers."""
-    m = len(lo)
-    cs = side.cumsum
-    J = float(cap)
-    factor = np.sqrt(J / (J + 1.0))
-    centred = np.empty(m)
-    others = np.empty(m)
-    stop = min(m, side.n - cap)
-    for j in range(side.D.shape[1]):
-        # W[t] = cs[t + cap + 1] − cs[t]: the same subtraction as cs[stop] − cs[start].
-        W = cs[j, cap + 1 : cap + 1 + stop] - cs[j, :stop]
-        np.subtract(side.D[:m, j], side.centre[j], out=centred)
-        np.take(W, lo, out=others, mode="clip")  # rows with another block are redone after
-        others -= centred
-        others /= J
-        np.subtract(centred, others, out=others)
-        others *= factor
-        out[:, j] = others
+def _weights(u: np.ndarray, kcode: int) -> np.ndarray:
+    return kernel_weights(u, KERNELS[kcode])  # KERNEL_CODE numbers KERNELS in order
 
 
-def _block_residuals(
-    side: Side, rows: np.ndarray | slice, start: np.ndarray, stop: np.ndarray, out: np.ndarray
-) -> None:
-    """out[rows] = √(J/(J+1))·(D_i − mean of the other J points of rows [start, stop))."""
-    cs = side.cumsum
-    J = (stop - start - 1).astype(float)
-    factor = J + 1.0
-    np.divide(J, factor, out=factor)
-    np.sqrt(factor, out=factor)
-    centred = np.empty(len(J))
-    others = np.empty(len(J))
-    for j in range(side.D.shape[1]):  # column by column: contiguous, in place
-        np.subtract(side.D[rows, j], side.centre[j], out=centred)
-        np.take(cs[j], stop, out=others)
-        others -= cs[j].take(start)
-        others -= centred
-        others /= J
-        np.subtract(centred, others, out=others)
-        others *= factor
-        out[rows, j] = others
+class NumpyKernels:
+    """Plain NumPy versions of the compiled kernels of `rdd_kernels`, same signatures and the
+    same sums (in another order): the backend below `COMPILED_MIN_ROWS` rows, and the reference
+    the compiled kernels are tested against."""
 
+    @staticmethod
+    def nn_residuals(dist, D, gstart, g0, G, cap, out):
+        """See `rdd_kernels.nn_residuals`."""
+        distinct = gstart[G] == G  # no ties in the window: group g is point g
+        ux = dist[:G] if distinct else dist[gstart[:G]]
+        count = np.ones(G, dtype=np.int64) if distinct else np.diff(gstart[: G + 1])
+        lo, hi = _grow_merge(ux, count, g0, G, cap)
+        r0, r1 = int(gstart[g0]), int(gstart[G])
+        a0 = int(gstart[lo.min()]) if len(lo) else r0
+        start = gstart[lo] - a0
+        stop = gstart[hi + 1] - a0
+        if r1 - r0 > G - g0:  # tied groups: every point of a group shares its block
+            gid = np.repeat(np.arange(G - g0), count[g0:G])
+            start, stop = start[gid], stop[gid]
+        J = (stop - start - 1).astype(float)
+        f = np.sqrt(J / (J + 1.0))
+        cs = np.zeros(r1 - a0 + 1)
+        others = np.empty(r1 - r0)
+        for c in range(D.shape[1]):  # column by column: 1-d temporaries
+            col = D[a0:r1, c]
+            centre = col.mean() if len(col) else 0.0
+            np.cumsum(col - centre, out=cs[1:])  # centred: window sums stay accurate
+            own = D[r0:r1, c] - centre
+            np.subtract(cs.take(stop), cs.take(start), out=others)
+            others -= own
+            others /= J
+            np.subtract(own, others, out=own)
+            own *= f
+            out[: r1 - r0, c] = own
 
-def nn_residuals(side: Side, m: int, matches: int = 3) -> np.ndarray:
-    """Nearest-neighbour residuals of the first m points (CCT 2014, vce='nn').
+    @staticmethod
+    def moments(xs, D, m, h, kcode, npow, order, cross, b, bpow):
+        """See `rdd_kernels.moments`."""
+        u = xs[:m] / h
+        w = _weights(u, kcode)
+        Dm = D[:m]
+        vp = (xs[:m] / b) ** bpow if b > 0.0 else None
+        S = np.empty(npow)
+        T = np.empty((order + 1, D.shape[1]))
+        E = np.zeros(order + 1)
+        # einsum, not BLAS: on skinny operands a threaded gemv only waits for busy cores.
+        p = w.copy()
+        for j in range(npow):
+            S[j] = p.sum()
+            if j <= order:
+                T[j] = np.einsum("i,ic->c", p, Dm)
+                if vp is not None:
+                    E[j] = np.einsum("i,i->", p, vp)
+            p *= u
+        C = np.einsum("i,ic,id->cd", w, Dm, Dm) if cross else np.zeros((0, 0))
+        return S, T, C, E
 
-    Each point's residual is √(J/(J+1))·(D_i − mean of its J nearest neighbours in x, within the
-    window), with at least `matches` neighbours and all ties at a distance taken together. On
-    sorted data the neighbours of a point form a contiguous block of tie groups. Blocks are
-    computed for the largest window asked for so far; a smaller window (a prefix) changes only
-    the blocks that reach past it, which are regrown inside it."""
-    count = side.count
-    ux = side.ux
-    G = side.unique_in(m)
-    cached = 0 if side.blocks is None else len(side.blocks[0])
-    if cached < G:
-        # A larger window than any before: find every block inside it.
-        cap = min(matches, m - 1)
-        redo = None
-        if cap >= 1 and 4 * cap < G:
-            lo_all, hi_all, redo = _grow_fast(ux, count, G, cap)
-        else:
-            lo_all, hi_all = _grow_all(ux, count, G, cap)
-        side.blocks = (lo_all, hi_all)
-        res = np.empty((m, side.D.shape[1]))
-        if redo is not None and m == G:  # no ties: regular blocks of cap + 1 points but a few
-            _fill_regular(side, res, lo_all, cap)
-            _fill(side, res, redo, lo_all[redo], hi_all[redo], count)
-        else:
-            _fill(side, res, np.arange(G), lo_all, hi_all, count)
-        side.full_nn = res
-        return res
-    out = side.full_nn[:m] if cached == G else side.full_nn[:m].copy()
-    bad = np.flatnonzero(side.blocks[1][:G] >= G)  # blocks that reach past the window
-    if bad.size:
-        lo, hi = _grow_blocks(ux[:G], count[:G], bad, G, min(matches, m - 1))
-        _fill(side, out, bad, lo, hi, count)
-    return out
+    @staticmethod
+    def _combined(res, tail, t0, m, s):
+        head = np.einsum("ic,c->i", res[: min(t0, m)], s)
+        return np.concatenate([head, np.einsum("ic,c->i", tail[: max(m - t0, 0)], s)])
 
+    @staticmethod
+    def nn_meat(xs, m, h, kcode, nmom, s, res, tail, t0):
+        """See `rdd_kernels.nn_meat`."""
+        u = xs[:m] / h
+        p = (_weights(u, kcode) * NumpyKernels._combined(res, tail, t0, m, s)) ** 2
+        M = np.empty(nmom)
+        for j in range(nmom):
+            M[j] = p.sum()
+            p *= u
+        return M
 
-def _fill(
-    side: Side, out: np.ndarray, groups: np.ndarray, lo: np.ndarray, hi: np.ndarray,
-    count: np.ndarray,
-) -> None:  # fmt: skip
-    """Write the residuals of every point of `groups` (blocks [lo, hi]) into `out`."""
-    if len(groups) == len(out):  # every group a single point, all of them: no index juggling
-        # Without ties group g is point g: a block [lo, hi] holds the points lo … hi.
-        if side.unique == side.n:
-            _block_residuals(side, slice(0, len(out)), lo, hi + 1, out)
-            return
-        gstart = side.group_start
-        _block_residuals(side, slice(0, len(out)), gstart[lo], gstart[hi] + count[hi], out)
-        return
-    gstart = side.group_start
-    sizes = count[groups]
-    offsets = np.arange(sizes.sum()) - np.repeat(np.cumsum(sizes) - sizes, sizes)
-    rows = np.repeat(gstart[groups], sizes) + offsets
-    gid = np.repeat(np.arange(len(groups)), sizes)
-    start, stop = gstart[lo][gid], (gstart[hi] + count[hi])[gid]
-    _block_residuals(side, rows, start, stop, out)
-
-
-def meat(A: np.ndarray, r: np.ndarray, cluster: np.ndarray | None, k: int) -> np.ndarray:
-    """Σ a_i a_i' r_i² (no clusters), or the CR1 sum over clusters of (Σ_g a_i r_i)(…)'.
-
-    `A` has one row per coefficient (a_i is its i-th column). The cluster version carries the
-    small-sample factor (n−1)/(n−k)·G/(G−1)."""
-    scores = A * r
-    if cluster is None:
-        return scores @ scores.T
-    codes, inverse = np.unique(cluster, return_inverse=True)
-    g = len(codes)
-    totals = np.column_stack(
-        [np.bincount(inverse, weights=scores[j], minlength=g) for j in range(A.shape[0])]
-    )
-    n = len(r)
-    factor = (n - 1) / (n - k) * g / (g - 1) if g > 1 else np.nan
-    return factor * (totals.T @ totals)
-
-
-def fit_residuals(side: Side, fit: LocalFit, beta: np.ndarray, vce: str) -> np.ndarray:
-    """Residuals for the variance: nearest-neighbour, or plain fitted residuals with clusters."""
-    if vce == "nn":
-        return nn_residuals(side, fit.m)
-    return side.D[: fit.m] - fit.R @ beta
-
-
-def require_points(side: Side, m: int, order: int, name: str, what: str) -> None:
-    if side.unique_in(m) < order + 1:
-        raise UserInputError(
-            f"only {side.unique_in(m)} distinct running-variable values {name} the cutoff fall "
-            f"inside the {what}; an order-{order} polynomial needs {order + 1} – use a larger "
-            "--bandwidth or a lower --order."
+    @staticmethod
+    def cluster_scores(xs, D, m, h, kcode, order, s, beta_s, cluster, n_clusters):
+        """See `rdd_kernels.cluster_scores`."""
+        u = xs[:m] / h
+        w = _weights(u, kcode)
+        r = D[:m] @ s - np.vander(u, order + 1, increasing=True) @ beta_s
+        cl = cluster[:m]
+        tot = np.column_stack(
+            [np.bincount(cl, weights=w * r * u**j, minlength=n_clusters) for j in range(order + 1)]
         )
+        return tot, len(np.unique(cl))
+
+    @staticmethod
+    def bias_corrected(xs, D, m, h, b, kcode, p, iq, L, S, res, tail, t0, bps, bqs, cluster,
+                       ncl):  # fmt: skip
+        """See `rdd_kernels.bias_corrected`."""
+        u = xs[:m] / h
+        v = xs[:m] / b
+        Vq = np.vander(v, len(iq), increasing=True)
+        mv = (Vq @ iq) * _weights(v, kcode)
+        Up = np.vander(u, p + 1, increasing=True)
+        A = Up.T * _weights(u, kcode)
+        Q = A - np.outer(L, mv)
+        Dm = D[:m]
+        ns = S.shape[0]
+        mh = np.zeros((ns, p + 1, p + 1))
+        mb = np.zeros((ns, p + 1, p + 1))
+        th = np.zeros((ns, ncl, p + 1))
+        tb = np.zeros((ns, ncl, p + 1))
+        g = 0
+        for t in range(ns):
+            if len(cluster) == 0:
+                r2 = NumpyKernels._combined(res, tail, t0, m, S[t]) ** 2
+                mh[t] = np.einsum("ji,i,ki->jk", A, r2, A)
+                mb[t] = np.einsum("ji,i,ki->jk", Q, r2, Q)
+                continue
+            cl = cluster[:m]
+            g = len(np.unique(cl))
+            sd = Dm @ S[t]
+            rh = sd - Up @ bps[t]
+            rb = sd - Vq @ bqs[t]
+            for j in range(p + 1):
+                th[t, :, j] = np.bincount(cl, weights=A[j] * rh, minlength=ncl)
+                tb[t, :, j] = np.bincount(cl, weights=Q[j] * rb, minlength=ncl)
+        return np.einsum("ji,ic->jc", Q, Dm), mh, mb, th, tb, g
