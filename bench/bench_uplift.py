@@ -6,23 +6,29 @@ per user (1.5M by default, `--rows 5000000` for the large variant), 10 numeric f
 segment one-hot (12 columns), randomised treatment with share 0.5, known CATE.
 
 Every tool gets the same base learner – `cerebro.uplift.crossfit.lightgbm_estimator` (100 trees,
-16 leaves, learning rate 0.1, ≥ 50 rows per leaf, 255 bins, `--threads` threads) – and the known
-propensity 0.5 (randomised design; EconML always fits a propensity model, so it gets a
+16 leaves, learning rate 0.1, ≥ 50 rows per leaf, 255 bins) – and the known propensity 0.5
+(randomised design; EconML always fits a propensity model, so it gets a
 `DummyClassifier(strategy="prior")`, i.e. the treated share).
 
-Tools (each a fresh process under /usr/bin/time -v: wall seconds, peak RSS; inside, the data are
-simulated first and only the estimation is timed as "fit s"):
+Configurations (``tool@threads``; each run is a fresh process under ``/usr/bin/time -v``: wall
+seconds and peak RSS; inside, the data are simulated first and only the estimation is timed):
 
-- ``cerebro``: `fit_learner("x_learner", folds=5)` – out-of-fold CATE for every row (5 × 4 LightGBM
-  fits on 80% of the rows) plus `predict` on all rows (the 5 fold models averaged);
-- ``econml`` / ``causalml``: one fit on all rows and the CATE of the same rows (4 LightGBM fits on
-  100%) – *in-sample* CATE, what their fit-then-effect API gives;
-- ``econml-oof``: EconML in a 5-fold loop giving the same out-of-fold CATE as Cerebro (equal work).
+- ``cerebro@J``: `fit_learner("x_learner", folds=5, jobs=J)` – the default: out-of-fold CATE for
+  every row (5 folds × 4 LightGBM fits on 80% of the rows, fold fits in J threads) and the
+  doubly robust ATE. Scoring all rows with the fold models afterwards (`predict`, what a user
+  does with new data) is timed separately ("score s") – `fit_learner` does not do it.
+- ``cerebro2@J``: the same with ``folds=2`` – the option that matches the peers' work: 2 folds ×
+  4 fits on 50% train the same number of row-trees as the peers' 4 fits on 100%.
+- ``econml@J`` / ``causalml@J``: one fit on all rows and the CATE of the same rows (4 LightGBM
+  fits on 100%, J LightGBM threads) – an *in-sample* CATE, what their fit-then-effect API gives.
+- ``econml-oof@J``: EconML in a 5-fold loop giving the out-of-fold CATE Cerebro gives (equal
+  work; not in the default list – slow at 1.5M rows).
 
-Runs are interleaved (rep 1: every tool, rep 2: …); medians are reported, with the PEHE of each
-tool's CATE against the truth.
+Runs are interleaved (rep 1: every configuration, rep 2: …); medians are reported with the PEHE
+of each tool's CATE against the truth, and ratios to ``cerebro@2``.
 
-Usage: python bench/bench_uplift.py [--rows 1500000] [--reps 3] [--threads 2] [--tools ...]
+Usage: python bench/bench_uplift.py [--rows 1500000] [--reps 3]
+       [--tools cerebro@1,cerebro@2,...]
 """
 
 from __future__ import annotations
@@ -37,7 +43,10 @@ import time
 
 import numpy as np
 
-TOOLS = ("cerebro", "econml", "causalml", "econml-oof")
+TOOLS = (
+    "cerebro@1", "cerebro@2", "cerebro2@1", "cerebro2@2",
+    "econml@1", "econml@2", "causalml@1", "causalml@2",
+)  # fmt: skip
 DATA_SEED = 2026
 FOLDS = 5
 
@@ -50,22 +59,30 @@ def _data(rows: int):
     return X, frame.outcome.to_numpy(float), frame.treatment.to_numpy(), truth["cate"]
 
 
-def worker(tool: str, rows: int, threads: int) -> dict:
+def worker(config: str, rows: int) -> dict:
     import warnings
 
     warnings.simplefilter("ignore")
     from cerebro.observational.dml import fold_ids
     from cerebro.uplift.crossfit import lightgbm_estimator
 
+    tool, threads = config.split("@")
+    threads = int(threads)
     X, y, t, cate = _data(rows)
     reg = lightgbm_estimator(False, 0, threads)
+    score = float("nan")
+    cpu = time.process_time()
     start = time.perf_counter()
-    if tool == "cerebro":
+    if tool in ("cerebro", "cerebro2"):
         from cerebro.uplift.learners import fit_learner
 
-        fit = fit_learner("x_learner", X, y, t, propensity=0.5, folds=FOLDS, seed=0, jobs=threads)
+        folds = FOLDS if tool == "cerebro" else 2
+        fit = fit_learner("x_learner", X, y, t, propensity=0.5, folds=folds, seed=0, jobs=threads)
         est = fit.cate_oof
-        fit.predict(X)  # scoring all rows with the fold models, as a user would
+        seconds = time.perf_counter() - start
+        begin = time.perf_counter()
+        fit.predict(X)  # scoring all rows with the fold models, as for new data
+        score = time.perf_counter() - begin
     elif tool in ("econml", "econml-oof"):
         from econml.metalearners import XLearner
         from sklearn.dummy import DummyClassifier
@@ -82,6 +99,7 @@ def worker(tool: str, rows: int, threads: int) -> dict:
             for k in range(FOLDS):
                 tr, te = ids != k, ids == k
                 est[te] = np.ravel(make().fit(y[tr], t[tr], X=X[tr]).effect(X[te]))
+        seconds = time.perf_counter() - start
     elif tool == "causalml":
         from causalml.inference.meta import BaseXRegressor
 
@@ -89,17 +107,18 @@ def worker(tool: str, rows: int, threads: int) -> dict:
         p = np.full(len(y), 0.5)
         model.fit(X, treatment=t, y=y, p=p)
         est = np.ravel(model.predict(X, p=p))
+        seconds = time.perf_counter() - start
     else:
-        raise SystemExit(f"unknown tool {tool}")
-    seconds = time.perf_counter() - start
+        raise SystemExit(f"unknown tool {config}")
+    cpu = time.process_time() - cpu  # all threads; includes the scoring pass for Cerebro
     pehe = float(np.sqrt(np.mean((est - cate) ** 2)))
-    return {"tool": tool, "fit_s": seconds, "pehe": pehe}
+    return {"tool": config, "fit_s": seconds, "score_s": score, "cpu_s": cpu, "pehe": pehe}
 
 
-def run_one(tool: str, rows: int, threads: int) -> dict:
+def run_one(config: str, rows: int) -> dict:
     with tempfile.NamedTemporaryFile(suffix=".txt") as log:
         cmd = ["/usr/bin/time", "-v", "-o", log.name, sys.executable, __file__,
-               "--worker", tool, "--rows", str(rows), "--threads", str(threads)]  # fmt: skip
+               "--worker", config, "--rows", str(rows)]  # fmt: skip
         start = time.perf_counter()
         out = subprocess.run(cmd, capture_output=True, text=True, check=True)
         wall = time.perf_counter() - start
@@ -115,37 +134,40 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_500_000)
     parser.add_argument("--reps", type=int, default=3)
-    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--tools", default=",".join(TOOLS))
     parser.add_argument("--worker")
     args = parser.parse_args()
     if args.worker:
-        print(json.dumps(worker(args.worker, args.rows, args.threads)))
+        print(json.dumps(worker(args.worker, args.rows)))
         return
     tools = args.tools.split(",")
     runs: dict[str, list[dict]] = {tool: [] for tool in tools}
     for rep in range(args.reps):
         for tool in tools:
-            r = run_one(tool, args.rows, args.threads)
+            r = run_one(tool, args.rows)
             runs[tool].append(r)
-            print(f"rep {rep + 1} {tool:11s} fit {r['fit_s']:7.1f} s  wall {r['wall_s']:7.1f} s  "
-                  f"peak {r['peak_mib']:7.0f} MiB  PEHE {r['pehe']:.4f}", flush=True)  # fmt: skip
-    print(f"\nX-learner, {args.rows:,} rows × 12 features, {args.threads} threads, "
-          f"medians of {args.reps}")  # fmt: skip
-    print("| tool | fit s | wall s | peak MiB | PEHE |\n|---|---|---|---|---|")
+            print(f"rep {rep + 1} {tool:13s} fit {r['fit_s']:7.1f} s  score {r['score_s']:5.1f} s  "
+                  f"cpu {r['cpu_s']:7.1f} s  wall {r['wall_s']:7.1f} s  peak {r['peak_mib']:6.0f} MiB  PEHE {r['pehe']:.4f}",
+                  flush=True)  # fmt: skip
+    print(f"\nX-learner, {args.rows:,} rows × 12 features, medians of {args.reps}")
+    print("| tool@threads | fit s | score all rows s | wall s | peak MiB | PEHE |")
+    print("|---|---:|---:|---:|---:|---:|")
     med = {}
     for tool, rs in runs.items():
         med[tool] = {k: statistics.median(r[k] for r in rs)
-                     for k in ("fit_s", "wall_s", "peak_mib", "pehe")}  # fmt: skip
+                     for k in ("fit_s", "score_s", "wall_s", "peak_mib", "pehe")}  # fmt: skip
         m = med[tool]
-        print(f"| {tool} | {m['fit_s']:.1f} | {m['wall_s']:.1f} | {m['peak_mib']:.0f} | "
+        score = "–" if np.isnan(m["score_s"]) else f"{m['score_s']:.1f}"
+        print(f"| {tool} | {m['fit_s']:.1f} | {score} | {m['wall_s']:.1f} | {m['peak_mib']:.0f} | "
               f"{m['pehe']:.4f} |")  # fmt: skip
-    if "cerebro" in med:
+    for ref in ("cerebro@2", "cerebro2@2"):
+        if ref not in med:
+            continue
         for tool in med:
-            if tool != "cerebro":
+            if tool != ref:
                 print(
-                    f"{tool}/cerebro: fit time ×{med[tool]['fit_s'] / med['cerebro']['fit_s']:.2f}"
-                    f", peak memory ×{med[tool]['peak_mib'] / med['cerebro']['peak_mib']:.2f}"
+                    f"{tool} / {ref}: fit time ×{med[tool]['fit_s'] / med[ref]['fit_s']:.2f}, "
+                    f"peak memory ×{med[tool]['peak_mib'] / med[ref]['peak_mib']:.2f}"
                 )
 
 

@@ -196,6 +196,66 @@ def test_predict_checks_the_feature_count():
         fit.predict(X[:, :3])
 
 
+# --- compiled tree walker (crossfit.TreeArrays) ------------------------------------------------
+
+
+@pytest.mark.parametrize("classify", [False, True])
+def test_tree_walker_is_bit_identical_to_lightgbm_predict(classify):
+    """Regression and binary-objective boosters (deep and shallow trees, rounded and integer
+    features with ties at thresholds), scored on rows with NaN, ±inf, ±1e-40, −0.0 and
+    threshold ties, whole or by row index: every value equal to Booster.predict."""
+    from cerebro.uplift.crossfit import BoosterModel, lightgbm_estimator
+
+    rng = np.random.default_rng(3)
+    n, p = 3000, 5
+    X = rng.normal(size=(n, p))
+    X[:, 1] = rng.integers(0, 3, n)
+    X[:, 2] = np.round(X[:, 2], 1)
+    noise = rng.normal(size=n)
+    y = (X[:, 0] + noise > 0).astype(float) if classify else X[:, 0] * X[:, 1] + noise
+    for params in ({}, {"num_leaves": 31, "min_child_samples": 5, "n_estimators": 40}):
+        est = lightgbm_estimator(classify, 1, 1).set_params(**params).fit(X, y)
+        Xt = rng.normal(size=(1500, p))
+        Xt[:100, 0] = np.nan
+        Xt[100:200, 1] = rng.choice([1e-40, -1e-40, -0.0], 100)
+        Xt[200:400, 1] = rng.integers(0, 3, 200)
+        Xt[400:600, 2] = np.round(Xt[400:600, 2], 1)
+        Xt[600:610], Xt[610:620] = np.inf, -np.inf
+        model = BoosterModel(est.booster_)
+        expected = est.booster_.predict(Xt)
+        np.testing.assert_array_equal(model.predict(Xt), expected)
+        assert model._trees is not None  # the walker, not the fallback, was used
+        rows = rng.integers(0, len(Xt), 700)
+        np.testing.assert_array_equal(model.predict(Xt, rows), expected[rows])
+
+
+def test_tree_walker_falls_back_to_lightgbm_for_models_it_does_not_cover():
+    import lightgbm as lgb
+
+    from cerebro.uplift.crossfit import BoosterModel, lightgbm_estimator
+
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(2000, 3))
+    X[:300, 0] = np.nan  # trained with missing values: NaN splits
+    y = np.abs(X[:, 1]) + rng.exponential(size=2000)
+    for est in (
+        lightgbm_estimator(False, 0, 1).fit(X, y),
+        lgb.LGBMRegressor(objective="poisson", n_estimators=20, verbose=-1).fit(X, y),
+    ):
+        model = BoosterModel(est.booster_)
+        np.testing.assert_array_equal(model.predict(X[:500]), est.booster_.predict(X[:500]))
+        assert model._trees is None
+
+
+def test_threaded_predict_is_bit_identical():
+    X, y, t, _ = _arrays(n=1500)
+    fit = fit_learner("x_learner", X, y, t, folds=3, seed=2, jobs=1)
+    X_big = np.tile(X, (30, 1))  # 45,000 rows: two chunks of ≥ 20,000
+    serial = fit.predict(X_big)
+    fit.jobs = 2
+    np.testing.assert_array_equal(fit.predict(X_big), serial)
+
+
 # --- synthetic data ---------------------------------------------------------------------------
 
 
