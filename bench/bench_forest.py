@@ -14,8 +14,12 @@ RSS), tools interleaved at each size, medians over `--runs`. EconML runs with an
 limit (`--econml-limit-gib`, default 20) so a size it cannot handle fails instead of swapping;
 sizes listed in `--econml-sizes` only.
 
+CausalML's `CausalRandomForestRegressor` (scikit-learn trees with its causal criterion and
+honesty) runs at `--causalml-sizes` with its closest recipe; its intervals are not timed (see
+the worker).
+
 Usage: python bench/bench_forest.py [--sizes 1500000,5000000] [--econml-sizes 200000,1000000]
-       [--runs 1] [--trees 200] [--jobs 2]
+       [--causalml-sizes 200000] [--runs 1] [--trees 200] [--jobs 2]
 """
 
 from __future__ import annotations
@@ -69,6 +73,32 @@ def worker(tool: str, n: int, trees: int, jobs: int, seed: int) -> None:
         start = time.perf_counter()
         est, var = f.predict(Xt, variance=True)
         pred_s = time.perf_counter() - start
+    elif tool == "causalml":
+        import importlib.metadata
+
+        from causalml.inference.tree import CausalRandomForestRegressor
+
+        info["causalml"] = importlib.metadata.version("causalml")
+        start = time.perf_counter()
+        # Its closest recipe: honest trees (half the subsample estimates the leaves), subsamples
+        # of half the rows (drawn with replacement: scikit-learn's bootstrap), leaves of ≥ 5
+        # rows per arm, every feature per split; raw y and t (its criterion centres per node).
+        f = CausalRandomForestRegressor(n_estimators=trees, min_samples_leaf=5,
+                                        min_group_samples=5, max_samples=0.5, max_features=1.0,
+                                        honesty=True, n_jobs=jobs, random_state=seed)  # fmt: skip
+        f.fit(X, t, y)
+        fit_s = time.perf_counter() - start
+        start = time.perf_counter()
+        est = np.asarray(f.predict(Xt)).ravel()
+        pred_s = time.perf_counter() - start
+        # Its intervals (forestci's infinitesimal jackknife) build (train rows × test rows)
+        # products – 2e10 cells at 200k × 100k – so only the point estimate is timed.
+        var = np.full(len(est), np.nan)
+        # An honest leaf left without one arm's estimation rows predicts NaN, which the forest
+        # average passes on: such rows are counted and left out of the PEHE.
+        info["nan_share"] = float(np.mean(~np.isfinite(est)))
+        keep = np.isfinite(est)
+        est, var, tau_t = est[keep], var[keep], tau_t[keep]
     else:
         import resource
 
@@ -91,7 +121,8 @@ def worker(tool: str, n: int, trees: int, jobs: int, seed: int) -> None:
     info.update(
         fit_seconds=fit_s, predict_seconds=pred_s,
         pehe=float(np.sqrt(np.mean((est - tau_t) ** 2))),
-        coverage=float(np.mean(np.abs(est - tau_t) <= 1.959963984540054 * se)),
+        coverage=float(np.mean(np.abs(est - tau_t) <= 1.959963984540054 * se))
+        if np.isfinite(se).all() else float("nan"),
     )  # fmt: skip
     print("RESULT " + json.dumps(info), flush=True)
 
@@ -193,7 +224,8 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--econml-limit-gib", type=float, default=20.0)
-    parser.add_argument("--worker", choices=["cerebro", "econml"])
+    parser.add_argument("--causalml-sizes", default="200000")
+    parser.add_argument("--worker", choices=["cerebro", "econml", "causalml"])
     parser.add_argument("--n", type=int)
     parser.add_argument(
         "--kernel-ratio", action="store_true", help="only time numba vs numpy on one node"
@@ -206,10 +238,11 @@ def main() -> None:
         worker(args.worker, args.n, args.trees, args.jobs, args.seed)
         return
     econ = {int(s) for s in args.econml_sizes.split(",") if s}
-    sizes = sorted(econ | {int(s) for s in args.sizes.split(",") if s})
+    cml = {int(s) for s in args.causalml_sizes.split(",") if s}
+    sizes = sorted(econ | cml | {int(s) for s in args.sizes.split(",") if s})
     rows: dict[tuple[str, int], list[dict]] = {}
     for n in sizes:
-        tools = ["cerebro", "econml"] if n in econ else ["cerebro"]
+        tools = ["cerebro"] + ["econml"] * (n in econ) + ["causalml"] * (n in cml)
         for _ in range(args.runs):
             for tool in tools:
                 rows.setdefault((tool, n), []).append(run_one(tool, n, args))
@@ -227,7 +260,8 @@ def main() -> None:
     print("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
     for (tool, n), runs in sorted(rows.items(), key=lambda kv: (kv[0][1], kv[0][0])):
         ok = [r for r in runs if "failed" not in r]
-        name = "Cerebro" if tool == "cerebro" else "EconML grf.CausalForest"
+        name = {"cerebro": "Cerebro", "econml": "EconML grf.CausalForest",
+                "causalml": "CausalML CausalRandomForestRegressor"}[tool]  # fmt: skip
         if not ok:
             print(
                 f"| {n:,} | {name} | failed: {runs[0]['failed']} | | | | {runs[0]['peak_gib']:.1f} | | |"
@@ -235,8 +269,9 @@ def main() -> None:
             continue
         med = {k: statistics.median(float(r[k]) for r in ok)
                for k in ("fit_seconds", "predict_seconds", "wall", "cpu", "peak_gib", "pehe", "coverage")}  # fmt: skip
+        cov = "–" if med["coverage"] != med["coverage"] else f"{med['coverage']:.3f}"
         print(f"| {n:,} | {name} | {med['fit_seconds']:.1f} | {med['predict_seconds']:.1f} | "
-              f"{med['wall']:.1f} | {med['cpu']:.0f} | {med['peak_gib']:.2f} | {med['pehe']:.3f} | {med['coverage']:.3f} |")  # fmt: skip
+              f"{med['wall']:.1f} | {med['cpu']:.0f} | {med['peak_gib']:.2f} | {med['pehe']:.3f} | {cov} |")  # fmt: skip
 
 
 if __name__ == "__main__":
