@@ -120,7 +120,7 @@ def cross_fit_all(
                 raise UserInputError(
                     "a training fold has one class only; use fewer --folds or more data."
                 )
-            masks.append((j, np.flatnonzero(train), ids == k))
+            masks.append((j, np.flatnonzero(train), np.flatnonzero(ids == k)))
     binned = _binned(name, X, seed)
     if binned is not None:  # numba's import (~0.5 s) only when LightGBM models are scored
         from cerebro.observational.lightgbm_walk import BoosterModel
@@ -132,7 +132,7 @@ def cross_fit_all(
             # P(class 1) for the binary objective, like predict_proba; the compiled walker
             # gives Booster.predict's bits faster and without copying X[test].
             booster = binned.fit(train, y[train], classify)
-            return BoosterModel(booster).predict(X, np.flatnonzero(test))
+            return BoosterModel(booster).predict(X, test)
         model = make_learner(name, classify, seed).fit(X[train], y[train])
         return model.predict_proba(X[test])[:, 1] if classify else model.predict(X[test])
 

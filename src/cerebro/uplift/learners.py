@@ -383,20 +383,54 @@ class _Context:
             return list(pool.map(lambda task: work(*task), tasks))
 
 
+def _propensity_task(ctx: _Context, spec: Any) -> tuple[np.ndarray, Any]:
+    """The propensity array and the task `fit(k)` that fits fold k's model and scores the
+    held-out fold into it (tasks write disjoint cells); a known propensity has no task."""
+    if ctx.known is not None:
+        return ctx.known, None
+    fitter = ctx.fitter(spec, classify=True)
+    e = np.empty(len(ctx.y))
+
+    def fit(k: int) -> Any:
+        train, test = np.flatnonzero(ctx.ids != k), np.flatnonzero(ctx.ids == k)
+        model = fitter.fit(train, ctx.t[train].astype(float))
+        e[test] = model.predict(ctx.X, test)
+        return model
+
+    return e, fit
+
+
+def _propensity_models(ctx: _Context, fitted: list[Any] | None) -> list[Any]:
+    """The fold propensity models: fitted, or the known propensity's mean as a constant."""
+    return fitted if fitted is not None else [ConstantModel(float(ctx.known.mean()))] * ctx.K
+
+
 def _propensity_oof(ctx: _Context, spec: Any) -> tuple[np.ndarray, list[Any]]:
     """Known propensity, or out-of-fold estimates and the fold models."""
-    if ctx.known is not None:
-        return ctx.known, [ConstantModel(float(ctx.known.mean()))] * ctx.K
-    fitter = ctx.fitter(spec, classify=True)
+    e, fit = _propensity_task(ctx, spec)
+    fitted = None if fit is None else ctx.run(fit, [(k,) for k in range(ctx.K)])
+    return e, _propensity_models(ctx, fitted)
 
-    def fold(k: int, train: np.ndarray, test: np.ndarray) -> Any:
-        return fitter.fit(train, ctx.t[train].astype(float))
 
-    models = ctx.run(fold, ctx.folds())
-    e = np.empty(len(ctx.y))
-    for (_, _, test), model in zip(ctx.folds(), models, strict=True):
-        e[test] = model.predict(ctx.X, test)
-    return e, models
+def _arm_task(ctx: _Context, fitter: Fitter, mu: tuple[np.ndarray, np.ndarray]) -> Any:
+    """The task `fit(k, arm)`: m̂_arm of fold k on the arm's training rows, scoring the held-out
+    fold into mu[arm] (tasks write disjoint cells). One task per fold and arm, not per fold:
+    finer tasks keep every thread busy."""
+
+    def fit(k: int, arm: int) -> Any:
+        rows = _arm_rows(ctx, k, arm)
+        model = fitter.fit(rows, ctx.y[rows])
+        test = np.flatnonzero(ctx.ids == k)
+        mu[arm][test] = model.predict(ctx.X, test)
+        return model
+
+    return fit
+
+
+def _arm_rows(ctx: _Context, k: int, arm: int) -> np.ndarray:
+    """The training rows of fold k in `arm`, found when needed (one pass over the fold ids)
+    instead of holding index arrays of every fold at once: at 1.5M rows those were ~100 MB."""
+    return np.flatnonzero((ctx.ids != k) & (ctx.t == arm))
 
 
 def _fit_s(ctx: _Context, outcome: Any, effect: Any, prop: Any):
@@ -417,63 +451,35 @@ def _fit_s(ctx: _Context, outcome: Any, effect: Any, prop: Any):
 
 
 def _fit_t(ctx: _Context, outcome: Any, effect: Any, prop: Any):
-    fitter = ctx.fitter(outcome, ctx.binary)
     n = len(ctx.y)
     mu = (np.empty(n), np.empty(n))
-    folds = ctx.folds()
-
-    def arm_model(k: int, arm: int) -> Any:
-        """m̂_arm of fold k, fitted on the arm's training rows; scores the held-out fold."""
-        _, train, test = folds[k]
-        rows = train[ctx.t[train] == arm]
-        model = fitter.fit(rows, ctx.y[rows])
-        mu[arm][test] = model.predict(ctx.X, test)  # tasks write disjoint cells
-        return model
-
-    # One task per fold and arm (not per fold): finer tasks keep every thread busy.
-    models = ctx.run(arm_model, [(k, arm) for k in range(ctx.K) for arm in (0, 1)])
+    fit = _arm_task(ctx, ctx.fitter(outcome, ctx.binary), mu)
+    models = ctx.run(fit, [(k, arm) for k in range(ctx.K) for arm in (0, 1)])
     fold_models = [{"mu0": models[2 * k], "mu1": models[2 * k + 1]} for k in range(ctx.K)]
     e, _ = _propensity_oof(ctx, prop)
     return fold_models, mu[1] - mu[0], mu[0], mu[1], e
 
 
 def _fit_x(ctx: _Context, outcome: Any, effect: Any, prop: Any):
-    out_fitter = ctx.fitter(outcome, ctx.binary)
     eff_fitter = ctx.fitter(effect, False)
-    y, t, X, ids = ctx.y, ctx.t, ctx.X, ctx.ids
+    y, X, ids = ctx.y, ctx.X, ctx.ids
     n = len(y)
     mu = (np.empty(n), np.empty(n))
-    e = ctx.known if ctx.known is not None else np.empty(n)
-    prop_fitter = None if ctx.known is not None else ctx.fitter(prop, classify=True)
+    fit_arm = _arm_task(ctx, ctx.fitter(outcome, ctx.binary), mu)
+    e, fit_propensity = _propensity_task(ctx, prop)
 
-    # Every task finds its own rows (one pass over the fold ids) instead of holding index
-    # arrays of every fold at once: at 1.5M rows those were ~100 MB.
-    def arm_rows(k: int, arm: int) -> np.ndarray:
-        return np.flatnonzero((ids != k) & (t == arm))
-
-    # Stage 1 – the 2K arm outcome models and the K propensity models, one task each (finer
-    # tasks than one per fold keep every thread busy). Each scores the held-out fold: the m̂₀,
-    # m̂₁ behind the ATE.
+    # Stage 1 – the 2K arm outcome models (scoring the held-out fold: the m̂₀, m̂₁ behind the
+    # ATE) and the K propensity models as one batch of single-fit tasks; arm −1 is the
+    # propensity.
     def stage1(k: int, arm: int) -> Any:
-        test = np.flatnonzero(ids == k)
-        if arm < 0:  # the propensity model of fold k
-            train = np.flatnonzero(ids != k)
-            model = prop_fitter.fit(train, t[train].astype(float))
-            e[test] = model.predict(X, test)  # tasks write disjoint cells
-            return model
-        rows = arm_rows(k, arm)
-        model = out_fitter.fit(rows, y[rows])
-        mu[arm][test] = model.predict(X, test)
-        return model
+        return fit_propensity(k) if arm < 0 else fit_arm(k, arm)
 
     tasks = [(k, arm) for k in range(ctx.K) for arm in (0, 1)]
-    if prop_fitter is not None:
+    if fit_propensity is not None:
         tasks += [(k, -1) for k in range(ctx.K)]
     first = dict(zip(tasks, ctx.run(stage1, tasks), strict=True))
-    if prop_fitter is None:
-        prop_models = [ConstantModel(float(ctx.known.mean()))] * ctx.K
-    else:
-        prop_models = [first[k, -1] for k in range(ctx.K)]
+    fitted = None if fit_propensity is None else [first[k, -1] for k in range(ctx.K)]
+    prop_models = _propensity_models(ctx, fitted)
     w = np.clip(e, CLIP, 1 - CLIP)
 
     # Stage 2 – imputed effects on the training rows (stage 1 in-sample, as in the paper):
@@ -482,7 +488,7 @@ def _fit_x(ctx: _Context, outcome: Any, effect: Any, prop: Any):
     parts = (np.empty(n), np.empty(n))
 
     def stage2(k: int, arm: int) -> Any:
-        test, rows = np.flatnonzero(ids == k), arm_rows(k, arm)
+        test, rows = np.flatnonzero(ids == k), _arm_rows(ctx, k, arm)
         imputed = first[k, 1 - arm].predict(X, rows)  # the other arm's outcome model
         model = eff_fitter.fit(rows, imputed - y[rows] if arm == 0 else y[rows] - imputed)
         weight = w[test] if arm == 0 else 1 - w[test]
