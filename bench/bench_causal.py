@@ -86,7 +86,7 @@ def simulate(n: int, seed: int = DATA_SEED):
 
 def learners():
     """Cerebro's LightGBM nuisances, handed to the peers unchanged (same class, same params)."""
-    from cerebro.observational.dml import make_learner
+    from cerebro.ml.crossfit import make_learner
 
     models = make_learner("lightgbm", False, FOLD_SEED), make_learner("lightgbm", True, FOLD_SEED)
     return tuple(model.set_params(n_jobs=THREADS) for model in models)
@@ -94,7 +94,7 @@ def learners():
 
 def folds(n: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """Cerebro's seeded partition as explicit (train, test) index pairs for EconML."""
-    from cerebro.observational.dml import fold_ids
+    from cerebro.ml.crossfit import fold_ids
 
     ids = fold_ids(n, FOLDS, FOLD_SEED)
     return [(np.flatnonzero(ids != k), np.flatnonzero(ids == k)) for k in range(FOLDS)]
@@ -178,7 +178,7 @@ def run_lightgbm_floor(df, method: str) -> tuple[float, float]:
     then the nuisance × fold models of `method` trained on row subsets (no predictions, no
     estimate). With the same learners no tool can be faster than this; at k threads the ideal is
     this single-threaded time divided by k."""
-    from cerebro.observational.dml import BinnedLightGBM
+    from cerebro.ml.crossfit import BinnedLightGBM
 
     regressor, _ = learners()
     X, y, a = df[CONFOUNDERS].to_numpy(), df["y"].to_numpy(), df["a"].to_numpy()

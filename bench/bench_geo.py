@@ -133,7 +133,7 @@ def pysyncon_weights(names: list[str], cell: Cell, yc: np.ndarray, Dc: np.ndarra
 
 def cerebro_weights(names: list[str], cell: Cell, yc: np.ndarray, Dc: np.ndarray) -> np.ndarray:
     """Cerebro's exact simplex least squares, one refit (no batching over windows/effects)."""
-    from cerebro.quasi.synth_weights import simplex_lstsq
+    from cerebro.stats.synth_weights import simplex_lstsq
 
     return simplex_lstsq(Dc.T, yc)
 

@@ -66,7 +66,7 @@ def worker(config: str, rows: int) -> dict:
     import warnings
 
     warnings.simplefilter("ignore")
-    from cerebro.observational.dml import fold_ids
+    from cerebro.ml.crossfit import fold_ids
     from cerebro.uplift.crossfit import lightgbm_estimator
 
     tool, threads = config.split("@")

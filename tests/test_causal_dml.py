@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cerebro.cli.main import app
+from cerebro.ml import crossfit
 from cerebro.observational import dml
 from cerebro.observational.analysis import causal
 from test_causal_estimators import _data, _simulate
@@ -25,7 +26,7 @@ def _doubleml(sample, model: str, score: str | None = None):
     import doubleml as doubleml
     from sklearn.linear_model import LinearRegression, LogisticRegression
 
-    ids = dml.fold_ids(len(sample.y), 5, 0)
+    ids = crossfit.fold_ids(len(sample.y), 5, 0)
     folds = [[(np.flatnonzero(ids != k), np.flatnonzero(ids == k)) for k in range(5)]]
     data = doubleml.DoubleMLData.from_arrays(sample.X, sample.y, sample.a)
     learners = (LinearRegression(), LogisticRegression(C=np.inf, max_iter=5000))
@@ -70,10 +71,10 @@ def test_cross_fit_all_keeps_each_nuisance_out_of_fold(sample):
     """Each fold's predictions equal, to rounding, a least-squares fit on the other folds (and,
     for an arm's outcome model, on that arm's rows only) computed here by hand; threads must not
     mix up which fold or nuisance a prediction belongs to."""
-    ids = dml.fold_ids(len(sample.y), 5, 0)
+    ids = crossfit.fold_ids(len(sample.y), 5, 0)
     index = np.arange(len(sample.y), dtype=float)
-    nuisances = [dml.Nuisance(index, False), dml.Nuisance(sample.y, False, sample.a == 1)]
-    oof_index, oof_y1 = dml.cross_fit_all("linear", sample.X, nuisances, ids, 0, jobs=2)
+    nuisances = [crossfit.Nuisance(index, False), crossfit.Nuisance(sample.y, False, sample.a == 1)]
+    oof_index, oof_y1 = crossfit.cross_fit_all("linear", sample.X, nuisances, ids, 0, jobs=2)
     for k in range(5):
         test, train = ids == k, ids != k
         beta = np.linalg.lstsq(np.c_[np.ones(train.sum()), sample.X[train]], index[train])[0]
@@ -86,10 +87,10 @@ def test_cross_fit_all_keeps_each_nuisance_out_of_fold(sample):
 
 
 def test_folds_are_a_seeded_balanced_partition():
-    ids = dml.fold_ids(103, 5, 7)
+    ids = crossfit.fold_ids(103, 5, 7)
     assert np.bincount(ids).tolist() == [21, 21, 21, 20, 20]
-    assert np.array_equal(ids, dml.fold_ids(103, 5, 7))
-    assert not np.array_equal(ids, dml.fold_ids(103, 5, 8))
+    assert np.array_equal(ids, crossfit.fold_ids(103, 5, 7))
+    assert not np.array_equal(ids, crossfit.fold_ids(103, 5, 8))
 
 
 @pytest.mark.slow

@@ -30,6 +30,7 @@ import pytest
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
+from cerebro.ml import crossfit
 from cerebro.observational import dml
 from cerebro.observational.analysis import causal
 from cerebro.observational.estimators import aipw_scores
@@ -62,7 +63,7 @@ def frame():
 
 
 def _folds(n: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    ids = dml.fold_ids(n, 5, 0)
+    ids = crossfit.fold_ids(n, 5, 0)
     return [(np.flatnonzero(ids != k), np.flatnonzero(ids == k)) for k in range(5)]
 
 
@@ -108,7 +109,7 @@ def test_dml_irm_equals_econml_drlearner_on_the_same_folds(frame):
 
     means, _ = dml.dml_irm(_data(frame), "linear", 5, 0, "ate", 0.01)
     theirs = _econml(
-        LinearDRLearner(model_propensity=dml.make_learner("linear", True, 0),
+        LinearDRLearner(model_propensity=crossfit.make_learner("linear", True, 0),
                         model_regression=_PerArmOLS(), min_propensity=0.01, cv=_folds(len(frame))),
         frame,
     )  # fmt: skip
@@ -123,8 +124,8 @@ def test_dml_plr_equals_econml_lineardml_on_the_same_folds(frame):
 
     ours = _hc1(dml.dml_plr(_data(frame), "linear", 5, 0), len(frame))
     theirs = _econml(
-        LinearDML(model_y=dml.make_learner("linear", False, 0),
-                  model_t=dml.make_learner("linear", True, 0), discrete_treatment=True,
+        LinearDML(model_y=crossfit.make_learner("linear", False, 0),
+                  model_t=crossfit.make_learner("linear", True, 0), discrete_treatment=True,
                   cv=_folds(len(frame))),
         frame,
     )  # fmt: skip
@@ -152,7 +153,7 @@ def test_lightgbm_dml_agrees_with_econml_within_a_fraction_of_the_se(model, tole
 
     sample = simulate(10_000, seed=7)
     data = _data_with(sample, COLUMNS)
-    regressor, classifier = (dml.make_learner("lightgbm", c, 0) for c in (False, True))
+    regressor, classifier = (crossfit.make_learner("lightgbm", c, 0) for c in (False, True))
     folds = _folds(len(sample))
     if model == "plr":
         ours = dml.dml_plr(data, "lightgbm", 5, 0)
@@ -194,8 +195,8 @@ def test_dowhy_lineardml_equals_our_plr(frame):
     """DoWhy's `backdoor.econml.dml.LinearDML` path (its data handling, EconML underneath) with
     our folds and linear learners: θ and SE (HC1 factor, as EconML) equal our PLR to rel 1e-8."""
     model, identified = _dowhy_model(frame)
-    init = dict(model_y=dml.make_learner("linear", False, 0),
-                model_t=dml.make_learner("linear", True, 0), discrete_treatment=True,
+    init = dict(model_y=crossfit.make_learner("linear", False, 0),
+                model_t=crossfit.make_learner("linear", True, 0), discrete_treatment=True,
                 cv=_folds(len(frame)))  # fmt: skip
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from cerebro.cli.main import app
 from cerebro.core.errors import UserInputError
-from cerebro.observational import dml
+from cerebro.ml import crossfit
 from cerebro.observational import estimators as est
 from cerebro.observational.analysis import causal
 from cerebro.observational.data import prepare
@@ -75,8 +75,8 @@ def test_boosted_propensity_is_the_cross_fitted_lightgbm_and_ipw_uses_it_as_know
     )
     data = prepare(frame, spec)
     scores = est.propensity(data, "lightgbm", seed=0, folds=5, clip=0.01)
-    ids = dml.fold_ids(len(data.y), 5, 0)
-    direct = np.clip(dml.cross_fit("lightgbm", data.X, data.a, ids, True, 0), 0.01, 0.99)
+    ids = crossfit.fold_ids(len(data.y), 5, 0)
+    direct = np.clip(crossfit.cross_fit("lightgbm", data.X, data.a, ids, True, 0), 0.01, 0.99)
     np.testing.assert_array_equal(scores.e, direct)
     e, a, y = direct, data.a, data.y
     w1, w0 = a / e, (1 - a) / (1 - e)

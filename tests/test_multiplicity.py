@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from statsmodels.stats.multitest import multipletests
 
-from cerebro.experiments.multiplicity import benjamini_hochberg, holm
+from cerebro.stats.multiplicity import benjamini_hochberg, holm
 
 
 @pytest.mark.parametrize("seed", range(20))

@@ -20,7 +20,7 @@ from cerebro.quasi.synth_inference import (
     permutation_p_value,
     placebos_in_space,
 )
-from cerebro.quasi.synth_weights import fit_synth, simplex_lstsq
+from cerebro.stats.synth_weights import fit_synth, simplex_lstsq
 from prop99 import DATA, PREDICTORS, adh_panel
 
 

@@ -14,7 +14,7 @@ from cerebro.quasi.synth_inference import (
 )
 from cerebro.quasi.synth_sdid import fit_sdid, jackknife_se
 from cerebro.quasi.synth_synthetic import factor_outcomes, synthetic_panel
-from cerebro.quasi.synth_weights import fit_synth
+from cerebro.stats.synth_weights import fit_synth
 
 
 def _p_values(effect: float, reps: int, seed: int) -> np.ndarray:

@@ -5,9 +5,8 @@ The public API is re-exported here; see `docs/` for the user guide.
 
 from typing import Any
 
-__version__ = "0.1.0"
-
 from cerebro.core import Estimate, Finding, Result, UserInputError, parse_spec
+from cerebro.core.version import __version__
 from cerebro.run import run, run_spec
 
 # The analysis families load on first use (PEP 562), so `import cerebro` and every CLI start

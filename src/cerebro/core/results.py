@@ -193,7 +193,7 @@ class Result:
             self.tables = Tables(self.tables)
 
     def to_dict(self) -> dict[str, Any]:
-        from cerebro import __version__
+        from cerebro.core.version import __version__
 
         spec = self.spec.model_dump(mode="json") if hasattr(self.spec, "model_dump") else self.spec
         return {

@@ -39,9 +39,10 @@ from cerebro.experiments.abtest_result import comparison_result
 from cerebro.experiments.abtest_sequential import look_moments, sequential_analysis
 from cerebro.experiments.abtest_spec import ABTestSpec
 from cerebro.experiments.abtest_summary import ClusterTotals, SummaryOutcome, read_summary
-from cerebro.experiments.comparison import Comparison, p_value_from_statistic, wald_interval
+from cerebro.experiments.comparison import Comparison
 from cerebro.experiments.mean_tests import ArmEstimate, compare_means, no_variation, relative_lift
-from cerebro.experiments.multiplicity import benjamini_hochberg, holm
+from cerebro.stats.intervals import p_value_from_statistic, wald_interval
+from cerebro.stats.multiplicity import benjamini_hochberg, holm
 
 if TYPE_CHECKING:
     import pandas as pd

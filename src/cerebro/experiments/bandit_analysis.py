@@ -244,9 +244,9 @@ def bandit(data: pd.DataFrame | str | None = None, **options: Any) -> Result:
 
 def bandit_plot(result: Result):
     """Regret curves (simulation) or the next-period allocation (data)."""
-    from cerebro.report.plots import _figure
+    from cerebro.core.figure import new_figure
 
-    fig = _figure(6.5, 3.8)
+    fig = new_figure(6.5, 3.8)
     ax = fig.add_subplot()
     if result.method == "simulation":
         curves = result.tables.columns("curves")

@@ -297,12 +297,12 @@ def design(data: pd.DataFrame | str, **options: Any) -> Result:
 
 def love_plot(result: Result):
     """Standardised mean differences of every covariate, each arm against the first."""
-    from cerebro.report.plots import _figure
+    from cerebro.core.figure import new_figure
 
     table = result.tables.columns("balance")
     covariates = table["covariate"]
     smd_columns = [c for c in table if c.startswith("smd_")]
-    fig = _figure(6.5, 1.2 + 0.35 * max(len(covariates), 1))
+    fig = new_figure(6.5, 1.2 + 0.35 * max(len(covariates), 1))
     ax = fig.add_subplot()
     for column in smd_columns:
         ax.plot(table[column], range(len(covariates)), "o", label=column.removeprefix("smd_"))

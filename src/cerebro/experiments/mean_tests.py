@@ -30,8 +30,9 @@ from typing import Literal
 import numpy as np
 
 from cerebro.core.errors import UserInputError
-from cerebro.experiments.comparison import Comparison, p_value_from_statistic, wald_interval
+from cerebro.experiments.comparison import Comparison
 from cerebro.experiments.moments import Moments
+from cerebro.stats.intervals import p_value_from_statistic, wald_interval
 
 VarianceMode = Literal["welch", "student", "normal", "cluster"]
 

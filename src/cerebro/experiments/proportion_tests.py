@@ -19,7 +19,8 @@ import numpy as np
 from scipy import special
 
 from cerebro.core.errors import UserInputError
-from cerebro.experiments.comparison import Comparison, p_value_from_statistic, wald_interval
+from cerebro.experiments.comparison import Comparison
+from cerebro.stats.intervals import p_value_from_statistic, wald_interval
 
 ALTERNATIVES = ("two-sided", "greater", "less")
 # Largest smallest margin of the 2×2 table for the exact conditional odds-ratio CI. scipy's

@@ -187,10 +187,10 @@ def sequential_design(**options: Any) -> Result:
 
 def boundary_plot(result: Result):
     """Efficacy boundaries (z) against the information fraction."""
-    from cerebro.report.plots import _figure
+    from cerebro.core.figure import new_figure
 
     table = result.tables.columns("boundaries")
-    fig = _figure(6.0, 3.6)
+    fig = new_figure(6.0, 3.6)
     ax = fig.add_subplot()
     t, z = table["info_fraction"], table["z_boundary"]
     ax.plot(t, z, "o-", color="C3", label="efficacy boundary")

@@ -279,11 +279,11 @@ def geotest(data: Any = None, **options: Any) -> Result:
 def plot(result: Result) -> Any:
     """Per cell: observed vs counterfactual with the test window shaded, and the cumulative
     incremental units."""
-    from cerebro.report.plots import _figure
+    from cerebro.core.figure import new_figure
 
     rows = result.tables.columns("by_date")
     cells = sorted(set(rows["cell"]))
-    fig = _figure(11, 3.6 * len(cells))
+    fig = new_figure(11, 3.6 * len(cells))
     axes = fig.subplots(len(cells), 2, squeeze=False)
     for (left, right), c in zip(axes, cells, strict=True):
         idx = [i for i, x in enumerate(rows["cell"]) if x == c]

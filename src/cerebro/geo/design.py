@@ -326,13 +326,13 @@ def geo_design(data: Any = None, **options: Any) -> Result:
 
 def plot(result: Result) -> Figure:
     """Power curves (power against lift) of the top designs, with the 80% line."""
-    from cerebro.report.plots import _figure
+    from cerebro.core.figure import new_figure
 
     curves = result.tables["power_curves"]
     designs = result.tables["designs"]
     ranked = designs[designs["rank"].notna()]
     ids = list(dict.fromkeys(ranked["id"]))[:6] or list(dict.fromkeys(designs["id"]))[:6]
-    fig = _figure(7.0, 4.2)
+    fig = new_figure(7.0, 4.2)
     ax = fig.add_subplot(1, 1, 1)
     for i in ids:
         for cell, part in curves[curves["id"] == i].groupby("cell"):

@@ -34,8 +34,8 @@ Assumptions: no spill-over from treated to donor geos; the donors' combination t
 the treated average before the test keeps tracking it (a stable linear factor structure for the
 synthetic controls, a stable linear relation for TBR); the treatment starts at column n_pre.
 
-The weight solver is `cerebro.quasi.synth_weights.simplex_lstsq` and the ridge correction
-`cerebro.quasi.synth_augmented._ridge_corrections`; this module adds GeoLift's fixed effects,
+The weight solver is `cerebro.stats.synth_weights.simplex_lstsq` and the ridge correction
+`cerebro.stats.ridge.ridge_corrections`; this module adds GeoLift's fixed effects,
 augsynth's exact λ grid and cross-validation folds, and the lift arithmetic.
 """
 
@@ -47,8 +47,8 @@ from typing import Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
-from cerebro.quasi.synth_augmented import _ridge_corrections, cross_validate, lambda_grid
-from cerebro.quasi.synth_weights import simplex_lstsq
+from cerebro.stats.ridge import cross_validate, lambda_grid, ridge_corrections
+from cerebro.stats.synth_weights import simplex_lstsq
 
 METHODS = ("augmented_synthetic_control", "synthetic_control", "tbr", "matched_markets")
 
@@ -163,7 +163,7 @@ def synth_path(
             lambdas = lambda_grid(Xc.T, first=0)
             lam, mean, se = cross_validate(Xc, x1c, Xc.shape[0] - 1, lambdas)
             info["cv"] = {"lambda": lambdas, "error": mean, "se": se}
-        w = w_sc + _ridge_corrections(Xc, x1c - Xc @ w_sc, np.array([lam]))[0]
+        w = w_sc + ridge_corrections(Xc, x1c - Xc @ w_sc, np.array([lam]))[0]
         info["lam"] = float(lam)
     counterfactual = mu1 + w @ Z0
     l2 = float(np.linalg.norm(X0 @ w - x1))

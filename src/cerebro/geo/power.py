@@ -13,7 +13,7 @@ blocks of length n, and p = #{blocks c : S(u_c) ≥ S(u_test)} / T with S = Σ|u
 Σu ("greater") or −Σu ("less"). The synthetic control is GeoLift's market-selection model:
 simplex weights on the donors' series after removing every geo's mean (unit fixed effects,
 augsynth ``progfunc="none", scm=TRUE, fixedeff=TRUE``), fitted with
-`cerebro.quasi.synth_weights.simplex_lstsq`.
+`cerebro.stats.synth_weights.simplex_lstsq`.
 
 Where the window goes. GeoLift backtests only windows at the end of the history (its
 ``lookback_window``, 1 by default), so each of its "power" values is one yes/no: with a
@@ -42,7 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cerebro.quasi.synth_weights import simplex_lstsq
+from cerebro.stats.synth_weights import simplex_lstsq
 
 ALTERNATIVES = ("two-sided", "greater", "less")
 TARGET_POWER = 0.8

@@ -27,8 +27,9 @@ from cerebro.observational.bootstrap import bootstrap
 from cerebro.observational.data import CausalData, needed_columns, prepare, trim_units
 from cerebro.observational.matching import MatchResult, matching_estimate
 from cerebro.observational.models import GLMFit
-from cerebro.observational.result import causal_result, interval_from
+from cerebro.observational.result import causal_result
 from cerebro.observational.spec import QUASI, CausalSpec
+from cerebro.stats.intervals import interval_from
 
 if TYPE_CHECKING:
     import pandas as pd

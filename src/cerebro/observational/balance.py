@@ -62,11 +62,11 @@ def balance_finding(table: dict[str, list[Any]], after: str) -> Finding:
 
 def love_plot(result: Any):
     """|SMD| of every confounder before and after weighting, with the 0.1 mark."""
-    from cerebro.report.plots import _figure
+    from cerebro.core.figure import new_figure
 
     table = result.tables.columns("balance")
     names = table["confounder"]
-    fig = _figure(6.5, 1.2 + 0.3 * max(len(names), 1))
+    fig = new_figure(6.5, 1.2 + 0.3 * max(len(names), 1))
     ax = fig.add_subplot()
     rows = range(len(names))
     ax.plot(np.abs(table["smd_before"]), rows, "o", color="C3", label="before")

@@ -80,7 +80,7 @@ def propensity(
     """
     if model == "logistic":
         return fit_glm(data.design, data.a, logistic=True)
-    from cerebro.observational.dml import cross_fit, fold_ids
+    from cerebro.ml.crossfit import cross_fit, fold_ids
 
     ids = fold_ids(len(data.y), folds, seed)
     e = cross_fit("lightgbm", data.X, data.a, ids, True, seed, jobs=jobs)

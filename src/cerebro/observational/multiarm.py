@@ -102,7 +102,7 @@ def dml_multi(
     data: CausalData, learner: str, folds: int, seed: int, clip: float, jobs: int = 1
 ) -> tuple[ArmMeans, int]:
     """Cross-fitted AIPW means of every arm; also how many propensities were clipped."""
-    from cerebro.observational.dml import Nuisance, cross_fit_all, fold_ids
+    from cerebro.ml.crossfit import Nuisance, cross_fit_all, fold_ids
 
     codes, k = data.a.astype(int), len(data.arms)
     ids = fold_ids(len(data.y), folds, seed)

@@ -18,14 +18,15 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.experiments.multiplicity import holm
 from cerebro.observational import multiarm
 from cerebro.observational.balance import balance_finding, balance_table
 from cerebro.observational.bootstrap import bootstrap
 from cerebro.observational.data import CausalData, trim_units
 from cerebro.observational.estimators import gcomp
-from cerebro.observational.result import causal_result, interval_from
+from cerebro.observational.result import causal_result
 from cerebro.observational.spec import CausalSpec
+from cerebro.stats.intervals import interval_from
+from cerebro.stats.multiplicity import holm
 
 EXTREME = 0.05
 

@@ -28,11 +28,12 @@ from scipy import stats
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.observational.result import causal_result, normal_interval
+from cerebro.observational.result import causal_result
 from cerebro.quasi import did_cs as cs
 from cerebro.quasi.did_data import DidData, adoption, prepare_did
 from cerebro.quasi.did_event import EventStudy, event_study
 from cerebro.quasi.did_ols import LinearFit, TwoWayDemeaner, ols, treatment_weights, twfe
+from cerebro.stats.intervals import normal_interval
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -632,9 +633,9 @@ def _subset(gt: cs.GroupTime, keep: np.ndarray) -> cs.GroupTime:
 def plot(result: Result) -> Any:
     """Event-study coefficients with CIs (and the uniform band for Callaway–Sant'Anna); for a
     2×2 design, the four group × period means with the parallel-trends counterfactual."""
-    from cerebro.report.plots import _figure
+    from cerebro.core.figure import new_figure
 
-    fig = _figure(7, 4.2)
+    fig = new_figure(7, 4.2)
     ax = fig.add_subplot()
     title = result.summary.get("title", "Difference-in-differences")
     if "event_study" in result.tables:

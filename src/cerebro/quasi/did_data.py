@@ -15,12 +15,7 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
-from cerebro.observational.data import (
-    _treatment,
-    confounder_terms,
-    note_dropped,
-    numeric_column,
-)
+from cerebro.data.columns import confounder_terms, note_dropped, numeric_column, treatment_arms
 from cerebro.observational.spec import CausalSpec
 
 
@@ -94,14 +89,14 @@ def prepare_did(frame: Any, spec: CausalSpec) -> DidData:
     """Complete rows of the design's columns, coded for the estimators."""
     findings: list[Finding] = []
     assert spec.treatment is not None
-    a, arms, _ = _treatment(frame[spec.treatment], spec)
+    a, arms, _ = treatment_arms(frame[spec.treatment], spec.treatment, spec.treated, spec.control)
     if len(arms) > 2:
         raise UserInputError(
             f"treatment column {spec.treatment!r} has {len(arms)} values; difference-in-"
             "differences needs a 0/1 treatment (or name the treated value with --treated)."
         )
     y = numeric_column(frame[spec.outcome], spec.outcome, "outcome")
-    columns, names, _ = confounder_terms(frame, spec)
+    columns, names, _ = confounder_terms(frame, spec.confounders)
     X = np.column_stack(columns) if columns else np.empty((len(y), 0))
     keep = ~np.isnan(a) & ~np.isnan(y) & ~np.isnan(X).any(axis=1)
     post = _binary(frame[spec.post], spec.post, "post") if spec.post else None

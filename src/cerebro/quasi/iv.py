@@ -21,10 +21,10 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.experiments.comparison import p_value_from_statistic, wald_interval
-from cerebro.observational.data import confounder_terms, note_dropped, numeric_column
+from cerebro.data.columns import confounder_terms, note_dropped, numeric_column
 from cerebro.observational.result import causal_result
 from cerebro.quasi import iv_estimators as ive
+from cerebro.stats.intervals import p_value_from_statistic, wald_interval
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -72,10 +72,8 @@ class Design:
     def __init__(self, frame: pd.DataFrame, spec: CausalSpec, findings: list[Finding]) -> None:
         self.y = numeric_column(frame[spec.outcome], spec.outcome, "outcome")
         self.d = _numeric_treatment(frame[spec.treatment], spec, findings)
-        w_cols, self.w_names, notes = confounder_terms(frame, spec)
-        z_cols, self.z_names, z_notes = confounder_terms(
-            frame, spec.model_copy(update={"confounders": list(spec.instrument)})
-        )
+        w_cols, self.w_names, notes = confounder_terms(frame, spec.confounders)
+        z_cols, self.z_names, z_notes = confounder_terms(frame, list(spec.instrument))
         n = len(self.y)
         W = np.column_stack([np.ones(n), *w_cols])
         Z = np.column_stack(z_cols)
@@ -559,11 +557,11 @@ def _late_finding(data: Design, spec: CausalSpec, fs: ive.FirstStage) -> Finding
 def plot(result: Result) -> Figure:
     """Left: OLS, 2SLS and LIML with Wald CIs and the Anderson–Rubin set; right: the binned
     first stage (treatment against the first instrument, controls partialled out)."""
-    from cerebro.report.plots import _figure
+    from cerebro.core.figure import new_figure
 
     effects = result.tables["effects"]
     ar = result.tables["anderson_rubin"]
-    fig = _figure(10, 4)
+    fig = new_figure(10, 4)
     left, right = fig.subplots(1, 2, width_ratios=[1.15, 1])
     labels = list(effects["estimator"])
     value = effects["estimate"].to_numpy(float)

@@ -23,9 +23,10 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.observational.data import confounder_terms, note_dropped, numeric_column
-from cerebro.observational.result import causal_result, normal_interval
+from cerebro.data.columns import confounder_terms, note_dropped, numeric_column
+from cerebro.observational.result import causal_result
 from cerebro.quasi.rdd_estimate import RDFit, RDResult, rd_fit
+from cerebro.stats.intervals import normal_interval
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,7 +84,7 @@ def _columns(frame: pd.DataFrame, spec: CausalSpec, findings: list[Finding]):
     t = None
     if spec.treatment is not None:
         t = numeric_column(frame[spec.treatment], spec.treatment, "treatment")
-    cols, names, notes = confounder_terms(frame, spec)
+    cols, names, notes = confounder_terms(frame, spec.confounders)
     Z = np.column_stack(cols) if cols else np.empty((len(x), 0))
     cl = None
     keep = ~np.isnan(x) & ~np.isnan(y) & ~np.isnan(Z).any(axis=1)
@@ -407,12 +408,12 @@ def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
 
 def plot(result: Result):
     """The RD plot: binned means on each side, the local polynomial fits and the cutoff line."""
-    from cerebro.report.plots import _figure
+    from cerebro.core.figure import new_figure
 
     bins = result.tables.columns("rdplot_bins")
     curve = result.tables.columns("rdplot_fit")
     cutoff = result.summary.get("cutoff", 0.0)
-    fig = _figure(7, 4.2)
+    fig = new_figure(7, 4.2)
     ax = fig.add_subplot()
     side = np.array(bins["side"])
     for name, colour in (("left", "C0"), ("right", "C1")):

@@ -25,9 +25,9 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result
+from cerebro.data.columns import confounder_terms
 from cerebro.data.load import label_text
-from cerebro.observational.data import confounder_terms
-from cerebro.observational.result import causal_result, normal_interval
+from cerebro.observational.result import causal_result
 from cerebro.quasi.synth_augmented import fit_augmented
 from cerebro.quasi.synth_inference import (
     adh_fitter,
@@ -37,7 +37,8 @@ from cerebro.quasi.synth_inference import (
     placebos_in_space,
 )
 from cerebro.quasi.synth_sdid import fit_sdid, jackknife_se
-from cerebro.quasi.synth_weights import SynthFit
+from cerebro.stats.intervals import normal_interval
+from cerebro.stats.synth_weights import SynthFit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -192,7 +193,7 @@ def build_panel(frame: pd.DataFrame, spec: CausalSpec, findings: list[Finding]) 
         )
     predictors, names = None, []
     if spec.confounders:
-        columns, names, _ = confounder_terms(frame, spec)
+        columns, names, _ = confounder_terms(frame, spec.confounders)
         pre_rows = (frame[time] < start).to_numpy()
         per_unit = pd.DataFrame(np.column_stack(columns), columns=names)
         per_unit["_unit"] = frame["_unit"].to_numpy()
@@ -517,11 +518,11 @@ def _findings(
 
 def plot(result: Result) -> Any:
     """Gap plot: treated vs synthetic outcome (left) and the gap with placebo gaps in grey."""
-    from cerebro.report.plots import _figure
+    from cerebro.core.figure import new_figure
 
     gaps = result.tables.columns("gaps")
     placebo = result.tables.columns("placebo_gaps")
-    fig = _figure(11, 4.2)
+    fig = new_figure(11, 4.2)
     left, right = fig.subplots(1, 2)
     t = np.arange(len(gaps["time"]))
     start = int(np.argmax(np.asarray(gaps["post"], bool)))

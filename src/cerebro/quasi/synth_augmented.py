@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cerebro.quasi.synth_weights import SynthFit, simplex_lstsq
+from cerebro.stats.ridge import cross_validate, lambda_grid, ridge_corrections
+from cerebro.stats.synth_weights import SynthFit, simplex_lstsq
 
 
 def _design(
@@ -45,46 +46,6 @@ def _design(
     Z0 = ((cov0 - c_centre) / c_sd * scale).T
     z1 = (cov1 - c_centre) / c_sd * scale
     return np.vstack([X0, Z0]), np.concatenate([x1, z1]), X0.shape[0]
-
-
-def _ridge_corrections(B: np.ndarray, residual: np.ndarray, lambdas: np.ndarray) -> np.ndarray:
-    """residualᵀ (BBᵀ + λI)⁻¹ B for every λ, by one SVD of B: (len(λ) × donors)."""
-    U, s, Vt = np.linalg.svd(B, full_matrices=False)
-    proj = residual @ U  # (r,)
-    shrink = s[None, :] / (s[None, :] ** 2 + lambdas[:, None])
-    return (proj[None, :] * shrink) @ Vt
-
-
-def lambda_grid(B: np.ndarray, min_ratio: float = 1e-8, n: int = 20, first: int = -1) -> np.ndarray:
-    """Geometric grid σ₁(B)² · r^k, k = first … first + n, r = min_ratio^(1/n), largest first.
-
-    augsynth's grid starts at k = 0 (`first=0`, used by the geo tests that reproduce GeoLift);
-    pysyncon's AugSynth starts one step above it (`first=-1`, the default here, whose λ the
-    synthetic-control tests match)."""
-    top = np.linalg.svd(B, compute_uv=False)[0] ** 2
-    ratio = min_ratio ** (1 / n)
-    return top * ratio ** (np.arange(n + 1) + float(first))
-
-
-def cross_validate(
-    X0: np.ndarray, x1: np.ndarray, n_out: int, lambdas: np.ndarray
-) -> tuple[float, np.ndarray, np.ndarray]:
-    """Leave-one-pre-period-out CV of the augmented weights' prediction of the treated unit's
-    held-out pre-period outcome: rows 0 … n_out − 1 are held out in turn (rows ≥ n_out, e.g.
-    covariates, never; augsynth passes n_out = T₀ − 1, never holding out the last period).
-    Returns (λ by the one-SE rule, mean error per λ, its SE)."""
-    errors = np.empty((n_out, len(lambdas)))
-    for i in range(n_out):
-        keep = np.arange(X0.shape[0]) != i
-        B, b = X0[keep], x1[keep]
-        w = simplex_lstsq(B, b)
-        w_aug = w[None, :] + _ridge_corrections(B, b - B @ w, lambdas)
-        errors[i] = (x1[i] - w_aug @ X0[i]) ** 2
-    mean = errors.mean(axis=0)
-    se = errors.std(axis=0, ddof=1) / np.sqrt(n_out)
-    best = int(np.argmin(mean))
-    chosen = float(lambdas[mean <= mean[best] + se[best]].max())
-    return chosen, mean, se
 
 
 def fit_augmented(
@@ -117,7 +78,7 @@ def fit_augmented(
         lam, mean, se = cross_validate(X0, x1, n_out, lambdas)
         extra["cv"] = {"lambda": lambdas, "error": mean, "se": se}
     w_sc = simplex_lstsq(X0, x1)
-    w = w_sc + _ridge_corrections(X0, x1 - X0 @ w_sc, np.array([lam]))[0]
+    w = w_sc + ridge_corrections(X0, x1 - X0 @ w_sc, np.array([lam]))[0]
     extra.update(sc_weights=w_sc, lam=float(lam))
     synthetic = w @ Y0
     gaps = y1 - synthetic

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cerebro.quasi.synth_weights import SynthFit, fit_synth
+from cerebro.stats.synth_weights import SynthFit, fit_synth
 
 # A fitter maps (outcomes, treated rows, donor rows) to a SynthFit; run() binds the options.
 Fitter = Callable[[np.ndarray, np.ndarray, np.ndarray], SynthFit]

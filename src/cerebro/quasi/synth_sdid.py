@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cerebro.quasi.synth_weights import simplex_lstsq
+from cerebro.stats.synth_weights import simplex_lstsq
 
 
 def frank_wolfe(

@@ -13,17 +13,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.figure import new_figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from cerebro.core.results import Result
-
-
-def _figure(width: float, height: float) -> Figure:
-    from matplotlib.figure import Figure
-
-    return Figure(figsize=(width, height), layout="constrained")
 
 
 def forest_plot(result: Result) -> Figure:
@@ -32,7 +27,7 @@ def forest_plot(result: Result) -> Figure:
     relative = "rel_lift" in table and table["rel_lift"].notna().any()
     column = "rel_lift" if relative else "lift"
     rows = table.dropna(subset=[column]).reset_index(drop=True)
-    fig = _figure(7, 0.45 * len(rows) + 1.4)
+    fig = new_figure(7, 0.45 * len(rows) + 1.4)
     ax = fig.add_subplot()
     y = np.arange(len(rows))[::-1]
     scale = 100 if relative else 1
@@ -62,7 +57,7 @@ def power_curve_plot(result: Result) -> Figure:
     """Power against the quantity the power curve varies."""
     table = result.tables["power_curve"]
     x_name = next(c for c in table.columns if c != "power")
-    fig = _figure(6, 4)
+    fig = new_figure(6, 4)
     ax = fig.add_subplot()
     ax.plot(table[x_name], table["power"], marker="o", markersize=3)
     target = result.summary.get("target_power")

@@ -35,8 +35,8 @@ from cerebro.core.errors import UserInputError
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.core.spec import run_from_python
+from cerebro.data.columns import arm_codes, note_dropped
 from cerebro.data.load import label_text, load_table, require_columns
-from cerebro.observational.data import arm_codes, note_dropped
 from cerebro.uplift.model_file import (
     FeatureEncoding,
     UpliftModel,
@@ -516,7 +516,7 @@ def _build_result(
 ) -> Result:
     import pandas as pd
 
-    from cerebro.observational.result import normal_interval
+    from cerebro.stats.intervals import normal_interval
     from cerebro.uplift.evaluation import (
         calibration_slope,
         compare_models,

@@ -23,7 +23,7 @@ given) are kept as booster model strings or coefficients so that a fitted learne
 without pickle; other estimators are kept as objects and cannot be saved.
 
 LightGBM models are scored by the compiled tree walker of
-`cerebro.observational.lightgbm_walk` (bit-identical to `Booster.predict`, faster).
+`cerebro.ml.lightgbm_walk` (bit-identical to `Booster.predict`, faster).
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from typing import Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
-from cerebro.observational.dml import BinnedLightGBM
-from cerebro.observational.lightgbm_walk import BoosterModel
+from cerebro.ml.crossfit import BinnedLightGBM
+from cerebro.ml.lightgbm_walk import BoosterModel
 
 BASE_LEARNERS = ("lightgbm", "linear", "random_forest")
 LIGHTGBM_ROUNDS = 100

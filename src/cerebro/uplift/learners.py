@@ -50,7 +50,7 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.spec import worker_count
-from cerebro.observational.dml import fold_ids
+from cerebro.ml.crossfit import fold_ids
 from cerebro.uplift.crossfit import (
     ConstantModel,
     Fitter,

@@ -351,7 +351,7 @@ def _state_of(fitted: Any) -> dict[str, Any]:
 
 def save_model(model: UpliftModel, path: str | Path) -> None:
     """Write `model` to `path` atomically (see the module docstring for the format)."""
-    from cerebro import __version__
+    from cerebro.core.version import __version__
 
     packer = _Packer()
     states = []
