@@ -29,7 +29,9 @@ class Method:
     (then the runner loads `spec.data` itself if the kind needs data). `plot` names the
     function drawing a result of this kind as ``"module:function"`` (taking the `Result`,
     returning a matplotlib `Figure`); it is imported only when a plot is asked for, so that
-    matplotlib stays off the start-up path.
+    matplotlib stays off the start-up path. `example` names, the same way, a function
+    returning a small seeded example ``(spec fields as a dict, DataFrame or None)`` that the
+    contract test (tests/test_contract.py) runs for every registered kind.
     """
 
     kind: str
@@ -38,6 +40,7 @@ class Method:
     summary: str
     needs_data: bool = True
     plot: str | None = None
+    example: str | None = None
 
 
 _REGISTRY: dict[str, Method] = {}
