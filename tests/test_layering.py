@@ -67,7 +67,7 @@ def violations(root: Path = ROOT) -> list[str]:
             else "cerebro." + ".".join(path.relative_to(root).with_suffix("").parts)
         )
         source = package_of(importer)
-        if source in FACES or source in ROOT_MODULES and source != "__init__":
+        if source in FACES or (source in ROOT_MODULES and source != "__init__"):
             layer = "face"
         elif source == "__init__":
             continue  # the public API re-exports everything

@@ -2,7 +2,7 @@
 
 from cerebro.core.errors import CerebroError, UserInputError
 from cerebro.core.registry import Method, get_method, methods, register
-from cerebro.core.results import SCHEMA_VERSION, Estimate, Finding, Result
+from cerebro.core.results import SCHEMA_VERSION, Estimate, Finding, Fit, Meta, Result
 from cerebro.core.spec import SpecBase, parse_spec
 
 __all__ = [
@@ -10,6 +10,8 @@ __all__ = [
     "CerebroError",
     "Estimate",
     "Finding",
+    "Fit",
+    "Meta",
     "Method",
     "Result",
     "SpecBase",

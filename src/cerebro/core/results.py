@@ -3,11 +3,16 @@
 Every method returns a `Result`; every face renders one. `Result.to_dict()` is the versioned
 JSON contract (`schema_version`, `kind`, `method`, `spec`, `estimates`, `findings`, `tables`)
 used by `--json`, `--output` and the service. Fields may be added; these never go away.
+
+A result may also carry its `Fit` in memory – per-unit influence functions of its estimates and
+residual variances – so that post-estimation (sensitivity bounds, joint intervals, combining
+effects) can work from a result; the fit is never part of the JSON unless asked for.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Mapping, MutableMapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -43,7 +48,9 @@ class Estimate:
     `value` is the point estimate; `se`, `ci_low`/`ci_high` (at the result's confidence level)
     and `p_value` are None where they do not apply. `extra` holds method-specific columns
     (test statistic, degrees of freedom, adjusted p-values, group means …) that are flattened
-    into the JSON record.
+    into the JSON record. `key` is a stable machine name for the estimate (by default the
+    label in lower case with every run of other characters as one ``_``: "revenue: B - A" →
+    "revenue_b_a"); a method may set a shorter one.
     """
 
     label: str
@@ -53,6 +60,11 @@ class Estimate:
     ci_high: float | None = None
     p_value: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            self.key = estimate_key(self.label)
 
     def to_dict(self) -> dict[str, Any]:
         core = {k: _json_number(v) for k, v in asdict(self).items() if k != "extra"}
@@ -61,10 +73,17 @@ class Estimate:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Estimate:
-        names = ("label", "value", "se", "ci_low", "ci_high", "p_value")
+        names = ("label", "value", "se", "ci_low", "ci_high", "p_value", "key")
         return cls(
-            **{k: d.get(k) for k in names}, extra={k: v for k, v in d.items() if k not in names}
+            **{k: d.get(k) for k in names if k != "key"},
+            key=d.get("key") or "",
+            extra={k: v for k, v in d.items() if k not in names},
         )
+
+
+def estimate_key(label: str) -> str:
+    """A stable identifier for a label: lower case, runs of non-alphanumerics as one ``_``."""
+    return re.sub(r"[^0-9a-z]+", "_", label.lower()).strip("_")
 
 
 @dataclass
@@ -174,6 +193,58 @@ def table_from_dict(d: dict[str, Any]) -> Columns:
 
 
 @dataclass
+class Fit:
+    """What post-estimation needs from a fitted model, kept in memory only.
+
+    `influence` maps an estimate's key to its per-unit influence function ψᵢ, scaled so that
+    the estimate's variance is Σψᵢ²/n² (its SE is √(Σψᵢ²)/n); estimates computed on the same
+    units can then be combined or given joint intervals from the covariance Σψᵢψⱼ/n². `residual_variance`
+    maps a model (e.g. an outcome) to the variance of its residuals; `units` identifies the rows
+    the influence functions are indexed by (positions in the analysed data, or unit ids).
+    """
+
+    influence: dict[str, np.ndarray] = field(default_factory=dict)
+    residual_variance: dict[str, float] = field(default_factory=dict)
+    units: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "influence": {k: [_json_number(x) for x in v] for k, v in self.influence.items()},
+            "residual_variance": {k: _json_number(v) for k, v in self.residual_variance.items()},
+        }
+
+    def covariance(self, keys: list[str]) -> np.ndarray:
+        """Covariance matrix of the estimates named by `keys` from their influence functions."""
+        missing = [k for k in keys if k not in self.influence]
+        if missing:
+            raise KeyError(f"no influence function for {missing}; have {list(self.influence)}")
+        psi = np.column_stack([self.influence[k] for k in keys])
+        return psi.T @ psi / len(psi) ** 2
+
+
+@dataclass(frozen=True)
+class Meta:
+    """The typed view of a result's `summary`: the keys every face reads."""
+
+    title: str = ""
+    narrative: str = ""
+    headline_table: str | None = None
+    alpha: float | None = None
+    units: int | None = None
+
+    @classmethod
+    def from_summary(cls, summary: Mapping[str, Any]) -> Meta:
+        alpha, units = summary.get("alpha"), summary.get("units")
+        return cls(
+            title=str(summary.get("title") or ""),
+            narrative=str(summary.get("narrative") or ""),
+            headline_table=summary.get("headline_table"),
+            alpha=None if alpha is None else float(alpha),
+            units=None if units is None else int(units),
+        )
+
+
+@dataclass
 class Result:
     """What every analysis returns, independent of how it will be shown."""
 
@@ -187,16 +258,24 @@ class Result:
     # Row-level output (e.g. a randomisation's assignment): returned to Python callers and
     # written by the CLI's --output, but never part of the JSON contract.
     data: Any = field(default=None, repr=False)
+    # In-memory fit for post-estimation (influence functions, residual variances); see `Fit`.
+    fit: Fit | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.tables, Tables):
             self.tables = Tables(self.tables)
 
-    def to_dict(self) -> dict[str, Any]:
+    @property
+    def meta(self) -> Meta:
+        """Title, narrative, headline table, alpha and units as typed fields."""
+        return Meta.from_summary(self.summary)
+
+    def to_dict(self, include_fit: bool = False) -> dict[str, Any]:
+        """The versioned JSON contract; `include_fit` adds the in-memory fit under ``fit``."""
         from cerebro.core.version import __version__
 
         spec = self.spec.model_dump(mode="json") if hasattr(self.spec, "model_dump") else self.spec
-        return {
+        out = {
             "schema_version": SCHEMA_VERSION,
             "cerebro_version": __version__,
             "kind": self.kind,
@@ -207,6 +286,9 @@ class Result:
             "tables": {name: table_to_dict(self.tables.columns(name)) for name in self.tables},
             "summary": {k: _json_number(v) for k, v in self.summary.items()},
         }
+        if include_fit and self.fit is not None:
+            out["fit"] = self.fit.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Result:
@@ -228,12 +310,14 @@ class Result:
 
         return pd.DataFrame([e.to_dict() for e in self.estimates])
 
-    def estimate(self, label: str) -> Estimate:
-        """The estimate with this exact label (KeyError naming the available labels otherwise)."""
+    def estimate(self, label_or_key: str) -> Estimate:
+        """The estimate with this exact label or key (KeyError naming the labels otherwise)."""
         for e in self.estimates:
-            if e.label == label:
+            if label_or_key in (e.label, e.key):
                 return e
-        raise KeyError(f"no estimate labelled {label!r}; have {[e.label for e in self.estimates]}")
+        raise KeyError(
+            f"no estimate labelled or keyed {label_or_key!r}; have {[e.label for e in self.estimates]}"
+        )
 
     def plot(self):
         """A figure of the result (forest plot of lifts, power curve …)."""

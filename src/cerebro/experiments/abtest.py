@@ -642,5 +642,6 @@ register(
         run=run_abtest,
         summary="A/B/n test: t, Welch, Mann–Whitney, chi-square, z, Fisher, Bayesian, sequential; CUPED, ratio metrics, strata, clusters.",
         plot="cerebro.report.plots:forest_plot",
+        example="cerebro.experiments.examples:abtest",
     )
 )

@@ -279,5 +279,6 @@ register(
         summary="Multi-armed bandits: Thompson/UCB1/epsilon-greedy allocation from data; regret simulation.",
         needs_data=False,
         plot="cerebro.experiments.bandit_analysis:bandit_plot",
+        example="cerebro.experiments.examples:bandit",
     )
 )

@@ -324,5 +324,6 @@ register(
         run=run_design,
         summary="Randomise units to arms (simple, complete, stratified, rerandomised) and check balance.",
         plot="cerebro.experiments.design_analysis:love_plot",
+        example="cerebro.experiments.examples:design",
     )
 )

@@ -773,5 +773,6 @@ register(
         summary="Sample size, minimum detectable effect, power and duration of an A/B/n test.",
         needs_data=False,
         plot="cerebro.report.plots:power_curve_plot",
+        example="cerebro.experiments.examples:power",
     )
 )

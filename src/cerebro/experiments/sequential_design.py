@@ -220,5 +220,6 @@ register(
         summary="Group-sequential boundaries: Lan–DeMets spending (OBF, Pocock, power), classic Pocock/OBF.",
         needs_data=False,
         plot="cerebro.experiments.sequential_design:boundary_plot",
+        example="cerebro.experiments.examples:sequential_design",
     )
 )

@@ -316,5 +316,6 @@ register(
         summary="Geo lift test: lift %, incremental units and ATT by (augmented) synthetic "
         "control, TBR or matched markets, with conformal inference; multi-cell.",
         plot="cerebro.geo.analysis:plot",
+        example="cerebro.geo.examples:geotest",
     )
 )

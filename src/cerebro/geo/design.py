@@ -358,5 +358,6 @@ register(
         run=run_geo_design,
         summary="Geo experiment design: market selection, simulated power, MDE and investment.",
         plot="cerebro.geo.design:plot",
+        example="cerebro.geo.examples:geo_design",
     )
 )

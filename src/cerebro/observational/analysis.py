@@ -375,5 +375,6 @@ register(
         summary="Causal effects: regression, g-computation, IPW, AIPW, PS stratification, PS "
         "matching, DML; difference-in-differences, regression discontinuity, IV, synthetic control.",
         plot="cerebro.observational.analysis:causal_plot",
+        example="cerebro.observational.examples:causal",
     )
 )

@@ -902,5 +902,6 @@ register(
         summary="Uplift modelling: S/T/X/R/DR meta-learners and causal forests, Qini/AUUC, "
         "uplift by decile, response tiers, targeting under a budget, drivers of heterogeneity.",
         plot="cerebro.uplift.analysis:plot",
+        example="cerebro.uplift.examples:uplift",
     )
 )
