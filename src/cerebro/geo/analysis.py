@@ -72,9 +72,14 @@ def _window(panel: GeoPanel, spec: GeoTestSpec) -> tuple[int, int]:
 
 
 def _lift_of(tau: float, fit: LiftFit) -> float:
-    """Lift implied by an ATT of tau: the counterfactual under it is observed − tau."""
+    """Lift implied by an ATT of tau: the counterfactual under it is observed − tau.
+
+    Increasing in tau while the counterfactual stays positive; an ATT at or above a positive
+    observed mean leaves no positive counterfactual, so its lift is unbounded (+inf)."""
     obs = float(np.mean(fit.observed[fit.n_pre :]))
     cf = obs - tau
+    if obs > 0 and cf <= 0:
+        return float("inf")
     return tau / abs(cf) if cf != 0 else float("nan")
 
 
@@ -121,6 +126,7 @@ def analyse_cell(
         att_low, att_high = test.interval(spec.alpha)
         info.update(
             p=p,
+            p_at_estimate=test.p_value(fit.att),
             inference=f"conformal ({spec.permutation} permutations, Chernozhukov, Wüthrich & "
             "Zhu 2021)",
         )
@@ -260,6 +266,14 @@ def _cell_findings(
             "interval covers the average effect; they disagree here"
             + (", so the days differ from the counterfactual more than the average does."
                if p <= spec.alpha else ".")))  # fmt: skip
+    p_hat = info.get("p_at_estimate")
+    if p_hat is not None and p_hat <= spec.alpha and np.isfinite(low) | np.isfinite(high):
+        out.append(Finding("warning", "estimate_rejected",
+            f"for {who} the conformal test rejects an average effect equal to the estimate "
+            f"itself (p = {p_hat:.3g} at ATT {fit.att:.4g}): refitted on all dates, as the test "
+            "does, the counterfactual moves, so the test window is not the pre-period fit's "
+            "path plus a constant; the interval is widened to include the estimate – treat "
+            "the estimate with caution."))  # fmt: skip
     if len(fit.donors) < FEW_DONORS:
         out.append(Finding("warning", "few_donors",
             f"{who} has only {len(fit.donors)} control geo(s); the counterfactual leans on very "
