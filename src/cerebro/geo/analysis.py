@@ -41,6 +41,7 @@ METHOD_NAMES = {
     "matched_markets": "matched markets, ratio estimator",
 }
 POOR_FIT = 0.5  # scaled L2 imbalance above which the pre-period fit is called poor
+MIN_PRE = 3  # pre-test dates: ridge's leave-one-out CV and TBR's regression need 3
 FEW_DONORS = 5
 
 
@@ -50,11 +51,16 @@ def _needed(spec: GeoTestSpec) -> list[str]:
 
 
 def _window(panel: GeoPanel, spec: GeoTestSpec) -> tuple[int, int]:
+    """(n_pre, n_post); the pre-period must hold at least MIN_PRE dates and be at least as long
+    as the test window – with fewer, the counterfactual is fitted on almost nothing and most
+    permuted windows of the conformal test overlap the test itself (geo-design's rule too)."""
     n_pre = panel.date_index(spec.treatment_start, "--treatment-start")
-    if n_pre < 2:
+    if n_pre < MIN_PRE:
         raise UserInputError(
             f"--treatment-start {spec.treatment_start!r} leaves {n_pre} date(s) before the test "
-            f"(the data start {_text(panel.dates[0])}); a geo test needs a pre-period."
+            f"(the data start {_text(panel.dates[0])}); a geo test needs at least {MIN_PRE} "
+            "pre-test dates to fit the counterfactual on – give a later --treatment-start or "
+            "earlier data."
         )
     n_post = len(panel.dates) - n_pre
     if spec.treatment_end is not None:
@@ -68,6 +74,13 @@ def _window(panel: GeoPanel, spec: GeoTestSpec) -> tuple[int, int]:
                 f"{spec.treatment_start!r}; give a later end."
             )
         n_post = inside[-1] - n_pre + 1
+    if n_pre < n_post:
+        raise UserInputError(
+            f"--treatment-start {spec.treatment_start!r} leaves {n_pre} date(s) before the test, "
+            f"fewer than the {n_post}-date test itself; the pre-period must be at least as long "
+            "as the test (GeoLift advises several times longer) – give earlier data or end the "
+            "test sooner with --treatment-end."
+        )
     return n_pre, n_post
 
 
@@ -160,10 +173,17 @@ def run_geotest(spec: GeoTestSpec, frame: pd.DataFrame | None = None) -> Result:
             )
     else:
         pool = np.setdiff1d(np.arange(len(panel.geos)), all_treated)
-    if spec.method == "matched_markets" and spec.control_geos is None and len(pool) == 0:
-        raise UserInputError("no geos are left as controls; treat fewer geos.")
     if len(pool) == 0:
-        raise UserInputError("no control geos are left; give --control-geos or treat fewer geos.")
+        raise UserInputError(
+            f"all {len(panel.geos)} geos of the data are treated, so none is left as a control; "
+            "treat fewer geos (the counterfactual is built from untreated ones)."
+        )
+    if not np.ptp(panel.Y[pool, :n_pre], axis=1).any():
+        raise UserInputError(
+            f"every control geo's {spec.outcome!r} is constant over the {n_pre} pre-test dates, "
+            "so no combination of them can track the treated geos; check the data or give "
+            "--control-geos that move."
+        )
 
     estimates: list[Estimate] = []
     by_date: dict[str, list[Any]] = {k: [] for k in
