@@ -41,6 +41,7 @@ METHOD_NAMES = {
     "matched_markets": "matched markets, ratio estimator",
 }
 POOR_FIT = 0.5  # scaled L2 imbalance above which the pre-period fit is called poor
+MIN_PRE = 3  # pre-test dates: ridge's leave-one-out CV and TBR's regression need 3
 FEW_DONORS = 5
 
 
@@ -50,11 +51,16 @@ def _needed(spec: GeoTestSpec) -> list[str]:
 
 
 def _window(panel: GeoPanel, spec: GeoTestSpec) -> tuple[int, int]:
+    """(n_pre, n_post); the pre-period must hold at least MIN_PRE dates and be at least as long
+    as the test window – with fewer, the counterfactual is fitted on almost nothing and most
+    permuted windows of the conformal test overlap the test itself (geo-design's rule too)."""
     n_pre = panel.date_index(spec.treatment_start, "--treatment-start")
-    if n_pre < 2:
+    if n_pre < MIN_PRE:
         raise UserInputError(
             f"--treatment-start {spec.treatment_start!r} leaves {n_pre} date(s) before the test "
-            f"(the data start {_text(panel.dates[0])}); a geo test needs a pre-period."
+            f"(the data start {_text(panel.dates[0])}); a geo test needs at least {MIN_PRE} "
+            "pre-test dates to fit the counterfactual on – give a later --treatment-start or "
+            "earlier data."
         )
     n_post = len(panel.dates) - n_pre
     if spec.treatment_end is not None:
@@ -68,13 +74,25 @@ def _window(panel: GeoPanel, spec: GeoTestSpec) -> tuple[int, int]:
                 f"{spec.treatment_start!r}; give a later end."
             )
         n_post = inside[-1] - n_pre + 1
+    if n_pre < n_post:
+        raise UserInputError(
+            f"--treatment-start {spec.treatment_start!r} leaves {n_pre} date(s) before the test, "
+            f"fewer than the {n_post}-date test itself; the pre-period must be at least as long "
+            "as the test (GeoLift advises several times longer) – give earlier data or end the "
+            "test sooner with --treatment-end."
+        )
     return n_pre, n_post
 
 
 def _lift_of(tau: float, fit: LiftFit) -> float:
-    """Lift implied by an ATT of tau: the counterfactual under it is observed − tau."""
+    """Lift implied by an ATT of tau: the counterfactual under it is observed − tau.
+
+    Increasing in tau while the counterfactual stays positive; an ATT at or above a positive
+    observed mean leaves no positive counterfactual, so its lift is unbounded (+inf)."""
     obs = float(np.mean(fit.observed[fit.n_pre :]))
     cf = obs - tau
+    if obs > 0 and cf <= 0:
+        return float("inf")
     return tau / abs(cf) if cf != 0 else float("nan")
 
 
@@ -121,6 +139,7 @@ def analyse_cell(
         att_low, att_high = test.interval(spec.alpha)
         info.update(
             p=p,
+            p_at_estimate=test.p_value(fit.att),
             inference=f"conformal ({spec.permutation} permutations, Chernozhukov, Wüthrich & "
             "Zhu 2021)",
         )
@@ -154,10 +173,17 @@ def run_geotest(spec: GeoTestSpec, frame: pd.DataFrame | None = None) -> Result:
             )
     else:
         pool = np.setdiff1d(np.arange(len(panel.geos)), all_treated)
-    if spec.method == "matched_markets" and spec.control_geos is None and len(pool) == 0:
-        raise UserInputError("no geos are left as controls; treat fewer geos.")
     if len(pool) == 0:
-        raise UserInputError("no control geos are left; give --control-geos or treat fewer geos.")
+        raise UserInputError(
+            f"all {len(panel.geos)} geos of the data are treated, so none is left as a control; "
+            "treat fewer geos (the counterfactual is built from untreated ones)."
+        )
+    if not np.ptp(panel.Y[pool, :n_pre], axis=1).any():
+        raise UserInputError(
+            f"every control geo's {spec.outcome!r} is constant over the {n_pre} pre-test dates, "
+            "so no combination of them can track the treated geos; check the data or give "
+            "--control-geos that move."
+        )
 
     estimates: list[Estimate] = []
     by_date: dict[str, list[Any]] = {k: [] for k in
@@ -260,6 +286,14 @@ def _cell_findings(
             "interval covers the average effect; they disagree here"
             + (", so the days differ from the counterfactual more than the average does."
                if p <= spec.alpha else ".")))  # fmt: skip
+    p_hat = info.get("p_at_estimate")
+    if p_hat is not None and p_hat <= spec.alpha and np.isfinite(low) | np.isfinite(high):
+        out.append(Finding("warning", "estimate_rejected",
+            f"for {who} the conformal test rejects an average effect equal to the estimate "
+            f"itself (p = {p_hat:.3g} at ATT {fit.att:.4g}): refitted on all dates, as the test "
+            "does, the counterfactual moves, so the test window is not the pre-period fit's "
+            "path plus a constant; the interval is widened to include the estimate – treat "
+            "the estimate with caution."))  # fmt: skip
     if len(fit.donors) < FEW_DONORS:
         out.append(Finding("warning", "few_donors",
             f"{who} has only {len(fit.donors)} control geo(s); the counterfactual leans on very "

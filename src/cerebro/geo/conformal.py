@@ -45,6 +45,17 @@ for every τ (common random numbers), so p(τ) is a deterministic function and t
 well defined. The interval is the contiguous accepted region around the estimate; for a
 one-sided alternative it is open on one side (±inf).
 
+The estimate is the pre-period fit's, the test refits on all dates, so the test can reject
+τ = the estimate itself: when the test window is not the pre-period fit's path shifted by a
+constant, the refit moves the weights (GeoLift's multi-cell cell 2: ATT 216.4, p(216.4) =
+0.038, accepted ATTs 252.6 … 885.2 – GeoLift prints that cell's incremental 6,493 with the
+interval (8,745, 118,670)). Then the accepted values are found on a grid of ±6 scales (as
+GeoLift's grid), their hull refined at both ends, and the interval widened to the estimate:
+the smallest interval holding the confidence set and the estimate. It contains a valid
+confidence set, so its coverage is at least nominal, and the estimate is never outside its
+own interval; `geotest` warns that the estimate is rejected. When no value is accepted the
+interval is (nan, nan).
+
 Both functions take the geo matrix and the treated rows, exactly like `fit_lift`; `options` are
 those of `fit_lift` (`donors`, `fixed_effects`, `lam`). Pass `lam` from a previous fit of the
 augmented method to skip its cross-validation.
@@ -153,24 +164,31 @@ class ConformalTest:
         return float((1 + np.sum(ge)) / (len(ge) + 1))
 
     def interval(self, alpha: float = 0.1) -> tuple[float, float]:
-        """{τ : p(τ) > alpha} around the estimate, by stepping out and bisecting each edge."""
+        """The smallest interval holding {τ : p(τ) > alpha} around the estimate and the
+        estimate itself, by stepping out and bisecting each edge (see the module docstring)."""
         if not 0 < alpha < 1:
             raise UserInputError(f"alpha {alpha!r} must be between 0 and 1.")
-        centre = self.fit.att
+        estimate = self.fit.att
         gap = self.fit.gap
         scale = float(np.sqrt(np.mean(gap[self.n_pre :] ** 2)) + self.fit.pre_rmse)
-        scale = scale if scale > 0 else max(1.0, abs(centre))
+        scale = scale if scale > 0 else max(1.0, abs(estimate))
         accept: Callable[[float], bool] = lambda tau: self.p_value(tau) > alpha  # noqa: E731
-        if not accept(centre):
-            # The estimate itself is rejected (poor fit or a test with too few shifts): scan a
-            # wide grid for any accepted value, as GeoLift's grid of ±6 post-period SDs does.
-            grid = centre + scale * np.linspace(-6, 6, 121)
-            ok = [tau for tau in grid if accept(tau)]
-            if not ok:
+        inner_low = inner_high = estimate
+        if not accept(estimate):
+            # The estimate itself is rejected: the refit on all dates does not see the test
+            # window as the pre-period fit's path plus a constant. Scan a wide grid for the
+            # accepted values, as GeoLift's grid of ±6 post-period SDs does, and keep all of
+            # them (not a re-centred piece that would leave the estimate outside).
+            grid = estimate + scale * np.linspace(-6, 6, 121)
+            ok = grid[[accept(tau) for tau in grid]]
+            if not len(ok):
                 return float("nan"), float("nan")
-            centre = float(np.median(ok))
-        low = -np.inf if self.alternative == "less" else self._edge(centre, -scale, accept)
-        high = np.inf if self.alternative == "greater" else self._edge(centre, scale, accept)
+            inner_low, inner_high = float(ok.min()), float(ok.max())
+        low, high = -np.inf, np.inf
+        if self.alternative != "less":
+            low = min(self._edge(inner_low, -scale, accept), estimate)
+        if self.alternative != "greater":
+            high = max(self._edge(inner_high, scale, accept), estimate)
         return float(low), float(high)
 
     def _edge(self, inside: float, step: float, accept: Callable[[float], bool]) -> float:

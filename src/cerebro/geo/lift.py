@@ -157,6 +157,12 @@ def synth_path(
         # what the ridge regression is run on.
         centre = X0.mean(axis=1)
         Xc, x1c = X0 - centre[:, None], x1 - centre
+        if not Xc.any():
+            raise UserInputError(
+                "the control geos move identically over the fitted dates (after removing each "
+                "geo's level), so the ridge augmentation has nothing to fit; use the "
+                "synthetic_control method or other controls."
+            )
         if lam is None:
             # augsynth's grid and CV (holdout_length = 1, min_1se): the last pre-period is
             # never held out.
@@ -262,6 +268,11 @@ def check_design(
         raise UserInputError("the analysis needs at least one control geo; add untreated geos.")
     if method == "tbr" and n_pre < 3:
         raise UserInputError("time-based regression needs at least 3 pre-test dates.")
+    if method == "augmented_synthetic_control" and n_pre < 3:
+        raise UserInputError(
+            "the augmented synthetic control cross-validates its ridge penalty over the "
+            "pre-test dates and needs at least 3 of them."
+        )
     if not np.isfinite(Y[np.concatenate([treated, donors]), : n_pre + n_post]).all():
         raise UserInputError("the outcome has missing or infinite values; fill or drop them.")
     return Y, treated, donors, int(n_post)

@@ -116,7 +116,14 @@ def _dates(column: pd.Series, name: str) -> pd.Series:
         ) from None
 
 
+def _where(frame: pd.DataFrame, rows: pd.Series) -> str:
+    """Where flagged rows are: "N row(s), e.g. geo 'x' on <date>"."""
+    first = frame[rows].iloc[0]
+    return f"{int(rows.sum()):,} row(s), e.g. geo {first['_geo']!r} on {_text(first['_date'])}"
+
+
 def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
+    """The column as floats; non-numeric text and ±inf are errors (NaN is left to the caller)."""
     import pandas as pd
 
     values = pd.to_numeric(frame[column], errors="coerce")
@@ -126,7 +133,31 @@ def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
             f"column {column!r} has non-numeric values (e.g. {frame[column][bad].iloc[0]!r}); "
             "give numbers."
         )
+    infinite = pd.Series(np.isinf(values.to_numpy(float)), index=values.index)
+    if infinite.any():
+        raise UserInputError(
+            f"infinite values in {column!r} ({_where(frame, infinite)}); replace them with "
+            "finite numbers or drop those geos."
+        )
     return values
+
+
+def _check_varies(wide: pd.DataFrame, outcome: str) -> None:
+    """An outcome that never moves within any geo gives nothing to fit a counterfactual to
+    (every fit is perfect, every test ties): a wrong column or a broken export."""
+    values = wide.to_numpy(float)
+    if np.ptp(values, axis=1).max() > 0:
+        return
+    if np.ptp(values) == 0:
+        raise UserInputError(
+            f"{outcome!r} is constant (every value is {_text(float(values[0, 0]))}), so there is "
+            "nothing to measure a lift against; check that the outcome names the right column."
+        )
+    raise UserInputError(
+        f"{outcome!r} does not change over time in any geo (each geo has one value on every "
+        "date), so there is nothing to measure a lift against; check that the outcome names "
+        "the right column."
+    )
 
 
 def geo_panel(
@@ -143,8 +174,10 @@ def geo_panel(
 
     Rows with a missing geo or date are dropped (a warning finding); one row per geo and date is
     required; every geo must have every date with an outcome (the error names the first geo that
-    lacks some, and how many); a regular calendar with missing days gets a warning, since the
-    pre-period then differs from what the dates suggest.
+    lacks some, and how many); missing (NaN) or infinite outcomes, infinite spend or covariate
+    values, and an outcome that never changes over time in any geo are errors that name the
+    column (and the first geo and date); a regular calendar with missing days gets a warning,
+    since the pre-period then differs from what the dates suggest.
     """
     findings = findings if findings is not None else []
     for column in [geo, date, outcome, spend, *covariates]:
@@ -168,6 +201,12 @@ def geo_panel(
     data["_geo"] = data[geo].map(lambda v: " ".join(str(v).split()))
     data["_date"] = _dates(data[date], date)
     data[outcome] = _numeric(data, outcome)
+    missing = data[outcome].isna()
+    if missing.any():
+        raise UserInputError(
+            f"missing values in {outcome!r} ({_where(data, missing)}); fill them (e.g. 0 for a "
+            "day without sales) or drop those geos."
+        )
     duplicated = data.duplicated(["_geo", "_date"])
     if duplicated.any():
         row = data[duplicated].iloc[0]
@@ -187,6 +226,7 @@ def geo_panel(
             "those geos."
         )
     dates = list(wide.columns)
+    _check_varies(wide, outcome)
     _warn_calendar_gaps(dates, findings)
     if wide.shape[0] < 3:
         raise UserInputError(
