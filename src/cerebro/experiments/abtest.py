@@ -32,6 +32,7 @@ from cerebro.experiments.abtest_data import (
 )
 from cerebro.experiments.abtest_file import (
     cluster_totals_from_file,
+    describe_file,
     moments_from_file,
     moments_in_duckdb,
 )
@@ -39,6 +40,7 @@ from cerebro.experiments.abtest_result import comparison_result
 from cerebro.experiments.abtest_sequential import look_moments, sequential_analysis
 from cerebro.experiments.abtest_spec import ABTestSpec
 from cerebro.experiments.abtest_summary import ClusterTotals, SummaryOutcome, read_summary
+from cerebro.experiments.abtest_units import RepeatedUnit, is_none, unit_in_file, unit_in_frame
 from cerebro.experiments.comparison import Comparison, p_value_from_statistic, wald_interval
 from cerebro.experiments.mean_tests import ArmEstimate, compare_means, no_variation, relative_lift
 from cerebro.experiments.multiplicity import benjamini_hochberg, holm
@@ -328,16 +330,101 @@ def _load(spec: ABTestSpec, data: pd.DataFrame | None) -> pd.DataFrame:
     return data
 
 
+# Test types that cluster by a detected unit id; the others refuse repeated units.
+CLUSTERING_TYPES = (None, "welch", "ttest", "ztest")
+
+
+def _role_columns(spec: ABTestSpec, columns: list[str]) -> set[str]:
+    """Columns with a role in the analysis: never a candidate unit id."""
+    return set(needed_columns(spec, columns))
+
+
+def _find_unit(spec: ABTestSpec, data: pd.DataFrame | None) -> RepeatedUnit | None:
+    """The repeating unit id of the data, if any (rule: `cerebro.experiments.abtest_units`)."""
+    if data is None:
+        from pathlib import Path
+
+        source, types = describe_file(Path(str(spec.data)))
+        if spec.treatment not in types:
+            return None  # the analysis names the missing column
+        return unit_in_file(source, types, spec.treatment, _role_columns(spec, list(types)))
+    columns = [str(c) for c in data.columns]
+    if spec.treatment not in columns:
+        return None
+    import pandas as pd
+
+    arm = pd.factorize(data[spec.treatment])[0].astype(np.int64)
+    return unit_in_frame(data, arm, _role_columns(spec, columns))
+
+
+def resolve_cluster(
+    spec: ABTestSpec, data: pd.DataFrame | None
+) -> tuple[ABTestSpec, list[Finding]]:
+    """The spec the analysis runs with: `--cluster none` removed, or a detected unit id used.
+
+    Without --cluster, a repeating unit id (see `abtest_units`) is clustered on by the tests
+    that can (welch, ttest, ztest and the defaults), with a warning; the others refuse.
+    """
+    if is_none(spec.cluster):
+        note = Finding(
+            "info",
+            "units",
+            "--cluster none: every row is treated as an independent unit (no check for a "
+            "repeated unit id).",
+        )
+        spec = spec.model_copy(update={"cluster": None})
+        check_model_limits(spec)
+        return spec, [note]
+    check_model_limits(spec)
+    if spec.cluster or spec.from_summary or (data is None and spec.data is None):
+        return spec, []
+    unit = _find_unit(spec, data)
+    if unit is None:
+        return spec, []
+    column, kind = unit.column, spec.test_type
+    why = f"rows repeat the unit id {unit.describe()}, so they are not independent"
+    if kind not in CLUSTERING_TYPES or spec.bayes_model != "conjugate":
+        raise UserInputError(
+            f"{why} and --type {kind} would overstate the evidence; aggregate to one row per "
+            f"{column} first, use --type welch (it clusters by {column}), or pass --cluster none "
+            "if the rows really are independent."
+        )
+    if spec.strata:
+        raise UserInputError(
+            f"{why}, and --strata cannot be combined with clustering yet; aggregate to one row "
+            f"per {column} first, drop --strata (the test then clusters by {column}), or pass "
+            "--cluster none if the rows really are independent."
+        )
+    note = Finding(
+        "warning",
+        "repeated_units",
+        f"{why}: every test clusters by {column!r} (cluster-robust errors on unit totals) and "
+        f"the sample-ratio check counts units; pass --cluster COLUMN to name the unit yourself, "
+        "or --cluster none if the rows really are independent.",
+    )
+    return spec.model_copy(update={"cluster": column}), [note]
+
+
 def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
     """Analyse an A/B/n test as `spec` describes (the runner every face calls)."""
-    check_model_limits(spec)
+    requested = spec
+    if data is not None:
+        data = _load(spec, data)
+    spec, notes = resolve_cluster(spec, data)
+    result = _run(spec, data, notes)
+    if is_none(requested.cluster):
+        result.spec = requested  # the opt-out is part of how to reproduce the result
+    return result
+
+
+def _run(spec: ABTestSpec, data: pd.DataFrame | None, notes: list[Finding]) -> Result:
     if data is None and moments_in_duckdb(spec):
         if spec.cluster:
             design, clustered, units, missing_arm = cluster_totals_from_file(spec)
             unit_name = f"clusters ({spec.cluster})"
-            return _analyse(spec, design, clustered, units, unit_name, missing_arm)
+            return _analyse(spec, design, clustered, units, unit_name, missing_arm, notes)
         design, summaries, units, missing_arm = moments_from_file(spec)
-        return _analyse(spec, design, summaries, units, "rows", missing_arm)
+        return _analyse(spec, design, summaries, units, "rows", missing_arm, notes)
     frame = _load(spec, data)
     columns = [str(c) for c in frame.columns]
     if spec.from_summary:
@@ -357,7 +444,7 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
         outcomes = [prepare(frame, design, Metric.parse(t, columns), spec) for t in spec.outcome]
         units = design.units_per_arm()
         unit_name = f"clusters ({spec.cluster})" if spec.cluster else "rows"
-    return _analyse(spec, design, outcomes, units, unit_name, missing_arm)
+    return _analyse(spec, design, outcomes, units, unit_name, missing_arm, notes)
 
 
 def _analyse(
@@ -367,6 +454,7 @@ def _analyse(
     units: dict[str, float],
     unit_name: str,
     missing_arm: int,
+    notes: list[Finding] = (),  # type: ignore[assignment]
 ) -> Result:
     """Every variant against the control for every outcome, with the checks around them."""
     control, variants, arms = design.control, design.arms[1:], design.arms
@@ -382,6 +470,7 @@ def _analyse(
     findings.append(
         Finding("info", "control", f"control arm: {control!r} ({design.control_choice}).")
     )
+    findings.extend(notes)
 
     findings.append(srm_finding(units, spec, unit_name))
     title = f"A/B test{': ' + spec.test_name if spec.test_name else ''} — {len(arms)} arms, control arm {control!r}"
