@@ -160,7 +160,9 @@ def _poststratified(
                 f"stratum {label!r} has fewer than 2 units in {outcome.arms[c]!r} or "
                 f"{outcome.arms[v]!r}; merge small strata or drop --strata."
             )
-        _, arm_c, arm_v = compare_means(cells[(c, s)], cells[(v, s)], mode="normal")
+        _, arm_c, arm_v = compare_means(
+            cells[(c, s)], cells[(v, s)], mode="normal", name=outcome.metric.name
+        )
         parts.append((arm_c, arm_v))
 
     def combine(i: int) -> ArmEstimate:
@@ -210,12 +212,18 @@ def compare(
             alpha=alpha,
             alternative=alternative,
             rows=(rows[c], rows[v]),
+            name=outcome.metric.name,
         )
     if plan.engine == "linear":
         moments = outcome.moments()
         return compare_means(
-            moments[c], moments[v], mode=plan.mode, alpha=alpha, alternative=alternative
-        )  # type: ignore[arg-type]
+            moments[c],
+            moments[v],
+            mode=plan.mode,  # type: ignore[arg-type]
+            alpha=alpha,
+            alternative=alternative,
+            name=outcome.metric.name,
+        )
     if plan.engine == "poststratified":
         return _poststratified(outcome, c, v, plan.mode, alpha, alternative)
     if plan.engine == "cmh":
@@ -238,9 +246,10 @@ def compare(
         return comparison, arm_c, arm_v
     if plan.engine == "mann_whitney":
         assert isinstance(outcome, OutcomeData)
-        comparison = rank_tests.mann_whitney(
-            outcome.rows_of(c), outcome.rows_of(v), alpha=alpha, alternative=alternative
-        )
+        x, y = outcome.rows_of(c), outcome.rows_of(v)
+        if np.ptp(np.concatenate([x, y])) == 0:  # every rank tied: no test, a [0, 0] "CI"
+            raise no_variation(outcome.metric.name)
+        comparison = rank_tests.mann_whitney(x, y, alpha=alpha, alternative=alternative)
         return comparison, None, None
     x_c, n_c = outcome.counts(c)
     x_v, n_v = outcome.counts(v)
