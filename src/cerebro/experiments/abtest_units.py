@@ -84,12 +84,13 @@ class ColumnRepeats:
         )
 
     def describe(self) -> str:
-        several = (
-            "each on several rows"
-            if self.repeated == self.values
-            else (f"{self.repeated:,} of them on several rows")
+        if self.repeated == self.values:
+            every = "every id on several rows and in one arm"
+            return f"{self.values:,} ids on {self.rows:,} rows, {every}"
+        return (
+            f"{self.values:,} ids on {self.rows:,} rows, {self.repeated:,} of them on several "
+            "rows, every id in one arm"
         )
-        return f"{self.values:,} ids on {self.rows:,} rows, {several}, each always in one arm"
 
 
 @dataclass(frozen=True)

@@ -521,7 +521,10 @@ def resolve_unit(spec: UpliftSpec, frame: pd.DataFrame | None) -> tuple[str | No
     """The unit column the folds keep together: --unit, a detected repeating unit id, or None
     (--unit none, or none found). The causal forest samples rows, so it refuses units."""
     if is_none(spec.unit):
-        note = "--unit none: every row is treated as an independent unit (no check for a repeated unit id)."
+        note = (
+            "--unit none: every row is treated as an independent unit (no check for a repeated "
+            "unit id)."
+        )
         return None, [Finding("info", "units", note)]
     if frame is None and spec.data is None:
         return None, []  # `_load` says what is missing
