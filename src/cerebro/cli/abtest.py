@@ -42,7 +42,9 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def abtest_command(
         data: Path = typer.Argument(
-            ..., help="CSV, Parquet or JSON: one row per unit (or per arm with --from-summary)."
+            ...,
+            help="CSV, Parquet or JSON: one row per unit, or several rows per unit with a unit id "
+            "(or per arm with --from-summary).",
         ),
         treatment: str = typer.Option(
             ..., "--treatment", "-t", help="Column with the arm of each unit."
@@ -75,7 +77,11 @@ def register(app: typer.Typer) -> None:
             "", "--strata", help="Columns to post-stratify on, comma-separated."
         ),
         cluster: str | None = typer.Option(
-            None, "--cluster", help="Cluster (randomisation unit) column for cluster-robust errors."
+            None,
+            "--cluster",
+            help="Cluster (randomisation unit) column for cluster-robust errors. Without it a "
+            "repeating unit id (e.g. user_id on user × day rows) is detected and clustered on; "
+            "'none' says every row is an independent unit.",
         ),
         expected_allocation: str | None = typer.Option(
             None,

@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def uplift_command(
         data: Path = typer.Argument(
-            ..., help="Data file (CSV, Parquet or JSON), one row per unit."
+            ..., help="Data file (CSV, Parquet or JSON): one row per unit, or several with --unit."
         ),
         treatment: str = typer.Option(
             ..., "--treatment", help="Treatment column: two values, or several arms."
@@ -71,6 +71,13 @@ def register(app: typer.Typer) -> None:
         ),
         outcome_type: str = typer.Option(
             "auto", "--outcome-type", help="auto, binary (refuse other values) or continuous."
+        ),
+        unit: str | None = typer.Option(
+            None,
+            "--unit",
+            help="Unit id column when a unit has several rows (e.g. user_id): folds keep each "
+            "unit together, the ATE is clustered by unit. Default: a repeating unit id is "
+            "detected; 'none': every row is an independent unit.",
         ),
         folds: int = typer.Option(5, "--folds", help="Cross-fitting folds."),
         tiers: int = typer.Option(5, "--tiers", help="Response tiers (quantiles of the CATE)."),
@@ -114,6 +121,7 @@ def register(app: typer.Typer) -> None:
             "learner": learner,
             "propensity": propensity,
             "outcome_type": outcome_type,
+            "unit": unit,
             "folds": folds,
             "tiers": tiers,
             "value_per_outcome": value,

@@ -8,6 +8,7 @@ columns on this 2-core machine; see BENCHMARKS.md.)
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -138,3 +139,20 @@ def require_columns(
             f"{noun} {', '.join(repr(m) for m in missing)} not found in {source_name}; "
             f"available columns: {shown}."
         )
+
+
+def describe_file(path: Path) -> tuple[str, dict[str, str]]:
+    """The file's DuckDB source and column types, sniffed once per version of the file (the
+    repeated-unit check and the analysis both need them; sniffing a CSV takes ~0.1 s)."""
+    if not path.is_file():
+        load_table(path)  # raises the clear "does not exist" / "is a directory" error
+    stat = path.stat()
+    return _sniffed(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _sniffed(path: str, mtime_ns: int, size: int) -> tuple[str, dict[str, str]]:
+    from cerebro.engine.duckdb_moments import file_columns
+
+    source, types = file_columns(Path(path))
+    return source, dict(types)

@@ -48,7 +48,7 @@ _NUMERIC = (
 )
 
 
-def _ident(name: str) -> str:
+def sql_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -101,11 +101,11 @@ def file_moments(
     keys = [treatment, *strata]
     select, names = [], []
     for o, columns in enumerate(outcomes):
-        complete = " AND ".join(f"{_ident(c)} IS NOT NULL" for c in [*columns, *strata])
+        complete = " AND ".join(f"{sql_identifier(c)} IS NOT NULL" for c in [*columns, *strata])
         where = f" FILTER (WHERE {complete})"
 
         def value(c: str) -> str:
-            return f"CAST({_ident(c)} AS DOUBLE)"
+            return f"CAST({sql_identifier(c)} AS DOUBLE)"
 
         select.append(f"count(*){where}")
         names.append((o, "n"))
@@ -115,7 +115,7 @@ def file_moments(
         for a, b in combinations(columns, 2):
             select.append(f"covar_samp({value(a)}, {value(b)}){where}")
             names.append((o, f"{a}_x_{b}_cov"))
-    group = ", ".join(_ident(k) for k in keys)
+    group = ", ".join(sql_identifier(k) for k in keys)
     query = f"SELECT {group}, count(*), {', '.join(select)} FROM {source} GROUP BY {group}"
     con = duckdb.connect()
     try:
@@ -180,12 +180,12 @@ def file_cluster_moments(
     )
 
     def value(c: str) -> str:
-        return f"CAST({_ident(c)} AS DOUBLE)"
+        return f"CAST({sql_identifier(c)} AS DOUBLE)"
 
     inner, outer = [], []
     for o, (num, den, covariates) in enumerate(outcomes):
         columns = [num, *([den] if den else []), *covariates]
-        complete = [f"{_ident(c)} IS NOT NULL" for c in [treatment, *columns]]
+        complete = [f"{sql_identifier(c)} IS NOT NULL" for c in [treatment, *columns]]
         where = " FILTER (WHERE " + " AND ".join(complete) + ")"
         inner.append(f"count(*){where} AS r{o}")
         inner.append(f"bool_and({value(num)} IN (0, 1)){where} AS b{o}")
@@ -199,7 +199,7 @@ def file_cluster_moments(
         outer += [f"avg({n}){present}" for n in names]
         outer += [f"var_samp({n}){present}" for n in names]
         outer += [f"covar_samp({a}, {b}){present}" for a, b in combinations(names, 2)]
-    t, g = _ident(treatment), _ident(cluster)
+    t, g = sql_identifier(treatment), sql_identifier(cluster)
     # One scan: the NULL-cluster group and rows without an arm only feed the row totals.
     query = f"""
         WITH clusters AS (

@@ -19,7 +19,8 @@ from cerebro.core.errors import UserInputError
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.core.spec import run_from_python
-from cerebro.data.load import load_table, require_columns
+from cerebro.data.load import describe_file, load_table, require_columns
+from cerebro.data.units import RepeatedUnit, is_none, unit_in_file, unit_in_frame
 from cerebro.experiments import proportion_tests, rank_tests
 from cerebro.experiments.abtest_bayes import bayesian_analysis, check_model_limits
 from cerebro.experiments.abtest_data import (
@@ -159,7 +160,9 @@ def _poststratified(
                 f"stratum {label!r} has fewer than 2 units in {outcome.arms[c]!r} or "
                 f"{outcome.arms[v]!r}; merge small strata or drop --strata."
             )
-        _, arm_c, arm_v = compare_means(cells[(c, s)], cells[(v, s)], mode="normal")
+        _, arm_c, arm_v = compare_means(
+            cells[(c, s)], cells[(v, s)], mode="normal", name=outcome.metric.name
+        )
         parts.append((arm_c, arm_v))
 
     def combine(i: int) -> ArmEstimate:
@@ -209,12 +212,18 @@ def compare(
             alpha=alpha,
             alternative=alternative,
             rows=(rows[c], rows[v]),
+            name=outcome.metric.name,
         )
     if plan.engine == "linear":
         moments = outcome.moments()
         return compare_means(
-            moments[c], moments[v], mode=plan.mode, alpha=alpha, alternative=alternative
-        )  # type: ignore[arg-type]
+            moments[c],
+            moments[v],
+            mode=plan.mode,  # type: ignore[arg-type]
+            alpha=alpha,
+            alternative=alternative,
+            name=outcome.metric.name,
+        )
     if plan.engine == "poststratified":
         return _poststratified(outcome, c, v, plan.mode, alpha, alternative)
     if plan.engine == "cmh":
@@ -237,9 +246,10 @@ def compare(
         return comparison, arm_c, arm_v
     if plan.engine == "mann_whitney":
         assert isinstance(outcome, OutcomeData)
-        comparison = rank_tests.mann_whitney(
-            outcome.rows_of(c), outcome.rows_of(v), alpha=alpha, alternative=alternative
-        )
+        x, y = outcome.rows_of(c), outcome.rows_of(v)
+        if np.ptp(np.concatenate([x, y])) == 0:  # every rank tied: no test, a [0, 0] "CI"
+            raise no_variation(outcome.metric.name)
+        comparison = rank_tests.mann_whitney(x, y, alpha=alpha, alternative=alternative)
         return comparison, None, None
     x_c, n_c = outcome.counts(c)
     x_v, n_v = outcome.counts(v)
@@ -329,16 +339,101 @@ def _load(spec: ABTestSpec, data: pd.DataFrame | None) -> pd.DataFrame:
     return data
 
 
+# Test types that cluster by a detected unit id; the others refuse repeated units.
+CLUSTERING_TYPES = (None, "welch", "ttest", "ztest")
+
+
+def _role_columns(spec: ABTestSpec, columns: list[str]) -> set[str]:
+    """Columns with a role in the analysis: never a candidate unit id."""
+    return set(needed_columns(spec, columns))
+
+
+def _find_unit(spec: ABTestSpec, data: pd.DataFrame | None) -> RepeatedUnit | None:
+    """The repeating unit id of the data, if any (rule: `cerebro.data.units`)."""
+    if data is None:
+        from pathlib import Path
+
+        source, types = describe_file(Path(str(spec.data)))
+        if spec.treatment not in types:
+            return None  # the analysis names the missing column
+        return unit_in_file(source, types, spec.treatment, _role_columns(spec, list(types)))
+    columns = [str(c) for c in data.columns]
+    if spec.treatment not in columns:
+        return None
+    import pandas as pd
+
+    arm = pd.factorize(data[spec.treatment])[0].astype(np.int64)
+    return unit_in_frame(data, arm, _role_columns(spec, columns))
+
+
+def resolve_cluster(
+    spec: ABTestSpec, data: pd.DataFrame | None
+) -> tuple[ABTestSpec, list[Finding]]:
+    """The spec the analysis runs with: `--cluster none` removed, or a detected unit id used.
+
+    Without --cluster, a repeating unit id (see `cerebro.data.units`) is clustered on by the tests
+    that can (welch, ttest, ztest and the defaults), with a warning; the others refuse.
+    """
+    if is_none(spec.cluster):
+        note = Finding(
+            "info",
+            "units",
+            "--cluster none: every row is treated as an independent unit (no check for a "
+            "repeated unit id).",
+        )
+        spec = spec.model_copy(update={"cluster": None})
+        check_model_limits(spec)
+        return spec, [note]
+    check_model_limits(spec)
+    if spec.cluster or spec.from_summary or (data is None and spec.data is None):
+        return spec, []
+    unit = _find_unit(spec, data)
+    if unit is None:
+        return spec, []
+    column, kind = unit.column, spec.test_type
+    why = f"rows repeat the unit id {unit.describe()}, so they are not independent"
+    if kind not in CLUSTERING_TYPES or spec.bayes_model != "conjugate":
+        raise UserInputError(
+            f"{why} and --type {kind} would overstate the evidence; aggregate to one row per "
+            f"{column} first, use --type welch (it clusters by {column}), or pass --cluster none "
+            "if the rows really are independent."
+        )
+    if spec.strata:
+        raise UserInputError(
+            f"{why}, and --strata cannot be combined with clustering yet; aggregate to one row "
+            f"per {column} first, drop --strata (the test then clusters by {column}), or pass "
+            "--cluster none if the rows really are independent."
+        )
+    note = Finding(
+        "warning",
+        "repeated_units",
+        f"{why}: every test clusters by {column!r} (cluster-robust errors on unit totals) and "
+        f"the sample-ratio check counts units; pass --cluster COLUMN to name the unit yourself, "
+        "or --cluster none if the rows really are independent.",
+    )
+    return spec.model_copy(update={"cluster": column}), [note]
+
+
 def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
     """Analyse an A/B/n test as `spec` describes (the runner every face calls)."""
-    check_model_limits(spec)
+    requested = spec
+    if data is not None:
+        data = _load(spec, data)
+    spec, notes = resolve_cluster(spec, data)
+    result = _run(spec, data, notes)
+    if is_none(requested.cluster):
+        result.spec = requested  # the opt-out is part of how to reproduce the result
+    return result
+
+
+def _run(spec: ABTestSpec, data: pd.DataFrame | None, notes: list[Finding]) -> Result:
     if data is None and moments_in_duckdb(spec):
         if spec.cluster:
             design, clustered, units, missing_arm = cluster_totals_from_file(spec)
             unit_name = f"clusters ({spec.cluster})"
-            return _analyse(spec, design, clustered, units, unit_name, missing_arm)
+            return _analyse(spec, design, clustered, units, unit_name, missing_arm, notes)
         design, summaries, units, missing_arm = moments_from_file(spec)
-        return _analyse(spec, design, summaries, units, "rows", missing_arm)
+        return _analyse(spec, design, summaries, units, "rows", missing_arm, notes)
     frame = _load(spec, data)
     columns = [str(c) for c in frame.columns]
     if spec.from_summary:
@@ -358,7 +453,7 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
         outcomes = [prepare(frame, design, Metric.parse(t, columns), spec) for t in spec.outcome]
         units = design.units_per_arm()
         unit_name = f"clusters ({spec.cluster})" if spec.cluster else "rows"
-    return _analyse(spec, design, outcomes, units, unit_name, missing_arm)
+    return _analyse(spec, design, outcomes, units, unit_name, missing_arm, notes)
 
 
 def _analyse(
@@ -368,6 +463,7 @@ def _analyse(
     units: dict[str, float],
     unit_name: str,
     missing_arm: int,
+    notes: list[Finding] = (),  # type: ignore[assignment]
 ) -> Result:
     """Every variant against the control for every outcome, with the checks around them."""
     control, variants, arms = design.control, design.arms[1:], design.arms
@@ -383,6 +479,7 @@ def _analyse(
     findings.append(
         Finding("info", "control", f"control arm: {control!r} ({design.control_choice}).")
     )
+    findings.extend(notes)
 
     findings.append(srm_finding(units, spec, unit_name))
     title = f"A/B test{': ' + spec.test_name if spec.test_name else ''} — {len(arms)} arms, control arm {control!r}"

@@ -291,7 +291,20 @@ def _numeric(frame: pd.DataFrame, column: str, role: str) -> np.ndarray:
             f"{role} column {column!r} is not numeric{shown}; recode it as numbers "
             "(e.g. 0/1 for conversions) or pick a numeric column."
         )
-    return series.to_numpy(dtype=float, na_value=np.nan)
+    values = series.to_numpy(dtype=float, na_value=np.nan)
+    check_finite(column, int(np.isinf(values).sum()))
+    return values
+
+
+def check_finite(column: str, infinite: int, counted: bool = True) -> None:
+    """Refuse a column with ±inf values (`infinite` rows of them, or any when not `counted`):
+    every mean and variance would be inf or NaN."""
+    if infinite:
+        rows = "" if not counted else " (a row)" if infinite == 1 else f" ({infinite:,} rows)"
+        raise UserInputError(
+            f"infinite values in {column!r}{rows}; remove them, cap them or mark them "
+            "missing before testing."
+        )
 
 
 def dropped_rows_finding(name: str, dropped: int, total: int, columns: list[str]) -> Finding:

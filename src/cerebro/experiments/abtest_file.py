@@ -12,10 +12,11 @@ from pathlib import Path
 
 import numpy as np
 
-from cerebro.data.load import load_table, require_columns
+from cerebro.data.load import describe_file, require_columns
 from cerebro.experiments.abtest_data import (
     Design,
     Metric,
+    check_finite,
     dropped_rows_finding,
     encode_design,
     needed_columns,
@@ -38,12 +39,8 @@ def moments_in_duckdb(spec: ABTestSpec) -> bool:
 
 def _describe(spec: ABTestSpec) -> tuple[str, dict[str, str], list[str], list[Metric]]:
     """The file's DuckDB source, column types and names, and the metrics the spec names."""
-    from cerebro.engine.duckdb_moments import file_columns
-
     path = Path(str(spec.data))
-    if not path.is_file():
-        load_table(path)  # raises the clear "does not exist" / "is a directory" error
-    source, types = file_columns(path)
+    source, types = describe_file(path)
     columns = list(types)
     require_columns(columns, needed_columns(spec, columns), path.name)
     return source, types, columns, [Metric.parse(t, columns) for t in spec.outcome]
@@ -83,6 +80,9 @@ def moments_from_file(
     for metric, table, complete in zip(
         metrics, moments.summaries, moments.complete_rows, strict=True
     ):
+        for column in [*metric.columns, *spec.covariates]:
+            # DuckDB reads inf/-inf: the mean is then ±inf or NaN (count unknown here).
+            check_finite(column, int(not np.isfinite(table[f"{column}_mean"]).all()), False)
         outcome = read_summary(table, spec.model_copy(update={"outcome": [metric.name]}), design)[0]
         _note_dropped(outcome, spec, columns, complete, total)
         outcomes.append(outcome)
@@ -110,6 +110,10 @@ def cluster_totals_from_file(
     order = np.argsort(design.codes)  # the query's arm rows in the design's arm order
     outcomes = []
     for o, metric in enumerate(metrics):
+        names = [metric.numerator, metric.denominator or "rows", *spec.covariates]
+        for _, mean, _ in totals.moments[o]:
+            for column, value in zip(names, mean, strict=True):
+                check_finite(column, int(not np.isfinite(value)), False)
         moments = [
             Moments(n, np.array(mean), np.array(cov) * max(n - 1, 0))
             for n, mean, cov in (totals.moments[o][i] for i in order)

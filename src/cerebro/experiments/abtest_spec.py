@@ -37,7 +37,11 @@ class ABTestSpec(SpecBase):
     strata: list[str] = Field(
         default_factory=list, validation_alias=AliasChoices("strata", "stratification_vars")
     )
-    cluster: str | None = None
+    cluster: str | None = Field(
+        None,
+        description="Cluster (randomisation unit) column for cluster-robust errors; 'none' says "
+        "the rows are independent units and skips the check for a repeating unit id.",
+    )
     expected_allocation: dict[str, float] | None = None
     from_summary: bool = False
     yates: bool = Field(False, description="Yates continuity correction for chi-square.")
@@ -101,6 +105,13 @@ class ABTestSpec(SpecBase):
         if value is not None and (len(value) != 2 or not value[0] < value[1]):
             raise ValueError(f"rope needs two numbers low,high with low < high, got {value}")
         return value
+
+    @field_validator("cluster")
+    @classmethod
+    def _cluster(cls, value: str | None) -> str | None:
+        if value is not None and value.strip().lower() == "none":
+            return "none"
+        return value or None
 
     @field_validator("outcome", "covariates", "strata", mode="before")
     @classmethod

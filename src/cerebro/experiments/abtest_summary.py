@@ -50,6 +50,53 @@ class _Row:
         return float(self.columns[name][self.i])
 
 
+def check_row(
+    row: _Row, variables: list[str | None], columns: set[str], arm: str, counts: bool
+) -> None:
+    """Refuse statistics no data can give, naming the arm and the column: a negative or
+    non-finite n, a variance below zero, Σv² < (Σv)²/n, and – for the tests of counts
+    (`counts`: fisher, chi-square) – successes below 0 or above n."""
+    n = row["n"]
+    if not (np.isfinite(n) and n >= 0):
+        raise UserInputError(
+            f"arm {arm!r}: n = {n:g} is not a number of units; n must be 0 or more."
+        )
+    for k, v in enumerate(variables):
+        label = v or "the metric"
+        for stat in ("sum", "sum_sq", "mean", "var", "sd"):
+            name = _name(v, stat)
+            if name in columns and not np.isfinite(row[name]):
+                raise UserInputError(
+                    f"arm {arm!r}: {name} is {row[name]:g}; summary statistics must be finite."
+                )
+        for stat in ("var", "sd"):
+            name = _name(v, stat)
+            if name in columns and row[name] < 0:
+                raise UserInputError(
+                    f"arm {arm!r}: {name} = {row[name]:g} is negative, which no data can give; "
+                    "check the column."
+                )
+        s, ss = _name(v, "sum"), _name(v, "sum_sq")
+        centred = _name(v, "mean") in columns
+        if not centred and s in columns and ss in columns and n > 0:
+            total, squares = row[s], row[ss]
+            floor = total * total / n
+            if squares < floor - 1e-9 * max(abs(floor), 1.0):
+                raise UserInputError(
+                    f"arm {arm!r}: {ss} = {squares:g} is below {s}²/n = {floor:g}, which no "
+                    f"data can give; check that {ss} is the sum of squares of {label}."
+                )
+        if counts and k == 0:  # the metric itself, not a covariate
+            column = _name(v, "mean") if centred else s
+            successes = row[column] * n if centred else row[s] if s in columns else 0.0
+            if successes < 0 or successes > n:
+                what = "negative" if successes < 0 else f"more than n = {n:g}"
+                raise UserInputError(
+                    f"arm {arm!r}: {column} gives {successes:g} successes of {label}, {what}; "
+                    "a binary outcome counts between 0 and n successes per arm."
+                )
+
+
 def _row_moments(row: _Row, variables: list[str | None], columns: set[str]) -> Moments:
     n = row["n"]
     p = len(variables)
@@ -160,6 +207,10 @@ def read_summary(table: Any, spec: ABTestSpec, design: Design) -> list[SummaryOu
         metric = Metric.parse(text)
         variables: list[str | None]
         variables = [None, *spec.covariates] if bare else [*metric.columns, *spec.covariates]
+        counts = spec.test_type in ("fisher", "chi_square")
+        for i, code in enumerate(codes):
+            if code >= 0:
+                check_row(_Row(table, i), variables, columns, arms[code], counts)
         rows = [_row_moments(_Row(table, i), variables, columns) for i in range(len(codes))]
         if metric.denominator is None:
             rows = [with_unit_denominator(m) for m in rows]

@@ -46,8 +46,8 @@ _TEST_NAMES = {
 
 def no_variation(name: str) -> UserInputError:
     return UserInputError(
-        f"{name} has no variation in the arms compared (every value is the same), so there is "
-        "nothing to test; check the column."
+        f"{name} has no variation within the arms compared (each arm's values are all the "
+        "same), so there is nothing to test; check the column."
     )
 
 
@@ -103,6 +103,7 @@ def compare_means(
     alpha: float = 0.05,
     alternative: str = "two-sided",
     rows: tuple[float, float] | None = None,
+    name: str = "the outcome",
 ) -> tuple[Comparison, ArmEstimate, ArmEstimate]:
     """Compare the metric of `variant` with `control` (see the module docstring).
 
@@ -128,6 +129,15 @@ def compare_means(
     ss_c = float(g_c @ control.comoment @ g_c)
     ss_v = float(g_v @ variant.comoment @ g_v)
     diff = value_v - value_c
+    if not (np.isfinite(ss_c) and np.isfinite(ss_v)):
+        raise UserInputError(
+            f"{name} has infinite or undefined values; remove or cap them before testing."
+        )
+    # A constant outcome has no noise to test against (and 0/0 below). Sums of many equal
+    # values may leave a rounding residue, so spreads below 1e-12 of the level count as none.
+    level = max(abs(r_c), abs(r_v))
+    if not ss_c + ss_v > (n_c + n_v) * (1e-12 * level) ** 2:
+        raise no_variation(name)
 
     df: float | None
     if mode == "student":
@@ -158,7 +168,7 @@ def compare_means(
             df = None
 
     if not se > 0:
-        raise no_variation("the outcome")
+        raise no_variation(name)
     statistic = diff / se
     ci_low, ci_high = wald_interval(diff, se, alpha, alternative, df)
     extra: dict[str, float | list[float]] = {}

@@ -22,9 +22,19 @@ if TYPE_CHECKING:
 
 
 def forest_plot(result: Result) -> Figure:
-    """Relative lift (absolute where no relative exists) of each variant with its CI."""
+    """The figure of an A/B result: lifts with their intervals (frequentist or Bayesian), or the
+    confidence sequences over the looks of a sequential test."""
+    if "looks" in result.tables:
+        return sequence_plot(result)
     table = result.tables["comparisons"]
-    relative = "rel_lift" in table and table["rel_lift"].notna().any()
+    bayesian = "p_beat" in table
+    relative = "rel_lift" in table and "rel_lift_ci_low" in table
+    if relative:  # relative only when every comparison has one, so that no row goes missing
+        relative = bool(
+            np.isfinite(
+                table[["rel_lift", "rel_lift_ci_low", "rel_lift_ci_high"]].to_numpy(float)
+            ).all()
+        )
     column = "rel_lift" if relative else "lift"
     rows = table.dropna(subset=[column]).reset_index(drop=True)
     fig = new_figure(7, 0.45 * len(rows) + 1.4)
@@ -34,8 +44,22 @@ def forest_plot(result: Result) -> Figure:
     value = rows[column].to_numpy(float) * scale
     low = rows[f"{column}_ci_low"].to_numpy(float) * scale
     high = rows[f"{column}_ci_high"].to_numpy(float) * scale
-    significant = rows["p_value"].to_numpy(float) < result.summary.get("alpha", 0.05)
-    colours = np.where(significant, "tab:blue", "tab:gray")
+    if bayesian:  # blue: ship, red: stop, grey: keep testing
+        decision = rows["decision"].astype(str).to_numpy()
+        colours = np.where(
+            decision == "ship", "tab:blue", np.where(decision == "stop", "tab:red", "tab:gray")
+        )
+        labels = [
+            f"{o}: {v} (P(beat) {p:.0%})"
+            for o, v, p in zip(rows["outcome"], rows["variant"], rows["p_beat"], strict=True)
+        ]
+        level = result.summary.get("credible_level", 0.95)
+        interval = f"{level:.0%} credible interval"
+    else:
+        significant = rows["p_value"].to_numpy(float) < result.summary.get("alpha", 0.05)
+        colours = np.where(significant, "tab:blue", "tab:gray")
+        labels = [f"{o}: {v}" for o, v in zip(rows["outcome"], rows["variant"], strict=True)]
+        interval = f"{1 - result.summary.get('alpha', 0.05):.0%} CI"
     ax.hlines(
         y,
         np.where(np.isfinite(low), low, value),
@@ -44,12 +68,58 @@ def forest_plot(result: Result) -> Figure:
     )
     ax.scatter(value, y, c=colours, zorder=3)
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_yticks(y, [f"{o}: {v}" for o, v in zip(rows["outcome"], rows["variant"], strict=True)])
-    level = 1 - result.summary.get("alpha", 0.05)
+    ax.set_yticks(y, labels)
     ax.set_xlabel(
-        f"{'relative lift (%)' if relative else 'lift'} vs {result.summary.get('control', 'control')}, {level:.0%} CI"
+        f"{'relative lift (%)' if relative else 'lift'} vs "
+        f"{result.summary.get('control', 'control')}, {interval}"
     )
     ax.set_title(result.summary.get("title", "A/B test"), loc="left", fontsize=10)
+    return fig
+
+
+def sequence_plot(result: Result) -> Figure:
+    """Sequential test: the lift and its always-valid confidence sequence at every look, one
+    panel per outcome and variant."""
+    looks = result.tables["looks"]
+    pairs = list(dict.fromkeys(zip(looks["outcome"], looks["variant"], strict=True)))
+    decisions = {}
+    comparisons = result.tables["comparisons"]
+    if "decision" in comparisons:
+        for o, v, d in zip(
+            comparisons["outcome"], comparisons["variant"], comparisons["decision"], strict=True
+        ):
+            decisions[(o, v)] = d
+    fig = new_figure(7, 2.2 * len(pairs) + 0.8)
+    axes = fig.subplots(len(pairs), 1, squeeze=False)[:, 0]
+    level = 1 - result.summary.get("alpha", 0.05)
+    for ax, (outcome, variant) in zip(axes, pairs, strict=True):
+        part = looks[(looks["outcome"] == outcome) & (looks["variant"] == variant)]
+        x = part["look"].to_numpy(float)
+        ax.fill_between(
+            x,
+            part["cs_low"].to_numpy(float),
+            part["cs_high"].to_numpy(float),
+            color="tab:blue",
+            alpha=0.25,
+            linewidth=0,
+            label=f"{level:.0%} confidence sequence",
+        )
+        ax.plot(x, part["lift"].to_numpy(float), color="tab:blue", marker="o", markersize=3)
+        ax.axhline(0, color="black", linewidth=0.8)
+        decision = decisions.get((outcome, variant))
+        ax.set_title(
+            f"{outcome}: {variant}" + (f" — {decision}" if decision else ""), loc="left", fontsize=9
+        )
+        ax.set_ylabel("lift")
+    spec = result.spec
+    time = spec.get("time_column") if isinstance(spec, dict) else getattr(spec, "time_column", None)
+    axes[-1].set_xlabel(f"look ({time or 'time'})")
+    from matplotlib.ticker import MaxNLocator
+
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].legend(loc="upper right", fontsize=8, frameon=False)
+    fig.suptitle(result.summary.get("title", "Sequential A/B test"), x=0.01, ha="left", fontsize=10)
     return fig
 
 

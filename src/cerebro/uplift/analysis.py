@@ -37,6 +37,7 @@ from cerebro.core.results import Estimate, Finding, Result
 from cerebro.core.spec import run_from_python
 from cerebro.data.columns import arm_codes, note_dropped
 from cerebro.data.load import label_text, load_table, require_columns
+from cerebro.data.units import RepeatedUnit, is_none, unit_in_file, unit_in_frame
 from cerebro.uplift.model_file import (
     FeatureEncoding,
     UpliftModel,
@@ -90,6 +91,7 @@ class UpliftData:
     encoding: FeatureEncoding
     binary: bool
     findings: list[Finding] = field(default_factory=list)
+    groups: np.ndarray | None = None  # unit code per kept row (--unit), else None
 
     @property
     def control(self) -> str:
@@ -112,14 +114,20 @@ def _id_like(name: str, values: Any) -> bool:
     return bool(present.nunique() == len(present))
 
 
-def choose_features(frame: pd.DataFrame, spec: UpliftSpec) -> tuple[list[str], list[str]]:
+def choose_features(
+    frame: pd.DataFrame, spec: UpliftSpec, unit: str | None = None
+) -> tuple[list[str], list[str]]:
     """Every other usable column: numeric or boolean, or text with at most `MAX_LEVELS` values;
-    not ID-like, not constant, not a date. Returns the chosen names and notes on the skipped."""
+    not ID-like, not constant, not a date, not the unit id. Returns the chosen names and notes
+    on the skipped."""
     from pandas.api.types import is_bool_dtype, is_datetime64_any_dtype, is_numeric_dtype
 
     chosen, skipped = [], []
     for name in frame.columns:
         if name in (spec.treatment, spec.outcome):
+            continue
+        if unit is not None and str(name) == unit:
+            skipped.append(f"{name} (the unit id)")
             continue
         values = frame[name]
         distinct = values.nunique(dropna=True)
@@ -191,13 +199,13 @@ def _outcome(values: Any, spec: UpliftSpec) -> tuple[np.ndarray, bool]:
     return y, binary and spec.outcome_type != "continuous"
 
 
-def prepare(frame: pd.DataFrame, spec: UpliftSpec) -> UpliftData:
-    """Complete rows of treatment, outcome and features, encoded for the models."""
+def prepare(frame: pd.DataFrame, spec: UpliftSpec, unit: str | None = None) -> UpliftData:
+    """Complete rows of treatment, outcome, features (and unit id), encoded for the models."""
     findings: list[Finding] = []
     if spec.features:
         features = list(spec.features)
     else:
-        features, skipped = choose_features(frame, spec)
+        features, skipped = choose_features(frame, spec, unit)
         findings.append(
             Finding(
                 "info",
@@ -212,11 +220,20 @@ def prepare(frame: pd.DataFrame, spec: UpliftSpec) -> UpliftData:
     encoding = FeatureEncoding.learn(frame, features)
     X, _ = encoding.transform(frame)
     keep = ~np.isnan(a) & ~np.isnan(y) & ~np.isnan(X).any(axis=1)
+    units = None
+    if unit is not None:
+        import pandas as pd
+
+        units = pd.factorize(frame[unit])[0]
+        keep &= units >= 0
     note_dropped(
-        findings, keep, "treatment, outcome or feature; their predictions are left empty",
+        findings, keep,
+        "treatment, outcome, feature" + (" or unit id" if unit else "")
+        + "; their predictions are left empty",
         "missingness does not depend on the outcome given the features",
     )  # fmt: skip
     a, y, X = a[keep].astype(int), y[keep], X[keep]
+    groups = None if units is None else pd.factorize(units[keep])[0].astype(np.int64)
     for code, label in enumerate(arms):
         if not (a == code).any():
             raise UserInputError(
@@ -262,7 +279,7 @@ def prepare(frame: pd.DataFrame, spec: UpliftSpec) -> UpliftData:
             )
         )
     kept = frame.loc[keep, features].reset_index(drop=True)
-    return UpliftData(a, y, X, kept, keep, arms, encoding, binary, findings)
+    return UpliftData(a, y, X, kept, keep, arms, encoding, binary, findings, groups)
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,7 +320,13 @@ def dr_scores(y: np.ndarray, t: np.ndarray, m: np.ndarray, e: np.ndarray, tau: n
 
 
 def _fit_one(
-    model: str, X: np.ndarray, y: np.ndarray, t: np.ndarray, spec: UpliftSpec, binary: bool
+    model: str,
+    X: np.ndarray,
+    y: np.ndarray,
+    t: np.ndarray,
+    spec: UpliftSpec,
+    binary: bool,
+    groups: np.ndarray | None = None,
 ) -> ArmFit:
     start = time.perf_counter()
     if model == "causal_forest":
@@ -325,7 +348,7 @@ def _fit_one(
         outcome_learner=spec.learner, effect_learner=spec.learner,
         propensity_learner=spec.learner,
         propensity=spec.propensity, binary_outcome=binary, folds=spec.folds, seed=spec.seed,
-        jobs=spec.jobs,
+        jobs=spec.jobs, groups=groups,
     )  # fmt: skip
     mu0, mu1, e = fitted.mu0, fitted.mu1, fitted.propensity
     psi = mu1 - mu0 + t * (y - mu1) / e - (1 - t) * (y - mu0) / (1 - e)
@@ -346,9 +369,12 @@ def thin(frame: pd.DataFrame, points: int = CURVE_POINTS) -> pd.DataFrame:
     return frame.iloc[index].reset_index(drop=True)
 
 
-def blp_test(psi: np.ndarray, score: np.ndarray) -> dict[str, float]:
-    """OLS of ψ on [1, S − mean S] with HC1 SEs: β₁ (mean effect), β₂ (heterogeneity loading),
-    their SEs and the one-sided p-value of β₂ ≤ 0."""
+def blp_test(
+    psi: np.ndarray, score: np.ndarray, groups: np.ndarray | None = None
+) -> dict[str, float]:
+    """OLS of ψ on [1, S − mean S] with HC1 SEs (CR1 by unit with `groups`, the same numbers
+    when every unit has one row): β₁ (mean effect), β₂ (heterogeneity loading), their SEs and
+    the one-sided p-value of β₂ ≤ 0."""
     from scipy import special
 
     Z = np.column_stack([np.ones(len(score)), score - score.mean()])
@@ -358,8 +384,16 @@ def blp_test(psi: np.ndarray, score: np.ndarray) -> dict[str, float]:
     bread = np.linalg.inv(Z.T @ Z)
     beta = bread @ Z.T @ psi
     resid = psi - Z @ beta
-    meat = (Z * resid[:, None] ** 2).T @ Z
-    cov = bread @ meat @ bread * n / (n - k)
+    if groups is not None:
+        groups = np.unique(groups, return_inverse=True)[1].ravel()  # codes 0…G−1 of these rows
+    units = 0 if groups is None else int(groups.max()) + 1
+    if units in (0, n):
+        meat = (Z * resid[:, None] ** 2).T @ Z
+        cov = bread @ meat @ bread * n / (n - k)
+    else:
+        scores = np.column_stack([np.bincount(groups, Z[:, j] * resid) for j in range(k)])
+        meat = scores.T @ scores
+        cov = bread @ meat @ bread * units / (units - 1) * (n - 1) / (n - k)
     se = np.sqrt(np.diag(cov))
     p = float(special.ndtr(-beta[1] / se[1])) if se[1] > 0 else np.nan
     return {
@@ -448,8 +482,8 @@ def _level_dependence(predict: Callable, X: np.ndarray, feature: Any, columns: l
 # --------------------------------------------------------------------------------------------
 # The runner
 # --------------------------------------------------------------------------------------------
-def _load(spec: UpliftSpec, frame: pd.DataFrame | None) -> pd.DataFrame:
-    named = [spec.treatment, spec.outcome, *spec.features]
+def _load(spec: UpliftSpec, frame: pd.DataFrame | None, unit: str | None = None) -> pd.DataFrame:
+    named = [spec.treatment, spec.outcome, *spec.features, *([unit] if unit else [])]
     if frame is None:
         if spec.data is None:
             raise UserInputError("no data: pass a DataFrame or set 'data' to a file path.")
@@ -462,25 +496,92 @@ def _load(spec: UpliftSpec, frame: pd.DataFrame | None) -> pd.DataFrame:
     return frame
 
 
+def _find_unit(spec: UpliftSpec, frame: pd.DataFrame | None) -> RepeatedUnit | None:
+    """A repeating unit id among the columns that are not the treatment, outcome or a feature
+    (rule: `cerebro.data.units`)."""
+    exclude = {spec.treatment, spec.outcome, *spec.features}
+    if frame is None:
+        from pathlib import Path
+
+        from cerebro.data.load import describe_file
+
+        source, types = describe_file(Path(str(spec.data)))
+        if spec.treatment not in types:
+            return None  # the loader names the missing column
+        return unit_in_file(source, types, spec.treatment, exclude)
+    if spec.treatment not in frame.columns:
+        return None
+    import pandas as pd
+
+    arm = pd.factorize(frame[spec.treatment])[0].astype(np.int64)
+    return unit_in_frame(frame, arm, exclude)
+
+
+def resolve_unit(spec: UpliftSpec, frame: pd.DataFrame | None) -> tuple[str | None, list[Finding]]:
+    """The unit column the folds keep together: --unit, a detected repeating unit id, or None
+    (--unit none, or none found). The causal forest samples rows, so it refuses units."""
+    if is_none(spec.unit):
+        note = (
+            "--unit none: every row is treated as an independent unit (no check for a repeated "
+            "unit id)."
+        )
+        return None, [Finding("info", "units", note)]
+    if frame is None and spec.data is None:
+        return None, []  # `_load` says what is missing
+    if spec.unit:
+        unit, why = spec.unit, f"--unit {spec.unit}"
+        level, code = "info", "units"
+    else:
+        found = _find_unit(spec, frame)
+        if found is None:
+            return None, []
+        unit = found.column
+        why = f"rows repeat the unit id {found.describe()}, so they are not independent"
+        level, code = "warning", "repeated_units"
+    if spec.model == "causal_forest":
+        raise UserInputError(
+            f"{why}, and the causal forest samples rows, not units; use a meta-learner (e.g. "
+            f"--model x_learner, whose folds keep each {unit} together), aggregate to one row "
+            f"per {unit}, or pass --unit none if the rows really are independent."
+        )
+    message = (
+        f"{why}: cross-fitting folds keep each {unit}'s rows together (group k-fold) and the "
+        f"ATE's standard error and the heterogeneity test are clustered by {unit}; uplift by "
+        "decile, tiers and targeting still count rows"
+        + ("; the causal forest is left out (it samples rows)" if spec.model == "all" else "")
+        + (
+            "; pass --unit COLUMN to name the unit yourself, or --unit none if the rows really "
+            "are independent."
+            if level == "warning"
+            else "."
+        )
+    )
+    return unit, [Finding(level, code, message)]
+
+
 def run_uplift(
     spec: UpliftSpec, frame: pd.DataFrame | None = None, progress: Progress | None = None
 ) -> Result:
     """Fit, evaluate and act on the CATE `spec` describes (the runner every face calls)."""
     say = progress or (lambda message: None)
-    frame = _load(spec, frame)
-    data = prepare(frame, spec)
-    findings = list(data.findings)
+    unit, unit_findings = resolve_unit(spec, frame)
+    frame = _load(spec, frame, unit)
+    data = prepare(frame, spec, unit)
+    findings = [*unit_findings, *data.findings]
     models = list(MODELS) if spec.model == "all" else [spec.model]
+    if unit is not None:
+        models = [m for m in models if m != "causal_forest"]  # it samples rows, not units
     fits: dict[str, dict[str, ArmFit]] = {}
     pair_data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
     for k, arm in enumerate(data.treated, start=1):
         rows = (data.a == 0) | (data.a == k)
         X, y, t = data.X[rows], data.y[rows], (data.a[rows] == k).astype(int)
+        groups = None if data.groups is None else data.groups[rows]
         pair_data[arm] = (rows, X, y, t)
         fits[arm] = {}
         for model in models:
             say(f"{arm}: fitting the {MODEL_NAMES[model]} ({len(y):,} rows, {spec.folds} folds)")
-            fits[arm][model] = _fit_one(model, X, y, t, spec, data.binary)
+            fits[arm][model] = _fit_one(model, X, y, t, spec, data.binary, groups)
     say("evaluating")
     return _build_result(spec, data, fits, pair_data, findings, say)
 
@@ -559,7 +660,7 @@ def _build_result(
         row = comparison[comparison["model"] == chosen].iloc[0]
         low, high, p = normal_interval(fit.ate, fit.ate_se, spec.alpha)
         label = f"ATE ({arm} vs {data.control})"
-        blp = blp_test(fit.psi, fit.cate)
+        blp = blp_test(fit.psi, fit.cate, None if data.groups is None else data.groups[rows])
         estimates.append(
             Estimate(
                 label, fit.ate, fit.ate_se, low, high, p,

@@ -278,8 +278,13 @@ def fit_learner(
     folds: int = 5,
     seed: int = 0,
     jobs: int = 1,
+    groups: Any = None,
 ) -> FittedUplift:
     """Fit a meta-learner with K-fold cross-fitting (see the module docstring).
+
+    `groups`: a unit id per row (e.g. user on user × day rows): the folds then never split a
+    unit (`group_fold_ids`) and the ATE's standard error is clustered by unit; with one row
+    per unit the numbers equal those without `groups`.
 
     `outcome_learner`, `effect_learner`, `propensity_learner`: a base-learner name
     (``lightgbm`` default, ``linear``, ``random_forest``) or a scikit-learn estimator. The outcome
@@ -299,7 +304,10 @@ def fit_learner(
         )
     X, y, t = _arrays(X, y, t, binary_outcome, folds)
     n = len(y)
-    ids = fold_ids(n, int(folds), seed)
+    codes = None if groups is None else unit_codes(groups, n)
+    ids = (
+        fold_ids(n, int(folds), seed) if codes is None else group_fold_ids(codes, int(folds), seed)
+    )
     known = _known_propensity(propensity, n)
     ctx = _Context(X, y, t, ids, int(folds), seed, jobs, binary_outcome, known)
     fit = {
@@ -321,7 +329,7 @@ def fit_learner(
     if known is None:
         clipped = int(np.sum((e < CLIP) | (e > 1 - CLIP)))
         e = np.clip(e, CLIP, 1 - CLIP)
-    ate, se = aipw(y, t, mu0, mu1, e)
+    ate, se = aipw(y, t, mu0, mu1, e, codes)
     return FittedUplift(
         name=name,
         ate=ate,
@@ -342,11 +350,53 @@ def fit_learner(
 
 
 def aipw(
-    y: np.ndarray, t: np.ndarray, mu0: np.ndarray, mu1: np.ndarray, e: np.ndarray
+    y: np.ndarray,
+    t: np.ndarray,
+    mu0: np.ndarray,
+    mu1: np.ndarray,
+    e: np.ndarray,
+    groups: np.ndarray | None = None,
 ) -> tuple[float, float]:
-    """AIPW estimate of the ATE and its influence-function SE, sd(ψ)/√n."""
+    """AIPW estimate of the ATE and its influence-function SE, sd(ψ)/√n (clustered by
+    `groups` when given, `clustered_se`)."""
     psi = mu1 - mu0 + t * (y - mu1) / e - (1 - t) * (y - mu0) / (1 - e)
-    return float(psi.mean()), float(psi.std(ddof=1) / np.sqrt(len(psi)))
+    return float(psi.mean()), clustered_se(psi, groups)
+
+
+def clustered_se(psi: np.ndarray, groups: np.ndarray | None = None) -> float:
+    """SE of the mean of ψ: sd(ψ)/√n, or with unit codes `groups` (0…G−1) the cluster-robust
+    √(G/(G−1) · Σ_g (Σ_{i∈g} (ψ_i − ψ̄))²)/n – the same number when every unit has one row."""
+    n = len(psi)
+    g = 0 if groups is None else int((np.bincount(groups) > 0).sum())
+    if g in (0, n):  # no units, or one row each: the same number, computed the plain way
+        return float(psi.std(ddof=1) / np.sqrt(n))
+    totals = np.bincount(groups, weights=psi - psi.mean())
+    return float(np.sqrt(g / (g - 1) * (totals @ totals)) / n)
+
+
+def unit_codes(groups: Any, n: int) -> np.ndarray:
+    """Integer codes 0…G−1 of a unit id per row, in order of first appearance."""
+    import pandas as pd
+
+    groups = np.asarray(groups).ravel()
+    if len(groups) != n:
+        raise UserInputError(f"groups must give one unit per row ({n}), got {len(groups)}.")
+    codes = pd.factorize(groups)[0]
+    if (codes < 0).any():
+        raise UserInputError("groups (the unit of each row) has missing values; drop those rows.")
+    return codes.astype(np.int64)
+
+
+def group_fold_ids(codes: np.ndarray, folds: int, seed: int) -> np.ndarray:
+    """Group k-fold: units (codes 0…G−1 in order of first appearance) get the seeded folds
+    `fold_ids(G, folds, seed)` gives G rows, and each row its unit's fold – no unit spans two
+    folds, and with one row per unit this is `fold_ids(n, folds, seed)` itself."""
+    units = int(codes.max()) + 1 if codes.size else 0
+    if not 2 <= folds <= units // 2:
+        raise UserInputError(
+            f"--folds must be between 2 and {units // 2} for {units:,} units, got {folds}."
+        )
+    return fold_ids(units, folds, seed)[codes]
 
 
 @dataclass

@@ -59,6 +59,13 @@ class UpliftSpec(SpecBase):
         "auto",
         description="auto: binary when the outcome is 0/1; binary refuses any other values.",
     )
+    unit: str | None = Field(
+        None,
+        description="Unit id column when a unit has several rows (e.g. user_id on user × day "
+        "rows): cross-fitting folds keep each unit's rows together and the ATE's standard "
+        "error is clustered by unit. Empty: a repeating unit id is detected and used; 'none': "
+        "every row is an independent unit.",
+    )
     folds: int = Field(5, description="Cross-fitting folds (every row scored out of fold).")
     tiers: int = Field(5, description="Number of response tiers (quantiles of predicted uplift).")
     value_per_outcome: float = Field(
@@ -86,6 +93,13 @@ class UpliftSpec(SpecBase):
     @classmethod
     def _split(cls, value: object) -> object:
         return split_list(value)
+
+    @field_validator("unit")
+    @classmethod
+    def _unit(cls, value: str | None) -> str | None:
+        if value is not None and value.strip().lower() == "none":
+            return "none"
+        return value or None
 
     @field_validator("model")
     @classmethod
@@ -153,6 +167,11 @@ class UpliftSpec(SpecBase):
                     f"the {role} column {column!r} cannot also be a feature; drop it from "
                     "--features"
                 )
+        if self.unit in (self.treatment, self.outcome, *self.features):
+            raise ValueError(
+                f"the unit column {self.unit!r} cannot also be the treatment, the outcome or a "
+                "feature"
+            )
         if len(set(self.features)) != len(self.features):
             raise ValueError("--features names a column twice")
         if self.budget is not None and self.cost_per_treatment == 0:
