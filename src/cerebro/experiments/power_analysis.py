@@ -27,7 +27,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from cerebro.core.errors import UserInputError
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Columns, Estimate, Finding, Result
-from cerebro.core.spec import SpecBase
+from cerebro.core.spec import SpecBase, cli
 from cerebro.experiments import power as numerics
 
 if TYPE_CHECKING:
@@ -82,26 +82,53 @@ class PowerSpec(SpecBase):
 
     kind: Literal["power"] = "power"
     baseline: float | None = Field(
-        None, description="Control conversion rate (proportions) or control mean (means)."
+        None,
+        description="Control conversion rate in (0, 1) for proportions, or the control mean "
+        "with `sd`.",
     )
-    mde: float | None = Field(None, description="Effect to detect, variant − control.")
-    relative: bool = Field(False, description="Read mde as a fraction of the baseline.")
-    sd: float | None = Field(None, description="Outcome standard deviation (means).")
-    alpha: float = 0.05
-    power: float | None = Field(None, description="Target power (default 0.8).")
-    n: int | None = Field(None, description="Users in the control group (per group if ratio 1).")
-    ratio: float = Field(1.0, description="n_variant / n_control.")
+    mde: float | None = Field(
+        None,
+        description="Effect to detect, variant − control (absolute; see `relative`). Negative "
+        "for a drop.",
+    )
+    relative: bool = Field(
+        False,
+        description="Read `mde` relative to the baseline (0.1 = +10%).",
+        json_schema_extra=cli(flag="--relative"),
+    )
+    sd: float | None = Field(
+        None, description="Outcome standard deviation: plan for a mean instead of a rate."
+    )
+    alpha: float = Field(0.05, description="Significance level (family-wise).")
+    power: float | None = Field(
+        None, description="Target power (default 0.8); not with both `n` and `mde`."
+    )
+    n: int | None = Field(
+        None,
+        description="Users in the control group: with `mde` compute the power, without it the MDE.",
+    )
+    ratio: float = Field(
+        1.0, description="Allocation ratio: each variant gets ratio × n(control) users."
+    )
     arms: int = Field(2, description="Number of arms including the control.")
-    alternative: Literal["two-sided", "greater", "less"] = "two-sided"
-    correction: Literal["none", "bonferroni"] = "bonferroni"
+    alternative: Literal["two-sided", "greater", "less"] = Field(
+        "two-sided", description="Direction of the test, variant − control."
+    )
+    correction: Literal["none", "bonferroni"] = Field(
+        "bonferroni", description="Multiplicity correction over the arms − 1 comparisons."
+    )
     formula: Literal["pooled", "unpooled", "arcsine", "t", "normal"] | None = Field(
-        None, description="Power formula (default: pooled for proportions, t for means)."
+        None,
+        description="Power formula: pooled (default), unpooled or arcsine for rates; t "
+        "(default) or normal for means.",
     )
     daily_traffic: float | None = Field(
         None, description="Users per day entering the test, all arms together."
     )
     cuped_correlation: float | None = Field(
-        None, description="Correlation of the outcome with its pre-period value (CUPED)."
+        None,
+        description="Correlation of the outcome with its pre-period value (CUPED variance "
+        "reduction).",
     )
 
     @field_validator("alpha", "power")
