@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from cerebro.cli.common import JSON_HELP, PLOT_HELP, emit, run_fields
+from cerebro.cli.common import JSON_HELP, PLOT_HELP, emit
 from cerebro.cli.spec_options import spec_command
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Result
@@ -58,7 +58,7 @@ def _design_outputs(
         raise UserInputError(
             f"cannot write {output.name!r}: use a .csv, .tsv or .parquet name for the assignment."
         )
-    result = run_fields(fields, f"randomising {Path(fields['data']).name} …")
+    result = run(fields)
     if output is not None:
         write_table_atomically(result.data, output)
     emit(result, as_json, None, plot)
@@ -72,6 +72,7 @@ def register(app: typer.Typer) -> None:
         "design",
         DesignSpec,
         body=_design_outputs,
+        message=lambda fields: f"randomising {Path(fields['data']).name} …",
         help="Randomise units to arms (simple, complete, stratified, rerandomised) and show the "
         "balance.",
     )

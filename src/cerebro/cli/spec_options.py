@@ -184,7 +184,7 @@ def spec_command(
     spec_type: type[SpecBase],
     *,
     help: str,
-    message: str = "working …",
+    message: str | Callable[[dict[str, Any]], str] = "working …",
     run: Callable[[dict[str, Any]], Result] | None = None,
     body: Callable[..., None] = output_options,
 ) -> Callable[..., None]:
@@ -192,13 +192,19 @@ def spec_command(
 
     The command gathers the spec options into ``{"kind": …, **fields}`` and calls
     ``body(fields, run, **its_options)``; `run` turns those fields into a `Result` (by default
-    `run_fields`: validate the spec, run its registered runner under a spinner). `body`
-    declares the command's own options as typer parameters after its first two; the default
-    adds ``--json``, ``--output``/``-o`` and ``--plot`` and emits the result.
+    `run_fields`: validate the spec, run its registered runner under a spinner showing
+    `message`, a text or a function of the fields). `body` declares the command's own options
+    as typer parameters after its first two; the default adds ``--json``, ``--output``/``-o``
+    and ``--plot`` and emits the result.
     """
     options = field_options(spec_type)
     kind = spec_type.model_fields["kind"].default
-    runner = run or (lambda fields: run_fields(fields, message))
+
+    def runner(fields: dict[str, Any]) -> Result:
+        if run is not None:
+            return run(fields)
+        return run_fields(fields, message(fields) if callable(message) else message)
+
     own = list(inspect.signature(body, eval_str=True).parameters.values())[2:]
     clash = {o.name for o in options} & {p.name for p in own}
     if clash:

@@ -12,9 +12,10 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import SpecBase, cli, run_from_python, split_list
+from cerebro.core.spec import SpecBase, cli, split_list
 from cerebro.data.load import load_table, require_columns
 from cerebro.experiments import bandits
 from cerebro.experiments.bayes import beta_posterior, prob_best, t_posterior
@@ -255,9 +256,17 @@ def run_bandit(spec: BanditSpec, data: pd.DataFrame | None = None) -> Result:
     return _allocation(data, spec)
 
 
-def bandit(data: pd.DataFrame | str | None = None, **options: Any) -> Result:
-    """Allocation from data (`arm`, `reward`) or a regret simulation (`simulate=True, means=…`)."""
-    return run_from_python(BanditSpec, run_bandit, data, options)
+bandit = python_face(
+    BanditSpec,
+    run_bandit,
+    name="bandit",
+    summary="Next-period allocation from data (`arm`, `reward`), or a regret simulation "
+    "(`simulate=True, means=…`).",
+    example="""
+    >>> bandit(df, arm="variant", reward="converted").tables.columns("arms")["allocation"]
+    >>> bandit(simulate=True, means=[0.05, 0.06], horizon=1000, runs=20)
+    """,
+)
 
 
 def bandit_plot(result: Result):

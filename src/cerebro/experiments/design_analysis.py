@@ -14,9 +14,10 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import SpecBase, cli, run_from_python, split_list
+from cerebro.core.spec import SpecBase, cli, split_list
 from cerebro.data.load import load_table, require_columns
 from cerebro.experiments import assignment
 
@@ -300,13 +301,16 @@ def run_design(spec: DesignSpec, data: pd.DataFrame | None = None) -> Result:
     )
 
 
-def design(data: pd.DataFrame | str, **options: Any) -> Result:
-    """Randomise units to arms; the assignment is `result.data` (see `DesignSpec`).
-
+design = python_face(
+    DesignSpec,
+    run_design,
+    name="design",
+    summary="Randomise units to arms and check the balance; the assignment is `result.data`.",
+    example="""
     >>> res = design(units, arms=2, strata=["region"], seed=7)
     >>> res.data["arm"].value_counts()
-    """
-    return run_from_python(DesignSpec, run_design, data, options)
+    """,
+)
 
 
 def love_plot(result: Result):

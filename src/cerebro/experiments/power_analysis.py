@@ -25,6 +25,7 @@ import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Columns, Estimate, Finding, Result
 from cerebro.core.spec import SpecBase, cli
@@ -751,32 +752,6 @@ def _plan_table(
     return table
 
 
-def power_analysis(
-    *,
-    baseline: float | None = None,
-    mde: float | None = None,
-    relative: bool = False,
-    sd: float | None = None,
-    alpha: float = 0.05,
-    power: float | None = None,
-    n: int | None = None,
-    ratio: float = 1.0,
-    arms: int = 2,
-    alternative: str = "two-sided",
-    correction: str = "bonferroni",
-    formula: str | None = None,
-    daily_traffic: float | None = None,
-    cuped_correlation: float | None = None,
-) -> Result:
-    """Sample size, MDE or power of an A/B/n test (see `PowerSpec` for the arguments).
-
-    >>> power_analysis(baseline=0.05, mde=0.01).estimate("sample size per group").value
-    8158
-    """
-    arguments = dict(locals())
-    return run_power(build_spec({k: v for k, v in arguments.items() if v is not None}))
-
-
 def build_spec(fields: dict[str, Any]) -> PowerSpec:
     """Validate `fields` as a `PowerSpec`; a bad value becomes one `UserInputError` sentence."""
     try:
@@ -791,6 +766,23 @@ def build_spec(fields: dict[str, Any]) -> PowerSpec:
             )
         raise UserInputError("; ".join(problems) + ".") from None
 
+
+def build_given(options: dict[str, Any]) -> PowerSpec:
+    """`build_spec` of the options a face was given; None means "not given"."""
+    return build_spec({k: v for k, v in options.items() if v is not None})
+
+
+power_analysis = python_face(
+    PowerSpec,
+    run_power,
+    name="power_analysis",
+    summary="Sample size, MDE or power of an A/B/n test, and how many days it takes.",
+    build=build_given,
+    example="""
+    >>> power_analysis(baseline=0.05, mde=0.01).estimate("sample size per group").value
+    8158
+    """,
+)
 
 register(
     Method(

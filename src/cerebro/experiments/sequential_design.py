@@ -14,9 +14,10 @@ from pydantic import Field, field_validator
 from scipy import special
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import SpecBase, cli, spec_from_options, split_list
+from cerebro.core.spec import SpecBase, cli, split_list
 from cerebro.experiments import group_sequential as gs
 
 NAMES = {
@@ -189,9 +190,15 @@ def run_sequential_design(spec: SequentialDesignSpec, data: Any = None) -> Resul
     )
 
 
-def sequential_design(**options: Any) -> Result:
-    """Boundaries for planned looks, e.g. ``sequential_design(looks=5, spending="obf")``."""
-    return run_sequential_design(spec_from_options(SequentialDesignSpec, options))
+sequential_design = python_face(
+    SequentialDesignSpec,
+    run_sequential_design,
+    name="sequential_design",
+    summary="Efficacy (and futility) boundaries of a group-sequential test for planned looks.",
+    example="""
+    >>> sequential_design(looks=5, spending="obf").tables.columns("boundaries")["z_boundary"][-1]
+    """,
+)
 
 
 def boundary_plot(result: Result):
