@@ -192,3 +192,22 @@ def test_cli_and_python_faces_agree():
     assert out.exit_code == 0, out.output
     via_python = cerebro.sequential_design(looks=4, info_fractions=[0.4, 0.7, 0.9, 1])
     assert f"{via_python.estimates[0].value:.3f}" in out.output
+
+
+def test_python_face_accepts_a_fields_other_names():
+    """A spec's validation aliases (as ABTestSpec's treatment_column) keep working."""
+    from pydantic import AliasChoices, Field
+
+    from cerebro.core.python_face import python_face
+
+    class Tiny(SpecBase):
+        kind: str = "tiny"
+        treatment: str = Field(validation_alias=AliasChoices("treatment", "treatment_column"))
+        alpha: float = Field(0.05, description="Level.")
+
+    face = python_face(Tiny, lambda spec, data: spec, name="tiny", summary="A test face.")
+    assert list(inspect.signature(face).parameters) == ["treatment", "alpha"]
+    assert face(treatment_column="arm").treatment == "arm"
+    assert face(treatment="arm", alpha=0.1).alpha == 0.1
+    with pytest.raises(UserInputError, match="treatment"):
+        face(alpha=0.1)

@@ -46,6 +46,16 @@ def _default(field: Any) -> Any:
     return inspect.Parameter.empty if field.default is PydanticUndefined else field.default
 
 
+def _aliases(spec_type: type[SpecBase]) -> set[str]:
+    """Names a spec also validates a field by (`validation_alias`, `alias`), its own excepted."""
+    names: set[str] = set()
+    for name, field in spec_type.model_fields.items():
+        alias = field.validation_alias
+        choices = getattr(alias, "choices", [alias]) if alias is not None else []
+        names.update(c for c in [*choices, field.alias] if isinstance(c, str) and c != name)
+    return names
+
+
 def face_signature(spec_type: type[SpecBase]) -> inspect.Signature:
     """``(data=None, *, field=default, …) -> Result``; `data` only when the spec has it."""
     fields = {n: f for n, f in spec_type.model_fields.items() if n != "kind"}
@@ -136,8 +146,11 @@ def python_face(
     signature = face_signature(spec_type)
     known = [p for p in signature.parameters if p != "data"]
     takes_data = "data" in signature.parameters
+    aliases = _aliases(spec_type)
 
     def face(*args: Any, **kwargs: Any) -> Result:
+        # the spec's other names for a field (treatment_column=…) are accepted, not advertised
+        renamed = {k: kwargs.pop(k) for k in list(kwargs) if k in aliases}
         unknown = [k for k in kwargs if k not in signature.parameters]
         if unknown:
             close = difflib.get_close_matches(unknown[0], known, n=1)
@@ -146,7 +159,7 @@ def python_face(
                 f"{name}() got an unexpected keyword argument {unknown[0]!r}{hint} "
                 f"Its options are the fields of {spec_type.__name__}: {', '.join(known)}."
             )
-        given = signature.bind(*args, **kwargs).arguments
+        given = {**renamed, **signature.bind_partial(*args, **kwargs).arguments}
         data = given.pop("data", None)
         if takes_data and isinstance(data, str | PathLike):
             given["data"], data = str(data), None
