@@ -154,7 +154,7 @@ def python_face(
         unknown = [k for k in kwargs if k not in signature.parameters]
         if unknown:
             close = difflib.get_close_matches(unknown[0], known, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
+            hint = f"; did you mean {close[0]!r}?" if close else "."
             raise TypeError(
                 f"{name}() got an unexpected keyword argument {unknown[0]!r}{hint} "
                 f"Its options are the fields of {spec_type.__name__}: {', '.join(known)}."
