@@ -10,11 +10,15 @@ from cerebro.core.version import __version__
 from cerebro.run import run, run_spec
 
 # The analysis families load on first use (PEP 562), so `import cerebro` and every CLI start
-# stay fast: `cerebro.abtest`, `cerebro.causal`, `cerebro.power_analysis` and `cerebro.datasets` import on demand.
+# stay fast: `cerebro.abtest`, `cerebro.causal`, `cerebro.power_analysis`, … and `cerebro.datasets`
+# import on demand.
 _LAZY = {
     "abtest": ("cerebro.experiments.abtest", "abtest"),
     "causal": ("cerebro.observational.analysis", "causal"),
     "power_analysis": ("cerebro.experiments.power_analysis", "power_analysis"),
+    "sequential_design": ("cerebro.experiments.sequential_design", "sequential_design"),
+    "design": ("cerebro.experiments.design_analysis", "design"),
+    "bandit": ("cerebro.experiments.bandit_analysis", "bandit"),
     "datasets": ("cerebro.datasets", None),
 }
 
@@ -25,12 +29,15 @@ __all__ = [
     "UserInputError",
     "__version__",
     "abtest",
+    "bandit",
     "causal",
     "datasets",
+    "design",
     "parse_spec",
     "power_analysis",
     "run",
     "run_spec",
+    "sequential_design",
 ]
 
 

@@ -1,22 +1,24 @@
-"""`cerebro design`: randomise a unit table to arms and write the assignment."""
+"""`cerebro design`: randomise a unit table to arms and write the assignment.
+
+Its options are `DesignSpec`'s fields (`cerebro.cli.spec_options`); `--output` is its own:
+the assignment table, not the JSON result.
+"""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from cerebro.cli.common import (
-    JSON_HELP,
-    PLOT_HELP,
-    emit,
-    run_fields,
-    split_csv,
-    user_errors,
-)
+from cerebro.cli.common import JSON_HELP, PLOT_HELP, emit
+from cerebro.cli.spec_options import spec_command
 from cerebro.core.errors import UserInputError
+from cerebro.core.results import Result
+from cerebro.experiments.design_analysis import DesignSpec
 
 _WRITERS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -42,73 +44,35 @@ def write_table_atomically(frame, path: Path) -> None:
         raise
 
 
+def _design_outputs(
+    fields: dict[str, Any],
+    run: Callable[[dict[str, Any]], Result],
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the input plus the arm column here (.csv/.parquet)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+    plot: Path | None = typer.Option(None, "--plot", help=PLOT_HELP + " (love plot)"),
+) -> None:
+    """`--output` is the assignment table here, not the JSON result."""
+    if output is not None and output.suffix.lower() not in _WRITERS:
+        raise UserInputError(
+            f"cannot write {output.name!r}: use a .csv, .tsv or .parquet name for the assignment."
+        )
+    result = run(fields)
+    if output is not None:
+        write_table_atomically(result.data, output)
+    emit(result, as_json, None, plot)
+    if output is not None and not as_json:
+        typer.echo(f"wrote {output}", err=True)
+
+
 def register(app: typer.Typer) -> None:
-    @app.command("design")
-    @user_errors
-    def design_command(
-        data: Path = typer.Argument(
-            ..., help="Unit table (CSV, Parquet or JSON), one row per unit."
-        ),
-        arms: int = typer.Option(2, "--arms", help="Number of arms, control included."),
-        allocation: str | None = typer.Option(
-            None, "--allocation", help="Share per arm, e.g. 0.5,0.5 (default equal)."
-        ),
-        arm_names: str | None = typer.Option(
-            None,
-            "--arm-names",
-            help="Arm labels, e.g. control,treatment (default control, treatment_1, …).",
-        ),
-        method: str | None = typer.Option(
-            None,
-            "--method",
-            help="simple, complete, stratified or rerandomise (default: stratified with --strata, else complete).",
-        ),
-        strata: str = typer.Option("", "--strata", help="Columns to block on, comma-separated."),
-        bins: int = typer.Option(4, "--bins", help="Quantile bins for a numeric stratum column."),
-        covariates: str | None = typer.Option(
-            None,
-            "--balance-covariates",
-            help="Columns to check balance on (default: every numeric non-ID column).",
-        ),
-        max_smd: float = typer.Option(
-            0.05, "--max-smd", help="Rerandomise until every |SMD| is below this."
-        ),
-        max_tries: int = typer.Option(
-            1000, "--max-tries", help="Rerandomisation: most draws tried."
-        ),
-        seed: int = typer.Option(0, "--seed", help="Seed that reproduces the assignment."),
-        arm_column: str = typer.Option(
-            "arm", "--arm-column", help="Name of the assignment column."
-        ),
-        output: Path | None = typer.Option(
-            None, "--output", "-o", help="Write the input plus the arm column here (.csv/.parquet)."
-        ),
-        as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-        plot: Path | None = typer.Option(None, "--plot", help=PLOT_HELP + " (love plot)"),
-    ) -> None:
-        """Randomise units to arms (simple, complete, stratified, rerandomised) and show the balance."""
-        fields = {
-            "kind": "design",
-            "data": str(data),
-            "arms": arms,
-            "allocation": [float(a) for a in split_csv(allocation)] if allocation else None,
-            "arm_names": split_csv(arm_names) if arm_names else None,
-            "method": method,
-            "strata": split_csv(strata),
-            "bins": bins,
-            "covariates": split_csv(covariates) if covariates is not None else None,
-            "max_smd": max_smd,
-            "max_tries": max_tries,
-            "seed": seed,
-            "arm_column": arm_column,
-        }
-        if output is not None and output.suffix.lower() not in _WRITERS:
-            raise UserInputError(
-                f"cannot write {output.name!r}: use a .csv, .tsv or .parquet name for the assignment."
-            )
-        result = run_fields(fields, f"randomising {data.name} …")
-        if output is not None:
-            write_table_atomically(result.data, output)
-        emit(result, as_json, None, plot)
-        if output is not None and not as_json:
-            typer.echo(f"wrote {output}", err=True)
+    spec_command(
+        app,
+        "design",
+        DesignSpec,
+        body=_design_outputs,
+        message=lambda fields: f"randomising {Path(fields['data']).name} …",
+        help="Randomise units to arms (simple, complete, stratified, rerandomised) and show the "
+        "balance.",
+    )

@@ -7,6 +7,7 @@ class by its ``kind``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from functools import reduce
 from operator import or_
@@ -14,6 +15,7 @@ from os import PathLike
 from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 
 from cerebro.core.errors import UserInputError
 
@@ -72,6 +74,67 @@ def split_list(value: Any) -> Any:
             current.append(char)
     parts.append("".join(current))
     return [part.strip() for part in parts if part.strip()]
+
+
+def cli(
+    *,
+    flag: str | None = None,
+    aliases: tuple[str, ...] = (),
+    short: str | None = None,
+    argument: bool = False,
+    required: bool = False,
+    help: str | None = None,
+    keep_empty: bool = False,
+    parse: str | None = None,
+    skip: bool = False,
+) -> dict[str, Any]:
+    """A spec field's command-line hints, kept as data in the field: write
+    ``Field(0.05, description=…, json_schema_extra=cli(short="-a"))``.
+
+    `cerebro.cli.spec_options` reads them to build the option; every other part of the option
+    (name ``--field-name``, default, type, help, choices) comes from the field itself.
+
+    - `flag`: the option's name when it is not ``--field-name``; for a bool, ``"--x"`` makes a
+      lone on-switch and ``"--x/--no-y"`` names both switches (the default is ``--x/--no-x``).
+    - `aliases`, `short`: more names (``("--test-type",)``, ``"-t"``).
+    - `argument`: a positional argument (``DATA``) instead of an option; `required`: the
+      command line must give it although the spec's default is None (a Python caller may pass
+      a DataFrame instead).
+    - `help`: the CLI's help when it must differ from the field's description.
+    - `keep_empty`: for a list, an empty value means the empty list, not "use the default".
+    - `parse`: ``"module:function"`` turning the option's text into the field's value (e.g.
+      ``"A=1,B=2"`` into a mapping), imported only when the option is given.
+    - `skip`: not on the command line at all.
+    """
+    hints: dict[str, Any] = {
+        "flag": flag,
+        "aliases": list(aliases),
+        "short": short,
+        "argument": argument,
+        "required": required,
+        "help": help,
+        "keep_empty": keep_empty,
+        "parse": parse,
+        "skip": skip,
+    }
+    return {"cli": {k: v for k, v in hints.items() if v not in (None, False, [])}}
+
+
+def face_hints(field: FieldInfo, face: str) -> dict[str, Any]:
+    """The hints one face (``"cli"``) has for a field; an empty dict when it has none."""
+    extra = field.json_schema_extra
+    hints = extra.get(face) if isinstance(extra, dict) else None
+    return dict(hints) if isinstance(hints, dict) else {}
+
+
+_REFERENCE = re.compile(r"`([a-z_][a-z0-9_]*)`")
+
+
+def render_help(text: str, refer: Callable[[str], str | None]) -> str:
+    """A field description for one face: each `` `name` `` naming a field becomes what
+    `refer(name)` returns (``--name`` on the command line, ``name`` in Python); other
+    backquoted words lose their quotes."""
+    return _REFERENCE.sub(lambda m: refer(m.group(1)) or m.group(1), text)
 
 
 def explain_validation_error(err: ValidationError, kind: str | None = None) -> str:

@@ -12,9 +12,10 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import SpecBase, run_from_python, split_list
+from cerebro.core.spec import SpecBase, cli, split_list
 from cerebro.data.load import load_table, require_columns
 from cerebro.experiments import bandits
 from cerebro.experiments.bayes import beta_posterior, prob_best, t_posterior
@@ -27,18 +28,36 @@ class BanditSpec(SpecBase):
     """Either `data` with `arm` and `reward` columns (allocation), or `simulate` with `means`."""
 
     kind: Literal["bandit"] = "bandit"
-    data: str | None = None
-    arm: str | None = Field(None, description="Column naming each observation's arm.")
+    data: str | None = Field(
+        None,
+        description="Observations: one row per unit with its arm and reward.",
+        json_schema_extra=cli(argument=True),
+    )
+    arm: str | None = Field(None, description="Column with each observation's arm.")
     reward: str | None = Field(None, description="Column with each observation's reward.")
-    reward_type: Literal["binary", "continuous"] | None = None
-    policy: Literal["thompson", "ucb1", "epsilon_greedy"] = "thompson"
+    reward_type: Literal["binary", "continuous"] | None = Field(
+        None, description="binary or continuous (default: detected from the values)."
+    )
+    policy: Literal["thompson", "ucb1", "epsilon_greedy"] = Field(
+        "thompson", description="Policy that allocates the next period."
+    )
     epsilon: float = Field(0.1, description="Exploration share of epsilon-greedy.")
-    simulate: bool = False
-    means: list[float] | None = Field(None, description="Simulation: true mean reward per arm.")
-    policies: list[str] = Field(default_factory=lambda: ["thompson", "ucb1", "epsilon_greedy"])
-    horizon: int = 10_000
-    runs: int = 200
-    seed: int = 0
+    simulate: bool = Field(
+        False,
+        description="Simulate the regret of `policies` instead.",
+        json_schema_extra=cli(flag="--simulate"),
+    )
+    means: list[float] | None = Field(
+        None, description="Simulation: true mean reward per arm, e.g. 0.05,0.06."
+    )
+    policies: list[str] = Field(
+        default_factory=lambda: ["thompson", "ucb1", "epsilon_greedy"],
+        description="Simulation: policies to compare (thompson, ucb1, epsilon_greedy, "
+        "epsilon_decay).",
+    )
+    horizon: int = Field(10_000, description="Simulation: steps per run.")
+    runs: int = Field(200, description="Simulation: independent runs.")
+    seed: int = Field(0, description="Seed of every random step.")
 
     @field_validator("means", "policies", mode="before")
     @classmethod
@@ -237,9 +256,17 @@ def run_bandit(spec: BanditSpec, data: pd.DataFrame | None = None) -> Result:
     return _allocation(data, spec)
 
 
-def bandit(data: pd.DataFrame | str | None = None, **options: Any) -> Result:
-    """Allocation from data (`arm`, `reward`) or a regret simulation (`simulate=True, means=…`)."""
-    return run_from_python(BanditSpec, run_bandit, data, options)
+bandit = python_face(
+    BanditSpec,
+    run_bandit,
+    name="bandit",
+    summary="Next-period allocation from data (`arm`, `reward`), or a regret simulation "
+    "(`simulate=True, means=…`).",
+    example="""
+    >>> bandit(df, arm="variant", reward="converted").tables.columns("arms")["allocation"]
+    >>> bandit(simulate=True, means=[0.05, 0.06], horizon=1000, runs=20)
+    """,
+)
 
 
 def bandit_plot(result: Result):

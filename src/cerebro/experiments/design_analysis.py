@@ -14,9 +14,10 @@ import numpy as np
 from pydantic import Field, field_validator
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import SpecBase, run_from_python, split_list
+from cerebro.core.spec import SpecBase, cli, split_list
 from cerebro.data.load import load_table, require_columns
 from cerebro.experiments import assignment
 
@@ -30,22 +31,36 @@ class DesignSpec(SpecBase):
     """A randomisation of the units in `data` to `arms` arms."""
 
     kind: Literal["design"] = "design"
-    data: str | None = Field(None, description="Path of the unit table (CSV, Parquet or JSON).")
-    arms: int = Field(2, description="Number of arms, control included.")
-    allocation: list[float] | None = Field(None, description="Share of units per arm (sums to 1).")
-    arm_names: list[str] | None = Field(
-        None, description="Arm labels (default control, treatment_1…)."
+    data: str | None = Field(
+        None,
+        description="Unit table (CSV, Parquet or JSON), one row per unit.",
+        json_schema_extra=cli(argument=True, required=True),
     )
-    method: Literal["simple", "complete", "stratified", "rerandomise"] | None = None
-    strata: list[str] = Field(default_factory=list)
+    arms: int = Field(2, description="Number of arms, control included.")
+    allocation: list[float] | None = Field(
+        None, description="Share of units per arm, e.g. 0.5,0.5 (sums to 1; default equal)."
+    )
+    arm_names: list[str] | None = Field(
+        None, description="Arm labels, e.g. control,treatment (default control, treatment_1, …)."
+    )
+    method: Literal["simple", "complete", "stratified", "rerandomise"] | None = Field(
+        None,
+        description="simple, complete, stratified or rerandomise (default: stratified with "
+        "`strata`, else complete).",
+    )
+    strata: list[str] = Field(default_factory=list, description="Columns to block on.")
     bins: int = Field(4, description="Quantile bins for a numeric stratum column.")
     covariates: list[str] | None = Field(
-        None, description="Columns to check balance on (default: every numeric non-ID column)."
+        None,
+        description="Columns to check balance on (default: every numeric non-ID column).",
+        json_schema_extra=cli(flag="--balance-covariates", keep_empty=True),
     )
-    max_smd: float = Field(0.05, description="Rerandomisation: accept when every |SMD| is below.")
+    max_smd: float = Field(
+        0.05, description="Rerandomisation: accept when every |SMD| is below this."
+    )
     max_tries: int = Field(1000, description="Rerandomisation: give up after this many draws.")
-    seed: int = 0
-    arm_column: str = "arm"
+    seed: int = Field(0, description="Seed that reproduces the assignment.")
+    arm_column: str = Field("arm", description="Name of the assignment column.")
 
     @field_validator("allocation", "arm_names", "strata", "covariates", mode="before")
     @classmethod
@@ -286,13 +301,16 @@ def run_design(spec: DesignSpec, data: pd.DataFrame | None = None) -> Result:
     )
 
 
-def design(data: pd.DataFrame | str, **options: Any) -> Result:
-    """Randomise units to arms; the assignment is `result.data` (see `DesignSpec`).
-
+design = python_face(
+    DesignSpec,
+    run_design,
+    name="design",
+    summary="Randomise units to arms and check the balance; the assignment is `result.data`.",
+    example="""
     >>> res = design(units, arms=2, strata=["region"], seed=7)
     >>> res.data["arm"].value_counts()
-    """
-    return run_from_python(DesignSpec, run_design, data, options)
+    """,
+)
 
 
 def love_plot(result: Result):

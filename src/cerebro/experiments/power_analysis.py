@@ -25,9 +25,10 @@ import numpy as np
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Columns, Estimate, Finding, Result
-from cerebro.core.spec import SpecBase
+from cerebro.core.spec import SpecBase, cli
 from cerebro.experiments import power as numerics
 
 if TYPE_CHECKING:
@@ -82,26 +83,53 @@ class PowerSpec(SpecBase):
 
     kind: Literal["power"] = "power"
     baseline: float | None = Field(
-        None, description="Control conversion rate (proportions) or control mean (means)."
+        None,
+        description="Control conversion rate in (0, 1) for proportions, or the control mean "
+        "with `sd`.",
     )
-    mde: float | None = Field(None, description="Effect to detect, variant − control.")
-    relative: bool = Field(False, description="Read mde as a fraction of the baseline.")
-    sd: float | None = Field(None, description="Outcome standard deviation (means).")
-    alpha: float = 0.05
-    power: float | None = Field(None, description="Target power (default 0.8).")
-    n: int | None = Field(None, description="Users in the control group (per group if ratio 1).")
-    ratio: float = Field(1.0, description="n_variant / n_control.")
+    mde: float | None = Field(
+        None,
+        description="Effect to detect, variant − control (absolute; see `relative`). Negative "
+        "for a drop.",
+    )
+    relative: bool = Field(
+        False,
+        description="Read `mde` relative to the baseline (0.1 = +10%).",
+        json_schema_extra=cli(flag="--relative"),
+    )
+    sd: float | None = Field(
+        None, description="Outcome standard deviation: plan for a mean instead of a rate."
+    )
+    alpha: float = Field(0.05, description="Significance level (family-wise).")
+    power: float | None = Field(
+        None, description="Target power (default 0.8); not with both `n` and `mde`."
+    )
+    n: int | None = Field(
+        None,
+        description="Users in the control group: with `mde` compute the power, without it the MDE.",
+    )
+    ratio: float = Field(
+        1.0, description="Allocation ratio: each variant gets ratio × n(control) users."
+    )
     arms: int = Field(2, description="Number of arms including the control.")
-    alternative: Literal["two-sided", "greater", "less"] = "two-sided"
-    correction: Literal["none", "bonferroni"] = "bonferroni"
+    alternative: Literal["two-sided", "greater", "less"] = Field(
+        "two-sided", description="Direction of the test, variant − control."
+    )
+    correction: Literal["none", "bonferroni"] = Field(
+        "bonferroni", description="Multiplicity correction over the arms − 1 comparisons."
+    )
     formula: Literal["pooled", "unpooled", "arcsine", "t", "normal"] | None = Field(
-        None, description="Power formula (default: pooled for proportions, t for means)."
+        None,
+        description="Power formula: pooled (default), unpooled or arcsine for rates; t "
+        "(default) or normal for means.",
     )
     daily_traffic: float | None = Field(
         None, description="Users per day entering the test, all arms together."
     )
     cuped_correlation: float | None = Field(
-        None, description="Correlation of the outcome with its pre-period value (CUPED)."
+        None,
+        description="Correlation of the outcome with its pre-period value (CUPED variance "
+        "reduction).",
     )
 
     @field_validator("alpha", "power")
@@ -724,32 +752,6 @@ def _plan_table(
     return table
 
 
-def power_analysis(
-    *,
-    baseline: float | None = None,
-    mde: float | None = None,
-    relative: bool = False,
-    sd: float | None = None,
-    alpha: float = 0.05,
-    power: float | None = None,
-    n: int | None = None,
-    ratio: float = 1.0,
-    arms: int = 2,
-    alternative: str = "two-sided",
-    correction: str = "bonferroni",
-    formula: str | None = None,
-    daily_traffic: float | None = None,
-    cuped_correlation: float | None = None,
-) -> Result:
-    """Sample size, MDE or power of an A/B/n test (see `PowerSpec` for the arguments).
-
-    >>> power_analysis(baseline=0.05, mde=0.01).estimate("sample size per group").value
-    8158
-    """
-    arguments = dict(locals())
-    return run_power(build_spec({k: v for k, v in arguments.items() if v is not None}))
-
-
 def build_spec(fields: dict[str, Any]) -> PowerSpec:
     """Validate `fields` as a `PowerSpec`; a bad value becomes one `UserInputError` sentence."""
     try:
@@ -764,6 +766,23 @@ def build_spec(fields: dict[str, Any]) -> PowerSpec:
             )
         raise UserInputError("; ".join(problems) + ".") from None
 
+
+def build_given(options: dict[str, Any]) -> PowerSpec:
+    """`build_spec` of the options a face was given; None means "not given"."""
+    return build_spec({k: v for k, v in options.items() if v is not None})
+
+
+power_analysis = python_face(
+    PowerSpec,
+    run_power,
+    name="power_analysis",
+    summary="Sample size, MDE or power of an A/B/n test, and how many days it takes.",
+    build=build_given,
+    example="""
+    >>> power_analysis(baseline=0.05, mde=0.01).estimate("sample size per group").value
+    8158
+    """,
+)
 
 register(
     Method(

@@ -14,9 +14,10 @@ from pydantic import Field, field_validator
 from scipy import special
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import SpecBase, spec_from_options, split_list
+from cerebro.core.spec import SpecBase, cli, split_list
 from cerebro.experiments import group_sequential as gs
 
 NAMES = {
@@ -33,24 +34,33 @@ class SequentialDesignSpec(SpecBase):
 
     kind: Literal["sequential_design"] = "sequential_design"
     looks: int = Field(5, description="Number of analyses, the final one included.")
-    alpha: float = Field(0.05, description="Overall type-I error (both sides together if sides=2).")
-    sides: Literal[1, 2] = 2
-    spending: Literal["obf", "pocock", "power", "classic_obf", "classic_pocock"] = "obf"
+    alpha: float = Field(
+        0.05, description="Overall type-I error (both sides together if `sides` is 2)."
+    )
+    sides: Literal[1, 2] = Field(
+        2, description="Sides of the test: 2 rejects in either direction, 1 in the hoped-for one."
+    )
+    spending: Literal["obf", "pocock", "power", "classic_obf", "classic_pocock"] = Field(
+        "obf",
+        description="Alpha spending: obf, pocock or power (Lan–DeMets spending functions), or "
+        "the classic_obf or classic_pocock boundaries.",
+    )
     rho: float = Field(3.0, description="Exponent of the power-family spending function.")
     info_fractions: list[float] | None = Field(
-        None, description="Information fraction at each look (default equally spaced)."
+        None, description="Information fraction at each look, e.g. 0.3,0.6,1 (default equal)."
     )
     power: float | None = Field(
         None, description="Target power: report the maximum-information inflation factor."
     )
     futility: Literal["obf", "pocock", "power"] | None = Field(
         None,
-        description="Beta-spending function for futility bounds (needs power, sides 1).",
+        description="Beta-spending function for futility bounds (needs `power` and `sides` 1).",
     )
     binding: bool = Field(
         False,
         description="Binding futility: efficacy bounds assume every futility stop is obeyed "
         "(lower bounds, smaller study); default non-binding.",
+        json_schema_extra=cli(flag="--binding/--non-binding"),
     )
 
     @field_validator("info_fractions", mode="before")
@@ -180,9 +190,15 @@ def run_sequential_design(spec: SequentialDesignSpec, data: Any = None) -> Resul
     )
 
 
-def sequential_design(**options: Any) -> Result:
-    """Boundaries for planned looks, e.g. ``sequential_design(looks=5, spending="obf")``."""
-    return run_sequential_design(spec_from_options(SequentialDesignSpec, options))
+sequential_design = python_face(
+    SequentialDesignSpec,
+    run_sequential_design,
+    name="sequential_design",
+    summary="Efficacy (and futility) boundaries of a group-sequential test for planned looks.",
+    example="""
+    >>> sequential_design(looks=5, spending="obf").tables.columns("boundaries")["z_boundary"][-1]
+    """,
+)
 
 
 def boundary_plot(result: Result):
