@@ -10,10 +10,15 @@ from cerebro.core.version import __version__
 from cerebro.run import run, run_spec
 
 # The analysis families load on first use (PEP 562), so `import cerebro` and every CLI start
-# stay fast: `cerebro.abtest`, `cerebro.causal`, `cerebro.power_analysis` and `cerebro.datasets` import on demand.
+# stay fast: `cerebro.abtest`, `cerebro.causal`, `cerebro.did`, `cerebro.rdd`, `cerebro.iv`,
+# `cerebro.synthetic_control`, `cerebro.power_analysis` and `cerebro.datasets` import on demand.
 _LAZY = {
     "abtest": ("cerebro.experiments.abtest", "abtest"),
     "causal": ("cerebro.observational.analysis", "causal"),
+    "did": ("cerebro.quasi.did", "did"),
+    "rdd": ("cerebro.quasi.rdd", "rdd"),
+    "iv": ("cerebro.quasi.iv", "iv"),
+    "synthetic_control": ("cerebro.quasi.synth", "synthetic_control"),
     "power_analysis": ("cerebro.experiments.power_analysis", "power_analysis"),
     "datasets": ("cerebro.datasets", None),
 }
@@ -27,10 +32,14 @@ __all__ = [
     "abtest",
     "causal",
     "datasets",
+    "did",
+    "iv",
     "parse_spec",
     "power_analysis",
+    "rdd",
     "run",
     "run_spec",
+    "synthetic_control",
 ]
 
 
