@@ -129,6 +129,9 @@ def test_design_result_plots_through_its_kind(kind):
         ({"method": "ipw", "strata": 4}, "--strata is not for --method ipw"),
         ({"method": "aipw", "replace": False}, "--replace is not for --method aipw"),
         ({"method": "aipw", "dml_model": "plr"}, "--dml-model is not for --method aipw"),
+        ({"method": "gcomp", "folds": 3}, "--folds is not for --method gcomp"),
+        ({"method": "aipw", "folds": 3, "clip": 0.05},
+         "--folds and --clip set the cross-fitting of dml and --propensity lightgbm"),
         ({"method": "did", "unit": "u", "time": "t", "estimand": "att"},
          "--estimand is not for --method did"),
         ({"method": "rdd", "running_variable": "age", "seed": 3}, "--seed is not for --method rdd"),
@@ -150,6 +153,8 @@ def test_defaults_and_the_methods_own_options_pass():
         parse_spec({**base, **defaults, "method": method})
     parse_spec({**base, "method": "ipw", "weights": "ht", "truncate": 99})
     parse_spec({**base, "method": "gcomp", "interactions": ["x"]})
+    parse_spec({**base, "method": "aipw", "propensity": "lightgbm", "folds": 3, "clip": 0.05})
+    parse_spec({**base, "method": "dml", "folds": 3, "clip": 0.05})
     spec = parse_spec({**base, **defaults, "method": "rdd", "running_variable": "r"})
     assert (
         spec.design_spec().model_dump()

@@ -42,8 +42,8 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "exact": ("psm",),
     "dml_model": ("dml",),
     "learner": ("dml",),
-    "folds": ADJUSTMENT,  # used by dml and --propensity lightgbm
-    "clip": ADJUSTMENT,  # used by dml and --propensity lightgbm
+    "folds": ("dml", *PROPENSITY_METHODS),  # the latter with --propensity lightgbm only
+    "clip": ("dml", *PROPENSITY_METHODS),  # the latter with --propensity lightgbm only
     "jobs": ADJUSTMENT,
     "bootstrap": (*ADJUSTMENT, "did"),
     "seed": (*ADJUSTMENT, "did"),
@@ -291,6 +291,17 @@ class CausalSpec(EffectSpec):
                 + (" (use --learner for dml's nuisances)" if self.method == "dml" else "")
             )
         self._options_of_method()
+        cross_fitting = [
+            _flag(name)
+            for name in ("folds", "clip")
+            if getattr(self, name) != type(self).model_fields[name].default
+        ]
+        if cross_fitting and self.method != "dml" and self.propensity == "logistic":
+            raise ValueError(
+                f"{_join(cross_fitting)} set the cross-fitting of dml and --propensity lightgbm; "
+                f"--method {self.method} with the logistic propensity does not cross-fit (add "
+                "--propensity lightgbm or drop them)"
+            )
         if self.method == "dml" and self.bootstrap:
             raise ValueError(
                 "dml reports influence-function SEs from its orthogonal score; drop --bootstrap"
