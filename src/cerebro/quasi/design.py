@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-class DesignSpec(EffectSpec):
+class QuasiSpec(EffectSpec):
     """Base of a design's spec: the effect fields plus the design's own columns."""
 
     def design_columns(self) -> list[str | None]:
@@ -42,7 +42,7 @@ class DesignSpec(EffectSpec):
             raise ValueError(f"{self.outcome!r} cannot be both the outcome and a design column")
 
 
-def design_frame(spec: DesignSpec, data: pd.DataFrame | None) -> pd.DataFrame:
+def design_frame(spec: QuasiSpec, data: pd.DataFrame | None) -> pd.DataFrame:
     """The rows the design runs on: `data` (checked for the spec's columns) or `spec.data` read
     with only those columns."""
     if data is None:

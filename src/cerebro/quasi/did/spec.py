@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cerebro.quasi.design import DesignSpec
+from cerebro.quasi.design import QuasiSpec
 
 
-class DiDSpec(DesignSpec):
+class DiDSpec(QuasiSpec):
     """The effect on the treated of a treatment that starts at a known time: a 2×2 design
     (`post`), one adoption date (two-way fixed effects) or staggered adoption
     (Callaway–Sant'Anna), from a panel (`unit`, `time`) or repeated cross-sections."""

@@ -7,10 +7,10 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from cerebro.core.spec import split_list
-from cerebro.quasi.design import DesignSpec
+from cerebro.quasi.design import QuasiSpec
 
 
-class IVSpec(DesignSpec):
+class IVSpec(QuasiSpec):
     """The effect of an endogenous `treatment` on `outcome` identified by `instrument`(s), by
     2SLS or LIML, with weak-instrument-robust Anderson–Rubin inference."""
 

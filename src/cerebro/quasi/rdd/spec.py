@@ -6,10 +6,10 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cerebro.quasi.design import DesignSpec
+from cerebro.quasi.design import QuasiSpec
 
 
-class RDDSpec(DesignSpec):
+class RDDSpec(QuasiSpec):
     """The jump of `outcome` at `cutoff` of `running_variable` (sharp), or that jump over the
     jump in take-up `treatment` (fuzzy), by local polynomials with robust bias-corrected
     intervals (Calonico, Cattaneo & Titiunik 2014)."""

@@ -8,10 +8,10 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from cerebro.core.spec import split_list
-from cerebro.quasi.design import DesignSpec
+from cerebro.quasi.design import QuasiSpec
 
 
-class SyntheticControlSpec(DesignSpec):
+class SyntheticControlSpec(QuasiSpec):
     """The effect on treated unit(s) of a panel: their outcome against a weighted combination of
     donor units fitted on the pre-treatment periods (Abadie, Diamond & Hainmueller 2010; ridge-
     augmented, Ben-Michael et al. 2021; synthetic DiD, Arkhangelsky et al. 2021)."""
