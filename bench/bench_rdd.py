@@ -3,7 +3,7 @@
 All three estimate the same sharp RD on the same arrays (local linear, triangular kernel,
 MSE-optimal `mserd` bandwidth, nearest-neighbour variance, robust bias-corrected CI):
 
-- Cerebro (`cerebro.quasi.rdd_estimate.rd_fit`);
+- Cerebro (`cerebro.quasi.rdd.estimate.rd_fit`);
 - rdrobust as `pip install rdrobust` installs it: numba is not importable, so its
   nearest-neighbour loop runs in pure Python;
 - rdrobust with its `speed` extra (`pip install "rdrobust[speed]"`): numba compiles that loop.
@@ -54,7 +54,7 @@ def _block_numba() -> None:
 
 
 def _fit_cerebro(y, x) -> dict[str, float]:
-    from cerebro.quasi.rdd_estimate import rd_fit
+    from cerebro.quasi.rdd.estimate import rd_fit
 
     f = rd_fit(y, x).fit
     return {
@@ -84,13 +84,13 @@ def worker(kind: str, rows: int, seed: int) -> None:
 
     import numpy as np
 
-    from cerebro.quasi.rdd_synthetic import simulate_arrays
+    from cerebro.quasi.rdd.synthetic import simulate_arrays
 
     y, x, *_ = simulate_arrays(rows, 0.5, seed=seed)
     fit = _fit_cerebro if kind == "cerebro" else _fit_rdrobust
     info: dict[str, object] = {"numpy": np.__version__}
     if kind == "cerebro":
-        from cerebro.quasi import rdd_local
+        from cerebro.quasi.rdd import local as rdd_local
 
         # rd_fit's default backend: the compiled kernels from COMPILED_MIN_ROWS rows on.
         info["compiled"] = rows >= rdd_local.COMPILED_MIN_ROWS
@@ -193,7 +193,7 @@ def main() -> None:
     )
     print(
         "Sharp RD, local linear, triangular kernel, mserd bandwidth, nearest-neighbour variance, "
-        f"robust bias-corrected CI; synthetic data (`cerebro.quasi.rdd_synthetic`, jump 0.5, seed "
+        f"robust bias-corrected CI; synthetic data (`cerebro.quasi.rdd.synthetic`, jump 0.5, seed "
         f"{args.seed}). rdrobust {pure.info['rdrobust']} twice: as `pip install rdrobust` "
         "installs it (numba not importable, nearest-neighbour loop in pure Python) and with its "
         f"`speed` extra, {numba_note}. Each in its own warmed-up worker process, {args.runs} "

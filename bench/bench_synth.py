@@ -20,8 +20,8 @@ import time
 
 import numpy as np
 
-from cerebro.quasi.synth_inference import adh_fitter, permutation_p_value, placebos_in_space
-from cerebro.quasi.synth_synthetic import synthetic_panel
+from cerebro.quasi.synth.inference import adh_fitter, permutation_p_value, placebos_in_space
+from cerebro.quasi.synth.synthetic import synthetic_panel
 
 N_UNITS, N_PERIODS, N_PRE = 50, 100, 80
 

@@ -35,6 +35,11 @@ COMMANDS = {
     "geotest": "geotest",
     "geo_design": "geo-design",
     "causal": "causal",
+    # the designs run from `cerebro causal --method <design>` (and `cerebro run`)
+    "did": "causal",
+    "rdd": "causal",
+    "iv": "causal",
+    "synthetic_control": "causal",
     "uplift": "uplift",
 }
 

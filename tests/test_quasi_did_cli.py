@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 import cerebro
 from cerebro.cli.main import app
-from cerebro.quasi.did_synthetic import staggered_panel
+from cerebro.quasi.did.synthetic import staggered_panel
 
 runner = CliRunner()
 SEED = ["--treatment", "campaign", "--outcome", "sales", "--confounders", "age,income,history",

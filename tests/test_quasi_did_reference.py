@@ -29,10 +29,10 @@ import statsmodels.api as sm
 
 from cerebro.observational.analysis import run_causal
 from cerebro.observational.spec import CausalSpec
-from cerebro.quasi import did_cs as cs
-from cerebro.quasi.did_event import event_study
-from cerebro.quasi.did_ols import TwoWayDemeaner, ols, treatment_weights, twfe
-from cerebro.quasi.did_synthetic import staggered_panel, two_by_two
+from cerebro.quasi.did import callaway_santanna as cs
+from cerebro.quasi.did.event_study import event_study
+from cerebro.quasi.did.ols import TwoWayDemeaner, ols, treatment_weights, twfe
+from cerebro.quasi.did.synthetic import staggered_panel, two_by_two
 
 REL = 1e-6
 

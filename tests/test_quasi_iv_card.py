@@ -10,8 +10,8 @@ import pytest
 from causaldata import close_college
 from linearmodels.datasets import card
 
-from cerebro.observational.spec import CausalSpec
-from cerebro.quasi import iv
+from cerebro.quasi.iv import analysis as iv
+from cerebro.quasi.iv.spec import IVSpec
 
 
 def _est(result, estimator: str):
@@ -26,8 +26,8 @@ def test_wooldridge_example_15_4():
     nearc4 .320 (se .088). Checked to the published rounding (±0.5 in the last digit)."""
     controls = ["exper", "expersq", "black", "smsa", "south", "smsa66"]
     controls += [f"reg66{i}" for i in range(2, 10)]
-    spec = CausalSpec(
-        treatment="educ", outcome="lwage", method="iv", instrument=["nearc4"],
+    spec = IVSpec(
+        treatment="educ", outcome="lwage", instrument=["nearc4"],
         confounders=controls,
     )  # fmt: skip
     res = iv.run(card.load(), spec.model_copy(update={"iv_cov": "unadjusted", "debiased": True}))
@@ -49,8 +49,8 @@ def test_mixtape_card_replication():
     Published: 2SLS 0.124 (0.050), OLS 0.071 (0.003), first stage "college in the county"
     0.327 (0.082), first-stage F 15.767."""
     frame = close_college.load_pandas().data
-    spec = CausalSpec(
-        treatment="educ", outcome="lwage", method="iv", instrument=["nearc4"],
+    spec = IVSpec(
+        treatment="educ", outcome="lwage", instrument=["nearc4"],
         confounders=["exper", "black", "south", "married", "smsa"],
     )  # fmt: skip
     res = iv.run(frame, spec.model_copy(update={"iv_cov": "unadjusted", "debiased": True}))
@@ -72,8 +72,8 @@ def test_card_default_robust_run_reads_sensibly():
     """The brief's call on Card's data with the default HC0 SEs: 2SLS ≈ 0.22 with a strong
     first stage (F = 37 > 23.1), the AR interval bounded and containing the estimate, OLS
     below IV (Card's finding: IV exceeds OLS), and the findings the user needs."""
-    spec = CausalSpec(
-        treatment="educ", outcome="lwage", method="iv", instrument=["nearc4"],
+    spec = IVSpec(
+        treatment="educ", outcome="lwage", instrument=["nearc4"],
         confounders=["exper", "expersq", "black", "south"],
     )  # fmt: skip
     res = iv.run(card.load(), spec)

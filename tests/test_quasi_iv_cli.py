@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from cerebro.cli.main import app
 from cerebro.core.results import Result
-from cerebro.quasi import iv
-from cerebro.quasi.iv_synthetic import iv_frame
+from cerebro.quasi.iv import analysis as iv
+from cerebro.quasi.iv.synthetic import iv_frame
 
 runner = CliRunner()
 BRIEF = ["--treatment", "educ", "--outcome", "lwage", "--instrument", "nearc4",

@@ -13,10 +13,10 @@ import pytest
 from linearmodels.datasets import card
 from linearmodels.iv import IV2SLS, IVGMM, IVLIML
 
-from cerebro.observational.spec import CausalSpec
-from cerebro.quasi import iv
-from cerebro.quasi import iv_estimators as ive
-from cerebro.quasi.iv_synthetic import iv_frame
+from cerebro.quasi.iv import analysis as iv
+from cerebro.quasi.iv import estimators as ive
+from cerebro.quasi.iv.spec import IVSpec
+from cerebro.quasi.iv.synthetic import iv_frame
 
 CONTROLS = ["exper", "expersq", "black", "south", "smsa"]
 INSTRUMENTS = ["nearc4", "nearc2"]
@@ -31,9 +31,9 @@ def data():
     return df.dropna(subset=["lwage", "educ", *CONTROLS, *INSTRUMENTS]).reset_index(drop=True)
 
 
-def _spec(estimator: str, cluster: str | None = None, instruments=INSTRUMENTS) -> CausalSpec:
-    return CausalSpec(
-        treatment="educ", outcome="lwage", method="iv", instrument=list(instruments),
+def _spec(estimator: str, cluster: str | None = None, instruments=INSTRUMENTS) -> IVSpec:
+    return IVSpec(
+        treatment="educ", outcome="lwage", instrument=list(instruments),
         confounders=CONTROLS, iv_estimator=estimator, cluster=cluster,
     )  # fmt: skip
 

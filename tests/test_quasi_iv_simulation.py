@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from cerebro.observational.spec import CausalSpec
-from cerebro.quasi import iv
-from cerebro.quasi import iv_estimators as ive
-from cerebro.quasi.iv_synthetic import complier_frame, iv_frame, simulate
+from cerebro.quasi.iv import analysis as iv
+from cerebro.quasi.iv import estimators as ive
+from cerebro.quasi.iv.spec import IVSpec
+from cerebro.quasi.iv.synthetic import complier_frame, iv_frame, simulate
 
 Z95 = stats.norm.ppf(0.975)
 
@@ -102,9 +102,7 @@ def test_2sls_recovers_the_late_not_the_ate():
     reps = 200
     for seed in range(reps):
         frame, truth = complier_frame(10_000, effects=(3.0, 1.0, -1.0), seed=seed)
-        spec = CausalSpec(
-            treatment="d", outcome="y", method="iv", instrument=["z"], confounders=["x"]
-        )
+        spec = IVSpec(treatment="d", outcome="y", instrument=["z"], confounders=["x"])
         res = iv.run(frame, spec)
         head = res.estimates[0]
         cover_late += head.ci_low <= truth["late"] <= head.ci_high
@@ -135,8 +133,8 @@ def test_same_seed_same_numbers_and_clusters_widen():
     a, _ = iv_frame(1500, clusters=40, seed=9)
     b, _ = iv_frame(1500, clusters=40, seed=9)
     assert a.equals(b)
-    spec = CausalSpec(
-        treatment="d", outcome="y", method="iv", instrument=["z1"], confounders=["x1"],
+    spec = IVSpec(
+        treatment="d", outcome="y", instrument=["z1"], confounders=["x1"],
         cluster="cluster",
     )  # fmt: skip
     clustered = iv.run(a, spec)

@@ -15,8 +15,8 @@ from cerebro.cli.main import app
 from cerebro.core.results import Result
 from cerebro.observational.analysis import run_causal
 from cerebro.observational.spec import CausalSpec
-from cerebro.quasi.rdd import bin_means
-from cerebro.quasi.rdd_synthetic import make_rdd
+from cerebro.quasi.rdd.analysis import bin_means
+from cerebro.quasi.rdd.synthetic import make_rdd
 
 runner = CliRunner()
 Z95 = 1.959963984540054
@@ -72,7 +72,7 @@ def test_sharp_table_json_and_plot(senate, tmp_path):
     assert png.stat().st_size > 10_000
     # The JSON restores losslessly and plots the same way.
     restored = Result.from_dict(payload)
-    from cerebro.quasi.rdd import plot
+    from cerebro.quasi.rdd.analysis import plot
 
     assert plot(restored) is not None
 

@@ -17,12 +17,12 @@ import numpy as np
 import pytest
 import rdrobust as rdrobust
 
-from cerebro.quasi import rdd_kernels as K
-from cerebro.quasi import rdd_local
-from cerebro.quasi.rdd_estimate import rd_fit
-from cerebro.quasi.rdd_local import NumpyKernels as N
-from cerebro.quasi.rdd_local import make_sides
-from cerebro.quasi.rdd_synthetic import simulate_arrays
+from cerebro.quasi.rdd import kernels as K
+from cerebro.quasi.rdd import local as rdd_local
+from cerebro.quasi.rdd.estimate import rd_fit
+from cerebro.quasi.rdd.local import NumpyKernels as N
+from cerebro.quasi.rdd.local import make_sides
+from cerebro.quasi.rdd.synthetic import simulate_arrays
 from test_quasi_rdd_reference import COVS, SENATE, SENATE_COVS
 
 Z95 = 1.959963984540054

@@ -14,9 +14,9 @@ import pandas as pd
 import pytest
 import rdrobust as rdrobust
 
-from cerebro.quasi.rdd_density import density_bandwidth, density_test
-from cerebro.quasi.rdd_estimate import rd_fit
-from cerebro.quasi.rdd_synthetic import simulate_arrays
+from cerebro.quasi.rdd.density import density_bandwidth, density_test
+from cerebro.quasi.rdd.estimate import rd_fit
+from cerebro.quasi.rdd.synthetic import simulate_arrays
 
 Z95 = 1.959963984540054
 TOL = 1e-4

@@ -1,6 +1,6 @@
 """Seeded simulations with a known jump: the robust bias-corrected CI covers it ~95% of the time.
 
-Data: `cerebro.quasi.rdd_synthetic` (smooth quadratic/cubic regression functions, jump 0.5,
+Data: `cerebro.quasi.rdd.synthetic` (smooth quadratic/cubic regression functions, jump 0.5,
 Gaussian noise), n = 3000 per replication (at n = 1000 the robust CI of rdrobust, and ours,
 undercovers slightly: 0.92–0.93 in 600 replications). With R replications the Monte Carlo SE of a 0.95 coverage is √(0.95·0.05/R):
 0.0069 at R = 1000, so [0.93, 0.97] is ±2.9 MC SE.
@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cerebro.quasi.rdd_estimate import rd_fit
-from cerebro.quasi.rdd_synthetic import make_rdd, simulate_arrays
+from cerebro.quasi.rdd.estimate import rd_fit
+from cerebro.quasi.rdd.synthetic import make_rdd, simulate_arrays
 
 Z95 = 1.959963984540054
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from cerebro.cli.main import app
 from cerebro.observational.analysis import causal
-from cerebro.quasi.synth_synthetic import synthetic_panel
+from cerebro.quasi.synth.synthetic import synthetic_panel
 
 runner = CliRunner()
 DATA = Path(__file__).parent / "data"

@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cerebro.quasi.synth_inference import adh_fitter, permutation_p_value, placebos_in_space
-from cerebro.quasi.synth_sdid import fit_sdid, placebo_se
+from cerebro.quasi.synth.inference import adh_fitter, permutation_p_value, placebos_in_space
+from cerebro.quasi.synth.sdid import fit_sdid, placebo_se
 from cerebro.stats.synth_weights import fit_synth
 from prop99 import DATA, adh_panel
 

@@ -14,8 +14,8 @@ import pandas as pd
 import pysyncon
 import pytest
 
-from cerebro.quasi.synth_augmented import fit_augmented
-from cerebro.quasi.synth_inference import (
+from cerebro.quasi.synth.augmented import fit_augmented
+from cerebro.quasi.synth.inference import (
     adh_fitter,
     permutation_p_value,
     placebos_in_space,

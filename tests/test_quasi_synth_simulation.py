@@ -1,19 +1,19 @@
-"""Seeded simulations with known effects (panels from `cerebro.quasi.synth_synthetic`)."""
+"""Seeded simulations with known effects (panels from `cerebro.quasi.synth.synthetic`)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from cerebro.quasi.synth_augmented import fit_augmented
-from cerebro.quasi.synth_inference import (
+from cerebro.quasi.synth.augmented import fit_augmented
+from cerebro.quasi.synth.inference import (
     adh_fitter,
     leave_one_out,
     permutation_p_value,
     placebos_in_space,
 )
-from cerebro.quasi.synth_sdid import fit_sdid, jackknife_se
-from cerebro.quasi.synth_synthetic import factor_outcomes, synthetic_panel
+from cerebro.quasi.synth.sdid import fit_sdid, jackknife_se
+from cerebro.quasi.synth.synthetic import factor_outcomes, synthetic_panel
 from cerebro.stats.synth_weights import fit_synth
 
 

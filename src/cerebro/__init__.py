@@ -10,11 +10,15 @@ from cerebro.core.version import __version__
 from cerebro.run import run, run_spec
 
 # The analysis families load on first use (PEP 562), so `import cerebro` and every CLI start
-# stay fast: `cerebro.abtest`, `cerebro.causal`, `cerebro.power_analysis`, … and `cerebro.datasets`
-# import on demand.
+# stay fast: every analysis function (`cerebro.abtest`, `cerebro.causal`, `cerebro.did`, …)
+# and `cerebro.datasets` import on demand.
 _LAZY = {
     "abtest": ("cerebro.experiments.abtest", "abtest"),
     "causal": ("cerebro.observational.analysis", "causal"),
+    "did": ("cerebro.quasi.did", "did"),
+    "rdd": ("cerebro.quasi.rdd", "rdd"),
+    "iv": ("cerebro.quasi.iv", "iv"),
+    "synthetic_control": ("cerebro.quasi.synth", "synthetic_control"),
     "power_analysis": ("cerebro.experiments.power_analysis", "power_analysis"),
     "sequential_design": ("cerebro.experiments.sequential_design", "sequential_design"),
     "design": ("cerebro.experiments.design_analysis", "design"),
@@ -33,11 +37,15 @@ __all__ = [
     "causal",
     "datasets",
     "design",
+    "did",
+    "iv",
     "parse_spec",
     "power_analysis",
+    "rdd",
     "run",
     "run_spec",
     "sequential_design",
+    "synthetic_control",
 ]
 
 

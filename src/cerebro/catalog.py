@@ -8,4 +8,8 @@ import cerebro.experiments.sequential_design
 import cerebro.geo.analysis
 import cerebro.geo.design
 import cerebro.observational.analysis
+import cerebro.quasi.did
+import cerebro.quasi.iv
+import cerebro.quasi.rdd
+import cerebro.quasi.synth
 import cerebro.uplift.analysis  # noqa: F401

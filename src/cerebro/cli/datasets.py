@@ -111,7 +111,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """A staggered-adoption panel (unit, period, treated, sales) with dynamic effects; try
         `cerebro causal FILE --method did --treatment treated --outcome sales --unit unit --time period`."""
-        from cerebro.quasi.did_synthetic import staggered_panel
+        from cerebro.quasi.did.synthetic import staggered_panel
 
         cohorts = tuple(c for c in (2, 4, 6) if c < periods) or (periods - 1,)
         frame, truth = staggered_panel(units, periods, cohorts, seed=seed)
@@ -138,7 +138,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """A regression discontinuity at score = 0 with a known jump; try
         `cerebro causal FILE --method rdd --outcome outcome --running-variable score`."""
-        from cerebro.quasi.rdd_synthetic import make_rdd
+        from cerebro.quasi.rdd.synthetic import make_rdd
 
         frame, truth = make_rdd(rows, seed=seed, fuzzy=fuzzy)
         _save(frame, truth, output, f"{'fuzzy' if fuzzy else 'sharp'} RD, seed {seed}")
@@ -152,7 +152,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """An endogenous treatment d with instruments z1, z2 and control x1 (true effect 1); try
         `cerebro causal FILE --method iv --treatment d --outcome y --instrument z1,z2 --confounders x1`."""
-        from cerebro.quasi.iv_synthetic import iv_frame
+        from cerebro.quasi.iv.synthetic import iv_frame
 
         frame, truth = iv_frame(rows, k=2, seed=seed)
         _save(frame, {k: float(v) for k, v in truth.items()}, output, f"IV, seed {seed}")

@@ -338,3 +338,37 @@ class Result:
         from cerebro.report.text import render_html
 
         return render_html(self)
+
+
+def effect_result(
+    spec: Any,
+    method: str,
+    estimates: list[Estimate],
+    findings: list[Finding],
+    tables: dict[str, Any],
+    *,
+    title: str,
+    narrative: str,
+    units: int,
+    **summary: Any,
+) -> Result:
+    """A `kind: causal` result of `method` (an adjustment estimator or a design) whose headline
+    table is `effects`: one constructor so each estimator says only what differs (its tables,
+    title, narrative and extra summary fields). `spec` is the spec that ran (a `CausalSpec`, or
+    the design's own spec), so `Result.from_dict` restores it by its own kind."""
+    return Result(
+        kind="causal",
+        method=method,
+        spec=spec,
+        estimates=estimates,
+        findings=findings,
+        tables=tables,
+        summary={
+            "headline_table": "effects",
+            "title": title,
+            "narrative": narrative,
+            "units": units,
+            "alpha": spec.alpha,
+            **summary,
+        },
+    )

@@ -14,7 +14,16 @@ from operator import or_
 from os import PathLike
 from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 from pydantic.fields import FieldInfo
 
 from cerebro.core.errors import UserInputError
@@ -135,6 +144,27 @@ def render_help(text: str, refer: Callable[[str], str | None]) -> str:
     `refer(name)` returns (``--name`` on the command line, ``name`` in Python); other
     backquoted words lose their quotes."""
     return _REFERENCE.sub(lambda m: refer(m.group(1)) or m.group(1), text)
+
+
+class EffectSpec(SpecBase):
+    """What every effect estimate names: the data, the treatment, the outcome, the covariates
+    and the significance level. `CausalSpec` (adjustment) and each design's spec (`DiDSpec`,
+    `RDDSpec`, `IVSpec`, `SyntheticControlSpec`) build on it and add their own options."""
+
+    data: str | None = Field(None, description="Path of the data file (CSV, Parquet or JSON).")
+    treatment: str | None = Field(None, description="Treatment column.")
+    outcome: str
+    confounders: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("confounders", "covariates"),
+        description="Columns to adjust for; 'age^2' adds a square, 'C(x)' makes x categorical.",
+    )
+    alpha: Alpha = 0.05
+
+    @field_validator("confounders", mode="before")
+    @classmethod
+    def _split_confounders(cls, value: object) -> object:
+        return split_list(value)
 
 
 def explain_validation_error(err: ValidationError, kind: str | None = None) -> str:

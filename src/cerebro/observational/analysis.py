@@ -16,8 +16,8 @@ import numpy as np
 from scipy import special
 
 from cerebro.core.errors import UserInputError
-from cerebro.core.registry import Method, register
-from cerebro.core.results import Estimate, Finding, Result
+from cerebro.core.registry import Method, get_method, register
+from cerebro.core.results import Estimate, Finding, Result, effect_result
 from cerebro.core.spec import run_from_python
 from cerebro.data.load import load_table, require_columns
 from cerebro.observational import dml
@@ -27,7 +27,6 @@ from cerebro.observational.bootstrap import bootstrap
 from cerebro.observational.data import CausalData, needed_columns, prepare, trim_units
 from cerebro.observational.matching import MatchResult, matching_estimate
 from cerebro.observational.models import GLMFit
-from cerebro.observational.result import causal_result
 from cerebro.observational.spec import QUASI, CausalSpec
 from cerebro.stats.intervals import interval_from
 
@@ -275,17 +274,17 @@ def _method_finding(spec: CausalSpec, data: CausalData) -> Finding:
 
 
 def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
-    """Estimate the effect `spec` describes (the runner every face calls)."""
+    """Estimate the effect `spec` describes (the runner every face calls). A design
+    (``--method did|rdd|iv|synthetic_control``) runs as its own registered kind, with the spec
+    built from this one's fields; its result keeps kind causal and the design as method."""
+    if spec.method in QUASI:
+        return get_method(spec.method).run(spec.design_spec(), frame)
     if frame is None:
         if spec.data is None:
             raise UserInputError("no data: pass a DataFrame or set 'data' to a file path.")
         frame = load_table(spec.data, needed_columns(spec))
     else:
         require_columns([str(c) for c in frame.columns], needed_columns(spec), "the data")
-    if spec.method in QUASI:
-        from cerebro.quasi import run_design
-
-        return run_design(frame, spec)
     data = prepare(frame, spec)
     findings = list(data.findings)
     if len(data.arms) > 2:
@@ -338,8 +337,9 @@ def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -
         f"{head.ci_low:+.4g} to {head.ci_high:+.4g}), by {METHOD_NAMES[spec.method]}. This is "
         "causal only if the confounders named capture every common cause of treatment and outcome."
     )
-    return causal_result(
+    return effect_result(
         spec,
+        spec.method,
         estimates,
         findings,
         tables,
@@ -351,11 +351,13 @@ def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -
 
 
 def causal_plot(result: Result) -> Any:
-    """Love plot for adjustment methods; each design draws its own figure."""
+    """Love plot for adjustment methods; a design's result is drawn by the figure its own kind
+    registered (event study, RD plot, first stage, gap plot)."""
     if result.method in QUASI:
-        from cerebro.quasi import design_plot
+        from importlib import import_module
 
-        return design_plot(result)
+        module, function = str(get_method(result.method).plot).split(":")
+        return getattr(import_module(module), function)(result)
     return love_plot(result)
 
 

@@ -20,10 +20,10 @@ from cerebro.observational.spec import CausalSpec
 
 
 def needed_columns(spec: CausalSpec) -> list[str]:
-    """Every column the spec names (treatment, outcome, confounders and design columns)."""
+    """Every column an adjustment spec names (treatment, outcome, confounders, exact-match
+    columns); a design names its own (`DesignSpec.columns`)."""
     terms = [c for t in spec.confounders for c in source_columns(t)]
-    design = [spec.unit, spec.time, spec.post, spec.cluster, spec.running_variable]
-    named = [spec.treatment, spec.outcome, *terms, *spec.exact, *design, *spec.instrument]
+    named = [spec.treatment, spec.outcome, *terms, *spec.exact]
     return list(dict.fromkeys(c for c in named if c is not None))
 
 

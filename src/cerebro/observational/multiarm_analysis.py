@@ -17,13 +17,12 @@ from typing import Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
-from cerebro.core.results import Estimate, Finding, Result
+from cerebro.core.results import Estimate, Finding, Result, effect_result
 from cerebro.observational import multiarm
 from cerebro.observational.balance import balance_finding, balance_table
 from cerebro.observational.bootstrap import bootstrap
 from cerebro.observational.data import CausalData, trim_units
 from cerebro.observational.estimators import gcomp
-from cerebro.observational.result import causal_result
 from cerebro.observational.spec import CausalSpec
 from cerebro.stats.intervals import interval_from
 from cerebro.stats.multiplicity import holm
@@ -201,8 +200,9 @@ def multiarm_result(data: CausalData, spec: CausalSpec, findings: list[Finding])
         )
     )
     head = estimates[0]
-    return causal_result(
+    return effect_result(
         spec,
+        spec.method,
         estimates,
         findings,
         {
@@ -273,8 +273,9 @@ def pairwise_result(
         )
     )
     head = estimates[0]
-    return causal_result(
+    return effect_result(
         spec,
+        spec.method,
         estimates,
         findings,
         tables,

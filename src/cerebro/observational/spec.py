@@ -1,26 +1,90 @@
-"""`CausalSpec`: what an observational effect estimate needs to know."""
+"""`CausalSpec`: what an observational effect estimate needs to know.
+
+`kind: causal` covers the adjustment estimators (selection on observables) and, for the faces'
+convenience (`cerebro causal --method did …`, YAML `kind: causal` with `method: did`), the flat
+options of the four designs. `OPTIONS` says which methods take each option: an option set to
+anything but its default with a method that does not take it is refused in one sentence. A
+design runs as its own registered kind, with the spec `design_spec()` builds from the fields the
+design takes (this family never imports the designs).
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from cerebro.core.spec import Alpha, Jobs, SpecBase, split_list
+from cerebro.core.spec import EffectSpec, Jobs, SpecBase, explain_validation_error, split_list
 
 # Selection on observables: adjust for the named confounders.
 ADJUSTMENT = ("regression", "gcomp", "ipw", "aipw", "stratification", "psm", "dml")
 # Quasi-experiments: identification from a design (timing, a threshold, an instrument, donors).
 QUASI = ("did", "rdd", "iv", "synthetic_control")
 AVAILABLE = ADJUSTMENT + QUASI
-# The columns each design needs, as (spec field, CLI flag, what it is).
-DESIGN_NEEDS = {
-    "iv": [("instrument", "--instrument", "the instrument column(s)")],
-    "rdd": [("running_variable", "--running-variable", "the running (score) column")],
+# The fields every method takes (those of `EffectSpec`, besides `method` itself).
+COMMON = ("data", "treatment", "outcome", "confounders", "alpha")
+PROPENSITY_METHODS = ("ipw", "aipw", "stratification", "psm")
+# Every other option and the methods that take it. Each design's spec has exactly the common
+# fields and the options listed with its method (tests/test_quasi_kinds.py holds the two equal).
+OPTIONS: dict[str, tuple[str, ...]] = {
+    "estimand": ADJUSTMENT,
+    "treated": (*ADJUSTMENT, "did", "iv"),
+    "control": (*ADJUSTMENT, "did"),
+    "trim": ADJUSTMENT,
+    "propensity": PROPENSITY_METHODS,
+    "weights": ("ipw",),
+    "truncate": ("ipw",),
+    "interactions": ("gcomp",),
+    "strata": ("stratification",),
+    "neighbours": ("psm",),
+    "caliper": ("psm",),
+    "replace": ("psm",),
+    "exact": ("psm",),
+    "dml_model": ("dml",),
+    "learner": ("dml",),
+    "folds": ("dml", *PROPENSITY_METHODS),  # the latter with --propensity lightgbm only
+    "clip": ("dml", *PROPENSITY_METHODS),  # the latter with --propensity lightgbm only
+    "jobs": ADJUSTMENT,
+    "bootstrap": (*ADJUSTMENT, "did"),
+    "seed": (*ADJUSTMENT, "did"),
+    "unit": ("did", "synthetic_control"),
+    "time": ("did", "synthetic_control"),
+    "treat_start": ("did", "synthetic_control"),
+    "cluster": ("did", "rdd", "iv"),
+    "post": ("did",),
+    "did_model": ("did",),
+    "control_group": ("did",),
+    "aggregation": ("did",),
+    "leads": ("did",),
+    "lags": ("did",),
+    "running_variable": ("rdd",),
+    "cutoff": ("rdd",),
+    "kernel": ("rdd",),
+    "order": ("rdd",),
+    "bandwidth": ("rdd",),
+    "instrument": ("iv",),
+    "iv_estimator": ("iv",),
+    "iv_cov": ("iv",),
+    "debiased": ("iv",),
+    "treated_unit": ("synthetic_control",),
+    "sc_model": ("synthetic_control",),
 }
 
 
-class CausalSpec(SpecBase):
+def options_of(method: str) -> list[str]:
+    """The fields `method` takes: the common ones and its options, in `OPTIONS` order."""
+    return [*COMMON, *(name for name, takers in OPTIONS.items() if method in takers)]
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+class CausalSpec(EffectSpec):
     """The effect of a binary `treatment` on `outcome`, adjusting for `confounders`.
 
     Confounders are column names; ``age^2`` adds a squared term and ``C(education)`` treats a
@@ -28,16 +92,11 @@ class CausalSpec(SpecBase):
     """
 
     kind: Literal["causal"] = "causal"
-    data: str | None = Field(None, description="Path of the data file (CSV, Parquet or JSON).")
     treatment: str | None = Field(
         None,
         description="Treatment column: binary (or multi-valued) for adjustment; did: the treated "
         "group (with post/treat_start) or 0/1 treated-this-period; rdd: take-up (fuzzy design; "
         "omit for sharp); iv: the endogenous regressor.",
-    )
-    outcome: str
-    confounders: list[str] = Field(
-        default_factory=list, validation_alias=AliasChoices("confounders", "covariates")
     )
     method: str = Field("aipw", description=f"One of {', '.join(AVAILABLE)}.")
     estimand: Literal["ate", "att", "atc"] = "ate"
@@ -101,7 +160,7 @@ class CausalSpec(SpecBase):
         "cross-fitted learners of dml and --propensity lightgbm (threads); numbers do not "
         "depend on it.",
     )
-    # --- quasi-experimental designs -------------------------------------------------------
+    # --- the designs' options, passed on to the design's own spec ---------------------------
     unit: str | None = Field(None, description="did/synthetic_control: unit (panel id) column.")
     time: str | None = Field(None, description="did/synthetic_control: time period column.")
     post: str | None = Field(
@@ -154,12 +213,9 @@ class CausalSpec(SpecBase):
         description="synthetic_control: Abadie–Diamond–Hainmueller, ridge-augmented, or "
         "synthetic difference-in-differences.",
     )
-    alpha: Alpha = 0.05
     seed: int = 0
 
-    @field_validator(
-        "confounders", "interactions", "exact", "instrument", "treated_unit", mode="before"
-    )
+    @field_validator("interactions", "exact", "instrument", "treated_unit", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return split_list(value)
@@ -220,17 +276,12 @@ class CausalSpec(SpecBase):
             raise ValueError(f"caliper must be positive (in SDs of the logit), got {value}")
         return value
 
-    @field_validator("order")
-    @classmethod
-    def _order(cls, value: int) -> int:
-        if value not in (0, 1, 2, 3):
-            raise ValueError(f"order is the local polynomial order 0–3, got {value} (e.g. 1)")
-        return value
-
     @model_validator(mode="after")
     def _combinations(self) -> CausalSpec:
         if self.method in QUASI:
-            return self._design_columns()
+            self.design_spec()  # the design's own checks first: what it misses, bad values
+            self._options_of_method()
+            return self
         if self.treatment is None:
             raise ValueError("name the treatment column (e.g. --treatment campaign)")
         if self.propensity != "logistic" and self.method in ("regression", "gcomp", "dml"):
@@ -238,6 +289,18 @@ class CausalSpec(SpecBase):
                 f"--propensity applies to ipw, aipw, stratification and psm; --method "
                 f"{self.method} does not weight by a propensity model"
                 + (" (use --learner for dml's nuisances)" if self.method == "dml" else "")
+            )
+        self._options_of_method()
+        cross_fitting = [
+            _flag(name)
+            for name in ("folds", "clip")
+            if getattr(self, name) != type(self).model_fields[name].default
+        ]
+        if cross_fitting and self.method != "dml" and self.propensity == "logistic":
+            raise ValueError(
+                f"{_join(cross_fitting)} set the cross-fitting of dml and --propensity lightgbm; "
+                f"--method {self.method} with the logistic propensity does not cross-fit (add "
+                "--propensity lightgbm or drop them)"
             )
         if self.method == "dml" and self.bootstrap:
             raise ValueError(
@@ -255,10 +318,6 @@ class CausalSpec(SpecBase):
                 "the bootstrap is not valid for matching estimators (Abadie & Imbens 2008); "
                 "psm reports Abadie–Imbens SEs – drop --bootstrap"
             )
-        if self.method != "psm" and (
-            self.exact or self.caliper is not None or self.neighbours != 1
-        ):
-            raise ValueError("--neighbours, --caliper and --exact apply to --method psm only")
         if not self.confounders:
             raise ValueError("name the confounders to adjust for (e.g. --confounders age,income)")
         if self.treatment == self.outcome:
@@ -267,37 +326,40 @@ class CausalSpec(SpecBase):
             raise ValueError(f"trim must be a number in (0, 0.5) or 'crump', got {self.trim!r}")
         return self
 
-    def _design_columns(self) -> CausalSpec:
-        """Each design names the columns it needs; say every missing one at once."""
-        missing = [
-            f"{flag} ({what})"
-            for name, flag, what in DESIGN_NEEDS.get(self.method, [])
-            if not getattr(self, name)
+    def _options_of_method(self) -> None:
+        """Refuse an option set (to anything but its default) that the method does not take,
+        naming it and the method(s) that do, with the options they take alike."""
+        given = [
+            name
+            for name, takers in OPTIONS.items()
+            if self.method not in takers
+            and getattr(self, name)
+            != type(self).model_fields[name].get_default(call_default_factory=True)
         ]
-        if self.method == "did" and self.post is None and not (self.unit and self.time):
-            missing.append(
-                "--post (a 0/1 post-period column, for a 2×2 design) or --unit and --time "
-                "(a panel; add --treat-start if --treatment marks the treated group)"
-            )
-        if self.method == "synthetic_control":
-            missing += [
-                f"{flag} ({what})"
-                for name, flag, what in (
-                    ("unit", "--unit", "the unit column"),
-                    ("time", "--time", "the time column"),
-                )
-                if not getattr(self, name)
-            ]
-            if not self.treated_unit and self.treatment is None:
-                missing.append("--treated-unit (or a 0/1 --treatment per unit-period)")
-        if self.method in ("did", "iv") and self.treatment is None:
-            missing.append("--treatment")
-        if missing:
-            raise ValueError(f"--method {self.method} needs " + "; ".join(missing))
-        if self.method == "iv" and self.treatment in self.instrument:
-            raise ValueError(f"{self.treatment!r} cannot be both the treatment and an instrument")
-        if self.outcome in (self.treatment, self.running_variable):
-            raise ValueError(f"{self.outcome!r} cannot be both the outcome and a design column")
-        if self.bandwidth is not None and not self.bandwidth > 0:
-            raise ValueError(f"bandwidth must be positive, got {self.bandwidth}")
-        return self
+        if not given:
+            return
+        takers = OPTIONS[given[0]]
+        alike = [_flag(name) for name, t in OPTIONS.items() if t == takers]
+        flags = _join([_flag(name) for name in given if OPTIONS[name] == takers])
+        raise ValueError(
+            f"{flags} {'is' if ' ' not in flags else 'are'} not for --method {self.method}: "
+            f"{_join(alike)} {'applies' if len(alike) == 1 else 'apply'} to --method "
+            f"{_join(list(takers))} only"
+        )
+
+    def design_fields(self) -> dict[str, Any]:
+        """The fields of the design `method` names, as its own spec takes them."""
+        if self.method not in QUASI:
+            raise ValueError(f"--method {self.method} is not a design; it runs as kind causal")
+        return {name: getattr(self, name) for name in options_of(self.method)}
+
+    def design_spec(self) -> SpecBase:
+        """The design's own spec (kind `did`, `rdd`, `iv` or `synthetic_control`), looked up in
+        the registry, from the fields this spec holds."""
+        from cerebro.core.registry import get_method
+
+        spec_type = get_method(self.method).spec_type
+        try:
+            return spec_type(**self.design_fields())
+        except ValidationError as err:
+            raise ValueError(explain_validation_error(err)) from None

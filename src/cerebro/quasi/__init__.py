@@ -1,34 +1,8 @@
-"""Quasi-experimental designs behind `cerebro causal --method did|rdd|iv|synthetic_control`.
+"""Quasi-experimental designs, each a registered kind of its own: `did/` (kind ``did``), `rdd/`
+(``rdd``), `iv/` (``iv``) and `synth/` (``synthetic_control``).
 
-Each design lives in its own module exposing ``run(frame, spec) -> Result`` (the frame holds the
-columns the spec names, rows as given) and ``plot(result) -> Figure`` (drawn from the result's
-tables only). `CausalSpec` validates which columns each design needs; this module routes.
+Each package holds its spec (only the options the design takes), its runner
+``run_<kind>(spec, data)`` registered with the registry, a figure and a small seeded example;
+`design` holds what they share. `cerebro causal --method <design>` reaches the same runner
+through the registry (`CausalSpec.design_spec`), so this family imports only the shared layer.
 """
-
-from __future__ import annotations
-
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-    from cerebro.core.results import Result
-    from cerebro.observational.spec import CausalSpec
-
-MODULES = {
-    "did": "cerebro.quasi.did",
-    "rdd": "cerebro.quasi.rdd",
-    "iv": "cerebro.quasi.iv",
-    "synthetic_control": "cerebro.quasi.synth",
-}
-
-
-def run_design(frame: pd.DataFrame, spec: CausalSpec) -> Result:
-    """The result of the design `spec.method` names."""
-    return import_module(MODULES[spec.method]).run(frame, spec)
-
-
-def design_plot(result: Any) -> Any:
-    """The design's own figure (event study, RD plot, first stage, gap plot)."""
-    return import_module(MODULES[result.method]).plot(result)

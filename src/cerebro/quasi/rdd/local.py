@@ -6,7 +6,7 @@ weighted least-squares fit of order p on a window needs from the data are a few 
 sums (`LocalFit`: Σ w u^j, Σ w u^j D, …); the sandwich "meat" sums use the nearest-neighbour
 residuals of Calonico, Cattaneo & Titiunik (2014, "CCT") or, with clusters, the fitted residuals
 (CR1). Only (order+1)-square matrices are formed here; the sums over the points come from one
-of two backends with the same functions: one-pass compiled loops (`rdd_kernels`, numba) from
+of two backends with the same functions: one-pass compiled loops (`rdd.kernels`, numba) from
 `COMPILED_MIN_ROWS` rows on, and below that their vectorised NumPy twins (`NumpyKernels`), which
 spare a short run numba's start-up. The two agree to rounding (tests/test_quasi_rdd_kernels.py).
 
@@ -29,7 +29,7 @@ from cerebro.core.errors import UserInputError
 KERNELS = ("triangular", "uniform", "epanechnikov")
 KERNEL_CODE = {"triangular": 0, "uniform": 1, "epanechnikov": 2}
 MATCHES = 3  # nearest neighbours of the variance estimator (rdrobust's default nnmatch)
-# From this many rows on, the sums run in the compiled kernels of `rdd_kernels`. Below it the
+# From this many rows on, the sums run in the compiled kernels of `rdd.kernels`. Below it the
 # NumPy twins in this module take well under 0.1 s per fit – less than importing and starting
 # numba costs a fresh process (~0.5 s; its first-ever run also compiles, once per install).
 # CEREBRO_RDD_COMPILED_MIN_ROWS overrides it (0: always compiled; a huge number: never).
@@ -90,7 +90,7 @@ class Side:
     cluster: np.ndarray | None
     gstart: np.ndarray
     n_clusters: int = 0
-    kern: object = None  # the backend of the sums: `rdd_kernels` or `NumpyKernels`
+    kern: object = None  # the backend of the sums: `rdd.kernels` or `NumpyKernels`
     fits: dict = field(default_factory=dict)
     _res: np.ndarray | None = None  # nn residuals of the first _res_groups tie groups
     _res_groups: int = 0
@@ -159,7 +159,7 @@ def make_sides(
         columns = [*columns, np.asarray(cluster, dtype=float)]
     cols = np.ascontiguousarray(np.vstack(columns) if len(columns) > 1 else columns[0][None, :])
     if compiled:
-        from cerebro.quasi import rdd_kernels as backend
+        from cerebro.quasi.rdd import kernels as backend
 
         parts = _sorted_compiled(x, cols)
     else:
@@ -229,7 +229,7 @@ def _sorted_numpy(x: np.ndarray, cols: np.ndarray):
 
 def _sorted_compiled(x: np.ndarray, cols: np.ndarray):
     """`_sorted_numpy` with packed rows, integer sort keys and compiled gathers."""
-    from cerebro.quasi import rdd_kernels as kern
+    from cerebro.quasi.rdd import kernels as kern
 
     n = len(x)
     n_right = int(np.count_nonzero(x >= 0.0))
@@ -409,13 +409,13 @@ def _weights(u: np.ndarray, kcode: int) -> np.ndarray:
 
 
 class NumpyKernels:
-    """Plain NumPy versions of the compiled kernels of `rdd_kernels`, same signatures and the
+    """Plain NumPy versions of the compiled kernels of `rdd.kernels`, same signatures and the
     same sums (in another order): the backend below `COMPILED_MIN_ROWS` rows, and the reference
     the compiled kernels are tested against."""
 
     @staticmethod
     def nn_residuals(dist, D, gstart, g0, G, cap, out):
-        """See `rdd_kernels.nn_residuals`."""
+        """See `kernels.nn_residuals`."""
         distinct = gstart[G] == G  # no ties in the window: group g is point g
         ux = dist[:G] if distinct else dist[gstart[:G]]
         count = np.ones(G, dtype=np.int64) if distinct else np.diff(gstart[: G + 1])
@@ -445,7 +445,7 @@ class NumpyKernels:
 
     @staticmethod
     def moments(xs, D, m, h, kcode, npow, order, cross, b, bpow):
-        """See `rdd_kernels.moments`."""
+        """See `kernels.moments`."""
         u = xs[:m] / h
         w = _weights(u, kcode)
         Dm = D[:m]
@@ -472,7 +472,7 @@ class NumpyKernels:
 
     @staticmethod
     def nn_meat(xs, m, h, kcode, nmom, s, res, tail, t0):
-        """See `rdd_kernels.nn_meat`."""
+        """See `kernels.nn_meat`."""
         u = xs[:m] / h
         p = (_weights(u, kcode) * NumpyKernels._combined(res, tail, t0, m, s)) ** 2
         M = np.empty(nmom)
@@ -483,7 +483,7 @@ class NumpyKernels:
 
     @staticmethod
     def cluster_scores(xs, D, m, h, kcode, order, s, beta_s, cluster, n_clusters):
-        """See `rdd_kernels.cluster_scores`."""
+        """See `kernels.cluster_scores`."""
         u = xs[:m] / h
         w = _weights(u, kcode)
         r = D[:m] @ s - np.vander(u, order + 1, increasing=True) @ beta_s
@@ -496,7 +496,7 @@ class NumpyKernels:
     @staticmethod
     def bias_corrected(xs, D, m, h, b, kcode, p, iq, L, S, res, tail, t0, bps, bqs, cluster,
                        ncl):  # fmt: skip
-        """See `rdd_kernels.bias_corrected`."""
+        """See `kernels.bias_corrected`."""
         u = xs[:m] / h
         v = xs[:m] / b
         Vq = np.vander(v, len(iq), increasing=True)

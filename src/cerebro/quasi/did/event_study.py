@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cerebro.quasi.did_ols import LinearFit, TwoWayDemeaner, twfe
+from cerebro.quasi.did.ols import LinearFit, TwoWayDemeaner, twfe
 
 
 @dataclass

@@ -101,3 +101,12 @@ def synthetic_panel(
         "untreated": Y0,
     }
     return frame, truth
+
+
+def example() -> tuple[dict[str, object], object]:
+    """A small seeded panel (12 units, 16 periods, one treated from period 10, effect 1, noise
+    0.2) and its options."""
+    frame, _ = synthetic_panel(n_units=12, n_periods=16, n_pre=10, effect=1.0, noise=0.2, seed=1)
+    options = {"outcome": "y", "unit": "unit", "time": "period", "treated_unit": ["u00"],
+               "treat_start": 10}  # fmt: skip
+    return options, frame

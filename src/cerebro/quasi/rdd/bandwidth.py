@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from cerebro.core.errors import UserInputError
-from cerebro.quasi.rdd_local import Side, fit_meat, local_fit, window_size
+from cerebro.quasi.rdd.local import Side, fit_meat, local_fit, window_size
 
 # Kernel constants of the pilot bandwidth (Silverman-type rule of thumb for each kernel).
 PILOT_CONSTANT = {"triangular": 2.576, "uniform": 1.843, "epanechnikov": 2.34}

@@ -127,3 +127,11 @@ def two_by_two(
     y = unit_effect + 0.5 * post + 0.8 * x + effect * treat * post + shock
     unit = np.tile(np.r_[np.arange(n_units), np.arange(n_units)], (replications, 1))
     return y, treat, post, x, unit
+
+
+def example() -> tuple[dict[str, object], object]:
+    """A small seeded staggered panel (120 units, 6 periods, adoption in periods 2 and 4) and
+    the options of its difference-in-differences (Callaway–Sant'Anna)."""
+    frame, _ = staggered_panel(n_units=120, n_periods=6, cohorts=(2, 4), seed=1)
+    options = {"treatment": "treated", "outcome": "sales", "unit": "unit", "time": "period"}
+    return options, frame

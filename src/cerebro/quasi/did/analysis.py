@@ -10,7 +10,7 @@ groups; staggered designs also need an absorbing treatment. Designs (``--did-mod
 - ``twfe``: y_it = α_i + λ_t + β·D_it + X'δ, fixed effects absorbed (`did_ols`), with an event
   study for the pre-trend test and the plot.
 - ``event_study``: leads and lags of adoption (`did_event`); headline = mean of the lags.
-- ``callaway_santanna``: group-time ATT(g, t) and their aggregations (`did_cs`).
+- ``callaway_santanna``: group-time ATT(g, t) and their aggregations (`callaway_santanna`).
 - ``auto``: 2×2 with a post flag, TWFE with one adoption date, Callaway–Sant'Anna with
   staggered adoption – then the TWFE estimate is reported too, with its negative weights.
 
@@ -27,18 +27,17 @@ import numpy as np
 from scipy import stats
 
 from cerebro.core.errors import UserInputError
-from cerebro.core.results import Estimate, Finding, Result
-from cerebro.observational.result import causal_result
-from cerebro.quasi import did_cs as cs
-from cerebro.quasi.did_data import DidData, adoption, prepare_did
-from cerebro.quasi.did_event import EventStudy, event_study
-from cerebro.quasi.did_ols import LinearFit, TwoWayDemeaner, ols, treatment_weights, twfe
+from cerebro.core.results import Estimate, Finding, Result, effect_result
+from cerebro.quasi.did import callaway_santanna as cs
+from cerebro.quasi.did.data import DidData, adoption, prepare_did
+from cerebro.quasi.did.event_study import EventStudy, event_study
+from cerebro.quasi.did.ols import LinearFit, TwoWayDemeaner, ols, treatment_weights, twfe
 from cerebro.stats.intervals import normal_interval
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from cerebro.observational.spec import CausalSpec
+    from cerebro.quasi.did.spec import DiDSpec
 
 MODEL_NAMES = {
     "2x2": "canonical 2×2 difference-in-differences (OLS)",
@@ -49,7 +48,7 @@ MODEL_NAMES = {
 FEW_CLUSTERS = 30  # below this, cluster-robust SEs are unreliable (Cameron & Miller 2015)
 
 
-def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
+def run(frame: pd.DataFrame, spec: DiDSpec) -> Result:
     """Difference-in-differences for the design `spec` describes (see the module docstring)."""
     data = prepare_did(frame, spec)
     findings = data.findings
@@ -73,8 +72,9 @@ def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
         + (" given the covariates" if data.names else "")
         + " and nobody changed behaviour in anticipation."
     )
-    return causal_result(
+    return effect_result(
         spec,
+        spec.kind,
         estimates,
         findings,
         tables,
@@ -86,7 +86,7 @@ def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
     )
 
 
-def _choose(spec: CausalSpec, data: DidData) -> tuple[str, str]:
+def _choose(spec: DiDSpec, data: DidData) -> tuple[str, str]:
     if spec.did_model != "auto":
         if not data.panel:
             raise UserInputError(
@@ -104,7 +104,7 @@ def _choose(spec: CausalSpec, data: DidData) -> tuple[str, str]:
 
 
 def _cluster(
-    spec: CausalSpec, data: DidData, findings: list[Finding]
+    spec: DiDSpec, data: DidData, findings: list[Finding]
 ) -> tuple[np.ndarray | None, str]:
     if data.cluster is not None:
         cluster, name = data.cluster, f"clustered by {data.cluster_name}"
@@ -171,7 +171,7 @@ def _effects_table(estimates: list[Estimate]) -> dict[str, list[Any]]:
 
 def _two_by_two(
     data: DidData,
-    spec: CausalSpec,
+    spec: DiDSpec,
     cluster: np.ndarray | None,
     cluster_note: str,
     findings: list[Finding],
@@ -260,7 +260,7 @@ def _relative_time(data: DidData, first: np.ndarray) -> np.ndarray:
 
 def _fixed_effects(
     data: DidData,
-    spec: CausalSpec,
+    spec: DiDSpec,
     model: str,
     cluster: np.ndarray | None,
     cluster_note: str,
@@ -421,7 +421,7 @@ def _bias_finding(
 
 def _callaway_santanna(
     data: DidData,
-    spec: CausalSpec,
+    spec: DiDSpec,
     cluster: np.ndarray | None,
     cluster_note: str,
     findings: list[Finding],

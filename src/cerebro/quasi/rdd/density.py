@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
-from cerebro.quasi.rdd_local import kernel_weights
+from cerebro.quasi.rdd.local import kernel_weights
 
 
 @dataclass

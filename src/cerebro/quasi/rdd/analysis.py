@@ -12,7 +12,7 @@ Cattaneo, Farrell & Titiunik (2019, REStat) for covariates. Diagnostics: the den
 (manipulation) test of Cattaneo, Jansson & Ma (2020), the RD effect on each covariate (balance),
 placebo cutoffs at the median score of each side, and effective sample sizes.
 
-`run` orchestrates; numerics live in rdd_local / rdd_bandwidth / rdd_estimate / rdd_density.
+`run` orchestrates; numerics live in `local`, `bandwidth`, `estimate` and `density`.
 """
 
 from __future__ import annotations
@@ -22,16 +22,15 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
-from cerebro.core.results import Estimate, Finding, Result
+from cerebro.core.results import Estimate, Finding, Result, effect_result
 from cerebro.data.columns import confounder_terms, note_dropped, numeric_column
-from cerebro.observational.result import causal_result
-from cerebro.quasi.rdd_estimate import RDFit, RDResult, rd_fit
+from cerebro.quasi.rdd.estimate import RDFit, RDResult, rd_fit
 from cerebro.stats.intervals import normal_interval
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from cerebro.observational.spec import CausalSpec
+    from cerebro.quasi.rdd.spec import RDDSpec
 
 
 def bin_means(
@@ -78,7 +77,7 @@ def _fit_curve(fit: RDFit, cutoff: float, points: int = 60) -> dict[str, list[An
     return rows
 
 
-def _columns(frame: pd.DataFrame, spec: CausalSpec, findings: list[Finding]):
+def _columns(frame: pd.DataFrame, spec: RDDSpec, findings: list[Finding]):
     x = numeric_column(frame[spec.running_variable], spec.running_variable, "running variable")
     y = numeric_column(frame[spec.outcome], spec.outcome, "outcome")
     t = None
@@ -211,7 +210,7 @@ def _placebo(x, y, spec, cl, alpha, findings) -> dict[str, list[Any]]:
 
 
 def _density(x, spec, alpha, findings) -> dict[str, list[Any]] | None:
-    from cerebro.quasi.rdd_density import density_test
+    from cerebro.quasi.rdd.density import density_test
 
     try:
         d = density_test(x, spec.cutoff, p=2, kernel=spec.kernel)
@@ -244,7 +243,7 @@ def _density(x, spec, alpha, findings) -> dict[str, list[Any]] | None:
     }  # fmt: skip
 
 
-def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
+def run(frame: pd.DataFrame, spec: RDDSpec) -> Result:
     """Sharp or fuzzy RD with robust bias-corrected inference and its diagnostics."""
     findings: list[Finding] = []
     x, y, t, Z, names, cl = _columns(frame, spec, findings)
@@ -393,8 +392,9 @@ def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
         "This is causal if units cannot sort precisely around the cutoff and nothing else "
         "changes there; it describes units near the cutoff only."
     )
-    return causal_result(
+    return effect_result(
         spec,
+        spec.kind,
         estimates,
         findings,
         tables,

@@ -9,7 +9,7 @@ instrument-specific ones. Assumptions: independence (the instrument is as good a
 the controls), exclusion (it moves the outcome only through the treatment), relevance (it moves
 the treatment) and monotonicity (it moves nobody against its direction).
 
-`run` only orchestrates: the numerics are in `iv_estimators` (k-class fits, covariances,
+`run` only orchestrates: the numerics are in `estimators` (k-class fits, covariances,
 first stage, Anderson–Rubin set, over-identification and endogeneity tests).
 """
 
@@ -20,17 +20,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
-from cerebro.core.results import Estimate, Finding, Result
+from cerebro.core.results import Estimate, Finding, Result, effect_result
 from cerebro.data.columns import confounder_terms, note_dropped, numeric_column
-from cerebro.observational.result import causal_result
-from cerebro.quasi import iv_estimators as ive
+from cerebro.quasi.iv import estimators as ive
 from cerebro.stats.intervals import p_value_from_statistic, wald_interval
 
 if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
-    from cerebro.observational.spec import CausalSpec
+    from cerebro.quasi.iv.spec import IVSpec
 
 COV_TYPES = ("robust", "unadjusted", "clustered")
 COV_NAMES = {
@@ -40,7 +39,7 @@ COV_NAMES = {
 }
 
 
-def _numeric_treatment(values: Any, spec: CausalSpec, findings: list[Finding]) -> np.ndarray:
+def _numeric_treatment(values: Any, spec: IVSpec, findings: list[Finding]) -> np.ndarray:
     """The treatment as numbers; a two-valued text column becomes 0/1 (1 = --treated or the
     second value in sorted order)."""
     import pandas as pd
@@ -69,7 +68,7 @@ def _numeric_treatment(values: Any, spec: CausalSpec, findings: list[Finding]) -
 class Design:
     """Complete rows as arrays: y, d, W (intercept first), Z, cluster codes, and names."""
 
-    def __init__(self, frame: pd.DataFrame, spec: CausalSpec, findings: list[Finding]) -> None:
+    def __init__(self, frame: pd.DataFrame, spec: IVSpec, findings: list[Finding]) -> None:
         self.y = numeric_column(frame[spec.outcome], spec.outcome, "outcome")
         self.d = _numeric_treatment(frame[spec.treatment], spec, findings)
         w_cols, self.w_names, notes = confounder_terms(frame, spec.confounders)
@@ -113,7 +112,7 @@ class Design:
     def n(self) -> int:
         return len(self.y)
 
-    def _check(self, spec: CausalSpec) -> None:
+    def _check(self, spec: IVSpec) -> None:
         n, p, k = self.n, self.W.shape[1], self.Z.shape[1]
         if n <= p + k + 1:
             raise UserInputError(
@@ -197,7 +196,7 @@ def _bins(x: np.ndarray, y: np.ndarray, bins: int = 20) -> dict[str, list[float]
     }
 
 
-def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
+def run(frame: pd.DataFrame, spec: IVSpec) -> Result:
     """Estimate the effect of `spec.treatment` on `spec.outcome` with `spec.instrument`.
 
     `spec.iv_cov`: "robust" (HC0, the default – `linearmodels`' default too), "unadjusted"
@@ -349,8 +348,9 @@ def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
         f"OLS gives {fits['OLS'].params[0]:+.4g}. This is causal only if the instrument is as "
         f"good as random given the controls and moves {out} only through {treat}."
     )
-    return causal_result(
+    return effect_result(
         spec,
+        spec.kind,
         estimates,
         findings,
         tables,
@@ -369,7 +369,7 @@ def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
 
 def _diagnostics(
     data: Design,
-    spec: CausalSpec,
+    spec: IVSpec,
     cov: ive.CovSpec,
     fits: dict[str, ive.Fit],
     fs: ive.FirstStage,
@@ -462,7 +462,7 @@ def _diagnostics(
 
 
 def _first_stage_findings(
-    fs: ive.FirstStage, critical: float, spec: CausalSpec, findings: list[Finding]
+    fs: ive.FirstStage, critical: float, spec: IVSpec, findings: list[Finding]
 ) -> None:
     f, eff = float(fs.f_stat), float(fs.effective_f)
     weak = eff < critical or f < 10
@@ -483,9 +483,7 @@ def _first_stage_findings(
     )
 
 
-def _ar_finding(
-    ar_set: list[tuple[float, float]], pieces: ive.ARPieces, spec: CausalSpec
-) -> Finding:
+def _ar_finding(ar_set: list[tuple[float, float]], pieces: ive.ARPieces, spec: IVSpec) -> Finding:
     level = f"{1 - spec.alpha:.0%}"
     text = _set_text(ar_set)
     if not ar_set:
@@ -512,7 +510,7 @@ def _ar_finding(
     return Finding("warning", "anderson_rubin", message)
 
 
-def _late_finding(data: Design, spec: CausalSpec, fs: ive.FirstStage) -> Finding:
+def _late_finding(data: Design, spec: IVSpec, fs: ive.FirstStage) -> Finding:
     treat = spec.treatment
     binary_d = bool(np.isin(data.d, (0.0, 1.0)).all())
     binary_z = data.Z.shape[1] == 1 and bool(np.isin(data.Z[:, 0], (0.0, 1.0)).all())

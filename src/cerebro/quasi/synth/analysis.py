@@ -24,26 +24,25 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
-from cerebro.core.results import Estimate, Finding, Result
+from cerebro.core.results import Estimate, Finding, Result, effect_result
 from cerebro.data.columns import confounder_terms
 from cerebro.data.load import label_text
-from cerebro.observational.result import causal_result
-from cerebro.quasi.synth_augmented import fit_augmented
-from cerebro.quasi.synth_inference import (
+from cerebro.quasi.synth.augmented import fit_augmented
+from cerebro.quasi.synth.inference import (
     adh_fitter,
     leave_one_out,
     permutation_p_value,
     placebo_se,
     placebos_in_space,
 )
-from cerebro.quasi.synth_sdid import fit_sdid, jackknife_se
+from cerebro.quasi.synth.sdid import fit_sdid, jackknife_se
 from cerebro.stats.intervals import normal_interval
 from cerebro.stats.synth_weights import SynthFit
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from cerebro.observational.spec import CausalSpec
+    from cerebro.quasi.synth.spec import SyntheticControlSpec
 
 MODEL_NAMES = {
     "adh": "synthetic control (Abadie–Diamond–Hainmueller)",
@@ -96,7 +95,7 @@ def _time_value(value: Any, times: Any, column: str) -> Any:
     return str(value)
 
 
-def _treated_from_column(frame: Any, spec: CausalSpec) -> tuple[list[str], Any]:
+def _treated_from_column(frame: Any, spec: SyntheticControlSpec) -> tuple[list[str], Any]:
     """Treated units and the start period from a 0/1 treated-this-period column."""
     values = frame[spec.treatment]
     levels = set(values.dropna().unique().tolist())
@@ -119,7 +118,7 @@ def _treated_from_column(frame: Any, spec: CausalSpec) -> tuple[list[str], Any]:
     return [label_text(u) for u in starts.index], starts.iloc[0]
 
 
-def build_panel(frame: pd.DataFrame, spec: CausalSpec, findings: list[Finding]) -> Panel:
+def build_panel(frame: pd.DataFrame, spec: SyntheticControlSpec, findings: list[Finding]) -> Panel:
     """Validate the long panel and turn it into matrices and predictors."""
     import pandas as pd
 
@@ -266,7 +265,7 @@ def _interval(
     return normal_interval(value, se, alpha)
 
 
-def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
+def run(frame: pd.DataFrame, spec: SyntheticControlSpec) -> Result:
     """Fit the synthetic control `spec` describes and test it against placebos in space."""
     findings: list[Finding] = []
     panel = build_panel(frame, spec, findings)
@@ -392,8 +391,9 @@ def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
         "It is causal if the donors were untouched by the intervention and nothing else "
         "changed for the treated unit at the same time."
     )
-    return causal_result(
+    return effect_result(
         spec,
+        spec.kind,
         estimates,
         findings,
         tables,
@@ -407,7 +407,7 @@ def run(frame: pd.DataFrame, spec: CausalSpec) -> Result:
 
 
 def _findings(
-    spec: CausalSpec,
+    spec: SyntheticControlSpec,
     panel: Panel,
     fit: SynthFit,
     placebos: Any,

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from cerebro.quasi.rdd_bandwidth import Design, combination
-from cerebro.quasi.rdd_local import (
+from cerebro.quasi.rdd.bandwidth import Design, combination
+from cerebro.quasi.rdd.local import (
     KERNEL_CODE,
     Side,
     cr1,
@@ -241,8 +241,8 @@ def rd_fit(
     bwrestrict, scaleregul=1), so the numbers agree with it.
     """
     from cerebro.core.errors import UserInputError
-    from cerebro.quasi.rdd_bandwidth import mserd, quantile_type2_sides
-    from cerebro.quasi.rdd_local import make_sides
+    from cerebro.quasi.rdd.bandwidth import mserd, quantile_type2_sides
+    from cerebro.quasi.rdd.local import make_sides
 
     x = np.asarray(x, float) - cutoff
     columns = [np.asarray(y, float)]

@@ -64,3 +64,9 @@ def simulate_arrays(
     y = base + effect * t + 0.4 * z1 + 0.3 * z2 + rng.normal(0.0, noise, n)
     g = rng.integers(0, clusters, n)
     return y, x, t, z1, z2, g
+
+
+def example() -> tuple[dict[str, object], object]:
+    """A small seeded sharp design (800 units, jump 0.5 at score 0) and its options."""
+    frame, _ = make_rdd(800, 0.5, seed=1)
+    return {"outcome": "outcome", "running_variable": "score", "cutoff": 0.0}, frame

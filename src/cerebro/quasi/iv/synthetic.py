@@ -131,3 +131,10 @@ def complier_frame(
         "complier_share": float(shares[1]),
     }
     return pd.DataFrame({"y": y, "d": d, "z": z, "x": x}), truth
+
+
+def example() -> tuple[dict[str, object], object]:
+    """A small seeded design (500 units, one strong instrument, effect 1) and its options."""
+    frame, _ = iv_frame(500, mu2=50.0, seed=1)
+    options = {"treatment": "d", "outcome": "y", "instrument": ["z1"], "confounders": ["x1"]}
+    return options, frame

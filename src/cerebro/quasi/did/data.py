@@ -16,7 +16,7 @@ import numpy as np
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
 from cerebro.data.columns import confounder_terms, note_dropped, numeric_column, treatment_arms
-from cerebro.observational.spec import CausalSpec
+from cerebro.quasi.did.spec import DiDSpec
 
 
 @dataclass
@@ -85,7 +85,7 @@ def _binary(values: Any, column: str, role: str) -> np.ndarray:
     return x
 
 
-def prepare_did(frame: Any, spec: CausalSpec) -> DidData:
+def prepare_did(frame: Any, spec: DiDSpec) -> DidData:
     """Complete rows of the design's columns, coded for the estimators."""
     findings: list[Finding] = []
     assert spec.treatment is not None
@@ -139,7 +139,7 @@ def prepare_did(frame: Any, spec: CausalSpec) -> DidData:
 
 
 def _panel(
-    data: DidData, frame: Any, spec: CausalSpec, keep: np.ndarray, time: np.ndarray, dates: bool
+    data: DidData, frame: Any, spec: DiDSpec, keep: np.ndarray, time: np.ndarray, dates: bool
 ) -> None:
     """Unit codes, period index, and the 0/1 treated-this-period indicator."""
     unit = np.unique(frame[spec.unit].to_numpy()[keep].astype(str), return_inverse=True)[1]

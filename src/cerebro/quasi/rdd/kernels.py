@@ -22,8 +22,8 @@ relative tolerance), until it holds at least `cap` other points.
 
 ``cache=True``: the compile cost (several seconds) is paid once per installation, not per
 process; each process still pays numba's import and start-up (~0.5 s), which is why
-`rdd_local` uses these kernels only for large inputs. The same functions in NumPy are
-`rdd_local.NumpyKernels` (the tests hold the two to rounding).
+`rdd.local` uses these kernels only for large inputs. The same functions in NumPy are
+`rdd.local.NumpyKernels` (the tests hold the two to rounding).
 """
 
 from __future__ import annotations
@@ -31,14 +31,14 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-# Kernels are numbered as `rdd_local.KERNEL_CODE`: 0 triangular, 1 uniform, 2 epanechnikov.
+# Kernels are numbered as `rdd.local.KERNEL_CODE`: 0 triangular, 1 uniform, 2 epanechnikov.
 TIE = float(np.sqrt(np.finfo(float).eps))  # relative tolerance of an equidistant neighbour
 _BLOCK = 256
 
 
 @njit(cache=True)
 def _weight(u, kcode):
-    """K(u) up to a constant factor, as `rdd_local.kernel_weights` computes it."""
+    """K(u) up to a constant factor, as `rdd.local.kernel_weights` computes it."""
     a = abs(u)
     if kcode == 0:
         v = 1.0 - a

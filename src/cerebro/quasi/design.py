@@ -1,0 +1,53 @@
+"""What the four designs share: a spec base that names its columns and says every missing one at
+once, and the loading of exactly those columns.
+
+Each design (`did/`, `rdd/`, `iv/`, `synth/`) is a registered kind with its own spec holding only
+the options it takes; `cerebro causal --method <design>` reaches the same runner through the
+registry with a spec built from the causal spec's flat fields.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from cerebro.core.errors import UserInputError
+from cerebro.core.spec import EffectSpec
+from cerebro.data.columns import source_columns
+from cerebro.data.load import load_table, require_columns
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class QuasiSpec(EffectSpec):
+    """Base of a design's spec: the effect fields plus the design's own columns."""
+
+    def design_columns(self) -> list[str | None]:
+        """The columns the design names beyond treatment, outcome and confounders."""
+        return []
+
+    def columns(self) -> list[str]:
+        """Every column the spec names, once, in order."""
+        terms = [c for t in self.confounders for c in source_columns(t)]
+        named = [self.treatment, self.outcome, *terms, *self.design_columns()]
+        return list(dict.fromkeys(c for c in named if c is not None))
+
+    def needs(self, missing: list[str]) -> None:
+        """One sentence naming every missing piece of the design (as the CLI flags)."""
+        if missing:
+            raise ValueError(f"--method {self.kind} needs " + "; ".join(missing))  # type: ignore[attr-defined]
+
+    def check_outcome(self, *design: str | None) -> None:
+        if self.outcome in (self.treatment, *design):
+            raise ValueError(f"{self.outcome!r} cannot be both the outcome and a design column")
+
+
+def design_frame(spec: QuasiSpec, data: pd.DataFrame | None) -> pd.DataFrame:
+    """The rows the design runs on: `data` (checked for the spec's columns) or `spec.data` read
+    with only those columns."""
+    if data is None:
+        if spec.data is None:
+            raise UserInputError("no data: pass a DataFrame or set 'data' to a file path.")
+        return load_table(spec.data, spec.columns())
+    require_columns([str(c) for c in data.columns], spec.columns(), "the data")
+    return data

@@ -1,0 +1,57 @@
+"""`SyntheticControlSpec`: what a synthetic-control estimate needs to know (kind
+``synthetic_control``)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from cerebro.core.spec import split_list
+from cerebro.quasi.design import QuasiSpec
+
+
+class SyntheticControlSpec(QuasiSpec):
+    """The effect on treated unit(s) of a panel: their outcome against a weighted combination of
+    donor units fitted on the pre-treatment periods (Abadie, Diamond & Hainmueller 2010; ridge-
+    augmented, Ben-Michael et al. 2021; synthetic DiD, Arkhangelsky et al. 2021)."""
+
+    kind: Literal["synthetic_control"] = "synthetic_control"
+    treatment: str | None = Field(
+        None, description="0/1 treated-this-period column (instead of treated_unit)."
+    )
+    unit: str | None = Field(None, description="Unit (panel id) column.")
+    time: str | None = Field(None, description="Time period column.")
+    treat_start: float | str | None = Field(
+        None, description="First treated period (a value of the time column)."
+    )
+    treated_unit: list[str] = Field(default_factory=list, description="The treated unit(s).")
+    sc_model: Literal["adh", "augmented", "sdid"] = Field(
+        "adh",
+        description="Abadie–Diamond–Hainmueller, ridge-augmented, or synthetic "
+        "difference-in-differences.",
+    )
+
+    @field_validator("treated_unit", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return split_list(value)
+
+    @model_validator(mode="after")
+    def _design(self) -> SyntheticControlSpec:
+        missing = [
+            f"{flag} ({what})"
+            for value, flag, what in (
+                (self.unit, "--unit", "the unit column"),
+                (self.time, "--time", "the time column"),
+            )
+            if not value
+        ]
+        if not self.treated_unit and self.treatment is None:
+            missing.append("--treated-unit (or a 0/1 --treatment per unit-period)")
+        self.needs(missing)
+        self.check_outcome()
+        return self
+
+    def design_columns(self) -> list[str | None]:
+        return [self.unit, self.time]
