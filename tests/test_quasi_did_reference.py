@@ -31,8 +31,9 @@ from cerebro.observational.analysis import run_causal
 from cerebro.observational.spec import CausalSpec
 from cerebro.quasi.did import callaway_santanna as cs
 from cerebro.quasi.did.event_study import event_study
-from cerebro.quasi.did.ols import TwoWayDemeaner, ols, treatment_weights, twfe
+from cerebro.quasi.did.ols import TwoWayDemeaner, treatment_weights, twfe
 from cerebro.quasi.did.synthetic import staggered_panel, two_by_two
+from cerebro.stats.ols import ols
 
 REL = 1e-6
 

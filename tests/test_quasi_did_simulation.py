@@ -16,8 +16,8 @@ import pytest
 from cerebro.observational.analysis import run_causal
 from cerebro.observational.spec import CausalSpec
 from cerebro.quasi.did import callaway_santanna as cs
-from cerebro.quasi.did.ols import ols
 from cerebro.quasi.did.synthetic import staggered_panel, two_by_two
+from cerebro.stats.ols import ols
 
 
 def test_twfe_biased_callaway_santanna_recovers_truth():

@@ -378,22 +378,15 @@ def blp_test(
     from scipy import special
 
     Z = np.column_stack([np.ones(len(score)), score - score.mean()])
-    n, k = Z.shape
+    n = len(Z)
     if np.ptp(score) == 0:
         return {"beta_mean": float(psi.mean()), "beta_het": np.nan, "se_het": np.nan, "p_het": 1.0}
-    bread = np.linalg.inv(Z.T @ Z)
-    beta = bread @ Z.T @ psi
-    resid = psi - Z @ beta
-    if groups is not None:
-        groups = np.unique(groups, return_inverse=True)[1].ravel()  # codes 0…G−1 of these rows
-    units = 0 if groups is None else int(groups.max()) + 1
-    if units in (0, n):
-        meat = (Z * resid[:, None] ** 2).T @ Z
-        cov = bread @ meat @ bread * n / (n - k)
-    else:
-        scores = np.column_stack([np.bincount(groups, Z[:, j] * resid) for j in range(k)])
-        meat = scores.T @ scores
-        cov = bread @ meat @ bread * units / (units - 1) * (n - 1) / (n - k)
+    from cerebro.stats.ols import ols
+
+    units = 0 if groups is None else len(np.unique(groups))
+    # CR1 by unit; with one row per unit that is HC1's number, so HC1 keeps the plain path.
+    fit = ols(psi, Z, cluster=groups if units not in (0, n) else None)
+    beta, cov = fit.coef, fit.vcov
     se = np.sqrt(np.diag(cov))
     p = float(special.ndtr(-beta[1] / se[1])) if se[1] > 0 else np.nan
     return {

@@ -7,7 +7,7 @@ parallel, conditional on the covariates), no anticipation, and a stable composit
 groups; staggered designs also need an absorbing treatment. Designs (``--did-model``):
 
 - 2×2 (``--post``): OLS y ~ treated + post + treated:post + X, cluster-robust (CR1) SEs.
-- ``twfe``: y_it = α_i + λ_t + β·D_it + X'δ, fixed effects absorbed (`did_ols`), with an event
+- ``twfe``: y_it = α_i + λ_t + β·D_it + X'δ, fixed effects absorbed (`did.ols`), with an event
   study for the pre-trend test and the plot.
 - ``event_study``: leads and lags of adoption (`did_event`); headline = mean of the lags.
 - ``callaway_santanna``: group-time ATT(g, t) and their aggregations (`callaway_santanna`).
@@ -31,8 +31,9 @@ from cerebro.core.results import Estimate, Finding, Result, effect_result
 from cerebro.quasi.did import callaway_santanna as cs
 from cerebro.quasi.did.data import DidData, adoption, prepare_did
 from cerebro.quasi.did.event_study import EventStudy, event_study
-from cerebro.quasi.did.ols import LinearFit, TwoWayDemeaner, ols, treatment_weights, twfe
+from cerebro.quasi.did.ols import TwoWayDemeaner, treatment_weights, twfe
 from cerebro.stats.intervals import normal_interval
+from cerebro.stats.ols import LinearFit, ols
 
 if TYPE_CHECKING:
     import pandas as pd

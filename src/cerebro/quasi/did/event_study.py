@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from cerebro.quasi.did.ols import LinearFit, TwoWayDemeaner, twfe
+from cerebro.quasi.did.ols import TwoWayDemeaner, twfe
+from cerebro.stats.ols import LinearFit
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Least squares for difference-in-differences: OLS and two-way fixed effects, cluster-robust.
 
-`ols` fits y = Xβ + e (X with its own intercept where wanted); `twfe` absorbs unit and time
+Plain OLS is `cerebro.stats.ols.ols` (the one robust sandwich); `twfe` here absorbs unit and time
 fixed effects without building dummy matrices: it demeans by unit (exact) and projects the unit-
 demeaned time indicators out through the small T×T normal system
 
@@ -23,91 +23,10 @@ J. Human Resources 50(2); Correia (2016) on nested fixed effects and degrees of 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-from scipy import sparse, stats
+from scipy import sparse
 
-
-@dataclass
-class LinearFit:
-    """Coefficients, their covariance and the reference distribution's degrees of freedom."""
-
-    coef: np.ndarray
-    vcov: np.ndarray
-    df: float  # t degrees of freedom (G − 1 with clusters, N − K otherwise)
-    n: int
-    k: int  # K in the small-sample factor
-    clusters: int | None
-    resid: np.ndarray
-
-    @property
-    def se(self) -> np.ndarray:
-        return np.sqrt(np.diag(self.vcov))
-
-    def interval(self, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(low, high, two-sided p) of every coefficient from t(df)."""
-        se = self.se
-        q = stats.t.ppf(1 - alpha / 2, self.df)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            p = 2 * stats.t.sf(np.abs(self.coef / se), self.df)
-        return self.coef - q * se, self.coef + q * se, p
-
-    def combination(
-        self, weights: np.ndarray, alpha: float
-    ) -> tuple[float, float, float, float, float]:
-        """A linear combination wᵀβ: (value, se, low, high, p) from t(df)."""
-        value = float(weights @ self.coef)
-        se = float(np.sqrt(weights @ self.vcov @ weights))
-        q = stats.t.ppf(1 - alpha / 2, self.df)
-        p = float(2 * stats.t.sf(abs(value / se), self.df)) if se > 0 else float("nan")
-        return value, se, value - q * se, value + q * se, p
-
-    def wald(self, index: np.ndarray) -> tuple[float, int, float, float]:
-        """Joint test that the coefficients `index` are zero: (F, q, df2, p) with F = W/q and
-        W = bᵀV⁻¹b referred to F(q, df) – fixest's ``wald`` convention."""
-        b = self.coef[index]
-        V = self.vcov[np.ix_(index, index)]
-        q = len(index)
-        stat = float(b @ np.linalg.solve(V, b)) / q
-        return stat, q, float(self.df), float(stats.f.sf(stat, q, self.df))
-
-
-def _codes(x: np.ndarray) -> tuple[np.ndarray, int]:
-    uniques, codes = np.unique(x, return_inverse=True)
-    return codes.ravel(), len(uniques)
-
-
-def cluster_meat(scores: np.ndarray, cluster: np.ndarray) -> tuple[np.ndarray, int]:
-    """Σ_g s_g s_gᵀ for per-row scores (n × k) summed within clusters; and G."""
-    codes, g = _codes(cluster)
-    sums = np.column_stack([np.bincount(codes, weights=col, minlength=g) for col in scores.T])
-    return sums.T @ sums, g
-
-
-def _sandwich(
-    X: np.ndarray, u: np.ndarray, cluster: np.ndarray | None, k_df: int
-) -> tuple[np.ndarray, float, int | None]:
-    n = len(u)
-    bread = np.linalg.inv(X.T @ X)
-    scores = X * u[:, None]
-    if cluster is None:
-        meat = scores.T @ scores
-        factor = n / (n - k_df)
-        df, g = float(n - k_df), None
-    else:
-        meat, g = cluster_meat(scores, cluster)
-        factor = g / (g - 1) * (n - 1) / (n - k_df)
-        df = float(g - 1)
-    return factor * bread @ meat @ bread, df, g
-
-
-def ols(y: np.ndarray, X: np.ndarray, cluster: np.ndarray | None = None) -> LinearFit:
-    """OLS of y on X (give X its intercept column) with CR1 (or HC1 without `cluster`)."""
-    coef, *_ = np.linalg.lstsq(X, y, rcond=None)
-    u = y - X @ coef
-    vcov, df, g = _sandwich(X, u, cluster, X.shape[1])
-    return LinearFit(coef, vcov, df, len(y), X.shape[1], g, u)
+from cerebro.stats.ols import LinearFit, group_codes, sandwich
 
 
 class TwoWayDemeaner:
@@ -117,8 +36,8 @@ class TwoWayDemeaner:
     """
 
     def __init__(self, unit: np.ndarray, time: np.ndarray) -> None:
-        self.unit, self.n_units = _codes(unit)
-        self.time, self.n_times = _codes(time)
+        self.unit, self.n_units = group_codes(unit)
+        self.time, self.n_times = group_codes(time)
         n = len(self.unit)
         self.count_unit = np.bincount(self.unit, minlength=self.n_units).astype(float)
         self.count_time = np.bincount(self.time, minlength=self.n_times).astype(float)
@@ -164,7 +83,7 @@ class TwoWayDemeaner:
         k = self.n_units + self.n_times - 1
         if cluster is None:
             return k
-        codes, _ = _codes(cluster)
+        codes, _ = group_codes(cluster)
         for fe, levels in ((self.unit, self.n_units), (self.time, self.n_times)):
             if _nested(fe, codes, levels):
                 k -= levels - 1
@@ -195,7 +114,7 @@ def twfe(
     coef, *_ = np.linalg.lstsq(Xt, yt, rcond=None)
     u = yt - Xt @ coef
     k_df = X.shape[1] + dm.fe_count(cluster)
-    vcov, df, g = _sandwich(Xt, u, cluster, k_df)
+    vcov, df, g = sandwich(Xt, u, "HC1" if cluster is None else "CR1", cluster, k_df)
     return LinearFit(coef, vcov, df, len(y), k_df, g, u)
 
 
