@@ -32,7 +32,7 @@ import numpy as np
 from cerebro.core.errors import UserInputError
 from cerebro.experiments.comparison import Comparison
 from cerebro.experiments.moments import Moments
-from cerebro.stats.intervals import p_value_from_statistic, wald_interval
+from cerebro.stats.intervals import p_value_from_statistic, wald_interval, welch_df
 
 VarianceMode = Literal["welch", "student", "normal", "cluster"]
 
@@ -162,10 +162,7 @@ def compare_means(
     else:
         var_c, var_v = ss_c / (n_c - 1) / n_c, ss_v / (n_v - 1) / n_v
         se = float(np.sqrt(var_c + var_v))
-        if mode == "welch":
-            df = (var_c + var_v) ** 2 / (var_c**2 / (n_c - 1) + var_v**2 / (n_v - 1))
-        else:
-            df = None
+        df = welch_df(var_c, n_c, var_v, n_v) if mode == "welch" else None
 
     if not se > 0:
         raise no_variation(name)

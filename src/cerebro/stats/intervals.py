@@ -69,3 +69,9 @@ def cdf(x: float, df: float | None) -> float:
 def quantile(q: float, df: float | None) -> float:
     """Quantile of Student's t (`df`) or of the standard normal (None)."""
     return special.stdtrit(df, q) if df is not None and np.isfinite(df) else special.ndtri(q)
+
+
+def welch_df(var_a: Any, n_a: Any, var_b: Any, n_b: Any) -> Any:
+    """Welch–Satterthwaite degrees of freedom of a difference of two means, from the variances
+    of the two means (s²/n) and the sample sizes; arrays work elementwise (Welch 1947)."""
+    return (var_a + var_b) ** 2 / (var_a**2 / (n_a - 1) + var_b**2 / (n_b - 1))

@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from cerebro.core.errors import UserInputError
+from cerebro.stats.intervals import welch_df
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -500,7 +501,7 @@ def welch_table(y, t, groups: np.ndarray, n_groups: int, alpha: float) -> dict[s
         v_c = np.where(n_c > 1, ss_c / (n_c - 1), np.nan)
         a, b = v_t / n_t, v_c / n_c
         se = np.sqrt(a + b)
-        df = (a + b) ** 2 / (a * a / (n_t - 1) + b * b / (n_c - 1))
+        df = welch_df(a, n_t, b, n_c)
         crit = np.where(se > 0, stats.t.isf(alpha / 2, np.where(se > 0, df, 1.0)), 0.0)
     diff = m_t - m_c
     return {
