@@ -23,7 +23,7 @@ from cerebro.observational.balance import balance_finding, balance_table
 from cerebro.observational.bootstrap import bootstrap
 from cerebro.observational.data import CausalData, trim_units
 from cerebro.observational.estimators import gcomp
-from cerebro.observational.result import causal_result
+from cerebro.observational.result import causal_result, require_finite_estimates
 from cerebro.observational.spec import CausalSpec
 from cerebro.stats.intervals import interval_from
 from cerebro.stats.multiplicity import holm
@@ -170,6 +170,7 @@ def multiarm_result(data: CausalData, spec: CausalSpec, findings: list[Finding])
                     {"estimand": "ate", "measure": name, "method": spec.method, "arm": data.arms[arm]},
                 )
             )  # fmt: skip
+    require_finite_estimates(estimates, spec.method)
     rows["p_holm"] = holm(np.array(rows["p_value"], float)).tolist()
     balance: dict[str, list[Any]] = {}
     own = ps.probabilities[np.arange(len(data.y)), data.a.astype(int)]
