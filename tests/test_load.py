@@ -91,3 +91,12 @@ def test_duplicate_column_in_parquet(tmp_path):
     pq.write_table(pa.table([[1, 2], [3, 4]], names=["x", "x"]), path)
     with pytest.raises(UserInputError, match="column 'x' appears 2 times in the header of 'dup"):
         load_table(path, ["x"])
+
+
+def test_json_and_parquet_without_rows(tmp_path):
+    (tmp_path / "none.json").write_text("[]")
+    with pytest.raises(UserInputError, match=r"'none\.json' holds no records with named fields"):
+        load_table(tmp_path / "none.json", ["arm"])
+    FRAME.iloc[:0].to_parquet(tmp_path / "none.parquet")
+    with pytest.raises(UserInputError, match=r"'none\.parquet' has column names but no data rows"):
+        load_table(tmp_path / "none.parquet", ["arm"])

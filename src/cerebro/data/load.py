@@ -132,6 +132,11 @@ def load_table(
         else:
             wanted = list(dict.fromkeys(columns(available) if callable(columns) else columns))
             named.extend(wanted)
+            if kind == "json" and available == ["json"]:  # DuckDB's name for no fields
+                raise UserInputError(
+                    f"{path.name!r} holds no records with named fields; give an array of "
+                    "objects, or one object per line."
+                )
             _wrong_separator(path, kind, available, wanted)
             require_columns(available, wanted, source_name=path.name)
         twice = [c for c in wanted if available.count(c) > 1]
@@ -176,7 +181,8 @@ def _check_table(path: Path, table: Any, named: list[str]) -> None:
     import pyarrow as pa
 
     if table.num_rows == 0:
-        raise UserInputError(f"{path.name!r} has a header but no data rows; check the file.")
+        names = "a header" if path.suffix.lower() in (".csv", ".tsv", ".txt") else "column names"
+        raise UserInputError(f"{path.name!r} has {names} but no data rows; check the file.")
     for name, column in zip(table.column_names, table.columns, strict=True):
         binary = pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type)
         if binary and path.suffix.lower() not in (".parquet", ".pq"):

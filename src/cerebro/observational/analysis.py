@@ -86,6 +86,10 @@ def _trim(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> Causal
     if spec.trim is None:
         return data
     e = _propensity(data, spec).mean(data.design)
+    require_finite_result(
+        e, "the propensity score", "the propensity model diverged – rescale or drop extreme "
+        "confounders, or use fewer confounder terms.",
+    )  # fmt: skip
     bound = est.crump_bound(e) if spec.trim == "crump" else float(spec.trim)
     keep = (e >= bound) & (e <= 1 - bound)
     rule = "Crump et al. (2009) rule" if spec.trim == "crump" else "--trim"
