@@ -177,6 +177,8 @@ CASES = [
           "psm": THREE_ARMS_REFUSED, "stratification": THREE_ARMS_REFUSED}),
     Case("duplicate headers", raw(lines(header="t,y,x,x", extra=lambda i: str(i))),
          r"column 'x' appears 2 times in the header of 'data\.csv'; rename the copies"),
+    Case("inf treatment", csv(lambda f: f.assign(t=f.t.astype(float).where(f.index != 4, np.inf))),
+         r"infinite values in treatment column 't' \(1, the first in row 5"),
     Case("all-missing treatment", csv(assign(t=np.nan)),
          r"all values missing in column 't' of 'data\.csv'"),
 ]  # fmt: skip

@@ -111,3 +111,11 @@ def test_require_finite_result_refuses_nan_that_comparisons_let_through():
         require_finite_result(e, "the propensity score", "fix it.")
     with pytest.raises(UserInputError, match="came out infinite"):
         require_finite_result([np.inf], "the weight", "fix it.")
+
+
+def test_python_face_refuses_a_frame_with_a_column_twice():
+    import cerebro
+
+    frame = pd.DataFrame(np.arange(16.0).reshape(4, 4), columns=["t", "y", "y", "x"])
+    with pytest.raises(UserInputError, match=r"column 'y' appears 2 times in the data; rename"):
+        cerebro.causal(frame, treatment="t", outcome="y", confounders=["x"])

@@ -132,6 +132,13 @@ def load_table(
         else:
             wanted = list(dict.fromkeys(columns(available) if callable(columns) else columns))
             named.extend(wanted)
+        twice = [c for c in wanted if available.count(c) > 1]
+        if twice:
+            raise UserInputError(
+                f"column {twice[0]!r} appears {available.count(twice[0])} times in the header of "
+                f"{path.name!r}; rename the copies so that every column name is unique."
+            )
+        if columns is not None:
             if kind == "json" and available == ["json"]:  # DuckDB's name for no fields
                 raise UserInputError(
                     f"{path.name!r} holds no records with named fields; give an array of "
@@ -139,12 +146,6 @@ def load_table(
                 )
             _wrong_separator(path, kind, available, wanted)
             require_columns(available, wanted, source_name=path.name)
-        twice = [c for c in wanted if available.count(c) > 1]
-        if twice:
-            raise UserInputError(
-                f"column {twice[0]!r} appears {available.count(twice[0])} times in the header of "
-                f"{path.name!r}; rename the copies so that every column name is unique."
-            )
         return wanted
 
     if kind in ("csv", "tsv"):
@@ -204,8 +205,16 @@ def label_text(value: object) -> str:
 def require_columns(
     available: Iterable[str], wanted: Iterable[str], source_name: str = "the data"
 ) -> None:
-    """Raise one sentence naming every missing column and what the data does have."""
+    """Raise one sentence naming every missing column and what the data does have (or a
+    wanted column that the data has twice)."""
     have = list(available)
+    wanted = list(wanted)
+    twice = [c for c in wanted if have.count(c) > 1]
+    if twice:
+        raise UserInputError(
+            f"column {twice[0]!r} appears {have.count(twice[0])} times in {source_name}; rename "
+            "the copies so that every column name is unique."
+        )
     missing = [c for c in wanted if c not in set(have)]
     if missing:
         shown = ", ".join(have[:20]) + (" …" if len(have) > 20 else "")

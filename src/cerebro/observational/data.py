@@ -72,6 +72,8 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
     """Complete cases of the treatment, outcome and confounders, checked for what breaks models
     (`cerebro.data.validate`): no empty column, finite values, a treatment with arms rather
     than a dose, at least two complete units per arm, an outcome that varies."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
     findings: list[Finding] = []
     require_values(frame[spec.treatment], spec.treatment, "treatment")
     require_values(frame[spec.outcome], spec.outcome, "outcome")
@@ -79,6 +81,8 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
         for column in source_columns(term):
             require_values(frame[column], column, "confounder")
     require_discrete_treatment(frame[spec.treatment], spec.treatment)
+    if is_numeric_dtype(frame[spec.treatment]) and not is_bool_dtype(frame[spec.treatment]):
+        require_finite(frame[spec.treatment], spec.treatment, "treatment")  # no 'inf' arm
     a, arms, how = treatment_arms(frame[spec.treatment], spec.treatment, spec.treated, spec.control)
     y = numeric_column(frame[spec.outcome], spec.outcome, "outcome")
     columns, names, notes = confounder_terms(frame, spec.confounders)
