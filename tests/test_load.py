@@ -51,3 +51,52 @@ def test_garbage_files(tmp_path, suffix):
     path.write_bytes(b"\x00\xff\x00garbage\n\x01,\x02\n\x03")
     with pytest.raises(UserInputError, match="cannot read 'bad"):
         load_table(path, ["a"])
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        (b"", r"^'data\.csv' is empty \(0 bytes\)"),
+        (b"\n\n", r"^'data\.csv' has no header and no data rows"),
+        (b"arm,y\n", r"^'data\.csv' has a header but no data rows"),
+        (b"arm,y,y\na,1,2\nb,3,4\n", r"^column 'y' appears 2 times in the header of 'data\.csv'"),
+        (b"arm;y\na;1\n", r"^'data\.csv' looks separated by semicolons, not commas"),
+        (b"arm,y\na,\nb,\n", r"^all values missing in column 'y' of 'data\.csv'"),
+        ("arm,y\ncafé,1\nthé,2\n".encode("latin-1"), r"^'data\.csv' is not UTF-8 text \(column 'arm'\)"),
+    ],
+)  # fmt: skip
+def test_file_level_errors_name_the_users_file(tmp_path, content, words):
+    path = tmp_path / "data.csv"
+    path.write_bytes(content)
+    with pytest.raises(UserInputError, match=words) as caught:
+        load_table(path, ["arm", "y"])
+    assert str(tmp_path) not in str(caught.value)
+
+
+def test_unused_columns_may_be_odd(tmp_path):
+    """Only the columns read are checked: a latin-1, empty or duplicated column left unread is
+    no error."""
+    path = tmp_path / "data.csv"
+    path.write_bytes("arm,y,note,blank,z,z\na,1,café,,1,2\nb,2,thé,,3,4\n".encode("latin-1"))
+    assert load_table(path, ["arm", "y"]).y.tolist() == [1, 2]
+    with pytest.raises(UserInputError, match="column 'z' appears 2 times"):
+        load_table(path)  # every column is read
+
+
+def test_duplicate_column_in_parquet(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "dup.parquet"
+    pq.write_table(pa.table([[1, 2], [3, 4]], names=["x", "x"]), path)
+    with pytest.raises(UserInputError, match="column 'x' appears 2 times in the header of 'dup"):
+        load_table(path, ["x"])
+
+
+def test_json_and_parquet_without_rows(tmp_path):
+    (tmp_path / "none.json").write_text("[]")
+    with pytest.raises(UserInputError, match=r"'none\.json' holds no records with named fields"):
+        load_table(tmp_path / "none.json", ["arm"])
+    FRAME.iloc[:0].to_parquet(tmp_path / "none.parquet")
+    with pytest.raises(UserInputError, match=r"'none\.parquet' has column names but no data rows"):
+        load_table(tmp_path / "none.parquet", ["arm"])

@@ -15,6 +15,7 @@ import numpy as np
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
 from cerebro.data.load import label_text
+from cerebro.data.validate import require_finite
 
 _SQUARE = re.compile(r"^\s*([^\^*]+?)\s*(?:\^|\*\*)\s*2\s*$")
 _CATEGORICAL = re.compile(r"^\s*C\(\s*(.+?)\s*\)\s*$")
@@ -47,7 +48,11 @@ def note_dropped(findings: list[Finding], keep: np.ndarray, what: str, valid_if:
 
 
 def numeric_column(values: Any, column: str, role: str) -> np.ndarray:
-    """A column as floats (NaN where missing); text that is not a number is a user error."""
+    """A column as floats (NaN where missing).
+
+    Text that is not a number, ±inf and magnitudes above `validate.HUGE` (1e150, whose squares
+    overflow in sums) are user errors naming the column; see `cerebro.data.validate`.
+    """
     import pandas as pd
 
     if values.dtype == bool:
@@ -59,6 +64,7 @@ def numeric_column(values: Any, column: str, role: str) -> np.ndarray:
         raise UserInputError(
             f"{role} column {column!r} has non-numeric values (e.g. {example!r}); give numbers."
         )
+    require_finite(out, column, role)
     return out
 
 

@@ -20,10 +20,12 @@ from cerebro.core.registry import Method, get_method, register
 from cerebro.core.results import Estimate, Finding, Result, effect_result
 from cerebro.core.spec import run_from_python
 from cerebro.data.load import load_table, require_columns
+from cerebro.data.validate import require_finite_result
 from cerebro.observational import dml
 from cerebro.observational import estimators as est
 from cerebro.observational.balance import balance_finding, balance_table, love_plot
 from cerebro.observational.bootstrap import bootstrap
+from cerebro.observational.checks import require_finite_estimates
 from cerebro.observational.data import CausalData, needed_columns, prepare, trim_units
 from cerebro.observational.matching import MatchResult, matching_estimate
 from cerebro.observational.models import GLMFit
@@ -84,6 +86,10 @@ def _trim(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> Causal
     if spec.trim is None:
         return data
     e = _propensity(data, spec).mean(data.design)
+    require_finite_result(
+        e, "the propensity score", "the propensity model diverged – rescale or drop extreme "
+        "confounders, or use fewer confounder terms.",
+    )  # fmt: skip
     bound = est.crump_bound(e) if spec.trim == "crump" else float(spec.trim)
     keep = (e >= bound) & (e <= 1 - bound)
     rule = "Crump et al. (2009) rule" if spec.trim == "crump" else "--trim"
@@ -301,6 +307,10 @@ def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -
     data = _trim(data, spec, findings)
     ps = _propensity(data, spec)
     e = ps.mean(data.design)
+    require_finite_result(
+        e, "the propensity score", "the propensity model diverged – rescale or drop extreme "
+        "confounders, or use fewer confounder terms.",
+    )  # fmt: skip
     propensity_rows = _overlap(data, e, findings)
     matched = None
     if spec.method == "psm":
@@ -312,6 +322,10 @@ def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -
         adjusted = "matching"
     else:
         weights = est.ipw_weights(e, data.a, spec.estimand, spec.truncate)
+        require_finite_result(
+            weights, "the inverse-probability weight", "some propensities are 0 or 1 (no "
+            "overlap) – use --trim crump or drop the confounder that separates the arms.",
+        )  # fmt: skip
         adjusted = f"{spec.estimand.upper()} weighting"
         kish = weights.sum() ** 2 / np.sum(weights**2)
         findings.append(
@@ -324,6 +338,7 @@ def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -
         )
     findings.append(_method_finding(spec, data))
     estimates, effect_rows, potential = _effects(data, spec, ps, findings, matched)
+    require_finite_estimates(estimates, spec.method)
     balance = balance_table(data, weights)
     findings.append(balance_finding(balance, adjusted))
     tables: dict[str, Any] = {"effects": effect_rows, "balance": balance}

@@ -16,6 +16,13 @@ from cerebro.data.columns import (
     source_columns,
     treatment_arms,
 )
+from cerebro.data.validate import (
+    require_discrete_treatment,
+    require_finite,
+    require_units_per_arm,
+    require_values,
+    require_varying,
+)
 from cerebro.observational.spec import CausalSpec
 
 
@@ -62,11 +69,25 @@ class CausalData:
 
 
 def prepare(frame: Any, spec: CausalSpec) -> CausalData:
-    """Complete cases of the treatment, outcome and confounders, checked for what breaks models."""
+    """Complete cases of the treatment, outcome and confounders, checked for what breaks models
+    (`cerebro.data.validate`): no empty column, finite values, a treatment with arms rather
+    than a dose, at least two complete units per arm, an outcome that varies."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
     findings: list[Finding] = []
+    require_values(frame[spec.treatment], spec.treatment, "treatment")
+    require_values(frame[spec.outcome], spec.outcome, "outcome")
+    for term in spec.confounders:
+        for column in source_columns(term):
+            require_values(frame[column], column, "confounder")
+    require_discrete_treatment(frame[spec.treatment], spec.treatment)
+    if is_numeric_dtype(frame[spec.treatment]) and not is_bool_dtype(frame[spec.treatment]):
+        require_finite(frame[spec.treatment], spec.treatment, "treatment")  # no 'inf' arm
     a, arms, how = treatment_arms(frame[spec.treatment], spec.treatment, spec.treated, spec.control)
     y = numeric_column(frame[spec.outcome], spec.outcome, "outcome")
     columns, names, notes = confounder_terms(frame, spec.confounders)
+    for name, column in zip(names, columns, strict=True):
+        require_finite(column, name, "confounder term")  # x^2, a:b of large values
     X = np.column_stack(columns) if columns else np.empty((len(y), 0))
     keep = ~np.isnan(a) & ~np.isnan(y) & ~np.isnan(X).any(axis=1)
     groups = None
@@ -83,12 +104,8 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
     y, a, X = y[keep], a[keep], X[keep]
     if groups is not None:
         groups = np.unique(groups[keep], return_inverse=True)[1]
-    for arm, label in enumerate(arms):
-        if not (a == arm).any():
-            raise UserInputError(
-                f"treatment arm {label!r} has no complete rows; check {spec.treatment!r} and "
-                "the missing values of the other columns."
-            )
+    require_units_per_arm(a, arms, spec.treatment)
+    require_varying(y, spec.outcome, "outcome")
     constant = [n for n, col in zip(names, X.T, strict=True) if np.ptp(col) == 0]
     if constant:
         raise UserInputError(
@@ -135,7 +152,9 @@ def trim_units(
         )
     )
     trimmed = data.subset(keep)
-    empty = [label for arm, label in enumerate(data.arms) if not (trimmed.a == arm).any()]
-    if empty:
-        raise UserInputError(f"trimming left no units in arm {empty[0]!r}; use a smaller --trim.")
+    counts = [int((trimmed.a == arm).sum()) for arm in range(len(data.arms))]
+    for label, count in zip(data.arms, counts, strict=True):
+        if count < 2:  # the rule of `require_units_per_arm`, in trimming's words
+            left = "no units" if count == 0 else "only 1 unit"
+            raise UserInputError(f"trimming left {left} in arm {label!r}; use a smaller --trim.")
     return trimmed

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cerebro.data.validate import require_finite_result
 from cerebro.ml.crossfit import Nuisance, cross_fit_all, fold_ids
 from cerebro.observational.data import CausalData
 from cerebro.observational.estimators import ArmMeans, aipw_scores
@@ -45,6 +46,10 @@ def dml_irm(
         Nuisance(data.y, data.binary_outcome, data.a == arm) for arm in (0, 1)
     ]
     e, g0, g1 = cross_fit_all(learner, data.X, nuisances, ids, seed, jobs)
+    require_finite_result(  # a NaN would pass the clipping count and np.clip unchanged
+        np.c_[e, g0, g1], f"the cross-fitted {learner} nuisance predictions",
+        "rescale extreme confounders or outcomes, or try another --learner.",
+    )  # fmt: skip
     clipped = int(np.sum((e < clip) | (e > 1 - clip)))
     e = np.clip(e, clip, 1 - clip)
     return aipw_scores(data, e, g0, g1, estimand), clipped

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cerebro.core.errors import UserInputError
+from cerebro.data.validate import require_finite_result
 
 
 @dataclass
@@ -70,6 +71,13 @@ def fit_glm(X: np.ndarray, y: np.ndarray, logistic: bool, rows: np.ndarray | Non
         beta = np.asarray(model.params, float)
     fit = GLMFit(beta, logistic, np.eye(X.shape[1]), rows)
     weights = fit.slope(Xr)
+    # NaN passes no comparison (NaN < 1e-12 is False): a diverged fit is refused first
+    require_finite_result(
+        np.r_[beta, weights],
+        f"the {'logistic' if logistic else 'linear'} model's fit",
+        "the model did not converge – rescale large confounders, or drop terms that nearly "
+        "repeat others.",
+    )
     if logistic and weights.min() < 1e-12:
         raise UserInputError(
             "the logistic model separates the data perfectly (some confounder values predict "

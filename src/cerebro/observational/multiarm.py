@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cerebro.core.errors import UserInputError
+from cerebro.data.validate import require_finite_result
 from cerebro.observational.data import CausalData
 from cerebro.observational.estimators import ArmMeans, outcome_models
 
@@ -49,6 +50,11 @@ def multinomial_propensity(data: CausalData) -> Multinomial:
         warnings.simplefilter("ignore")
         fit = sm.MNLogit(codes, X).fit(disp=False, method="newton", maxiter=200)
     probabilities = np.asarray(fit.predict(X), float)
+    require_finite_result(
+        probabilities,
+        "the multinomial propensity model's scores",
+        "the model did not converge – use fewer arms (merge small ones) or fewer confounder terms.",
+    )
     if probabilities.min() < 1e-10:
         raise UserInputError(
             "the propensity model predicts some arm with probability ≈ 0 for some units "

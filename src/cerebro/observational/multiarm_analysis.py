@@ -21,6 +21,7 @@ from cerebro.core.results import Estimate, Finding, Result, effect_result
 from cerebro.observational import multiarm
 from cerebro.observational.balance import balance_finding, balance_table
 from cerebro.observational.bootstrap import bootstrap
+from cerebro.observational.checks import require_finite_estimates
 from cerebro.observational.data import CausalData, trim_units
 from cerebro.observational.estimators import gcomp
 from cerebro.observational.spec import CausalSpec
@@ -169,6 +170,7 @@ def multiarm_result(data: CausalData, spec: CausalSpec, findings: list[Finding])
                     {"estimand": "ate", "measure": name, "method": spec.method, "arm": data.arms[arm]},
                 )
             )  # fmt: skip
+    require_finite_estimates(estimates, spec.method)
     rows["p_holm"] = holm(np.array(rows["p_value"], float)).tolist()
     balance: dict[str, list[Any]] = {}
     own = ps.probabilities[np.arange(len(data.y)), data.a.astype(int)]

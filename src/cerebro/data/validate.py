@@ -1,0 +1,202 @@
+"""Checks of the data a method needs, before any number is shown: one place, every kind.
+
+Each check raises a one-sentence `UserInputError` that names the column (or arm) and the fix,
+or returns nothing. They take plain arrays or pandas Series (NaN / None = missing) and never
+change their input, so any family can call them on whatever it has just converted:
+
+==============================================  ==============================================
+check                                           refuses
+==============================================  ==============================================
+``require_values(values, column, role)``        a column whose values are all missing
+``require_finite(values, column, role)``        ±inf, and magnitudes above `HUGE` (1e150)
+``require_varying(values, column, role)``       a column constant over the rows used
+``require_units_per_arm(codes, arms, column)``  an arm with fewer than `minimum` (2) rows
+``require_discrete_treatment(values, column)``  a numeric treatment with > `MAX_ARMS` values
+``require_consistent_summary(arm, n, …)``       per-arm summaries that no data could produce
+``require_finite_result(values, what, fix)``    a computed quantity (propensities, weights,
+                                                estimates) that is NaN or infinite
+==============================================  ==============================================
+
+Rules chosen:
+
+- **Huge values.** |x| > ``HUGE`` = 1e150 is refused as "too large to compute with". A square
+  of such a value is above 1e300 and a sum of squares over more than ~10⁸ rows overflows
+  float64 (max ≈ 1.8e308); below the bound, squares and their sums over any realistic table
+  stay finite. No measured quantity comes near it, so a value this large is a unit or parsing
+  error – the fix is to rescale the column.
+- **Continuous treatment.** A numeric treatment column with more than ``MAX_ARMS`` = 10
+  distinct values is a dose, not a set of arms; arm-based estimators would make one arm per
+  value and fit a propensity model that cannot converge. It is refused until dose-response
+  models exist (bin it, or use a 0/1 indicator). Text treatments are arms by construction.
+- **Units per arm.** Every arm needs at least 2 complete rows: one unit gives no variance,
+  no balance and no matching partner.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from cerebro.core.errors import UserInputError
+
+HUGE = 1e150  # |value| above this is refused: its square (> 1e300) leaves no room for sums
+MAX_ARMS = 10  # a numeric treatment with more distinct values is continuous (a dose)
+
+
+def _missing(values: Any) -> np.ndarray:
+    import pandas as pd
+
+    return np.asarray(pd.isna(values), bool)
+
+
+def _show(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def _power(bound: float) -> str:
+    """1e150 rather than Python's 1e+150."""
+    exponent = np.log10(bound)
+    return f"1e{int(exponent)}" if exponent.is_integer() else f"{bound:g}"
+
+
+def require_values(values: Any, column: str, role: str = "") -> None:
+    """Refuse a column whose every value is missing (or that has no rows)."""
+    if len(values) == 0 or _missing(values).all():
+        what = f"{role} column {column!r}" if role else repr(column)
+        raise UserInputError(f"all values missing in {what}; fill it in or choose another column.")
+
+
+def require_finite(values: Any, column: str, role: str = "", bound: float = HUGE) -> None:
+    """Refuse ±inf and magnitudes above `bound` in a numeric column (NaN = missing is allowed).
+
+    The message names the first offending row (1-based position among the rows given).
+    """
+    x = np.asarray(values, float)
+    what = f"{role} column {column!r}" if role else f"column {column!r}"
+    infinite = np.isinf(x)
+    if infinite.any():
+        first = int(np.flatnonzero(infinite)[0])
+        raise UserInputError(
+            f"infinite values in {what} ({int(infinite.sum()):,}, the first in row {first + 1}: "
+            f"{x[first]:+}); replace them with numbers, or leave them empty to mark them missing."
+        )
+    with np.errstate(invalid="ignore"):
+        huge = np.abs(x) > bound
+    if huge.any():
+        first = int(np.flatnonzero(huge)[0])
+        raise UserInputError(
+            f"values too large to compute with in {what} (e.g. {_show(x[first])} in row "
+            f"{first + 1}; magnitudes must be below {_power(bound)}); rescale it, e.g. divide by a "
+            "power of ten."
+        )
+
+
+def require_varying(values: Any, column: str, role: str = "", rows: str = "complete rows") -> None:
+    """Refuse a column that takes one value over the rows used (missing values ignored)."""
+    x = np.asarray(values, float)
+    x = x[~np.isnan(x)]
+    what = f"{role} column {column!r}" if role else f"column {column!r}"
+    if x.size == 0:
+        require_values(x, column, role)
+    if x.min() == x.max():
+        raise UserInputError(
+            f"{what} is constant ({_show(x[0])}) in all {x.size:,} {rows}; there is no "
+            "variation to estimate an effect on – check that it is the right column."
+        )
+
+
+def require_units_per_arm(
+    codes: Any, arms: Sequence[str], column: str, minimum: int = 2, rows: str = "complete rows"
+) -> None:
+    """Refuse an arm with fewer than `minimum` rows; `codes` are arm positions (NaN = missing)."""
+    codes = np.asarray(codes, float)
+    for arm, label in enumerate(arms):
+        count = int((codes == arm).sum())
+        if count == 0:
+            raise UserInputError(
+                f"treatment arm {label!r} has no {rows}; check {column!r} and the missing "
+                "values of the other columns."
+            )
+        if count < minimum:
+            noun = rows[:-1] if count == 1 else rows  # "1 complete row", "3 complete rows"
+            raise UserInputError(
+                f"treatment arm {label!r} has only {count} {noun}; each arm of {column!r} needs "
+                f"at least {minimum} – collect more, or merge or drop that arm."
+            )
+
+
+def require_discrete_treatment(values: Any, column: str, max_arms: int = MAX_ARMS) -> None:
+    """Refuse a numeric treatment with more than `max_arms` distinct values (a dose)."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    if is_bool_dtype(values) or not is_numeric_dtype(values):
+        return
+    distinct = int(values.dropna().nunique())
+    if distinct > max_arms:
+        raise UserInputError(
+            f"treatment column {column!r} is numeric with {distinct} distinct values, a "
+            f"continuous treatment (a dose) that is not modelled yet; give a treatment with at "
+            f"most {max_arms} arms, e.g. a 0/1 indicator or a few bands of the dose."
+        )
+
+
+def require_consistent_summary(
+    arm: str,
+    n: float,
+    *,
+    successes: float | None = None,
+    total: float | None = None,
+    sum_sq: float | None = None,
+    variance: float | None = None,
+) -> None:
+    """Refuse per-arm summary statistics that no data could produce.
+
+    `n` the arm's count (a whole number ≥ 1); `successes` a whole number in [0, n] (binary
+    metrics); `total` and `sum_sq` the sum and the sum of squares of the values, which need
+    sum_sq ≥ total²/n (a variance is never negative; a relative tolerance of 1e-9 allows for
+    rounding); `variance` a finite number ≥ 0. Every number must be finite.
+    """
+    named = {"n": n, "successes": successes, "total": total, "sum_sq": sum_sq, "variance": variance}
+    for name, value in named.items():
+        if value is not None and not np.isfinite(float(value)):
+            raise UserInputError(
+                f"arm {arm!r}: {name} is {value}; summaries must be finite numbers."
+            )
+    if n < 1 or float(n) != int(n):
+        raise UserInputError(f"arm {arm!r}: n is {n}; it must be a whole number of at least 1.")
+    if successes is not None and (
+        successes < 0 or successes > n or float(successes) != int(successes)
+    ):
+        raise UserInputError(
+            f"arm {arm!r}: {successes} successes out of n = {n}; successes must be a whole "
+            "number between 0 and n."
+        )
+    if variance is not None and variance < 0:
+        raise UserInputError(
+            f"arm {arm!r}: variance {variance} is negative; give a variance (or SD²) of at least 0."
+        )
+    if sum_sq is not None:
+        if sum_sq < 0:
+            raise UserInputError(
+                f"arm {arm!r}: sum of squares {sum_sq} is negative; it must be at least 0."
+            )
+        if total is not None and sum_sq < total**2 / n * (1 - 1e-9) - 1e-12:
+            raise UserInputError(
+                f"arm {arm!r}: sum of squares {sum_sq} is below sum²/n = {total**2 / n:.6g}, "
+                "which would make the variance negative; check that sum_sq sums the squared "
+                "values, not the squared deviations or the square of the sum."
+            )
+
+
+def require_finite_result(values: Any, what: str, fix: str) -> None:
+    """Refuse a computed quantity that is NaN or infinite, so that it never reaches a table or
+    passes a comparison (``NaN < 1e-10`` is False)."""
+    x = np.asarray(values, float)
+    bad = ~np.isfinite(x)
+    if bad.any():
+        raise UserInputError(
+            f"{what} came out {'NaN' if np.isnan(x[bad]).any() else 'infinite'} "
+            f"({int(bad.sum()):,} of {x.size:,} values); {fix}"
+        )

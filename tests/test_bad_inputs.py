@@ -1,0 +1,259 @@
+"""A corpus of bad inputs through the CLI: every one must end in exit code 2 with one sentence
+naming the real problem and no traceback – or in a correct answer where the input is valid.
+
+The corpus is a table of three parts, so that other commands can join it later:
+
+- a *command*: its name, its variants (the causal methods) and an argument builder that maps
+  the generic columns ``t`` (treatment / arm), ``y`` (outcome) and ``x`` (covariate) of the
+  data file to its flags;
+- a *data builder*: writes one file into tmp_path (a well-formed one, with the defect of its
+  category) and returns its path;
+- the *expectation*: a regex the error output must match (whitespace collapsed), ``None`` for
+  a valid input that must give exit code 0, or a dict of those by variant.
+
+To add a command, append a `Command` to COMMANDS; the cases run for it unchanged, and a case
+whose expectation differs for it can say so in `Case.expect_by_command`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from cerebro.cli.main import app
+
+runner = CliRunner()
+
+pytestmark = pytest.mark.filterwarnings("error::RuntimeWarning", "error::UserWarning")
+
+Expectation = str | None | dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    variants: tuple[str, ...]
+    args: Callable[[Path, str], list[str]]
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    write: Callable[[Path], Path]
+    expect: Expectation
+    expect_by_command: dict[str, Expectation] = field(default_factory=dict)
+
+
+def _causal_args(path: Path, method: str) -> list[str]:
+    return ["causal", str(path), "--treatment", "t", "--outcome", "y", "--confounders", "x",
+            "--method", method]  # fmt: skip
+
+
+COMMANDS = [
+    Command(
+        "causal",
+        ("ipw", "aipw", "regression", "psm", "stratification", "gcomp", "dml"),
+        _causal_args,
+    ),
+]
+
+
+def frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A well-formed table: binary treatment t confounded by x, outcome y with effect 1."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    t = (rng.random(n) < 1 / (1 + np.exp(-x))).astype(int)
+    return pd.DataFrame({"t": t, "y": 1 + t + x + rng.normal(size=n), "x": x})
+
+
+def csv(change: Callable[[pd.DataFrame], pd.DataFrame] = lambda f: f, name: str = "data.csv"):
+    def write(folder: Path) -> Path:
+        path = folder / name
+        change(frame()).to_csv(path, index=False)
+        return path
+
+    return write
+
+
+def raw(text: str | bytes, name: str = "data.csv"):
+    def write(folder: Path) -> Path:
+        path = folder / name
+        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+        return path
+
+    return write
+
+
+def lines(sep: str = ",", extra: Callable[[int], str] | None = None, header: str | None = None):
+    """The well-formed table as text, with another separator or an extra column."""
+    f = frame()
+    head = header or sep.join(["t", "y", "x"] + (["extra"] if extra else []))
+    body = [
+        sep.join([str(t), repr(y), repr(x)] + ([extra(i)] if extra else []))
+        for i, (t, y, x) in enumerate(zip(f.t, f.y, f.x, strict=True))
+    ]
+    return "\n".join([head, *body]) + "\n"
+
+
+def assign(**columns):
+    def change(f: pd.DataFrame) -> pd.DataFrame:
+        f = f.copy()
+        for name, value in columns.items():
+            f[name] = value(f) if callable(value) else value
+        return f
+
+    return change
+
+
+def _one_treated(f: pd.DataFrame) -> pd.DataFrame:
+    f = f.copy()
+    f["t"] = 0
+    f.loc[0, "t"] = 1
+    return f
+
+
+def _garbage(f: pd.DataFrame) -> pd.DataFrame:
+    f = f.astype({"y": object})
+    f.loc[7, "y"] = "n/a?"
+    return f
+
+
+def _inf(f: pd.DataFrame) -> pd.DataFrame:
+    f = f.copy()
+    f.loc[5, "y"] = np.inf
+    return f
+
+
+def _latin1_arms(folder: Path) -> Path:
+    path = folder / "data.csv"
+    f = frame()
+    f["t"] = np.where(f.t == 1, "café", "thé")
+    path.write_bytes(f.to_csv(index=False).encode("latin-1"))
+    return path
+
+
+THREE_ARMS_REFUSED = r"'t' has 3 arms; the ATE of every arm needs ipw, gcomp, aipw or dml"
+
+CASES = [
+    Case("valid", csv(), None),
+    Case("missing column", csv(lambda f: f.rename(columns={"y": "outcome"})),
+         r"column 'y' not found in data\.csv; available columns: t, outcome, x"),
+    Case("empty file", raw(b""), r"'data\.csv' is empty \(0 bytes\)"),
+    Case("blank lines only", raw("\n\n"), r"'data\.csv' has no header and no data rows"),
+    Case("header only", raw("t,y,x\n"), r"'data\.csv' has a header but no data rows"),
+    Case("garbage text in numeric column", csv(_garbage),
+         r"outcome column 'y' has non-numeric values \(e\.g\. 'n/a\?'\)"),
+    Case("latin-1 text in a column used", _latin1_arms,
+         r"'data\.csv' is not UTF-8 text \(column 't'\); convert it to UTF-8"),
+    Case("latin-1 text in a column not used",
+         raw(lines(extra=lambda i: "café").encode("latin-1")), None),
+    Case("semicolon-separated", raw(lines(";")),
+         r"'data\.csv' looks separated by semicolons, not commas"),
+    Case("tab-separated .csv", raw(lines("\t")),
+         r"'data\.csv' looks separated by tabs, not commas .*rename it to \.tsv"),
+    Case("constant outcome", csv(assign(y=3.0)),
+         r"outcome column 'y' is constant \(3\) in all 400 complete rows"),
+    Case("constant 0/1 outcome", csv(assign(y=1)), r"outcome column 'y' is constant \(1\)"),
+    Case("all-NaN outcome", csv(assign(y=np.nan)),
+         r"all values missing in column 'y' of 'data\.csv'"),
+    Case("inf outcome", csv(_inf), r"infinite values in outcome column 'y' \(1, the first in row 6"),
+    Case("huge outcome", csv(assign(y=lambda f: f.y * 1e300)),
+         r"values too large to compute with in outcome column 'y' .*below 1e150\); rescale"),
+    Case("huge confounder", csv(assign(x=lambda f: f.x * 1e200)),
+         r"values too large to compute with in confounder column 'x'"),
+    Case("one unit in an arm", csv(_one_treated),
+         r"treatment arm '1' has only 1 complete row; each arm of 't' needs at least 2"),
+    Case("continuous treatment", csv(assign(t=lambda f: np.round(f.x * 3 + 10, 1))),
+         r"treatment column 't' is numeric with \d+ distinct values, a continuous treatment"),
+    Case("three text arms", csv(assign(t=lambda f: np.array(["a", "b", "c"])[np.arange(len(f)) % 3])),
+         {"ipw": None, "aipw": None, "gcomp": None, "dml": None, "regression": THREE_ARMS_REFUSED,
+          "psm": THREE_ARMS_REFUSED, "stratification": THREE_ARMS_REFUSED}),
+    Case("duplicate headers", raw(lines(header="t,y,x,x", extra=lambda i: str(i))),
+         r"column 'x' appears 2 times in the header of 'data\.csv'; rename the copies"),
+    Case("inf treatment", csv(lambda f: f.assign(t=f.t.astype(float).where(f.index != 4, np.inf))),
+         r"infinite values in treatment column 't' \(1, the first in row 5"),
+    Case("all-missing treatment", csv(assign(t=np.nan)),
+         r"all values missing in column 't' of 'data\.csv'"),
+]  # fmt: skip
+
+
+def _expected(case: Case, command: Command, variant: str) -> str | None:
+    expect = case.expect_by_command.get(command.name, case.expect)
+    return expect.get(variant) if isinstance(expect, dict) else expect
+
+
+PARAMS = [
+    pytest.param(command, variant, case, id=f"{command.name}-{variant}-{case.name}")
+    for command in COMMANDS
+    for case in CASES
+    for variant in command.variants
+]
+
+
+@pytest.mark.parametrize(("command", "variant", "case"), PARAMS)
+def test_bad_input(tmp_path, command, variant, case):
+    path = case.write(tmp_path)
+    result = runner.invoke(app, command.args(path, variant))
+    output = " ".join(result.output.split())
+    assert "Traceback" not in output and "Warning" not in output, output
+    expect = _expected(case, command, variant)
+    if expect is None:
+        assert result.exit_code == 0, output
+        assert "Estimated ATE of" in output
+        return
+    assert result.exit_code == 2, (result.exit_code, output, result.exception)
+    assert re.search(expect, output), output
+    assert output.startswith("error:") and str(tmp_path) not in output.replace(str(path), "")
+
+
+@pytest.fixture(scope="module")
+def nhefs_csv(tmp_path_factory):
+    import causaldata
+
+    frame = causaldata.nhefs_complete.load_pandas().data
+    folder = tmp_path_factory.mktemp("nhefs")
+    frame.to_csv(folder / "nhefs.csv", index=False)
+    # the same doses as text, leaving out the doses of one unit: 48 arms that pass every
+    # data check, whose multinomial propensity diverges to NaN
+    counts = frame.smkintensity82_71.value_counts()
+    text = frame[frame.smkintensity82_71.isin(counts[counts >= 2].index)].copy()
+    text["dose"] = "d" + text.smkintensity82_71.astype(str)
+    text.to_csv(folder / "doses.csv", index=False)
+    return folder
+
+
+def test_nhefs_continuous_treatment_is_refused(nhefs_csv):
+    """Before: 58 text-sorted arms, NaN propensities, exit 0 with blank estimates and a
+    positivity finding that said all was well."""
+    result = runner.invoke(
+        app,
+        ["causal", str(nhefs_csv / "nhefs.csv"), "--treatment", "smkintensity82_71",
+         "--outcome", "wt82_71", "--confounders", "age,sex", "--method", "ipw"],
+    )  # fmt: skip
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2, output
+    assert re.search(
+        r"treatment column 'smkintensity82_71' is numeric with 58 distinct values, a continuous "
+        r"treatment \(a dose\) that is not modelled yet",
+        output,
+    )
+
+
+@pytest.mark.parametrize("method", ["ipw"])  # aipw and gcomp fit the same model (20 s each)
+def test_diverged_propensity_is_an_error_not_a_blank_answer(nhefs_csv, method):
+    result = runner.invoke(
+        app,
+        ["causal", str(nhefs_csv / "doses.csv"), "--treatment", "dose", "--outcome", "wt82_71",
+         "--confounders", "age,sex", "--method", method],
+    )  # fmt: skip
+    output = " ".join(result.output.split())
+    assert result.exit_code == 2, output
+    assert "multinomial propensity model's scores came out NaN" in output
+    assert "Traceback" not in output and "Warning" not in output
