@@ -40,3 +40,17 @@ def test_meta_is_the_typed_view_of_the_summary() -> None:
     result = Result("power", "x", None, summary={"title": "T", "alpha": 0.05, "units": 10})
     assert (result.meta.title, result.meta.alpha, result.meta.units) == ("T", 0.05, 10)
     assert result.meta.narrative == "" and result.meta.headline_table is None
+
+
+def test_causal_result_carries_the_influence_function_of_its_estimate() -> None:
+    """AIPW's in-memory fit reproduces its reported SE: √(Σψ²)/n."""
+    import cerebro
+    from cerebro.observational.examples import causal
+
+    fields, frame = causal()
+    result = cerebro.causal(frame, **fields)
+    head = result.estimates[0]
+    psi = result.fit.influence[head.key]
+    assert len(psi) == len(frame)
+    assert np.sqrt(result.fit.covariance([head.key])[0, 0]) == pytest.approx(head.se, rel=1e-12)
+    assert "fit" not in result.to_dict()

@@ -17,7 +17,7 @@ from scipy import special
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.registry import Method, get_method, register
-from cerebro.core.results import Estimate, Finding, Result, effect_result
+from cerebro.core.results import Estimate, Finding, Fit, Result, effect_result
 from cerebro.core.spec import run_from_python
 from cerebro.data.load import load_table, require_columns
 from cerebro.data.validate import require_finite_result
@@ -139,13 +139,17 @@ def _effects(
     ps: GLMFit,
     findings: list[Finding],
     matched: MatchResult | None,
-) -> tuple[list[Estimate], dict[str, list[Any]], dict[str, list[Any]] | None]:
+) -> tuple[list[Estimate], dict[str, list[Any]], dict[str, list[Any]] | None, Fit | None]:
+    """The effect estimates and their table rows, the potential-outcome means, and – for the
+    estimators with influence functions (ipw, gcomp, aipw, stratification, dml irm) – the
+    per-unit influence function of the difference, kept in memory for post-estimation."""
     label = spec.estimand.upper()
     rows: dict[str, list[Any]] = {
         k: [] for k in ("estimand", "measure", "estimate", "se", "ci_low", "ci_high", "p_value")
     }
     estimates: list[Estimate] = []
     potential = None
+    influence = None
     if matched is not None:
         diff, se, ratio = matched.effect, matched.se, None
         for note in matched.notes:
@@ -179,6 +183,7 @@ def _effects(
                 Finding("warning", "strata" if spec.method != "dml" else "clipping", note)
             )
         cov = means.cov
+        influence = means.influence[:, 1] - means.influence[:, 0]
         diff = float(means.mu[1] - means.mu[0])
         se = float(np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]))
         ratio = None
@@ -220,7 +225,11 @@ def _effects(
                 {"estimand": spec.estimand, "measure": name, "method": spec.method},
             )
         )
-    return estimates, rows, potential
+    fit = None
+    if influence is not None:
+        # Σψ²/n² is the analytic variance of the difference (ArmMeans.cov's convention).
+        fit = Fit(influence={estimates[0].key: influence})
+    return estimates, rows, potential, fit
 
 
 def _method_finding(spec: CausalSpec, data: CausalData) -> Finding:
@@ -337,7 +346,7 @@ def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -
             )
         )
     findings.append(_method_finding(spec, data))
-    estimates, effect_rows, potential = _effects(data, spec, ps, findings, matched)
+    estimates, effect_rows, potential, fit = _effects(data, spec, ps, findings, matched)
     require_finite_estimates(estimates, spec.method)
     balance = balance_table(data, weights)
     findings.append(balance_finding(balance, adjusted))
@@ -352,7 +361,7 @@ def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -
         f"{head.ci_low:+.4g} to {head.ci_high:+.4g}), by {METHOD_NAMES[spec.method]}. This is "
         "causal only if the confounders named capture every common cause of treatment and outcome."
     )
-    return effect_result(
+    result = effect_result(
         spec,
         spec.method,
         estimates,
@@ -363,6 +372,8 @@ def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -
         narrative=narrative,
         units=len(data.y),
     )
+    result.fit = fit
+    return result
 
 
 def causal_plot(result: Result) -> Any:
