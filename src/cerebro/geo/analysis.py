@@ -111,23 +111,16 @@ def analyse_cell(
         fixed_effects=spec.fixed_effects,
     )  # fmt: skip
     if method == "tbr":
-        from scipy import stats
+        from cerebro.stats.intervals import p_value_from_statistic, quantile, wald_interval
 
-        dist = stats.t(fit.extra["dof"])
+        dof = fit.extra["dof"]
         low, high = tbr_interval(fit, 0.9)
-        se = (high - low) / 2 / dist.ppf(0.95)  # SD of the cumulative effect's prediction
+        se = (high - low) / 2 / quantile(0.95, dof)  # SD of the cumulative effect's prediction
         t = fit.incremental / se if se > 0 else np.inf
         scale = fit.n_treated * fit.n_post
-        if spec.alternative == "two-sided":
-            half = dist.ppf(1 - spec.alpha / 2) * se
-            p = 2 * dist.sf(abs(t))
-            att_low, att_high = (fit.incremental - half) / scale, (fit.incremental + half) / scale
-        else:
-            half = dist.ppf(1 - spec.alpha) * se
-            if spec.alternative == "greater":
-                p, att_low, att_high = dist.sf(t), (fit.incremental - half) / scale, np.inf
-            else:
-                p, att_low, att_high = dist.cdf(t), -np.inf, (fit.incremental + half) / scale
+        low, high = wald_interval(fit.incremental, se, spec.alpha, spec.alternative, dof)
+        p = p_value_from_statistic(t, spec.alternative, dof)
+        att_low, att_high = low / scale, high / scale
         info.update(p=float(p), inference="Student-t predictive interval (Kerman et al. 2017)")
     else:
         common = dict(

@@ -337,11 +337,11 @@ def tbr_interval(fit: LiftFit, level: float = 0.9) -> tuple[float, float]:
     """
     if fit.method != "tbr":
         raise ValueError("tbr_interval needs a TBR fit")
-    from scipy import stats
+    from cerebro.stats.intervals import quantile
 
     info = fit.extra
     x = info["control"][fit.n_pre : fit.n_pre + fit.n_post]
     s = np.array([fit.n_post, x.sum()])
     var = info["sigma"] ** 2 * (fit.n_post + s @ info["xtx_inv"] @ s)
-    half = stats.t.ppf(0.5 + level / 2, info["dof"]) * np.sqrt(var) * fit.n_treated
+    half = quantile(0.5 + level / 2, info["dof"]) * np.sqrt(var) * fit.n_treated
     return fit.incremental - half, fit.incremental + half

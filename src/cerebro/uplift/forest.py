@@ -468,11 +468,10 @@ class CausalForest:
     @staticmethod
     def confidence_interval(tau: np.ndarray, var: np.ndarray, alpha: float = 0.05):
         """Pointwise normal interval (τ̂ − z·√var, τ̂ + z·√var), z = Φ⁻¹(1 − α/2)."""
-        from statistics import NormalDist
+        from cerebro.stats.intervals import normal_interval
 
-        z = NormalDist().inv_cdf(1 - alpha / 2)
-        se = np.sqrt(var)
-        return tau - z * se, tau + z * se
+        low, high, _ = normal_interval(tau, np.sqrt(var), alpha)
+        return low, high
 
     # ----------------------------------------------------------------- state
     def to_state(self) -> dict[str, Any]:
