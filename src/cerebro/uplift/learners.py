@@ -108,10 +108,10 @@ class FittedUplift:
 
     def ate_interval(self, alpha: float = 0.05) -> tuple[float, float]:
         """Normal (1 − α) interval of the ATE."""
-        from scipy import stats
+        from cerebro.stats.intervals import normal_interval
 
-        z = float(stats.norm.isf(alpha / 2))
-        return self.ate - z * self.ate_se, self.ate + z * self.ate_se
+        low, high, _ = normal_interval(self.ate, self.ate_se, alpha)
+        return low, high
 
     def predict(self, X: Any) -> np.ndarray:
         """CATE of new rows: the mean of the K fold models' CATE."""

@@ -101,7 +101,8 @@ def targeting(
     docstring for definitions and assumptions.
     """
     import pandas as pd
-    from scipy import stats
+
+    from cerebro.stats.intervals import quantile
 
     value_per_outcome = float(value_per_outcome)
     if not math.isfinite(value_per_outcome):
@@ -144,7 +145,7 @@ def targeting(
         v_c = np.maximum(q_c - n_c * m_c * m_c, 0.0) / (n_c - 1)
         uplift = np.where(ok, m_t - m_c, np.nan)
         se_uplift = np.where(ok, np.sqrt(v_t / n_t + v_c / n_c), np.nan)
-    z = float(stats.norm.isf(alpha / 2))
+    z = float(quantile(1 - alpha / 2, None))
     incremental = k * uplift
     inc_se = k * se_uplift
     value = value_per_outcome * incremental
