@@ -22,7 +22,17 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.exists():
         raise UserInputError(f"spec file {str(path)!r} does not exist; check the path.")
-    text = path.read_text()
+    if path.is_dir():
+        raise UserInputError(f"spec file {str(path)!r} is a folder; give a YAML or JSON file.")
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = raw[: err.start].count(b"\n") + 1
+        raise UserInputError(
+            f"spec file {path.name!r} is not UTF-8 (byte 0x{raw[err.start]:02x} on line {line}); "
+            "save it as UTF-8 (e.g. iconv -f latin1 -t utf-8) and run again."
+        ) from None
     try:
         data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
     except (json.JSONDecodeError, yaml.YAMLError) as err:

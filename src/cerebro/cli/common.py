@@ -1,19 +1,31 @@
 """What every command shares: error handling, progress, and result output.
 
-User errors become one sentence on stderr and exit code 2 with no traceback. Results go to the
-terminal as a rich table, to stdout as JSON with ``--json``, and to a file with ``--output``
-(written atomically: a temporary file in the same folder, then renamed).
+User errors become one sentence on stderr and exit code 2 with no traceback; Ctrl-C is one line
+("interrupted") and exit code 130. Results go to the terminal as a rich table, to stdout as JSON
+with ``--json``, and to a file with ``--output``.
+
+Output files (``--output``, ``--plot``, ``--predictions``, ``--save``) are checked before anything
+runs – not the input file, not a folder, in a folder that exists or can be made and is
+writable, no two the same – and a command writes all of them or none: a file written through
+`write_atomically` or `staged_path` goes to a temporary file in its folder and is renamed when the
+command succeeds; a file a command writes itself is put back as it was (or removed) if the
+command then fails. New files get the user's umask (0666 & ~umask), an overwritten file keeps
+its mode.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import json
 import os
+import stat
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -41,19 +53,237 @@ def fail(message: str) -> typer.Exit:
     return typer.Exit(code=2)
 
 
+# The options that name files a command writes, and those that name files it reads.
+OUTPUT_OPTIONS = {
+    "output": "--output",
+    "plot": "--plot",
+    "predictions": "--predictions",
+    "save": "--save",
+}
+INPUT_OPTIONS = ("data", "spec_file", "model_file")
+PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+
+
 def user_errors(func: F) -> F:
-    """Turn `UserInputError` (and unreadable input) into exit code 2 with one sentence."""
+    """Turn `UserInputError` (and unreadable input) into exit code 2 with one sentence, Ctrl-C
+    into "interrupted" and exit code 130; check the output paths before the command runs and
+    write its outputs all or none (see the module docstring)."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        outputs = {
+            flag: Path(kwargs[name])
+            for name, flag in OUTPUT_OPTIONS.items()
+            if kwargs.get(name) is not None
+        }
+        inputs = [Path(kwargs[name]) for name in INPUT_OPTIONS if kwargs.get(name) is not None]
         try:
-            return func(*args, **kwargs)
+            check_outputs(outputs, inputs)
+            with OutputSet(list(outputs.values())), quiet_numerics():
+                return func(*args, **kwargs)
         except UserInputError as err:
             raise fail(str(err)) from None
+        except KeyboardInterrupt:
+            stderr.print("interrupted", highlight=False)
+            raise typer.Exit(code=130) from None
         except (FileNotFoundError, PermissionError, IsADirectoryError) as err:
-            raise fail(f"cannot open {err.filename!r}: {err.strerror}.") from None
+            raise fail(
+                f"cannot open {_user_path(err.filename, outputs)!r}: {err.strerror}."
+            ) from None
+        except OSError as err:
+            if err.filename is None:
+                raise
+            raise fail(
+                f"cannot write {_user_path(err.filename, outputs)!r}: {err.strerror}."
+            ) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+@contextmanager
+def quiet_numerics() -> Iterator[None]:
+    """Library warnings are not messages for the person at the terminal.
+
+    numpy's RuntimeWarnings (overflow, 0/0 in a reduction) and pandas' UserWarnings (date
+    parsing, chained assignment, …) point at conditions the analyses check and report in their
+    own words – a finding, or a refusal such as an infinite value in the data – so a command
+    shows only those. pandas attributes its warnings to the calling module, so they are matched
+    by category, not by module. Library code called from Python still warns as usual.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)
+        yield
+
+
+def _user_path(filename: Any, outputs: dict[str, Path]) -> str:
+    """The user's path for an error about one of our temporary files (named after it)."""
+    name = os.fsdecode(filename) if filename is not None else ""
+    temp = Path(os.path.abspath(name))
+    for path in outputs.values():
+        if temp.parent == Path(os.path.abspath(path)).parent and f".{path.name}." in temp.name:
+            return str(path)
+    return name
+
+
+# -- output files ----------------------------------------------------------------------------
+def same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def check_outputs(outputs: dict[str, Path], inputs: list[Path]) -> None:
+    """Refuse, before anything runs, an output path that cannot or must not be written."""
+    seen: dict[str, Path] = {}
+    for flag, path in outputs.items():
+        for source in inputs:
+            if same_file(path, source):
+                raise UserInputError(
+                    f"{flag} is the input file {source.name}; choose another path."
+                )
+        for other_flag, other in seen.items():
+            if same_file(path, other):
+                raise UserInputError(
+                    f"{other_flag} and {flag} are the same file {path}; give each its own path."
+                )
+        seen[flag] = path
+        if path.is_dir():
+            raise UserInputError(f"{flag} {path} is a folder; give a file name.")
+        if flag == "--plot" and path.suffix.lower() not in PLOT_SUFFIXES:
+            raise UserInputError(
+                f"cannot save a plot as {path.name!r}; use a .png, .svg or .pdf name."
+            )
+        folder = path.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent  # the nearest folder that exists; the rest is created
+        if not folder.is_dir():
+            raise UserInputError(f"cannot write {flag} {path}: {folder} is a file, not a folder.")
+        if not os.access(folder, os.W_OK | os.X_OK):
+            raise UserInputError(f"cannot write {flag} {path}: folder {folder} is not writable.")
+
+
+def new_file_mode() -> int:
+    """The mode `open()` gives a new file: 0666 less the umask (mkstemp would give 0600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _mode_for(path: Path) -> int:
+    """An overwritten file keeps its mode; a new one follows the umask."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:
+        return new_file_mode()
+
+
+@dataclass
+class OutputSet:
+    """All-or-none writing of a command's outputs.
+
+    Files staged through `write_atomically`/`staged_path` are renamed into place when the
+    command succeeds and removed when it fails. A declared output that the command writes by
+    other means is kept as it was before (a hard link holds the old file) and put back, or
+    removed if it is new, when the command fails; on success new files get the umask's mode.
+    """
+
+    paths: list[Path]
+    staged: list[tuple[Path, Path]] = field(default_factory=list)
+    backups: dict[Path, Path | None] = field(default_factory=dict)
+    modes: dict[Path, int] = field(default_factory=dict)
+    token: Any = None
+
+    def __enter__(self) -> OutputSet:
+        for path in self.paths:
+            self.modes[path] = _mode_for(path)
+            self.backups[path] = _link_backup(path) if path.is_file() else None
+        self.token = _ACTIVE.set(self)
+        return self
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        _ACTIVE.reset(self.token)
+        ok = kind is None or (isinstance(error, typer.Exit) and error.exit_code == 0)
+        if ok:
+            try:
+                self.commit()
+            except BaseException:
+                self.rollback()
+                raise
+        else:
+            self.rollback()
+
+    def commit(self) -> None:
+        for tmp, path in self.staged:
+            os.replace(tmp, path)
+        self.staged.clear()
+        for path, mode in self.modes.items():
+            try:
+                if path.is_file() and stat.S_IMODE(path.stat().st_mode) != mode:
+                    path.chmod(mode)
+            except OSError:
+                pass
+        for backup in self.backups.values():
+            if backup is not None:
+                backup.unlink(missing_ok=True)
+
+    def rollback(self) -> None:
+        for tmp, _ in self.staged:
+            tmp.unlink(missing_ok=True)
+        self.staged.clear()
+        for path, backup in self.backups.items():
+            try:
+                if backup is not None and path.exists() and os.path.samefile(backup, path):
+                    backup.unlink()  # untouched (rename() between two links does nothing)
+                elif backup is not None:
+                    os.replace(backup, path)
+                elif path.is_file() and not path.is_symlink():
+                    path.unlink()
+            except OSError:
+                pass
+
+
+_ACTIVE: contextvars.ContextVar[OutputSet | None] = contextvars.ContextVar(
+    "cerebro_outputs", default=None
+)
+
+
+def _link_backup(path: Path) -> Path | None:
+    """A hard link to the current file (which a rename over `path` leaves intact)."""
+    backup = path.with_name(f".{path.name}.{os.getpid()}.cerebro-backup")
+    try:
+        backup.unlink(missing_ok=True)
+        os.link(path, backup)
+        return backup
+    except OSError:
+        return None  # no hard links here: a failure after writing cannot put the old file back
+
+
+@contextmanager
+def staged_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path beside `path` (same suffix) to write to; it replaces `path` when the
+    command succeeds (at once outside a command) and is removed on failure."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=path.parent
+    )
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.chmod(tmp, _mode_for(path))
+        active = _ACTIVE.get()
+        if active is not None:
+            active.staged.append((tmp, path))
+        else:
+            os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def run_fields(fields: dict[str, Any], message: str) -> Result:
@@ -74,17 +304,10 @@ def status(message: str) -> Iterator[None]:
 
 
 def write_atomically(path: str | Path, text: str) -> None:
-    """Write `text` to `path` so that readers never see a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write `text` to `path` so that readers never see a half-written file (within a command:
+    only once the whole command has succeeded)."""
+    with staged_path(path) as tmp, open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def emit(result: Result, as_json: bool, output: Path | None, plot: Path | None = None) -> None:
@@ -92,7 +315,8 @@ def emit(result: Result, as_json: bool, output: Path | None, plot: Path | None =
     if plot is not None:
         from cerebro.report.plots import plot_result, save_figure
 
-        save_figure(plot_result(result), plot)
+        with staged_path(plot) as tmp:
+            save_figure(plot_result(result), tmp)
     payload = None
     if as_json or output is not None:
         payload = json.dumps(result.to_dict(), indent=2, allow_nan=False)

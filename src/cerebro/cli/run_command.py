@@ -7,7 +7,15 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from cerebro.cli.common import JSON_HELP, OUTPUT_HELP, emit, status, stdout, user_errors
+from cerebro.cli.common import (
+    JSON_HELP,
+    OUTPUT_HELP,
+    check_outputs,
+    emit,
+    status,
+    stdout,
+    user_errors,
+)
 from cerebro.core.registry import methods
 from cerebro.run import read_spec_file, run_spec
 
@@ -27,6 +35,8 @@ def register(app: typer.Typer) -> None:
         spec = read_spec_file(spec_file)
         if data is not None:
             spec["data"] = str(data)
+        if output is not None and isinstance(spec.get("data"), str):
+            check_outputs({"--output": output}, [Path(spec["data"])])  # the spec's data file
         with status(f"running {spec.get('kind', 'analysis')} …"):
             result = run_spec(spec)
         emit(result, as_json, output)

@@ -16,6 +16,7 @@ from cerebro.cli.common import (
     PLOT_HELP,
     emit,
     split_csv,
+    staged_path,
     stderr,
     user_errors,
 )
@@ -155,7 +156,7 @@ def register(app: typer.Typer) -> None:
         `best_treatment`), in the input's row order; rows with a missing or unseen value are
         left empty."""
         from cerebro.data.load import load_table
-        from cerebro.uplift.model_file import load_model, write_csv_atomically
+        from cerebro.uplift.model_file import load_model
 
         fitted = load_model(model_file)
         names = [f.name for f in fitted.encoding.features]
@@ -165,7 +166,8 @@ def register(app: typer.Typer) -> None:
         if output is None:
             preds.to_csv(sys.stdout, index=False, float_format="%.17g")
         else:
-            write_csv_atomically(preds, output)
+            with staged_path(output) as tmp:
+                preds.to_csv(tmp, index=False, float_format="%.17g")
             stderr.print(f"[dim]wrote {len(preds):,} predictions to {output}[/dim]")
         if missing:
             reason = f" ({unseen:,} for a text value the model never saw)" if unseen else ""

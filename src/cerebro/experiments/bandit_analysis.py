@@ -6,10 +6,11 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.python_face import python_face
@@ -22,6 +23,12 @@ from cerebro.experiments.bayes import beta_posterior, prob_best, t_posterior
 
 if TYPE_CHECKING:
     import pandas as pd
+
+# A simulation steps every run of every policy `horizon` times in a Python loop over numpy
+# arrays: about 30 µs a step plus a few ns per run, so these bounds keep the worst case to
+# minutes per policy instead of an unbounded hang.
+MAX_HORIZON = 1_000_000
+MAX_STEPS = 100_000_000  # horizon × runs
 
 
 class BanditSpec(SpecBase):
@@ -71,6 +78,36 @@ class BanditSpec(SpecBase):
             raise ValueError(f"epsilon must lie in [0, 1], got {value} (e.g. 0.1)")
         return value
 
+    @field_validator("means")
+    @classmethod
+    def _finite_means(cls, value: list[float] | None) -> list[float] | None:
+        if value is not None and not all(math.isfinite(m) for m in value):
+            raise ValueError(f"means must be finite numbers, got {value} (e.g. 0.05,0.06)")
+        return value
+
+    @model_validator(mode="after")
+    def _bounded_simulation(self) -> BanditSpec:
+        if not self.simulate:
+            return self
+        if self.horizon < 2 or self.runs < 1:
+            raise ValueError(
+                f"--horizon must be at least 2 and --runs at least 1, got {self.horizon} and "
+                f"{self.runs}"
+            )
+        if self.horizon > MAX_HORIZON:
+            raise ValueError(
+                f"--horizon {self.horizon:,} is more than the simulation's limit of "
+                f"{MAX_HORIZON:,} steps per run; simulate a shorter horizon"
+            )
+        if self.horizon * self.runs > MAX_STEPS:
+            raise ValueError(
+                f"--horizon × --runs is {self.horizon:,} × {self.runs:,} = "
+                f"{self.horizon * self.runs:,} steps, more than the simulation's limit of "
+                f"{MAX_STEPS:,}; lower --runs (e.g. {max(1, MAX_STEPS // self.horizon):,}) or "
+                "--horizon"
+            )
+        return self
+
 
 def _arm_summaries(frame: pd.DataFrame, spec: BanditSpec, findings: list[Finding]):
     import pandas as pd
@@ -80,6 +117,12 @@ def _arm_summaries(frame: pd.DataFrame, spec: BanditSpec, findings: list[Finding
     reward = frame[spec.reward]
     if not pd.api.types.is_numeric_dtype(reward):
         raise UserInputError(f"reward column {spec.reward!r} is not numeric; recode it as numbers.")
+    infinite = int(np.isinf(reward.to_numpy(dtype=float, na_value=np.nan)).sum())
+    if infinite:
+        raise UserInputError(
+            f"reward column {spec.reward!r} has {infinite:,} infinite value(s); fix or drop "
+            "those rows (a bandit needs finite rewards)."
+        )
     keep = frame[spec.arm].notna() & reward.notna()
     if (~keep).any():
         findings.append(

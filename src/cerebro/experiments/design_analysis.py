@@ -96,6 +96,13 @@ def _block_codes(frame: pd.DataFrame, spec: DesignSpec, findings: list[Finding])
                 f"stratum column {column!r} has {int(values.isna().sum())} missing values; fill "
                 "them (e.g. with an 'unknown' level) or drop those units first."
             )
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            infinite = int(np.isinf(values.to_numpy(dtype=float)).sum())
+            if infinite:
+                raise UserInputError(
+                    f"stratum column {column!r} has {infinite:,} infinite value(s); fix them or "
+                    "drop those units first."
+                )
         if pd.api.types.is_numeric_dtype(values) and values.nunique() > spec.bins:
             values = pd.qcut(values, spec.bins, duplicates="drop")
             findings.append(
@@ -186,6 +193,12 @@ def run_design(spec: DesignSpec, data: pd.DataFrame | None = None) -> Result:
     blocks = _block_codes(data, spec, findings) if spec.strata and method != "simple" else None
     covariates = _covariates(data, spec, findings)
     x = data[covariates].to_numpy(dtype=float) if covariates else np.empty((len(data), 0))
+    if covariates and np.isinf(x).any():
+        worst = covariates[int(np.isinf(x).sum(0).argmax())]
+        raise UserInputError(
+            f"balance covariate {worst!r} has {int(np.isinf(x).sum(0).max()):,} infinite "
+            "value(s); fix or drop them, or leave it out of --balance-covariates."
+        )
     if covariates and np.isnan(x).any():
         worst = covariates[int(np.isnan(x).sum(0).argmax())]
         raise UserInputError(

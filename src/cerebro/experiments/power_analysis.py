@@ -35,6 +35,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
 DEFAULT_POWER = 0.8
+# One row per arm in the plan: past a thousand arms the table (and the multiplicity-corrected
+# level) stops being a plan anyone can run.
+MAX_ARMS = 1000
+# An effect under a millionth of the outcome's standard deviation needs more than ~10^13 users
+# per group, past what the sample-size solver brackets (10^15): refuse it with a sentence.
+MIN_STANDARDISED_MDE = 1e-6
 PROPORTION_FORMULAS = ("pooled", "unpooled", "arcsine")
 MEAN_FORMULAS = ("t", "normal")
 FORMULA_NAMES = {
@@ -150,6 +156,10 @@ class PowerSpec(SpecBase):
             raise ValueError(
                 f"sd must be positive, got {_fmt(value)}; give the outcome's standard deviation"
             )
+        if value is not None and not math.isfinite(value):
+            raise ValueError(
+                f"sd must be finite, got {_fmt(value)}; give the outcome's standard deviation"
+            )
         return value
 
     @field_validator("ratio")
@@ -166,6 +176,10 @@ class PowerSpec(SpecBase):
     def _two_arms(cls, value: int) -> int:
         if value < 2:
             raise ValueError(f"arms must be at least 2 (control and one variant), got {value}")
+        if value > MAX_ARMS:
+            raise ValueError(
+                f"arms must be at most {MAX_ARMS:,} (the plan has a row per arm), got {value:,}"
+            )
         return value
 
     @field_validator("n")
@@ -196,6 +210,8 @@ class PowerSpec(SpecBase):
     @model_validator(mode="after")
     def _combinations(self) -> PowerSpec:
         means = self.sd is not None
+        if self.baseline is not None and not math.isfinite(self.baseline):
+            raise ValueError(f"baseline must be a finite number, got {_fmt(self.baseline)}")
         if not means:
             if self.baseline is None:
                 raise ValueError(
@@ -232,6 +248,8 @@ class PowerSpec(SpecBase):
                 "a relative mde for means needs a non-zero baseline (the control mean); give "
                 "baseline or make the mde absolute"
             )
+        if self.mde is not None:
+            self._check_mde_size(means)
         alpha = self.comparison_alpha
         if self.power is not None and self.power <= alpha:
             raise ValueError(
@@ -276,6 +294,25 @@ class PowerSpec(SpecBase):
                     f"{p_variant:.4g}, outside [0, 1]; use an mde of {word} {bound:.4g}"
                     + (" (relative)" if self.relative else "")
                 )
+
+    def _check_mde_size(self, means: bool) -> None:
+        """Refuse an effect too small for any finite plan (the solver would return NaN)."""
+        assert self.mde is not None
+        if means:
+            assert self.sd is not None
+            scale = self.sd
+        else:
+            assert self.baseline is not None
+            scale = math.sqrt(self.baseline * (1 - self.baseline))
+        standardised = abs(self.absolute_mde) / scale
+        if not standardised >= MIN_STANDARDISED_MDE:
+            per_unit = abs(self.baseline) if self.relative and self.baseline else 1.0
+            smallest = 1.05 * MIN_STANDARDISED_MDE * scale / per_unit  # 2 digits, rounded up
+            raise ValueError(
+                f"mde {_fmt(self.mde)} is {standardised:.2g} standard deviations of the outcome, "
+                "too small to plan for (it would need more than 10^13 users per group); give "
+                f"an mde of at least {smallest:.2g}" + (" (relative)" if self.relative else "")
+            )
 
     # -- derived quantities ------------------------------------------------------------------
     @property
@@ -364,6 +401,11 @@ class _Problem:
 
 def round_up(x: float) -> int:
     """Round a sample size up, ignoring floating-point dust just above an integer."""
+    if not math.isfinite(x):
+        raise UserInputError(
+            "no finite sample size reaches the target power for this effect; give a larger mde "
+            "or a smaller sd."
+        )
     return math.ceil(round(x, 6))
 
 

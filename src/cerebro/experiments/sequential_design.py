@@ -29,6 +29,22 @@ NAMES = {
 }
 
 
+def _fraction(value: object) -> object:
+    """'1/3' → 0.333…; other values are left to pydantic (which explains a bad one)."""
+    if not isinstance(value, str) or "/" not in value:
+        return value
+    numerator, _, denominator = value.partition("/")
+    try:
+        top, bottom = float(numerator), float(denominator)
+    except ValueError:
+        raise ValueError(
+            f"info fraction {value!r} is not a number or a ratio a/b (e.g. 0.25 or 1/3)"
+        ) from None
+    if bottom == 0:
+        raise ValueError(f"info fraction {value!r} divides by zero; write e.g. 1/3")
+    return top / bottom
+
+
 class SequentialDesignSpec(SpecBase):
     """Planned looks of a group-sequential test and how alpha is spent over them."""
 
@@ -66,7 +82,11 @@ class SequentialDesignSpec(SpecBase):
     @field_validator("info_fractions", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
-        return split_list(value)
+        """ "0.25,0.5,1" or a list; a fraction may be written a/b ("1/3,2/3,1")."""
+        value = split_list(value)
+        if isinstance(value, list):
+            return [_fraction(v) for v in value]
+        return value
 
     @field_validator("alpha")
     @classmethod

@@ -223,6 +223,10 @@ class UpliftModel:
     def score(self, frame: pd.DataFrame, source: str = "the data") -> tuple[pd.DataFrame, int, int]:
         """Predictions in the input's row order (`cate`, or `cate_<arm>` and `best_treatment`),
         the number of rows left empty for missing values, and of those for unseen levels."""
+        if len(frame) == 0:
+            raise UserInputError(
+                f"{source} has no rows to score (only a header); give a file with at least one row."
+            )
         X, unseen = self.encoding.transform(frame, source)
         cate = self.predict_matrix(X)
         missing = int(np.isnan(X).any(axis=1).sum())
@@ -263,6 +267,17 @@ def prediction_frame(
     return out
 
 
+def _final_mode(path: Path) -> int:
+    """The mode the written file gets: an overwritten file keeps its own, a new one follows
+    the umask like `open()` (the temporary file from mkstemp is 0600)."""
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        mask = os.umask(0)
+        os.umask(mask)
+        return 0o666 & ~mask
+
+
 def write_csv_atomically(frame: pd.DataFrame, path: str | Path) -> None:
     """CSV (missing values as empty cells, full float precision) via a temporary file + rename."""
     path = Path(path)
@@ -271,6 +286,7 @@ def write_csv_atomically(frame: pd.DataFrame, path: str | Path) -> None:
     try:
         with os.fdopen(fd, "w", newline="") as handle:
             frame.to_csv(handle, index=False, float_format="%.17g")
+        os.chmod(tmp, _final_mode(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -342,6 +358,88 @@ def _read_array(archive: zipfile.ZipFile, name: Any, path: Path) -> np.ndarray:
         ) from None
 
 
+def _lightgbm_text_problem(text: str) -> str | None:
+    """Why `text` is not a whole LightGBM model dump, or None.
+
+    LightGBM's own parser trusts the text: a truncated or edited dump can crash the process
+    (a segmentation fault) instead of raising, so the structure is checked here first – the
+    header, that each tree starts where ``tree_sizes`` says, that every tree's arrays have the
+    lengths its ``num_leaves`` implies with children and features in range, and the
+    ``end of trees`` line.
+    """
+    data = text.encode("utf-8")
+    if not data.startswith(b"tree\n"):
+        return "it does not start with LightGBM's 'tree' header"
+    start = data.find(b"\nTree=0\n")
+    if start < 0:
+        return "it holds no trees"
+    header = dict(line.split(b"=", 1) for line in data[:start].split(b"\n") if b"=" in line)
+    try:
+        sizes = [int(v) for v in header[b"tree_sizes"].split()]
+        max_feature = int(header[b"max_feature_idx"])
+    except (KeyError, ValueError):
+        return "its header lacks tree_sizes or max_feature_idx"
+    pos = start + 1
+    for i, size in enumerate(sizes):
+        block = data[pos : pos + size]
+        if size <= 0 or len(block) < size or not block.startswith(b"Tree=%d\n" % i):
+            return f"tree {i} is cut short or misplaced"
+        problem = _tree_problem(block, max_feature)
+        if problem:
+            return f"tree {i} {problem}"
+        pos += size
+    if not data[pos:].startswith(b"end of trees"):
+        return "it has no 'end of trees' line after the last tree"
+    if b"\nend of parameters\n\npandas_categorical:" not in data[pos:]:
+        # a dump cut inside or just after its parameters crashes or hangs LightGBM's parser
+        return "its parameters section is cut short"
+    return None
+
+
+def _tree_problem(block: bytes, max_feature: int) -> str | None:
+    fields = dict(line.split(b"=", 1) for line in block.split(b"\n") if b"=" in line)
+    try:
+        leaves = int(fields[b"num_leaves"])
+        arrays = {
+            key: fields[key].split()
+            for key in (b"split_feature", b"threshold", b"left_child", b"right_child")
+        }
+        values = fields[b"leaf_value"].split()
+        [float(v) for v in values]
+        [float(v) for v in arrays[b"threshold"]]
+        features = [int(v) for v in arrays[b"split_feature"]]
+        children = [int(v) for v in arrays[b"left_child"] + arrays[b"right_child"]]
+    except (KeyError, ValueError):
+        return "lacks a field or holds a value that is not a number"
+    if leaves < 1 or len(values) != leaves:
+        return "has leaf values that do not match its number of leaves"
+    if leaves > 1 and any(len(v) != leaves - 1 for v in arrays.values()):
+        return "has split arrays that do not match its number of leaves"
+    if any(not 0 <= f <= max_feature for f in features):
+        return "splits on a feature the model does not have"
+    if any(not -leaves <= c < leaves - 1 for c in children):
+        return "points to a node it does not have"
+    return None
+
+
+def _check_states(value: Any, path: Path) -> None:
+    """Every LightGBM text in an unpacked state tree is whole (see `_lightgbm_text_problem`)."""
+    if isinstance(value, dict):
+        if value.get("type") == "lightgbm":
+            text = value.get("model")
+            problem = _lightgbm_text_problem(text) if isinstance(text, str) else "it is not text"
+            if problem:
+                raise UserInputError(
+                    f"model file {path.name!r} is damaged: a LightGBM model in it is not "
+                    f"whole ({problem}); re-save the model with cerebro uplift --save."
+                )
+        for item in value.values():
+            _check_states(item, path)
+    elif isinstance(value, list):
+        for item in value:
+            _check_states(item, path)
+
+
 def _state_of(fitted: Any) -> dict[str, Any]:
     try:
         return fitted.to_state()
@@ -383,6 +481,7 @@ def save_model(model: UpliftModel, path: str | Path) -> None:
             archive.writestr(MANIFEST, json.dumps(manifest, indent=1, allow_nan=True))
             for name, data in packer.members.items():
                 archive.writestr(name, data)
+        os.chmod(tmp, _final_mode(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -483,7 +582,17 @@ def load_model(path: str | Path) -> UpliftModel:
         fitted = {}
         for entry in manifest["models"]:
             state = _unpack(entry["state"], archive, path)
-            fitted[entry["arm"]] = _restore(manifest["model"], state)
+            _check_states(state, path)
+            try:
+                fitted[entry["arm"]] = _restore(manifest["model"], state)
+            except UserInputError:
+                raise
+            except Exception as err:  # any failure to rebuild a model from its state
+                raise UserInputError(
+                    f"model file {path.name!r} is damaged: the model for arm {entry['arm']!r} "
+                    f"cannot be rebuilt ({type(err).__name__}); re-save the model with "
+                    "cerebro uplift --save."
+                ) from None
         extra = _unpack(manifest.get("extra", {}), archive, path)
     return UpliftModel(
         spec=manifest["spec"],

@@ -183,4 +183,29 @@ class UpliftSpec(SpecBase):
                 "random_forest base learners cannot be saved without pickle; use --learner "
                 "lightgbm or linear with --save"
             )
+        self._check_output_paths()
         return self
+
+    def _check_output_paths(self) -> None:
+        """--predictions and --save must not overwrite the input data or each other."""
+        import os
+        from pathlib import Path
+
+        def same(a: str, b: str) -> bool:
+            try:
+                if Path(a).exists() and Path(b).exists():
+                    return os.path.samefile(a, b)
+                return Path(a).resolve() == Path(b).resolve()
+            except OSError:
+                return False
+
+        named = [("--predictions", self.predictions), ("--save", self.save)]
+        for flag, path in named:
+            if path and isinstance(self.data, str) and same(path, self.data):
+                raise ValueError(
+                    f"{flag} is the input file {Path(self.data).name}; choose another path"
+                )
+        if self.predictions and self.save and same(self.predictions, self.save):
+            raise ValueError(
+                f"--predictions and --save are the same file {self.save}; give each its own path"
+            )
