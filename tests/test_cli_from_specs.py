@@ -25,6 +25,8 @@ from cerebro.experiments.bandit_analysis import BanditSpec
 from cerebro.experiments.design_analysis import DesignSpec
 from cerebro.experiments.power_analysis import PowerSpec
 from cerebro.experiments.sequential_design import SequentialDesignSpec
+from cerebro.geo.design_spec import GeoDesignSpec
+from cerebro.geo.lift_spec import GeoTestSpec
 from cerebro.observational.spec import CausalSpec
 
 COMMANDS = {
@@ -33,6 +35,8 @@ COMMANDS = {
     "design": (DesignSpec, "design"),
     "bandit": (BanditSpec, "bandit"),
     "causal": (CausalSpec, "causal"),
+    "geotest": (GeoTestSpec, None),  # Python: cerebro.geo.analysis.geotest (not generated yet)
+    "geo-design": (GeoDesignSpec, None),  # Python: cerebro.geo.design.geo_design (idem)
 }
 PYTHON_FACES = [command for command, (_, function) in COMMANDS.items() if function]
 runner = CliRunner()
@@ -161,6 +165,16 @@ def test_flags_short_names_and_aliases_of_the_converted_commands_are_kept():
             "debiased": ["--debiased"],
             "replace": ["--replace", "--no-replace"],
             "treat_start": ["--treat-start"],
+            "output": ["--output", "-o"],
+        },
+        "geotest": {
+            "treatment_geos": ["--treatment-geos"],
+            "fixed_effects": ["--fixed-effects", "--no-fixed-effects"],
+            "output": ["--output", "-o"],
+        },
+        "geo-design": {
+            "fixed_effects": ["--fixed-effects", "--no-fixed-effects"],
+            "markets": ["--markets"],
             "output": ["--output", "-o"],
         },
     }
