@@ -25,13 +25,20 @@ from cerebro.experiments.bandit_analysis import BanditSpec
 from cerebro.experiments.design_analysis import DesignSpec
 from cerebro.experiments.power_analysis import PowerSpec
 from cerebro.experiments.sequential_design import SequentialDesignSpec
+from cerebro.geo.design_spec import GeoDesignSpec
+from cerebro.geo.lift_spec import GeoTestSpec
+from cerebro.observational.spec import CausalSpec
 
 COMMANDS = {
     "power-analysis": (PowerSpec, "power_analysis"),
     "sequential-design": (SequentialDesignSpec, "sequential_design"),
     "design": (DesignSpec, "design"),
     "bandit": (BanditSpec, "bandit"),
+    "causal": (CausalSpec, "causal"),
+    "geotest": (GeoTestSpec, None),  # Python: cerebro.geo.analysis.geotest (not generated yet)
+    "geo-design": (GeoDesignSpec, None),  # Python: cerebro.geo.design.geo_design (idem)
 }
+PYTHON_FACES = [command for command, (_, function) in COMMANDS.items() if function]
 runner = CliRunner()
 
 
@@ -73,6 +80,9 @@ def default_mismatches(params: dict[str, Any], spec_type: type[SpecBase]) -> lis
         elif face_hints(field, "cli").get("required"):  # the command line must name the file
             if not (param.required and spec_default(field) is None):
                 wrong.append((name, "not required"))
+        elif field.is_required():  # no default anywhere: every face must name it
+            if not param.required:
+                wrong.append((name, "not required"))
         elif param.required or cli_value_as_spec(field, param) != spec_default(field):
             wrong.append((name, param.default, spec_default(field)))
     return wrong
@@ -82,6 +92,21 @@ def default_mismatches(params: dict[str, Any], spec_type: type[SpecBase]) -> lis
 def test_every_spec_field_is_an_option_with_the_spec_default(command):
     spec_type, _ = COMMANDS[command]
     assert default_mismatches(click_params(command), spec_type) == []
+
+
+def option_row(text: str, flag: str) -> str | None:
+    """The help row of `flag`, with the lines a long help wraps onto."""
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line[1:].replace("*", " ").split()[:1] == [flag]:
+            row = [line]
+            for more in lines[i + 1 :]:
+                words = more[1:].replace("*", " ").split()
+                if not words or words[0].startswith("-") or more.startswith("╰"):
+                    break
+                row.append(more)
+            return " ".join(row)
+    return None
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -96,18 +121,18 @@ def test_help_lists_every_option_with_its_default(command):
         if param.param_type_name == "argument":
             assert name in text
             continue
-        row = next(
-            (line for line in text.splitlines() if line[1:].split()[:1] == param.opts[:1]), None
-        )
+        row = option_row(text, param.opts[0])
         assert row is not None, f"{param.opts[0]} not in `{command} --help`"
         shown = param.default
+        if shown is True and param.secondary_opts:  # typer shows an on/off switch by its name
+            shown = param.opts[0].removeprefix("--")
         if shown not in (None, "", False):
             assert f"[default: {shown}]" in row, row
         if param.secondary_opts:
             assert param.secondary_opts[0] in row
 
 
-@pytest.mark.parametrize("command", COMMANDS)
+@pytest.mark.parametrize("command", PYTHON_FACES)
 def test_python_face_has_every_field_with_the_spec_default(command):
     spec_type, function = COMMANDS[command]
     face = getattr(cerebro, function)
@@ -116,7 +141,10 @@ def test_python_face_has_every_field_with_the_spec_default(command):
     assert set(parameters) == set(fields)
     for name, field in fields.items():
         default = parameters[name].default
-        assert default == spec_default(field), name
+        if field.is_required():
+            assert default is inspect.Parameter.empty, name
+        else:
+            assert default == spec_default(field), name
         assert re.search(rf"^{name} : ", face.__doc__, re.M), f"{name} missing from the docstring"
         if field.description and name != "data":
             first_words = re.sub(r"`", "", field.description)[:20]
@@ -133,6 +161,22 @@ def test_flags_short_names_and_aliases_of_the_converted_commands_are_kept():
         },
         "design": {"covariates": ["--balance-covariates"], "output": ["--output", "-o"]},
         "bandit": {"simulate": ["--simulate"], "output": ["--output", "-o"]},
+        "causal": {
+            "debiased": ["--debiased"],
+            "replace": ["--replace", "--no-replace"],
+            "treat_start": ["--treat-start"],
+            "output": ["--output", "-o"],
+        },
+        "geotest": {
+            "treatment_geos": ["--treatment-geos"],
+            "fixed_effects": ["--fixed-effects", "--no-fixed-effects"],
+            "output": ["--output", "-o"],
+        },
+        "geo-design": {
+            "fixed_effects": ["--fixed-effects", "--no-fixed-effects"],
+            "markets": ["--markets"],
+            "output": ["--output", "-o"],
+        },
     }
     for command, names in expected.items():
         params = click_params(command)

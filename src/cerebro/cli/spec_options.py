@@ -50,6 +50,7 @@ class FieldOption:
     item_type: type = str
     keep_empty: bool = False
     parse: str | None = None
+    raw: bool = False  # the text goes to the spec as given (its validator parses it)
 
     @property
     def flag(self) -> str:
@@ -63,6 +64,8 @@ class FieldOption:
             return getattr(__import__(module, fromlist=[function]), function)(value)
         if isinstance(value, Path):
             return str(value)
+        if self.raw:
+            return value
         if self.is_list and isinstance(value, str):
             items = split_list(value)
             return items if items or self.keep_empty or self.default is not None else None
@@ -149,6 +152,7 @@ def field_options(spec_type: type[SpecBase]) -> list[FieldOption]:
                 item_type=item or str,
                 keep_empty=bool(hint.get("keep_empty")),
                 parse=hint.get("parse"),
+                raw=bool(hint.get("raw")),
             )
         )
     return options

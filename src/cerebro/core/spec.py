@@ -95,6 +95,7 @@ def cli(
     help: str | None = None,
     keep_empty: bool = False,
     parse: str | None = None,
+    raw: bool = False,
     skip: bool = False,
 ) -> dict[str, Any]:
     """A spec field's command-line hints, kept as data in the field: write
@@ -113,6 +114,8 @@ def cli(
     - `keep_empty`: for a list, an empty value means the empty list, not "use the default".
     - `parse`: ``"module:function"`` turning the option's text into the field's value (e.g.
       ``"A=1,B=2"`` into a mapping), imported only when the option is given.
+    - `raw`: the option's text goes to the spec unchanged, for a field whose own validator
+      reads a syntax of its own (``--markets 2-5``, ``--treatment-geos "a,b;c,d"``).
     - `skip`: not on the command line at all.
     """
     hints: dict[str, Any] = {
@@ -124,6 +127,7 @@ def cli(
         "help": help,
         "keep_empty": keep_empty,
         "parse": parse,
+        "raw": raw,
         "skip": skip,
     }
     return {"cli": {k: v for k, v in hints.items() if v not in (None, False, [])}}

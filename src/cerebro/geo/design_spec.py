@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cerebro.core.spec import Alpha, SpecBase, split_list
+from cerebro.core.spec import Alpha, SpecBase, cli, split_list
 
 DEFAULT_EFFECTS = [0.0, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3]
 
@@ -57,14 +57,27 @@ class GeoDesignSpec(SpecBase):
 
     kind: Literal["geo_design"] = "geo_design"
     data: str | None = Field(
-        None, description="Path of the long pre-test panel (geo, date, outcome)."
+        None,
+        description="Long pre-test panel (CSV, Parquet or JSON): one row per geo and date.",
+        json_schema_extra=cli(argument=True, required=True),
     )
     geo_column: str = Field("location", description="Column naming the geo of each row.")
     outcome: str = Field("Y", description="Outcome column (e.g. daily conversions).")
     date_column: str = Field("date", description="Date (or period number) column.")
-    markets: list[int] = Field(default_factory=lambda: [2, 3, 4, 5])
-    durations: list[int] = Field(default_factory=lambda: [10, 15])
-    effects: list[float] = Field(default_factory=lambda: list(DEFAULT_EFFECTS))
+    markets: list[int] = Field(
+        default_factory=lambda: [2, 3, 4, 5],
+        description="Treated-set sizes to search: a range 2-5 or a list 2,3.",
+        json_schema_extra=cli(raw=True),
+    )
+    durations: list[int] = Field(
+        default_factory=lambda: [10, 15],
+        description="Test lengths in periods of the data, e.g. 10,15.",
+    )
+    effects: list[float] = Field(
+        default_factory=lambda: list(DEFAULT_EFFECTS),
+        description="Relative lifts to simulate, e.g. 0,0.05,0.1 (0.05 = +5%; include 0 to see "
+        "the false-positive rate).",
+    )
     lookbacks: int = Field(1, description="History truncations to backtest (1 = the full history).")
     include: list[str] = Field(default_factory=list, description="Geos every treated set contains.")
     exclude: list[str] = Field(
@@ -73,9 +86,13 @@ class GeoDesignSpec(SpecBase):
     cells: int = Field(1, description="Number of disjoint treatment cells (shared donor pool).")
     budget: float | None = Field(None, description="Largest investment a design may need.")
     cpic: float = Field(1.0, description="Cost per incremental unit of the outcome.")
-    alpha: Alpha = 0.1
+    alpha: Alpha = Field(0.1, description="Level of the conformal test.")
     alternative: Literal["two-sided", "greater", "less"] = "two-sided"
-    fixed_effects: bool = Field(True, description="Remove each geo's mean before weighting.")
+    fixed_effects: bool = Field(
+        True,
+        description="Remove each geo's mean before weighting (--no-fixed-effects: weight the "
+        "raw series).",
+    )
     top: int = Field(10, description="Designs to show (the JSON tables hold all of them).")
     seed: int = Field(
         0, description="Recorded for reproducibility; the search draws no random numbers."

@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cerebro.core.spec import Alpha, SpecBase, split_list
+from cerebro.core.spec import Alpha, SpecBase, cli, split_list
 
 GeoMethod = Literal["augmented_synthetic_control", "synthetic_control", "tbr", "matched_markets"]
 
@@ -28,22 +28,38 @@ class GeoTestSpec(SpecBase):
     """
 
     kind: Literal["geotest"] = "geotest"
-    data: str | None = Field(None, description="Path of the long panel (CSV, Parquet or JSON).")
+    data: str | None = Field(
+        None,
+        description="Long panel (CSV, Parquet or JSON): one row per geo and date.",
+        json_schema_extra=cli(argument=True, required=True),
+    )
     geo_column: str = Field(..., description="Column naming the geo (market).")
     date_column: str = Field("date", description="Column with the date (or period number).")
     outcome: str = Field(..., description="Outcome column (units, sales, conversions).")
     treatment_geos: list[list[str]] = Field(
-        ..., description="Treated geos; cells separated by ';' (\"a,b;c,d\")."
+        ...,
+        description="Treated geos, comma-separated; several cells separated by ';' (\"a,b;c,d\").",
+        json_schema_extra=cli(raw=True),
     )
-    control_geos: list[str] | None = Field(None, description="Control pool (default: all others).")
-    treatment_start: str = Field(..., description="First date of the test window.")
+    control_geos: list[str] | None = Field(
+        None,
+        description="Control pool (default: all others).",
+        json_schema_extra=cli(keep_empty=True),
+    )
+    treatment_start: str = Field(
+        ..., description="First date of the test window (e.g. 2021-04-01)."
+    )
     treatment_end: str | None = Field(None, description="Last date of the test (default: last).")
     method: GeoMethod = "augmented_synthetic_control"
-    matching_vars: list[str] = Field(default_factory=list, description="Per-geo covariates.")
+    matching_vars: list[str] = Field(
+        default_factory=list, description="Per-geo columns to match markets on (matched_markets)."
+    )
     spend: str | None = Field(None, description="Spend column: cost per incremental unit, iROAS.")
-    alternative: Literal["two-sided", "greater", "less"] = "two-sided"
-    alpha: Alpha = 0.1
-    seed: int = 0
+    alternative: Literal["two-sided", "greater", "less"] = Field(
+        "two-sided", description="two-sided, greater (lift > 0) or less."
+    )
+    alpha: Alpha = Field(0.1, description="Significance level (CI is 1 − alpha).")
+    seed: int = Field(0, description="Seed for iid permutations.")
     permutation: Literal["block", "iid"] = Field(
         "block", description="Conformal permutations: moving blocks (default) or iid (GeoLift)."
     )

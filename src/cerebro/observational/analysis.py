@@ -16,9 +16,9 @@ import numpy as np
 from scipy import special
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, get_method, register
 from cerebro.core.results import Estimate, Finding, Fit, Result, effect_result
-from cerebro.core.spec import run_from_python
 from cerebro.data.load import load_table, require_columns
 from cerebro.data.validate import require_finite_result
 from cerebro.observational import dml
@@ -387,12 +387,16 @@ def causal_plot(result: Result) -> Any:
     return love_plot(result)
 
 
-def causal(data: pd.DataFrame | str | None = None, **options: Any) -> Result:
-    """Estimate a causal effect from observational data (see `CausalSpec` for every option).
-
+causal = python_face(
+    CausalSpec,
+    run_causal,
+    name="causal",
+    summary="Estimate a causal effect from observational data: adjust for confounders, or use a "
+    "design (difference-in-differences, regression discontinuity, instruments, synthetic control).",
+    example="""
     >>> res = causal(df, treatment="qsmk", outcome="wt82_71", confounders=["age", "age^2"], method="ipw")
-    """
-    return run_from_python(CausalSpec, run_causal, data, options)
+    """,
+)
 
 
 register(

@@ -12,9 +12,17 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 
-from cerebro.core.spec import EffectSpec, Jobs, SpecBase, explain_validation_error, split_list
+from cerebro.core.spec import (
+    Alpha,
+    EffectSpec,
+    Jobs,
+    SpecBase,
+    cli,
+    explain_validation_error,
+    split_list,
+)
 
 # Selection on observables: adjust for the named confounders.
 ADJUSTMENT = ("regression", "gcomp", "ipw", "aipw", "stratification", "psm", "dml")
@@ -92,12 +100,25 @@ class CausalSpec(EffectSpec):
     """
 
     kind: Literal["causal"] = "causal"
+    data: str | None = Field(
+        None,
+        description="Data file (CSV, Parquet or JSON), one row per unit.",
+        json_schema_extra=cli(argument=True, required=True),
+    )
     treatment: str | None = Field(
         None,
         description="Treatment column: binary (or multi-valued) for adjustment; did: the treated "
         "group (with post/treat_start) or 0/1 treated-this-period; rdd: take-up (fuzzy design; "
         "omit for sharp); iv: the endogenous regressor.",
     )
+    outcome: str = Field(..., description="Outcome column (numeric or 0/1).")
+    confounders: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("confounders", "covariates"),
+        description="Columns to adjust for; 'age^2' adds a square, 'C(x)' makes x categorical "
+        "(text columns are categorical anyway). rdd/iv: exogenous controls.",
+    )
+    alpha: Alpha = Field(0.05, description="1 − confidence level.")
     method: str = Field("aipw", description=f"One of {', '.join(AVAILABLE)}.")
     estimand: Literal["ate", "att", "atc"] = "ate"
     treated: str | None = Field(
@@ -123,6 +144,7 @@ class CausalSpec(EffectSpec):
         None,
         description="gcomp: treatment × confounder terms of a single outcome model (default: "
         "one model per arm, i.e. every term interacts).",
+        json_schema_extra=cli(keep_empty=True),
     )
     neighbours: int = Field(1, description="psm: matches per unit (1:k nearest neighbours).")
     caliper: float | None = Field(
@@ -203,7 +225,9 @@ class CausalSpec(EffectSpec):
         "(default with --cluster).",
     )
     debiased: bool = Field(
-        False, description="iv: small-sample factor n/(n − q) with t and F reference distributions."
+        False,
+        description="iv: small-sample factor n/(n − q) with t and F reference distributions.",
+        json_schema_extra=cli(flag="--debiased"),
     )
     treated_unit: list[str] = Field(
         default_factory=list, description="synthetic_control: the treated unit(s)."
@@ -213,7 +237,7 @@ class CausalSpec(EffectSpec):
         description="synthetic_control: Abadie–Diamond–Hainmueller, ridge-augmented, or "
         "synthetic difference-in-differences.",
     )
-    seed: int = 0
+    seed: int = Field(0, description="Seed of the bootstrap.")
 
     @field_validator("interactions", "exact", "instrument", "treated_unit", mode="before")
     @classmethod
