@@ -23,6 +23,9 @@ _LAZY = {
     "sequential_design": ("cerebro.experiments.sequential_design", "sequential_design"),
     "design": ("cerebro.experiments.design_analysis", "design"),
     "bandit": ("cerebro.experiments.bandit_analysis", "bandit"),
+    "geotest": ("cerebro.geo.analysis", "geotest"),
+    "geo_design": ("cerebro.geo.design", "geo_design"),
+    "uplift": ("cerebro.uplift.analysis", "uplift"),
     "datasets": ("cerebro.datasets", None),
 }
 
@@ -38,6 +41,8 @@ __all__ = [
     "datasets",
     "design",
     "did",
+    "geo_design",
+    "geotest",
     "iv",
     "parse_spec",
     "power_analysis",
@@ -46,6 +51,7 @@ __all__ = [
     "run_spec",
     "sequential_design",
     "synthetic_control",
+    "uplift",
 ]
 
 

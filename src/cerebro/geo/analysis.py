@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import run_from_python
 from cerebro.data.load import load_table, require_columns
 from cerebro.geo.conformal import ConformalTest
 from cerebro.geo.lift import LiftFit, fit_lift, tbr_interval
@@ -298,9 +298,17 @@ def _cell_findings(
     return out
 
 
-def geotest(data: Any = None, **options: Any) -> Result:
-    """Python face: `geotest("sales.csv", geo_column="dma", treatment_geos="NY,CA", ...)`."""
-    return run_from_python(GeoTestSpec, run_geotest, data, options)
+geotest = python_face(
+    GeoTestSpec,
+    run_geotest,
+    name="geotest",
+    summary="Estimate the lift of a geo experiment: treated markets against a synthetic control "
+    "built from the others, with conformal inference.",
+    example="""
+    >>> res = geotest("sales.csv", geo_column="dma", outcome="sales", treatment_geos="NY,CA",
+    ...               treatment_start="2024-03-01")
+    """,
+)
 
 
 def plot(result: Result) -> Any:

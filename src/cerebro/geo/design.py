@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import run_from_python
 from cerebro.geo.design_spec import GeoDesignSpec
 from cerebro.geo.power import TARGET_POWER
 
@@ -318,10 +318,17 @@ def _result(
     )
 
 
-def geo_design(data: Any = None, **options: Any) -> Result:
-    """Python face: ``geo_design("pretest.csv", geo_column="location", outcome="Y",
-    date_column="date", markets="2-5", durations=[10, 15], cpic=7.5, budget=100000)``."""
-    return run_from_python(GeoDesignSpec, run_geo_design, data, options)
+geo_design = python_face(
+    GeoDesignSpec,
+    run_geo_design,
+    name="geo_design",
+    summary="Choose treatment markets and a test length for a geo experiment: power by "
+    "simulation over every window, minimum detectable effect, investment.",
+    example="""
+    >>> res = geo_design("pretest.csv", geo_column="location", outcome="Y", date_column="date",
+    ...                  markets="2-5", durations=[10, 15], cpic=7.5, budget=100000)
+    """,
+)
 
 
 def plot(result: Result) -> Figure:

@@ -32,9 +32,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import run_from_python
 from cerebro.data.columns import arm_codes, note_dropped
 from cerebro.data.load import label_text, load_table, require_columns
 from cerebro.data.units import RepeatedUnit, is_none, unit_in_file, unit_in_frame
@@ -980,12 +980,16 @@ def plot(result: Result) -> Any:
     return fig
 
 
-def uplift(data: pd.DataFrame | str | None = None, **options: Any) -> Result:
-    """Model the CATE of a treatment (see `UpliftSpec` for every option).
-
+uplift = python_face(
+    UpliftSpec,
+    run_uplift,
+    name="uplift",
+    summary="Model the conditional average treatment effect (CATE): meta-learners or a causal "
+    "forest, evaluated out of fold, with tiers, targeting and drivers.",
+    example="""
     >>> res = uplift(df, treatment="offer", outcome="purchase", model="x_learner")
-    """
-    return run_from_python(UpliftSpec, run_uplift, data, options)
+    """,
+)
 
 
 register(
