@@ -21,6 +21,7 @@ from cerebro.cli.main import app
 from cerebro.cli.spec_options import field_options, spec_command
 from cerebro.core.errors import UserInputError
 from cerebro.core.spec import SpecBase, face_hints
+from cerebro.experiments.abtest_spec import ABTestSpec
 from cerebro.experiments.bandit_analysis import BanditSpec
 from cerebro.experiments.design_analysis import DesignSpec
 from cerebro.experiments.power_analysis import PowerSpec
@@ -31,8 +32,17 @@ COMMANDS = {
     "sequential-design": (SequentialDesignSpec, "sequential_design"),
     "design": (DesignSpec, "design"),
     "bandit": (BanditSpec, "bandit"),
+    "abtest": (ABTestSpec, "abtest"),
 }
 runner = CliRunner()
+
+
+def row_flags(line: str) -> list[str]:
+    """The flags of a `--help` row: after its border and the required mark ``*``, with
+    ``--type,--test-type`` (a flag and its alias) as two."""
+    words = line[1:].split()
+    words = words[1:] if words[:1] == ["*"] else words
+    return [flag for word in words for flag in word.split(",")]
 
 
 def spec_default(field):
@@ -73,6 +83,9 @@ def default_mismatches(params: dict[str, Any], spec_type: type[SpecBase]) -> lis
         elif face_hints(field, "cli").get("required"):  # the command line must name the file
             if not (param.required and spec_default(field) is None):
                 wrong.append((name, "not required"))
+        elif field.is_required():  # the spec has no default: every face must name it
+            if not param.required:
+                wrong.append((name, "not required"))
         elif param.required or cli_value_as_spec(field, param) != spec_default(field):
             wrong.append((name, param.default, spec_default(field)))
     return wrong
@@ -97,7 +110,7 @@ def test_help_lists_every_option_with_its_default(command):
             assert name in text
             continue
         row = next(
-            (line for line in text.splitlines() if line[1:].split()[:1] == param.opts[:1]), None
+            (line for line in text.splitlines() if row_flags(line)[:1] == param.opts[:1]), None
         )
         assert row is not None, f"{param.opts[0]} not in `{command} --help`"
         shown = param.default
@@ -116,7 +129,10 @@ def test_python_face_has_every_field_with_the_spec_default(command):
     assert set(parameters) == set(fields)
     for name, field in fields.items():
         default = parameters[name].default
-        assert default == spec_default(field), name
+        if field.is_required():
+            assert default is inspect.Parameter.empty, name
+        else:
+            assert default == spec_default(field), name
         assert re.search(rf"^{name} : ", face.__doc__, re.M), f"{name} missing from the docstring"
         if field.description and name != "data":
             first_words = re.sub(r"`", "", field.description)[:20]
@@ -133,6 +149,21 @@ def test_flags_short_names_and_aliases_of_the_converted_commands_are_kept():
         },
         "design": {"covariates": ["--balance-covariates"], "output": ["--output", "-o"]},
         "bandit": {"simulate": ["--simulate"], "output": ["--output", "-o"]},
+        "abtest": {
+            "treatment": ["--treatment", "-t"],
+            "outcome": ["--outcome", "-y"],
+            "test_type": ["--type", "--test-type"],
+            "test_name": ["--name"],
+            "bayes_model": ["--model"],
+            "time_column": ["--time"],
+            "from_summary": ["--from-summary"],
+            "yates": ["--yates"],
+            "binding": ["--binding", "--non-binding"],
+            "expected_allocation": ["--expected-allocation"],
+            "cluster": ["--cluster"],
+            "srm_alpha": ["--srm-alpha"],
+            "output": ["--output", "-o"],
+        },
     }
     for command, names in expected.items():
         params = click_params(command)
