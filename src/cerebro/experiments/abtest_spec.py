@@ -2,21 +2,32 @@
 
 Its fields are the options of every face: `cerebro abtest` (`cerebro.cli.spec_options`), the
 Python function `cerebro.abtest` (`cerebro.core.python_face`) and ``kind: abtest`` spec files.
+`OPTIONS` says which test type takes each option of one test type only; such an option set to
+anything but its default with another test type is refused in one sentence.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from cerebro.core.errors import UserInputError
-from cerebro.core.spec import SpecBase, cli, split_list
+from cerebro.core.spec import SpecBase, cli, face_hints, split_list
 
 TestType = Literal[
     "ttest", "welch", "mann_whitney", "chi_square", "ztest", "fisher", "bayesian", "sequential"
 ]
 TEST_TYPES: tuple[str, ...] = TestType.__args__  # type: ignore[attr-defined]
+
+# The options of one test type and the type that takes them; every other option applies to
+# every test type (tests/test_abtest_options.py holds this table to the spec's fields).
+BAYESIAN = ("prior", "rope", "loss_threshold", "draws", "bayes_model", "chains", "mcmc_samples")
+SEQUENTIAL = ("time_column", "mixing_sd", "planned_n", "spending", "futility", "binding")
+OPTIONS: dict[str, str] = {
+    **dict.fromkeys(BAYESIAN, "bayesian"),
+    **dict.fromkeys(SEQUENTIAL, "sequential"),
+}
 
 
 def parse_allocation(text: str | None) -> dict[str, float] | None:
@@ -42,7 +53,9 @@ class ABTestSpec(SpecBase):
 
     Outcomes are column names; ``"num/den"`` names a ratio metric (e.g. revenue per session)
     analysed by the delta method. `covariates` switch on CUPED, `strata` post-stratification,
-    `cluster` cluster-robust inference for cluster-randomised tests.
+    `cluster` cluster-robust inference for cluster-randomised tests. The Bayesian options
+    (`prior` … `mcmc_samples`) are for ``test_type="bayesian"`` only, the sequential ones
+    (`time_column` … `binding`) for ``test_type="sequential"`` only.
     """
 
     kind: Literal["abtest"] = "abtest"
@@ -240,4 +253,75 @@ class ABTestSpec(SpecBase):
             raise ValueError("name at least one outcome column (e.g. --outcome conversion)")
         if self.treatment in self.outcome:
             raise ValueError(f"{self.treatment!r} is the treatment column and cannot be an outcome")
+        self._options_of_test_type()
+        self._options_of_options()
         return self
+
+    def _changed(self, name: str) -> bool:
+        """Whether option `name` holds anything but its default (the CLI sends every default)."""
+        default = type(self).model_fields[name].get_default(call_default_factory=True)
+        return getattr(self, name) != default
+
+    def _options_of_test_type(self) -> None:
+        """Refuse an option of one test type given with another, naming it and its test type."""
+        given = [n for n, t in OPTIONS.items() if t != self.test_type and self._changed(n)]
+        if not given:
+            return
+        wanted = OPTIONS[given[0]]
+        named = [shown_option(self, n) for n in given if OPTIONS[n] == wanted]
+        group = [flag_of(n) for n, t in OPTIONS.items() if t == wanted]
+        current = (
+            f"--type {self.test_type}"
+            if self.test_type
+            else "the test chosen by the metric type (no --type)"
+        )
+        raise ValueError(
+            f"{_join(named)} {'applies' if len(named) == 1 else 'apply'} to --type {wanted} only, "
+            f"not to {current}: add --type {wanted} or drop {'it' if len(named) == 1 else 'them'} "
+            f"({_join(group)} all apply to --type {wanted} only)"
+        )
+
+    def _options_of_options(self) -> None:
+        """Refuse an option that only means something together with another one."""
+        if self.binding and not self.futility:
+            raise ValueError("--binding applies to futility bounds; add --futility obf or drop it")
+        if self.futility and not (self.planned_n and self.mde):
+            raise ValueError(
+                "--futility needs --planned-n (the planned units per arm) and --mde (the effect "
+                "the test is planned to detect, in metric units), as in --planned-n 20000 --mde 0.01"
+            )
+        if self._changed("spending") and not self.planned_n:
+            raise ValueError(
+                f"{shown_option(self, 'spending')} applies to group-sequential boundaries only; "
+                "add --planned-n (the planned units per arm) or drop it"
+            )
+        mcmc = [shown_option(self, n) for n in ("chains", "mcmc_samples") if self._changed(n)]
+        if mcmc and self.bayes_model == "conjugate":
+            raise ValueError(
+                f"{_join(mcmc)} {'applies' if len(mcmc) == 1 else 'apply'} to --model "
+                "hurdle_lognormal only (the conjugate model needs no MCMC); add --model "
+                f"hurdle_lognormal or drop {'it' if len(mcmc) == 1 else 'them'}"
+            )
+
+
+def flag_of(name: str) -> str:
+    """The command-line flag of an `ABTestSpec` field (``--time`` for `time_column`)."""
+    hint = face_hints(ABTestSpec.model_fields[name], "cli").get("flag")
+    return (hint or "--" + name.replace("_", "-")).split("/")[0]
+
+
+def shown_option(spec: ABTestSpec, name: str) -> str:
+    """An option as the user gave it: ``--planned-n 5000``, ``--binding``, ``--rope=-1,1``."""
+    value: Any = getattr(spec, name)
+    if isinstance(value, bool):
+        return flag_of(name)
+    if isinstance(value, list):
+        value = ",".join(f"{v:g}" for v in value)
+    elif isinstance(value, float):
+        value = f"{value:g}"
+    text = str(value)
+    return f"{flag_of(name)}={text}" if text.startswith("-") else f"{flag_of(name)} {text}"
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
