@@ -134,11 +134,11 @@ class ABTestSpec(SpecBase):
         description="Yates continuity correction for chi-square.",
         json_schema_extra=cli(flag="--yates"),
     )
-    mde: float | None = Field(
-        None, description="Planned absolute effect: report the power the test had for it."
-    )
     power: float = Field(
         0.8, description="Power at which the detectable effect (mde column) is reported."
+    )
+    mde: float | None = Field(
+        None, description="Planned absolute effect: report the power the test had for it."
     )
     srm_alpha: float = Field(
         0.001,
