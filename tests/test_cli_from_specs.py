@@ -21,6 +21,7 @@ from cerebro.cli.main import app
 from cerebro.cli.spec_options import field_options, spec_command
 from cerebro.core.errors import UserInputError
 from cerebro.core.spec import SpecBase, face_hints
+from cerebro.experiments.abtest_spec import ABTestSpec
 from cerebro.experiments.bandit_analysis import BanditSpec
 from cerebro.experiments.design_analysis import DesignSpec
 from cerebro.experiments.power_analysis import PowerSpec
@@ -37,9 +38,18 @@ COMMANDS = {
     "causal": (CausalSpec, "causal"),
     "geotest": (GeoTestSpec, None),  # Python: cerebro.geo.analysis.geotest (not generated yet)
     "geo-design": (GeoDesignSpec, None),  # Python: cerebro.geo.design.geo_design (idem)
+    "abtest": (ABTestSpec, "abtest"),
 }
 PYTHON_FACES = [command for command, (_, function) in COMMANDS.items() if function]
 runner = CliRunner()
+
+
+def row_flags(line: str) -> list[str]:
+    """The flags of a `--help` row: after its border and the required mark ``*``, with
+    ``--type,--test-type`` (a flag and its alias) as two."""
+    words = line[1:].split()
+    words = words[1:] if words[:1] == ["*"] else words
+    return [flag for word in words for flag in word.split(",")]
 
 
 def spec_default(field):
@@ -98,7 +108,7 @@ def option_row(text: str, flag: str) -> str | None:
     """The help row of `flag`, with the lines a long help wraps onto."""
     lines = text.splitlines()
     for i, line in enumerate(lines):
-        if line[1:].replace("*", " ").split()[:1] == [flag]:
+        if row_flags(line)[:1] == [flag]:
             row = [line]
             for more in lines[i + 1 :]:
                 words = more[1:].replace("*", " ").split()
@@ -175,6 +185,21 @@ def test_flags_short_names_and_aliases_of_the_converted_commands_are_kept():
         "geo-design": {
             "fixed_effects": ["--fixed-effects", "--no-fixed-effects"],
             "markets": ["--markets"],
+            "output": ["--output", "-o"],
+        },
+        "abtest": {
+            "treatment": ["--treatment", "-t"],
+            "outcome": ["--outcome", "-y"],
+            "test_type": ["--type", "--test-type"],
+            "test_name": ["--name"],
+            "bayes_model": ["--model"],
+            "time_column": ["--time"],
+            "from_summary": ["--from-summary"],
+            "yates": ["--yates"],
+            "binding": ["--binding", "--non-binding"],
+            "expected_allocation": ["--expected-allocation"],
+            "cluster": ["--cluster"],
+            "srm_alpha": ["--srm-alpha"],
             "output": ["--output", "-o"],
         },
     }

@@ -160,7 +160,6 @@ def cli_mismatches(kind: str) -> list[str]:
 # into options derived from its spec); their known differences are listed so that the list can
 # only shrink: a new difference, or a kind that no longer differs, fails the test.
 KNOWN_CLI_DIFFERENCES: dict[str, set[str]] = {
-    "abtest": {"srm_alpha: no CLI option"},
     # --value and --cost: the options are there under shorter names.
     "uplift": {"value_per_outcome: no CLI option", "cost_per_treatment: no CLI option"},
 }

@@ -16,9 +16,10 @@ import numpy as np
 from scipy import special
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import run_from_python
+from cerebro.core.spec import spec_from_options
 from cerebro.data.load import describe_file, load_table, require_columns
 from cerebro.data.units import RepeatedUnit, is_none, unit_in_file, unit_in_frame
 from cerebro.experiments import proportion_tests, rank_tests
@@ -717,19 +718,25 @@ def _estimates_for(
     return row
 
 
-def abtest(
-    data: pd.DataFrame | str | None = None,
-    *,
-    treatment: str,
-    outcome: str | list[str] | None = None,
-    **options: Any,
-) -> Result:
-    """Analyse an A/B/n test (see `ABTestSpec` for every option).
+def _build(given: dict[str, Any]) -> ABTestSpec:
+    """The Python face's spec: an `outcome` given as None means none (as with `from_summary`)."""
+    for name in ("outcome", "outcome_column", "outcomes"):
+        if name in given and given[name] is None:
+            given[name] = []
+    return spec_from_options(ABTestSpec, given)
 
+
+abtest = python_face(
+    ABTestSpec,
+    run_abtest,
+    name="abtest",
+    summary="Analyse an A/B/n test: every variant against the control, for each outcome.",
+    build=_build,
+    example="""
     >>> res = abtest(df, treatment="cohort", outcome=["revenue"], covariates=["pre_revenue"])
-    """
-    fields: dict[str, Any] = {"treatment": treatment, "outcome": outcome or [], **options}
-    return run_from_python(ABTestSpec, run_abtest, data, fields)
+    >>> abtest(df, treatment="arm", outcome="revenue", test_type="bayesian", rope=[-0.01, 0.01])
+    """,
+)
 
 
 register(

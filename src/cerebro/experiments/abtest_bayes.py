@@ -25,34 +25,13 @@ from cerebro.experiments.bayes import (
 
 def check_model_limits(spec: ABTestSpec) -> None:
     """Refuse, with the fix, what the Bayesian and sequential analyses do not cover."""
+    # An option of another test type, --binding without --futility and the like are refused by
+    # the spec itself (`ABTestSpec`, its `OPTIONS` table).
     kind = spec.test_type
-    if kind != "bayesian" and (spec.prior or spec.rope or spec.loss_threshold is not None):
-        raise UserInputError(
-            "--prior, --rope and --loss-threshold apply to --type bayesian only; add "
-            "--type bayesian or drop them."
-        )
-    if kind != "sequential" and (
-        spec.time_column or spec.mixing_sd is not None or spec.planned_n or spec.futility
-    ):
-        raise UserInputError(
-            "--time, --mixing-sd, --planned-n and --futility apply to --type sequential only; "
-            "add --type sequential or drop them."
-        )
-    if kind != "bayesian" and spec.bayes_model != "conjugate":
-        raise UserInputError(
-            f"--model {spec.bayes_model} applies to --type bayesian only; add --type bayesian."
-        )
     if spec.bayes_model != "conjugate" and spec.from_summary:
         raise UserInputError(
             f"--model {spec.bayes_model} needs one row per unit, not --from-summary; give the "
             "unit-level data or use the conjugate model."
-        )
-    if spec.binding and not spec.futility:
-        raise UserInputError("--binding applies to futility bounds; add --futility obf or drop it.")
-    if spec.futility and not (spec.planned_n and spec.mde):
-        raise UserInputError(
-            "--futility needs --planned-n (the planned units per arm) and --mde (the effect the "
-            "test is planned to detect, in metric units), e.g. --planned-n 20000 --mde 0.01."
         )
     if spec.planned_n is not None and spec.planned_n < 2:
         raise UserInputError(f"--planned-n must be at least 2 units per arm, got {spec.planned_n}.")

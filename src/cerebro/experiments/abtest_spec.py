@@ -1,17 +1,51 @@
-"""`ABTestSpec`: what an A/B/n analysis needs to know."""
+"""`ABTestSpec`: what an A/B/n analysis needs to know.
+
+Its fields are the options of every face: `cerebro abtest` (`cerebro.cli.spec_options`), the
+Python function `cerebro.abtest` (`cerebro.core.python_face`) and ``kind: abtest`` spec files.
+`OPTIONS` says which test type takes each option of one test type only; such an option set to
+anything but its default with another test type is refused in one sentence.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
-from cerebro.core.spec import SpecBase, split_list
+from cerebro.core.errors import UserInputError
+from cerebro.core.spec import SpecBase, cli, face_hints, split_list
 
 TestType = Literal[
     "ttest", "welch", "mann_whitney", "chi_square", "ztest", "fisher", "bayesian", "sequential"
 ]
 TEST_TYPES: tuple[str, ...] = TestType.__args__  # type: ignore[attr-defined]
+
+# The options of one test type and the type that takes them; every other option applies to
+# every test type (tests/test_abtest_options.py holds this table to the spec's fields).
+BAYESIAN = ("prior", "rope", "loss_threshold", "draws", "bayes_model", "chains", "mcmc_samples")
+SEQUENTIAL = ("time_column", "mixing_sd", "planned_n", "spending", "futility", "binding")
+OPTIONS: dict[str, str] = {
+    **dict.fromkeys(BAYESIAN, "bayesian"),
+    **dict.fromkeys(SEQUENTIAL, "sequential"),
+}
+
+
+def parse_allocation(text: str | None) -> dict[str, float] | None:
+    """``"A=1,B=1,C=2"`` → {"A": 1.0, "B": 1.0, "C": 2.0}; empty text → None (equal split)."""
+    if not text:
+        return None
+    allocation = {}
+    for part in split_list(text):
+        arm, sep, weight = part.partition("=")
+        try:
+            allocation[arm.strip()] = float(weight)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise UserInputError(
+                f"--expected-allocation item {part!r} is not ARM=WEIGHT; write e.g. 'A=0.5,B=0.5'."
+            )
+    return allocation
 
 
 class ABTestSpec(SpecBase):
@@ -19,79 +53,155 @@ class ABTestSpec(SpecBase):
 
     Outcomes are column names; ``"num/den"`` names a ratio metric (e.g. revenue per session)
     analysed by the delta method. `covariates` switch on CUPED, `strata` post-stratification,
-    `cluster` cluster-robust inference for cluster-randomised tests.
+    `cluster` cluster-robust inference for cluster-randomised tests. The Bayesian options
+    (`prior` … `mcmc_samples`) are for ``test_type="bayesian"`` only, the sequential ones
+    (`time_column` … `binding`) for ``test_type="sequential"`` only.
     """
 
     kind: Literal["abtest"] = "abtest"
-    test_name: str | None = None
-    data: str | None = Field(None, description="Path of the data file (CSV, Parquet or JSON).")
-    treatment: str = Field(validation_alias=AliasChoices("treatment", "treatment_column"))
-    outcome: list[str] = Field(
-        default_factory=list, validation_alias=AliasChoices("outcome", "outcome_column", "outcomes")
+    test_name: str | None = Field(
+        None,
+        description="A name for this test, shown in the output.",
+        json_schema_extra=cli(flag="--name"),
     )
-    control: str | None = None
-    test_type: TestType | None = Field(None, validation_alias=AliasChoices("test_type", "type"))
-    alpha: float = 0.05
-    alternative: Literal["two-sided", "greater", "less"] = "two-sided"
-    covariates: list[str] = Field(default_factory=list)
+    data: str | None = Field(
+        None,
+        description="One row per unit, or several rows per unit with a unit id (or per arm with "
+        "`from_summary`).",
+        json_schema_extra=cli(
+            argument=True,
+            required=True,
+            help="CSV, Parquet or JSON: one row per unit, or several rows per unit with a unit "
+            "id (or per arm with `from_summary`).",
+        ),
+    )
+    treatment: str = Field(
+        validation_alias=AliasChoices("treatment", "treatment_column"),
+        description="Column with the arm of each unit.",
+        json_schema_extra=cli(short="-t"),
+    )
+    outcome: list[str] = Field(
+        default_factory=list,
+        validation_alias=AliasChoices("outcome", "outcome_column", "outcomes"),
+        description="Outcome column(s), comma-separated; 'num/den' is a ratio metric (e.g. "
+        "revenue/sessions).",
+        json_schema_extra=cli(short="-y"),
+    )
+    control: str | None = Field(
+        None,
+        description="Control arm (default: the arm named *control*, else the first sorted).",
+    )
+    test_type: TestType | None = Field(
+        None,
+        validation_alias=AliasChoices("test_type", "type"),
+        description="The test (default: chosen by the metric type).",
+        json_schema_extra=cli(flag="--type", aliases=("--test-type",)),
+    )
+    alpha: float = Field(0.05, description="Significance level; CIs are 1 − alpha.")
+    alternative: Literal["two-sided", "greater", "less"] = Field(
+        "two-sided", description="two-sided, greater or less (variant − control)."
+    )
+    covariates: list[str] = Field(
+        default_factory=list, description="Pre-period covariates for CUPED, comma-separated."
+    )
     strata: list[str] = Field(
-        default_factory=list, validation_alias=AliasChoices("strata", "stratification_vars")
+        default_factory=list,
+        validation_alias=AliasChoices("strata", "stratification_vars"),
+        description="Columns to post-stratify on, comma-separated.",
     )
     cluster: str | None = Field(
         None,
-        description="Cluster (randomisation unit) column for cluster-robust errors; 'none' says "
-        "the rows are independent units and skips the check for a repeating unit id.",
+        description="Cluster (randomisation unit) column for cluster-robust errors. Without it a "
+        "repeating unit id (e.g. user_id on user × day rows) is detected and clustered on; "
+        "'none' says every row is an independent unit.",
     )
-    expected_allocation: dict[str, float] | None = None
-    from_summary: bool = False
-    yates: bool = Field(False, description="Yates continuity correction for chi-square.")
-    power: float = Field(0.8, description="Power at which the detectable effect is reported.")
-    mde: float | None = Field(None, description="Planned minimum detectable effect (absolute).")
-    srm_alpha: float = Field(0.001, description="Sample-ratio-mismatch alarm threshold.")
+    expected_allocation: dict[str, float] | None = Field(
+        None,
+        description="Planned split for the SRM check, a weight per arm, e.g. {'A': 0.5, "
+        "'B': 0.5} (default equal).",
+        json_schema_extra=cli(
+            parse="cerebro.experiments.abtest_spec:parse_allocation",
+            help="Planned split for the SRM check, e.g. 'A=0.5,B=0.5' (default equal).",
+        ),
+    )
+    from_summary: bool = Field(
+        False,
+        description="`data` holds per-arm n, sums and sums of squares.",
+        json_schema_extra=cli(flag="--from-summary"),
+    )
+    yates: bool = Field(
+        False,
+        description="Yates continuity correction for chi-square.",
+        json_schema_extra=cli(flag="--yates"),
+    )
+    power: float = Field(
+        0.8, description="Power at which the detectable effect (mde column) is reported."
+    )
+    mde: float | None = Field(
+        None, description="Planned absolute effect: report the power the test had for it."
+    )
+    srm_alpha: float = Field(
+        0.001,
+        description="Sample-ratio-mismatch alarm level: the split of units is flagged as broken "
+        "when the SRM check's p-value is below it.",
+    )
     prior: list[float] | None = Field(
         None,
-        description="Bayesian prior: a,b of a Beta prior (binary) or mu0,kappa0,alpha0,beta0 of "
-        "a Normal–Inverse-Gamma prior (continuous).",
+        description="Bayesian prior: 'a,b' (Beta, binary outcomes; default 1,1), "
+        "'mu0,kappa0,alpha0,beta0' (Normal–Inverse-Gamma; default the reference prior) or, "
+        "with `bayes_model` hurdle_lognormal, 'a,b,mu_sd,sigma_sd' (default 1,1,10,5).",
     )
     rope: list[float] | None = Field(
-        None, description="Bayesian region of practical equivalence on the lift: low,high."
+        None,
+        description="Bayesian region of practical equivalence on the lift, 'low,high' (e.g. "
+        "-0.001,0.001).",
     )
     loss_threshold: float | None = Field(
-        None, description="Bayesian expected-loss threshold (default 0.1% of the control mean)."
+        None,
+        description="Bayesian: ship when the expected loss is below this (default 0.1% of the "
+        "control mean).",
     )
-    draws: int = Field(200_000, description="Monte Carlo draws for Bayesian lift intervals.")
+    draws: int = Field(200_000, description="Bayesian: Monte Carlo draws for the lift intervals.")
     bayes_model: Literal["conjugate", "hurdle_lognormal"] = Field(
         "conjugate",
         validation_alias=AliasChoices("bayes_model", "model"),
-        description="Bayesian model: conjugate (closed form) or hurdle_lognormal (MCMC, "
-        "for revenue that is zero for most units).",
+        description="Bayesian: conjugate (closed form) or hurdle_lognormal (NUTS; zero-heavy "
+        "revenue).",
+        json_schema_extra=cli(flag="--model"),
     )
-    chains: int = Field(4, description="Bayesian model-based test: MCMC chains.")
-    mcmc_samples: int = Field(1000, description="Bayesian model-based test: draws per chain.")
+    chains: int = Field(4, description="Bayesian `bayes_model` hurdle_lognormal: MCMC chains.")
+    mcmc_samples: int = Field(
+        1000, description="Bayesian `bayes_model` hurdle_lognormal: draws per chain."
+    )
     seed: int = Field(0, description="Seed of every random step.")
     time_column: str | None = Field(
         None,
         validation_alias=AliasChoices("time_column", "time"),
-        description="Sequential: column whose distinct values are the looks (e.g. day).",
+        description="Sequential: column whose distinct values are the looks (e.g. day or date).",
+        json_schema_extra=cli(flag="--time"),
     )
     mixing_sd: float | None = Field(
-        None, description="Sequential: mixing standard deviation τ of the mSPRT, in metric units."
+        None,
+        description="Sequential: mSPRT mixing SD τ in metric units (default 0.1 pooled SD at the "
+        "first look).",
     )
     planned_n: int | None = Field(
-        None, description="Sequential: planned units per arm, for group-sequential boundaries."
+        None,
+        description="Sequential: planned units per arm; adds group-sequential boundaries per look.",
     )
     spending: Literal["obf", "pocock", "power"] = Field(
-        "obf", description="Sequential: Lan–DeMets alpha-spending function for --planned-n."
+        "obf", description="Sequential with `planned_n`: obf, pocock or power spending."
     )
     futility: Literal["obf", "pocock", "power"] | None = Field(
         None,
-        description="Sequential with planned_n: beta spending of non-binding futility bounds "
-        "under the planned effect `mde` (β = 1 − power).",
+        description="Sequential with `planned_n` and `mde`: non-binding futility bounds (obf, "
+        "pocock, power).",
     )
     binding: bool = Field(
         False,
-        description="Sequential with futility: binding futility (lower efficacy bounds that "
-        "assume every futility stop is obeyed).",
+        description="Sequential `futility`: binding futility (lower efficacy bounds; obey every "
+        "stop).",
+        json_schema_extra=cli(flag="--binding/--non-binding"),
     )
 
     @field_validator("prior", "rope", mode="before")
@@ -143,4 +253,75 @@ class ABTestSpec(SpecBase):
             raise ValueError("name at least one outcome column (e.g. --outcome conversion)")
         if self.treatment in self.outcome:
             raise ValueError(f"{self.treatment!r} is the treatment column and cannot be an outcome")
+        self._options_of_test_type()
+        self._options_of_options()
         return self
+
+    def _changed(self, name: str) -> bool:
+        """Whether option `name` holds anything but its default (the CLI sends every default)."""
+        default = type(self).model_fields[name].get_default(call_default_factory=True)
+        return getattr(self, name) != default
+
+    def _options_of_test_type(self) -> None:
+        """Refuse an option of one test type given with another, naming it and its test type."""
+        given = [n for n, t in OPTIONS.items() if t != self.test_type and self._changed(n)]
+        if not given:
+            return
+        wanted = OPTIONS[given[0]]
+        named = [shown_option(self, n) for n in given if OPTIONS[n] == wanted]
+        group = [flag_of(n) for n, t in OPTIONS.items() if t == wanted]
+        current = (
+            f"--type {self.test_type}"
+            if self.test_type
+            else "the test chosen by the metric type (no --type)"
+        )
+        raise ValueError(
+            f"{_join(named)} {'applies' if len(named) == 1 else 'apply'} to --type {wanted} only, "
+            f"not to {current}: add --type {wanted} or drop {'it' if len(named) == 1 else 'them'} "
+            f"({_join(group)} all apply to --type {wanted} only)"
+        )
+
+    def _options_of_options(self) -> None:
+        """Refuse an option that only means something together with another one."""
+        if self.binding and not self.futility:
+            raise ValueError("--binding applies to futility bounds; add --futility obf or drop it")
+        if self.futility and not (self.planned_n and self.mde):
+            raise ValueError(
+                "--futility needs --planned-n (the planned units per arm) and --mde (the effect "
+                "the test is planned to detect, in metric units), as in --planned-n 20000 --mde 0.01"
+            )
+        if self._changed("spending") and not self.planned_n:
+            raise ValueError(
+                f"{shown_option(self, 'spending')} applies to group-sequential boundaries only; "
+                "add --planned-n (the planned units per arm) or drop it"
+            )
+        mcmc = [shown_option(self, n) for n in ("chains", "mcmc_samples") if self._changed(n)]
+        if mcmc and self.bayes_model == "conjugate":
+            raise ValueError(
+                f"{_join(mcmc)} {'applies' if len(mcmc) == 1 else 'apply'} to --model "
+                "hurdle_lognormal only (the conjugate model needs no MCMC); add --model "
+                f"hurdle_lognormal or drop {'it' if len(mcmc) == 1 else 'them'}"
+            )
+
+
+def flag_of(name: str) -> str:
+    """The command-line flag of an `ABTestSpec` field (``--time`` for `time_column`)."""
+    hint = face_hints(ABTestSpec.model_fields[name], "cli").get("flag")
+    return (hint or "--" + name.replace("_", "-")).split("/")[0]
+
+
+def shown_option(spec: ABTestSpec, name: str) -> str:
+    """An option as the user gave it: ``--planned-n 5000``, ``--binding``, ``--rope=-1,1``."""
+    value: Any = getattr(spec, name)
+    if isinstance(value, bool):
+        return flag_of(name)
+    if isinstance(value, list):
+        value = ",".join(f"{v:g}" for v in value)
+    elif isinstance(value, float):
+        value = f"{value:g}"
+    text = str(value)
+    return f"{flag_of(name)}={text}" if text.startswith("-") else f"{flag_of(name)} {text}"
+
+
+def _join(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
