@@ -27,6 +27,7 @@ from typing import Any, Literal
 import typer
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
+from rich.markup import escape
 
 from cerebro.cli.common import JSON_HELP, OUTPUT_HELP, PLOT_HELP, emit, run_fields, user_errors
 from cerebro.core.results import Result
@@ -162,10 +163,12 @@ def _parameter(option: FieldOption) -> inspect.Parameter:
     annotation: Any = option.cli_type
     if option.default is None:
         annotation = annotation | None
+    # typer renders help as rich markup: a description's "[clip, 1 − clip]" would vanish as a tag
+    help_text = escape(option.help)
     if option.argument:
-        info = typer.Argument(option.default, help=option.help, show_default=False)
+        info = typer.Argument(option.default, help=help_text, show_default=False)
     else:
-        info = typer.Option(option.default, *option.decls, help=option.help)
+        info = typer.Option(option.default, *option.decls, help=help_text)
     return inspect.Parameter(
         option.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=info, annotation=annotation
     )
