@@ -63,7 +63,7 @@ def test_plot_of_every_test_type(daily, tmp_path, options):
 
 def test_bayesian_forest_keeps_rows_without_a_relative_lift(daily):
     """A Bayesian table where one outcome has no relative lift draws every row (absolute)."""
-    from cerebro.experiments.abtest import abtest
+    from cerebro.experiments.abtest.analysis import abtest
     from cerebro.report.plots import forest_plot
 
     result = abtest(
@@ -77,7 +77,7 @@ def test_bayesian_forest_keeps_rows_without_a_relative_lift(daily):
 
 
 def test_sequential_plot_draws_the_confidence_sequence(daily):
-    from cerebro.experiments.abtest import abtest
+    from cerebro.experiments.abtest.analysis import abtest
     from cerebro.report.plots import forest_plot
 
     result = abtest(

@@ -158,7 +158,7 @@ def test_run_data_override_and_one_sided_json(csv, tmp_path):
 
 
 def test_result_spec_round_trips_through_yaml(csv, tmp_path):
-    from cerebro.experiments.abtest import abtest
+    from cerebro.experiments.abtest.analysis import abtest
     from cerebro.run import run
 
     first = abtest(

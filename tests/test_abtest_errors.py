@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from cerebro.core.errors import UserInputError
-from cerebro.experiments.abtest import abtest
+from cerebro.experiments.abtest.analysis import abtest
 
 
 @pytest.mark.parametrize(

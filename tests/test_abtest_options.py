@@ -19,7 +19,7 @@ import cerebro
 from cerebro.cli.main import app
 from cerebro.core.errors import UserInputError
 from cerebro.core.spec import parse_spec
-from cerebro.experiments.abtest_spec import (
+from cerebro.experiments.abtest.spec import (
     BAYESIAN,
     OPTIONS,
     SEQUENTIAL,

@@ -15,7 +15,7 @@ from statsmodels.stats.contingency_tables import StratifiedTable
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import confint_proportions_2indep, proportions_ztest
 
-from cerebro.experiments.abtest import abtest
+from cerebro.experiments.abtest.analysis import abtest
 
 REL = 1e-6
 

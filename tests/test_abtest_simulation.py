@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cerebro.experiments.abtest import abtest
+from cerebro.experiments.abtest.analysis import abtest
 
 ALPHA = 0.05
 

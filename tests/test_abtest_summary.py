@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cerebro.experiments.abtest import abtest
+from cerebro.experiments.abtest.analysis import abtest
 from cerebro.experiments.moments import Moments, merge_all
 
 REL = 1e-9

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from cerebro.cli.main import app
 from cerebro.core.errors import UserInputError
 from cerebro.data.synthetic import saas_experiment
-from cerebro.experiments.abtest import abtest
+from cerebro.experiments.abtest.analysis import abtest
 
 runner = CliRunner()
 C_RETENTION = "retention_7d: C_adaptive_v2 − A_control"

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from cerebro.cli.main import app
 from cerebro.core.errors import UserInputError
-from cerebro.experiments import bandits
-from cerebro.experiments.bandit_analysis import bandit
+from cerebro.experiments.bandit import policies as bandits
+from cerebro.experiments.bandit.analysis import bandit
 
 runner = CliRunner()
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from cerebro.cli.main import app
 from cerebro.core.errors import UserInputError
-from cerebro.experiments.abtest import abtest
+from cerebro.experiments.abtest.analysis import abtest
 from cerebro.experiments.bayes import (
     Interval,
     beta_posterior,

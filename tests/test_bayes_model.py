@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 from cerebro.cli.main import app
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import table_from_dict
-from cerebro.experiments.abtest import abtest
+from cerebro.experiments.abtest.analysis import abtest
 from cerebro.experiments.bayes import beta_posterior, compare_posteriors
 from cerebro.experiments.bayes_model import (
     HurdleFit,
@@ -137,7 +137,7 @@ def _frame(n: int = 3000, seed: int = 5) -> pd.DataFrame:
 
 
 def test_non_convergence_becomes_a_warning(monkeypatch):
-    import cerebro.experiments.abtest_hurdle as glue
+    import cerebro.experiments.abtest.hurdle as glue
 
     monkeypatch.setattr(glue, "fit_hurdle", lambda *a, **k: _bad_fit())
     result = abtest(

@@ -21,11 +21,11 @@ from cerebro.cli.main import app
 from cerebro.cli.spec_options import field_options, spec_command
 from cerebro.core.errors import UserInputError
 from cerebro.core.spec import SpecBase, face_hints
-from cerebro.experiments.abtest_spec import ABTestSpec
-from cerebro.experiments.bandit_analysis import BanditSpec
-from cerebro.experiments.design_analysis import DesignSpec
-from cerebro.experiments.power_analysis import PowerSpec
-from cerebro.experiments.sequential_design import SequentialDesignSpec
+from cerebro.experiments.abtest.spec import ABTestSpec
+from cerebro.experiments.bandit.analysis import BanditSpec
+from cerebro.experiments.design.analysis import DesignSpec
+from cerebro.experiments.power.analysis import PowerSpec
+from cerebro.experiments.sequential.design import SequentialDesignSpec
 from cerebro.geo.design_spec import GeoDesignSpec
 from cerebro.geo.lift_spec import GeoTestSpec
 from cerebro.observational.spec import CausalSpec

@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 
 from cerebro.cli.main import app
 from cerebro.core.errors import UserInputError
-from cerebro.experiments import assignment
-from cerebro.experiments.design_analysis import design
+from cerebro.experiments.design import assignment
+from cerebro.experiments.design.analysis import design
 
 runner = CliRunner()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from cerebro.experiments.abtest import abtest
+from cerebro.experiments.abtest.analysis import abtest
 
 CASES = [
     {"outcome": "revenue"},

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cerebro.cli.main import app
 from cerebro.core.results import table_from_dict
-from cerebro.experiments import group_sequential as gs
+from cerebro.experiments.sequential import boundaries as gs
 
 runner = CliRunner()
 

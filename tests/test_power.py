@@ -22,8 +22,8 @@ from statsmodels.stats.proportion import (
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Result
-from cerebro.experiments import power as numerics
-from cerebro.experiments.power_analysis import power_analysis
+from cerebro.experiments.power import formulas as numerics
+from cerebro.experiments.power.analysis import power_analysis
 from cerebro.run import run_spec
 
 SM_ALTERNATIVE = {"two-sided": "two-sided", "greater": "larger", "less": "smaller"}

@@ -9,7 +9,7 @@ import yaml
 from typer.testing import CliRunner
 
 from cerebro.cli.main import app
-from cerebro.experiments.power_analysis import power_analysis
+from cerebro.experiments.power.analysis import power_analysis
 
 runner = CliRunner()
 SEED = [

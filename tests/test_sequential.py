@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from cerebro.cli.main import app
 from cerebro.core.errors import UserInputError
-from cerebro.experiments.abtest import abtest
-from cerebro.experiments.sequential import always_valid_p, confidence_sequence, mixture_log_lr
+from cerebro.experiments.abtest.analysis import abtest
+from cerebro.experiments.sequential.msprt import always_valid_p, confidence_sequence, mixture_log_lr
 
 runner = CliRunner()
 
@@ -169,7 +169,7 @@ def test_cli_sequential_json(daily, tmp_path):
 
 
 def test_group_sequential_analysis_at_observed_looks(daily):
-    from cerebro.experiments import group_sequential as gs
+    from cerebro.experiments.sequential import boundaries as gs
 
     res = abtest(
         daily,
@@ -204,7 +204,7 @@ def test_futility_at_looks_reproduces_the_planned_design():
     """At the planned fractions and drift, the futility bounds computed look by look are the
     design's (1e-9); computed after two of three looks they are its first two (the recursion
     only looks back)."""
-    from cerebro.experiments import group_sequential as gs
+    from cerebro.experiments.sequential import boundaries as gs
 
     t = np.arange(1, 4) / 3
     efficacy, futility, drift = gs.futility_design(t, 0.025, 0.9, "obf", "obf")
@@ -223,7 +223,7 @@ def test_futility_at_looks_reproduces_the_planned_design():
 def test_sequential_analysis_stops_for_futility(daily):
     """B is worse than control: with a planned effect of +1 the test stops for futility at the
     first look whose signed z falls to the bound computed for the observed fractions."""
-    from cerebro.experiments import group_sequential as gs
+    from cerebro.experiments.sequential import boundaries as gs
 
     worse = daily.assign(revenue=daily.revenue - 2.5 * (daily.arm == "B"))
     options = dict(treatment="arm", outcome=["revenue"], test_type="sequential", time_column="day")

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from cerebro.cli.main import app
 from cerebro.datasets import saas_experiment
-from cerebro.experiments.abtest import abtest
+from cerebro.experiments.abtest.analysis import abtest
 
 METRICS = ["ai_calls", "tasks_completed", "satisfaction_score", "retention_7d", "revenue"]
 

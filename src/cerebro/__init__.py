@@ -13,16 +13,16 @@ from cerebro.run import run, run_spec
 # stay fast: every analysis function (`cerebro.abtest`, `cerebro.causal`, `cerebro.did`, …)
 # and `cerebro.datasets` import on demand.
 _LAZY = {
-    "abtest": ("cerebro.experiments.abtest", "abtest"),
+    "abtest": ("cerebro.experiments.abtest.analysis", "abtest"),
     "causal": ("cerebro.observational.analysis", "causal"),
     "did": ("cerebro.quasi.did", "did"),
     "rdd": ("cerebro.quasi.rdd", "rdd"),
     "iv": ("cerebro.quasi.iv", "iv"),
     "synthetic_control": ("cerebro.quasi.synth", "synthetic_control"),
-    "power_analysis": ("cerebro.experiments.power_analysis", "power_analysis"),
-    "sequential_design": ("cerebro.experiments.sequential_design", "sequential_design"),
-    "design": ("cerebro.experiments.design_analysis", "design"),
-    "bandit": ("cerebro.experiments.bandit_analysis", "bandit"),
+    "power_analysis": ("cerebro.experiments.power.analysis", "power_analysis"),
+    "sequential_design": ("cerebro.experiments.sequential.design", "sequential_design"),
+    "design": ("cerebro.experiments.design.analysis", "design"),
+    "bandit": ("cerebro.experiments.bandit.analysis", "bandit"),
     "geotest": ("cerebro.geo.analysis", "geotest"),
     "geo_design": ("cerebro.geo.design", "geo_design"),
     "uplift": ("cerebro.uplift.analysis", "uplift"),

@@ -1,10 +1,10 @@
 """Imports every analysis family's runners so that each registers its kinds in the registry."""
 
-import cerebro.experiments.abtest
-import cerebro.experiments.bandit_analysis
-import cerebro.experiments.design_analysis
-import cerebro.experiments.power_analysis
-import cerebro.experiments.sequential_design
+import cerebro.experiments.abtest.analysis
+import cerebro.experiments.bandit.analysis
+import cerebro.experiments.design.analysis
+import cerebro.experiments.power.analysis
+import cerebro.experiments.sequential.design
 import cerebro.geo.analysis
 import cerebro.geo.design
 import cerebro.observational.analysis

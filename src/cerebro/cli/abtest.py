@@ -11,7 +11,7 @@ from typing import Any
 import typer
 
 from cerebro.cli.spec_options import spec_command
-from cerebro.experiments.abtest_spec import ABTestSpec
+from cerebro.experiments.abtest.spec import ABTestSpec
 
 
 def _message(fields: dict[str, Any]) -> str:

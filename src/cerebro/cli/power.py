@@ -10,7 +10,7 @@ from typing import Any
 import typer
 
 from cerebro.cli.spec_options import spec_command
-from cerebro.experiments.power_analysis import PowerSpec, build_spec, run_power
+from cerebro.experiments.power.analysis import PowerSpec, build_spec, run_power
 
 
 def _run(fields: dict[str, Any]):

@@ -12,7 +12,7 @@ is compared with the control, at alpha/(arms − 1) under Bonferroni; power is p
 
 Assumptions: independent units, a fixed horizon (no peeking), a common standard deviation in
 both arms for means, and the normal approximation for proportions. The formulas are in
-`cerebro.experiments.power`; see ``docs/power.md``. References: Chow, Shao & Wang, *Sample
+`cerebro.experiments.power.formulas`; see ``docs/power.md``. References: Chow, Shao & Wang, *Sample
 Size Calculations in Clinical Research* (2008); Fleiss, Levin & Paik (2003); Cohen (1988).
 """
 
@@ -29,7 +29,7 @@ from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Columns, Estimate, Finding, Result
 from cerebro.core.spec import SpecBase, cli
-from cerebro.experiments import power as numerics
+from cerebro.experiments.power import formulas as numerics
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -3,7 +3,7 @@
 `design(...)` is the Python face and `run_design(spec, data)` the runner every face calls
 (`cerebro design`, `cerebro run` with ``kind: design``). The assignment – the input rows in
 their order plus an ``arm`` column – is `Result.data`; the CLI writes it with `--output`. The
-numerics and their references are in `cerebro.experiments.assignment`.
+numerics and their references are in `cerebro.experiments.design.assignment`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.core.spec import SpecBase, cli, split_list
 from cerebro.data.load import load_table, require_columns
-from cerebro.experiments import assignment
+from cerebro.experiments.design import assignment
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -354,7 +354,7 @@ register(
         spec_type=DesignSpec,
         run=run_design,
         summary="Randomise units to arms (simple, complete, stratified, rerandomised) and check balance.",
-        plot="cerebro.experiments.design_analysis:love_plot",
+        plot="cerebro.experiments.design.analysis:love_plot",
         example="cerebro.experiments.examples:design",
     )
 )

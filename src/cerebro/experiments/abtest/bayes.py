@@ -11,8 +11,8 @@ from typing import Any
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.experiments.abtest_result import comparison_result
-from cerebro.experiments.abtest_spec import ABTestSpec
+from cerebro.experiments.abtest.result import comparison_result
+from cerebro.experiments.abtest.spec import ABTestSpec
 from cerebro.experiments.bayes import (
     REFERENCE_PRIOR,
     BayesReport,
@@ -215,7 +215,7 @@ def bayesian_analysis(
         findings.extend(outcome.findings)
         name = outcome.metric.name
         if spec.bayes_model == "hurdle_lognormal":
-            from cerebro.experiments.abtest_hurdle import hurdle_report
+            from cerebro.experiments.abtest.hurdle import hurdle_report
 
             report, model, rows_of_fit = hurdle_report(outcome, arms, spec, findings)
             parameter_rows.extend(rows_of_fit)

@@ -9,7 +9,7 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
-from cerebro.experiments.abtest_spec import ABTestSpec
+from cerebro.experiments.abtest.spec import ABTestSpec
 from cerebro.experiments.bayes_model import (
     ESS_FLOOR,
     PARAMETERS,

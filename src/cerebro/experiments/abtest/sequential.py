@@ -15,10 +15,10 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.experiments.abtest_data import Design, Metric, _codes, _numeric
-from cerebro.experiments.abtest_result import comparison_result
-from cerebro.experiments.abtest_spec import ABTestSpec
-from cerebro.experiments.sequential import always_valid_p, confidence_sequence
+from cerebro.experiments.abtest.data import Design, Metric, _codes, _numeric
+from cerebro.experiments.abtest.result import comparison_result
+from cerebro.experiments.abtest.spec import ABTestSpec
+from cerebro.experiments.sequential.msprt import always_valid_p, confidence_sequence
 
 DEFAULT_MIXING_SD = 0.1  # in pooled standard deviations of the first look
 
@@ -93,7 +93,7 @@ def _group_sequential(
     """Lan–DeMets boundaries at the observed information fractions, and the decision."""
     if not spec.planned_n:
         return None
-    from cerebro.experiments import group_sequential as gs
+    from cerebro.experiments.sequential import boundaries as gs
 
     t = np.minimum((n_c + n_v) / (2 * spec.planned_n), 1.0)
     z = d / np.sqrt(v)

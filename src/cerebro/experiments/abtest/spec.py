@@ -120,7 +120,7 @@ class ABTestSpec(SpecBase):
         description="Planned split for the SRM check, a weight per arm, e.g. {'A': 0.5, "
         "'B': 0.5} (default equal).",
         json_schema_extra=cli(
-            parse="cerebro.experiments.abtest_spec:parse_allocation",
+            parse="cerebro.experiments.abtest.spec:parse_allocation",
             help="Planned split for the SRM check, e.g. 'A=0.5,B=0.5' (default equal).",
         ),
     )

@@ -1,7 +1,7 @@
 """`cerebro bandit`: next-period allocation from data, or regret simulation of bandit policies.
 
 `bandit(...)` is the Python face and `run_bandit(spec, data)` the runner (`cerebro run` with
-``kind: bandit``). Numerics and references: `cerebro.experiments.bandits` and `bayes`.
+``kind: bandit``). Numerics and references: `cerebro.experiments.bandit.policies` and `bayes`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.core.spec import SpecBase, cli, split_list
 from cerebro.data.load import load_table, require_columns
-from cerebro.experiments import bandits
+from cerebro.experiments.bandit import policies as bandits
 from cerebro.experiments.bayes import beta_posterior, prob_best, t_posterior
 
 if TYPE_CHECKING:
@@ -348,7 +348,7 @@ register(
         run=run_bandit,
         summary="Multi-armed bandits: Thompson/UCB1/epsilon-greedy allocation from data; regret simulation.",
         needs_data=False,
-        plot="cerebro.experiments.bandit_analysis:bandit_plot",
+        plot="cerebro.experiments.bandit.analysis:bandit_plot",
         example="cerebro.experiments.examples:bandit",
     )
 )

@@ -23,8 +23,8 @@ from cerebro.core.spec import spec_from_options
 from cerebro.data.load import describe_file, load_table, require_columns
 from cerebro.data.units import RepeatedUnit, is_none, unit_in_file, unit_in_frame
 from cerebro.experiments import proportion_tests, rank_tests
-from cerebro.experiments.abtest_bayes import bayesian_analysis, check_model_limits
-from cerebro.experiments.abtest_data import (
+from cerebro.experiments.abtest.bayes import bayesian_analysis, check_model_limits
+from cerebro.experiments.abtest.data import (
     Design,
     Metric,
     OutcomeData,
@@ -32,15 +32,15 @@ from cerebro.experiments.abtest_data import (
     needed_columns,
     prepare_outcome,
 )
-from cerebro.experiments.abtest_file import (
+from cerebro.experiments.abtest.file import (
     cluster_totals_from_file,
     moments_from_file,
     moments_in_duckdb,
 )
-from cerebro.experiments.abtest_result import comparison_result
-from cerebro.experiments.abtest_sequential import look_moments, sequential_analysis
-from cerebro.experiments.abtest_spec import ABTestSpec
-from cerebro.experiments.abtest_summary import ClusterTotals, SummaryOutcome, read_summary
+from cerebro.experiments.abtest.result import comparison_result
+from cerebro.experiments.abtest.sequential import look_moments, sequential_analysis
+from cerebro.experiments.abtest.spec import ABTestSpec
+from cerebro.experiments.abtest.summary import ClusterTotals, SummaryOutcome, read_summary
 from cerebro.experiments.comparison import Comparison
 from cerebro.experiments.mean_tests import ArmEstimate, compare_means, no_variation, relative_lift
 from cerebro.stats.intervals import p_value_from_statistic, wald_interval

@@ -14,7 +14,7 @@ import numpy as np
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
 from cerebro.data.load import label_text
-from cerebro.experiments.abtest_spec import ABTestSpec
+from cerebro.experiments.abtest.spec import ABTestSpec
 from cerebro.experiments.moments import Moments, grouped_moments, with_unit_denominator
 
 if TYPE_CHECKING:

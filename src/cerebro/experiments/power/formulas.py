@@ -3,7 +3,7 @@
 Every function here is about one comparison: a variant against the control, with
 ``n_variant = ratio × n_control``. Sample sizes are per control group and *exact* (real
 numbers that solve the power equation); callers round them up. Nothing here prints, reads
-files or knows about specs – `cerebro.experiments.power_analysis` builds the user-facing
+files or knows about specs – `cerebro.experiments.power.analysis` builds the user-facing
 result on top.
 
 Test statistics and their power (δ the true difference variant − control, n = n_control):

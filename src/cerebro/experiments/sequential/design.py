@@ -2,7 +2,7 @@
 
 `sequential_design(...)` is the Python face and `run_sequential_design(spec, data)` the runner
 (`cerebro run` with ``kind: sequential_design``). The numerics and references are in
-`cerebro.experiments.group_sequential`.
+`cerebro.experiments.sequential.boundaries`.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.core.spec import SpecBase, cli, split_list
-from cerebro.experiments import group_sequential as gs
+from cerebro.experiments.sequential import boundaries as gs
 
 NAMES = {
     "obf": "Lan–DeMets O'Brien–Fleming-type spending",
@@ -255,7 +255,7 @@ register(
         run=run_sequential_design,
         summary="Group-sequential boundaries: Lan–DeMets spending (OBF, Pocock, power), classic Pocock/OBF.",
         needs_data=False,
-        plot="cerebro.experiments.sequential_design:boundary_plot",
+        plot="cerebro.experiments.sequential.design:boundary_plot",
         example="cerebro.experiments.examples:sequential_design",
     )
 )

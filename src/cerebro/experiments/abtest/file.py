@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from cerebro.data.load import describe_file, require_columns
-from cerebro.experiments.abtest_data import (
+from cerebro.experiments.abtest.data import (
     Design,
     Metric,
     check_finite,
@@ -21,8 +21,8 @@ from cerebro.experiments.abtest_data import (
     encode_design,
     needed_columns,
 )
-from cerebro.experiments.abtest_spec import ABTestSpec
-from cerebro.experiments.abtest_summary import ClusterTotals, SummaryOutcome, read_summary
+from cerebro.experiments.abtest.spec import ABTestSpec
+from cerebro.experiments.abtest.summary import ClusterTotals, SummaryOutcome, read_summary
 from cerebro.experiments.moments import Moments
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cerebro.core.results import Columns, Estimate, Finding, Result
-from cerebro.experiments.abtest_spec import ABTestSpec
+from cerebro.experiments.abtest.spec import ABTestSpec
 
 
 def columns_from_rows(rows: list[dict[str, Any]]) -> Columns:

@@ -24,8 +24,8 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
-from cerebro.experiments.abtest_data import Design, Metric
-from cerebro.experiments.abtest_spec import ABTestSpec
+from cerebro.experiments.abtest.data import Design, Metric
+from cerebro.experiments.abtest.spec import ABTestSpec
 from cerebro.experiments.moments import Moments, merge_all, with_unit_denominator
 
 

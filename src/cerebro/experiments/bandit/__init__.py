@@ -1,0 +1,1 @@
+"""Multi-armed bandits: allocation policies and the registered allocation / regret analysis."""

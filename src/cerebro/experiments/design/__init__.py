@@ -1,0 +1,1 @@
+"""Randomisation design: assigning units to arms and checking balance."""

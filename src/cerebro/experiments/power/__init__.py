@@ -1,0 +1,1 @@
+"""Power and sample size: closed-form formulas and the registered power analysis."""

@@ -1,0 +1,1 @@
+"""Sequential testing: mSPRT always-valid inference and group-sequential boundaries."""
