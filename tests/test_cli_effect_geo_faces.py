@@ -80,29 +80,23 @@ def test_geotest_cells_go_to_the_spec_as_text(captured):
     assert fields_of(captured, [*GEOTEST, "--control-geos", ""])["control_geos"] == []
 
 
-def test_geo_design_runs_without_the_spinner_and_keeps_its_off_switch(monkeypatch, captured):
-    import cerebro.geo.design as design
+def test_geo_design_shows_the_spinner_and_keeps_its_off_switch(captured):
+    """geo-design runs like every command (its simulation bars sit under the spinner)."""
 
-    specs = []
+    def spec_of(args: list[str]):
+        return parse_spec(fields_of(captured, [*GEO_DESIGN, *args]))
 
-    def fake(spec):
-        specs.append(spec)
-        raise UserInputError("stopped")
-
-    monkeypatch.setattr(design, "run_geo_design", fake)
     for args, fixed in [([], True), (["--no-fixed-effects"], False), (["--fixed-effects"], True)]:
-        out = runner.invoke(app, [*GEO_DESIGN, *args])
-        assert out.exit_code == 2 and "stopped" in out.output, out.output
-        assert specs[-1].fixed_effects is fixed
-    assert captured == []  # its own progress bar, no spinner
-    runner.invoke(app, [*GEO_DESIGN, "--markets", "2-4", "--durations", "5", "--effects", "0,0.2"])
-    assert specs[-1].markets == [2, 3, 4]
-    assert specs[-1].durations == [5] and specs[-1].effects == [0.0, 0.2]
-    runner.invoke(app, GEO_DESIGN)
-    assert specs[-1].markets == [2, 3, 4, 5] and specs[-1].durations == [10, 15]
-    assert len(specs[-1].effects) == 10
-    out = runner.invoke(app, [*GEO_DESIGN, "--markets", "5-2"])
-    assert out.exit_code == 2 and "runs backwards" in out.output
+        assert spec_of(args).fixed_effects is fixed
+    assert captured[-1][1] == "searching geo designs in pre.csv …"
+    spec = spec_of(["--markets", "2-4", "--durations", "5", "--effects", "0,0.2"])
+    assert spec.markets == [2, 3, 4]
+    assert spec.durations == [5] and spec.effects == [0.0, 0.2]
+    spec = spec_of([])
+    assert spec.markets == [2, 3, 4, 5] and spec.durations == [10, 15]
+    assert len(spec.effects) == 10
+    with pytest.raises(UserInputError, match="runs backwards"):
+        spec_of(["--markets", "5-2"])
 
 
 def test_python_causal_face_is_generated_from_the_spec():

@@ -295,12 +295,34 @@ def run_fields(fields: dict[str, Any], message: str) -> Result:
 
 @contextmanager
 def status(message: str) -> Iterator[None]:
-    """A transient spinner on stderr for steps that may take over a second."""
-    if stderr.is_terminal:
-        with stderr.status(message, spinner="dots"):
-            yield
-    else:
+    """A transient spinner on stderr for steps that may take over a second, with a bar under it
+    for each task the method reports (`cerebro.core.context.progress`) – one live display, so
+    spinner and bars never fight over the terminal. Nothing is drawn when stderr is not one."""
+    if not stderr.is_terminal:
         yield
+        return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    from cerebro.core.context import reporting
+
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+               MofNCompleteColumn(), TimeRemainingColumn())  # fmt: skip
+    with Progress(*columns, console=stderr, transient=True) as bar:
+        bar.add_task(message, total=None)
+
+        def reporter(description: str, total: int) -> Callable[[int], None]:
+            task = bar.add_task(description, total=total)
+            return lambda k: bar.advance(task, k)
+
+        with reporting(reporter):
+            yield
 
 
 def write_atomically(path: str | Path, text: str) -> None:

@@ -40,14 +40,6 @@ def _names(geos: list[str], cells: tuple[tuple[int, ...], ...]) -> list[str]:
     return [", ".join(geos[g] for g in cell) for cell in cells]
 
 
-def _progress_bar(total: int):  # type: ignore[no-untyped-def]
-    from rich.console import Console
-    from rich.progress import Progress
-
-    stderr = Console(stderr=True)
-    return Progress(console=stderr, transient=True, disable=not stderr.is_terminal), total
-
-
 def run_geo_design(spec: GeoDesignSpec, frame: pd.DataFrame | None = None) -> Result:
     """Search, simulate and rank geo designs as `spec` describes (see the module docstring)."""
     from cerebro.data.load import load_table
@@ -96,40 +88,35 @@ def run_geo_design(spec: GeoDesignSpec, frame: pd.DataFrame | None = None) -> Re
     if not singles:
         raise UserInputError("no candidate treated set fits --markets, --include and --exclude.")
 
-    from rich.console import Console
-    from rich.progress import Progress
+    from cerebro.core.context import progress
 
-    stderr = Console(stderr=True)
-    with Progress(console=stderr, transient=True, disable=not stderr.is_terminal) as bar:
-        task = bar.add_task(f"simulating {len(singles)} candidate sets", total=len(singles))
+    designs = selection.evaluate(
+        Y,
+        singles,
+        spec.durations,
+        effects,
+        settings,
+        jobs=spec.jobs,
+        progress=progress(f"simulating {len(singles)} candidate sets", len(singles)),
+    )
+    ranked = selection.rank(designs, spec.budget)
+    if spec.cells > 1:
+        joint = selection.multi_cell_candidates(ranked, spec.cells)
+        if not joint:
+            raise UserInputError(
+                f"no {spec.cells} disjoint treated sets reach 80% power; lower --cells or "
+                "widen --effects."
+            )
         designs = selection.evaluate(
             Y,
-            singles,
+            joint,
             spec.durations,
             effects,
             settings,
             jobs=spec.jobs,
-            progress=lambda k: bar.advance(task, k),
+            progress=progress(f"simulating {len(joint)} joint designs", len(joint)),
         )
         ranked = selection.rank(designs, spec.budget)
-        if spec.cells > 1:
-            joint = selection.multi_cell_candidates(ranked, spec.cells)
-            if not joint:
-                raise UserInputError(
-                    f"no {spec.cells} disjoint treated sets reach 80% power; lower --cells or "
-                    "widen --effects."
-                )
-            task2 = bar.add_task(f"simulating {len(joint)} joint designs", total=len(joint))
-            designs = selection.evaluate(
-                Y,
-                joint,
-                spec.durations,
-                effects,
-                settings,
-                jobs=spec.jobs,
-                progress=lambda k: bar.advance(task2, k),
-            )
-            ranked = selection.rank(designs, spec.budget)
     return _result(spec, panel.geos, ranked, findings, len(singles), T)
 
 

@@ -40,29 +40,26 @@ def bootstrap(
     `statistic` must be picklable (a module-level function or a functools.partial of one)
     when `jobs` ≠ 1.
     """
-    from rich.console import Console
-    from rich.progress import Progress
+    from cerebro.core.context import progress
 
     chunks = max(1, min(replicates, 4 * worker_count(jobs)))
     if jobs == 1:
         chunks = max(1, replicates // 10)
     bounds = np.linspace(0, replicates, chunks + 1).astype(int)
     tasks = [(int(a), int(b - a)) for a, b in pairwise(bounds) if b > a]
-    stderr = Console(stderr=True)
     results: list = []
-    with Progress(console=stderr, transient=True, disable=not stderr.is_terminal) as bar:
-        task = bar.add_task("bootstrap", total=replicates)
-        if jobs == 1:
-            outcomes = (_chunk(data, statistic, seed, a, k) for a, k in tasks)
-        else:
-            from joblib import Parallel, delayed
+    advance = progress("bootstrap", replicates)
+    if jobs == 1:
+        outcomes = (_chunk(data, statistic, seed, a, k) for a, k in tasks)
+    else:
+        from joblib import Parallel, delayed
 
-            outcomes = Parallel(n_jobs=jobs, return_as="generator")(
-                delayed(_chunk)(data, statistic, seed, a, k) for a, k in tasks
-            )
-        for chunk in outcomes:
-            results.extend(chunk)
-            bar.advance(task, len(chunk))
+        outcomes = Parallel(n_jobs=jobs, return_as="generator")(
+            delayed(_chunk)(data, statistic, seed, a, k) for a, k in tasks
+        )
+    for chunk in outcomes:
+        results.extend(chunk)
+        advance(len(chunk))
     kept = [r for r in results if r is not None]
     failed = replicates - len(kept)
     if failed > 0.05 * replicates:

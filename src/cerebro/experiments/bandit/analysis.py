@@ -218,17 +218,13 @@ def _allocation(frame: pd.DataFrame, spec: BanditSpec) -> Result:
 
 
 def _simulation(spec: BanditSpec, means: list[float], binary: bool) -> Result:
-    from rich.console import Console
-    from rich.progress import Progress
+    from cerebro.core.context import progress
 
-    stderr = Console(stderr=True)  # a bar only when a person watches a terminal
     steps = spec.horizon * len(spec.policies)
-    with Progress(console=stderr, transient=True, disable=not stderr.is_terminal) as bar:
-        task = bar.add_task("simulating", total=steps)
-        sim = bandits.simulate(
-            means, spec.horizon, spec.runs, spec.policies, spec.seed, binary, spec.epsilon,
-            progress=lambda done: bar.advance(task, done),
-        )  # fmt: skip
+    sim = bandits.simulate(
+        means, spec.horizon, spec.runs, spec.policies, spec.seed, binary, spec.epsilon,
+        progress=progress("simulating", steps),
+    )  # fmt: skip
     final = {p: c[:, -1] for p, c in sim.curves.items()}
     table = {
         "policy": list(final),
