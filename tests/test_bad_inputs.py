@@ -14,7 +14,9 @@ well-formed table of its own – `Command.frame` – whose first columns are t, 
   a valid input that must give exit code 0, or a dict of those by variant.
 
 To add a command, append a `Command` to COMMANDS; the cases run for it unchanged, and a case
-whose expectation differs for it can say so in `Case.expect_by_command`.
+whose expectation differs for it can say so in `Case.expect_by_command`. A case a command fails
+today in a family this branch may not edit is listed in KNOWN (a strict xfail with the reason),
+never loosened.
 """
 
 from __future__ import annotations
@@ -56,6 +58,8 @@ class Case:
     write: Callable[[Path, Command], Path]
     expect: Expectation
     expect_by_command: dict[str, Expectation] = field(default_factory=dict)
+    # command → why it fails today, in a family this branch may not edit (strict xfail)
+    known_failures: dict[str, str] = field(default_factory=dict)
 
 
 def _causal_args(path: Path, method: str) -> list[str]:
@@ -81,6 +85,38 @@ COMMANDS = [
         "causal",
         ("ipw", "aipw", "regression", "psm", "stratification", "gcomp", "dml"),
         _causal_args,
+    ),
+    Command(
+        "abtest",
+        ("abtest",),
+        lambda path, _: [
+            "abtest",
+            str(path),
+            "--treatment",
+            "t",
+            "--outcome",
+            "y",
+            "--covariates",
+            "x",
+        ],
+        answer=r"A/B test — \d arms",
+    ),
+    Command(
+        "uplift",
+        ("uplift",),
+        lambda path, _: [
+            "uplift",
+            str(path),
+            "--treatment",
+            "t",
+            "--outcome",
+            "y",
+            "--features",
+            "x",
+            "--learner",
+            "linear",
+        ],
+        answer=r"Uplift of t on y",
     ),
     Command("did", ("did",), _design_args, lambda: did_frame(), "Estimated effect of t on y"),
     Command("rdd", ("rdd",), _design_args, lambda: rdd_frame(), "Regression discontinuity"),
@@ -234,6 +270,10 @@ def _latin1_arms(folder: Path, command: Command) -> Path:
     return path
 
 
+CONSTANT_BY_FAMILY = {
+    "abtest": r"y has no variation within the arms compared",
+    "uplift": r"outcome 'y' takes a single value in the complete rows",
+}
 THREE_ARMS_REFUSED = r"'t' has 3 arms; the ATE of every arm needs ipw, gcomp, aipw or dml"
 
 CASES = [
@@ -244,23 +284,28 @@ CASES = [
     Case("blank lines only", raw("\n\n"), r"'data\.csv' has no header and no data rows"),
     Case("header only", raw(lambda c: ",".join(c.frame().columns) + "\n"), r"'data\.csv' has a header but no data rows"),
     Case("garbage text in numeric column", csv(_garbage),
-         r"outcome column 'y' has non-numeric values \(e\.g\. 'n/a\?'\)"),
+         r"outcome column 'y' has non-numeric values \(e\.g\. 'n/a\?'\)",
+         {"abtest": r"column 'y' is not numeric \(type VARCHAR\); recode it as numbers"}),
     Case("latin-1 text in a column used", _latin1_arms,
          r"'data\.csv' is not UTF-8 text \(column 't'\); convert it to UTF-8"),
     Case("latin-1 text in a column not used",
          raw(lines(extra=lambda i: "café", encoding="latin-1")), None),
+    # abtest's reader (DuckDB) detects the separator: the same answer as the comma file
     Case("semicolon-separated", raw(lines(";")),
-         r"'data\.csv' looks separated by semicolons, not commas"),
+         r"'data\.csv' looks separated by semicolons, not commas", {"abtest": None}),
     Case("tab-separated .csv", raw(lines("\t")),
-         r"'data\.csv' looks separated by tabs, not commas .*rename it to \.tsv"),
+         r"'data\.csv' looks separated by tabs, not commas .*rename it to \.tsv", {"abtest": None}),
     Case("constant outcome", csv(assign(y=3.0)),
          r"outcome column 'y' is constant \(3\) in all 400 complete rows",
          {"synthetic_control": r"outcome column 'y' is constant \(3\) in all 400 unit-periods of "
-                               r"the balanced panel"}),
-    Case("constant 0/1 outcome", csv(assign(y=1)), r"outcome column 'y' is constant \(1\)"),
+                               r"the balanced panel", **CONSTANT_BY_FAMILY}),
+    Case("constant 0/1 outcome", csv(assign(y=1)), r"outcome column 'y' is constant \(1\)",
+         CONSTANT_BY_FAMILY),
     Case("all-NaN outcome", csv(assign(y=np.nan)),
          r"all values missing in column 'y' of 'data\.csv'"),
-    Case("inf outcome", csv(_inf), r"infinite values in outcome column 'y' \(1, the first in row 6"),
+    Case("inf outcome", csv(_inf), r"infinite values in outcome column 'y' \(1, the first in row 6",
+         {"abtest": r"infinite values in 'y'; remove them",
+          "uplift": r"the outcome has missing or infinite values"}),
     Case("huge outcome", csv(assign(y=lambda f: f.y * 1e300)),
          r"values too large to compute with in outcome column 'y' .*below 1e150\); rescale"),
     Case("huge confounder", csv(assign(x=lambda f: f.x * 1e200)),
@@ -269,6 +314,8 @@ CASES = [
          r"treatment arm '1' has only 1 complete row; each arm of 't' needs at least 2",
          {"did": r"group 'treated' has only 1 unit; each group of 't' needs at least 2",
           "rdd": r"take-up value '1' has only 1 complete row; each value of 't' needs at least 2",
+          "abtest": r"each arm needs at least 2 units to estimate a variance",
+          "uplift": r"the treated arm has 1 rows, fewer than 2 × folds = 10",
           "synthetic_control": None}),  # one treated unit is the synthetic-control design
     Case("continuous treatment", csv(assign(t=lambda f: np.round(f.x * 3 + 10, 1))),
          r"treatment column 't' is numeric with \d+ distinct values, a continuous treatment",
@@ -285,13 +332,15 @@ CASES = [
                  r"treatment",
           "rdd": r"treatment column 't' has non-numeric values \(e\.g\. 'a'\); give numbers",
           "iv": r"treatment column 't' is text with 3 values; iv needs a numeric treatment",
-          "synthetic_control": r"--treatment 't' must be 0/1 \(treated in this period\)"}),
+          "synthetic_control": r"--treatment 't' must be 0/1 \(treated in this period\)",
+          "abtest": None, "uplift": None}),  # several arms are A/B and uplift designs
     Case("duplicate headers", raw(lines(header=lambda names: [*names[:-1], "x"], extra=lambda i: str(i))),
          r"column 'x' appears 2 times in the header of 'data\.csv'; rename the copies"),
     Case("inf treatment", csv(lambda f: f.assign(t=f.t.astype(float).where(f.index != 4, np.inf))),
          r"infinite values in treatment column 't' \(1, the first in row 5"),
     Case("all-missing treatment", csv(assign(t=np.nan)),
-         r"all values missing in column 't' of 'data\.csv'"),
+         r"all values missing in column 't' of 'data\.csv'",
+         {"abtest": r"treatment column 't' has 0 level; an A/B test needs at least two arms"}),
 ]  # fmt: skip
 
 
@@ -300,8 +349,60 @@ def _expected(case: Case, command: Command, variant: str) -> str | None:
     return expect.get(variant) if isinstance(expect, dict) else expect
 
 
+# The A/B test reads files with DuckDB, not data.load, and the uplift family has checks of its
+# own: where they fail the corpus today (families this branch does not edit), strict xfails.
+ABTEST_READER = "abtest reads with DuckDB, not data.load: "
+KNOWN = {
+    ("abtest", "empty file"): ABTEST_READER + "an empty file is reported as missing columns "
+    "t, y, x ('available columns: column0')",
+    ("abtest", "blank lines only"): ABTEST_READER + "reported as missing columns (column0)",
+    ("abtest", "header only"): ABTEST_READER + "a header without rows is reported as missing "
+    "columns (column0, column1, column2)",
+    ("abtest", "latin-1 text in a column used"): ABTEST_READER + "'cannot read: Invalid Input "
+    "Error: CSV Error on Line: 2', not 'is not UTF-8 text (column 't')'",
+    ("abtest", "latin-1 text in a column not used"): ABTEST_READER + "a valid file whose unused "
+    "column is latin-1 is refused ('CSV Error on Line: 2')",
+    ("abtest", "all-NaN outcome"): ABTEST_READER + "an empty column is typed VARCHAR and "
+    "reported as 'not numeric', not as all values missing",
+    ("abtest", "huge outcome"): "abtest: values of 1e300 are reported as \"arm '0': y_var is "
+    'inf; summary statistics must be finite" – the user gave rows, not summaries',
+    ("abtest", "huge confounder"): "abtest: a covariate of 1e200 is reported as \"arm '0': x_var "
+    'is inf; summary statistics must be finite"',
+    ("abtest", "continuous treatment"): "abtest: a numeric dose (100+ values) is refused as 'each "
+    "arm needs at least 2 units', not as a continuous treatment",
+    ("abtest", "duplicate headers"): "abtest: a header naming 'x' twice is read (DuckDB renames "
+    "the copy) and answered, exit 0",
+    ("abtest", "inf treatment"): "abtest: inf in the treatment becomes an arm 'inf' of one row, "
+    "refused as 'each arm needs at least 2 units', not as infinite values",
+    ("uplift", "latin-1 text in a column used"): "uplift: 'cannot read: Invalid Input Error: CSV "
+    "Error on Line: 2', not 'is not UTF-8 text (column 't')'",
+    ("uplift", "latin-1 text in a column not used"): "uplift: a valid file whose unused column is "
+    "latin-1 is refused ('CSV Error on Line: 2')",
+    ("uplift", "huge outcome"): "uplift: values of 1e300 in the outcome crash with "
+    "RuntimeWarning 'overflow encountered in square' (exit 1)",
+    ("uplift", "huge confounder"): "uplift: a feature of 1e200 is not refused; the linear learner "
+    "raises sklearn's ConvergenceWarning (lbfgs, exit 1 under warnings-as-errors, else exit 0)",
+    ("uplift", "continuous treatment"): "uplift: a numeric dose is refused as 'the control arm has "
+    "1 rows, fewer than 2 × folds', not as a continuous treatment",
+    ("uplift", "inf treatment"): "uplift: inf in the treatment becomes an arm of one row, refused "
+    "as 'the treated arm has 1 rows', not as infinite values",
+}
+CASES = [
+    Case(c.name, c.write, c.expect, c.expect_by_command,
+         {command: why for (command, name), why in KNOWN.items() if name == c.name})
+    for c in CASES
+]  # fmt: skip
+
+
+def _param(command: Command, variant: str, case: Case):
+    why = case.known_failures.get(command.name)
+    marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
+    return pytest.param(command, variant, case, id=f"{command.name}-{variant}-{case.name}",
+                        marks=marks)  # fmt: skip
+
+
 PARAMS = [
-    pytest.param(command, variant, case, id=f"{command.name}-{variant}-{case.name}")
+    _param(command, variant, case)
     for command in COMMANDS
     for case in CASES
     for variant in command.variants
