@@ -1,7 +1,9 @@
 """A corpus of bad inputs through the CLI: every one must end in exit code 2 with one sentence
 naming the real problem and no traceback – or in a correct answer where the input is valid.
 
-The corpus is a table of three parts, so that other commands can join it later:
+The corpus is a table of three parts, so that other commands can join it later (today: causal
+with its seven adjustment methods, and the designs did, rdd, iv and synthetic_control, each on a
+well-formed table of its own – `Command.frame` – whose first columns are t, y, x):
 
 - a *command*: its name, its variants (the causal methods) and an argument builder that maps
   the generic columns ``t`` (treatment / arm), ``y`` (outcome) and ``x`` (covariate) of the
@@ -12,7 +14,9 @@ The corpus is a table of three parts, so that other commands can join it later:
   a valid input that must give exit code 0, or a dict of those by variant.
 
 To add a command, append a `Command` to COMMANDS; the cases run for it unchanged, and a case
-whose expectation differs for it can say so in `Case.expect_by_command`.
+whose expectation differs for it can say so in `Case.expect_by_command`. A case a command fails
+today in a family this branch may not edit is listed in KNOWN (a strict xfail with the reason),
+never loosened.
 """
 
 from __future__ import annotations
@@ -38,17 +42,24 @@ Expectation = str | None | dict[str, str | None]
 
 @dataclass(frozen=True)
 class Command:
+    """`frame` builds the well-formed table (columns t, y, x first, then the command's own),
+    `answer` is a regex a valid input's output must match."""
+
     name: str
     variants: tuple[str, ...]
     args: Callable[[Path, str], list[str]]
+    frame: Callable[[], pd.DataFrame] = field(default=lambda: frame())
+    answer: str = "Estimated ATE of"
 
 
 @dataclass(frozen=True)
 class Case:
     name: str
-    write: Callable[[Path], Path]
+    write: Callable[[Path, Command], Path]
     expect: Expectation
     expect_by_command: dict[str, Expectation] = field(default_factory=dict)
+    # command → why it fails today, in a family this branch may not edit (strict xfail)
+    known_failures: dict[str, str] = field(default_factory=dict)
 
 
 def _causal_args(path: Path, method: str) -> list[str]:
@@ -56,11 +67,66 @@ def _causal_args(path: Path, method: str) -> list[str]:
             "--method", method]  # fmt: skip
 
 
+def _design_args(path: Path, method: str) -> list[str]:
+    common = ["causal", str(path), "--outcome", "y", "--confounders", "x", "--method", method]
+    return (
+        common
+        + {
+            "did": ["--treatment", "t", "--unit", "id", "--time", "period"],
+            "rdd": ["--treatment", "t", "--running-variable", "r", "--cutoff", "0"],
+            "iv": ["--treatment", "t", "--instrument", "z"],
+            "synthetic_control": ["--treatment", "t", "--unit", "id", "--time", "period"],
+        }[method]
+    )
+
+
 COMMANDS = [
     Command(
         "causal",
         ("ipw", "aipw", "regression", "psm", "stratification", "gcomp", "dml"),
         _causal_args,
+    ),
+    Command(
+        "abtest",
+        ("abtest",),
+        lambda path, _: [
+            "abtest",
+            str(path),
+            "--treatment",
+            "t",
+            "--outcome",
+            "y",
+            "--covariates",
+            "x",
+        ],
+        answer=r"A/B test — \d arms",
+    ),
+    Command(
+        "uplift",
+        ("uplift",),
+        lambda path, _: [
+            "uplift",
+            str(path),
+            "--treatment",
+            "t",
+            "--outcome",
+            "y",
+            "--features",
+            "x",
+            "--learner",
+            "linear",
+        ],
+        answer=r"Uplift of t on y",
+    ),
+    Command("did", ("did",), _design_args, lambda: did_frame(), "Estimated effect of t on y"),
+    Command("rdd", ("rdd",), _design_args, lambda: rdd_frame(), "Regression discontinuity"),
+    Command("iv", ("iv",), _design_args, lambda: iv_frame(), "instrumental variables"),
+    Command(
+        "synthetic_control",
+        ("synthetic_control",),
+        _design_args,
+        lambda: synth_frame(),
+        "Synthetic control",
     ),
 ]
 
@@ -73,33 +139,94 @@ def frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
     return pd.DataFrame({"t": t, "y": 1 + t + x + rng.normal(size=n), "x": x})
 
 
+def did_frame(n_units: int = 50, periods: int = 8, seed: int = 0) -> pd.DataFrame:
+    """A panel of 400 unit-periods: half the units treated from period 4 (t = treated in this
+    period), effect 1, a time-varying covariate x."""
+    rng = np.random.default_rng(seed)
+    unit = np.repeat(np.arange(n_units), periods)
+    period = np.tile(np.arange(periods), n_units)
+    t = ((unit % 2 == 1) & (period >= 4)).astype(int)
+    x = rng.normal(size=len(unit))
+    y = rng.normal(size=n_units)[unit] + 0.2 * period + t + x + rng.normal(size=len(unit))
+    return pd.DataFrame({"t": t, "y": y, "x": x, "id": unit, "period": period})
+
+
+def rdd_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A fuzzy RD at r = 0: take-up t jumps from 0.1 to 0.9, effect 1."""
+    rng = np.random.default_rng(seed)
+    r = rng.uniform(-1, 1, n)
+    t = (rng.random(n) < np.where(r >= 0, 0.9, 0.1)).astype(int)
+    x = rng.normal(size=n)
+    return pd.DataFrame({"t": t, "y": 1 + t + r + 0.5 * x + rng.normal(size=n), "x": x, "r": r})
+
+
+def iv_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
+    """A binary instrument z moving a binary treatment t, confounded by u; effect 1."""
+    rng = np.random.default_rng(seed)
+    z = (rng.random(n) < 0.5).astype(int)
+    u = rng.normal(size=n)
+    x = rng.normal(size=n)
+    t = (rng.random(n) < 1 / (1 + np.exp(-(2 * z - 1 + u)))).astype(int)
+    return pd.DataFrame({"t": t, "y": 1 + t + x + u + rng.normal(size=n), "x": x, "z": z})
+
+
+def synth_frame(n_units: int = 20, periods: int = 20, seed: int = 0) -> pd.DataFrame:
+    """400 unit-periods; unit 0 treated from period 12 (t = treated in this period)."""
+    rng = np.random.default_rng(seed)
+    unit = np.repeat(np.arange(n_units), periods)
+    period = np.tile(np.arange(periods), n_units)
+    t = ((unit == 0) & (period >= 12)).astype(int)
+    level = rng.normal(size=n_units)
+    x = level[unit] + rng.normal(scale=0.1, size=len(unit))
+    y = (
+        level[unit]
+        + np.sin(period / 3) * (1 + level[unit])
+        + t
+        + rng.normal(scale=0.2, size=len(unit))
+    )
+    return pd.DataFrame({"t": t, "y": y, "x": x, "id": unit, "period": period})
+
+
 def csv(change: Callable[[pd.DataFrame], pd.DataFrame] = lambda f: f, name: str = "data.csv"):
-    def write(folder: Path) -> Path:
+    def write(folder: Path, command: Command) -> Path:
         path = folder / name
-        change(frame()).to_csv(path, index=False)
+        change(command.frame()).to_csv(path, index=False)
         return path
 
     return write
 
 
-def raw(text: str | bytes, name: str = "data.csv"):
-    def write(folder: Path) -> Path:
+def raw(text: str | bytes | Callable[[Command], str | bytes], name: str = "data.csv"):
+    def write(folder: Path, command: Command) -> Path:
         path = folder / name
-        path.write_bytes(text if isinstance(text, bytes) else text.encode())
+        content = text(command) if callable(text) else text
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
         return path
 
     return write
 
 
-def lines(sep: str = ",", extra: Callable[[int], str] | None = None, header: str | None = None):
-    """The well-formed table as text, with another separator or an extra column."""
-    f = frame()
-    head = header or sep.join(["t", "y", "x"] + (["extra"] if extra else []))
-    body = [
-        sep.join([str(t), repr(y), repr(x)] + ([extra(i)] if extra else []))
-        for i, (t, y, x) in enumerate(zip(f.t, f.y, f.x, strict=True))
-    ]
-    return "\n".join([head, *body]) + "\n"
+def lines(
+    sep: str = ",",
+    extra: Callable[[int], str] | None = None,
+    header: Callable[[list[str]], list[str]] | None = None,
+    encoding: str = "utf-8",
+):
+    """The command's well-formed table as text, with another separator or an extra column;
+    `header` rewrites the header's names."""
+
+    def text(command: Command) -> bytes:
+        f = command.frame()
+        names = list(f.columns) + (["extra"] if extra else [])
+        head = sep.join(header(names) if header else names)
+        body = [
+            sep.join([repr(float(v)) if isinstance(v, float | np.floating) else str(v) for v in row]
+                     + ([extra(i)] if extra else []))
+            for i, row in enumerate(f.itertuples(index=False))
+        ]  # fmt: skip
+        return ("\n".join([head, *body]) + "\n").encode(encoding)
+
+    return text
 
 
 def assign(**columns):
@@ -113,7 +240,11 @@ def assign(**columns):
 
 
 def _one_treated(f: pd.DataFrame) -> pd.DataFrame:
+    """One treated unit: one row, or in a panel the treated rows of one unit."""
     f = f.copy()
+    if "id" in f:
+        f["t"] = f.t.where(f.id == f.id[f.t == 1].iloc[0], 0)
+        return f
     f["t"] = 0
     f.loc[0, "t"] = 1
     return f
@@ -131,14 +262,18 @@ def _inf(f: pd.DataFrame) -> pd.DataFrame:
     return f
 
 
-def _latin1_arms(folder: Path) -> Path:
+def _latin1_arms(folder: Path, command: Command) -> Path:
     path = folder / "data.csv"
-    f = frame()
+    f = command.frame()
     f["t"] = np.where(f.t == 1, "café", "thé")
     path.write_bytes(f.to_csv(index=False).encode("latin-1"))
     return path
 
 
+CONSTANT_BY_FAMILY = {
+    "abtest": r"y has no variation within the arms compared",
+    "uplift": r"outcome 'y' takes a single value in the complete rows",
+}
 THREE_ARMS_REFUSED = r"'t' has 3 arms; the ATE of every arm needs ipw, gcomp, aipw or dml"
 
 CASES = [
@@ -147,40 +282,65 @@ CASES = [
          r"column 'y' not found in data\.csv; available columns: t, outcome, x"),
     Case("empty file", raw(b""), r"'data\.csv' is empty \(0 bytes\)"),
     Case("blank lines only", raw("\n\n"), r"'data\.csv' has no header and no data rows"),
-    Case("header only", raw("t,y,x\n"), r"'data\.csv' has a header but no data rows"),
+    Case("header only", raw(lambda c: ",".join(c.frame().columns) + "\n"), r"'data\.csv' has a header but no data rows"),
     Case("garbage text in numeric column", csv(_garbage),
-         r"outcome column 'y' has non-numeric values \(e\.g\. 'n/a\?'\)"),
+         r"outcome column 'y' has non-numeric values \(e\.g\. 'n/a\?'\)",
+         {"abtest": r"column 'y' is not numeric \(type VARCHAR\); recode it as numbers"}),
     Case("latin-1 text in a column used", _latin1_arms,
          r"'data\.csv' is not UTF-8 text \(column 't'\); convert it to UTF-8"),
     Case("latin-1 text in a column not used",
-         raw(lines(extra=lambda i: "café").encode("latin-1")), None),
+         raw(lines(extra=lambda i: "café", encoding="latin-1")), None),
+    # abtest's reader (DuckDB) detects the separator: the same answer as the comma file
     Case("semicolon-separated", raw(lines(";")),
-         r"'data\.csv' looks separated by semicolons, not commas"),
+         r"'data\.csv' looks separated by semicolons, not commas", {"abtest": None}),
     Case("tab-separated .csv", raw(lines("\t")),
-         r"'data\.csv' looks separated by tabs, not commas .*rename it to \.tsv"),
+         r"'data\.csv' looks separated by tabs, not commas .*rename it to \.tsv", {"abtest": None}),
     Case("constant outcome", csv(assign(y=3.0)),
-         r"outcome column 'y' is constant \(3\) in all 400 complete rows"),
-    Case("constant 0/1 outcome", csv(assign(y=1)), r"outcome column 'y' is constant \(1\)"),
+         r"outcome column 'y' is constant \(3\) in all 400 complete rows",
+         {"synthetic_control": r"outcome column 'y' is constant \(3\) in all 400 unit-periods of "
+                               r"the balanced panel", **CONSTANT_BY_FAMILY}),
+    Case("constant 0/1 outcome", csv(assign(y=1)), r"outcome column 'y' is constant \(1\)",
+         CONSTANT_BY_FAMILY),
     Case("all-NaN outcome", csv(assign(y=np.nan)),
          r"all values missing in column 'y' of 'data\.csv'"),
-    Case("inf outcome", csv(_inf), r"infinite values in outcome column 'y' \(1, the first in row 6"),
+    Case("inf outcome", csv(_inf), r"infinite values in outcome column 'y' \(1, the first in row 6",
+         {"abtest": r"infinite values in 'y'; remove them",
+          "uplift": r"the outcome has missing or infinite values"}),
     Case("huge outcome", csv(assign(y=lambda f: f.y * 1e300)),
          r"values too large to compute with in outcome column 'y' .*below 1e150\); rescale"),
     Case("huge confounder", csv(assign(x=lambda f: f.x * 1e200)),
          r"values too large to compute with in confounder column 'x'"),
     Case("one unit in an arm", csv(_one_treated),
-         r"treatment arm '1' has only 1 complete row; each arm of 't' needs at least 2"),
+         r"treatment arm '1' has only 1 complete row; each arm of 't' needs at least 2",
+         {"did": r"group 'treated' has only 1 unit; each group of 't' needs at least 2",
+          "rdd": r"take-up value '1' has only 1 complete row; each value of 't' needs at least 2",
+          "abtest": r"each arm needs at least 2 units to estimate a variance",
+          "uplift": r"the treated arm has 1 rows, fewer than 2 × folds = 10",
+          "synthetic_control": None}),  # one treated unit is the synthetic-control design
     Case("continuous treatment", csv(assign(t=lambda f: np.round(f.x * 3 + 10, 1))),
-         r"treatment column 't' is numeric with \d+ distinct values, a continuous treatment"),
+         r"treatment column 't' is numeric with \d+ distinct values, a continuous treatment",
+         {"did": r"treatment column 't' has \d+ values; difference-in-differences needs a 0/1 "
+                 r"treatment",
+          # a dose is a valid fuzzy-RD take-up and IV treatment: answered, with the weak first
+          # stage (the dose does not jump / move with z) as a warning
+          "rdd": None, "iv": None,
+          "synthetic_control": r"--treatment 't' must be 0/1 \(treated in this period\)"}),
     Case("three text arms", csv(assign(t=lambda f: np.array(["a", "b", "c"])[np.arange(len(f)) % 3])),
          {"ipw": None, "aipw": None, "gcomp": None, "dml": None, "regression": THREE_ARMS_REFUSED,
-          "psm": THREE_ARMS_REFUSED, "stratification": THREE_ARMS_REFUSED}),
-    Case("duplicate headers", raw(lines(header="t,y,x,x", extra=lambda i: str(i))),
+          "psm": THREE_ARMS_REFUSED, "stratification": THREE_ARMS_REFUSED},
+         {"did": r"treatment column 't' has 3 values; difference-in-differences needs a 0/1 "
+                 r"treatment",
+          "rdd": r"treatment column 't' has non-numeric values \(e\.g\. 'a'\); give numbers",
+          "iv": r"treatment column 't' is text with 3 values; iv needs a numeric treatment",
+          "synthetic_control": r"--treatment 't' must be 0/1 \(treated in this period\)",
+          "abtest": None, "uplift": None}),  # several arms are A/B and uplift designs
+    Case("duplicate headers", raw(lines(header=lambda names: [*names[:-1], "x"], extra=lambda i: str(i))),
          r"column 'x' appears 2 times in the header of 'data\.csv'; rename the copies"),
     Case("inf treatment", csv(lambda f: f.assign(t=f.t.astype(float).where(f.index != 4, np.inf))),
          r"infinite values in treatment column 't' \(1, the first in row 5"),
     Case("all-missing treatment", csv(assign(t=np.nan)),
-         r"all values missing in column 't' of 'data\.csv'"),
+         r"all values missing in column 't' of 'data\.csv'",
+         {"abtest": r"treatment column 't' has 0 level; an A/B test needs at least two arms"}),
 ]  # fmt: skip
 
 
@@ -189,8 +349,60 @@ def _expected(case: Case, command: Command, variant: str) -> str | None:
     return expect.get(variant) if isinstance(expect, dict) else expect
 
 
+# The A/B test reads files with DuckDB, not data.load, and the uplift family has checks of its
+# own: where they fail the corpus today (families this branch does not edit), strict xfails.
+ABTEST_READER = "abtest reads with DuckDB, not data.load: "
+KNOWN = {
+    ("abtest", "empty file"): ABTEST_READER + "an empty file is reported as missing columns "
+    "t, y, x ('available columns: column0')",
+    ("abtest", "blank lines only"): ABTEST_READER + "reported as missing columns (column0)",
+    ("abtest", "header only"): ABTEST_READER + "a header without rows is reported as missing "
+    "columns (column0, column1, column2)",
+    ("abtest", "latin-1 text in a column used"): ABTEST_READER + "'cannot read: Invalid Input "
+    "Error: CSV Error on Line: 2', not 'is not UTF-8 text (column 't')'",
+    ("abtest", "latin-1 text in a column not used"): ABTEST_READER + "a valid file whose unused "
+    "column is latin-1 is refused ('CSV Error on Line: 2')",
+    ("abtest", "all-NaN outcome"): ABTEST_READER + "an empty column is typed VARCHAR and "
+    "reported as 'not numeric', not as all values missing",
+    ("abtest", "huge outcome"): "abtest: values of 1e300 are reported as \"arm '0': y_var is "
+    'inf; summary statistics must be finite" – the user gave rows, not summaries',
+    ("abtest", "huge confounder"): "abtest: a covariate of 1e200 is reported as \"arm '0': x_var "
+    'is inf; summary statistics must be finite"',
+    ("abtest", "continuous treatment"): "abtest: a numeric dose (100+ values) is refused as 'each "
+    "arm needs at least 2 units', not as a continuous treatment",
+    ("abtest", "duplicate headers"): "abtest: a header naming 'x' twice is read (DuckDB renames "
+    "the copy) and answered, exit 0",
+    ("abtest", "inf treatment"): "abtest: inf in the treatment becomes an arm 'inf' of one row, "
+    "refused as 'each arm needs at least 2 units', not as infinite values",
+    ("uplift", "latin-1 text in a column used"): "uplift: 'cannot read: Invalid Input Error: CSV "
+    "Error on Line: 2', not 'is not UTF-8 text (column 't')'",
+    ("uplift", "latin-1 text in a column not used"): "uplift: a valid file whose unused column is "
+    "latin-1 is refused ('CSV Error on Line: 2')",
+    ("uplift", "huge outcome"): "uplift: values of 1e300 in the outcome crash with "
+    "RuntimeWarning 'overflow encountered in square' (exit 1)",
+    ("uplift", "huge confounder"): "uplift: a feature of 1e200 is not refused; the linear learner "
+    "raises sklearn's ConvergenceWarning (lbfgs, exit 1 under warnings-as-errors, else exit 0)",
+    ("uplift", "continuous treatment"): "uplift: a numeric dose is refused as 'the control arm has "
+    "1 rows, fewer than 2 × folds', not as a continuous treatment",
+    ("uplift", "inf treatment"): "uplift: inf in the treatment becomes an arm of one row, refused "
+    "as 'the treated arm has 1 rows', not as infinite values",
+}
+CASES = [
+    Case(c.name, c.write, c.expect, c.expect_by_command,
+         {command: why for (command, name), why in KNOWN.items() if name == c.name})
+    for c in CASES
+]  # fmt: skip
+
+
+def _param(command: Command, variant: str, case: Case):
+    why = case.known_failures.get(command.name)
+    marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
+    return pytest.param(command, variant, case, id=f"{command.name}-{variant}-{case.name}",
+                        marks=marks)  # fmt: skip
+
+
 PARAMS = [
-    pytest.param(command, variant, case, id=f"{command.name}-{variant}-{case.name}")
+    _param(command, variant, case)
     for command in COMMANDS
     for case in CASES
     for variant in command.variants
@@ -199,14 +411,14 @@ PARAMS = [
 
 @pytest.mark.parametrize(("command", "variant", "case"), PARAMS)
 def test_bad_input(tmp_path, command, variant, case):
-    path = case.write(tmp_path)
+    path = case.write(tmp_path, command)
     result = runner.invoke(app, command.args(path, variant))
     output = " ".join(result.output.split())
     assert "Traceback" not in output and "Warning" not in output, output
     expect = _expected(case, command, variant)
     if expect is None:
         assert result.exit_code == 0, output
-        assert "Estimated ATE of" in output
+        assert re.search(command.answer, output), output
         return
     assert result.exit_code == 2, (result.exit_code, output, result.exception)
     assert re.search(expect, output), output

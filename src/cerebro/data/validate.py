@@ -10,7 +10,9 @@ check                                           refuses
 ``require_values(values, column, role)``        a column whose values are all missing
 ``require_finite(values, column, role)``        ±inf, and magnitudes above `HUGE` (1e150)
 ``require_varying(values, column, role)``       a column constant over the rows used
-``require_units_per_arm(codes, arms, column)``  an arm with fewer than `minimum` (2) rows
+``require_units_per_arm(codes, arms, column)``  an arm with fewer than `minimum` (2) rows (or
+                                                units, clusters; `arm_noun` names a design's
+                                                groups, e.g. "group", "instrument value")
 ``require_discrete_treatment(values, column)``  a numeric treatment with > `MAX_ARMS` values
 ``require_consistent_summary(arm, n, …)``       per-arm summaries that no data could produce
 ``require_finite_result(values, what, fix)``    a computed quantity (propensities, weights,
@@ -108,23 +110,41 @@ def require_varying(values: Any, column: str, role: str = "", rows: str = "compl
 
 
 def require_units_per_arm(
-    codes: Any, arms: Sequence[str], column: str, minimum: int = 2, rows: str = "complete rows"
+    codes: Any,
+    arms: Sequence[str],
+    column: str,
+    minimum: int = 2,
+    rows: str = "complete rows",
+    *,
+    arm_noun: str = "treatment arm",
+    fix: str = "collect more, or merge or drop that arm",
 ) -> None:
-    """Refuse an arm with fewer than `minimum` rows; `codes` are arm positions (NaN = missing)."""
+    """Refuse an arm with fewer than `minimum` rows; `codes` are arm positions (NaN = missing).
+
+    `arm_noun` names what the codes are ("treatment arm"; a design says e.g. "group" or
+    "instrument value") and `fix` what to do; `rows` what is counted ("complete rows", "units",
+    "clusters of 'c'")."""
     codes = np.asarray(codes, float)
+    kind = arm_noun.split()[-1]
     for arm, label in enumerate(arms):
         count = int((codes == arm).sum())
         if count == 0:
             raise UserInputError(
-                f"treatment arm {label!r} has no {rows}; check {column!r} and the missing "
+                f"{arm_noun} {label!r} has no {rows}; check {column!r} and the missing "
                 "values of the other columns."
             )
         if count < minimum:
-            noun = rows[:-1] if count == 1 else rows  # "1 complete row", "3 complete rows"
+            noun = _singular(rows) if count == 1 else rows  # "1 complete row", "3 complete rows"
             raise UserInputError(
-                f"treatment arm {label!r} has only {count} {noun}; each arm of {column!r} needs "
-                f"at least {minimum} – collect more, or merge or drop that arm."
+                f"{arm_noun} {label!r} has only {count} {noun}; each {kind} of {column!r} needs "
+                f"at least {minimum} – {fix}."
             )
+
+
+def _singular(rows: str) -> str:
+    """'complete rows' → 'complete row', "clusters of 'c'" → "cluster of 'c'"."""
+    head, sep, tail = rows.partition(" of ")
+    return (head[:-1] if head.endswith("s") else head) + sep + tail
 
 
 def require_discrete_treatment(values: Any, column: str, max_arms: int = MAX_ARMS) -> None:

@@ -28,6 +28,7 @@ from scipy import stats
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result, effect_result
+from cerebro.data.validate import require_finite_result, require_units_per_arm
 from cerebro.quasi.did import callaway_santanna as cs
 from cerebro.quasi.did.data import DidData, adoption, prepare_did
 from cerebro.quasi.did.event_study import EventStudy, event_study
@@ -56,6 +57,8 @@ def run(frame: pd.DataFrame, spec: DiDSpec) -> Result:
     model, why = _choose(spec, data)
     findings.append(Finding("info", "design", f"{MODEL_NAMES[model]}: {why}."))
     cluster, cluster_note = _cluster(spec, data, findings)
+    if model != "2x2":
+        _require_panel_groups(data, spec, model, cluster)
     if model == "2x2":
         estimates, tables = _two_by_two(data, spec, cluster, cluster_note, findings)
     elif model == "callaway_santanna":
@@ -167,6 +170,100 @@ def _effects_table(estimates: list[Estimate]) -> dict[str, list[Any]]:
     }
 
 
+# --- degenerate designs ---------------------------------------------------------------------------
+
+
+def _require_clusters_per_group(
+    group: np.ndarray, cluster: np.ndarray, data: DidData, spec: DiDSpec
+) -> None:
+    """At least 2 clusters in each group: one cluster gives a zero cluster-robust variance."""
+    name = data.cluster_name or spec.unit
+    labels = ["control", "treated"]
+    for g in (0, 1):
+        count = len(np.unique(cluster[group == g]))
+        if count < 2:
+            raise UserInputError(
+                f"the {labels[g]} group ({spec.treatment!r} = {data.arms[g]}) lies in only "
+                f"{count} cluster of {name!r}; cluster-robust standard errors need at least 2 "
+                "clusters (units) per group – give more units, or cluster by a finer column."
+            )
+
+
+def _require_panel_groups(
+    data: DidData, spec: DiDSpec, model: str, cluster: np.ndarray | None
+) -> None:
+    """Refuse panels whose effect or standard error is not identified: one period, no treated
+    unit with a pre-period, fewer than 2 treated or comparison units (or clusters)."""
+    if len(data.periods) < 2:
+        raise UserInputError(
+            f"time column {spec.time!r} has one period ({data.periods[0]}) in the complete rows; "
+            "difference-in-differences needs periods before and after treatment starts."
+        )
+    first, _ = adoption(data)
+    if (first >= 0).any() and not (first > 0).any():
+        raise UserInputError(
+            f"every treated unit is treated from the first period ({data.periods[0]}) of "
+            f"{spec.time!r}; with no period before treatment there is nothing to difference "
+            "against – give the pre-treatment periods."
+        )
+    adopters = first > 0
+    never = first < 0
+    n_dates = len(np.unique(first[adopters]))
+    needs_never = n_dates == 1 or (model == "callaway_santanna" and spec.control_group == "never")
+    if needs_never and not never.any():
+        raise UserInputError(
+            f"every unit of {spec.unit!r} is treated by period {data.periods[first[adopters][0]]}"
+            + ("" if n_dates == 1 else " or later")
+            + "; there are no comparison units that stay untreated, so the effect is not "
+            "separable from the time effects – give never-treated units"
+            + (" (or use --control-group notyet)." if n_dates > 1 else ".")
+        )
+    unit_group = np.where(adopters, 1, np.where(never, 0, np.nan))
+    groups = ["never-treated", "treated"]
+    if not needs_never:  # staggered, not-yet-treated comparisons: only the adopters are counted
+        unit_group, groups = np.where(adopters, 0, np.nan), ["treated"]
+    require_units_per_arm(
+        unit_group, groups, spec.treatment, rows="units", arm_noun="group",
+        fix="one unit gives no standard error; give more units",
+    )  # fmt: skip
+    if cluster is not None and data.cluster is not None:
+        per_row = unit_group[data.unit]
+        for g, label in enumerate(groups):
+            count = len(np.unique(cluster[per_row == g]))
+            if count < 2:
+                raise UserInputError(
+                    f"the {label} units lie in only {count} cluster of {data.cluster_name!r}; "
+                    "cluster-robust standard errors need at least 2 clusters per group – give "
+                    "more clusters, or cluster by the unit."
+                )
+
+
+def _time_varying(
+    data: DidData, dm: TwoWayDemeaner, spec: DiDSpec, findings: list[Finding]
+) -> tuple[np.ndarray, list[str]]:
+    """The covariates the unit and period fixed effects do not absorb; the absorbed ones (e.g.
+    constant within each unit) are dropped with a finding – their effect is in the unit effects."""
+    if not data.names:
+        return data.X, data.names
+    within = dm(data.X)
+    centred = data.X - data.X.mean(axis=0)
+    absorbed = (within**2).sum(axis=0) <= 1e-10 * np.maximum((centred**2).sum(axis=0), 1e-300)
+    if not absorbed.any():
+        return data.X, data.names
+    dropped = [n for n, a in zip(data.names, absorbed, strict=True) if a]
+    if not any(f.code == "absorbed_covariates" for f in findings):
+        findings.append(
+            Finding(
+                "info",
+                "absorbed_covariates",
+                f"covariate(s) {', '.join(dropped)} are constant within each unit (or each "
+                f"period of {spec.time}), so the unit and period fixed effects absorb them; "
+                "dropped from the two-way fixed-effects regression.",
+            )
+        )
+    return data.X[:, ~absorbed], [n for n, a in zip(data.names, absorbed, strict=True) if not a]
+
+
 # --- 2×2 --------------------------------------------------------------------------------------
 
 
@@ -187,9 +284,27 @@ def _two_by_two(
             f"no rows of the {'treated' if a else 'control'} group in the "
             f"{'post' if b else 'pre'} period; a 2×2 design needs all four group × period cells."
         )
+    for (a, b), rows in cells.items():
+        if rows.sum() < 2:
+            raise UserInputError(
+                f"the {'treated' if a else 'control'} group has only 1 row in the "
+                f"{'post' if b else 'pre'} period; one row per group and period cannot give a "
+                "standard error – give unit-level rows (at least 2 per group and period)."
+            )
+    if cluster is not None:
+        _require_clusters_per_group(g, cluster, data, spec)
     X = np.column_stack([np.ones(len(g)), g, post, g * post, data.X])
     names = ["intercept", spec.treatment, spec.post, f"{spec.treatment}:{spec.post}", *data.names]
+    if len(g) <= X.shape[1]:
+        raise UserInputError(
+            f"only {len(g)} complete rows for {X.shape[1]} coefficients (treated, post, their "
+            "product, the covariates and an intercept); no residual is left for a standard "
+            "error – give more rows or fewer --confounders."
+        )
     fit = ols(data.y, X, cluster)
+    require_finite_result(
+        fit.se[3], "the standard error of the DiD coefficient", "give more rows per group."
+    )
     head = _estimate("DiD (treated × post)", fit, 3, spec.alpha, model="2x2", se_type=cluster_note)
     findings.append(
         Finding(
@@ -271,17 +386,16 @@ def _fixed_effects(
     first, switchers = adoption(data)
     _adoption_findings(data, first, switchers, findings)
     dm = TwoWayDemeaner(data.unit, data.time)
-    fit = twfe(data.y, np.column_stack([data.d, data.X]), data.unit, data.time, cluster, dm)
+    X, names = _time_varying(data, dm, spec, findings)
+    fit = twfe(data.y, np.column_stack([data.d, X]), data.unit, data.time, cluster, dm)
     static = _estimate("ATT (TWFE)", fit, 0, spec.alpha, model="twfe", se_type=cluster_note)
-    tables: dict[str, Any] = {
-        "coefficients": _coef_rows(fit, [spec.treatment, *data.names], spec.alpha)
-    }
+    tables: dict[str, Any] = {"coefficients": _coef_rows(fit, [spec.treatment, *names], spec.alpha)}
     estimates = [static]
     relative = _relative_time(data, first)
     es = None
     if np.isfinite(relative).any():
         es = event_study(
-            data.y, relative, data.unit, data.time, data.X, cluster, spec.leads, spec.lags, dm
+            data.y, relative, data.unit, data.time, X, cluster, spec.leads, spec.lags, dm
         )
         tables["event_study"] = _event_rows(es, spec.alpha)
         if len(es.lead_index):
@@ -593,7 +707,8 @@ def _callaway_santanna(
         )
     # The static TWFE estimate on the same rows, to show what it would have said.
     dm = TwoWayDemeaner(data.unit, data.time)
-    tw = twfe(data.y, np.column_stack([data.d, data.X]), data.unit, data.time, cluster, dm)
+    X_tw, _ = _time_varying(data, dm, spec, findings)
+    tw = twfe(data.y, np.column_stack([data.d, X_tw]), data.unit, data.time, cluster, dm)
     estimates.append(
         _estimate(
             "ATT (TWFE, for comparison)", tw, 0, spec.alpha, model="twfe", se_type=cluster_note

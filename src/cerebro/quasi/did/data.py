@@ -16,6 +16,7 @@ import numpy as np
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
 from cerebro.data.columns import confounder_terms, note_dropped, numeric_column, treatment_arms
+from cerebro.data.validate import require_finite, require_varying
 from cerebro.quasi.did.spec import DiDSpec
 
 
@@ -46,7 +47,9 @@ def _time_values(values: Any, column: str) -> tuple[np.ndarray, bool]:
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     if is_numeric_dtype(values) and not is_bool_dtype(values):
-        return values.to_numpy(float), False
+        out = values.to_numpy(float)
+        require_finite(out, column, "time")
+        return out, False
     parsed = pd.to_datetime(values, errors="coerce")
     bad = values.notna().to_numpy() & parsed.isna().to_numpy()
     if bad.any():
@@ -87,8 +90,12 @@ def _binary(values: Any, column: str, role: str) -> np.ndarray:
 
 def prepare_did(frame: Any, spec: DiDSpec) -> DidData:
     """Complete rows of the design's columns, coded for the estimators."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
     findings: list[Finding] = []
     assert spec.treatment is not None
+    if is_numeric_dtype(frame[spec.treatment]) and not is_bool_dtype(frame[spec.treatment]):
+        numeric_column(frame[spec.treatment], spec.treatment, "treatment")  # ±inf, huge
     a, arms, _ = treatment_arms(frame[spec.treatment], spec.treatment, spec.treated, spec.control)
     if len(arms) > 2:
         raise UserInputError(
@@ -117,6 +124,7 @@ def prepare_did(frame: Any, spec: DiDSpec) -> DidData:
     )
     if not keep.any():
         raise UserInputError("no complete rows: every row misses a value of a named column.")
+    require_varying(y[keep], spec.outcome, "outcome")
     data = DidData(y[keep], a[keep], X[keep], names, findings, arms)
     if post is not None:
         data.post = post[keep]

@@ -21,7 +21,9 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result, effect_result
-from cerebro.data.columns import confounder_terms, note_dropped, numeric_column
+from cerebro.data.columns import confounder_terms, note_dropped, numeric_column, source_columns
+from cerebro.data.load import label_text
+from cerebro.data.validate import require_units_per_arm, require_varying
 from cerebro.quasi.iv import estimators as ive
 from cerebro.stats.intervals import p_value_from_statistic, wald_interval
 
@@ -42,12 +44,11 @@ COV_NAMES = {
 def _numeric_treatment(values: Any, spec: IVSpec, findings: list[Finding]) -> np.ndarray:
     """The treatment as numbers; a two-valued text column becomes 0/1 (1 = --treated or the
     second value in sorted order)."""
-    import pandas as pd
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     name = spec.treatment
     if is_bool_dtype(values) or is_numeric_dtype(values):
-        return pd.to_numeric(values, errors="coerce").to_numpy(float)
+        return numeric_column(values, name, "treatment")
     levels = sorted(values.dropna().astype(str).unique().tolist())
     if len(levels) != 2:
         raise UserInputError(
@@ -69,8 +70,13 @@ class Design:
     """Complete rows as arrays: y, d, W (intercept first), Z, cluster codes, and names."""
 
     def __init__(self, frame: pd.DataFrame, spec: IVSpec, findings: list[Finding]) -> None:
+        from pandas.api.types import is_numeric_dtype
+
         self.y = numeric_column(frame[spec.outcome], spec.outcome, "outcome")
         self.d = _numeric_treatment(frame[spec.treatment], spec, findings)
+        for column in dict.fromkeys(c for t in spec.instrument for c in source_columns(t)):
+            if is_numeric_dtype(frame[column]):  # named as the instrument, not a confounder
+                numeric_column(frame[column], column, "instrument")
         w_cols, self.w_names, notes = confounder_terms(frame, spec.confounders)
         z_cols, self.z_names, z_notes = confounder_terms(frame, list(spec.instrument))
         n = len(self.y)
@@ -119,14 +125,14 @@ class Design:
                 f"only {n} complete rows for {p + k} instrument and control columns; iv needs "
                 "more rows than that – check missing values or use fewer controls."
             )
-        for values, column, role in (
-            (self.y, spec.outcome, "outcome"),
-            (self.d, spec.treatment, "treatment"),
-        ):
-            if np.ptp(values) == 0:
-                raise UserInputError(
-                    f"{role} {column!r} is constant in the complete rows; it must vary."
-                )
+        require_varying(self.y, spec.outcome, "outcome")
+        require_varying(self.d, spec.treatment, "treatment")
+        levels = np.unique(self.d)
+        if len(levels) == 2:  # a binary treatment: both values need rows
+            require_units_per_arm(
+                (self.d == levels[1]).astype(float), [f"{v:g}" for v in levels], spec.treatment,
+                fix="one row gives no first stage; collect more, or choose another treatment",
+            )  # fmt: skip
         for j, name in enumerate(self.w_names):
             if np.ptp(self.W[:, j + 1]) == 0:
                 raise UserInputError(
@@ -147,6 +153,26 @@ class Design:
                     f"instrument {name!r} is constant or explained by the controls; it cannot "
                     "shift the treatment apart from them – choose another instrument."
                 )
+        for j, name in enumerate(self.z_names):
+            values = np.unique(self.Z[:, j])
+            if len(values) != 2:
+                continue
+            codes = (self.Z[:, j] == values[1]).astype(float)
+            require_units_per_arm(
+                codes, [label_text(v) for v in values], name, arm_noun="instrument value",
+                fix="a binary instrument needs both values well represented; choose another "
+                "instrument",
+            )  # fmt: skip
+            if self.clusters is not None and self.clusters.max() >= 1:  # one: refused below
+                for code, value in enumerate(values):
+                    count = len(np.unique(self.clusters[codes == code]))
+                    if count < 2:
+                        raise UserInputError(
+                            f"the rows with instrument {name!r} = {label_text(value)} lie in only "
+                            f"{count} cluster of {spec.cluster!r}; cluster-robust standard errors "
+                            "need at least 2 clusters per instrument value – cluster by a finer "
+                            "column."
+                        )
         if np.linalg.matrix_rank(self.Zf) < p + k:
             raise UserInputError(
                 "the instruments are collinear given the controls; drop a redundant one from "

@@ -24,6 +24,7 @@ import numpy as np
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result, effect_result
 from cerebro.data.columns import confounder_terms, note_dropped, numeric_column
+from cerebro.data.validate import require_units_per_arm, require_varying
 from cerebro.quasi.rdd.estimate import RDFit, RDResult, rd_fit
 from cerebro.stats.intervals import normal_interval
 
@@ -103,6 +104,29 @@ def _columns(frame: pd.DataFrame, spec: RDDSpec, findings: list[Finding]):
         findings.append(
             Finding("info", "encoding", "one-hot encoded covariates: " + "; ".join(notes) + ".")
         )
+    if not keep.any():
+        raise UserInputError("no complete rows: every row misses a value of a named column.")
+    require_varying(x[keep], spec.running_variable, "running variable")
+    require_varying(y[keep], spec.outcome, "outcome")
+    if t is not None:
+        require_varying(t[keep], spec.treatment, "treatment")
+        values = np.unique(t[keep])
+        if len(values) == 2:  # a 0/1 take-up: both values need rows
+            require_units_per_arm(
+                (t[keep] == values[1]).astype(float), [f"{v:g}" for v in values],
+                spec.treatment, arm_noun="take-up value",
+                fix="one row cannot show a jump in take-up; check the take-up column",
+            )  # fmt: skip
+    if cl is not None:
+        right = x[keep] >= spec.cutoff
+        for side, rows in (("below", ~right), ("at or above", right)):
+            count = len(np.unique(cl[keep][rows].astype(str)))
+            if rows.any() and count < 2:
+                raise UserInputError(
+                    f"the rows {side} the cutoff {spec.cutoff:g} lie in only {count} cluster of "
+                    f"{spec.cluster!r}; cluster-robust standard errors need at least 2 clusters "
+                    "on each side – cluster by a finer column, or drop --cluster."
+                )
     return (
         x[keep], y[keep], None if t is None else t[keep], Z[keep], names,
         None if cl is None else cl[keep],

@@ -95,10 +95,20 @@ def combination(beta_nu: np.ndarray, gamma: np.ndarray | None, design: Design, n
     fac = math.factorial(nu)
     if gamma is None:
         tau_y, tau_t = fac * beta_nu[0], fac * beta_nu[1]
+    else:
+        z = design.cov_cols
+        tau_y = fac * (beta_nu[0] - gamma[:, 0] @ beta_nu[z])
+        tau_t = fac * (beta_nu[1] - gamma[:, 1] @ beta_nu[z])
+    if not np.isfinite(tau_t) or tau_t == 0:
+        from cerebro.core.errors import UserInputError
+
+        raise UserInputError(
+            "the take-up (--treatment) does not jump at the cutoff within the bandwidth (a "
+            "first stage of exactly 0), so the fuzzy ratio is undefined – check the take-up "
+            "column, or drop --treatment for a sharp design."
+        )
+    if gamma is None:
         return np.array([1 / tau_t, -tau_y / tau_t**2])
-    z = design.cov_cols
-    tau_y = fac * (beta_nu[0] - gamma[:, 0] @ beta_nu[z])
-    tau_t = fac * (beta_nu[1] - gamma[:, 1] @ beta_nu[z])
     return np.concatenate(
         [
             [1 / tau_t, -tau_y / tau_t**2],

@@ -25,8 +25,9 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result, effect_result
-from cerebro.data.columns import confounder_terms
+from cerebro.data.columns import confounder_terms, numeric_column
 from cerebro.data.load import label_text
+from cerebro.data.validate import require_finite, require_varying
 from cerebro.quasi.synth.augmented import fit_augmented
 from cerebro.quasi.synth.inference import (
     adh_fitter,
@@ -97,7 +98,11 @@ def _time_value(value: Any, times: Any, column: str) -> Any:
 
 def _treated_from_column(frame: Any, spec: SyntheticControlSpec) -> tuple[list[str], Any]:
     """Treated units and the start period from a 0/1 treated-this-period column."""
+    import pandas as pd
+
     values = frame[spec.treatment]
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        numeric_column(values, spec.treatment, "treatment")  # ±inf, huge
     levels = set(values.dropna().unique().tolist())
     if not levels <= {0, 1}:
         raise UserInputError(
@@ -125,14 +130,9 @@ def build_panel(frame: pd.DataFrame, spec: SyntheticControlSpec, findings: list[
     unit, time, outcome = spec.unit, spec.time, spec.outcome
     assert unit is not None and time is not None
     frame = frame.copy()
-    y = pd.to_numeric(frame[outcome], errors="coerce")
-    bad = frame[outcome].notna() & y.isna()
-    if bad.any():
-        raise UserInputError(
-            f"outcome column {outcome!r} has non-numeric values (e.g. "
-            f"{frame[outcome][bad].iloc[0]!r}); give numbers."
-        )
-    frame[outcome] = y
+    frame[outcome] = numeric_column(frame[outcome], outcome, "outcome")
+    if pd.api.types.is_numeric_dtype(frame[time]) and not pd.api.types.is_bool_dtype(frame[time]):
+        require_finite(frame[time].to_numpy(float), time, "time")
     complete = frame[[unit, time, outcome]].notna().all(axis=1)
     if (~complete).any():
         findings.append(
@@ -225,6 +225,9 @@ def build_panel(frame: pd.DataFrame, spec: SyntheticControlSpec, findings: list[
             f"only {len(units) - len(treated)} donor unit(s) left; a synthetic control needs "
             "several untreated units."
         )
+    require_varying(Y.ravel(), outcome, "outcome", rows="unit-periods of the balanced panel")
+    donors = np.setdiff1d(np.arange(len(units)), treated)
+    require_varying(Y[donors].ravel(), outcome, "outcome", rows="donor unit-periods")
     if spec.confounders:
         blocks = np.array_split(np.arange(n_pre), min(OUTCOME_BLOCKS, n_pre))
         outcome_means = np.column_stack([Y[:, b].mean(axis=1) for b in blocks])
