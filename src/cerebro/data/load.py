@@ -228,11 +228,91 @@ def require_columns(
 
 def describe_file(path: Path) -> tuple[str, dict[str, str]]:
     """The file's DuckDB source and column types, sniffed once per version of the file (the
-    repeated-unit check and the analysis both need them; sniffing a CSV takes ~0.1 s)."""
+    repeated-unit check and the analysis both need them; sniffing a CSV takes ~0.1 s).
+
+    The file-level defects `load_table` refuses are refused here too, in the same words: an
+    empty file, a header without rows, a column name given twice (DuckDB would rename the copy)
+    and text that is not UTF-8 (DuckDB's "CSV Error on Line 2")."""
     if not path.is_file():
         load_table(path)  # raises the clear "does not exist" / "is a directory" error
     stat = path.stat()
-    return _sniffed(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    if stat.st_size == 0:
+        raise UserInputError(f"{path.name!r} is empty (0 bytes); check the path or export again.")
+    text = path.suffix.lower() in (".csv", ".tsv")
+    if text:
+        _check_text_head(path)
+    try:
+        source, types = _sniffed(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    except UserInputError:
+        if text:
+            _check_utf8(path)
+        raise
+    if text:
+        _check_header_names(path, len(types))
+    return source, types
+
+
+_HEAD = 1 << 16
+
+
+def _check_text_head(path: Path) -> None:
+    """A CSV with no line but blank ones, or a header and nothing else."""
+    with open(path, "rb") as handle:
+        head = handle.read(_HEAD)
+    lines = [line for line in head.splitlines() if line.strip()]
+    if not lines:
+        raise UserInputError(f"{path.name!r} has no header and no data rows; check the file.")
+    if len(head) < _HEAD and len(lines) < 2:
+        raise UserInputError(f"{path.name!r} has a header but no data rows; check the file.")
+
+
+def _header_fields(path: Path, n_columns: int) -> tuple[bytes, list[bytes]]:
+    """The header line and its names, split at the separator that gives the sniffed count."""
+    with open(path, "rb") as handle:
+        header = handle.readline().rstrip(b"\r\n")
+    for mark in (b",", b";", b"\t", b"|"):
+        names = [name.strip().strip(b'"') for name in header.split(mark)]
+        if len(names) == n_columns:
+            return mark, names
+    return b",", header.split(b",")
+
+
+def _check_header_names(path: Path, n_columns: int) -> None:
+    """Refuse a column name that the header gives twice."""
+    _, names = _header_fields(path, n_columns)
+    decoded = [name.decode("utf-8", errors="replace") for name in names]
+    twice = next((n for n in decoded if decoded.count(n) > 1), None)
+    if twice is not None:
+        raise UserInputError(
+            f"column {twice!r} appears {decoded.count(twice)} times in the header of "
+            f"{path.name!r}; rename the copies so that every column name is unique."
+        )
+
+
+def _check_utf8(path: Path) -> None:
+    """After DuckDB could not read a CSV: name the first column holding text that is not UTF-8."""
+    with open(path, "rb") as handle:
+        header = handle.readline()
+        widest = max(header.count(m) for m in (b",", b";", b"\t", b"|")) + 1
+        mark, names = _header_fields(path, widest)
+        for line in handle:
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                fields = line.rstrip(b"\r\n").split(mark)
+                bad = next((i for i, f in enumerate(fields) if not _is_utf8(f)), None)
+                column = None
+                if bad is not None and bad < len(names) and _is_utf8(names[bad]):
+                    column = names[bad].decode("utf-8")
+                raise _not_utf8(path, column) from None
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 @functools.lru_cache(maxsize=8)
