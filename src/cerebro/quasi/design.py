@@ -8,15 +8,21 @@ registry with a spec built from the causal spec's flat fields.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.python_face import python_face
+from cerebro.core.registry import Method, register
 from cerebro.core.spec import EffectSpec
 from cerebro.data.columns import source_columns
 from cerebro.data.load import load_table, require_columns
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from cerebro.core.results import Result
 
 
 class QuasiSpec(EffectSpec):
@@ -51,3 +57,30 @@ def design_frame(spec: QuasiSpec, data: pd.DataFrame | None) -> pd.DataFrame:
         return load_table(spec.data, spec.columns())
     require_columns([str(c) for c in data.columns], spec.columns(), "the data")
     return data
+
+
+def register_design(
+    kind: str, spec_type: type[QuasiSpec], package: str, *, summary: str, example: str
+) -> tuple[Callable[..., Result], Callable[..., Result]]:
+    """Register one design kind: its runner (``<package>.analysis.run`` on the design's rows,
+    imported on the first run so registering stays cheap), its Python face (keyword signature
+    and docstring from `spec_type`), its plot (``<package>.analysis:plot``) and its contract
+    example (``<package>.synthetic:example``). Returns (runner, Python function)."""
+
+    def run(spec: Any, data: pd.DataFrame | None = None) -> Result:
+        return import_module(f"{package}.analysis").run(design_frame(spec, data), spec)
+
+    run.__name__ = run.__qualname__ = f"run_{kind}"
+    run.__doc__ = f"The `{kind}` runner every face calls: the design `spec` describes."
+    face = python_face(spec_type, run, name=kind, summary=summary, example=example)
+    register(
+        Method(
+            kind=kind,
+            spec_type=spec_type,
+            run=run,
+            summary=summary,
+            plot=f"{package}.analysis:plot",
+            example=f"{package}.synthetic:example",
+        )
+    )
+    return run, face
