@@ -22,10 +22,10 @@ from cerebro.cli.spec_options import field_options, spec_command
 from cerebro.core.errors import UserInputError
 from cerebro.core.spec import SpecBase, face_hints
 from cerebro.experiments.abtest.spec import ABTestSpec
-from cerebro.experiments.bandit.analysis import BanditSpec
-from cerebro.experiments.design.analysis import DesignSpec
+from cerebro.experiments.bandit.spec import BanditSpec
+from cerebro.experiments.design.spec import DesignSpec
 from cerebro.experiments.power.analysis import PowerSpec
-from cerebro.experiments.sequential.design import SequentialDesignSpec
+from cerebro.experiments.sequential.spec import SequentialDesignSpec
 from cerebro.geo.design_spec import GeoDesignSpec
 from cerebro.geo.lift_spec import GeoTestSpec
 from cerebro.observational.spec import CausalSpec

@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from cerebro.cli.spec_options import spec_command
-from cerebro.experiments.bandit.analysis import BanditSpec
+from cerebro.experiments.bandit.spec import BanditSpec
 
 
 def register(app: typer.Typer) -> None:

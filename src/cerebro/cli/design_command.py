@@ -18,7 +18,7 @@ from cerebro.cli.common import JSON_HELP, PLOT_HELP, emit
 from cerebro.cli.spec_options import spec_command
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Result
-from cerebro.experiments.design.analysis import DesignSpec
+from cerebro.experiments.design.spec import DesignSpec
 
 _WRITERS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import typer
 
 from cerebro.cli.spec_options import spec_command
-from cerebro.experiments.sequential.design import SequentialDesignSpec
+from cerebro.experiments.sequential.spec import SequentialDesignSpec
 
 
 def register(app: typer.Typer) -> None:

@@ -8,80 +8,20 @@ numerics and their references are in `cerebro.experiments.design.assignment`.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from pydantic import Field, field_validator
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.core.spec import SpecBase, cli, split_list
 from cerebro.data.load import load_table, require_columns
 from cerebro.experiments.design import assignment
+from cerebro.experiments.design.spec import DesignSpec
 
 if TYPE_CHECKING:
     import pandas as pd
-
-METHODS = ("simple", "complete", "stratified", "rerandomise")
-
-
-class DesignSpec(SpecBase):
-    """A randomisation of the units in `data` to `arms` arms."""
-
-    kind: Literal["design"] = "design"
-    data: str | None = Field(
-        None,
-        description="Unit table (CSV, Parquet or JSON), one row per unit.",
-        json_schema_extra=cli(argument=True, required=True),
-    )
-    arms: int = Field(2, description="Number of arms, control included.")
-    allocation: list[float] | None = Field(
-        None, description="Share of units per arm, e.g. 0.5,0.5 (sums to 1; default equal)."
-    )
-    arm_names: list[str] | None = Field(
-        None, description="Arm labels, e.g. control,treatment (default control, treatment_1, …)."
-    )
-    method: Literal["simple", "complete", "stratified", "rerandomise"] | None = Field(
-        None,
-        description="simple, complete, stratified or rerandomise (default: stratified with "
-        "`strata`, else complete).",
-    )
-    strata: list[str] = Field(default_factory=list, description="Columns to block on.")
-    bins: int = Field(4, description="Quantile bins for a numeric stratum column.")
-    covariates: list[str] | None = Field(
-        None,
-        description="Columns to check balance on (default: every numeric non-ID column).",
-        json_schema_extra=cli(flag="--balance-covariates", keep_empty=True),
-    )
-    max_smd: float = Field(
-        0.05, description="Rerandomisation: accept when every |SMD| is below this."
-    )
-    max_tries: int = Field(1000, description="Rerandomisation: give up after this many draws.")
-    seed: int = Field(0, description="Seed that reproduces the assignment.")
-    arm_column: str = Field("arm", description="Name of the assignment column.")
-
-    @field_validator("allocation", "arm_names", "strata", "covariates", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        return split_list(value)
-
-    @field_validator("bins", "max_tries")
-    @classmethod
-    def _positive(cls, value: int, info) -> int:  # type: ignore[no-untyped-def]
-        if value < 1 or (info.field_name == "bins" and value < 2):
-            raise ValueError(
-                f"{info.field_name} must be at least {2 if info.field_name == 'bins' else 1}, got {value}"
-            )
-        return value
-
-    @field_validator("max_smd")
-    @classmethod
-    def _smd(cls, value: float) -> float:
-        if not value > 0:
-            raise ValueError(f"max_smd must be positive, got {value} (e.g. 0.05)")
-        return value
 
 
 def _block_codes(frame: pd.DataFrame, spec: DesignSpec, findings: list[Finding]) -> np.ndarray:
