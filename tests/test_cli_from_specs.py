@@ -29,6 +29,7 @@ from cerebro.experiments.sequential.spec import SequentialDesignSpec
 from cerebro.geo.design_spec import GeoDesignSpec
 from cerebro.geo.lift_spec import GeoTestSpec
 from cerebro.observational.spec import CausalSpec
+from cerebro.uplift.spec import UpliftSpec
 
 COMMANDS = {
     "power-analysis": (PowerSpec, "power_analysis"),
@@ -39,6 +40,9 @@ COMMANDS = {
     "geotest": (GeoTestSpec, None),  # Python: cerebro.geo.analysis.geotest (not generated yet)
     "geo-design": (GeoDesignSpec, None),  # Python: cerebro.geo.design.geo_design (idem)
     "abtest": (ABTestSpec, "abtest"),
+    # Python: cerebro.uplift.analysis.uplift (tests/test_uplift_faces.py): `cerebro.uplift` is
+    # the subpackage once anything imported it, as the CLI now does.
+    "uplift": (UpliftSpec, None),
 }
 PYTHON_FACES = [command for command, (_, function) in COMMANDS.items() if function]
 runner = CliRunner()
@@ -200,6 +204,14 @@ def test_flags_short_names_and_aliases_of_the_converted_commands_are_kept():
             "expected_allocation": ["--expected-allocation"],
             "cluster": ["--cluster"],
             "srm_alpha": ["--srm-alpha"],
+            "output": ["--output", "-o"],
+        },
+        "uplift": {
+            "value_per_outcome": ["--value"],
+            "cost_per_treatment": ["--cost"],
+            "outcome_type": ["--outcome-type"],
+            "predictions": ["--predictions"],
+            "save": ["--save"],
             "output": ["--output", "-o"],
         },
     }

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
-from cerebro.core.spec import Alpha, Jobs, SpecBase, split_list
+from cerebro.core.spec import Alpha, Jobs, SpecBase, cli, split_list
 
 # The meta-learners of `cerebro.uplift.learners.LEARNERS` (kept here too so that validating a
 # spec never imports the model code), the causal forest, and "all" to fit and compare them all.
@@ -26,7 +26,15 @@ class UpliftSpec(SpecBase):
     """
 
     kind: Literal["uplift"] = "uplift"
-    data: str | None = Field(None, description="Path of the data file (CSV, Parquet or JSON).")
+    data: str | None = Field(
+        None,
+        description="Path of the data file (CSV, Parquet or JSON).",
+        json_schema_extra=cli(
+            argument=True,
+            required=True,
+            help="Data file (CSV, Parquet or JSON): one row per unit, or several with --unit.",
+        ),
+    )
     treatment: str = Field(
         ..., description="Treatment column: two values, or several arms compared with --control."
     )
@@ -69,24 +77,32 @@ class UpliftSpec(SpecBase):
     folds: int = Field(5, description="Cross-fitting folds (every row scored out of fold).")
     tiers: int = Field(5, description="Number of response tiers (quantiles of predicted uplift).")
     value_per_outcome: float = Field(
-        1.0, description="Value of one incremental outcome unit (e.g. one conversion)."
+        1.0,
+        description="Value of one incremental outcome unit (e.g. one conversion).",
+        json_schema_extra=cli(flag="--value"),
     )
-    cost_per_treatment: float = Field(0.0, description="Cost of treating one unit.")
+    cost_per_treatment: float = Field(
+        0.0, description="Cost of treating one unit.", json_schema_extra=cli(flag="--cost")
+    )
     budget: float | None = Field(
         None, description="Largest total treatment cost allowed by the targeting policy."
     )
-    alpha: Alpha = 0.05
-    seed: int = 0
+    alpha: Alpha = Field(0.05, description="1 − confidence level.")
+    seed: int = Field(0, description="Seed of the cross-fitting folds and the models.")
     jobs: Jobs = Field(
         -1,
         description="Threads for the cross-fitted models and the forest (−1: every core); the "
         "numbers do not depend on it.",
     )
     predictions: str | None = Field(
-        None, description="Write per-row out-of-fold CATE predictions to this CSV file."
+        None,
+        description="Write per-row out-of-fold CATE predictions to this CSV file.",
+        json_schema_extra=cli(skip=True),  # the command's own output option (a Path)
     )
     save: str | None = Field(
-        None, description="Save the fitted model to this file (zip: manifest.json + .npy)."
+        None,
+        description="Save the fitted model to this file (zip: manifest.json + .npy).",
+        json_schema_extra=cli(skip=True),  # the command's own output option (a Path)
     )
 
     @field_validator("features", mode="before")
