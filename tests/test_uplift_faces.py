@@ -13,7 +13,6 @@ import re
 import subprocess
 import sys
 
-import pytest
 from pydantic_core import PydanticUndefined
 from typer.main import get_command
 
@@ -47,7 +46,6 @@ def test_the_command_keeps_its_options_in_their_order():
     ]
 
 
-@pytest.mark.xfail(strict=True, reason="cerebro.uplift: the lazy function vs the subpackage")
 def test_cerebro_uplift_stays_the_function_after_the_subpackage_is_imported():
     code = "import cerebro, cerebro.uplift.spec; print(callable(cerebro.uplift))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
