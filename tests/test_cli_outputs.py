@@ -10,25 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from typer.testing import CliRunner
 
-from cerebro.cli.main import app
+from cli_refusals import invoke, refused
 
-runner = CliRunner()
 POWER = ["power-analysis", "--baseline", "0.1", "--mde", "0.02"]
-
-
-def invoke(*args: object):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def refused(out, *words: str) -> str:
-    text = " ".join(out.output.split())
-    assert out.exit_code == 2, (out.exit_code, out.output, out.exception)
-    assert "Traceback" not in out.output
-    for word in words:
-        assert word in text, text
-    return text
 
 
 def leftovers(folder: Path) -> list[str]:
