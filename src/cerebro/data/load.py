@@ -44,6 +44,10 @@ def _unreadable(path: Path, kind: str, err: Exception) -> UserInputError:
     return UserInputError(f"cannot read {path.name!r} as {kind.upper()}: {first}")
 
 
+def _empty(path: Path) -> UserInputError:
+    return UserInputError(f"{path.name!r} is empty (0 bytes); check the path or export again.")
+
+
 def _not_utf8(path: Path, column: str | None = None) -> UserInputError:
     where = f" (column {column!r})" if column else ""
     return UserInputError(
@@ -124,7 +128,7 @@ def load_table(
         )
 
     if path.stat().st_size == 0:
-        raise UserInputError(f"{path.name!r} is empty (0 bytes); check the path or export again.")
+        raise _empty(path)
     named: list[str] = []
 
     def select(available: list[str]) -> list[str]:
@@ -237,19 +241,8 @@ def describe_file(path: Path) -> tuple[str, dict[str, str]]:
         load_table(path)  # raises the clear "does not exist" / "is a directory" error
     stat = path.stat()
     if stat.st_size == 0:
-        raise UserInputError(f"{path.name!r} is empty (0 bytes); check the path or export again.")
-    text = path.suffix.lower() in (".csv", ".tsv")
-    if text:
-        _check_text_head(path)
-    try:
-        source, types = _sniffed(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
-    except UserInputError:
-        if text:
-            _check_utf8(path)
-        raise
-    if text:
-        _check_header_names(path, len(types))
-    return source, types
+        raise _empty(path)
+    return _sniffed(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
 
 
 _HEAD = 1 << 16
@@ -317,7 +310,19 @@ def _is_utf8(data: bytes) -> bool:
 
 @functools.lru_cache(maxsize=8)
 def _sniffed(path: str, mtime_ns: int, size: int) -> tuple[str, dict[str, str]]:
+    """Checked and sniffed once per version of the file (the arguments key the cache)."""
     from cerebro.engine.duckdb_moments import file_columns
 
-    source, types = file_columns(Path(path))
+    file = Path(path)
+    text = file.suffix.lower() in (".csv", ".tsv")
+    if text:
+        _check_text_head(file)
+    try:
+        source, types = file_columns(file)
+    except UserInputError:
+        if text:
+            _check_utf8(file)
+        raise
+    if text:
+        _check_header_names(file, len(types))
     return source, dict(types)
