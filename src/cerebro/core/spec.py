@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable
 from functools import reduce
 from operator import or_
-from os import PathLike
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -216,13 +215,3 @@ def spec_from_options(spec_type: type[SpecT], options: dict[str, Any]) -> SpecT:
     except ValidationError as err:
         kind = spec_type.model_fields["kind"].default
         raise UserInputError(f"invalid {kind} options – {explain_validation_error(err)}.") from None
-
-
-def run_from_python(
-    spec_type: type[SpecT], run: Callable[[SpecT, Any], Any], data: Any, options: dict[str, Any]
-) -> Any:
-    """The Python face of a kind: keyword options → spec → runner; a path is read as `data`."""
-    fields = dict(options)
-    if isinstance(data, str | PathLike):
-        fields["data"], data = str(data), None
-    return run(spec_from_options(spec_type, fields), data)
