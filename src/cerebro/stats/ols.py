@@ -23,6 +23,8 @@ from typing import Literal
 import numpy as np
 from scipy import special
 
+from cerebro.stats.intervals import cdf, quantile
+
 CovType = Literal["HC0", "HC1", "HC2", "HC3", "CR1"]
 
 
@@ -45,9 +47,9 @@ class LinearFit:
     def interval(self, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(low, high, two-sided p) of every coefficient from t(df)."""
         se = self.se
-        q = special.stdtrit(self.df, 1 - alpha / 2)
+        q = quantile(1 - alpha / 2, self.df)
         with np.errstate(divide="ignore", invalid="ignore"):
-            p = 2 * special.stdtr(self.df, -np.abs(self.coef / se))
+            p = 2 * cdf(-np.abs(self.coef / se), self.df)
         return self.coef - q * se, self.coef + q * se, p
 
     def combination(
@@ -56,8 +58,8 @@ class LinearFit:
         """A linear combination wᵀβ: (value, se, low, high, p) from t(df)."""
         value = float(weights @ self.coef)
         se = float(np.sqrt(weights @ self.vcov @ weights))
-        q = special.stdtrit(self.df, 1 - alpha / 2)
-        p = float(2 * special.stdtr(self.df, -abs(value / se))) if se > 0 else float("nan")
+        q = quantile(1 - alpha / 2, self.df)
+        p = float(2 * cdf(-abs(value / se), self.df)) if se > 0 else float("nan")
         return value, se, value - q * se, value + q * se, p
 
     def wald(self, index: np.ndarray) -> tuple[float, int, float, float]:
