@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEMO_DIR := .cache/demo
 
-.PHONY: demo test lint bench bench-causal clean
+.PHONY: demo test lint bench bench-causal bench-mmm-ref clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +48,31 @@ $(BENCH_STAMP): pyproject.toml
 bench-causal: $(BENCH_STAMP)
 	$(BENCH_VENV)/bin/python -m pytest -q -p no:xdist -p no:cacheprovider tests/test_causal_econml.py
 	$(BENCH_VENV)/bin/python bench/bench_causal.py --rows $(ROWS) --reps $(REPS)
+
+# PyMC-Marketing, the reference for Cerebro's MMM (bench/mmm/NOTES.md): its own venv, since its
+# pins (pymc, pytensor, jax) may clash with Cerebro's. nutpie and numpyro are its fast samplers.
+PYMC_VENV := .cache/pymc-venv
+PYMC_STAMP := $(PYMC_VENV)/.installed
+MMM_SAMPLER ?= nutpie
+MMM_CHAINS ?= 4
+MMM_DRAWS ?= 1000
+MMM_OUT ?= .cache/bench/mmm/pymc_marketing_hill_$(MMM_SAMPLER).json
+
+$(PYMC_STAMP):
+	$(PYTHON) -m venv $(PYMC_VENV)
+	$(PYMC_VENV)/bin/pip install --quiet --upgrade pip
+	$(PYMC_VENV)/bin/pip install --quiet 'pymc-marketing>=0.19.2' 'numpyro>=0.22' 'nutpie>=0.16.8'
+	touch $(PYMC_STAMP)
+
+bench-mmm-ref: $(PYMC_STAMP)
+	$(PYMC_VENV)/bin/python bench/mmm/reference_transforms.py
+	$(PYMC_VENV)/bin/python bench/mmm/simulate.py --saturation hill \
+		--output tests/data/mmm/sim_national_hill.csv
+	$(PYMC_VENV)/bin/python bench/mmm/pymc_marketing_fit.py \
+		--data tests/data/mmm/sim_national_hill.csv --date-column date --kpi sales \
+		--channels tv,search,social,display,radio,ooh --controls trend,price_index,promo \
+		--adstock geometric --l-max 8 --saturation hill --sampler $(MMM_SAMPLER) \
+		--chains $(MMM_CHAINS) --draws $(MMM_DRAWS) --tune $(MMM_DRAWS) --seed 0 --output $(MMM_OUT)
 
 clean:
 	rm -rf $(VENV) .cache build *.egg-info src/*.egg-info

@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import resource
 import time
 import warnings
 from importlib.metadata import version
@@ -148,6 +149,7 @@ def main() -> None:
         coords={"channel": contribution["channel"].values},
     )
     whole = time.perf_counter() - T_START
+    usage = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
     sample_s = timing["sample_seconds"]
     t = truth or {}
     sat_truth = t.get("saturation_params", {})
@@ -181,8 +183,13 @@ def main() -> None:
             "imports": t_imported - T_START,
             "fit": fit_seconds,
             "sample": sample_s,
+            "sampler_reported": post.attrs.get("sampling_time"),
+            "cpu_user_plus_system": sum(u.ru_utime + u.ru_stime for u in usage),
+            "load_average_1min_at_end": os.getloadavg()[0],
             "note": "sample = the pm.sample call incl. the sampler's JIT compile; fit = MMM.fit "
-            "(build + sample + deterministics); whole = script start to JSON",
+            "(build + sample + deterministics); whole = script start to JSON; sampler_reported = "
+            "PyMC's own sampling_time (numpyro: incl. JIT; nutpie: after its numba compile); "
+            "the machine is shared, so CPU seconds and load average are recorded too",
         },
         "diagnostics": {
             "min_bulk_ess": ess_min[slowest],
