@@ -66,6 +66,7 @@ $(PYMC_STAMP):
 
 bench-mmm-ref: $(PYMC_STAMP)
 	$(PYMC_VENV)/bin/python bench/mmm/reference_transforms.py
+	$(PYMC_VENV)/bin/python bench/mmm/check_transforms.py
 	$(PYMC_VENV)/bin/python bench/mmm/simulate.py --saturation hill \
 		--output tests/data/mmm/sim_national_hill.csv
 	$(PYMC_VENV)/bin/python bench/mmm/pymc_marketing_fit.py \
