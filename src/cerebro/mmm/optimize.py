@@ -30,7 +30,8 @@ maximised subject to
 budget, with central finite-difference gradients of the mean response (one-sided at a bound),
 from several starts: the current plan and seeded random feasible plans. The best feasible end
 point is kept. **Guarantee:** the returned plan's expected objective is never below the current
-plan's (both from the same draws); when no start beats it – the current plan is already optimal,
+plan's (both from the same draws; when the current plan misses the ROI floor, the returned plan
+meets the floor instead, even at a lower objective); when no start beats it – the current plan is already optimal,
 or the optimiser fails – the current plan is returned with a finding saying so. When the budget
 differs from the current plan's total, "current" means the current channel mix scaled to the
 budget (clipped to the bounds), as Meridian's "non-optimized" scenario does.
@@ -172,6 +173,8 @@ class BudgetProblem:
     whole budget) or ``"profit"`` (maximise ``kpi_value`` × expected KPI − spend, spending at
     most the budget). `roi_floor`, when set, requires ``kpi_value`` × expected KPI ≥ `roi_floor`
     × spend. Invalid values raise a one-sentence `UserInputError` when the problem is built.
+    Once built, `current` is always the (periods × channels) plan (totals spread evenly) and
+    `budget` a number.
     """
 
     channels: tuple[str, ...]
@@ -644,9 +647,7 @@ def optimize_budget(
                 options={"maxiter": int(maxiter), "ftol": 1e-12},
             )
             x = totals_of(np.asarray(res.x, float))
-            if profit and x.sum() > budget:
-                x = _fill(x, low, high, budget)
-            elif not profit:
+            if not profit or x.sum() > budget:  # the budget exactly, not to SLSQP's tolerance
                 x = _fill(x, low, high, budget)
             kpi_mean = evaluator.mean_kpi(x)
         except _NonFinite:
@@ -697,9 +698,8 @@ def optimize_budget(
     optimal_plan = reference_plan if kept else p.plan(optimal)
     draws_current = raw
     draws_optimal = raw if kept else evaluator.kpi_draws(optimal)
-    everyone = np.arange(n)
-    marginal_current = value * evaluator.gradient(reference, everyone)
-    marginal = value * evaluator.gradient(optimal, everyone)
+    marginal_current = value * _gradient_or_nan(evaluator, reference)
+    marginal = value * _gradient_or_nan(evaluator, optimal)
     at_bound = tuple(
         "fixed"
         if high[c] - low[c] <= _AT_BOUND * budget
@@ -737,6 +737,14 @@ def optimize_budget(
     )
 
 
+def _gradient_or_nan(evaluator: _Evaluator, totals: np.ndarray) -> np.ndarray:
+    """∂E[KPI]/∂x_c for every channel, NaN where the response gave non-finite draws."""
+    try:
+        return evaluator.gradient(totals, np.arange(totals.size))
+    except _NonFinite:
+        return np.full(totals.size, np.nan)
+
+
 def _kkt_findings(
     p: BudgetProblem,
     optimal: np.ndarray,
@@ -745,45 +753,57 @@ def _kkt_findings(
     draws: np.ndarray,
     value: float,
 ) -> list[Finding]:
-    """The first-order optimality check on the unconstrained channels' marginal ROI."""
+    """The first-order optimality check on the unconstrained channels' marginal ROI.
+
+    Every constraint's gradient is the same in each channel (the budget's is 1, the ROI floor's
+    is value · ∂E[KPI]/∂x_c − floor), so at an optimum the marginal ROI is one common number
+    across the channels not at a bound – equal to 1 for the profit objective when neither the
+    budget nor the ROI floor binds.
+    """
     unconstrained = [c for c in range(len(p.channels)) if not at_bound[c]]
-    roi = float(value * np.mean(draws) / optimal.sum()) if optimal.sum() > 0 else math.nan
-    if p.roi_floor is not None and roi <= p.roi_floor * (1 + 1e-6):
-        return [
+    if not np.isfinite(marginal[unconstrained]).all():
+        return []
+    roi = float(value * np.mean(draws) / optimal.sum()) if optimal.sum() > 0 else math.inf
+    floor_binds = p.roi_floor is not None and roi <= p.roi_floor * (1 + 1e-6)
+    findings = []
+    if floor_binds:
+        findings.append(
             Finding(
                 "info",
                 "roi_floor_active",
-                f"The ROI floor {_num(float(p.roi_floor))} binds (plan ROI {_num(roi)}), so "
-                "marginal ROIs need not be equal across channels.",
+                f"The ROI floor {_num(float(p.roi_floor))} binds: the plan returns "
+                f"{_num(round(roi, 6))} per unit of spend.",
             )
-        ]
-    budget_slack = p.objective == "profit" and optimal.sum() < p.budget * (1 - 1e-6)
-    if len(unconstrained) < (1 if budget_slack else 2):
-        return []
+        )
+    slack = p.objective == "profit" and optimal.sum() < p.budget * (1 - 1e-6) and not floor_binds
+    if len(unconstrained) < (1 if slack else 2):
+        return findings
     values = marginal[unconstrained]
-    target = 1.0 if budget_slack else float(np.mean(values))
+    target = 1.0 if slack else float(np.mean(values))
     spread = float(np.max(np.abs(values - target)) / max(abs(target), 1e-300))
     names = ", ".join(p.channels[c] for c in unconstrained)
     shown = ", ".join(_num(round(float(v), 6)) for v in values)
-    what = "1 (the budget is not all spent)" if budget_slack else "equal"
+    what = "1 (the budget is not all spent)" if slack else "equal"
     if spread <= _KKT_SPREAD:
-        return [
+        findings.append(
             Finding(
                 "info",
                 "marginal_roi_equal",
                 f"Marginal ROI is {what} across the channels not at a bound ({names}: {shown}; "
                 f"largest relative gap {spread:.1e}), as at an optimum.",
             )
-        ]
-    return [
-        Finding(
-            "warning",
-            "marginal_roi_unequal",
-            f"Marginal ROI should be {what} across the channels not at a bound but is "
-            f"{shown} ({names}); the optimum may not be reached, so treat the plan as an "
-            "improvement, not the best.",
         )
-    ]
+    else:
+        findings.append(
+            Finding(
+                "warning",
+                "marginal_roi_unequal",
+                f"Marginal ROI should be {what} across the channels not at a bound but is "
+                f"{shown} ({names}); the optimum may not be reached, so treat the plan as an "
+                "improvement, not the best.",
+            )
+        )
+    return findings
 
 
 def plot_budget_plan(plan: BudgetPlan) -> Figure:
