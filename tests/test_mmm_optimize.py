@@ -183,6 +183,35 @@ def test_current_plan_already_optimal_is_kept_or_matched():
     assert plan.objective_optimal >= plan.objective_current
 
 
+def test_a_current_plan_better_than_anything_found_is_returned():
+    # a spike at the current plan that finite differences cannot see: every start ends on the
+    # smooth optimum, worth less than the current plan, so the guarantee must return the latter
+    current = np.full((1, 4), 3.0)
+    smooth = exponential_response(BETA, KAPPA, draws(50))
+
+    def response(plan: np.ndarray) -> np.ndarray:
+        return smooth(plan) + (10.0 if np.allclose(plan, current, rtol=1e-9, atol=0) else 0.0)
+
+    plan = optimize_budget(response, BudgetProblem(NAMES, current))
+    np.testing.assert_array_equal(plan.optimal_spend, current[0])
+    assert plan.objective_optimal == plan.objective_current
+    assert plan.findings[0].code == "current_plan_kept"
+
+
+def test_a_channel_without_current_spend_stays_at_zero():
+    current = weekly_plan(np.array([3.0, 4.0, 5.0, 1.0]), periods=5)
+    current[:, 1] = 0.0
+    response = exponential_response(BETA, KAPPA, draws(30))
+    plan = optimize_budget(response, BudgetProblem(NAMES, current, budget=13.0))
+    assert plan.optimal_spend[1] == 0 and plan.at_bound[1] == "fixed"
+    keep = [0, 2, 3]
+    np.testing.assert_allclose(
+        plan.optimal_spend[keep], closed_form(BETA[keep], KAPPA, 13.0), rtol=1e-4
+    )
+    single = optimize_budget(response, BudgetProblem(NAMES[:1], np.ones(1), budget=4, periods=1))
+    assert single.optimal_spend[0] == pytest.approx(4.0, rel=1e-12)
+
+
 def test_spend_is_spread_in_the_current_weekly_pattern_or_flat():
     current = weekly_plan(np.array([3.0, 3.0, 3.0, 3.0]), periods=6)
     seen: list[np.ndarray] = []

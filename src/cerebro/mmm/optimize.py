@@ -257,8 +257,9 @@ class BudgetProblem:
             )
         bounds = check_bounds(self.bounds, channels)
         low = np.array([bounds.get(c, (0.0, math.inf))[0] for c in channels]) * totals
-        high = np.array([bounds.get(c, (0.0, math.inf))[1] for c in channels]) * totals
-        high[totals == 0] = 0.0  # inf × 0: a channel without current spend stays at zero
+        multiples = np.array([bounds.get(c, (0.0, math.inf))[1] for c in channels])
+        # a channel without current spend stays at zero (not inf × 0)
+        high = np.where(totals > 0, multiples * np.where(totals > 0, totals, 1.0), 0.0)
         if low.sum() > budget * (1 + 1e-12):
             raise UserInputError(
                 f"the lower bounds need {_num(low.sum())} in total "
@@ -690,8 +691,8 @@ def optimize_budget(
                 Finding(
                     "info",
                     "current_plan_kept",
-                    "No plan found beats the current plan's expected objective; the current plan "
-                    "is returned (it is optimal within the optimiser's precision).",
+                    "No plan found beats the current plan's expected objective, so the current "
+                    "plan is returned.",
                 )
             )
 
