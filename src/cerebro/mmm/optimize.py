@@ -675,7 +675,7 @@ def optimize_budget(
             )
     else:
         optimal, objective_optimal = reference.copy(), objective_reference
-        converged = best is not None
+        converged = best is not None and best[3]
         if best is None:
             status = failures[0] if failures else "no channel can move within its bounds"
             findings.append(
