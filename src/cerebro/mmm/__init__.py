@@ -1,0 +1,1 @@
+"""Media mix modelling: adstock, saturation, the Bayesian model and budget optimisation."""
