@@ -92,6 +92,7 @@ def cli(
     keep_empty: bool = False,
     parse: str | None = None,
     raw: bool = False,
+    output: bool = False,
     skip: bool = False,
 ) -> dict[str, Any]:
     """A spec field's command-line hints, kept as data in the field: write
@@ -112,6 +113,8 @@ def cli(
       ``"A=1,B=2"`` into a mapping), imported only when the option is given.
     - `raw`: the option's text goes to the spec unchanged, for a field whose own validator
       reads a syntax of its own (``--markets 2-5``, ``--treatment-geos "a,b;c,d"``).
+    - `output`: the field names a file the run produces (`Result.artefacts`): a path option,
+      checked before the run with the command's other output files and written with them.
     - `skip`: not on the command line at all.
     """
     hints: dict[str, Any] = {
@@ -124,6 +127,7 @@ def cli(
         "keep_empty": keep_empty,
         "parse": parse,
         "raw": raw,
+        "output": output,
         "skip": skip,
     }
     return {"cli": {k: v for k, v in hints.items() if v not in (None, False, [])}}
