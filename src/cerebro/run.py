@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 from cerebro.core.errors import UserInputError
 from cerebro.core.output import write_artefacts
 from cerebro.core.registry import get_method
-from cerebro.core.results import Result
-from cerebro.core.spec import SpecBase, parse_spec
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from cerebro.core.results import Result
+    from cerebro.core.spec import SpecBase
 
 
 def read_spec_file(path: str | Path) -> dict[str, Any]:
@@ -51,6 +52,8 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
 def run_spec(spec: SpecBase | dict[str, Any], data: pd.DataFrame | None = None) -> Result:
     """Validate `spec` if needed and run it with its registered runner; the files it asks for
     stay in `Result.artefacts` for the caller (a face) to write."""
+    from cerebro.core.spec import SpecBase, parse_spec  # pydantic: not on `import cerebro`
+
     if not isinstance(spec, SpecBase):
         spec = parse_spec(spec)
     method = get_method(spec.kind)
