@@ -66,7 +66,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "cerebro.cli.geo_design_command",
         "Rank candidate treated markets and durations by simulated power, MDE and investment.",
     ),
-    "run": ("cerebro.cli.run_command", "Run any analysis from a spec file (every registered kind)."),
+    "run": (
+        "cerebro.cli.run_command",
+        "Run any analysis from a spec file (every registered kind).",
+    ),
     "methods": (
         "cerebro.cli.run_command",
         "List every analysis kind a spec file (`cerebro run`) can name.",
