@@ -5,14 +5,19 @@ The public API is re-exported here; see `docs/` for the user guide.
 
 from typing import Any
 
-from cerebro.core import Estimate, Finding, Result, UserInputError, parse_spec
 from cerebro.core.version import __version__
 from cerebro.run import run, run_spec
 
-# The analysis families load on first use (PEP 562), so `import cerebro` and every CLI start
-# stay fast: every analysis function (`cerebro.abtest`, `cerebro.causal`, `cerebro.did`, …)
+# The core names and the analysis families load on first use (PEP 562), so `import cerebro` and
+# every CLI start stay fast (`cerebro --help` imports neither numpy nor pydantic): every analysis
+# function (`cerebro.abtest`, `cerebro.causal`, `cerebro.did`, …)
 # and `cerebro.datasets` import on demand.
 _LAZY = {
+    "Estimate": ("cerebro.core.results", "Estimate"),
+    "Finding": ("cerebro.core.results", "Finding"),
+    "Result": ("cerebro.core.results", "Result"),
+    "UserInputError": ("cerebro.core.errors", "UserInputError"),
+    "parse_spec": ("cerebro.core.spec", "parse_spec"),
     "abtest": ("cerebro.experiments.abtest.analysis", "abtest"),
     "causal": ("cerebro.observational.analysis", "causal"),
     "did": ("cerebro.quasi.did", "did"),

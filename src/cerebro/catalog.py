@@ -1,15 +1,22 @@
-"""Imports every analysis family's runners so that each registers its kinds in the registry."""
+"""Where each analysis kind is registered: kind → the module whose import registers it.
 
-import cerebro.experiments.abtest.analysis
-import cerebro.experiments.bandit.analysis
-import cerebro.experiments.design.analysis
-import cerebro.experiments.power.analysis
-import cerebro.experiments.sequential.design
-import cerebro.geo.analysis
-import cerebro.geo.design
-import cerebro.observational.analysis
-import cerebro.quasi.did
-import cerebro.quasi.iv
-import cerebro.quasi.rdd
-import cerebro.quasi.synth
-import cerebro.uplift.analysis  # noqa: F401
+The registry (`cerebro.core.registry`) imports a kind's module on the first look-up of that
+kind, so a face that runs one kind (``cerebro power-analysis``) never imports the other
+families; `methods()` imports them all, in this order.
+"""
+
+KINDS = {
+    "abtest": "cerebro.experiments.abtest.analysis",
+    "bandit": "cerebro.experiments.bandit.analysis",
+    "design": "cerebro.experiments.design.analysis",
+    "power": "cerebro.experiments.power.analysis",
+    "sequential_design": "cerebro.experiments.sequential.design",
+    "geotest": "cerebro.geo.analysis",
+    "geo_design": "cerebro.geo.design",
+    "causal": "cerebro.observational.analysis",
+    "did": "cerebro.quasi.did",
+    "iv": "cerebro.quasi.iv",
+    "rdd": "cerebro.quasi.rdd",
+    "synthetic_control": "cerebro.quasi.synth",
+    "uplift": "cerebro.uplift.analysis",
+}

@@ -7,12 +7,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.output import write_artefacts
 from cerebro.core.registry import get_method
-from cerebro.core.results import Result
-from cerebro.core.spec import SpecBase, parse_spec
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from cerebro.core.results import Result
+    from cerebro.core.spec import SpecBase
 
 
 def read_spec_file(path: str | Path) -> dict[str, Any]:
@@ -48,7 +50,10 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
 
 
 def run_spec(spec: SpecBase | dict[str, Any], data: pd.DataFrame | None = None) -> Result:
-    """Validate `spec` if needed and run it with its registered runner."""
+    """Validate `spec` if needed and run it with its registered runner; the files it asks for
+    stay in `Result.artefacts` for the caller (a face) to write."""
+    from cerebro.core.spec import SpecBase, parse_spec  # pydantic: not on `import cerebro`
+
     if not isinstance(spec, SpecBase):
         spec = parse_spec(spec)
     method = get_method(spec.kind)
@@ -58,7 +63,10 @@ def run_spec(spec: SpecBase | dict[str, Any], data: pd.DataFrame | None = None) 
 def run(
     spec_or_path: SpecBase | dict[str, Any] | str | Path, data: pd.DataFrame | None = None
 ) -> Result:
-    """Run an analysis from a spec object, a dict, or the path of a YAML/JSON spec file."""
+    """Run an analysis from a spec object, a dict, or the path of a YAML/JSON spec file, and
+    write the files the spec asks for (e.g. uplift's `predictions` and `save`)."""
     if isinstance(spec_or_path, (str, Path)):
         spec_or_path = read_spec_file(spec_or_path)
-    return run_spec(spec_or_path, data)
+    result = run_spec(spec_or_path, data)
+    write_artefacts(result)
+    return result

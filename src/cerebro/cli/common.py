@@ -21,7 +21,6 @@ import json
 import os
 import stat
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +32,7 @@ import typer
 from rich.console import Console
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.output import atomic_path, file_mode, write_artefacts
 from cerebro.core.results import Result
 from cerebro.core.spec import parse_spec, split_list
 from cerebro.run import run_spec
@@ -166,21 +166,6 @@ def check_outputs(outputs: dict[str, Path], inputs: list[Path]) -> None:
             raise UserInputError(f"cannot write {flag} {path}: folder {folder} is not writable.")
 
 
-def new_file_mode() -> int:
-    """The mode `open()` gives a new file: 0666 less the umask (mkstemp would give 0600)."""
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _mode_for(path: Path) -> int:
-    """An overwritten file keeps its mode; a new one follows the umask."""
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except OSError:
-        return new_file_mode()
-
-
 @dataclass
 class OutputSet:
     """All-or-none writing of a command's outputs.
@@ -199,7 +184,7 @@ class OutputSet:
 
     def __enter__(self) -> OutputSet:
         for path in self.paths:
-            self.modes[path] = _mode_for(path)
+            self.modes[path] = file_mode(path)
             self.backups[path] = _link_backup(path) if path.is_file() else None
         self.token = _ACTIVE.set(self)
         return self
@@ -266,24 +251,16 @@ def _link_backup(path: Path) -> Path | None:
 def staged_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside `path` (same suffix) to write to; it replaces `path` when the
     command succeeds (at once outside a command) and is removed on failure."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=path.suffix or ".tmp", dir=path.parent
-    )
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        os.chmod(tmp, _mode_for(path))
-        active = _ACTIVE.get()
+    active = _ACTIVE.get()
+
+    def commit(tmp: Path, target: Path) -> None:
         if active is not None:
-            active.staged.append((tmp, path))
+            active.staged.append((tmp, target))
         else:
-            os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+            os.replace(tmp, target)
+
+    with atomic_path(path, commit) as tmp:
+        yield tmp
 
 
 def run_fields(fields: dict[str, Any], message: str) -> Result:
@@ -317,9 +294,13 @@ def status(message: str) -> Iterator[None]:
     with Progress(*columns, console=stderr, transient=True) as bar:
         bar.add_task(message, total=None)
 
-        def reporter(description: str, total: int) -> Callable[[int], None]:
+        def reporter(description: str, total: int) -> Callable[..., None]:
             task = bar.add_task(description, total=total)
-            return lambda k: bar.advance(task, k)
+
+            def advance(k: int, step: str | None = None) -> None:
+                bar.update(task, advance=k, description=step or description)
+
+            return advance
 
         with reporting(reporter):
             yield
@@ -333,12 +314,13 @@ def write_atomically(path: str | Path, text: str) -> None:
 
 
 def emit(result: Result, as_json: bool, output: Path | None, plot: Path | None = None) -> None:
-    """Show a result the way the user asked."""
+    """Show a result the way the user asked, and write the files the run produced."""
     if plot is not None:
         from cerebro.report.plots import plot_result, save_figure
 
         with staged_path(plot) as tmp:
             save_figure(plot_result(result), tmp)
+    artefacts = write_artefacts(result, staged_path)
     payload = None
     if as_json or output is not None:
         payload = json.dumps(result.to_dict(), indent=2, allow_nan=False)
@@ -350,7 +332,7 @@ def emit(result: Result, as_json: bool, output: Path | None, plot: Path | None =
         from cerebro.report.text import print_result
 
         print_result(result, stdout)
-        for written in (output, plot):
+        for written in (output, plot, *artefacts):
             if written is not None:
                 stderr.print(f"[dim]wrote {written}[/dim]")
 

@@ -1,46 +1,149 @@
-"""Entry point of the `cerebro` console script."""
+"""Entry point of the `cerebro` console script.
+
+The commands load lazily: `COMMANDS` names, for each command, the module whose `register(app)`
+defines it and the line `cerebro --help` lists. A command's module – its spec, the options
+derived from the spec's fields, and the family behind it – is imported only when that command
+runs or shows its own help, so `cerebro --help` imports no spec and `cerebro power-analysis` no
+other family.
+"""
 
 from __future__ import annotations
 
-import typer
+from collections.abc import Iterator, MutableMapping
+from importlib import import_module
+from typing import Any
 
-from cerebro import __version__
-from cerebro.cli import (
-    abtest,
-    bandit_command,
-    causal_command,
-    datasets,
-    design_command,
-    geo_design_command,
-    geotest_command,
-    power,
-    run_command,
-    sequential_command,
-    uplift_command,
-)
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from cerebro.core.version import __version__
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "abtest": (
+        "cerebro.cli.abtest",
+        "Analyse an A/B/n test: every variant against the control, for each outcome.",
+    ),
+    "power-analysis": (
+        "cerebro.cli.power",
+        "Sample size per group, MDE or power of an A/B/n test, and how many days it takes.",
+    ),
+    "sequential-design": (
+        "cerebro.cli.sequential_command",
+        "Efficacy boundaries of a group-sequential test: z and nominal p per look, alpha spent.",
+    ),
+    "design": (
+        "cerebro.cli.design_command",
+        "Randomise units to arms (simple, complete, stratified, rerandomised) and show the "
+        "balance.",
+    ),
+    "bandit": (
+        "cerebro.cli.bandit_command",
+        "Multi-armed bandits: how to split the next period's traffic, or how policies compare "
+        "in simulation.",
+    ),
+    "causal": (
+        "cerebro.cli.causal_command",
+        "Estimate a causal effect from observational data: adjust for confounders, or use a "
+        "design (difference-in-differences, regression discontinuity, instruments, synthetic "
+        "control).",
+    ),
+    "uplift": (
+        "cerebro.cli.uplift_command",
+        "Model who responds to a treatment: CATE per unit (meta-learners or a causal forest), "
+        "Qini/AUUC, uplift by decile, response tiers, whom to target, and why.",
+    ),
+    "uplift-score": (
+        "cerebro.cli.uplift_command",
+        "Score new rows with a saved uplift model: `cate` (or `cate_<arm>` per arm and "
+        "`best_treatment`), in the input's row order; rows with a missing or unseen value are "
+        "left empty.",
+    ),
+    "geotest": (
+        "cerebro.cli.geotest_command",
+        "Lift %, incremental units and ATT of a geo test, with conformal inference.",
+    ),
+    "geo-design": (
+        "cerebro.cli.geo_design_command",
+        "Rank candidate treated markets and durations by simulated power, MDE and investment.",
+    ),
+    "run": (
+        "cerebro.cli.run_command",
+        "Run any analysis from a spec file (every registered kind).",
+    ),
+    "methods": (
+        "cerebro.cli.run_command",
+        "List every analysis kind a spec file (`cerebro run`) can name.",
+    ),
+    "datasets": ("cerebro.cli.datasets", "Example data sets with known true effects."),
+}
+
+
+def load(module: str) -> dict[str, Any]:
+    """The click commands that `module.register(app)` defines, by name."""
+    commands = typer.Typer()
+    import_module(module).register(commands)
+    return dict(typer.main.get_group(commands).commands)
+
+
+class LazyCommands(MutableMapping[str, Any]):
+    """A group's commands by name: every name of `COMMANDS` is there, and a command's module is
+    imported when the command itself is first looked up."""
+
+    def __init__(self, loaded: dict[str, Any]) -> None:
+        self.loaded = dict(loaded)
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.loaded and name in COMMANDS:
+            self.loaded.update(load(COMMANDS[name][0]))
+        return self.loaded[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self.loaded[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self.loaded[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*COMMANDS, *self.loaded]))
+
+    def __len__(self) -> int:
+        return len(dict.fromkeys([*COMMANDS, *self.loaded]))
+
+
+class LazyGroup(TyperGroup):
+    """`cerebro`'s command group: commands load on use; its own help lists them from
+    `COMMANDS` without loading any."""
+
+    listing = False
+
+    def __init__(self, *, commands: Any = None, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = LazyCommands(commands or {})
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(self.commands)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if self.listing and cmd_name in COMMANDS and cmd_name not in self.commands.loaded:
+            return TyperCommand(cmd_name, help=COMMANDS[cmd_name][1])
+        return self.commands.get(cmd_name)
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self.listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self.listing = False
+
 
 app = typer.Typer(
     name="cerebro",
+    cls=LazyGroup,
     help="Did it work, by how much, and for whom? A/B tests, power analysis, causal inference and more.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-for module in (
-    abtest,
-    power,
-    sequential_command,
-    design_command,
-    bandit_command,
-    causal_command,
-    uplift_command,
-    geotest_command,
-    geo_design_command,
-    datasets,
-    run_command,
-):
-    module.register(app)
 
 
 def _version(value: bool) -> None:

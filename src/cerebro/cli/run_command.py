@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 from rich.table import Table
@@ -16,8 +17,22 @@ from cerebro.cli.common import (
     stdout,
     user_errors,
 )
-from cerebro.core.registry import methods
+from cerebro.core.registry import get_method, kinds, methods
+from cerebro.core.spec import face_hints
 from cerebro.run import read_spec_file, run_spec
+
+
+def spec_outputs(spec: dict[str, Any]) -> dict[str, Path]:
+    """The files a spec asks its run to produce (fields hinted `output`), by field name."""
+    kind = str(spec.get("kind"))
+    if kind not in kinds():
+        return {}  # the run refuses the kind in its own words
+    fields = get_method(kind).spec_type.model_fields
+    return {
+        name: Path(spec[name])
+        for name, field in fields.items()
+        if face_hints(field, "cli").get("output") and isinstance(spec.get(name), str)
+    }
 
 
 def register(app: typer.Typer) -> None:
@@ -35,8 +50,9 @@ def register(app: typer.Typer) -> None:
         spec = read_spec_file(spec_file)
         if data is not None:
             spec["data"] = str(data)
-        if output is not None and isinstance(spec.get("data"), str):
-            check_outputs({"--output": output}, [Path(spec["data"])])  # the spec's data file
+        outputs = {**({"--output": output} if output else {}), **spec_outputs(spec)}
+        inputs = [spec_file, *([Path(spec["data"])] if isinstance(spec.get("data"), str) else [])]
+        check_outputs(outputs, inputs)  # the files the spec asks for too, before the run
         with status(f"running {spec.get('kind', 'analysis')} …"):
             result = run_spec(spec)
         emit(result, as_json, output)

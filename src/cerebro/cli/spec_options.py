@@ -125,8 +125,8 @@ def field_options(spec_type: type[SpecBase]) -> list[FieldOption]:
         if name in RESERVED:
             raise TypeError(f"{spec_type.__name__}.{name} clashes with a command-line option")
         base, choices, item = _shape(field.annotation)
-        if hint.get("argument") and base is str:
-            base = Path  # a positional argument is the data file
+        if (hint.get("argument") or hint.get("output")) and base is str:
+            base = Path  # the data file, or a file the run produces
         default = _default(field)
         if field.is_required() or hint.get("required"):
             default = ...
@@ -174,15 +174,20 @@ def _parameter(option: FieldOption) -> inspect.Parameter:
     )
 
 
-def output_options(
-    fields: dict[str, Any],
-    run: Callable[[dict[str, Any]], Result],
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    output: Path | None = typer.Option(None, "--output", "-o", help=OUTPUT_HELP),
-    plot: Path | None = typer.Option(None, "--plot", help=PLOT_HELP),
-) -> None:
-    """The usual ending of a spec command: run it and show the result as the user asked."""
-    emit(run(fields), as_json, output, plot)
+def output_options(figures: str = "") -> Callable[..., None]:
+    """The usual ending of a spec command: run it, show the result as the user asked and write
+    its files; `figures` tells, in the help of ``--plot``, what the figure shows."""
+
+    def body(
+        fields: dict[str, Any],
+        run: Callable[[dict[str, Any]], Result],
+        as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
+        output: Path | None = typer.Option(None, "--output", "-o", help=OUTPUT_HELP),
+        plot: Path | None = typer.Option(None, "--plot", help=PLOT_HELP + figures),
+    ) -> None:
+        emit(run(fields), as_json, output, plot)
+
+    return body
 
 
 def spec_command(
@@ -193,7 +198,8 @@ def spec_command(
     help: str,
     message: str | Callable[[dict[str, Any]], str] = "working …",
     run: Callable[[dict[str, Any]], Result] | None = None,
-    body: Callable[..., None] = output_options,
+    body: Callable[..., None] | None = None,
+    figures: str = "",
 ) -> Callable[..., None]:
     """Register command `name`: one option per field of `spec_type`, then `body`'s own options.
 
@@ -201,9 +207,10 @@ def spec_command(
     ``body(fields, run, **its_options)``; `run` turns those fields into a `Result` (by default
     `run_fields`: validate the spec, run its registered runner under a spinner showing
     `message`, a text or a function of the fields). `body` declares the command's own options
-    as typer parameters after its first two; the default adds ``--json``, ``--output``/``-o``
-    and ``--plot`` and emits the result.
+    as typer parameters after its first two; the default (`output_options(figures)`) adds
+    ``--json``, ``--output``/``-o`` and ``--plot`` and emits the result.
     """
+    body = body or output_options(figures)
     options = field_options(spec_type)
     kind = spec_type.model_fields["kind"].default
 

@@ -1,79 +1,21 @@
 """`cerebro uplift` (fit, evaluate and target heterogeneous effects) and `cerebro uplift-score`
 (score new rows with a saved model).
 
-`cerebro uplift`'s options are `UpliftSpec`'s fields (`cerebro.cli.spec_options`); `--predictions`,
-`--save`, `--json`, `--output` and `--plot` are its own. `uplift-score` has no spec.
+`cerebro uplift`'s options are `UpliftSpec`'s fields (`cerebro.cli.spec_options`), `--predictions`
+and `--save` among them: files the run returns in memory and the command writes with its other
+outputs (`--json`, `--output`, `--plot`). `uplift-score` has no spec.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import typer
 
-from cerebro.cli.common import (
-    JSON_HELP,
-    OUTPUT_HELP,
-    PLOT_HELP,
-    emit,
-    staged_path,
-    stderr,
-    user_errors,
-)
+from cerebro.cli.common import staged_path, status, stderr, user_errors
 from cerebro.cli.spec_options import spec_command
-from cerebro.core.results import Result
 from cerebro.uplift.spec import UpliftSpec
-
-
-@contextmanager
-def progress_line(message: str) -> Iterator:
-    """A transient status line on stderr whose text the runner updates step by step (nothing
-    when stderr is not a terminal, so logs and pipes stay clean)."""
-    if stderr.is_terminal:
-        with stderr.status(message, spinner="dots") as status:
-            yield lambda text: status.update(f"{text} …")
-    else:
-        yield lambda text: None
-
-
-def _run(fields: dict[str, Any]) -> Result:
-    """Validate the spec and fit it, the spinner showing the runner's current step."""
-    from cerebro.core.spec import parse_spec
-    from cerebro.uplift.analysis import run_uplift
-
-    spec = parse_spec(fields)
-    with progress_line(f"modelling uplift in {Path(fields['data']).name}") as say:
-        return run_uplift(spec, None, progress=say)
-
-
-def _uplift_outputs(
-    fields: dict[str, Any],
-    run: Callable[[dict[str, Any]], Result],
-    predictions: Path | None = typer.Option(
-        None, "--predictions", help="Write per-row out-of-fold CATE predictions (CSV)."
-    ),
-    save: Path | None = typer.Option(
-        None, "--save", help="Save the fitted model (e.g. model.cerebro) for uplift-score."
-    ),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-    output: Path | None = typer.Option(None, "--output", "-o", help=OUTPUT_HELP),
-    plot: Path | None = typer.Option(
-        None, "--plot", help=PLOT_HELP + " (Qini curves; uplift by decile)"
-    ),
-) -> None:
-    """`--predictions` and `--save` are spec fields the runner writes (staged with the other
-    outputs: all of them are written, or none)."""
-    written = {"predictions": predictions, "save": save}
-    result = run({**fields, **{k: None if v is None else str(v) for k, v in written.items()}})
-    emit(result, as_json, output, plot)
-    if not as_json:
-        for path in written.values():
-            if path is not None:
-                stderr.print(f"[dim]wrote {path}[/dim]")
 
 
 def register(app: typer.Typer) -> None:
@@ -81,8 +23,8 @@ def register(app: typer.Typer) -> None:
         app,
         "uplift",
         UpliftSpec,
-        body=_uplift_outputs,
-        run=_run,
+        message=lambda fields: f"modelling uplift in {Path(fields['data']).name} …",
+        figures=" (Qini curves; uplift by decile)",
         help="Model who responds to a treatment: CATE per unit (meta-learners or a causal "
         "forest), Qini/AUUC, uplift by decile, response tiers, whom to target, and why.",
     )
@@ -105,7 +47,7 @@ def register(app: typer.Typer) -> None:
         fitted = load_model(model_file)
         names = [f.name for f in fitted.encoding.features]
         frame = load_table(data, names)
-        with progress_line(f"scoring {data.name}"):
+        with status(f"scoring {data.name} …"):
             preds, missing, unseen = fitted.score(frame, data.name)
         if output is None:
             preds.to_csv(sys.stdout, index=False, float_format="%.17g")

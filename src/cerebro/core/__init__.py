@@ -1,9 +1,28 @@
-"""Core vocabulary shared by every family: specs, results, the method registry and errors."""
+"""Core vocabulary shared by every family: specs, results, the method registry and errors.
 
-from cerebro.core.errors import CerebroError, UserInputError
-from cerebro.core.registry import Method, get_method, methods, register
-from cerebro.core.results import SCHEMA_VERSION, Estimate, Finding, Fit, Meta, Result
-from cerebro.core.spec import SpecBase, parse_spec
+The names load on first use (PEP 562): importing a light module of core (`core.version`,
+`core.errors`) does not import numpy and pydantic with the rest.
+"""
+
+from importlib import import_module
+from typing import Any
+
+_WHERE = {
+    "CerebroError": "errors",
+    "UserInputError": "errors",
+    "Method": "registry",
+    "get_method": "registry",
+    "methods": "registry",
+    "register": "registry",
+    "SCHEMA_VERSION": "results",
+    "Estimate": "results",
+    "Finding": "results",
+    "Fit": "results",
+    "Meta": "results",
+    "Result": "results",
+    "SpecBase": "spec",
+    "parse_spec": "spec",
+}
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -21,3 +40,9 @@ __all__ = [
     "parse_spec",
     "register",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'cerebro.core' has no attribute {name!r}")
+    return getattr(import_module(f"cerebro.core.{_WHERE[name]}"), name)

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from pydantic_core import PydanticUndefined
 
+from cerebro.core.output import write_artefacts
 from cerebro.core.results import Result
 from cerebro.core.spec import SpecBase, render_help, spec_from_options
 
@@ -138,7 +139,8 @@ def python_face(
     example: str | None = None,
     build: Callable[[dict[str, Any]], SpecBase] | None = None,
 ) -> Callable[..., Result]:
-    """A keyword function for `spec_type` that validates the spec and calls `run(spec, data)`.
+    """A keyword function for `spec_type` that validates the spec, calls `run(spec, data)` and
+    writes the files the spec asked for (`Result.artefacts`).
 
     `build` replaces the generic validation (`spec_from_options`) where a kind has its own;
     a path given as `data` becomes the spec's `data` field.
@@ -164,7 +166,9 @@ def python_face(
         if takes_data and isinstance(data, str | PathLike):
             given["data"], data = str(data), None
         spec = build(given) if build is not None else spec_from_options(spec_type, given)
-        return run(spec, data)
+        result = run(spec, data)
+        write_artefacts(result)  # the files the spec asked for (a method writes none)
+        return result
 
     face.__signature__ = signature  # type: ignore[attr-defined]
     face.__doc__ = face_docstring(spec_type, summary, example)

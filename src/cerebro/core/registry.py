@@ -1,15 +1,17 @@
 """The method registry: every analysis kind is registered once, and every face enumerates it.
 
-A family registers its kind at import time (`cerebro.experiments` registers ``abtest`` and
-``power``). `cerebro.catalog` imports every family, so after ``import cerebro`` the registry is
-complete. Faces (CLI `run`, service, code generation) look kinds up here instead of keeping
-their own lists.
+A family registers its kind when its module is imported (`register(Method(...))`), and
+`cerebro.catalog.KINDS` names that module for each kind. The registry is lazy: `get_method(kind)`
+imports only the module of `kind`, so running one kind never imports the other families;
+`methods()` imports every module in the catalog. Faces (the CLI, `cerebro run`, later the
+service and code generation) look kinds up here instead of keeping their own lists.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from cerebro.core.errors import UserInputError
@@ -41,6 +43,7 @@ class Method:
     needs_data: bool = True
     plot: str | None = None
     example: str | None = None
+    build: Callable[[dict[str, Any]], SpecBase] | None = None
 
 
 _REGISTRY: dict[str, Method] = {}
@@ -54,14 +57,31 @@ def register(method: Method) -> Method:
 
 
 def methods() -> dict[str, Method]:
-    """All registered kinds, in registration order."""
-    import cerebro.catalog  # noqa: F401  (populates the registry)
+    """All kinds, in the catalog's order (then any registered elsewhere), each module imported."""
+    from cerebro.catalog import KINDS
 
-    return dict(_REGISTRY)
+    for kind in KINDS:
+        get_method(kind)
+    return {**{kind: _REGISTRY[kind] for kind in KINDS}, **_REGISTRY}
+
+
+def kinds() -> list[str]:
+    """The name of every kind, without importing any family."""
+    from cerebro.catalog import KINDS
+
+    return list(dict.fromkeys([*KINDS, *_REGISTRY]))
 
 
 def get_method(kind: str) -> Method:
-    known = methods()
-    if kind not in known:
-        raise UserInputError(f"unknown analysis kind {kind!r}; choose one of: {', '.join(known)}.")
-    return known[kind]
+    """The registered kind, its module imported on the first look-up."""
+    if kind not in _REGISTRY:
+        from cerebro.catalog import KINDS
+
+        if kind not in KINDS:
+            raise UserInputError(
+                f"unknown analysis kind {kind!r}; choose one of: {', '.join(kinds())}."
+            )
+        import_module(KINDS[kind])
+        if kind not in _REGISTRY:
+            raise RuntimeError(f"{KINDS[kind]} does not register the kind {kind!r}")
+    return _REGISTRY[kind]

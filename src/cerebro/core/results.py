@@ -22,6 +22,8 @@ import numpy as np
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cerebro.core.output import Artefact
+
 SCHEMA_VERSION = "1.0"
 
 Level = Literal["info", "warning", "error"]
@@ -260,6 +262,8 @@ class Result:
     data: Any = field(default=None, repr=False)
     # In-memory fit for post-estimation (influence functions, residual variances); see `Fit`.
     fit: Fit | None = field(default=None, repr=False)
+    # Files the spec asked for, in memory, for the face to write (`cerebro.core.output`).
+    artefacts: list[Artefact] = field(default_factory=list, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not isinstance(self.tables, Tables):

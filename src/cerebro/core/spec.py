@@ -1,4 +1,4 @@
-"""Spec base class and the discriminated union of every registered spec.
+"""Spec base class, the field types and face hints the specs share, and `parse_spec`.
 
 Specs are data only: they validate names, ranges and combinations and explain a bad value in
 one sentence. `parse_spec` turns a dict (from YAML, JSON, the CLI or HTTP) into the right spec
@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import reduce
-from operator import or_
 from typing import Annotated, Any, TypeVar
 
 from pydantic import (
@@ -19,7 +17,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    TypeAdapter,
     ValidationError,
     field_validator,
 )
@@ -95,6 +92,7 @@ def cli(
     keep_empty: bool = False,
     parse: str | None = None,
     raw: bool = False,
+    output: bool = False,
     skip: bool = False,
 ) -> dict[str, Any]:
     """A spec field's command-line hints, kept as data in the field: write
@@ -115,6 +113,8 @@ def cli(
       ``"A=1,B=2"`` into a mapping), imported only when the option is given.
     - `raw`: the option's text goes to the spec unchanged, for a field whose own validator
       reads a syntax of its own (``--markets 2-5``, ``--treatment-geos "a,b;c,d"``).
+    - `output`: the field names a file the run produces (`Result.artefacts`): a path option,
+      checked before the run with the command's other output files and written with them.
     - `skip`: not on the command line at all.
     """
     hints: dict[str, Any] = {
@@ -127,6 +127,7 @@ def cli(
         "keep_empty": keep_empty,
         "parse": parse,
         "raw": raw,
+        "output": output,
         "skip": skip,
     }
     return {"cli": {k: v for k, v in hints.items() if v not in (None, False, [])}}
@@ -170,17 +171,11 @@ class EffectSpec(SpecBase):
         return split_list(value)
 
 
-def explain_validation_error(err: ValidationError, kind: str | None = None) -> str:
-    """One readable sentence per problem in a pydantic validation error.
-
-    `kind` is the discriminator tag pydantic puts first in each location; it is dropped so that
-    a message names the field ("alpha: …"), not the union member ("power.alpha: …").
-    """
+def explain_validation_error(err: ValidationError) -> str:
+    """One readable sentence per problem in a pydantic validation error."""
     parts = []
     for e in err.errors():
         path = list(e["loc"])
-        if kind is not None and path and path[0] == kind:
-            path = path[1:]
         loc = ".".join(str(p) for p in path if not isinstance(p, int) or len(path) == 1)
         msg = e["msg"].removeprefix("Value error, ")
         parts.append(f"{loc}: {msg}" if loc else msg)
@@ -188,23 +183,23 @@ def explain_validation_error(err: ValidationError, kind: str | None = None) -> s
 
 
 def parse_spec(data: dict[str, Any]) -> SpecBase:
-    """Validate a spec dict of any registered kind (chosen by its ``kind`` key)."""
-    from cerebro.core.registry import get_method, methods
+    """Validate a spec dict of any registered kind (chosen by its ``kind`` key); only that
+    kind's module is imported."""
+    from cerebro.core.registry import get_method, kinds
 
     if not isinstance(data, dict):
         raise UserInputError("a spec must be a mapping with a 'kind' key, e.g. 'kind: abtest'.")
     if "kind" not in data:
         raise UserInputError(
-            f"the spec has no 'kind'; add one of: {', '.join(methods())} (e.g. 'kind: abtest')."
+            f"the spec has no 'kind'; add one of: {', '.join(kinds())} (e.g. 'kind: abtest')."
         )
-    get_method(str(data["kind"]))  # a clear error for an unknown kind
-    types = [m.spec_type for m in methods().values()]
-    union = reduce(or_, types) if len(types) > 1 else types[0]
-    adapter = TypeAdapter(Annotated[union, Field(discriminator="kind")])
+    method = get_method(str(data["kind"]))  # a clear error for an unknown kind
+    if method.build is not None:
+        return method.build({k: v for k, v in data.items() if k != "kind"})
     try:
-        return adapter.validate_python(data)
+        return method.spec_type.model_validate(data)
     except ValidationError as err:
-        reason = explain_validation_error(err, str(data["kind"]))
+        reason = explain_validation_error(err)
         raise UserInputError(f"invalid {data['kind']} spec – {reason}.") from None
 
 

@@ -1,4 +1,5 @@
 """Experiments: A/B/n analysis and power analysis (Bayesian, sequential, bandits come later).
 
-The analysis kinds register themselves when `cerebro.catalog` imports their modules.
+Each analysis kind registers itself when the registry first looks it up and imports its module
+(named in `cerebro.catalog.KINDS`).
 """

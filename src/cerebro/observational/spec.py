@@ -14,6 +14,33 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, ValidationError, field_validator, model_validator
 
+from cerebro.core.design_fields import (
+    Aggregation,
+    Bandwidth,
+    Bootstrap,
+    Cluster,
+    Control,
+    ControlGroup,
+    Cutoff,
+    Debiased,
+    DiDModel,
+    Instrument,
+    IVCov,
+    IVEstimator,
+    Kernel,
+    Lags,
+    Leads,
+    Order,
+    Post,
+    RunningVariable,
+    SCModel,
+    Seed,
+    Time,
+    Treated,
+    TreatedUnit,
+    TreatStart,
+    Unit,
+)
 from cerebro.core.spec import (
     Alpha,
     EffectSpec,
@@ -121,14 +148,8 @@ class CausalSpec(EffectSpec):
     alpha: Alpha = Field(0.05, description="1 − confidence level.")
     method: str = Field("aipw", description=f"One of {', '.join(AVAILABLE)}.")
     estimand: Literal["ate", "att", "atc"] = "ate"
-    treated: str | None = Field(
-        None, description="The treated value of a two-valued treatment column (default: 1/True)."
-    )
-    control: str | None = Field(
-        None,
-        description="The control (reference) arm; with more than two arms every other arm is "
-        "compared with it (default: first in sorted order).",
-    )
+    treated: Treated
+    control: Control
     weights: Literal["hajek", "ht"] = Field(
         "hajek", description="IPW: Hájek (normalised) or Horvitz–Thompson weights."
     )
@@ -175,7 +196,7 @@ class CausalSpec(EffectSpec):
     strata: int = Field(
         5, description="Stratification: number of propensity-score quantile strata."
     )
-    bootstrap: int = Field(0, description="Bootstrap replicates for SEs and CIs (0: analytic).")
+    bootstrap: Bootstrap
     jobs: Jobs = Field(
         1,
         description="Parallel workers (−1: every core) for the bootstrap (processes) and the "
@@ -183,63 +204,30 @@ class CausalSpec(EffectSpec):
         "depend on it.",
     )
     # --- the designs' options, passed on to the design's own spec ---------------------------
-    unit: str | None = Field(None, description="did/synthetic_control: unit (panel id) column.")
-    time: str | None = Field(None, description="did/synthetic_control: time period column.")
-    post: str | None = Field(
-        None, description="did (2×2): 0/1 column marking post-treatment periods."
-    )
-    treat_start: float | str | None = Field(
-        None,
-        description="did/synthetic_control: first treated period (a value of the time column).",
-    )
-    cluster: str | None = Field(
-        None, description="Cluster column for SEs (did: the unit by default; iv: none)."
-    )
-    did_model: Literal["auto", "twfe", "event_study", "callaway_santanna"] = Field(
-        "auto",
-        description="did: auto picks 2×2 (post flag), TWFE (one adoption date) or "
-        "Callaway–Sant'Anna (staggered adoption).",
-    )
-    control_group: Literal["never", "notyet"] = Field(
-        "never", description="did (staggered): never-treated or not-yet-treated comparisons."
-    )
-    aggregation: Literal["simple", "dynamic", "group"] = Field(
-        "simple", description="did (staggered): headline aggregation of group-time ATTs."
-    )
-    leads: int | None = Field(None, description="did event study: pre-periods shown (default all).")
-    lags: int | None = Field(None, description="did event study: post-periods shown (default all).")
-    running_variable: str | None = Field(None, description="rdd: the running (score) column.")
-    cutoff: float = Field(0.0, description="rdd: treatment starts at running variable ≥ cutoff.")
-    kernel: Literal["triangular", "uniform", "epanechnikov"] = Field(
-        "triangular", description="rdd: kernel weighting observations near the cutoff."
-    )
-    order: int = Field(1, description="rdd: local polynomial order (1 linear, 2 quadratic).")
-    bandwidth: float | None = Field(
-        None, description="rdd: bandwidth on each side (default MSE-optimal)."
-    )
-    instrument: list[str] = Field(default_factory=list, description="iv: instrument column(s).")
-    iv_estimator: Literal["2sls", "liml"] = Field("2sls", description="iv: 2SLS or LIML.")
-    iv_cov: Literal["robust", "unadjusted", "clustered"] | None = Field(
-        None,
-        description="iv: SE type – robust (HC0, default), unadjusted (classical) or clustered "
-        "(default with --cluster).",
-    )
-    debiased: bool = Field(
-        False,
-        description="iv: small-sample factor n/(n − q) with t and F reference distributions.",
-        json_schema_extra=cli(flag="--debiased"),
-    )
-    treated_unit: list[str] = Field(
-        default_factory=list, description="synthetic_control: the treated unit(s)."
-    )
-    sc_model: Literal["adh", "augmented", "sdid"] = Field(
-        "adh",
-        description="synthetic_control: Abadie–Diamond–Hainmueller, ridge-augmented, or "
-        "synthetic difference-in-differences.",
-    )
-    seed: int = Field(0, description="Seed of the bootstrap.")
+    unit: Unit
+    time: Time
+    post: Post
+    treat_start: TreatStart
+    cluster: Cluster
+    did_model: DiDModel
+    control_group: ControlGroup
+    aggregation: Aggregation
+    leads: Leads
+    lags: Lags
+    running_variable: RunningVariable
+    cutoff: Cutoff
+    kernel: Kernel
+    order: Order
+    bandwidth: Bandwidth
+    instrument: Instrument
+    iv_estimator: IVEstimator
+    iv_cov: IVCov
+    debiased: Debiased
+    treated_unit: TreatedUnit
+    sc_model: SCModel
+    seed: Seed
 
-    @field_validator("interactions", "exact", "instrument", "treated_unit", mode="before")
+    @field_validator("interactions", "exact", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return split_list(value)
@@ -277,13 +265,6 @@ class CausalSpec(EffectSpec):
     def _strata(cls, value: int) -> int:
         if not 2 <= value <= 50:
             raise ValueError(f"strata must be between 2 and 50, got {value} (e.g. 5)")
-        return value
-
-    @field_validator("bootstrap")
-    @classmethod
-    def _bootstrap(cls, value: int) -> int:
-        if value != 0 and value < 50:
-            raise ValueError(f"bootstrap needs 0 (analytic) or at least 50 replicates, got {value}")
         return value
 
     @field_validator("neighbours")

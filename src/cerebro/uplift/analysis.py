@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cerebro.core.context import progress
 from cerebro.core.errors import UserInputError
+from cerebro.core.output import Artefact
 from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
@@ -41,9 +43,10 @@ from cerebro.data.units import RepeatedUnit, is_none, unit_in_file, unit_in_fram
 from cerebro.uplift.model_file import (
     FeatureEncoding,
     UpliftModel,
+    model_bytes,
     prediction_frame,
-    save_model,
-    write_csv_atomically,
+    write_bytes,
+    write_csv,
 )
 from cerebro.uplift.spec import MODELS, UpliftSpec
 
@@ -552,11 +555,12 @@ def resolve_unit(spec: UpliftSpec, frame: pd.DataFrame | None) -> tuple[str | No
     return unit, [Finding(level, code, message)]
 
 
-def run_uplift(
-    spec: UpliftSpec, frame: pd.DataFrame | None = None, progress: Progress | None = None
-) -> Result:
-    """Fit, evaluate and act on the CATE `spec` describes (the runner every face calls)."""
-    say = progress or (lambda message: None)
+def run_uplift(spec: UpliftSpec, frame: pd.DataFrame | None = None) -> Result:
+    """Fit, evaluate and act on the CATE `spec` describes (the runner every face calls).
+
+    Nothing is written: `--predictions` and `--save` come back as `Result.artefacts` for the
+    face to write; progress goes to the run context, one step per model fit, targeting policy
+    and drivers of each arm."""
     unit, unit_findings = resolve_unit(spec, frame)
     frame = _load(spec, frame, unit)
     data = prepare(frame, spec, unit)
@@ -564,6 +568,7 @@ def run_uplift(
     models = list(MODELS) if spec.model == "all" else [spec.model]
     if unit is not None:
         models = [m for m in models if m != "causal_forest"]  # it samples rows, not units
+    say = _steps(len(data.treated) * (len(models) + 2) + 1)
     fits: dict[str, dict[str, ArmFit]] = {}
     pair_data: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]] = {}
     for k, arm in enumerate(data.treated, start=1):
@@ -577,6 +582,18 @@ def run_uplift(
             fits[arm][model] = _fit_one(model, X, y, t, spec, data.binary, groups)
     say("evaluating")
     return _build_result(spec, data, fits, pair_data, findings, say)
+
+
+def _steps(total: int) -> Progress:
+    """`say(step)` as each of `total` steps starts: the run context's task counts those done."""
+    advance = progress("modelling uplift", total)
+    started = [0]
+
+    def say(step: str) -> None:
+        advance(min(started[0], 1), step)
+        started[0] += 1
+
+    return say
 
 
 def _choose(spec: UpliftSpec, comparisons: dict[str, pd.DataFrame]) -> tuple[str, str | None]:
@@ -749,13 +766,14 @@ def _build_result(
                 + f"; {top!r} is best for the most units.",
             )
         )
+    artefacts: list[Artefact] = []
     if spec.predictions:
         out = np.full((len(data.keep), len(data.treated)), np.nan)
         out[data.keep] = full_cate
         preds = prediction_frame(
             out, data.treated, data.control, spec.value_per_outcome, spec.cost_per_treatment
         )
-        write_csv_atomically(preds, spec.predictions)
+        artefacts.append(Artefact("predictions", spec.predictions, preds, write_csv))
         findings.append(
             Finding(
                 "info",
@@ -776,7 +794,7 @@ def _build_result(
             value_per_outcome=spec.value_per_outcome,
             cost_per_treatment=spec.cost_per_treatment,
         )
-        save_model(model, spec.save)
+        artefacts.append(Artefact("save", spec.save, model_bytes(model), write_bytes))
         findings.append(
             Finding(
                 "info",
@@ -809,6 +827,7 @@ def _build_result(
             "ate": head.value,
             **summary_extra,
         },
+        artefacts=artefacts,
     )
 
 

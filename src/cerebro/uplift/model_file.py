@@ -24,8 +24,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.output import atomic_path
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -267,30 +266,9 @@ def prediction_frame(
     return out
 
 
-def _final_mode(path: Path) -> int:
-    """The mode the written file gets: an overwritten file keeps its own, a new one follows
-    the umask like `open()` (the temporary file from mkstemp is 0600)."""
-    try:
-        return path.stat().st_mode & 0o7777
-    except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
-
-
-def write_csv_atomically(frame: pd.DataFrame, path: str | Path) -> None:
-    """CSV (missing values as empty cells, full float precision) via a temporary file + rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", newline="") as handle:
-            frame.to_csv(handle, index=False, float_format="%.17g")
-        os.chmod(tmp, _final_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    """Predictions as CSV: missing values as empty cells, full float precision."""
+    frame.to_csv(path, index=False, float_format="%.17g")
 
 
 # --------------------------------------------------------------------------------------------
@@ -447,8 +425,8 @@ def _state_of(fitted: Any) -> dict[str, Any]:
         raise UserInputError(f"cannot save this model: {err}") from None
 
 
-def save_model(model: UpliftModel, path: str | Path) -> None:
-    """Write `model` to `path` atomically (see the module docstring for the format)."""
+def model_bytes(model: UpliftModel) -> bytes:
+    """`model` as the bytes of a model file (see the module docstring for the format)."""
     from cerebro.core.version import __version__
 
     packer = _Packer()
@@ -472,20 +450,22 @@ def save_model(model: UpliftModel, path: str | Path) -> None:
         "models": states,
         **({"extra": packer.pack(model.extra)} if model.extra else {}),
     }
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            archive.writestr(MANIFEST, json.dumps(manifest, indent=1, allow_nan=True))
-            for name, data in packer.members.items():
-                archive.writestr(name, data)
-        os.chmod(tmp, _final_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(MANIFEST, json.dumps(manifest, indent=1, allow_nan=True))
+        for name, data in packer.members.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def write_bytes(content: bytes, path: str | Path) -> None:
+    Path(path).write_bytes(content)
+
+
+def save_model(model: UpliftModel, path: str | Path) -> None:
+    """Write `model` to `path` atomically."""
+    with atomic_path(path) as tmp:
+        write_bytes(model_bytes(model), tmp)
 
 
 def read_manifest(path: str | Path) -> dict[str, Any]:

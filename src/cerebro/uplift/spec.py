@@ -97,12 +97,13 @@ class UpliftSpec(SpecBase):
     predictions: str | None = Field(
         None,
         description="Write per-row out-of-fold CATE predictions to this CSV file.",
-        json_schema_extra=cli(skip=True),  # the command's own output option (a Path)
+        json_schema_extra=cli(output=True),
     )
     save: str | None = Field(
         None,
-        description="Save the fitted model to this file (zip: manifest.json + .npy).",
-        json_schema_extra=cli(skip=True),  # the command's own output option (a Path)
+        description="Save the fitted model to this file (e.g. model.cerebro: a zip of "
+        "manifest.json and .npy arrays) to score new rows with cerebro uplift-score.",
+        json_schema_extra=cli(output=True),
     )
 
     @field_validator("features", mode="before")

@@ -835,5 +835,6 @@ register(
         needs_data=False,
         plot="cerebro.report.plots:power_curve_plot",
         example="cerebro.experiments.examples:power",
+        build=build_given,
     )
 )

@@ -4,8 +4,24 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
+from cerebro.core.design_fields import (
+    Aggregation,
+    Bootstrap,
+    Cluster,
+    Control,
+    ControlGroup,
+    DiDModel,
+    Lags,
+    Leads,
+    Post,
+    Seed,
+    Time,
+    Treated,
+    TreatStart,
+    Unit,
+)
 from cerebro.quasi.design import QuasiSpec
 
 
@@ -19,41 +35,20 @@ class DiDSpec(QuasiSpec):
         None,
         description="The treated group (with post/treat_start) or 0/1 treated-this-period.",
     )
-    treated: str | None = Field(
-        None, description="The treated value of a two-valued treatment column (default: 1/True)."
-    )
-    control: str | None = Field(None, description="The control value of the treatment column.")
-    unit: str | None = Field(None, description="Unit (panel id) column.")
-    time: str | None = Field(None, description="Time period column.")
-    post: str | None = Field(None, description="2×2: 0/1 column marking post-treatment periods.")
-    treat_start: float | str | None = Field(
-        None, description="First treated period (a value of the time column)."
-    )
-    cluster: str | None = Field(None, description="Cluster column for SEs (default: the unit).")
-    did_model: Literal["auto", "twfe", "event_study", "callaway_santanna"] = Field(
-        "auto",
-        description="auto picks 2×2 (post flag), TWFE (one adoption date) or Callaway–Sant'Anna "
-        "(staggered adoption).",
-    )
-    control_group: Literal["never", "notyet"] = Field(
-        "never", description="Staggered: never-treated or not-yet-treated comparisons."
-    )
-    aggregation: Literal["simple", "dynamic", "group"] = Field(
-        "simple", description="Staggered: headline aggregation of group-time ATTs."
-    )
-    leads: int | None = Field(None, description="Event study: pre-periods shown (default all).")
-    lags: int | None = Field(None, description="Event study: post-periods shown (default all).")
-    bootstrap: int = Field(
-        0, description="Multiplier-bootstrap replicates of the uniform event-study band (0: 999)."
-    )
-    seed: int = Field(0, description="Seed of the multiplier bootstrap.")
-
-    @field_validator("bootstrap")
-    @classmethod
-    def _bootstrap(cls, value: int) -> int:
-        if value != 0 and value < 50:
-            raise ValueError(f"bootstrap needs 0 (analytic) or at least 50 replicates, got {value}")
-        return value
+    treated: Treated
+    control: Control
+    unit: Unit
+    time: Time
+    post: Post
+    treat_start: TreatStart
+    cluster: Cluster
+    did_model: DiDModel
+    control_group: ControlGroup
+    aggregation: Aggregation
+    leads: Leads
+    lags: Lags
+    bootstrap: Bootstrap
+    seed: Seed
 
     @model_validator(mode="after")
     def _design(self) -> DiDSpec:

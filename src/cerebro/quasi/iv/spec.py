@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from cerebro.core.spec import split_list
+from cerebro.core.design_fields import Cluster, Debiased, Instrument, IVCov, IVEstimator, Treated
 from cerebro.quasi.design import QuasiSpec
 
 
@@ -16,25 +16,12 @@ class IVSpec(QuasiSpec):
 
     kind: Literal["iv"] = "iv"
     treatment: str | None = Field(None, description="The endogenous regressor.")
-    treated: str | None = Field(
-        None, description="The treated value of a two-valued text treatment (coded 1)."
-    )
-    instrument: list[str] = Field(default_factory=list, description="Instrument column(s).")
-    iv_estimator: Literal["2sls", "liml"] = Field("2sls", description="2SLS or LIML.")
-    iv_cov: Literal["robust", "unadjusted", "clustered"] | None = Field(
-        None,
-        description="SE type – robust (HC0, default), unadjusted (classical) or clustered "
-        "(default with cluster).",
-    )
-    debiased: bool = Field(
-        False, description="Small-sample factor n/(n − q) with t and F reference distributions."
-    )
-    cluster: str | None = Field(None, description="Cluster column for SEs (default: none).")
-
-    @field_validator("instrument", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        return split_list(value)
+    treated: Treated
+    instrument: Instrument
+    iv_estimator: IVEstimator
+    iv_cov: IVCov
+    debiased: Debiased
+    cluster: Cluster
 
     @model_validator(mode="after")
     def _design(self) -> IVSpec:

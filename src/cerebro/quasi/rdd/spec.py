@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from cerebro.core.design_fields import Bandwidth, Cluster, Cutoff, Kernel, Order, RunningVariable
 from cerebro.quasi.design import QuasiSpec
 
 
@@ -18,16 +19,12 @@ class RDDSpec(QuasiSpec):
     treatment: str | None = Field(
         None, description="Take-up column of a fuzzy design (omit for a sharp design)."
     )
-    running_variable: str | None = Field(None, description="The running (score) column.")
-    cutoff: float = Field(0.0, description="Treatment starts at running variable ≥ cutoff.")
-    kernel: Literal["triangular", "uniform", "epanechnikov"] = Field(
-        "triangular", description="Kernel weighting observations near the cutoff."
-    )
-    order: int = Field(1, description="Local polynomial order (1 linear, 2 quadratic).")
-    bandwidth: float | None = Field(
-        None, description="Bandwidth on each side (default MSE-optimal)."
-    )
-    cluster: str | None = Field(None, description="Cluster column for SEs.")
+    running_variable: RunningVariable
+    cutoff: Cutoff
+    kernel: Kernel
+    order: Order
+    bandwidth: Bandwidth
+    cluster: Cluster
 
     @field_validator("order")
     @classmethod

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, model_validator
 
-from cerebro.core.spec import split_list
+from cerebro.core.design_fields import SCModel, Time, TreatedUnit, TreatStart, Unit
 from cerebro.quasi.design import QuasiSpec
 
 
@@ -20,22 +20,11 @@ class SyntheticControlSpec(QuasiSpec):
     treatment: str | None = Field(
         None, description="0/1 treated-this-period column (instead of treated_unit)."
     )
-    unit: str | None = Field(None, description="Unit (panel id) column.")
-    time: str | None = Field(None, description="Time period column.")
-    treat_start: float | str | None = Field(
-        None, description="First treated period (a value of the time column)."
-    )
-    treated_unit: list[str] = Field(default_factory=list, description="The treated unit(s).")
-    sc_model: Literal["adh", "augmented", "sdid"] = Field(
-        "adh",
-        description="Abadie–Diamond–Hainmueller, ridge-augmented, or synthetic "
-        "difference-in-differences.",
-    )
-
-    @field_validator("treated_unit", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        return split_list(value)
+    unit: Unit
+    time: Time
+    treat_start: TreatStart
+    treated_unit: TreatedUnit
+    sc_model: SCModel
 
     @model_validator(mode="after")
     def _design(self) -> SyntheticControlSpec:
