@@ -26,6 +26,7 @@ _LAZY = {
     "geotest": ("cerebro.geo.analysis", "geotest"),
     "geo_design": ("cerebro.geo.design", "geo_design"),
     "uplift": ("cerebro.uplift.analysis", "uplift"),
+    "mmm": ("cerebro.mmm.analysis", "mmm"),
     "datasets": ("cerebro.datasets", None),
 }
 
@@ -44,6 +45,7 @@ __all__ = [
     "geo_design",
     "geotest",
     "iv",
+    "mmm",
     "parse_spec",
     "power_analysis",
     "rdd",

@@ -7,6 +7,7 @@ import cerebro.experiments.power.analysis
 import cerebro.experiments.sequential.design
 import cerebro.geo.analysis
 import cerebro.geo.design
+import cerebro.mmm.analysis
 import cerebro.observational.analysis
 import cerebro.quasi.did
 import cerebro.quasi.iv

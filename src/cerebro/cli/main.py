@@ -13,6 +13,7 @@ from cerebro.cli import (
     design_command,
     geo_design_command,
     geotest_command,
+    mmm_command,
     power,
     run_command,
     sequential_command,
@@ -37,6 +38,7 @@ for module in (
     uplift_command,
     geotest_command,
     geo_design_command,
+    mmm_command,
     datasets,
     run_command,
 ):
