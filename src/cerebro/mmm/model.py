@@ -200,9 +200,13 @@ def fit_svi(form: ModelForm, inputs: ModelInputs, *, steps: int, draws: int, see
     guide = AutoMultivariateNormal(mmm_model)
     svi = SVI(mmm_model, guide, Adam(0.01), Trace_ELBO())
     fitted = svi.run(jax.random.PRNGKey(seed), steps, form, inputs, progress_bar=False)
-    predictive = Predictive(mmm_model, guide=guide, params=fitted.params, num_samples=draws)
-    sampled = predictive(jax.random.PRNGKey(seed + 1), form, inputs)
-    sampled = {k: np.asarray(v)[None] for k, v in sampled.items() if k != "y"}
+    latent = guide.sample_posterior(
+        jax.random.PRNGKey(seed + 1), fitted.params, sample_shape=(draws,)
+    )
+    derived = Predictive(mmm_model, posterior_samples=latent)(
+        jax.random.PRNGKey(seed + 2), form, inputs
+    )
+    sampled = {k: np.asarray(v)[None] for k, v in {**latent, **derived}.items() if k != "y"}
     params = _parameters(sampled, form)
     empty = {k: np.full(v.shape[2:], np.nan) for k, v in params.items()}
     return Draws(params, empty, empty, dict(empty), 0, time.perf_counter() - start)
