@@ -109,7 +109,9 @@ def test_jax_and_numpy_give_the_same_numbers() -> None:
               "lam": np.array([1.0, 2.0, 4.0]), "k": np.array([0.7, 1.5, 3.0])}  # fmt: skip
     for kind in tf.ADSTOCKS:
         w_np = tf.adstock_weights(kind, params, 6, True)
-        w_jx = tf.adstock_weights(kind, {k: jnp.asarray(v) for k, v in params.items()}, 6, True, jnp)
+        w_jx = tf.adstock_weights(
+            kind, {k: jnp.asarray(v) for k, v in params.items()}, 6, True, jnp
+        )
         a = tf.convolve_lags(x, w_np)
         b = tf.convolve_lags(jnp.asarray(x), w_jx, jnp)
         np.testing.assert_allclose(np.asarray(b), a, rtol=1e-12, err_msg=kind)

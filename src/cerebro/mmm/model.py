@@ -158,7 +158,7 @@ class Draws:
 
     def flat(self) -> dict[str, np.ndarray]:
         """Every parameter's draws with chains one after another on axis 0."""
-        return {k: v.reshape(-1, *v.shape[2:]) for k, v in self.draws.items()}
+        return {k: v.reshape(v.shape[0] * v.shape[1], *v.shape[2:]) for k, v in self.draws.items()}
 
 
 def _parameters(samples: dict[str, Any], form: ModelForm) -> dict[str, np.ndarray]:
