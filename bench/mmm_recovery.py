@@ -28,11 +28,19 @@ from cerebro.mmm.synthetic import simulate_mmm
 def one_fit(seed: int, args: argparse.Namespace) -> dict:
     frame, truth = simulate_mmm(args.weeks, args.channels, seed=seed)
     channels = list(truth["channels"])
-    spec = parse_spec({
-        "kind": "mmm", "date_column": "week", "kpi": "revenue", "channels": channels,
-        "controls": ["price", "promo"], "chains": args.chains, "draws": args.draws,
-        "warmup": args.draws, "seed": seed,
-    })  # fmt: skip
+    spec = parse_spec(
+        {
+            "kind": "mmm",
+            "date_column": "week",
+            "kpi": "revenue",
+            "channels": channels,
+            "controls": ["price", "promo"],
+            "chains": args.chains,
+            "draws": args.draws,
+            "warmup": args.draws,
+            "seed": seed,
+        }
+    )
     start = time.perf_counter()
     result = run_mmm(spec, frame)
     seconds = time.perf_counter() - start
@@ -45,11 +53,13 @@ def one_fit(seed: int, args: argparse.Namespace) -> dict:
     total_true = sum(truth["channels"][c]["contribution"] for c in channels)
     total = sum(result.estimate(f"contribution_{c}").value for c in channels)
     return {
-        "seed": seed, "seconds": round(seconds, 1), "covered": covered,
+        "seed": seed,
+        "seconds": round(seconds, 1),
+        "covered": covered,
         "contribution_rel_error": {c: round(e, 4) for c, e in errors.items()},
         "total_rel_error": round(total / total_true - 1, 4),
         "findings": [f.code for f in result.findings],
-    }  # fmt: skip
+    }
 
 
 def main() -> None:
@@ -67,14 +77,22 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     hits = [v for r in rows for v in r["covered"].values()]
     errors = [abs(v) for r in rows for v in r["contribution_rel_error"].values()]
-    print(json.dumps({
-        "fits": len(rows), "coverage_90": float(np.mean(hits)), "intervals": len(hits),
-        "mean_abs_rel_error_channel": float(np.mean(errors)),
-        "mean_abs_rel_error_total": float(np.mean([abs(r["total_rel_error"]) for r in rows])),
-        "unconverged_fits": sum("not_converged" in r["findings"] for r in rows),
-        "fits_with_divergences": sum("divergences" in r["findings"] for r in rows),
-        "wall_seconds": round(time.perf_counter() - start, 1),
-    }))  # fmt: skip
+    print(
+        json.dumps(
+            {
+                "fits": len(rows),
+                "coverage_90": float(np.mean(hits)),
+                "intervals": len(hits),
+                "mean_abs_rel_error_channel": float(np.mean(errors)),
+                "mean_abs_rel_error_total": float(
+                    np.mean([abs(r["total_rel_error"]) for r in rows])
+                ),
+                "unconverged_fits": sum("not_converged" in r["findings"] for r in rows),
+                "fits_with_divergences": sum("divergences" in r["findings"] for r in rows),
+                "wall_seconds": round(time.perf_counter() - start, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,13 @@ def test_fit_quality_and_tables(fitted) -> None:
     assert result.estimate("r2").value > 0.9
     assert result.estimate("mape").value < 3
     assert result.estimate("mape_holdout").value < 10
-    assert set(result.tables) == {"channels", "parameters", "decomposition", "response_curves",
-                                  "adstock"}  # fmt: skip
+    assert set(result.tables) == {
+        "channels",
+        "parameters",
+        "decomposition",
+        "response_curves",
+        "adstock",
+    }
     dec = result.tables["decomposition"]
     assert len(dec) == 104 and dec["holdout"].sum() == 8
     parts = dec[["baseline", "tv", "search", "social"]].sum(axis=1)
@@ -95,8 +100,17 @@ def test_same_seed_same_result_through_the_python_face() -> None:
     import cerebro
 
     frame, _ = simulate_mmm(weeks=60, channels=2, seed=4)
-    options = dict(date_column="week", kpi="revenue", channels=["tv", "search"], chains=2,
-                   draws=100, warmup=100, l_max=4, seasonality="none", seed=7)  # fmt: skip
+    options = dict(
+        date_column="week",
+        kpi="revenue",
+        channels=["tv", "search"],
+        chains=2,
+        draws=100,
+        warmup=100,
+        l_max=4,
+        seasonality="none",
+        seed=7,
+    )
     first, second = cerebro.mmm(frame, **options), cerebro.mmm(frame, **options)
     assert first.to_dict()["estimates"] == second.to_dict()["estimates"]
     np.testing.assert_array_equal(first.data.draws["beta"], second.data.draws["beta"])
@@ -108,10 +122,35 @@ def test_the_command_line_fits_saves_and_plots(tmp_path) -> None:
     assert out.exit_code == 0, out.output
     truth = json.loads((tmp_path / "mmm_truth.json").read_text())
     assert set(truth["channels"]) == {"tv", "search"}
-    out = invoke("mmm", data, "--date-column", "week", "--kpi", "revenue", "--channels",
-                 "tv,search", "--controls", "price,promo", "--seasonality", "none",
-                 "--l-max", 4, "--holdout", 6, "--chains", 2, "--draws", 100, "--warmup", 100,
-                 "--save", tmp_path / "m.cerebro", "--plot", tmp_path / "m.png", "--json")  # fmt: skip
+    out = invoke(
+        "mmm",
+        data,
+        "--date-column",
+        "week",
+        "--kpi",
+        "revenue",
+        "--channels",
+        "tv,search",
+        "--controls",
+        "price,promo",
+        "--seasonality",
+        "none",
+        "--l-max",
+        4,
+        "--holdout",
+        6,
+        "--chains",
+        2,
+        "--draws",
+        100,
+        "--warmup",
+        100,
+        "--save",
+        tmp_path / "m.cerebro",
+        "--plot",
+        tmp_path / "m.png",
+        "--json",
+    )
     assert out.exit_code == 0, out.output
     payload = json.loads(out.stdout)
     assert payload["kind"] == "mmm" and payload["spec"]["holdout"] == 6
@@ -168,19 +207,38 @@ def test_bad_input_is_one_sentence_and_exit_2(tmp_path, damage, extra, words) ->
 @pytest.mark.parametrize(
     "options",
     [
-        {"adstock": "weibull_cdf", "saturation": "michaelis_menten", "likelihood": "student_t",
-         "roi_prior": {"tv": (1.2, 0.3)}},
-        {"adstock": "delayed", "saturation": "logistic", "log_kpi": True, "inference": "svi",
-         "svi_steps": 300},
+        {
+            "adstock": "weibull_cdf",
+            "saturation": "michaelis_menten",
+            "likelihood": "student_t",
+            "roi_prior": {"tv": (1.2, 0.3)},
+        },
+        {
+            "adstock": "delayed",
+            "saturation": "logistic",
+            "log_kpi": True,
+            "inference": "svi",
+            "svi_steps": 300,
+        },
         {"adstock": "weibull_pdf", "saturation": "hill", "trend": False},
     ],
-)  # fmt: skip
+)
 def test_every_transform_likelihood_and_inference_fits(options) -> None:
     """Each option runs end to end on small data and gives finite ROI inside its interval; a
     tight ROI prior near the truth keeps tv's ROI near it."""
     frame, truth = simulate_mmm(weeks=60, channels=2, seed=5)
-    fields = {"kind": "mmm", "date_column": "week", "kpi": "revenue", "channels": ["tv", "search"],
-              "l_max": 4, "seasonality": "none", "chains": 2, "draws": 100, "warmup": 100, **options}  # fmt: skip
+    fields = {
+        "kind": "mmm",
+        "date_column": "week",
+        "kpi": "revenue",
+        "channels": ["tv", "search"],
+        "l_max": 4,
+        "seasonality": "none",
+        "chains": 2,
+        "draws": 100,
+        "warmup": 100,
+        **options,
+    }
     result = run_mmm(parse_spec(fields), frame)
     for c in ("tv", "search"):
         roi = result.estimate(f"roi_{c}")

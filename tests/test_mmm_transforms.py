@@ -105,8 +105,12 @@ def test_jax_and_numpy_give_the_same_numbers() -> None:
     jnp = jax.numpy
     rng = np.random.default_rng(0)
     x = rng.gamma(2.0, 1.0, (20, 3))
-    params = {"alpha": np.array([0.2, 0.5, 0.8]), "theta": np.array([0.0, 1.5, 3.0]),
-              "lam": np.array([1.0, 2.0, 4.0]), "k": np.array([0.7, 1.5, 3.0])}  # fmt: skip
+    params = {
+        "alpha": np.array([0.2, 0.5, 0.8]),
+        "theta": np.array([0.0, 1.5, 3.0]),
+        "lam": np.array([1.0, 2.0, 4.0]),
+        "k": np.array([0.7, 1.5, 3.0]),
+    }
     for kind in tf.ADSTOCKS:
         w_np = tf.adstock_weights(kind, params, 6, True)
         w_jx = tf.adstock_weights(

@@ -46,9 +46,14 @@ def fit_posterior(spec: MMMSpec, data: MMMData) -> tuple[MMMPosterior, Any]:
         chains = 1
     else:
         fit = fit_nuts(
-            form, inputs, chains=spec.chains, draws=spec.draws, warmup=spec.warmup,
-            seed=spec.seed, target_accept=spec.target_accept,
-        )  # fmt: skip
+            form,
+            inputs,
+            chains=spec.chains,
+            draws=spec.draws,
+            warmup=spec.warmup,
+            seed=spec.seed,
+            target_accept=spec.target_accept,
+        )
         chains = spec.chains
     posterior = MMMPosterior(form, data, fit.flat(), chains, spec.model_dump(mode="json"))
     return posterior, fit
@@ -76,8 +81,11 @@ def run_mmm(spec: MMMSpec, frame: pd.DataFrame | None = None) -> Result:
     findings: list[Finding] = []
     data = prepare(spec, frame, findings)
     posterior, fit = fit_posterior(spec, data)
-    require_finite_result(posterior.draws["beta"], "the channel coefficients",
-                          "check the spend columns, or try --inference nuts with more warm-up.")  # fmt: skip
+    require_finite_result(
+        posterior.draws["beta"],
+        "the channel coefficients",
+        "check the spend columns, or try --inference nuts with more warm-up.",
+    )
     a, n = spec.alpha, data.n_fit
     channels = data.channels
     roi, mroi = posterior.roi(), posterior.marginal_roi()
@@ -85,9 +93,23 @@ def run_mmm(spec: MMMSpec, frame: pd.DataFrame | None = None) -> Result:
     total = contrib[:, :n].sum(axis=1)
     predicted = posterior.predict()
     estimates: list[Estimate] = []
-    rows: dict[str, list[Any]] = {k: [] for k in (
-        "channel", "spend", "contribution", "contribution_low", "contribution_high", "share",
-        "roi", "roi_low", "roi_high", "mroi", "mroi_low", "mroi_high")}  # fmt: skip
+    rows: dict[str, list[Any]] = {
+        k: []
+        for k in (
+            "channel",
+            "spend",
+            "contribution",
+            "contribution_low",
+            "contribution_high",
+            "share",
+            "roi",
+            "roi_low",
+            "roi_high",
+            "mroi",
+            "mroi_low",
+            "mroi_high",
+        )
+    }
     kpi_total = float(data.kpi[:n].sum())
     for c, name in enumerate(channels):
         spend = float(data.spend[:n, c].sum())
@@ -99,8 +121,9 @@ def run_mmm(spec: MMMSpec, frame: pd.DataFrame | None = None) -> Result:
         ):
             mean, low, high = _interval(draws, a)
             values[key] = (mean, low, high)
-            estimates.append(Estimate(label, mean, float(draws.std()), low, high,
-                                      key=f"{key}_{name}"))  # fmt: skip
+            estimates.append(
+                Estimate(label, mean, float(draws.std()), low, high, key=f"{key}_{name}")
+            )
         rows["channel"].append(name)
         rows["spend"].append(spend)
         for key in ("contribution", "roi", "mroi"):
@@ -115,11 +138,18 @@ def run_mmm(spec: MMMSpec, frame: pd.DataFrame | None = None) -> Result:
         r2_out, mape_out = _fit_quality(data.kpi[n:], predicted[:, n:].mean(axis=0))
         estimates.append(Estimate("R² (holdout weeks)", r2_out, key="r2_holdout"))
         estimates.append(Estimate("MAPE % (holdout weeks)", mape_out, key="mape_holdout"))
-    parameters = _parameter_table(posterior, fit, data, a)
+    parameters = _parameter_table(spec, posterior, fit, data)
     for i, name in enumerate(parameters["parameter"]):
-        estimates.append(Estimate(name, parameters["mean"][i], parameters["sd"][i],
-                                  parameters["low"][i], parameters["high"][i],
-                                  key=f"param_{name}"))  # fmt: skip
+        estimates.append(
+            Estimate(
+                name,
+                parameters["mean"][i],
+                parameters["sd"][i],
+                parameters["low"][i],
+                parameters["high"][i],
+                key=f"param_{name}",
+            )
+        )
     findings += _diagnostics(spec, fit, data)
     tables = {
         "channels": rows,
@@ -160,60 +190,83 @@ def run_mmm(spec: MMMSpec, frame: pd.DataFrame | None = None) -> Result:
     )
 
 
-def _parameter_table(posterior: MMMPosterior, fit: Any, data: MMMData, a: float) -> dict[str, list]:
-    """One row per scalar parameter: name[element], mean, sd, interval, R-hat, bulk/tail ESS."""
-    labels = {"coef": data.feature_names()}
-    out: dict[str, list[Any]] = {k: [] for k in
-        ("parameter", "mean", "sd", "low", "high", "rhat", "ess_bulk", "ess_tail")}  # fmt: skip
+CHANNEL_SITES = ("alpha", "theta", "weibull_lam", "weibull_k", "slope", "kappa", "lam", "effect",
+                 "beta")  # fmt: skip
+
+
+def _element_labels(spec: MMMSpec, data: MMMData) -> dict[str, list[str]]:
+    """Names of the elements of each vector parameter (scalars have none)."""
+    labels = {site: data.channels for site in CHANNEL_SITES}
+    return {**labels, "coef": data.feature_names(), "roi": list(spec.roi_prior or {})}
+
+
+def _parameter_table(
+    spec: MMMSpec, posterior: MMMPosterior, fit: Any, data: MMMData
+) -> dict[str, list]:
+    """One row per scalar parameter (name_element), mean, sd, interval, R-hat, bulk/tail ESS."""
+    labels = _element_labels(spec, data)
+    out: dict[str, list[Any]] = {
+        k: [] for k in ("parameter", "mean", "sd", "low", "high", "rhat", "ess_bulk", "ess_tail")
+    }
     for name in sorted(posterior.draws):
         x = posterior.draws[name].reshape(posterior.n_draws, -1)
-        elements = labels.get(name) or (data.channels if x.shape[1] == len(data.channels) and
-                                        name not in ("intercept", "sigma", "nu") else
-                                        [str(i) for i in range(x.shape[1])])  # fmt: skip
-        if name == "roi":
-            elements = list(posterior.spec.get("roi_prior") or {})
-        rhat = np.ravel(fit.rhat.get(name, np.full(x.shape[1], np.nan)))
-        bulk = np.ravel(fit.ess_bulk.get(name, np.full(x.shape[1], np.nan)))
-        tail = np.ravel(fit.ess_tail.get(name, np.full(x.shape[1], np.nan)))
-        for j in range(x.shape[1]):
-            mean, low, high = _interval(x[:, j], a)
-            label = name if x.shape[1] == 1 and name in ("intercept", "sigma", "nu") else \
-                f"{name}_{elements[j]}"  # fmt: skip
-            out["parameter"].append(label)
-            for key, value in (("mean", mean), ("sd", float(x[:, j].std())), ("low", low),
-                               ("high", high), ("rhat", rhat[j]), ("ess_bulk", bulk[j]),
-                               ("ess_tail", tail[j])):  # fmt: skip
+        missing = np.full(x.shape[1], np.nan)
+        diagnostics = [
+            np.ravel(d.get(name, missing)) for d in (fit.rhat, fit.ess_bulk, fit.ess_tail)
+        ]
+        for j, element in enumerate(labels.get(name) or [""] * x.shape[1]):
+            mean, low, high = _interval(x[:, j], spec.alpha)
+            out["parameter"].append(f"{name}_{element}" if element else name)
+            values = (mean, x[:, j].std(), low, high, *(d[j] for d in diagnostics))
+            for key, value in zip(list(out)[1:], values, strict=True):
                 out[key].append(float(value))
     return out
 
 
 def _diagnostics(spec: MMMSpec, fit: Any, data: MMMData) -> list[Finding]:
     if spec.inference == "svi":
-        return [Finding("warning", "approximate",
-                        "fitted by SVI, a variational approximation that understates "
-                        "uncertainty; use --inference nuts for intervals to report.")]  # fmt: skip
-    labels = {"coef": data.feature_names(), "beta": data.channels, "effect": data.channels}
-    for site in ("alpha", "theta", "weibull_lam", "weibull_k", "slope", "kappa", "lam"):
-        labels[site] = data.channels
-    labels["roi"] = list(spec.roi_prior or {})
+        return [
+            Finding(
+                "warning",
+                "approximate",
+                "fitted by SVI, a variational approximation that understates "
+                "uncertainty; use --inference nuts for intervals to report.",
+            )
+        ]
+    labels = _element_labels(spec, data)
     problems = convergence_problems(fit.rhat, fit.ess_bulk, fit.ess_tail, labels)
     findings = []
     if fit.divergences:
-        findings.append(Finding("warning", "divergences",
-            f"{fit.divergences} divergent transitions: the sampler missed part of the posterior, "
-            "so the intervals may be wrong; raise --target-accept (e.g. 0.95) or simplify the "
-            "model (fewer channels or controls, --saturation logistic)."))  # fmt: skip
+        findings.append(
+            Finding(
+                "warning",
+                "divergences",
+                f"{fit.divergences} divergent transitions: the sampler missed part of the posterior, "
+                "so the intervals may be wrong; raise --target-accept (e.g. 0.95), or give weakly "
+                "identified channels an --roi-prior.",
+            )
+        )
     if problems:
         shown = "; ".join(problems[:4]) + (
             f"; and {len(problems) - 4} more" if len(problems) > 4 else ""
         )
-        findings.append(Finding("warning", "not_converged",
-            f"the fit is not trustworthy yet: {shown}; run more --draws and --warmup (or more "
-            "--chains) before reading the numbers."))  # fmt: skip
+        findings.append(
+            Finding(
+                "warning",
+                "not_converged",
+                f"the fit is not trustworthy yet: {shown}; run more --draws and --warmup (or more "
+                "--chains) before reading the numbers.",
+            )
+        )
     if not findings:
-        findings.append(Finding("info", "converged",
-            f"{spec.chains} chains converged (every R-hat ≤ 1.01, bulk and tail ESS ≥ 400, no "
-            "divergent transitions)."))  # fmt: skip
+        findings.append(
+            Finding(
+                "info",
+                "converged",
+                f"{spec.chains} chains converged (every R-hat ≤ 1.01, bulk and tail ESS ≥ 400, no "
+                "divergent transitions).",
+            )
+        )
     return findings
 
 
@@ -234,8 +287,9 @@ def _decomposition(posterior: MMMPosterior, predicted: np.ndarray, contrib: np.n
 def _response_curves(posterior: MMMPosterior, a: float) -> dict[str, list]:
     """Weekly contribution at constant weekly spend from 0 to twice the largest weekly spend."""
     data = posterior.data
-    out: dict[str, list[Any]] = {k: [] for k in ("channel", "weekly_spend", "contribution",
-                                                 "low", "high")}  # fmt: skip
+    out: dict[str, list[Any]] = {
+        k: [] for k in ("channel", "weekly_spend", "contribution", "low", "high")
+    }
     for c, name in enumerate(data.channels):
         grid = np.linspace(0, 2 * data.spend[:, c].max(), CURVE_POINTS)
         curve = posterior.response_curve(c, grid)
@@ -287,9 +341,14 @@ def plot(result: Result) -> Any:
     left = fig.add_subplot(grid[1, 0])
     y = np.arange(len(names))[::-1]
     roi = np.asarray(ch["roi"], float)
-    left.errorbar(roi, y, xerr=[roi - np.asarray(ch["roi_low"], float),
-                                np.asarray(ch["roi_high"], float) - roi],
-                  fmt="o", color="tab:blue", capsize=3)  # fmt: skip
+    left.errorbar(
+        roi,
+        y,
+        xerr=[roi - np.asarray(ch["roi_low"], float), np.asarray(ch["roi_high"], float) - roi],
+        fmt="o",
+        color="tab:blue",
+        capsize=3,
+    )
     left.axvline(1, color="0.5", linewidth=0.6, linestyle=":")
     left.set_yticks(y, names)
     level = 1 - float(result.summary.get("alpha", 0.1))
@@ -299,8 +358,13 @@ def plot(result: Result) -> Any:
         idx = [i for i, c in enumerate(curves["channel"]) if c == name]
         x = [curves["weekly_spend"][i] for i in idx]
         line = right.plot(x, [curves["contribution"][i] for i in idx], label=name)[0]
-        right.fill_between(x, [curves["low"][i] for i in idx], [curves["high"][i] for i in idx],
-                           color=line.get_color(), alpha=0.15)  # fmt: skip
+        right.fill_between(
+            x,
+            [curves["low"][i] for i in idx],
+            [curves["high"][i] for i in idx],
+            color=line.get_color(),
+            alpha=0.15,
+        )
     right.set_xlabel("weekly spend")
     right.set_ylabel("weekly contribution")
     right.legend(fontsize=7)

@@ -69,9 +69,12 @@ class MMMData:
     def baseline_features(self) -> np.ndarray:
         """Columns of the baseline besides the intercept: trend, Fourier terms, controls."""
         return baseline_features(
-            self.weeks, self.n_fit, self.trend, self.seasonality,
+            self.weeks,
+            self.n_fit,
+            self.trend,
+            self.seasonality,
             (self.controls - self.control_mean) / self.control_sd,
-        )  # fmt: skip
+        )
 
     def feature_names(self) -> list[str]:
         names = ["trend"] if self.trend else []
@@ -136,9 +139,11 @@ def prepare(spec: MMMSpec, frame: pd.DataFrame | None, findings: list[Finding]) 
     T, holdout = len(kpi), spec.holdout
     n_fit = T - holdout
     spend = np.column_stack([_complete(frame, c, "spend", dates) for c in spec.channels])
-    controls = np.column_stack(
-        [_complete(frame, c, "control", dates) for c in spec.controls]
-    ) if spec.controls else np.empty((T, 0))  # fmt: skip
+    controls = (
+        np.column_stack([_complete(frame, c, "control", dates) for c in spec.controls])
+        if spec.controls
+        else np.empty((T, 0))
+    )
     for j, channel in enumerate(spec.channels):
         require_nonnegative(spend[:, j], channel, "spend")
         require_varying(spend[:n_fit, j], channel, "spend", rows="fitted weeks")

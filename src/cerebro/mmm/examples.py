@@ -13,7 +13,13 @@ from cerebro.mmm.synthetic import simulate_mmm
 def mmm() -> tuple[dict[str, Any], pd.DataFrame]:
     frame, _ = simulate_mmm(weeks=104, channels=3, seed=1)
     fields = {
-        "date_column": "week", "kpi": "revenue", "channels": ["tv", "search", "social"],
-        "controls": ["price", "promo"], "chains": 2, "draws": 300, "warmup": 300, "holdout": 8,
-    }  # fmt: skip
+        "date_column": "week",
+        "kpi": "revenue",
+        "channels": ["tv", "search", "social"],
+        "controls": ["price", "promo"],
+        "chains": 2,
+        "draws": 300,
+        "warmup": 300,
+        "holdout": 8,
+    }
     return fields, frame

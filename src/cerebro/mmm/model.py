@@ -169,8 +169,16 @@ def _parameters(samples: dict[str, Any], form: ModelForm) -> dict[str, np.ndarra
     return out
 
 
-def fit_nuts(form: ModelForm, inputs: ModelInputs, *, chains: int, draws: int, warmup: int,
-             seed: int, target_accept: float) -> Draws:  # fmt: skip
+def fit_nuts(
+    form: ModelForm,
+    inputs: ModelInputs,
+    *,
+    chains: int,
+    draws: int,
+    warmup: int,
+    seed: int,
+    target_accept: float,
+) -> Draws:
     """NUTS draws of every parameter, several chains (in parallel where cores allow)."""
     import_numpyro("cerebro mmm")
     from numpyro.infer import NUTS
@@ -178,8 +186,11 @@ def fit_nuts(form: ModelForm, inputs: ModelInputs, *, chains: int, draws: int, w
     samples, divergences, seconds = run_chains(
         NUTS(mmm_model, target_accept_prob=target_accept, dense_mass=True),
         (form, inputs),
-        chains=chains, draws=draws, warmup=warmup, seed=seed,
-    )  # fmt: skip
+        chains=chains,
+        draws=draws,
+        warmup=warmup,
+        seed=seed,
+    )
     params = _parameters(samples, form)
     rhat, bulk, tail = convergence(params)
     return Draws(params, rhat, bulk, tail, divergences, seconds)

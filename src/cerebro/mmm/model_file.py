@@ -33,8 +33,22 @@ FORMAT = "cerebro-mmm"
 FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 ARRAYS = "arrays.npz"
-_REQUIRED = ("format", "format_version", "spec", "form", "channels", "controls", "dates",
-             "scaling", "n_fit", "seasonality", "trend", "log_kpi", "chains", "draws")  # fmt: skip
+_REQUIRED = (
+    "format",
+    "format_version",
+    "spec",
+    "form",
+    "channels",
+    "controls",
+    "dates",
+    "scaling",
+    "n_fit",
+    "seasonality",
+    "trend",
+    "log_kpi",
+    "chains",
+    "draws",
+)
 
 
 def mmm_bytes(posterior: MMMPosterior) -> bytes:
@@ -130,5 +144,6 @@ def _posterior(manifest: dict[str, Any], stored: dict[str, np.ndarray]) -> MMMPo
         trend=bool(manifest["trend"]),
     )
     draws = {k: stored[f"draws/{k}"] for k in manifest["draws"]}
-    return MMMPosterior(ModelForm(**manifest["form"]), data, draws, int(manifest["chains"]),
-                        dict(manifest["spec"]))  # fmt: skip
+    return MMMPosterior(
+        ModelForm(**manifest["form"]), data, draws, int(manifest["chains"]), dict(manifest["spec"])
+    )

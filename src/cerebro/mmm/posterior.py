@@ -157,8 +157,11 @@ class MMMPosterior:
         c = channel
         carry = self.adstock_weights()[:, :, c].sum(axis=1)  # Σ_l w_l
         x = np.asarray(weekly_spend, float)[None, :] / self.data.spend_scale[c] * carry[:, None]
-        one = {site: v[:, c, None] for site, v in self.draws.items() if site in
-               self.form.channel_sites()}  # fmt: skip
+        one = {
+            site: v[:, c, None]
+            for site, v in self.draws.items()
+            if site in self.form.channel_sites()
+        }
         named = {k: one[s] for k, s in SATURATION_PARAMETERS[self.form.saturation].items()}
         term = one["beta"] * saturate(self.form.saturation, x, named)
         if not self.data.log_kpi:

@@ -86,18 +86,30 @@ def simulate_mmm(
         beta = roi * x.sum() / shape.sum()
         spend[name], contributions[name] = x.round(2), beta * shape
         truth_channels[name] = {
-            "roi": roi, "alpha": alpha, "slope": slope, "kappa": kappa,
-            "kappa_spend": kappa * float(x.mean()), "beta": float(beta),
-            "mean_spend": float(x.mean()), "contribution": float(contributions[name].sum()),
-        }  # fmt: skip
+            "roi": roi,
+            "alpha": alpha,
+            "slope": slope,
+            "kappa": kappa,
+            "kappa_spend": kappa * float(x.mean()),
+            "beta": float(beta),
+            "mean_spend": float(x.mean()),
+            "contribution": float(contributions[name].sum()),
+        }
     # ROI is defined on the rounded spend the file holds
     for name in spend:
         truth_channels[name]["roi"] = float(contributions[name].sum() / spend[name].sum())
     media = sum(contributions.values())
     revenue = baseline + media + NOISE * BASE * rng.standard_normal(weeks)
     dates = pd.date_range("2022-01-03", periods=weeks, freq="7D").strftime("%Y-%m-%d")
-    frame = pd.DataFrame({"week": dates, "revenue": revenue.round(2), **spend,
-                          "price": price.round(4), "promo": promo})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "week": dates,
+            "revenue": revenue.round(2),
+            **spend,
+            "price": price.round(4),
+            "promo": promo,
+        }
+    )
     truth: dict[str, Any] = {
         "model": "geometric adstock (normalised, l_max 8) + Hill saturation, additive",
         "channels": truth_channels,
@@ -133,8 +145,11 @@ def _split_geos(
             info = truth["channels"][c]
             x = frame[c].to_numpy() * share[g] * rng.lognormal(0, 0.1, len(frame))
             per_capita = x / share[g] / info["mean_spend"]
-            shape = hill(geometric_adstock(per_capita, info["alpha"], L_MAX, True), info["slope"],
-                         info["kappa"])  # fmt: skip
+            shape = hill(
+                geometric_adstock(per_capita, info["alpha"], L_MAX, True),
+                info["slope"],
+                info["kappa"],
+            )
             effect = share[g] * info["beta"] * shape
             part[c] = x.round(2)
             rois[c] = float(effect.sum() / part[c].sum())
@@ -146,6 +161,8 @@ def _split_geos(
         part.insert(2, "population", population[g])
         rows.append(part)
         geo_roi[names[g]] = rois
-    truth = {**truth, "geos": {"population": dict(zip(names, population.tolist(), strict=True)),
-                               "roi": geo_roi}}  # fmt: skip
+    truth = {
+        **truth,
+        "geos": {"population": dict(zip(names, population.tolist(), strict=True)), "roi": geo_roi},
+    }
     return pd.concat(rows, ignore_index=True), truth
