@@ -41,6 +41,7 @@ COMMANDS = {
     "iv": "causal",
     "synthetic_control": "causal",
     "uplift": "uplift",
+    "mmm": "mmm",
 }
 
 

@@ -31,6 +31,7 @@ _LAZY = {
     "geotest": ("cerebro.geo.analysis", "geotest"),
     "geo_design": ("cerebro.geo.design", "geo_design"),
     "uplift": ("cerebro.uplift.analysis", "uplift"),
+    "mmm": ("cerebro.mmm.analysis", "mmm"),
     "datasets": ("cerebro.datasets", None),
 }
 
@@ -49,6 +50,7 @@ __all__ = [
     "geo_design",
     "geotest",
     "iv",
+    "mmm",
     "parse_spec",
     "power_analysis",
     "rdd",

@@ -13,6 +13,7 @@ KINDS = {
     "sequential_design": "cerebro.experiments.sequential.design",
     "geotest": "cerebro.geo.analysis",
     "geo_design": "cerebro.geo.design",
+    "mmm": "cerebro.mmm.analysis",
     "causal": "cerebro.observational.analysis",
     "did": "cerebro.quasi.did",
     "iv": "cerebro.quasi.iv",

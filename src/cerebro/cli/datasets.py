@@ -1,4 +1,4 @@
-"""`cerebro datasets saas|staggered|rdd|iv`: write a synthetic data set and its true effects."""
+"""`cerebro datasets saas|staggered|rdd|iv|mmm`: write a synthetic data set and its true effects."""
 
 from __future__ import annotations
 
@@ -156,3 +156,23 @@ def register(app: typer.Typer) -> None:
 
         frame, truth = iv_frame(rows, k=2, seed=seed)
         _save(frame, {k: float(v) for k, v in truth.items()}, output, f"IV, seed {seed}")
+
+    @datasets_app.command("mmm")
+    @user_errors
+    def mmm(
+        output: Path = typer.Option(..., "--output", "-o", help="Where to write (.csv/.parquet)."),
+        seed: int = typer.Option(0, "--seed", help="Random seed."),
+        weeks: int = typer.Option(156, "--weeks", min=16, help="Number of weeks."),
+        channels: int = typer.Option(6, "--channels", min=1, max=6, help="Media channels (≤ 6)."),
+        geos: int | None = typer.Option(
+            None, "--geos", min=2, help="One row per geo and week, with a population column."
+        ),
+    ) -> None:
+        """Weekly media mix data (revenue, spend per channel, price, promo) from geometric adstock
+        and Hill saturation with known true ROI; try `cerebro mmm FILE --date-column week --kpi
+        revenue --channels tv,search,social,display,video,radio --controls price,promo`."""
+        from cerebro.mmm.synthetic import simulate_mmm
+
+        frame, truth = simulate_mmm(weeks, channels, geos, seed=seed)
+        what = f"{weeks} weeks × {channels} channels" + (f" × {geos} geos" if geos else "")
+        _save(frame, truth, output, f"{what}, seed {seed}")

@@ -66,6 +66,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "cerebro.cli.geo_design_command",
         "Rank candidate treated markets and durations by simulated power, MDE and investment.",
     ),
+    "mmm": (
+        "cerebro.cli.mmm_command",
+        "Fit a Bayesian media mix model: channel contributions, ROI and marginal ROI, response "
+        "curves and adstock, with credible intervals.",
+    ),
     "run": (
         "cerebro.cli.run_command",
         "Run any analysis from a spec file (every registered kind).",

@@ -17,6 +17,10 @@ check                                           refuses
 ``require_consistent_summary(arm, n, …)``       per-arm summaries that no data could produce
 ``require_finite_result(values, what, fix)``    a computed quantity (propensities, weights,
                                                 estimates) that is NaN or infinite
+``require_nonnegative(values, column, role)``     a negative value (spend, counts)
+``regular_dates(values, column)``                 a time series with a missing or repeated date,
+                                                or unevenly spaced dates; returns the sorted
+                                                positions
 ==============================================  ==============================================
 
 Rules chosen:
@@ -220,3 +224,76 @@ def require_finite_result(values: Any, what: str, fix: str) -> None:
             f"{what} came out {'NaN' if np.isnan(x[bad]).any() else 'infinite'} "
             f"({int(bad.sum()):,} of {x.size:,} values); {fix}"
         )
+
+
+def require_nonnegative(values: Any, column: str, role: str = "") -> None:
+    """Refuse a negative value (e.g. in a spend column); missing values are left to the caller."""
+    x = np.asarray(values, float)
+    with np.errstate(invalid="ignore"):
+        negative = x < 0
+    if negative.any():
+        first = int(np.flatnonzero(negative)[0])
+        what = f"{role} column {column!r}" if role else f"column {column!r}"
+        raise UserInputError(
+            f"{what} has {int(negative.sum()):,} negative value(s) (the first in row {first + 1}: "
+            f"{_show(x[first])}); it must be ≥ 0 – fix or remove those rows."
+        )
+
+
+def regular_dates(values: Any, column: str) -> np.ndarray:
+    """The row order that sorts a time series' dates, refusing what no regular series has.
+
+    `values` are dates (parsed by pandas) or period numbers. Refused: a missing date, a date
+    that appears twice (one row per period is expected: aggregate first), and uneven spacing –
+    every step between consecutive dates must equal the smallest one (weekly data with a week
+    missing is refused, naming the first gap)."""
+    import pandas as pd
+
+    series = pd.Series(values)
+    if series.isna().any():
+        first = int(np.flatnonzero(series.isna().to_numpy())[0])
+        raise UserInputError(
+            f"date column {column!r} has {int(series.isna().sum()):,} missing value(s) (the first "
+            f"in row {first + 1}); every row needs its date."
+        )
+    if pd.api.types.is_numeric_dtype(series):
+        stamps = series.to_numpy(float)
+        show = [f"{v:g}" for v in stamps]
+    else:
+        try:
+            parsed = pd.to_datetime(series)
+        except (TypeError, ValueError):
+            raise UserInputError(
+                f"date column {column!r} has values that are neither dates nor numbers (e.g. "
+                f"{series.iloc[0]!r}); give ISO dates like 2024-01-29 or period numbers."
+            ) from None
+        stamps = parsed.to_numpy("datetime64[ns]").astype(np.int64).astype(float)
+        show = [d.strftime("%Y-%m-%d") for d in parsed]
+    order = np.argsort(stamps, kind="stable")
+    ordered = stamps[order]
+    if len(ordered) < 3:
+        raise UserInputError(
+            f"date column {column!r} has {len(ordered)} row(s); a time series needs more."
+        )
+    steps = np.diff(ordered)
+    if (steps == 0).any():
+        at = int(order[int(np.flatnonzero(steps == 0)[0])])
+        raise UserInputError(
+            f"date {show[at]} appears more than once in {column!r}; give one row per date "
+            "(sum the rows of each date, e.g. over geos, first)."
+        )
+    step = steps.min()
+    uneven = np.abs(steps - step) > 1e-9 * step
+    if uneven.any():
+        gap = int(np.flatnonzero(uneven)[0])
+        before, after = show[int(order[gap])], show[int(order[gap + 1])]
+        missing = round(steps[gap] / step) - 1
+        if missing >= 1 and np.isclose(steps[gap], (missing + 1) * step):
+            what = f"{missing} date(s) are missing"
+        else:
+            what = "the spacing changes"
+        raise UserInputError(
+            f"date column {column!r} is not evenly spaced: between {before} and {after} {what}; "
+            "fill in every period (zero spend where there was none)."
+        )
+    return order

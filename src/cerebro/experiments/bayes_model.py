@@ -35,10 +35,9 @@ from cerebro.experiments.bayes import (
     _mc_interval,
     decide,
 )
+from cerebro.stats.mcmc import ESS_FLOOR, RHAT_LIMIT, import_numpyro
 
 PARAMETERS = ("p", "mu", "sigma", "mean")
-RHAT_LIMIT = 1.01  # Vehtari et al. (2021)'s recommended ceiling for split R-hat
-ESS_FLOOR = 400  # their floor for bulk ESS with four chains
 
 
 @dataclass(frozen=True)
@@ -125,17 +124,7 @@ def _model(n, positives, log_mean, log_ss, centre, prior: HurdlePrior):  # type:
 
 
 def _numpyro():  # type: ignore[no-untyped-def]
-    try:
-        import numpyro
-    except ImportError as exc:  # pragma: no cover - exercised by a test that hides the module
-        raise UserInputError(
-            "--model hurdle_lognormal needs NumPyro and JAX; install them with "
-            "pip install 'cerebro[bayes]'."
-        ) from exc
-    # Double precision: the log density sums over millions of rows, and single precision
-    # would put errors of order 0.1 in the energy that NUTS's accept step compares.
-    numpyro.enable_x64()
-    return numpyro
+    return import_numpyro("--model hurdle_lognormal")
 
 
 def fit_hurdle(

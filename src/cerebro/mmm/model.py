@@ -1,0 +1,223 @@
+"""The Bayesian MMM in NumPyro, its priors, and the fit (NUTS or SVI) that returns draws.
+
+Priors, on the scaled data of `cerebro.mmm.data` (KPI / its mean, spend / its mean, controls
+standardised), weakly informative:
+
+- intercept ~ Normal(mean scaled KPI, 1); each baseline coefficient ~ Normal(0, s) with s = 0.5
+  for the trend and 0.25 for a Fourier term or a standardised control;
+- per channel: effect ~ HalfNormal(0.3), the weekly contribution when the channel spends its
+  average every week (steady state), in units of the mean KPI; beta = effect / s(Σ_l w_l), the
+  saturation of the steady-state adstocked average spend (1 with normalised weights); or – with
+  an ROI prior (mean m, sd s) – ROI ~ LogNormal with that mean and sd and
+  beta = ROI · spend / (KPI scale · Σ_t s(adstock(x))_t) over the fitted weeks (Meridian's
+  ROI parameterisation: Google, 2024, "Meridian: ROI priors");
+- adstock: alpha ~ Beta(1, 3); delayed theta ~ (l_max − 1) · Beta(2, 2); Weibull lam ~ Gamma(2, 1),
+  k ~ Gamma(2, 1);
+- saturation (spend in units of its mean): Hill slope ~ Gamma(3, 2), kappa ~ Gamma(2, 2);
+  logistic lam ~ Gamma(3, 1); Michaelis–Menten lam ~ Gamma(2, 2);
+- noise sigma ~ HalfNormal(0.5); Student-t degrees of freedom nu ~ Gamma(2, 0.1).
+
+Inference: NUTS (Hoffman & Gelman 2014) in double precision with several chains, or SVI with a
+multivariate-normal guide (Kucukelbir et al. 2017). Draws come back with split R-hat, bulk and
+tail ESS (Vehtari et al. 2021) and the number of divergent transitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from cerebro.mmm.data import MMMData
+from cerebro.mmm.posterior import ModelForm, mean_terms
+from cerebro.stats.mcmc import convergence, import_numpyro, run_chains
+
+TREND_SD = 0.5
+FEATURE_SD = 0.25
+EFFECT_LOG_MEDIAN = float(np.log(0.05))
+EFFECT_LOG_SD = 1.0
+
+
+def feature_scales(data: MMMData) -> np.ndarray:
+    names = data.feature_names()
+    return np.array([TREND_SD if n == "trend" else FEATURE_SD for n in names], float)
+
+
+def lognormal_from_moments(mean: np.ndarray, sd: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mu, sigma) of the log-normal with this mean and sd."""
+    sigma2 = np.log1p((sd / mean) ** 2)
+    return np.log(mean) - sigma2 / 2, np.sqrt(sigma2)
+
+
+@dataclass(frozen=True)
+class ModelInputs:
+    """The arrays the NumPyro model reads (numpy; the model converts them)."""
+
+    x: np.ndarray  # scaled spend (T, C)
+    features: np.ndarray  # baseline features (T, P)
+    feature_sd: np.ndarray  # (P,)
+    y: np.ndarray  # target over the fitted weeks (n_fit,)
+    centre: float
+    roi_index: np.ndarray  # channels with an ROI prior
+    roi_mu: np.ndarray
+    roi_sigma: np.ndarray
+    spend_per_kpi: np.ndarray  # Σ fitted spend / KPI scale, per channel
+
+
+def model_inputs(data: MMMData, roi_prior: dict[str, tuple[float, float]] | None) -> ModelInputs:
+    n = data.n_fit
+    priors = roi_prior or {}
+    index = np.array([data.channels.index(c) for c in priors], int)
+    means = np.array([priors[c][0] for c in priors], float)
+    sds = np.array([priors[c][1] for c in priors], float)
+    mu, sigma = lognormal_from_moments(means, sds) if len(index) else (means, sds)
+    target = data.target
+    return ModelInputs(
+        x=data.spend_scaled(),
+        features=data.baseline_features(),
+        feature_sd=feature_scales(data),
+        y=target[:n],
+        centre=float(target[:n].mean()),
+        roi_index=index,
+        roi_mu=mu,
+        roi_sigma=sigma,
+        spend_per_kpi=data.spend[:n].sum(axis=0) / data.kpi_scale,
+    )
+
+
+def mmm_model(form: ModelForm, inputs: ModelInputs) -> None:
+    """The NumPyro model (module docstring); `obs` is the fitted weeks' target."""
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+
+    x = jnp.asarray(inputs.x)
+    features = jnp.asarray(inputs.features)
+    n_fit, channels = len(inputs.y), x.shape[1]
+    params: dict[str, Any] = {
+        "intercept": numpyro.sample("intercept", dist.Normal(inputs.centre, 1.0))
+    }
+    if features.shape[1]:
+        params["coef"] = numpyro.sample(
+            "coef", dist.Normal(0.0, jnp.asarray(inputs.feature_sd)).to_event(1)
+        )
+    else:
+        params["coef"] = jnp.zeros(0)
+    with numpyro.plate("channel", channels):
+        if form.adstock in ("geometric", "delayed"):
+            params["alpha"] = numpyro.sample("alpha", dist.Beta(1.0, 3.0))
+        if form.adstock == "delayed":
+            params["theta"] = (form.l_max - 1) * numpyro.sample("theta_share", dist.Beta(2.0, 2.0))
+        if form.adstock.startswith("weibull"):
+            params["weibull_lam"] = numpyro.sample("weibull_lam", dist.Gamma(2.0, 1.0))
+            params["weibull_k"] = numpyro.sample("weibull_k", dist.Gamma(2.0, 1.0))
+        if form.saturation == "hill":
+            params["slope"] = numpyro.sample("slope", dist.Gamma(3.0, 2.0))
+            params["kappa"] = numpyro.sample("kappa", dist.Gamma(2.0, 2.0))
+        elif form.saturation == "logistic":
+            params["lam"] = numpyro.sample("lam", dist.Gamma(3.0, 1.0))
+        else:
+            params["lam"] = numpyro.sample("lam", dist.Gamma(2.0, 2.0))
+        effect = numpyro.sample("effect", dist.LogNormal(EFFECT_LOG_MEDIAN, EFFECT_LOG_SD))
+    # beta from the effect at average spend: the data pin down the effect, and sampling it
+    # instead of the ceiling beta removes the banana-shaped beta–kappa (beta–lam) posterior
+    beta = effect / form.steady_saturation(params, jnp)
+    if form.adstock == "delayed":
+        numpyro.deterministic("theta", params["theta"])
+    if len(inputs.roi_index):
+        index = jnp.asarray(inputs.roi_index)
+        with numpyro.plate("roi_channel", len(inputs.roi_index)):
+            roi = numpyro.sample(
+                "roi", dist.LogNormal(jnp.asarray(inputs.roi_mu), jnp.asarray(inputs.roi_sigma))
+            )
+        unit = {**params, "beta": jnp.ones(channels)}
+        shape = form.media(unit, x, jnp)[:n_fit].sum(axis=0)  # Σ_t s(adstock(x)) per channel
+        beta = beta.at[index].set(roi * jnp.asarray(inputs.spend_per_kpi)[index] / shape[index])
+    params["beta"] = numpyro.deterministic("beta", beta)
+    baseline, media = mean_terms(form, params, x, features, jnp)
+    mu = (baseline + media.sum(axis=-1))[:n_fit]
+    sigma = numpyro.sample("sigma", dist.HalfNormal(0.5))
+    if form.likelihood == "student_t":
+        nu = numpyro.sample("nu", dist.Gamma(2.0, 0.1))
+        numpyro.sample("y", dist.StudentT(nu, mu, sigma), obs=jnp.asarray(inputs.y))
+    else:
+        numpyro.sample("y", dist.Normal(mu, sigma), obs=jnp.asarray(inputs.y))
+
+
+@dataclass
+class Draws:
+    """Posterior draws (chains, draws, …) by parameter, with diagnostics."""
+
+    draws: dict[str, np.ndarray]
+    rhat: dict[str, np.ndarray]
+    ess_bulk: dict[str, np.ndarray]
+    ess_tail: dict[str, np.ndarray]
+    divergences: int
+    seconds: float
+
+    def flat(self) -> dict[str, np.ndarray]:
+        """Every parameter's draws with chains one after another on axis 0."""
+        return {k: v.reshape(v.shape[0] * v.shape[1], *v.shape[2:]) for k, v in self.draws.items()}
+
+
+def _parameters(samples: dict[str, Any], form: ModelForm) -> dict[str, np.ndarray]:
+    """The draws of the model's parameters under the names `mean_terms` reads."""
+    out = {k: np.asarray(v, float) for k, v in samples.items() if k != "theta_share"}
+    if "coef" not in out:
+        out["coef"] = np.zeros((*out["intercept"].shape, 0))
+    return out
+
+
+def fit_nuts(
+    form: ModelForm,
+    inputs: ModelInputs,
+    *,
+    chains: int,
+    draws: int,
+    warmup: int,
+    seed: int,
+    target_accept: float,
+) -> Draws:
+    """NUTS draws of every parameter, several chains (in parallel where cores allow)."""
+    import_numpyro("cerebro mmm")
+    from numpyro.infer import NUTS
+
+    samples, divergences, seconds = run_chains(
+        NUTS(mmm_model, target_accept_prob=target_accept, dense_mass=True),
+        (form, inputs),
+        chains=chains,
+        draws=draws,
+        warmup=warmup,
+        seed=seed,
+    )
+    params = _parameters(samples, form)
+    rhat, bulk, tail = convergence(params)
+    return Draws(params, rhat, bulk, tail, divergences, seconds)
+
+
+def fit_svi(form: ModelForm, inputs: ModelInputs, *, steps: int, draws: int, seed: int) -> Draws:
+    """A multivariate-normal variational approximation, then `draws` draws from it (one
+    "chain"; no R-hat)."""
+    import time
+
+    import_numpyro("cerebro mmm")
+    import jax
+    from numpyro.infer import SVI, Predictive, Trace_ELBO
+    from numpyro.infer.autoguide import AutoMultivariateNormal
+    from numpyro.optim import Adam
+
+    start = time.perf_counter()
+    guide = AutoMultivariateNormal(mmm_model)
+    svi = SVI(mmm_model, guide, Adam(0.01), Trace_ELBO())
+    fitted = svi.run(jax.random.PRNGKey(seed), steps, form, inputs, progress_bar=False)
+    latent = guide.sample_posterior(
+        jax.random.PRNGKey(seed + 1), fitted.params, sample_shape=(draws,)
+    )
+    derived = Predictive(mmm_model, posterior_samples=latent)(
+        jax.random.PRNGKey(seed + 2), form, inputs
+    )
+    sampled = {k: np.asarray(v)[None] for k, v in {**latent, **derived}.items() if k != "y"}
+    params = _parameters(sampled, form)
+    empty = {k: np.full(v.shape[2:], np.nan) for k, v in params.items()}
+    return Draws(params, empty, empty, dict(empty), 0, time.perf_counter() - start)

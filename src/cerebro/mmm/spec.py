@@ -1,0 +1,187 @@
+"""`MMMSpec`: what a national Bayesian media mix model needs to know.
+
+Light on purpose (no numerics, no JAX) so that the command line can build its options from the
+fields without importing the model.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from cerebro.core.errors import UserInputError
+from cerebro.core.spec import Alpha, SpecBase, cli, split_list
+
+ADSTOCK_CHOICES = ("geometric", "delayed", "weibull_pdf", "weibull_cdf")
+SATURATION_CHOICES = ("hill", "logistic", "michaelis_menten")
+
+
+def parse_roi_prior(text: str | None) -> dict[str, tuple[float, float]] | None:
+    """``"tv=1.5:0.8,search=2:1"`` → {"tv": (1.5, 0.8), "search": (2.0, 1.0)} (mean:sd of a
+    channel's ROI); empty text → None."""
+    if not text:
+        return None
+    priors = {}
+    for part in split_list(text):
+        channel, sep, numbers = part.partition("=")
+        mean, colon, sd = numbers.partition(":")
+        try:
+            priors[channel.strip()] = (float(mean), float(sd))
+        except ValueError:
+            colon = ""
+        if not (sep and colon):
+            raise UserInputError(
+                f"--roi-prior item {part!r} is not CHANNEL=MEAN:SD; write e.g. 'tv=1.5:0.8'."
+            )
+    return priors
+
+
+class MMMSpec(SpecBase):
+    """A national media mix model: `kpi` each week explained by a baseline (intercept, linear
+    trend, Fourier seasonality, `controls`) plus, for each of the `channels` (spend columns),
+    a coefficient times the saturation of the adstocked spend; fitted by Bayesian inference.
+
+    Estimands: each channel's total contribution to the KPI over the fitted weeks (the KPI
+    minus what the model predicts with that channel's spend set to zero), its ROI (contribution
+    ÷ spend), its marginal ROI (extra contribution per extra unit of spend when every week's
+    spend of the channel grows by 1%), with credible intervals at level 1 − `alpha`.
+    """
+
+    kind: Literal["mmm"] = "mmm"
+    data: str | None = Field(
+        None,
+        description="Path of the data file (CSV, Parquet or JSON).",
+        json_schema_extra=cli(
+            argument=True,
+            required=True,
+            help="Data file (CSV, Parquet or JSON): one row per week.",
+        ),
+    )
+    date_column: str = Field(..., description="Week column (dates, or week numbers).")
+    kpi: str = Field(..., description="KPI column explained by the model (e.g. revenue).")
+    channels: list[str] = Field(
+        ..., description="Media spend columns, comma-separated (ROI = contribution / spend)."
+    )
+    controls: list[str] = Field(
+        default_factory=list,
+        description="Control variable columns (e.g. price, promo), standardised in the model.",
+    )
+    adstock: Literal["geometric", "delayed", "weibull_pdf", "weibull_cdf"] = Field(
+        "geometric", description="Carryover of spend into later weeks."
+    )
+    saturation: Literal["hill", "logistic", "michaelis_menten"] = Field(
+        "hill", description="Diminishing returns of the adstocked spend."
+    )
+    l_max: int = Field(8, description="Longest carryover in weeks (adstock lags 0 … l_max − 1).")
+    normalize: bool = Field(
+        True,
+        description="Normalise geometric/delayed adstock weights to sum to 1 (keeps the "
+        "adstocked spend on the spend's scale).",
+    )
+    seasonality: str | None = Field(
+        "52:2",
+        description="Fourier seasonality PERIOD:HARMONICS (52:3 = yearly on weekly data, 3 "
+        "sine/cosine pairs); 'none' for no seasonality.",
+        json_schema_extra=cli(raw=True),
+    )
+    trend: bool = Field(True, description="Include a linear trend in the baseline.")
+    likelihood: Literal["normal", "student_t"] = Field(
+        "normal", description="Noise distribution (student_t is robust to outlying weeks)."
+    )
+    log_kpi: bool = Field(
+        False,
+        description="Model log(KPI): multiplicative effects (the KPI must be positive).",
+    )
+    holdout: int = Field(
+        0, description="Leave the last N weeks out of the fit and report accuracy on them."
+    )
+    roi_prior: dict[str, tuple[float, float]] | None = Field(
+        None,
+        description="Prior on a channel's ROI instead of its coefficient, mean and sd of a "
+        "log-normal, e.g. {'tv': (1.5, 0.8)}.",
+        json_schema_extra=cli(
+            parse="cerebro.mmm.spec:parse_roi_prior",
+            help="Prior on channels' ROI, CHANNEL=MEAN:SD comma-separated (e.g. "
+            "'tv=1.5:0.8,search=2:1'); other channels keep the default coefficient prior.",
+        ),
+    )
+    inference: Literal["nuts", "svi"] = Field(
+        "nuts",
+        description="nuts: MCMC (NumPyro's No-U-Turn sampler); svi: a fast variational "
+        "approximation (multivariate normal), for exploration.",
+    )
+    chains: int = Field(4, description="MCMC chains (at least 2, so that R-hat exists).")
+    draws: int = Field(1000, description="Posterior draws per chain (or from the SVI fit).")
+    warmup: int = Field(1000, description="MCMC warm-up (tuning) iterations per chain.")
+    svi_steps: int = Field(3000, description="Optimisation steps of the SVI fit.")
+    target_accept: float = Field(0.9, description="NUTS target acceptance probability.")
+    alpha: Alpha = Field(0.1, description="1 − credible level (0.1: 90% intervals).")
+    seed: int = Field(0, description="Random seed; the same seed and data give the same result.")
+
+    @field_validator("channels", "controls", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        return split_list(value)
+
+    @field_validator("seasonality", mode="before")
+    @classmethod
+    def _seasonality(cls, value: object) -> object:
+        if value is None or (isinstance(value, str) and value.strip().lower() in ("", "none")):
+            return None
+        text = str(value).strip()
+        period, colon, harmonics = text.partition(":")
+        try:
+            p, k = float(period), int(harmonics) if colon else 2
+        except ValueError:
+            raise ValueError(
+                f"seasonality {text!r} is not PERIOD:HARMONICS; write e.g. 52:3"
+            ) from None
+        if not p > 1 or k < 1 or 2 * k > p:
+            raise ValueError(
+                f"seasonality {text!r} needs a period > 1 and 1 ≤ harmonics ≤ period/2, e.g. 52:3"
+            )
+        return f"{p:g}:{k}"
+
+    @model_validator(mode="after")
+    def _check(self) -> MMMSpec:
+        if not self.channels:
+            raise ValueError("channels: name at least one spend column")
+        names = [self.date_column, self.kpi, *self.channels, *self.controls]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"column {repeated[0]!r} is named twice; give each column one role")
+        if not 1 <= self.l_max <= 104:
+            raise ValueError(f"l_max must be between 1 and 104 weeks, got {self.l_max}")
+        if self.holdout < 0:
+            raise ValueError(f"holdout is a number of weeks ≥ 0, got {self.holdout}")
+        if self.chains < 1 or (self.inference == "nuts" and self.chains < 2):
+            raise ValueError(f"chains must be at least 2 so that R-hat exists, got {self.chains}")
+        if self.draws < 100 or self.warmup < 100:
+            raise ValueError("draws and warmup need at least 100 iterations per chain")
+        if self.svi_steps < 100:
+            raise ValueError(f"svi_steps must be at least 100, got {self.svi_steps}")
+        if not 0.5 <= self.target_accept < 1:
+            raise ValueError(f"target_accept must be in [0.5, 1), got {self.target_accept}")
+        for channel, (mean, sd) in (self.roi_prior or {}).items():
+            if channel not in self.channels:
+                raise ValueError(
+                    f"roi_prior names {channel!r}, which is not one of the channels "
+                    f"({', '.join(self.channels)})"
+                )
+            if not (mean > 0 and sd > 0):
+                raise ValueError(f"roi_prior of {channel!r} needs a positive mean and sd")
+        if self.roi_prior and self.log_kpi:
+            raise ValueError(
+                "roi_prior needs an additive model (ROI is then linear in the coefficient); "
+                "drop log_kpi or the ROI priors"
+            )
+        return self
+
+    @property
+    def period_harmonics(self) -> tuple[float, int] | None:
+        """(period, harmonics) of the seasonality, or None."""
+        if self.seasonality is None:
+            return None
+        period, _, harmonics = self.seasonality.partition(":")
+        return float(period), int(harmonics)

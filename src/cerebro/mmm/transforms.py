@@ -1,0 +1,162 @@
+"""Media transforms of a media mix model: carryover (adstock), then diminishing returns (saturation).
+
+Each function is written once for any array module: it uses only operators and the functions of
+`xp` (numpy by default; `jax.numpy` inside the NumPyro model), so the numbers drawn in the model,
+the posterior summaries and the later budget optimiser all come from the same code.
+
+Shapes. Time is axis 0 of the media ``x`` (T, …); a parameter broadcasts against the trailing
+axes of ``x``: ``x`` of shape (T, C) with ``alpha`` of shape (C,) transforms C channels at once,
+``x`` of shape (T, 1, C) with ``alpha`` of shape (D, C) does so for D posterior draws.
+
+Conventions and parameter names follow PyMC-Marketing's ``pymc_marketing.mmm.transformers``
+(adstock applied "after": the effect of spend at week t is felt at t, t+1, …, t + l_max − 1),
+so that its functions and these agree on a grid. The model structure – adstock, then
+saturation, then a coefficient – is Jin, Wang, Sun, Chan & Koehler (2017), "Bayesian methods for
+media mix modeling with carryover and shape effects", Google Inc.
+
+Adstock: with lag weights w_0 … w_{L−1} (L = ``l_max``),
+
+    adstock(x)_t = Σ_{l=0}^{L−1} w_l · x_{t−l},   x_{t−l} = 0 before the first week.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+ADSTOCKS = ("geometric", "delayed", "weibull_pdf", "weibull_cdf")
+SATURATIONS = ("hill", "logistic", "michaelis_menten")
+
+
+def _lag(xp: Any, l_max: int, like: Any) -> Any:
+    """The lags 0 … l_max − 1 as a column (L, 1, …) that broadcasts with parameters like `like`."""
+    lags = xp.arange(l_max, dtype=float)
+    return lags.reshape((l_max,) + (1,) * xp.ndim(like))
+
+
+def convolve_lags(x: Any, weights: Any, xp: Any = np) -> Any:
+    """Σ_l weights[l] · x shifted l weeks later (zeros before the first week).
+
+    `weights` has the lags on axis 0, shape (L, …) broadcasting with x's trailing axes.
+    """
+    n = x.shape[0]
+    out = weights[0] * x
+    for lag in range(1, min(weights.shape[0], n)):
+        shifted = xp.concatenate([xp.zeros((lag, *x.shape[1:]), dtype=x.dtype), x[: n - lag]])
+        out = out + weights[lag] * shifted
+    return out
+
+
+def geometric_weights(alpha: Any, l_max: int, normalize: bool = False, xp: Any = np) -> Any:
+    """w_l = alpha^l (l = 0 … l_max − 1); with `normalize`, divided by Σ_l alpha^l (they sum to 1).
+
+    alpha in [0, 1) is the share of an effect retained from one week to the next.
+    """
+    alpha = xp.asarray(alpha, dtype=float)
+    w = alpha ** _lag(xp, l_max, alpha)
+    return w / xp.sum(w, axis=0) if normalize else w
+
+
+def delayed_weights(
+    alpha: Any, theta: Any, l_max: int, normalize: bool = False, xp: Any = np
+) -> Any:
+    """w_l = alpha^((l − theta)²): the effect peaks theta weeks after the spend (0 ≤ theta < l_max)
+    and decays on both sides at rate alpha in (0, 1); `normalize` divides by the sum."""
+    alpha = xp.asarray(alpha, dtype=float)
+    theta = xp.asarray(theta, dtype=float)
+    w = alpha ** ((_lag(xp, l_max, alpha + theta) - theta) ** 2)
+    return w / xp.sum(w, axis=0) if normalize else w
+
+
+def weibull_pdf_weights(lam: Any, k: Any, l_max: int, xp: Any = np) -> Any:
+    """Weibull-PDF lag weights: f(t) = (k/lam)(t/lam)^(k−1) exp(−(t/lam)^k) at t = l + 1
+    (l = 0 … l_max − 1), rescaled to [0, 1] by (f − min f)/(max f − min f) over the lags.
+
+    lam > 0 is the scale (in weeks), k > 0 the shape (k > 1: a delayed peak)."""
+    lam = xp.asarray(lam, dtype=float)
+    k = xp.asarray(k, dtype=float)
+    t = _lag(xp, l_max, lam + k) + 1.0
+    f = (k / lam) * (t / lam) ** (k - 1) * xp.exp(-((t / lam) ** k))
+    low, high = xp.min(f, axis=0), xp.max(f, axis=0)
+    return (f - low) / (high - low)
+
+
+def weibull_cdf_weights(lam: Any, k: Any, l_max: int, xp: Any = np) -> Any:
+    """Weibull-CDF lag weights, l_max + 1 of them: w_0 = 1 and w_l = Π_{i=1}^{l} S(i) for
+    l = 1 … l_max, where S(t) = exp(−(t/lam)^k) is the Weibull survival function – each week
+    keeps the share S of the previous week's effect, the share changing with the lag."""
+    lam = xp.asarray(lam, dtype=float)
+    k = xp.asarray(k, dtype=float)
+    t = _lag(xp, l_max, lam + k) + 1.0
+    survival = xp.exp(-((t / lam) ** k))
+    ones = xp.ones((1, *survival.shape[1:]), dtype=survival.dtype)
+    return xp.cumprod(xp.concatenate([ones, survival]), axis=0)
+
+
+def adstock_weights(kind: str, params: dict[str, Any], l_max: int, normalize: bool, xp: Any = np):
+    """The lag weights of adstock `kind` ('geometric', 'delayed', 'weibull_pdf', 'weibull_cdf')
+    from its parameters (alpha; alpha, theta; lam, k); `normalize` applies to the first two."""
+    if kind == "geometric":
+        return geometric_weights(params["alpha"], l_max, normalize, xp)
+    if kind == "delayed":
+        return delayed_weights(params["alpha"], params["theta"], l_max, normalize, xp)
+    if kind == "weibull_pdf":
+        return weibull_pdf_weights(params["lam"], params["k"], l_max, xp)
+    if kind == "weibull_cdf":
+        return weibull_cdf_weights(params["lam"], params["k"], l_max, xp)
+    raise ValueError(f"unknown adstock {kind!r}; one of {ADSTOCKS}")
+
+
+def geometric_adstock(
+    x: Any, alpha: Any, l_max: int = 12, normalize: bool = False, xp: Any = np
+) -> Any:
+    """Geometric adstock: Σ_l alpha^l x_{t−l} over l < l_max (normalised: divided by Σ alpha^l)."""
+    return convolve_lags(x, geometric_weights(alpha, l_max, normalize, xp), xp)
+
+
+def delayed_adstock(
+    x: Any, alpha: Any, theta: Any, l_max: int = 12, normalize: bool = False, xp: Any = np
+) -> Any:
+    """Delayed adstock: Σ_l alpha^((l − theta)²) x_{t−l} over l < l_max."""
+    return convolve_lags(x, delayed_weights(alpha, theta, l_max, normalize, xp), xp)
+
+
+def weibull_adstock(
+    x: Any, lam: Any, k: Any, l_max: int = 12, form: str = "pdf", xp: Any = np
+) -> Any:
+    """Weibull adstock in its PDF or CDF form (see `weibull_pdf_weights`, `weibull_cdf_weights`)."""
+    weights = adstock_weights(f"weibull_{form}", {"lam": lam, "k": k}, l_max, False, xp)
+    return convolve_lags(x, weights, xp)
+
+
+def hill(x: Any, slope: Any, kappa: Any, xp: Any = np) -> Any:
+    """Hill saturation x^slope / (kappa^slope + x^slope), for x ≥ 0: 0 at 0, 1/2 at x = kappa
+    (the half-saturation point), → 1 as x grows; slope > 0 sets the S-shape (> 1: S-shaped).
+    Written as 1 / (1 + (kappa/x)^slope) would fail at x = 0, so it is computed as the ratio."""
+    xs = xp.asarray(x, dtype=float) ** slope
+    return xs / (kappa**slope + xs)
+
+
+def logistic(x: Any, lam: Any, xp: Any = np) -> Any:
+    """Logistic saturation (1 − e^(−lam x)) / (1 + e^(−lam x)) = tanh(lam x / 2): 0 at 0, → 1."""
+    e = xp.exp(-lam * xp.asarray(x, dtype=float))
+    return (1 - e) / (1 + e)
+
+
+def michaelis_menten(x: Any, alpha: Any, lam: Any, xp: Any = np) -> Any:
+    """Michaelis–Menten saturation alpha · x / (lam + x): → alpha, half of it at x = lam."""
+    x = xp.asarray(x, dtype=float)
+    return alpha * x / (lam + x)
+
+
+def saturate(kind: str, x: Any, params: dict[str, Any], xp: Any = np) -> Any:
+    """Saturation `kind` of x with ceiling 1 (the model's coefficient scales it): hill (slope,
+    kappa), logistic (lam), michaelis_menten (lam; alpha = 1)."""
+    if kind == "hill":
+        return hill(x, params["slope"], params["kappa"], xp)
+    if kind == "logistic":
+        return logistic(x, params["lam"], xp)
+    if kind == "michaelis_menten":
+        return michaelis_menten(x, 1.0, params["lam"], xp)
+    raise ValueError(f"unknown saturation {kind!r}; one of {SATURATIONS}")
