@@ -36,6 +36,11 @@ class Artefact:
         self.write(self.value, Path(path))
 
 
+def write_bytes(content: bytes, path: str | Path) -> None:
+    """An `Artefact.write` for a file kept in memory as bytes (a saved model)."""
+    Path(path).write_bytes(content)
+
+
 def file_mode(path: Path) -> int:
     """The mode a written file gets: an overwritten file keeps its own, a new one follows the
     umask as `open()` does (0666 less the umask; mkstemp alone would give 0600)."""

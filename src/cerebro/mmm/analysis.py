@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cerebro.core.output import Artefact, write_bytes
 from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.data.validate import require_finite_result
 from cerebro.mmm.data import MMMData, prepare
+from cerebro.mmm.model_file import mmm_bytes
 from cerebro.mmm.spec import MMMSpec
 from cerebro.stats.mcmc import convergence_problems
 
@@ -77,7 +79,8 @@ def _fit_quality(observed: np.ndarray, predicted: np.ndarray) -> tuple[float, fl
 
 
 def run_mmm(spec: MMMSpec, frame: pd.DataFrame | None = None) -> Result:
-    """Fit the MMM `spec` describes; the result carries the posterior in `result.data`."""
+    """Fit the MMM `spec` describes; the result carries the posterior in `result.data` (and,
+    when `spec.save` names a file, its bytes as an artefact the face writes)."""
     findings: list[Finding] = []
     data = prepare(spec, frame, findings)
     posterior, fit = fit_posterior(spec, data)
@@ -174,6 +177,9 @@ def run_mmm(spec: MMMSpec, frame: pd.DataFrame | None = None) -> Result:
         findings=findings,
         tables=tables,
         data=posterior,
+        artefacts=[Artefact("save", spec.save, mmm_bytes(posterior), write_bytes)]
+        if spec.save
+        else [],
         summary={
             "headline_table": "channels",
             "title": f"Media mix model of {spec.kpi} — {spec.adstock} adstock, "

@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.output import atomic_path, write_bytes
 from cerebro.mmm.data import MMMData
 from cerebro.mmm.posterior import MMMPosterior, ModelForm
 
@@ -91,8 +92,9 @@ def mmm_bytes(posterior: MMMPosterior) -> bytes:
 
 
 def save_mmm(posterior: MMMPosterior, path: str | Path) -> None:
-    """Write the model file (callers that need all-or-nothing writes stage the path)."""
-    Path(path).write_bytes(mmm_bytes(posterior))
+    """Write the model file atomically (no reader sees half a file)."""
+    with atomic_path(path) as tmp:
+        write_bytes(mmm_bytes(posterior), tmp)
 
 
 def load_mmm(path: str | Path) -> MMMPosterior:

@@ -118,6 +118,12 @@ class MMMSpec(SpecBase):
     target_accept: float = Field(0.9, description="NUTS target acceptance probability.")
     alpha: Alpha = Field(0.1, description="1 − credible level (0.1: 90% intervals).")
     seed: int = Field(0, description="Random seed; the same seed and data give the same result.")
+    save: str | None = Field(
+        None,
+        description="Save the fitted model (posterior draws and scaling; a zip of manifest.json "
+        "and arrays, no pickle) to this file, e.g. mmm.cerebro.",
+        json_schema_extra=cli(output=True),
+    )
 
     @field_validator("channels", "controls", mode="before")
     @classmethod

@@ -33,7 +33,7 @@ import numpy as np
 
 from cerebro.core.context import progress
 from cerebro.core.errors import UserInputError
-from cerebro.core.output import Artefact
+from cerebro.core.output import Artefact, write_bytes
 from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
@@ -45,7 +45,6 @@ from cerebro.uplift.model_file import (
     UpliftModel,
     model_bytes,
     prediction_frame,
-    write_bytes,
     write_csv,
 )
 from cerebro.uplift.spec import MODELS, UpliftSpec

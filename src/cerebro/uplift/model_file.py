@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
-from cerebro.core.output import atomic_path
+from cerebro.core.output import atomic_path, write_bytes
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -456,10 +456,6 @@ def model_bytes(model: UpliftModel) -> bytes:
         for name, data in packer.members.items():
             archive.writestr(name, data)
     return buffer.getvalue()
-
-
-def write_bytes(content: bytes, path: str | Path) -> None:
-    Path(path).write_bytes(content)
 
 
 def save_model(model: UpliftModel, path: str | Path) -> None:
