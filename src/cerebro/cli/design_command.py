@@ -6,15 +6,13 @@ the assignment table, not the JSON result.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from cerebro.cli.common import JSON_HELP, PLOT_HELP, emit
+from cerebro.cli.common import JSON_HELP, PLOT_HELP, emit, staged_path
 from cerebro.cli.spec_options import spec_command
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Result
@@ -24,24 +22,18 @@ _WRITERS = {".csv": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet
 
 
 def write_table_atomically(frame, path: Path) -> None:
-    """Write a DataFrame as CSV/TSV/Parquet by extension; never leave a half-written file."""
+    """Write a DataFrame as CSV/TSV/Parquet by extension, staged with the command's other
+    outputs (written all together once the command succeeds, or none)."""
     kind = _WRITERS.get(path.suffix.lower())
     if kind is None:
         raise UserInputError(
             f"cannot write {path.name!r}: use a .csv, .tsv or .parquet name for the assignment."
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    with staged_path(path) as tmp:
         if kind == "parquet":
             frame.to_parquet(tmp, index=False)
         else:
             frame.to_csv(tmp, index=False, sep="\t" if kind == "tsv" else ",")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _design_outputs(
