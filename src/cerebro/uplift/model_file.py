@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
+from cerebro.data.validate import require_finite
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -186,6 +187,7 @@ def _numeric(values: Any, column: str) -> np.ndarray:
             f"feature column {column!r} has non-numeric values (e.g. {values[bad].iloc[0]!r}) "
             "but the model was fitted on numbers; fix the column."
         )
+    require_finite(out, column, "feature")  # ±inf and magnitudes no learner can fit
     return out
 
 
