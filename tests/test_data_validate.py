@@ -11,8 +11,8 @@ from cerebro.data.columns import numeric_column
 from cerebro.data.validate import (
     HUGE,
     MAX_ARMS,
-    require_consistent_summary,
     require_bounded,
+    require_consistent_summary,
     require_discrete_treatment,
     require_finite,
     require_finite_result,
