@@ -165,17 +165,18 @@ DOSE_FIX = (
 
 
 def require_discrete_treatment(
-    values: Any, column: str, max_arms: int = MAX_ARMS, fix: str = DOSE_FIX
+    values: Any, column: str, max_arms: int = MAX_ARMS, fix: str = DOSE_FIX, role: str = "treatment"
 ) -> None:
     """Refuse a numeric treatment with more than `max_arms` distinct values (a dose).
 
     `values` is a pandas Series (its dtype says numeric), or the distinct values of a column as
     a list (numeric when every one is a number, not a bool) – what a SQL scan returns, so the
-    file path needs no pandas. `fix` may name `{max_arms}`."""
+    file path needs no pandas. `fix` may name `{max_arms}`; `role` names the column's part
+    (a bandit's "arm")."""
     distinct = _distinct_numbers(values)
     if distinct > max_arms:
         raise UserInputError(
-            f"treatment column {column!r} is numeric with {distinct} distinct values, a "
+            f"{role} column {column!r} is numeric with {distinct} distinct values, a "
             f"continuous treatment (a dose) that is not modelled yet; "
             f"{fix.format(max_arms=max_arms)}."
         )

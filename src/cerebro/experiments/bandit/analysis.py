@@ -15,6 +15,7 @@ from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.data.load import load_table, require_columns
+from cerebro.data.validate import require_discrete_treatment, require_finite
 from cerebro.experiments.bandit import policies as bandits
 from cerebro.experiments.bandit.spec import BanditSpec
 from cerebro.experiments.bayes import beta_posterior, prob_best, t_posterior
@@ -37,6 +38,8 @@ def _arm_summaries(frame: pd.DataFrame, spec: BanditSpec, findings: list[Finding
             f"reward column {spec.reward!r} has {infinite:,} infinite value(s); fix or drop "
             "those rows (a bandit needs finite rewards)."
         )
+    require_finite(reward, spec.reward, "reward")  # magnitudes whose squares overflow
+    _check_arms(frame[spec.arm], spec.arm)
     keep = frame[spec.arm].notna() & reward.notna()
     if (~keep).any():
         findings.append(
@@ -65,6 +68,22 @@ def _arm_summaries(frame: pd.DataFrame, spec: BanditSpec, findings: list[Finding
             )
         )
     return stats, kind
+
+
+def _check_arms(values: pd.Series, column: str) -> None:
+    """A numeric arm column must hold a few finite labels: ±inf or a measurement of many values
+    would make an arm of each value, with a row or two apiece."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    if is_numeric_dtype(values) and not is_bool_dtype(values):
+        require_finite(values, column, "arm")
+    require_discrete_treatment(values, column, fix=ARMS_FIX, role="arm")
+
+
+ARMS_FIX = (
+    "a bandit allocates between a few arms – check that --arm names the arm column, or label "
+    "the arms (at most {max_arms} numeric ones) as text"
+)
 
 
 def _allocation(frame: pd.DataFrame, spec: BanditSpec) -> Result:
