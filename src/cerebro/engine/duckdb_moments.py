@@ -174,6 +174,7 @@ class FileClusterMoments:
     moments: list[list[tuple[float, list[float], list[list[float]]]]]  # per outcome, per arm
     rows: list[list[float]]  # per outcome, per arm: complete rows
     binary: list[bool]
+    largest: dict[str, float]  # each column's largest |value| over all rows (NaN: no value)
 
 
 def file_cluster_moments(
@@ -214,6 +215,12 @@ def file_cluster_moments(
         outer += [f"avg({n}){present}" for n in names]
         outer += [f"var_samp({n}){present}" for n in names]
         outer += [f"covar_samp({a}, {b}){present}" for a, b in combinations(names, 2)]
+    # The largest magnitude of each column rides along, for the bound on squares (validate).
+    numeric = list(
+        dict.fromkeys(c for n, d, cov in outcomes for c in [n, *([d] if d else []), *cov])
+    )
+    inner += [f"max(abs({value(c)})) AS m{i}" for i, c in enumerate(numeric)]
+    outer += [f"max(m{i})" for i in range(len(numeric))]
     t, g = sql_identifier(treatment), sql_identifier(cluster)
     # One scan: the NULL-cluster group and rows without an arm only feed the row totals.
     query = f"""
@@ -234,6 +241,9 @@ def file_cluster_moments(
         raise UserInputError(f"cannot summarise the data: {first}") from None
     finally:
         con.close()
+    largest = {
+        c: _largest(m) for c, m in zip(numeric, result[len(result) - len(numeric) :], strict=True)
+    }
     total_rows, missing = int(result[4].sum()), int(result[5].sum())
     keep = ~np.asarray(result[1], dtype=bool) & ~np.ma.getmaskarray(result[0])
     result = [result[0][keep], result[2][keep], result[3][keep], *(r[keep] for r in result[6:])]
@@ -262,7 +272,7 @@ def file_cluster_moments(
         moments.append(per_arm)
         rows.append([float(x or 0) for x in complete])
         binary.append(den is None and bool(np.all(is_binary.astype(bool))))
-    return FileClusterMoments(arms, int(missing), int(total_rows), moments, rows, binary)
+    return FileClusterMoments(arms, int(missing), int(total_rows), moments, rows, binary, largest)
 
 
 def _check_numeric(types: dict[str, str], columns: list[str]) -> None:

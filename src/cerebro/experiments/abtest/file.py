@@ -128,16 +128,13 @@ def cluster_totals_from_file(
         spec.cluster,
         [(m.numerator, m.denominator, spec.covariates) for m in metrics],
     )
+    _check_magnitudes(totals.largest, metrics, spec)
     design = encode_design(
         totals.arms, spec.model_copy(update={"cluster": None}), lambda: _treatment_rows(spec)
     )
     order = np.argsort(design.codes)  # the query's arm rows in the design's arm order
     outcomes = []
     for o, metric in enumerate(metrics):
-        names = [metric.numerator, metric.denominator or "rows", *spec.covariates]
-        for _, mean, _ in totals.moments[o]:
-            for column, value in zip(names, mean, strict=True):
-                check_finite(column, int(not np.isfinite(value)), False)
         moments = [
             Moments(n, np.array(mean), np.array(cov) * max(n - 1, 0))
             for n, mean, cov in (totals.moments[o][i] for i in order)
