@@ -143,7 +143,9 @@ def load_table(
                 f"column {twice[0]!r} appears {available.count(twice[0])} times in the header of "
                 f"{path.name!r}; rename the copies so that every column name is unique."
             )
-        if columns is not None:
+        if columns is None:
+            _wrong_separator(path, kind, available, None)
+        else:
             if kind == "json" and available == ["json"]:  # DuckDB's name for no fields
                 raise UserInputError(
                     f"{path.name!r} holds no records with named fields; give an array of "
@@ -163,9 +165,12 @@ def load_table(
     return table.to_pandas()
 
 
-def _wrong_separator(path: Path, kind: str, available: list[str], wanted: list[str]) -> None:
-    """A CSV read as one column whose name holds ';' or a tab: the file uses another separator."""
-    if kind not in ("csv", "tsv") or len(available) != 1 or set(wanted) <= set(available):
+def _wrong_separator(path: Path, kind: str, available: list[str], wanted: list[str] | None) -> None:
+    """A CSV read as one column whose name holds ';' or a tab: the file uses another separator
+    (`wanted` None: every column is read, so a one-column header with a ';' is enough)."""
+    if kind not in ("csv", "tsv") or len(available) != 1:
+        return
+    if wanted is not None and set(wanted) <= set(available):
         return
     header = available[0]
     for mark, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
