@@ -15,7 +15,12 @@ from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.data.load import load_table, require_columns
-from cerebro.data.validate import require_discrete_treatment, require_finite
+from cerebro.data.validate import (
+    require_discrete_treatment,
+    require_finite,
+    require_units_per_arm,
+    require_varying,
+)
 from cerebro.experiments.bandit import policies as bandits
 from cerebro.experiments.bandit.spec import BanditSpec
 from cerebro.experiments.bayes import beta_posterior, prob_best, t_posterior
@@ -61,6 +66,8 @@ def _arm_summaries(frame: pd.DataFrame, spec: BanditSpec, findings: list[Finding
         raise UserInputError(
             f"--reward-type binary needs 0/1 rewards, but {spec.reward!r} has other values; use continuous."
         )
+    if kind == "continuous":  # a Normal posterior needs some variation of the rewards
+        require_varying(reward[keep], spec.reward, "reward")
     if spec.reward_type is None:
         findings.append(
             Finding(
@@ -94,6 +101,10 @@ def _allocation(frame: pd.DataFrame, spec: BanditSpec) -> Result:
     if kind == "binary":
         posteriors = [beta_posterior(int(s), int(c)) for s, c in zip(total, n, strict=True)]
     else:
+        # the t model needs 3 rewards an arm (a variance with a proper posterior): say which arm
+        codes = np.repeat(np.arange(len(names)), n.astype(np.int64))
+        require_units_per_arm(codes, [str(a) for a in names], str(spec.arm), minimum=3,
+                              rows="rows", arm_noun="arm", fix="collect more rewards of it")  # fmt: skip
         posteriors = [
             t_posterior(c, m, v) for c, m, v in zip(n, mean, stats["var"].to_numpy(), strict=True)
         ]

@@ -70,8 +70,12 @@ def _covariates(frame: pd.DataFrame, spec: DesignSpec, findings: list[Finding]) 
             require_values(frame[column], column, "balance covariate")
         bad = [c for c in spec.covariates if not pd.api.types.is_numeric_dtype(frame[c])]
         if bad:
+            text = frame[bad[0]].dropna()  # not empty: require_values passed
+            words = text[pd.to_numeric(text, errors="coerce").isna()]  # the first non-number
+            text = words if len(words) else text
             raise UserInputError(
-                f"balance covariate {bad[0]!r} is not numeric; pick numeric columns or recode it."
+                f"balance covariate {bad[0]!r} is not numeric (e.g. {text.iloc[0]!r}); pick "
+                "numeric columns or recode it."
             )
         return list(spec.covariates)
     chosen = []
