@@ -381,16 +381,21 @@ PARAMS = [
 def test_bad_input(tmp_path, command, variant, case):
     path = case.write(tmp_path, command)
     result = runner.invoke(app, command.args(path, variant))
+    check_outcome(result, _expected(case, command, variant), command.answer, tmp_path, path)
+
+
+def check_outcome(result, expect: str | None, answer: str, folder: Path, path: Path) -> None:
+    """No traceback or warning; then exit 0 with `answer` in the output (`expect` None), or exit
+    2 with one sentence matching `expect` that shows no path under `folder` but the user's."""
     output = " ".join(result.output.split())
     assert "Traceback" not in output and "Warning" not in output, output
-    expect = _expected(case, command, variant)
     if expect is None:
         assert result.exit_code == 0, output
-        assert re.search(command.answer, output), output
+        assert re.search(answer, output), output
         return
     assert result.exit_code == 2, (result.exit_code, output, result.exception)
     assert re.search(expect, output), output
-    assert output.startswith("error:") and str(tmp_path) not in output.replace(str(path), "")
+    assert output.startswith("error:") and str(folder) not in output.replace(str(path), "")
 
 
 @pytest.fixture(scope="module")
