@@ -521,3 +521,23 @@ def test_the_corpus_covers_every_data_file_command():
 
 def _usage(command: str) -> str:
     return runner.invoke(app, [command, "--help"]).output
+
+
+PLOTTING = [c for c in FILE_COMMANDS if c.name in ("geotest", "geo-design", "bandit", "design")]
+
+
+@pytest.mark.parametrize("command", PLOTTING, ids=lambda c: c.name)
+def test_clashing_outputs_are_refused_before_the_run(tmp_path, command: FileCommand):
+    """--output and --plot on one path, and a plot over the input: nothing is written."""
+    path = csv()(tmp_path, command)
+    before = path.read_bytes()
+    figure = tmp_path / "result.png"
+    args = [*command.args(path, command.name), "-o", str(figure), "--plot", str(figure)]
+    check_outcome(runner.invoke(app, args),
+                  r"--output and --plot are the same file .*result\.png; give each its own path",
+                  "", tmp_path / "none", figure)  # fmt: skip
+    assert not figure.exists()
+    args = [*command.args(path, command.name), "--plot", str(path)]
+    check_outcome(runner.invoke(app, args), r"--plot is the input file data\.csv", "",
+                  tmp_path / "none", path)  # fmt: skip
+    assert path.read_bytes() == before
