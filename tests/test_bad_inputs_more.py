@@ -333,7 +333,8 @@ OPTION_CASES = {
                                    r"alpha must be between 0 and 0\.5, got 1\.5"),
     "sequential power 1": Option((*SEQUENTIAL, "--power", "1"),
                                  r"power must be between 0\.5 and 1, got 1\.0"),
-    "sequential looks 0": Option((*SEQUENTIAL, "--looks", "0"), r"--looks must be at least 1, got 0"),
+    "sequential looks 0": Option((*SEQUENTIAL, "--looks", "0"),
+                                 r"--looks must be at least 1, got 0"),
     "sequential looks 100000": Option((*SEQUENTIAL, "--looks", "100000"),
                                       r"looks must be at most 50, got 100,000"),
     "sequential fractions not increasing": Option(
@@ -492,7 +493,8 @@ OUTPUT_CASES = {
     # name: (target given the input path, expected error)
     "output is the input": (lambda p: p, r"--output is the input file data\.csv; choose another"),
     "output is a folder": (lambda p: p.parent, r"--output .* is a folder"),
-    "output under a file": (lambda p: p / "out.json", r"--output .*data\.csv.* is a file, not a folder"),
+    "output under a file": (lambda p: p / "out.json",
+                            r"--output .*data\.csv.* is a file, not a folder"),
 }  # fmt: skip
 
 

@@ -267,9 +267,10 @@ def describe_file(
     The file-level defects `load_table` refuses are refused here too, in the same words: an
     empty file, a header without rows, a column name given twice (DuckDB would rename the copy)
     and text that is not UTF-8 (DuckDB's "CSV Error on Line 2") – in one of `columns`, the
-    columns the caller reads (or a function of the file's column names, as in `load_table`). A CSV whose only non-UTF-8 text lies in other columns is read as
-    latin-1 (every byte one character), which reads ASCII columns exactly as UTF-8 does; a
-    column read that then holds non-ASCII UTF-8 text would be misread and is refused."""
+    columns the caller reads (or a function of the file's column names, as in `load_table`).
+    A CSV whose only non-UTF-8 text lies in other columns is read as latin-1 (every byte one
+    character), which reads ASCII columns exactly as UTF-8 does; a column read that then holds
+    non-ASCII UTF-8 text would be misread and is refused."""
     if not path.is_file():
         load_table(path)  # raises the clear "does not exist" / "is a directory" error
     stat = path.stat()

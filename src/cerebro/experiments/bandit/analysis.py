@@ -103,8 +103,9 @@ def _allocation(frame: pd.DataFrame, spec: BanditSpec) -> Result:
     else:
         # the t model needs 3 rewards an arm (a variance with a proper posterior): say which arm
         codes = np.repeat(np.arange(len(names)), n.astype(np.int64))
-        require_units_per_arm(codes, [str(a) for a in names], str(spec.arm), minimum=3,
-                              rows="rows", arm_noun="arm", fix="collect more rewards of it")  # fmt: skip
+        labels = [str(a) for a in names]
+        fix = "collect more rewards of it"
+        require_units_per_arm(codes, labels, str(spec.arm), 3, "rows", arm_noun="arm", fix=fix)
         posteriors = [
             t_posterior(c, m, v) for c, m, v in zip(n, mean, stats["var"].to_numpy(), strict=True)
         ]
