@@ -15,6 +15,7 @@ column or value) and no traceback or warning – or in a correct answer. Three t
 from __future__ import annotations
 
 import functools
+import os
 import re
 import tempfile
 from collections.abc import Callable
@@ -523,6 +524,20 @@ def test_the_corpus_covers_every_data_file_command():
 
 def _usage(command: str) -> str:
     return runner.invoke(app, [command, "--help"]).output
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into any folder")
+@pytest.mark.parametrize("command", FILE_COMMANDS, ids=lambda c: c.name)
+def test_output_in_a_read_only_folder_is_refused(tmp_path, command: FileCommand):
+    path = csv()(tmp_path, command)
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        result = runner.invoke(app, _output_args(command, path, "-o", locked / "out.json"))
+        check_outcome(result, r"is not writable", "", tmp_path / "none", path)
+    finally:
+        locked.chmod(0o755)
 
 
 PLOTTING = [c for c in FILE_COMMANDS if c.name in ("geotest", "geo-design", "bandit", "design")]
