@@ -11,6 +11,7 @@ from cerebro.data.columns import numeric_column
 from cerebro.data.validate import (
     HUGE,
     MAX_ARMS,
+    require_bounded,
     require_consistent_summary,
     require_discrete_treatment,
     require_finite,
@@ -80,6 +81,24 @@ def test_require_discrete_treatment():
         UserInputError, match=r"'dose' is numeric with 11 distinct values, a continuous treatment"
     ):
         require_discrete_treatment(pd.Series(np.arange(MAX_ARMS + 1) / 2), "dose")
+
+
+def test_require_discrete_treatment_on_the_distinct_values_a_scan_returns():
+    """The A/B file path has the distinct values of a group-by, not a Series (no pandas)."""
+    require_discrete_treatment([*range(MAX_ARMS), None], "t")
+    require_discrete_treatment([f"arm{i}" for i in range(50)], "t")  # text: arms
+    require_discrete_treatment([True, False], "t")
+    with pytest.raises(UserInputError, match=r"'t' is numeric with 11 distinct .*; band it"):
+        require_discrete_treatment(list(np.arange(11) / 2), "t", fix="band it")
+
+
+def test_require_bounded_says_what_require_finite_says():
+    require_bounded(HUGE, "y", "outcome")
+    require_bounded(float("nan"), "y", "outcome")  # no value at all: another check's business
+    with pytest.raises(UserInputError, match=r"^values too large to compute with in covariate "
+                       r"column 'x' \(largest magnitude 2e\+200; magnitudes must be below "
+                       r"1e150\); rescale"):  # fmt: skip
+        require_bounded(2e200, "x", "covariate")
 
 
 def test_require_consistent_summary():

@@ -100,3 +100,33 @@ def test_json_and_parquet_without_rows(tmp_path):
     FRAME.iloc[:0].to_parquet(tmp_path / "none.parquet")
     with pytest.raises(UserInputError, match=r"'none\.parquet' has column names but no data rows"):
         load_table(tmp_path / "none.parquet", ["arm"])
+
+
+def _latin1_csv(path, used_text: str = "a") -> None:
+    """Arms t (UTF-8 text `used_text`), outcome y, and an unused latin-1 column."""
+    rows = [f"{used_text if i % 2 else 'b'},{i},".encode() + b"caf\xe9" for i in range(40)]
+    path.write_bytes(b"\n".join([b"t,y,note", *rows]) + b"\n")
+
+
+def test_describe_file_reads_a_file_whose_unused_column_is_not_utf8(tmp_path):
+    """DuckDB refuses the whole file; the columns read are ASCII, so a latin-1 read is exact."""
+    from cerebro.data.load import describe_file
+
+    path = tmp_path / "d.csv"
+    _latin1_csv(path)
+    _, types = describe_file(path, ["t", "y"])
+    assert list(types) == ["t", "y", "note"]
+    with pytest.raises(UserInputError, match=r"'d\.csv' is not UTF-8 text \(column 'note'\)"):
+        describe_file(path, ["t", "note"])
+
+
+def test_describe_file_refuses_utf8_text_read_from_a_latin1_file(tmp_path):
+    """A latin-1 read would turn 'é' of a UTF-8 column into 'Ã©': refused, not misread."""
+    from cerebro.data.load import describe_file
+
+    path = tmp_path / "d.csv"
+    _latin1_csv(path, used_text="thé")
+    describe_file(path, ["y"])
+    with pytest.raises(UserInputError, match=r"mixes encodings: column 'note' is not UTF-8 while "
+                       r"column 't' holds UTF-8 text"):  # fmt: skip
+        describe_file(path, ["t", "y"])

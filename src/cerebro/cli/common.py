@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.output import atomic_path, file_mode, write_artefacts
@@ -49,7 +50,10 @@ PLOT_HELP = "Also save a figure of the result (.png, .svg or .pdf)."
 
 
 def fail(message: str) -> typer.Exit:
-    stderr.print(f"[bold red]error:[/bold red] {message}", highlight=False, soft_wrap=True)
+    """Print the user error; its text is escaped, as a value such as ``[nan, nan]`` or a column
+    named ``[x]`` would otherwise be read as rich markup and vanish from the sentence."""
+    text = escape(message)
+    stderr.print(f"[bold red]error:[/bold red] {text}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 

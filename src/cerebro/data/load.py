@@ -143,7 +143,9 @@ def load_table(
                 f"column {twice[0]!r} appears {available.count(twice[0])} times in the header of "
                 f"{path.name!r}; rename the copies so that every column name is unique."
             )
-        if columns is not None:
+        if columns is None:
+            _wrong_separator(path, kind, available, None)
+        else:
             if kind == "json" and available == ["json"]:  # DuckDB's name for no fields
                 raise UserInputError(
                     f"{path.name!r} holds no records with named fields; give an array of "
@@ -163,9 +165,12 @@ def load_table(
     return table.to_pandas()
 
 
-def _wrong_separator(path: Path, kind: str, available: list[str], wanted: list[str]) -> None:
-    """A CSV read as one column whose name holds ';' or a tab: the file uses another separator."""
-    if kind not in ("csv", "tsv") or len(available) != 1 or set(wanted) <= set(available):
+def _wrong_separator(path: Path, kind: str, available: list[str], wanted: list[str] | None) -> None:
+    """A CSV read as one column whose name holds ';' or a tab: the file uses another separator
+    (`wanted` None: every column is read, so a one-column header with a ';' is enough)."""
+    if kind not in ("csv", "tsv") or len(available) != 1:
+        return
+    if wanted is not None and set(wanted) <= set(available):
         return
     header = available[0]
     for mark, name in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
@@ -194,10 +199,33 @@ def _check_table(path: Path, table: Any, named: list[str]) -> None:
         if binary and path.suffix.lower() not in (".parquet", ".pq"):
             raise _not_utf8(path, name)  # pyarrow reads invalid UTF-8 text as bytes
         if name in named and column.null_count == len(column):
-            raise UserInputError(
-                f"all values missing in column {name!r} of {path.name!r}; fill it in or choose "
-                "another column."
-            )
+            raise _all_missing(path, name)
+
+
+def _all_missing(path: Path, column: str) -> UserInputError:
+    return UserInputError(
+        f"all values missing in column {column!r} of {path.name!r}; fill it in or choose "
+        "another column."
+    )
+
+
+def require_file_values(path: Path, source: str, types: dict[str, str], columns: list[str]) -> None:
+    """Refuse a column of a DuckDB-read file without a single value, as `load_table` does.
+
+    DuckDB's sniffer types an empty column VARCHAR, so a numeric column left empty would
+    otherwise be reported as text; only VARCHAR columns are queried, and the query stops at
+    the first value."""
+    import duckdb
+
+    from cerebro.engine.duckdb_moments import sql_identifier
+
+    for column in columns:
+        if types.get(column) != "VARCHAR":
+            continue
+        name = sql_identifier(column)
+        query = f"SELECT 1 FROM {source} WHERE {name} IS NOT NULL LIMIT 1"
+        if not duckdb.sql(query).fetchall():
+            raise _all_missing(path, column)
 
 
 def label_text(value: object) -> str:
@@ -230,19 +258,35 @@ def require_columns(
         )
 
 
-def describe_file(path: Path) -> tuple[str, dict[str, str]]:
+def describe_file(
+    path: Path, columns: Sequence[str] | Callable[[list[str]], Sequence[str]] = ()
+) -> tuple[str, dict[str, str]]:
     """The file's DuckDB source and column types, sniffed once per version of the file (the
     repeated-unit check and the analysis both need them; sniffing a CSV takes ~0.1 s).
 
     The file-level defects `load_table` refuses are refused here too, in the same words: an
     empty file, a header without rows, a column name given twice (DuckDB would rename the copy)
-    and text that is not UTF-8 (DuckDB's "CSV Error on Line 2")."""
+    and text that is not UTF-8 (DuckDB's "CSV Error on Line 2") – in one of `columns`, the
+    columns the caller reads (or a function of the file's column names, as in `load_table`).
+    A CSV whose only non-UTF-8 text lies in other columns is read as latin-1 (every byte one
+    character), which reads ASCII columns exactly as UTF-8 does; a column read that then holds
+    non-ASCII UTF-8 text would be misread and is refused."""
     if not path.is_file():
         load_table(path)  # raises the clear "does not exist" / "is a directory" error
     stat = path.stat()
     if stat.st_size == 0:
         raise _empty(path)
-    return _sniffed(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    source, types, encodings = _sniffed(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    for column in columns(list(types)) if callable(columns) else columns:
+        if encodings.get(column) == _NOT_UTF8:
+            raise _not_utf8(path, column)
+        if column in encodings:
+            other = next(c for c, e in encodings.items() if e == _NOT_UTF8)
+            raise UserInputError(
+                f"{path.name!r} mixes encodings: column {other!r} is not UTF-8 while column "
+                f"{column!r} holds UTF-8 text; convert the file to one encoding, UTF-8."
+            )
+    return source, types
 
 
 _HEAD = 1 << 16
@@ -282,22 +326,34 @@ def _check_header_names(path: Path, n_columns: int) -> None:
         )
 
 
-def _check_utf8(path: Path) -> None:
-    """After DuckDB could not read a CSV: name the first column holding text that is not UTF-8."""
+_NOT_UTF8 = "not utf-8"
+
+
+def _encodings(path: Path) -> dict[str, str]:
+    """After DuckDB could not read a CSV as UTF-8: the columns holding non-ASCII bytes, each
+    'utf-8' or `_NOT_UTF8`, named as a latin-1 read names them. Only lines with non-ASCII bytes
+    are parsed, so this costs one pass over the bytes of a file that failed anyway."""
+    import csv
+
     with open(path, "rb") as handle:
         header = handle.readline()
         widest = max(header.count(m) for m in (b",", b";", b"\t", b"|")) + 1
         mark, names = _header_fields(path, widest)
+        labels = [name.decode("latin-1") for name in names]
+        found: dict[str, str] = {}
         for line in handle:
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                fields = line.rstrip(b"\r\n").split(mark)
-                bad = next((i for i, f in enumerate(fields) if not _is_utf8(f)), None)
-                column = None
-                if bad is not None and bad < len(names) and _is_utf8(names[bad]):
-                    column = names[bad].decode("utf-8")
-                raise _not_utf8(path, column) from None
+            if line.isascii():
+                continue
+            fields = next(csv.reader([line.decode("latin-1")], delimiter=mark.decode()), [])
+            for i, field in enumerate(fields):
+                if field.isascii():
+                    continue
+                if i >= len(labels):
+                    raise _not_utf8(path)
+                utf8 = _is_utf8(field.encode("latin-1"))
+                if found.get(labels[i]) != _NOT_UTF8:
+                    found[labels[i]] = "utf-8" if utf8 else _NOT_UTF8
+    return found
 
 
 def _is_utf8(data: bytes) -> bool:
@@ -309,20 +365,23 @@ def _is_utf8(data: bytes) -> bool:
 
 
 @functools.lru_cache(maxsize=8)
-def _sniffed(path: str, mtime_ns: int, size: int) -> tuple[str, dict[str, str]]:
-    """Checked and sniffed once per version of the file (the arguments key the cache)."""
+def _sniffed(path: str, mtime_ns: int, size: int) -> tuple[str, dict[str, str], dict[str, str]]:
+    """Checked and sniffed once per version of the file (the arguments key the cache); the
+    third part maps the columns of a CSV read as latin-1 to their encoding (`_encodings`)."""
     from cerebro.engine.duckdb_moments import file_columns
 
     file = Path(path)
     text = file.suffix.lower() in (".csv", ".tsv")
     if text:
         _check_text_head(file)
+    encodings: dict[str, str] = {}
     try:
         source, types = file_columns(file)
     except UserInputError:
-        if text:
-            _check_utf8(file)
-        raise
+        encodings = _encodings(file) if text else {}
+        if _NOT_UTF8 not in encodings.values():
+            raise
+        source, types = file_columns(file, encoding="latin-1")
     if text:
         _check_header_names(file, len(types))
-    return source, dict(types)
+    return source, dict(types), encodings

@@ -9,6 +9,7 @@ check                                           refuses
 ==============================================  ==============================================
 ``require_values(values, column, role)``        a column whose values are all missing
 ``require_finite(values, column, role)``        ±inf, and magnitudes above `HUGE` (1e150)
+``require_bounded(largest, column, role)``      the same bound from a column's largest |value|
 ``require_varying(values, column, role)``       a column constant over the rows used
 ``require_units_per_arm(codes, arms, column)``  an arm with fewer than `minimum` (2) rows (or
                                                 units, clusters; `arm_noun` names a design's
@@ -92,11 +93,22 @@ def require_finite(values: Any, column: str, role: str = "", bound: float = HUGE
         huge = np.abs(x) > bound
     if huge.any():
         first = int(np.flatnonzero(huge)[0])
-        raise UserInputError(
-            f"values too large to compute with in {what} (e.g. {_show(x[first])} in row "
-            f"{first + 1}; magnitudes must be below {_power(bound)}); rescale it, e.g. divide by a "
-            "power of ten."
-        )
+        raise _too_large(what, f"e.g. {_show(x[first])} in row {first + 1}", bound)
+
+
+def require_bounded(largest: float, column: str, role: str = "", bound: float = HUGE) -> None:
+    """`require_finite`'s bound when only the column's largest magnitude is known (a scan in
+    SQL returns it, not the rows): the same sentence, naming that magnitude."""
+    if largest > bound:
+        what = f"{role} column {column!r}" if role else f"column {column!r}"
+        raise _too_large(what, f"largest magnitude {_show(largest)}", bound)
+
+
+def _too_large(what: str, example: str, bound: float) -> UserInputError:
+    return UserInputError(
+        f"values too large to compute with in {what} ({example}; magnitudes must be below "
+        f"{_power(bound)}); rescale it, e.g. divide by a power of ten."
+    )
 
 
 def require_varying(values: Any, column: str, role: str = "", rows: str = "complete rows") -> None:
@@ -151,19 +163,41 @@ def _singular(rows: str) -> str:
     return (head[:-1] if head.endswith("s") else head) + sep + tail
 
 
-def require_discrete_treatment(values: Any, column: str, max_arms: int = MAX_ARMS) -> None:
-    """Refuse a numeric treatment with more than `max_arms` distinct values (a dose)."""
+DOSE_FIX = (
+    "give a treatment with at most {max_arms} arms, e.g. a 0/1 indicator or a few bands of the dose"
+)
+
+
+def require_discrete_treatment(
+    values: Any, column: str, max_arms: int = MAX_ARMS, fix: str = DOSE_FIX, role: str = "treatment"
+) -> None:
+    """Refuse a numeric treatment with more than `max_arms` distinct values (a dose).
+
+    `values` is a pandas Series (its dtype says numeric), or the distinct values of a column as
+    a list (numeric when every one is a number, not a bool) – what a SQL scan returns, so the
+    file path needs no pandas. `fix` may name `{max_arms}`; `role` names the column's part
+    (a bandit's "arm")."""
+    distinct = _distinct_numbers(values)
+    if distinct > max_arms:
+        raise UserInputError(
+            f"{role} column {column!r} is numeric with {distinct} distinct values, a "
+            f"continuous treatment (a dose) that is not modelled yet; "
+            f"{fix.format(max_arms=max_arms)}."
+        )
+
+
+def _distinct_numbers(values: Any) -> int:
+    """How many distinct numbers a numeric column holds; 0 for text or boolean columns."""
+    if isinstance(values, list):
+        present = [v for v in values if v is not None and v == v]  # v == v: not NaN
+        numbers = all(isinstance(v, int | float | np.number) for v in present)
+        text_like = any(isinstance(v, bool | np.bool_) for v in present)
+        return len(set(present)) if numbers and not text_like else 0
     from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
     if is_bool_dtype(values) or not is_numeric_dtype(values):
-        return
-    distinct = int(values.dropna().nunique())
-    if distinct > max_arms:
-        raise UserInputError(
-            f"treatment column {column!r} is numeric with {distinct} distinct values, a "
-            f"continuous treatment (a dose) that is not modelled yet; give a treatment with at "
-            f"most {max_arms} arms, e.g. a 0/1 indicator or a few bands of the dose."
-        )
+        return 0
+    return int(values.dropna().nunique())
 
 
 def require_consistent_summary(

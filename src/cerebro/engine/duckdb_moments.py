@@ -60,10 +60,12 @@ class FileMoments:
     missing_treatment: int
     summaries: list[dict[str, np.ndarray]]  # aligned with `groups`: n, v_mean, v_var, a_x_b_cov
     complete_rows: list[int]  # rows with every column of each outcome present
+    largest: dict[str, float]  # each column's largest |value| over all rows (NaN: no value)
 
 
-def file_columns(path: Path) -> tuple[str, dict[str, str]]:
-    """The DuckDB source expression of a file and its column types."""
+def file_columns(path: Path, encoding: str | None = None) -> tuple[str, dict[str, str]]:
+    """The DuckDB source expression of a file and its column types; `encoding` a CSV's text
+    encoding other than UTF-8 (DuckDB reads 'latin-1' and 'utf-16')."""
     import duckdb
 
     reader = _READERS.get(path.suffix.lower())
@@ -72,6 +74,7 @@ def file_columns(path: Path) -> tuple[str, dict[str, str]]:
             f"cannot read {path.name!r}: unknown file type {path.suffix!r}; use .csv, .parquet or .json."
         )
     options = ", delim='\\t'" if path.suffix.lower() == ".tsv" else ""
+    options += f", encoding='{encoding}'" if encoding else ""
     source = f"{reader}('{str(path).replace(chr(39), chr(39) * 2)}'{options})"
     try:
         if reader == "read_csv":
@@ -115,6 +118,9 @@ def file_moments(
         for a, b in combinations(columns, 2):
             select.append(f"covar_samp({value(a)}, {value(b)}){where}")
             names.append((o, f"{a}_x_{b}_cov"))
+    # The largest magnitude of each column rides along, for the bound on squares (validate).
+    numeric = list(dict.fromkeys(c for columns in outcomes for c in columns))
+    select += [f"max(abs(CAST({sql_identifier(c)} AS DOUBLE)))" for c in numeric]
     group = ", ".join(sql_identifier(k) for k in keys)
     query = f"SELECT {group}, count(*), {', '.join(select)} FROM {source} GROUP BY {group}"
     con = duckdb.connect()
@@ -131,15 +137,24 @@ def file_moments(
     has_treatment = np.array([v is not None for v in frame[treatment]], dtype=bool)
     frame = {k: v[has_treatment] for k, v in frame.items()}
     tables: list[dict[str, np.ndarray]] = [dict(frame) for _ in outcomes]
-    for (o, name), column in zip(names, values[len(keys) + 1 :], strict=True):
+    moment_columns = values[len(keys) + 1 : len(keys) + 1 + len(names)]
+    for (o, name), column in zip(names, moment_columns, strict=True):
         filled = np.ma.filled(np.ma.asarray(column, dtype=np.float64), 0.0)
         tables[o][name] = filled[has_treatment]
+    maxima = values[len(keys) + 1 + len(names) :]
     return FileMoments(
         groups={**frame, "rows": rows[has_treatment]},
         missing_treatment=int(rows[~has_treatment].sum()),
         summaries=tables,
         complete_rows=[int(t["n"].sum()) for t in tables],
+        largest={c: _largest(m) for c, m in zip(numeric, maxima, strict=True)},
     )
+
+
+def _largest(per_group: np.ndarray) -> float:
+    """The largest of a column's per-group maxima (NaN when no group has a value)."""
+    present = np.ma.compressed(np.ma.asarray(per_group, dtype=np.float64))
+    return float(present.max()) if present.size else float("nan")
 
 
 def _objects(column: np.ndarray) -> np.ndarray:
@@ -159,6 +174,7 @@ class FileClusterMoments:
     moments: list[list[tuple[float, list[float], list[list[float]]]]]  # per outcome, per arm
     rows: list[list[float]]  # per outcome, per arm: complete rows
     binary: list[bool]
+    largest: dict[str, float]  # each column's largest |value| over all rows (NaN: no value)
 
 
 def file_cluster_moments(
@@ -199,6 +215,12 @@ def file_cluster_moments(
         outer += [f"avg({n}){present}" for n in names]
         outer += [f"var_samp({n}){present}" for n in names]
         outer += [f"covar_samp({a}, {b}){present}" for a, b in combinations(names, 2)]
+    # The largest magnitude of each column rides along, for the bound on squares (validate).
+    numeric = list(
+        dict.fromkeys(c for n, d, cov in outcomes for c in [n, *([d] if d else []), *cov])
+    )
+    inner += [f"max(abs({value(c)})) AS m{i}" for i, c in enumerate(numeric)]
+    outer += [f"max(m{i})" for i in range(len(numeric))]
     t, g = sql_identifier(treatment), sql_identifier(cluster)
     # One scan: the NULL-cluster group and rows without an arm only feed the row totals.
     query = f"""
@@ -219,6 +241,9 @@ def file_cluster_moments(
         raise UserInputError(f"cannot summarise the data: {first}") from None
     finally:
         con.close()
+    largest = {
+        c: _largest(m) for c, m in zip(numeric, result[len(result) - len(numeric) :], strict=True)
+    }
     total_rows, missing = int(result[4].sum()), int(result[5].sum())
     keep = ~np.asarray(result[1], dtype=bool) & ~np.ma.getmaskarray(result[0])
     result = [result[0][keep], result[2][keep], result[3][keep], *(r[keep] for r in result[6:])]
@@ -247,7 +272,7 @@ def file_cluster_moments(
         moments.append(per_arm)
         rows.append([float(x or 0) for x in complete])
         binary.append(den is None and bool(np.all(is_binary.astype(bool))))
-    return FileClusterMoments(arms, int(missing), int(total_rows), moments, rows, binary)
+    return FileClusterMoments(arms, int(missing), int(total_rows), moments, rows, binary, largest)
 
 
 def _check_numeric(types: dict[str, str], columns: list[str]) -> None:

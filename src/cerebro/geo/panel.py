@@ -14,6 +14,7 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
+from cerebro.data.validate import require_bounded
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -109,11 +110,21 @@ def _dates(column: pd.Series, name: str) -> pd.Series:
     try:
         return pd.to_datetime(column)
     except (TypeError, ValueError):
-        example = column.dropna().iloc[0] if column.notna().any() else None
+        example = _not_a_date(column.dropna().unique())
         raise UserInputError(
             f"date column {name!r} has values that are neither dates nor numbers (e.g. "
             f"{example!r}); give ISO dates like 2021-01-31 or period numbers."
         ) from None
+
+
+def _not_a_date(values: Any) -> Any:
+    """The first value that does not read as a date like the first one (pandas infers one
+    format from the first value): the one to show the user."""
+    import pandas as pd
+
+    parsed = pd.to_datetime(values, errors="coerce")
+    bad = np.flatnonzero(pd.isna(parsed))
+    return values[bad[0]] if bad.size else (values[0] if len(values) else None)
 
 
 def _where(frame: pd.DataFrame, rows: pd.Series) -> str:
@@ -139,6 +150,7 @@ def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:
             f"infinite values in {column!r} ({_where(frame, infinite)}); replace them with "
             "finite numbers or drop those geos."
         )
+    require_bounded(float(values.abs().max()), column)  # squares of larger values overflow
     return values
 
 

@@ -37,9 +37,10 @@ from cerebro.core.output import Artefact, write_bytes
 from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.data.columns import arm_codes, note_dropped
+from cerebro.data.columns import arm_codes, note_dropped, numeric_column
 from cerebro.data.load import label_text, load_table, require_columns
 from cerebro.data.units import RepeatedUnit, is_none, unit_in_file, unit_in_frame
+from cerebro.data.validate import require_discrete_treatment, require_finite
 from cerebro.uplift.model_file import (
     FeatureEncoding,
     UpliftModel,
@@ -151,9 +152,21 @@ def choose_features(
     return chosen, skipped
 
 
+# What to do with a numeric treatment of more than `MAX_ARMS` values in an uplift model.
+ARMS_FIX = (
+    "uplift compares a control with a few treated arms – check that --treatment names the arm "
+    "column, or band the dose into at most {max_arms} arms (or a 0/1 indicator)"
+)
+
+
 def _arms(values: Any, spec: UpliftSpec) -> tuple[np.ndarray, list[str], str]:
     """Arm code per row (0 = control; NaN if missing), labels (control first), and how the
-    control was chosen."""
+    control was chosen. ±inf and a dose (a numeric column of many values) are no arms."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    if is_numeric_dtype(values) and not is_bool_dtype(values):
+        require_finite(values, spec.treatment, "treatment")
+    require_discrete_treatment(values, spec.treatment, fix=ARMS_FIX)
     labels = sorted({label_text(v) for v in values.dropna().unique().tolist()})
     if len(labels) < 2:
         raise UserInputError(
@@ -178,18 +191,9 @@ def _arms(values: Any, spec: UpliftSpec) -> tuple[np.ndarray, list[str], str]:
 
 
 def _outcome(values: Any, spec: UpliftSpec) -> tuple[np.ndarray, bool]:
-    import pandas as pd
-
-    if values.dtype == bool:
-        y = values.to_numpy(float)
-    else:
-        y = pd.to_numeric(values, errors="coerce").to_numpy(float)
-        bad = values.notna().to_numpy() & np.isnan(y)
-        if bad.any():
-            raise UserInputError(
-                f"outcome column {spec.outcome!r} has non-numeric values (e.g. "
-                f"{values[bad].iloc[0]!r}); give numbers or 0/1."
-            )
+    """The outcome as floats (text, ±inf and overflowing magnitudes refused) and whether it
+    is modelled as binary."""
+    y = numeric_column(values, spec.outcome, "outcome")
     present = y[~np.isnan(y)]
     binary = bool(np.isin(present, (0.0, 1.0)).all())
     if spec.outcome_type == "binary" and not binary:
@@ -500,7 +504,7 @@ def _find_unit(spec: UpliftSpec, frame: pd.DataFrame | None) -> RepeatedUnit | N
 
         from cerebro.data.load import describe_file
 
-        source, types = describe_file(Path(str(spec.data)))
+        source, types = describe_file(Path(str(spec.data)), [spec.treatment])
         if spec.treatment not in types:
             return None  # the loader names the missing column
         return unit_in_file(source, types, spec.treatment, exclude)

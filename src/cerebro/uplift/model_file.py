@@ -33,6 +33,7 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.output import atomic_path, write_bytes
+from cerebro.data.validate import require_finite
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -185,6 +186,7 @@ def _numeric(values: Any, column: str) -> np.ndarray:
             f"feature column {column!r} has non-numeric values (e.g. {values[bad].iloc[0]!r}) "
             "but the model was fitted on numbers; fix the column."
         )
+    require_finite(out, column, "feature")  # ±inf and magnitudes no learner can fit
     return out
 
 

@@ -354,7 +354,7 @@ def _find_unit(spec: ABTestSpec, data: pd.DataFrame | None) -> RepeatedUnit | No
     if data is None:
         from pathlib import Path
 
-        source, types = describe_file(Path(str(spec.data)))
+        source, types = describe_file(Path(str(spec.data)), [spec.treatment])
         if spec.treatment not in types:
             return None  # the analysis names the missing column
         return unit_in_file(source, types, spec.treatment, _role_columns(spec, list(types)))

@@ -6,6 +6,7 @@ column or value and the fix.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,7 @@ import numpy as np
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
 from cerebro.data.load import label_text
+from cerebro.data.validate import require_discrete_treatment, require_finite
 from cerebro.experiments.abtest.spec import ABTestSpec
 from cerebro.experiments.moments import Moments, grouped_moments, with_unit_denominator
 
@@ -112,12 +114,25 @@ class Design:
         return {arm: float(c) for arm, c in zip(self.arms, counts, strict=True)}
 
 
-def encode_design(frame: Any, spec: ABTestSpec) -> Design:
+# What to do with a numeric treatment of more than `MAX_ARMS` values in an A/B test.
+ARMS_FIX = (
+    "an A/B test compares a few arms – check that --treatment names the arm column, or band the "
+    "dose into at most {max_arms} arms (or a 0/1 indicator) and run `cerebro abtest` on those"
+)
+
+
+def encode_design(frame: Any, spec: ABTestSpec, rows: Callable[[], Any] | None = None) -> Design:
     """Encode treatment, strata and cluster columns; resolve the control arm.
 
-    `frame` is a DataFrame or a mapping of column name to array (DuckDB's group tables).
-    """
+    `frame` is a DataFrame or a mapping of column name to array (DuckDB's group tables). A
+    numeric treatment of rows with more than `MAX_ARMS` values is a dose, not arms, and ±inf
+    is no arm: both refused before each such value becomes an arm of a row or two. `rows`
+    reads the treatment's rows when `frame` holds groups, to name the row of an inf."""
     raw, uniques = _codes(frame[spec.treatment])
+    if not spec.from_summary:  # a summary's rows are arms by construction
+        if any(isinstance(u, float | np.floating) and np.isinf(u) for u in uniques):
+            require_finite((rows or (lambda: frame[spec.treatment]))(), spec.treatment, "treatment")
+        require_discrete_treatment(uniques, spec.treatment, fix=ARMS_FIX)
     labels = [label_text(u) for u in uniques]
     control, variants, how = resolve_arms(sorted(set(labels)), spec, spec.treatment)
     arms = [control, *variants]
@@ -293,6 +308,7 @@ def _numeric(frame: pd.DataFrame, column: str, role: str) -> np.ndarray:
         )
     values = series.to_numpy(dtype=float, na_value=np.nan)
     check_finite(column, int(np.isinf(values).sum()))
+    require_finite(values, column, role)  # magnitudes whose squares overflow
     return values
 
 

@@ -9,10 +9,12 @@ give the numbers and findings of the in-memory path.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from cerebro.data.load import describe_file, require_columns
+from cerebro.data.load import describe_file, load_table, require_columns, require_file_values
+from cerebro.data.validate import require_bounded
 from cerebro.experiments.abtest.data import (
     Design,
     Metric,
@@ -40,10 +42,27 @@ def moments_in_duckdb(spec: ABTestSpec) -> bool:
 def _describe(spec: ABTestSpec) -> tuple[str, dict[str, str], list[str], list[Metric]]:
     """The file's DuckDB source, column types and names, and the metrics the spec names."""
     path = Path(str(spec.data))
-    source, types = describe_file(path)
+    source, types = describe_file(
+        path, lambda names: [c for c in needed_columns(spec, names) if c in names]
+    )
     columns = list(types)
     require_columns(columns, needed_columns(spec, columns), path.name)
-    return source, types, columns, [Metric.parse(t, columns) for t in spec.outcome]
+    metrics = [Metric.parse(t, columns) for t in spec.outcome]
+    numeric = [c for m in metrics for c in m.columns] + spec.covariates
+    require_file_values(path, source, types, numeric)
+    return source, types, columns, metrics
+
+
+def _check_magnitudes(largest: dict[str, float], metrics: list[Metric], spec: ABTestSpec) -> None:
+    """Refuse ±inf and magnitudes whose squares overflow in the columns the scan summarised –
+    the user gave rows, so the sentence names the column, not a summary statistic."""
+    roles = {c: "covariate" for c in spec.covariates}
+    for metric in metrics:
+        roles.update({metric.numerator: "outcome"})
+        roles.update({metric.denominator: "denominator"} if metric.denominator else {})
+    for column, role in roles.items():
+        check_finite(column, int(np.isinf(largest[column])), False)
+        require_bounded(largest[column], column, role)
 
 
 def _note_dropped(
@@ -74,21 +93,24 @@ def moments_from_file(
         spec.strata,
         [[*m.columns, *spec.covariates] for m in metrics],
     )
-    design = encode_design(moments.groups, spec)
+    _check_magnitudes(moments.largest, metrics, spec)
+    design = encode_design(moments.groups, spec, lambda: _treatment_rows(spec))
     total = int(moments.groups["rows"].sum()) + moments.missing_treatment
     outcomes = []
     for metric, table, complete in zip(
         metrics, moments.summaries, moments.complete_rows, strict=True
     ):
-        for column in [*metric.columns, *spec.covariates]:
-            # DuckDB reads inf/-inf: the mean is then ±inf or NaN (count unknown here).
-            check_finite(column, int(not np.isfinite(table[f"{column}_mean"]).all()), False)
         outcome = read_summary(table, spec.model_copy(update={"outcome": [metric.name]}), design)[0]
         _note_dropped(outcome, spec, columns, complete, total)
         outcomes.append(outcome)
     rows = moments.groups["rows"].astype(float)
     units = {a: float(rows[design.codes == i].sum()) for i, a in enumerate(design.arms)}
     return design, outcomes, units, moments.missing_treatment
+
+
+def _treatment_rows(spec: ABTestSpec) -> Any:
+    """The treatment column's rows, read only to name the row of a bad arm value."""
+    return load_table(str(spec.data), [spec.treatment])[spec.treatment]
 
 
 def cluster_totals_from_file(
@@ -106,14 +128,13 @@ def cluster_totals_from_file(
         spec.cluster,
         [(m.numerator, m.denominator, spec.covariates) for m in metrics],
     )
-    design = encode_design(totals.arms, spec.model_copy(update={"cluster": None}))
+    _check_magnitudes(totals.largest, metrics, spec)
+    design = encode_design(
+        totals.arms, spec.model_copy(update={"cluster": None}), lambda: _treatment_rows(spec)
+    )
     order = np.argsort(design.codes)  # the query's arm rows in the design's arm order
     outcomes = []
     for o, metric in enumerate(metrics):
-        names = [metric.numerator, metric.denominator or "rows", *spec.covariates]
-        for _, mean, _ in totals.moments[o]:
-            for column, value in zip(names, mean, strict=True):
-                check_finite(column, int(not np.isfinite(value)), False)
         moments = [
             Moments(n, np.array(mean), np.array(cov) * max(n - 1, 0))
             for n, mean, cov in (totals.moments[o][i] for i in order)

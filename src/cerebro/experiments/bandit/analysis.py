@@ -15,6 +15,12 @@ from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.data.load import load_table, require_columns
+from cerebro.data.validate import (
+    require_discrete_treatment,
+    require_finite,
+    require_units_per_arm,
+    require_varying,
+)
 from cerebro.experiments.bandit import policies as bandits
 from cerebro.experiments.bandit.spec import BanditSpec
 from cerebro.experiments.bayes import beta_posterior, prob_best, t_posterior
@@ -37,6 +43,8 @@ def _arm_summaries(frame: pd.DataFrame, spec: BanditSpec, findings: list[Finding
             f"reward column {spec.reward!r} has {infinite:,} infinite value(s); fix or drop "
             "those rows (a bandit needs finite rewards)."
         )
+    require_finite(reward, spec.reward, "reward")  # magnitudes whose squares overflow
+    _check_arms(frame[spec.arm], spec.arm)
     keep = frame[spec.arm].notna() & reward.notna()
     if (~keep).any():
         findings.append(
@@ -58,6 +66,8 @@ def _arm_summaries(frame: pd.DataFrame, spec: BanditSpec, findings: list[Finding
         raise UserInputError(
             f"--reward-type binary needs 0/1 rewards, but {spec.reward!r} has other values; use continuous."
         )
+    if kind == "continuous":  # a Normal posterior needs some variation of the rewards
+        require_varying(reward[keep], spec.reward, "reward")
     if spec.reward_type is None:
         findings.append(
             Finding(
@@ -65,6 +75,22 @@ def _arm_summaries(frame: pd.DataFrame, spec: BanditSpec, findings: list[Finding
             )
         )
     return stats, kind
+
+
+def _check_arms(values: pd.Series, column: str) -> None:
+    """A numeric arm column must hold a few finite labels: ±inf or a measurement of many values
+    would make an arm of each value, with a row or two apiece."""
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    if is_numeric_dtype(values) and not is_bool_dtype(values):
+        require_finite(values, column, "arm")
+    require_discrete_treatment(values, column, fix=ARMS_FIX, role="arm")
+
+
+ARMS_FIX = (
+    "a bandit allocates between a few arms – check that --arm names the arm column, or label "
+    "the arms (at most {max_arms} numeric ones) as text"
+)
 
 
 def _allocation(frame: pd.DataFrame, spec: BanditSpec) -> Result:
@@ -75,6 +101,11 @@ def _allocation(frame: pd.DataFrame, spec: BanditSpec) -> Result:
     if kind == "binary":
         posteriors = [beta_posterior(int(s), int(c)) for s, c in zip(total, n, strict=True)]
     else:
+        # the t model needs 3 rewards an arm (a variance with a proper posterior): say which arm
+        codes = np.repeat(np.arange(len(names)), n.astype(np.int64))
+        labels = [str(a) for a in names]
+        fix = "collect more rewards of it"
+        require_units_per_arm(codes, labels, str(spec.arm), 3, "rows", arm_noun="arm", fix=fix)
         posteriors = [
             t_posterior(c, m, v) for c, m, v in zip(n, mean, stats["var"].to_numpy(), strict=True)
         ]

@@ -17,6 +17,7 @@ from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.data.load import load_table, require_columns
+from cerebro.data.validate import require_finite, require_values
 from cerebro.experiments.design import assignment
 from cerebro.experiments.design.spec import DesignSpec
 
@@ -65,10 +66,16 @@ def _covariates(frame: pd.DataFrame, spec: DesignSpec, findings: list[Finding]) 
 
     if spec.covariates is not None:
         require_columns(list(frame.columns), spec.covariates, "the unit table")
+        for column in spec.covariates:  # an empty column reads as text: say it is empty
+            require_values(frame[column], column, "balance covariate")
         bad = [c for c in spec.covariates if not pd.api.types.is_numeric_dtype(frame[c])]
         if bad:
+            text = frame[bad[0]].dropna()  # not empty: require_values passed
+            words = text[pd.to_numeric(text, errors="coerce").isna()]  # the first non-number
+            text = words if len(words) else text
             raise UserInputError(
-                f"balance covariate {bad[0]!r} is not numeric; pick numeric columns or recode it."
+                f"balance covariate {bad[0]!r} is not numeric (e.g. {text.iloc[0]!r}); pick "
+                "numeric columns or recode it."
             )
         return list(spec.covariates)
     chosen = []
@@ -90,6 +97,27 @@ def _covariates(frame: pd.DataFrame, spec: DesignSpec, findings: list[Finding]) 
         )
     )
     return chosen
+
+
+def _require_units_for_arms(units: int, arms: int) -> None:
+    """Every arm needs 2 units for a balance check (a variance); fewer units leave arms empty
+    or single, and the balance numbers undefined."""
+    if units < 2 * arms:
+        raise UserInputError(
+            f"the unit table has {units:,} unit(s), too few for {arms:,} arms; each arm needs at "
+            "least 2 – use fewer arms or more units."
+        )
+
+
+def _require_drawn(counts: np.ndarray, names: list[str]) -> None:
+    """An arm the draw left with fewer than 2 units (a small share, or simple randomisation of
+    few units) has no variance to check balance with."""
+    if counts.min() < 2:
+        arm = int(counts.argmin())
+        raise UserInputError(
+            f"arm {names[arm]!r} drew {int(counts[arm])} unit(s); each arm needs at least 2 – "
+            "give it a larger --allocation share, use --method complete, or add units."
+        )
 
 
 def _draw(
@@ -126,6 +154,7 @@ def run_design(spec: DesignSpec, data: pd.DataFrame | None = None) -> Result:
         raise UserInputError(
             f"--arm-names needs {spec.arms} distinct names, got {names}; e.g. control,treatment."
         )
+    _require_units_for_arms(len(data), spec.arms)
     method = spec.method or ("stratified" if spec.strata else "complete")
     if method == "stratified" and not spec.strata:
         raise UserInputError("--method stratified needs --strata columns to block on.")
@@ -139,6 +168,8 @@ def run_design(spec: DesignSpec, data: pd.DataFrame | None = None) -> Result:
             f"balance covariate {worst!r} has {int(np.isinf(x).sum(0).max()):,} infinite "
             "value(s); fix or drop them, or leave it out of --balance-covariates."
         )
+    for column, values in zip(covariates, x.T, strict=True):
+        require_finite(values, column, "balance covariate")  # squares of larger values overflow
     if covariates and np.isnan(x).any():
         worst = covariates[int(np.isnan(x).sum(0).argmax())]
         raise UserInputError(
@@ -148,6 +179,7 @@ def run_design(spec: DesignSpec, data: pd.DataFrame | None = None) -> Result:
     rng = np.random.default_rng(spec.seed)
     tries = 1
     arms = _draw(spec, method, len(data), blocks, shares, rng)
+    _require_drawn(np.bincount(arms, minlength=spec.arms), names)
     if method == "rerandomise":
         if not covariates:
             raise UserInputError("--method rerandomise needs numeric balance covariates.")

@@ -113,7 +113,7 @@ def check_allocation(allocation: list[float] | None, arms: int) -> np.ndarray:
             f"--allocation has {len(weights)} shares for {arms} arms; give one share per arm "
             "(e.g. 0.5,0.5)."
         )
-    if (weights <= 0).any() or abs(weights.sum() - 1) > 1e-6:
+    if not ((weights > 0).all() and abs(weights.sum() - 1) <= 1e-6):  # NaN fails too
         raise UserInputError(
             f"--allocation shares must be positive and sum to 1, got {allocation} "
             f"(sum {weights.sum():g})."

@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 from cerebro.core.spec import SpecBase, cli, split_list
 
 METHODS = ("simple", "complete", "stratified", "rerandomise")
+MAX_ARMS = 1000  # past this an assignment table is no experiment anyone runs
 
 
 class DesignSpec(SpecBase):
@@ -59,6 +60,14 @@ class DesignSpec(SpecBase):
             raise ValueError(
                 f"{info.field_name} must be at least {2 if info.field_name == 'bins' else 1}, got {value}"
             )
+        return value
+
+    @field_validator("arms")
+    @classmethod
+    def _arms(cls, value: int) -> int:
+        """A cap so that a typo (100000) is refused at once rather than randomised for minutes."""
+        if value > MAX_ARMS:
+            raise ValueError(f"arms must be at most {MAX_ARMS:,}, got {value:,}")
         return value
 
     @field_validator("max_smd")

@@ -41,6 +41,9 @@ MAX_ARMS = 1000
 # An effect under a millionth of the outcome's standard deviation needs more than ~10^13 users
 # per group, past what the sample-size solver brackets (10^15): refuse it with a sentence.
 MIN_STANDARDISED_MDE = 1e-6
+# An effect of more than a million standard deviations is a unit error (an mde in cents with an
+# sd in dollars); the non-central t of 2 users overflows there, and the solver gets NaN.
+MAX_STANDARDISED_MDE = 1e6
 PROPORTION_FORMULAS = ("pooled", "unpooled", "arcsine")
 MEAN_FORMULAS = ("t", "normal")
 FORMULA_NAMES = {
@@ -296,7 +299,8 @@ class PowerSpec(SpecBase):
                 )
 
     def _check_mde_size(self, means: bool) -> None:
-        """Refuse an effect too small for any finite plan (the solver would return NaN)."""
+        """Refuse an effect too small for any finite plan, or so large that it can only be a
+        unit error (the solver would return NaN for either)."""
         assert self.mde is not None
         if means:
             assert self.sd is not None
@@ -312,6 +316,11 @@ class PowerSpec(SpecBase):
                 f"mde {_fmt(self.mde)} is {standardised:.2g} standard deviations of the outcome, "
                 "too small to plan for (it would need more than 10^13 users per group); give "
                 f"an mde of at least {smallest:.2g}" + (" (relative)" if self.relative else "")
+            )
+        if standardised > MAX_STANDARDISED_MDE:
+            raise ValueError(
+                f"mde {_fmt(self.mde)} is {standardised:.2g} standard deviations of the outcome, "
+                "more than any outcome moves; check that mde and sd are in the same units"
             )
 
     # -- derived quantities ------------------------------------------------------------------

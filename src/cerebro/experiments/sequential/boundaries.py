@@ -183,7 +183,8 @@ def check_fractions(looks: int, fractions: list[float] | None) -> np.ndarray:
         raise UserInputError(
             f"--info-fractions has {len(t)} values for {looks} looks; give one per look."
         )
-    if t[0] <= 0 or np.any(np.diff(t) <= 0) or abs(t[-1] - 1) > 1e-9:
+    # written so that NaN fails: every comparison with NaN is False
+    if not (t[0] > 0 and np.all(np.diff(t) > 0) and abs(t[-1] - 1) <= 1e-9):
         raise UserInputError(
             f"--info-fractions must increase strictly from above 0 and end at 1, got {fractions} "
             "(e.g. 0.25,0.5,0.75,1)."

@@ -3,11 +3,14 @@ so that the command line builds its options without importing them."""
 
 from __future__ import annotations
 
+import math
 from typing import Literal
 
 from pydantic import Field, field_validator
 
 from cerebro.core.spec import SpecBase, cli, split_list
+
+MAX_LOOKS = 50  # more looks than any trial plans; the boundaries' integrals grow with each
 
 NAMES = {
     "obf": "Lan–DeMets O'Brien–Fleming-type spending",
@@ -94,6 +97,18 @@ class SequentialDesignSpec(SpecBase):
     @field_validator("rho")
     @classmethod
     def _rho(cls, value: float) -> float:
-        if not value > 0:
-            raise ValueError(f"rho must be positive, got {value} (e.g. 3)")
+        if not 0 < value < math.inf:
+            raise ValueError(f"rho must be a positive number, got {value} (e.g. 3)")
+        return value
+
+    @field_validator("looks")
+    @classmethod
+    def _looks(cls, value: int) -> int:
+        """Each look adds a numerical integral over the previous ones: 50 take seconds, 10^5
+        would run for hours. No trial looks that often; continuous monitoring is the mSPRT."""
+        if value > MAX_LOOKS:
+            raise ValueError(
+                f"looks must be at most {MAX_LOOKS}, got {value:,}; to watch a test continuously "
+                "use an always-valid test (cerebro abtest --type sequential)"
+            )
         return value
