@@ -22,7 +22,7 @@ from cerebro.data.load import load_table, require_columns
 if TYPE_CHECKING:
     import pandas as pd
 
-    from cerebro.core.results import Result
+    from cerebro.core.results import Estimate, Finding, Result
 
 
 class QuasiSpec(EffectSpec):
@@ -84,3 +84,35 @@ def register_design(
         )
     )
     return run, face
+
+
+def design_result(
+    spec: QuasiSpec,
+    estimates: list[Estimate],
+    findings: list[Finding],
+    tables: dict[str, Any],
+    *,
+    title: str,
+    narrative: str,
+    units: int,
+    **summary: Any,
+) -> Result:
+    """A design's result: kind `causal`, method the design's own kind, headline table `effects`.
+
+    Its `spec` is the design's spec (not a `CausalSpec`), so `Result.from_dict` restores it by
+    that kind while `--json` keeps ``kind: causal, method: <design>`` for every route.
+    """
+    from cerebro.core.results import effect_result
+
+    method = spec.kind  # type: ignore[attr-defined]
+    return effect_result(
+        spec,
+        method,
+        estimates,
+        findings,
+        tables,
+        title=title,
+        narrative=narrative,
+        units=units,
+        **summary,
+    )
