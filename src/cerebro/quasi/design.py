@@ -91,28 +91,14 @@ def design_result(
     estimates: list[Estimate],
     findings: list[Finding],
     tables: dict[str, Any],
-    *,
-    title: str,
-    narrative: str,
-    units: int,
     **summary: Any,
 ) -> Result:
-    """A design's result: kind `causal`, method the design's own kind, headline table `effects`.
+    """A design's result: kind `causal`, method the design's own kind, headline table `effects`
+    (`summary` holds `effect_result`'s title, narrative, units and the design's own fields).
 
     Its `spec` is the design's spec (not a `CausalSpec`), so `Result.from_dict` restores it by
     that kind while `--json` keeps ``kind: causal, method: <design>`` for every route.
     """
     from cerebro.core.results import effect_result
 
-    method = spec.kind  # type: ignore[attr-defined]
-    return effect_result(
-        spec,
-        method,
-        estimates,
-        findings,
-        tables,
-        title=title,
-        narrative=narrative,
-        units=units,
-        **summary,
-    )
+    return effect_result(spec, spec.kind, estimates, findings, tables, **summary)  # type: ignore[attr-defined]
