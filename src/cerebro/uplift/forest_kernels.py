@@ -480,6 +480,17 @@ def leaf_index(Xb, nodes, node_off, leaf_off, inbag, use_inbag, lo, out):
             out[b, q] = leaf_off[b] + nodes[base + node, 2]
 
 
+@njit(cache=True, inline="always")
+def _leaf_moment(leaf, lf, at, ay, tau):
+    """Ψ_b of one tree at x: the mean over its leaf ``lf`` of (tr − T̄)((yr − Ȳ) − (tr − T̄)τ̂),
+    expanded in the leaf's stored means so that no row is revisited."""
+    lt = leaf[lf, LEAF_T]
+    return (
+        leaf[lf, LEAF_TY] - at * leaf[lf, LEAF_Y] - ay * lt + at * ay
+        - tau * (leaf[lf, LEAF_TT] - 2.0 * at * lt + at * at)
+    )  # fmt: skip
+
+
 @njit(cache=True, parallel=True)
 def combine_leaves(leaves, leaf, group_size, want_var, lo, out_tau, out_var):
     """CATE (and its variance) at each row of ``Xb`` from the forest weights.
@@ -547,22 +558,10 @@ def combine_leaves(leaves, leaf, group_size, want_var, lo, out_tau, out_var):
                 continue
             pg = 0.0
             for k in range(group_size):
-                lf = leaves[g * group_size + k, q]
-                lt = leaf[lf, LEAF_T]
-                psi = (
-                    leaf[lf, LEAF_TY] - at * leaf[lf, LEAF_Y] - ay * lt + at * ay
-                    - tau * (leaf[lf, LEAF_TT] - 2.0 * at * lt + at * at)
-                )  # fmt: skip
-                pg += psi
+                pg += _leaf_moment(leaf, leaves[g * group_size + k, q], at, ay, tau)
             pg /= group_size
             for k in range(group_size):
-                lf = leaves[g * group_size + k, q]
-                lt = leaf[lf, LEAF_T]
-                psi = (
-                    leaf[lf, LEAF_TY] - at * leaf[lf, LEAF_Y] - ay * lt + at * ay
-                    - tau * (leaf[lf, LEAF_TT] - 2.0 * at * lt + at * at)
-                )  # fmt: skip
-                within += (psi - pg) ** 2
+                within += (_leaf_moment(leaf, leaves[g * group_size + k, q], at, ay, tau) - pg) ** 2
             s += pg
             s2 += pg * pg
             ng += 1
