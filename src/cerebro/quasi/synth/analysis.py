@@ -125,6 +125,14 @@ def _treated_from_column(frame: Any, spec: SyntheticControlSpec) -> tuple[list[s
     return [label_text(u) for u in starts.index], starts.iloc[0]
 
 
+def _refuse_treated_gap(gaps: pd.Series, treated_names: list[str], what: str) -> None:
+    """Refuse the first treated unit flagged in `gaps` ("treated unit 'x' " + `what`): a donor
+    with a gap is dropped with a finding, but without its treated units there is no analysis."""
+    gap = next((u for u in treated_names if gaps.get(u, False)), None)
+    if gap is not None:
+        raise UserInputError(f"treated unit {gap!r} {what}")
+
+
 def build_panel(frame: pd.DataFrame, spec: SyntheticControlSpec, findings: list[Finding]) -> Panel:
     """Validate the long panel and turn it into matrices and predictors."""
     import pandas as pd
@@ -186,12 +194,10 @@ def build_panel(frame: pd.DataFrame, spec: SyntheticControlSpec, findings: list[
             "2 before and 1 from the start."
         )
     holes = wide.isna().any(axis=1)
-    treated_holes = [u for u in treated_names if holes.get(u, False)]
-    if treated_holes:
-        raise UserInputError(
-            f"treated unit {treated_holes[0]!r} has no {outcome!r} for some periods of "
-            f"{time!r}; fill or drop those periods first."
-        )
+    _refuse_treated_gap(
+        holes, treated_names, f"has no {outcome!r} for some periods of {time!r}; fill or drop "
+        "those periods first."
+    )  # fmt: skip
     predictors, names = None, []
     if spec.confounders:
         columns, names, _ = confounder_terms(frame, spec.confounders)
@@ -200,12 +206,10 @@ def build_panel(frame: pd.DataFrame, spec: SyntheticControlSpec, findings: list[
         per_unit["_unit"] = frame["_unit"].to_numpy()
         means = per_unit[pre_rows].groupby("_unit")[names].mean().reindex(wide.index)
         missing_pred = means.isna().any(axis=1)
-        treated_missing = [u for u in treated_names if missing_pred.get(u, False)]
-        if treated_missing:
-            raise UserInputError(
-                f"treated unit {treated_missing[0]!r} has no pre-period value of a predictor in "
-                f"{', '.join(spec.confounders)}; drop that predictor."
-            )
+        _refuse_treated_gap(
+            missing_pred, treated_names, "has no pre-period value of a predictor in "
+            f"{', '.join(spec.confounders)}; drop that predictor."
+        )  # fmt: skip
         holes = holes | missing_pred
         predictors_frame = means
     if holes.any():
