@@ -122,16 +122,18 @@ def _partition(X, y, t, w, lo, hi, f, b):
 
 
 @njit(cache=True, inline="always")
-def _cross_sums(t, y, lo, hi):
-    """Σt, Σy, Σt·y and Σt² over rows lo..hi−1: a node's split moments and a leaf's statistics.
+def _cross_sums(t, y, w, lo, hi):
+    """Σt, Σy, Σt·y, Σt² and the treated count Σw over rows lo..hi−1: a node's split moments
+    and a leaf's statistics.
 
     One loop for both, so the split criterion and the leaf estimates add the rows in the same
-    order and the same way.
+    order and the same way, in one pass over the rows.
     """
     st = 0.0
     sy = 0.0
     sty = 0.0
     stt = 0.0
+    nt = 0
     for i in range(lo, hi):
         a = t[i]
         b = y[i]
@@ -139,7 +141,8 @@ def _cross_sums(t, y, lo, hi):
         sy += b
         sty += a * b
         stt += a * a
-    return st, sy, sty, stt
+        nt += w[i]
+    return st, sy, sty, stt, nt
 
 
 @njit(cache=True, inline="always")
@@ -169,10 +172,7 @@ def _best_split(Xs, ys, ts, ws, s0, s1, min_leaf, balance, mtry, state, feats, c
     best_f = -1
     best_b = 0
     c = s1 - s0
-    st, sy, sty, stt = _cross_sums(ts, ys, s0, s1)
-    nt = 0
-    for i in range(s0, s1):
-        nt += ws[i]
+    st, sy, sty, stt, nt = _cross_sums(ts, ys, ws, s0, s1)
     tb = st / c
     yb = sy / c
     var_t = stt / c - tb * tb
@@ -256,13 +256,13 @@ def _best_split(Xs, ys, ts, ws, s0, s1, min_leaf, balance, mtry, state, feats, c
 
 
 @njit(cache=True)
-def _fill_leaf(te, ye, e0, e1, out):
+def _fill_leaf(te, ye, we, e0, e1, out):
     """Write a leaf's estimation-row count and means of tr, yr, tr·yr, tr² into ``out`` (one row).
 
     An empty leaf gets zeros; `_prune_empty_children` then removes the split that made it.
     """
     m = e1 - e0
-    a_t, a_y, a_ty, a_tt = _cross_sums(te, ye, e0, e1)
+    a_t, a_y, a_ty, a_tt, _ = _cross_sums(te, ye, we, e0, e1)
     out[LEAF_N] = m
     if m > 0:
         out[LEAF_T] = a_t / m
@@ -370,7 +370,7 @@ def grow_tree(
             thr[node] = 0
             left[node] = n_leaves
             right[node] = -1
-            _fill_leaf(te, ye, e0, e1, leaf[n_leaves])
+            _fill_leaf(te, ye, we, e0, e1, leaf[n_leaves])
             n_leaves += 1
     _prune_empty_children(feat, thr, left, right, leaf, n_nodes)
     return n_nodes, n_leaves
