@@ -54,6 +54,18 @@ def truth_table(truth: dict) -> Table:
     return table
 
 
+def _save(frame, truth: dict, output: Path, what: str) -> None:
+    """Write a data set and its truth beside it (`<name>_truth.json`)."""
+    with status(f"writing {output} …"):
+        write_table(frame, output)
+        truth_path = output.with_name(output.stem + "_truth.json")
+        write_atomically(truth_path, json.dumps(truth, indent=2) + "\n")
+    stderr.print(
+        f"wrote {len(frame):,} rows ({what}) to {output}; the truth in {truth_path}",
+        highlight=False,
+    )
+
+
 def register(app: typer.Typer) -> None:
     datasets_app = typer.Typer(
         help="Example data sets with known true effects.", no_args_is_help=True
@@ -90,16 +102,6 @@ def register(app: typer.Typer) -> None:
             highlight=False,
         )
         stdout.print(truth_table(truth))
-
-    def _save(frame, truth: dict, output: Path, what: str) -> None:
-        with status(f"writing {output} …"):
-            write_table(frame, output)
-            truth_path = output.with_name(output.stem + "_truth.json")
-            write_atomically(truth_path, json.dumps(truth, indent=2) + "\n")
-        stderr.print(
-            f"wrote {len(frame):,} rows ({what}) to {output}; the truth in {truth_path}",
-            highlight=False,
-        )
 
     @datasets_app.command("staggered")
     @user_errors
@@ -156,6 +158,12 @@ def register(app: typer.Typer) -> None:
 
         frame, truth = iv_frame(rows, k=2, seed=seed)
         _save(frame, {k: float(v) for k, v in truth.items()}, output, f"IV, seed {seed}")
+
+    _register_mmm(datasets_app)
+
+
+def _register_mmm(datasets_app: typer.Typer) -> None:
+    """`cerebro datasets mmm` (its own function: `register` stays short)."""
 
     @datasets_app.command("mmm")
     @user_errors

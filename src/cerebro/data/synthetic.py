@@ -67,37 +67,11 @@ def saas_experiment(
     )
     engagement = engagement_pre * rng.lognormal(0, 0.3, n_users)  # users drift between periods
 
-    # Expected daily values of every user under every cohort: shape (users, cohorts).
-    heterogeneity = (productivity / productivity.mean())[:, None]
-    calls_rate = 5.0 * engagement[:, None] * (1 + np.array(CALL_LIFT)[None, :] * heterogeneity)
-    tasks_rate = 3.0 * engagement[:, None] * (1 + np.array(TASK_LIFT)[None, :])
-    satisfaction_mean = (
-        3.3
-        + 0.25 * np.log(productivity)[:, None]
-        - 0.8 * churn[:, None]
-        + np.array(SATISFACTION_SHIFT)
-    )
-    retention_logit = (
-        1.6 - 4.0 * churn[:, None] + 0.02 * tenure[:, None] + np.array(RETENTION_LOGIT_SHIFT)
-    )
-    retention_p = special.expit(retention_logit)
-    paid = np.array([0.4, 1.0, 1.3, 1.6])[plan]
-    purchase_p = np.clip(
-        0.04 * paid[:, None] * (1 + np.array(PURCHASE_LIFT)[None, :] * (paid[:, None] > 0.5)), 0, 1
-    )
-    amount_log_mean = np.log(20.0) + 0.5 * np.log(paid)
-    amount_sigma = 0.8
-    amount_mean = np.exp(amount_log_mean + amount_sigma**2 / 2)[:, None]
-    expected_score = 1 + sum(
-        special.ndtr((satisfaction_mean - k - 0.5) / SATISFACTION_NOISE) for k in range(1, 5)
-    )
-    expected = {
-        "ai_calls": calls_rate,
-        "tasks_completed": tasks_rate,
-        "satisfaction_score": expected_score,
-        "retention_7d": retention_p,
-        "revenue": purchase_p * amount_mean,
-    }
+    rates = _saas_rates(plan, tenure, productivity, churn, engagement)
+    calls_rate, tasks_rate = rates["calls_rate"], rates["tasks_rate"]
+    satisfaction_mean, retention_p = rates["satisfaction_mean"], rates["retention_p"]
+    purchase_p, amount_log_mean = rates["purchase_p"], rates["amount_log_mean"]
+    amount_sigma = rates["amount_sigma"]
 
     # Pre-period: the same users untreated before the test (calls and tasks over 14 days,
     # revenue over 90 days because purchases are rare), at their pre-period engagement.
@@ -146,6 +120,69 @@ def saas_experiment(
             "revenue": revenue,
         }
     )
+    truth = _saas_truth(rates["expected"], n_users, n_days, seed)
+    return frame, truth
+
+
+def _saas_rates(
+    plan: np.ndarray,
+    tenure: np.ndarray,
+    productivity: np.ndarray,
+    churn: np.ndarray,
+    engagement: np.ndarray,
+) -> dict[str, Any]:
+    """The model of `saas_experiment` without noise: every user's expected daily value of each
+    metric under every cohort, shape (users, cohorts), in ``expected`` (the truth is their
+    average), and the parameters the draws need (rates, satisfaction mean, purchase
+    probability, log-mean purchase amount)."""
+    heterogeneity = (productivity / productivity.mean())[:, None]
+    calls_rate = 5.0 * engagement[:, None] * (1 + np.array(CALL_LIFT)[None, :] * heterogeneity)
+    tasks_rate = 3.0 * engagement[:, None] * (1 + np.array(TASK_LIFT)[None, :])
+    satisfaction_mean = (
+        3.3
+        + 0.25 * np.log(productivity)[:, None]
+        - 0.8 * churn[:, None]
+        + np.array(SATISFACTION_SHIFT)
+    )
+    retention_logit = (
+        1.6 - 4.0 * churn[:, None] + 0.02 * tenure[:, None] + np.array(RETENTION_LOGIT_SHIFT)
+    )
+    retention_p = special.expit(retention_logit)
+    paid = np.array([0.4, 1.0, 1.3, 1.6])[plan]
+    purchase_p = np.clip(
+        0.04 * paid[:, None] * (1 + np.array(PURCHASE_LIFT)[None, :] * (paid[:, None] > 0.5)), 0, 1
+    )
+    amount_log_mean = np.log(20.0) + 0.5 * np.log(paid)
+    amount_sigma = 0.8
+    amount_mean = np.exp(amount_log_mean + amount_sigma**2 / 2)[:, None]
+    expected_score = 1 + sum(
+        special.ndtr((satisfaction_mean - k - 0.5) / SATISFACTION_NOISE) for k in range(1, 5)
+    )
+    expected = {
+        "ai_calls": calls_rate,
+        "tasks_completed": tasks_rate,
+        "satisfaction_score": expected_score,
+        "retention_7d": retention_p,
+        "revenue": purchase_p * amount_mean,
+    }
+
+    return {
+        "expected": expected,
+        "calls_rate": calls_rate,
+        "tasks_rate": tasks_rate,
+        "satisfaction_mean": satisfaction_mean,
+        "retention_p": retention_p,
+        "purchase_p": purchase_p,
+        "amount_log_mean": amount_log_mean,
+        "amount_sigma": amount_sigma,
+    }
+
+
+def _saas_truth(
+    expected: dict[str, np.ndarray], n_users: int, n_days: int, seed: int
+) -> dict[str, Any]:
+    """The sample average effects of `saas_experiment`: each cohort's mean expected value over
+    all realised users minus A_control's, absolute and relative."""
     effects: dict[str, dict[str, dict[str, float]]] = {}
     for metric, values in expected.items():
         means = values.mean(axis=0)
@@ -165,4 +202,4 @@ def saas_experiment(
         "n_days": n_days,
         "seed": seed,
     }
-    return frame, truth
+    return truth

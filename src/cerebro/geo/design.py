@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from matplotlib.figure import Figure
 
+    from cerebro.geo.selection import Design
+
 
 def _names(geos: list[str], cells: tuple[tuple[int, ...], ...]) -> list[str]:
     return [", ".join(geos[g] for g in cell) for cell in cells]
@@ -90,16 +92,19 @@ def run_geo_design(spec: GeoDesignSpec, frame: pd.DataFrame | None = None) -> Re
 
     from cerebro.core.context import progress
 
-    designs = selection.evaluate(
-        Y,
-        singles,
-        spec.durations,
-        effects,
-        settings,
-        jobs=spec.jobs,
-        progress=progress(f"simulating {len(singles)} candidate sets", len(singles)),
-    )
-    ranked = selection.rank(designs, spec.budget)
+    def simulate_and_rank(candidates: list, what: str) -> list:
+        designs = selection.evaluate(
+            Y,
+            candidates,
+            spec.durations,
+            effects,
+            settings,
+            jobs=spec.jobs,
+            progress=progress(f"simulating {len(candidates)} {what}", len(candidates)),
+        )
+        return selection.rank(designs, spec.budget)
+
+    ranked = simulate_and_rank(singles, "candidate sets")
     if spec.cells > 1:
         joint = selection.multi_cell_candidates(ranked, spec.cells)
         if not joint:
@@ -107,16 +112,7 @@ def run_geo_design(spec: GeoDesignSpec, frame: pd.DataFrame | None = None) -> Re
                 f"no {spec.cells} disjoint treated sets reach 80% power; lower --cells or "
                 "widen --effects."
             )
-        designs = selection.evaluate(
-            Y,
-            joint,
-            spec.durations,
-            effects,
-            settings,
-            jobs=spec.jobs,
-            progress=progress(f"simulating {len(joint)} joint designs", len(joint)),
-        )
-        ranked = selection.rank(designs, spec.budget)
+        ranked = simulate_and_rank(joint, "joint designs")
     return _result(spec, panel.geos, ranked, findings, len(singles), T)
 
 
@@ -128,6 +124,45 @@ def _result(
     n_candidates: int,
     T: int,
 ) -> Result:
+    """The ranked designs as a result: the `designs` and `power_curves` tables, the best
+    eligible design's estimates and narrative, the search's findings and the `top_designs`
+    headline."""
+    rows, curves = _design_tables(spec, geos, ranked)
+    eligible = [d for d in ranked if d.extra.get("rank") is not None]
+    estimates: list[Estimate] = []
+    if eligible:
+        estimates, narrative = _best_design(spec, geos, eligible[0])
+    else:
+        over = " within the budget" if spec.budget is not None else ""
+        narrative = (
+            f"No design reaches 80% power{over} on the effect grid (largest "
+            f"{max(spec.effects):g}); widen --effects, lengthen --durations or raise --budget."
+        )
+        findings.append(Finding("warning", "no_design", narrative))
+    _search_findings(spec, ranked, rows, n_candidates, T, findings)
+    tables = {"top_designs": _top_designs(spec, rows), "designs": rows, "power_curves": curves}
+    return Result(
+        kind="geo_design",
+        method="synthetic_control",
+        spec=spec,
+        estimates=estimates,
+        findings=findings,
+        tables=tables,
+        summary={
+            "headline_table": "top_designs",
+            "narrative": narrative,
+            "candidates": n_candidates,
+            "designs": len(ranked),
+            "eligible": len(eligible),
+        },
+    )
+
+
+def _design_tables(
+    spec: GeoDesignSpec, geos: list[str], ranked: list
+) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """`designs` (one row per design and cell, numbered in ranked order) and `power_curves`
+    (its power, detected lift and investment at every effect of the grid)."""
     rows: dict[str, list[Any]] = {
         k: []
         for k in [
@@ -198,43 +233,51 @@ def _result(
                 curves["power"].append(float(p.power[j]))
                 curves["detected_lift"].append(float(p.detected_lift[j]))
                 curves["investment"].append(float(effect * p.baseline * spec.cpic))
-    eligible = [d for d in ranked if d.extra.get("rank") is not None]
+    return rows, curves
+
+
+def _best_design(spec: GeoDesignSpec, geos: list[str], best: Design) -> tuple[list[Estimate], str]:
+    """The best eligible design's estimates per cell (MDE, power there, investment, detected
+    lift, ATT, imbalance, correlation) and the sentence that recommends it."""
     estimates: list[Estimate] = []
-    if eligible:
-        best = eligible[0]
-        names = _names(geos, best.cells)
-        for c, name in enumerate(names):
-            label = "" if len(names) == 1 else f" (cell {c + 1})"
-            p = best.powers[c]
-            i = p.mde_index()
-            assert i is not None
-            common = {"geos": name, "duration": best.duration}
-            estimates += [
-                Estimate(f"mde{label}", best.mde(c), extra=common),
-                Estimate(
-                    f"power at mde{label}", best.power_at_mde(c), extra={"target": TARGET_POWER}
-                ),
-                Estimate(f"investment{label}", best.investment(c), extra={"cpic": spec.cpic}),
-                Estimate(f"detected lift at mde{label}", best.detected(c)),
-                Estimate(f"att at mde{label}", float(p.att[i])),
-                Estimate(f"scaled imbalance{label}", p.scaled_imbalance),
-                Estimate(f"correlation{label}", best.correlations[c]),
-            ]
-        where = " and ".join(f"{{{n}}}" for n in names)
-        cost = f"{best.total_investment:,.2f}"
-        narrative = (
-            f"Best design: treat {where} for {best.duration} periods. The smallest lift it "
-            f"detects with at least 80% power is {best.worst_mde:.1%} (alpha {spec.alpha:g}, "
-            f"{spec.alternative}), which needs an investment of {cost} at a cost of "
-            f"{spec.cpic:g} per incremental unit."
-        )
-    else:
-        over = " within the budget" if spec.budget is not None else ""
-        narrative = (
-            f"No design reaches 80% power{over} on the effect grid (largest "
-            f"{max(spec.effects):g}); widen --effects, lengthen --durations or raise --budget."
-        )
-        findings.append(Finding("warning", "no_design", narrative))
+    names = _names(geos, best.cells)
+    for c, name in enumerate(names):
+        label = "" if len(names) == 1 else f" (cell {c + 1})"
+        p = best.powers[c]
+        i = p.mde_index()
+        assert i is not None
+        common = {"geos": name, "duration": best.duration}
+        estimates += [
+            Estimate(f"mde{label}", best.mde(c), extra=common),
+            Estimate(f"power at mde{label}", best.power_at_mde(c), extra={"target": TARGET_POWER}),
+            Estimate(f"investment{label}", best.investment(c), extra={"cpic": spec.cpic}),
+            Estimate(f"detected lift at mde{label}", best.detected(c)),
+            Estimate(f"att at mde{label}", float(p.att[i])),
+            Estimate(f"scaled imbalance{label}", p.scaled_imbalance),
+            Estimate(f"correlation{label}", best.correlations[c]),
+        ]
+    where = " and ".join(f"{{{n}}}" for n in names)
+    cost = f"{best.total_investment:,.2f}"
+    narrative = (
+        f"Best design: treat {where} for {best.duration} periods. The smallest lift it "
+        f"detects with at least 80% power is {best.worst_mde:.1%} (alpha {spec.alpha:g}, "
+        f"{spec.alternative}), which needs an investment of {cost} at a cost of "
+        f"{spec.cpic:g} per incremental unit."
+    )
+    return estimates, narrative
+
+
+def _search_findings(
+    spec: GeoDesignSpec,
+    ranked: list,
+    rows: dict[str, list[Any]],
+    n_candidates: int,
+    T: int,
+    findings: list[Finding],
+) -> None:
+    """How power was simulated, its level at zero effect (the test's own false-positive rate)
+    and how many designs the budget ruled out."""
+    zero = np.flatnonzero(np.array(spec.effects) == 0)
     findings.append(
         Finding(
             "info",
@@ -267,6 +310,10 @@ def _result(
                     f"{spec.budget:,.2f}.",
                 )
             )
+
+
+def _top_designs(spec: GeoDesignSpec, rows: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """The headline: the `spec.top` best eligible designs with the columns a reader compares."""
     shown_ids = [i for i, r in zip(rows["id"], rows["rank"], strict=True) if r is not None]
     shown_ids = list(dict.fromkeys(shown_ids))[: spec.top]
     keep = [k for k, i in enumerate(rows["id"]) if i in set(shown_ids)]
@@ -287,22 +334,7 @@ def _result(
     top = {k: [rows[k][j] for j in keep] for k in brief}
     # whole currency units for people; the designs table keeps the exact amounts
     top["investment"] = [round(v) if np.isfinite(v) else None for v in top["investment"]]
-    tables = {"top_designs": top, "designs": rows, "power_curves": curves}
-    return Result(
-        kind="geo_design",
-        method="synthetic_control",
-        spec=spec,
-        estimates=estimates,
-        findings=findings,
-        tables=tables,
-        summary={
-            "headline_table": "top_designs",
-            "narrative": narrative,
-            "candidates": n_candidates,
-            "designs": len(ranked),
-            "eligible": len(eligible),
-        },
-    )
+    return top
 
 
 geo_design = python_face(

@@ -518,39 +518,75 @@ def optimize_budget(
     plan's expected objective is never below the current plan's. Intervals are equal-tailed at
     ``1 − alpha`` over the draws; the uplift's is computed per draw (paired).
     """
-    from scipy.optimize import minimize
-
-    from cerebro.data.validate import require_finite_result
-
     if not 0 < alpha < 1:
         raise UserInputError(f"alpha is {alpha}; give a number between 0 and 1, e.g. 0.1.")
     if int(starts) != starts or starts < 1:
         raise UserInputError(f"starts is {starts}; give a whole number of starts, 1 or more.")
-    p = problem
-    n = len(p.channels)
-    low, high, budget, value = p._low, p._high, p.budget, p.kpi_value
-    profit = p.objective == "profit"
     findings: list[Finding] = []
+    reference, reference_plan = _reference(problem, findings)
+    raw = _reference_draws(response, reference_plan)
+    search = _Search(problem, _Evaluator(response, problem, raw.size), reference, float(raw.mean()))
+    if not search.meets_floor(reference, search.kpi_reference):
+        findings.append(_below_floor(problem, reference, search.kpi_reference))
+    best, failures = search.run(seed, starts, maxiter)
+    kept, optimal, objective_optimal, converged, status = _choose(search, best, failures, findings)
+    evaluator, value = search.evaluator, problem.kpi_value
+    draws_optimal = raw if kept else evaluator.kpi_draws(optimal)
+    marginal = value * _gradient_or_nan(evaluator, optimal)
+    at_bound = _at_bound(optimal, problem._low, problem._high, problem.budget)
+    findings += _kkt_findings(problem, optimal, marginal, at_bound, draws_optimal, value)
+    return BudgetPlan(
+        channels=problem.channels,
+        objective=problem.objective,
+        alpha=alpha,
+        current_spend=reference,
+        optimal_spend=optimal,
+        lower_spend=problem._low.copy(),
+        upper_spend=problem._high.copy(),
+        current_plan=np.asarray(reference_plan, float),
+        optimal_plan=np.asarray(reference_plan if kept else problem.plan(optimal), float),
+        kpi_current=PosteriorSummary.of(raw, alpha),
+        kpi_optimal=PosteriorSummary.of(draws_optimal, alpha),
+        uplift=PosteriorSummary.of(draws_optimal - raw, alpha),
+        objective_current=search.objective_reference,
+        objective_optimal=objective_optimal,
+        marginal_roi_current=value * _gradient_or_nan(evaluator, reference),
+        marginal_roi=marginal,
+        at_bound=at_bound,
+        converged=converged,
+        status=status,
+        findings=tuple(findings),
+        kpi_draws_current=raw,
+        kpi_draws_optimal=draws_optimal,
+    )
 
-    # The plan every answer is compared with: the current plan, or its mix at the budget.
-    totals = p._totals
-    target = min(float(totals.sum()), budget) if profit else budget
+
+def _reference(p: BudgetProblem, findings: list[Finding]) -> tuple[np.ndarray, np.ndarray]:
+    """The plan every answer is compared with – per-channel totals and the weekly plan: the
+    current plan, or its channel mix at the budget within the bounds (with a finding)."""
+    totals, low, high = p._totals, p._low, p._high
+    target = min(float(totals.sum()), p.budget) if p.objective == "profit" else p.budget
     current_fits = bool(np.all(totals >= low) and np.all(totals <= high))
     if current_fits and (totals.sum() == target):
-        reference, reference_plan = totals.copy(), np.asarray(p.current, float)
-    else:
-        reference = _fill(totals, low, high, target)
-        reference_plan = p.plan(reference)
-        findings.append(
-            Finding(
-                "info",
-                "current_rescaled",
-                f"The current plan spends {_num(float(totals.sum()))}"
-                + ("" if current_fits else " and lies outside the bounds")
-                + f"; it is compared as its channel mix at {_num(float(reference.sum()))} "
-                "within the bounds.",
-            )
+        return totals.copy(), np.asarray(p.current, float)
+    reference = _fill(totals, low, high, target)
+    findings.append(
+        Finding(
+            "info",
+            "current_rescaled",
+            f"The current plan spends {_num(float(totals.sum()))}"
+            + ("" if current_fits else " and lies outside the bounds")
+            + f"; it is compared as its channel mix at {_num(float(reference.sum()))} "
+            "within the bounds.",
         )
+    )
+    return reference, p.plan(reference)
+
+
+def _reference_draws(response: Response, reference_plan: np.ndarray) -> np.ndarray:
+    """The response's KPI draws at the reference plan, checked: one finite value per draw."""
+    from cerebro.data.validate import require_finite_result
+
     raw = np.asarray(response(reference_plan), float)
     if raw.ndim != 1 or raw.size < 1:
         raise ValueError(
@@ -559,109 +595,140 @@ def optimize_budget(
     require_finite_result(
         raw, "the model's KPI draws at the current plan", "check the fitted model's posterior."
     )
-    evaluator = _Evaluator(response, p, raw.size)
-    kpi_reference = float(np.mean(raw))
+    return raw
 
-    def expected(x: np.ndarray, kpi_mean: float) -> float:
-        return value * kpi_mean - (float(x.sum()) if profit else 0.0)
 
-    objective_reference = expected(reference, kpi_reference)
+def _below_floor(p: BudgetProblem, reference: np.ndarray, kpi_reference: float) -> Finding:
+    return Finding(
+        "warning",
+        "roi_floor_current",
+        f"The current plan returns {_num(p.kpi_value * kpi_reference / reference.sum())} per "
+        f"unit of spend, below the ROI floor {_num(float(p.roi_floor))}; the optimal plan "
+        "must meet the floor, even at a lower expected objective.",
+    )
 
-    def meets_floor(x: np.ndarray, kpi_mean: float) -> bool:
-        if p.roi_floor is None:
-            return True
-        return value * kpi_mean >= p.roi_floor * float(x.sum()) - 1e-9 * budget
 
-    reference_ok = meets_floor(reference, kpi_reference)
-    if not reference_ok:
-        findings.append(
-            Finding(
-                "warning",
-                "roi_floor_current",
-                f"The current plan returns {_num(value * kpi_reference / reference.sum())} per "
-                f"unit of spend, below the ROI floor {_num(float(p.roi_floor))}; the optimal plan "
-                "must meet the floor, even at a lower expected objective.",
-            )
+# The best end point found: objective, totals, mean KPI, SLSQP's success and message.
+_Best = tuple[float, np.ndarray, float, bool, str]
+
+
+@dataclass
+class _Search:
+    """SLSQP over the free channels' spend as shares of the budget, the channels whose bounds
+    leave no room held at their reference spend; objective and constraints scaled to O(1)."""
+
+    p: BudgetProblem
+    evaluator: _Evaluator
+    reference: np.ndarray
+    kpi_reference: float
+
+    def __post_init__(self) -> None:
+        p, budget = self.p, self.p.budget
+        self.profit = p.objective == "profit"
+        self.value = p.kpi_value
+        self.free = np.flatnonzero(p._high - p._low > _AT_BOUND * budget)
+        self.objective_reference = self.expected(self.reference, self.kpi_reference)
+        self.scale = max(
+            abs(self.objective_reference), self.value * abs(self.kpi_reference), 1e-300
         )
 
-    free = np.flatnonzero(high - low > _AT_BOUND * budget)
-    fixed_spend = float(reference[np.setdiff1d(np.arange(n), free)].sum())
-    scale = max(abs(objective_reference), value * abs(kpi_reference), 1e-300)
+    def expected(self, x: np.ndarray, kpi_mean: float) -> float:
+        return self.value * kpi_mean - (float(x.sum()) if self.profit else 0.0)
 
-    def totals_of(u: np.ndarray) -> np.ndarray:
-        x = reference.copy()
-        x[free] = np.clip(u * budget, low[free], high[free])
+    def meets_floor(self, x: np.ndarray, kpi_mean: float) -> bool:
+        if self.p.roi_floor is None:
+            return True
+        return self.value * kpi_mean >= self.p.roi_floor * float(x.sum()) - 1e-9 * self.p.budget
+
+    def totals_of(self, u: np.ndarray) -> np.ndarray:
+        x = self.reference.copy()
+        x[self.free] = np.clip(u * self.p.budget, self.p._low[self.free], self.p._high[self.free])
         return x
 
-    def fun(u: np.ndarray) -> float:
-        x = totals_of(u)
-        return -expected(x, evaluator.mean_kpi(x)) / scale
+    def fun(self, u: np.ndarray) -> float:
+        x = self.totals_of(u)
+        return -self.expected(x, self.evaluator.mean_kpi(x)) / self.scale
 
-    def jac(u: np.ndarray) -> np.ndarray:
-        x = totals_of(u)
-        g = value * evaluator.gradient(x, free) - (1.0 if profit else 0.0)
-        return -g * budget / scale
+    def jac(self, u: np.ndarray) -> np.ndarray:
+        x = self.totals_of(u)
+        g = self.value * self.evaluator.gradient(x, self.free) - (1.0 if self.profit else 0.0)
+        return -g * self.p.budget / self.scale
 
-    constraints: list[dict[str, Any]] = []
-    ones = np.ones(free.size)
-    remaining = (budget - fixed_spend) / budget
-    if profit:
-        constraints.append(
-            {"type": "ineq", "fun": lambda u: remaining - u.sum(), "jac": lambda u: -ones}
-        )
-    else:
-        constraints.append(
-            {"type": "eq", "fun": lambda u: u.sum() - remaining, "jac": lambda u: ones}
-        )
-    if p.roi_floor is not None:
-        floor = float(p.roi_floor)
+    def roi_gap(self, u: np.ndarray) -> float:
+        x = self.totals_of(u)
+        floor = float(self.p.roi_floor)
+        return (self.value * self.evaluator.mean_kpi(x) - floor * float(x.sum())) / self.scale
 
-        def roi_gap(u: np.ndarray) -> float:
-            x = totals_of(u)
-            return (value * evaluator.mean_kpi(x) - floor * float(x.sum())) / scale
+    def roi_gap_jac(self, u: np.ndarray) -> np.ndarray:
+        x = self.totals_of(u)
+        g = self.value * self.evaluator.gradient(x, self.free) - float(self.p.roi_floor)
+        return g * self.p.budget / self.scale
 
-        def roi_gap_jac(u: np.ndarray) -> np.ndarray:
-            x = totals_of(u)
-            return (value * evaluator.gradient(x, free) - floor) * budget / scale
+    def constraints(self) -> list[dict[str, Any]]:
+        """The budget (equality for KPI, at most for profit) and the optional ROI floor."""
+        ones = np.ones(self.free.size)
+        fixed = np.setdiff1d(np.arange(len(self.p.channels)), self.free)
+        remaining = (self.p.budget - float(self.reference[fixed].sum())) / self.p.budget
+        if self.profit:
+            budget = {"type": "ineq", "fun": lambda u: remaining - u.sum(), "jac": lambda u: -ones}
+        else:
+            budget = {"type": "eq", "fun": lambda u: u.sum() - remaining, "jac": lambda u: ones}
+        if self.p.roi_floor is None:
+            return [budget]
+        return [budget, {"type": "ineq", "fun": self.roi_gap, "jac": self.roi_gap_jac}]
 
-        constraints.append({"type": "ineq", "fun": roi_gap, "jac": roi_gap_jac})
-    box = [(low[c] / budget, high[c] / budget if math.isfinite(high[c]) else None) for c in free]
+    def start_points(self, seed: int, starts: int) -> list[np.ndarray]:
+        """The reference plan and `starts − 1` seeded random feasible plans, as shares."""
+        low, high, free, budget = self.p._low, self.p._high, self.free, self.p.budget
+        rng = np.random.default_rng(seed)
+        free_target = float(self.reference[free].sum())
+        points = [self.reference[free] / budget]
+        for _ in range(int(starts) - 1):
+            direction = rng.dirichlet(np.ones(free.size)) if free.size else np.zeros(0)
+            points.append(_fill(direction, low[free], high[free], free_target) / budget)
+        return points
 
-    rng = np.random.default_rng(seed)
-    free_target = float(reference[free].sum())
-    start_points = [reference[free] / budget]
-    for _ in range(int(starts) - 1):
-        direction = rng.dirichlet(np.ones(free.size)) if free.size else np.zeros(0)
-        start_points.append(_fill(direction, low[free], high[free], free_target) / budget)
+    def run(self, seed: int, starts: int, maxiter: int) -> tuple[_Best | None, list[str]]:
+        """SLSQP from every start; the best end point that meets the constraints exactly."""
+        from scipy.optimize import minimize
 
-    best: tuple[float, np.ndarray, float, bool, str] | None = None
-    failures: list[str] = []
-    for u0 in start_points if free.size else []:
-        try:
-            res = minimize(
-                fun,
-                u0,
-                jac=jac,
-                method="SLSQP",
-                bounds=box,
-                constraints=constraints,
-                options={"maxiter": int(maxiter), "ftol": 1e-12},
-            )
-            x = totals_of(np.asarray(res.x, float))
-            if not profit or x.sum() > budget:  # the budget exactly, not to SLSQP's tolerance
-                x = _fill(x, low, high, budget)
-            kpi_mean = evaluator.mean_kpi(x)
-        except _NonFinite:
-            failures.append("the response gave non-finite draws")
-            continue
-        if not meets_floor(x, kpi_mean):
-            failures.append("no plan meeting the ROI floor was found")
-            continue
-        objective_x = expected(x, kpi_mean)
-        if best is None or objective_x > best[0]:
-            best = (objective_x, x, kpi_mean, bool(res.success), str(res.message))
+        low, high, budget = self.p._low, self.p._high, self.p.budget
+        box = [
+            (low[c] / budget, high[c] / budget if math.isfinite(high[c]) else None)
+            for c in self.free
+        ]
+        constraints = self.constraints()
+        best: _Best | None = None
+        failures: list[str] = []
+        for u0 in self.start_points(seed, starts) if self.free.size else []:
+            try:
+                res = minimize(self.fun, u0, jac=self.jac, method="SLSQP", bounds=box,
+                               constraints=constraints,
+                               options={"maxiter": int(maxiter), "ftol": 1e-12})  # fmt: skip
+                x = self.totals_of(np.asarray(res.x, float))
+                if not self.profit or x.sum() > budget:  # the budget exactly, not SLSQP's tolerance
+                    x = _fill(x, low, high, budget)
+                kpi_mean = self.evaluator.mean_kpi(x)
+            except _NonFinite:
+                failures.append("the response gave non-finite draws")
+                continue
+            if not self.meets_floor(x, kpi_mean):
+                failures.append("no plan meeting the ROI floor was found")
+                continue
+            objective_x = self.expected(x, kpi_mean)
+            if best is None or objective_x > best[0]:
+                best = (objective_x, x, kpi_mean, bool(res.success), str(res.message))
+        return best, failures
 
-    kept = not (best is not None and (best[0] >= objective_reference or not reference_ok))
+
+def _choose(
+    search: _Search, best: _Best | None, failures: list[str], findings: list[Finding]
+) -> tuple[bool, np.ndarray, float, bool, str]:
+    """The never-worse rule: the best end point when it beats the reference plan (or the
+    reference misses the ROI floor), else the reference plan, each with its finding. Returns
+    (reference kept, totals, expected objective, converged, solver status)."""
+    reference_ok = search.meets_floor(search.reference, search.kpi_reference)
+    kept = not (best is not None and (best[0] >= search.objective_reference or not reference_ok))
     if best is not None and not kept:
         objective_optimal, optimal, _, converged, status = best
         if not converged:
@@ -673,69 +740,44 @@ def optimize_budget(
                     "found and is no worse than the current plan.",
                 )
             )
+        return False, optimal, objective_optimal, converged, status
+    converged = best is not None and best[3]
+    if best is None:
+        status = failures[0] if failures else "no channel can move within its bounds"
+        findings.append(
+            Finding(
+                "warning" if search.free.size else "info",
+                "current_plan_kept",
+                f"No better plan was found ({status}); the current plan is returned.",
+            )
+        )
     else:
-        optimal, objective_optimal = reference.copy(), objective_reference
-        converged = best is not None and best[3]
-        if best is None:
-            status = failures[0] if failures else "no channel can move within its bounds"
-            findings.append(
-                Finding(
-                    "warning" if free.size else "info",
-                    "current_plan_kept",
-                    f"No better plan was found ({status}); the current plan is returned.",
-                )
+        status = best[4]
+        findings.append(
+            Finding(
+                "info",
+                "current_plan_kept",
+                "No plan found beats the current plan's expected objective, so the current "
+                "plan is returned.",
             )
-        else:
-            status = best[4]
-            findings.append(
-                Finding(
-                    "info",
-                    "current_plan_kept",
-                    "No plan found beats the current plan's expected objective, so the current "
-                    "plan is returned.",
-                )
-            )
+        )
+    return True, search.reference.copy(), search.objective_reference, converged, status
 
-    optimal_plan = reference_plan if kept else p.plan(optimal)
-    draws_current = raw
-    draws_optimal = raw if kept else evaluator.kpi_draws(optimal)
-    marginal_current = value * _gradient_or_nan(evaluator, reference)
-    marginal = value * _gradient_or_nan(evaluator, optimal)
-    at_bound = tuple(
-        "fixed"
-        if high[c] - low[c] <= _AT_BOUND * budget
-        else "lower"
-        if optimal[c] <= low[c] + _AT_BOUND * budget
-        else "upper"
-        if optimal[c] >= high[c] - _AT_BOUND * budget
-        else ""
-        for c in range(n)
-    )
-    findings += _kkt_findings(p, optimal, marginal, at_bound, draws_optimal, value)
-    return BudgetPlan(
-        channels=p.channels,
-        objective=p.objective,
-        alpha=alpha,
-        current_spend=reference,
-        optimal_spend=optimal,
-        lower_spend=low.copy(),
-        upper_spend=high.copy(),
-        current_plan=np.asarray(reference_plan, float),
-        optimal_plan=np.asarray(optimal_plan, float),
-        kpi_current=PosteriorSummary.of(draws_current, alpha),
-        kpi_optimal=PosteriorSummary.of(draws_optimal, alpha),
-        uplift=PosteriorSummary.of(draws_optimal - draws_current, alpha),
-        objective_current=objective_reference,
-        objective_optimal=objective_optimal,
-        marginal_roi_current=marginal_current,
-        marginal_roi=marginal,
-        at_bound=at_bound,
-        converged=converged,
-        status=status,
-        findings=tuple(findings),
-        kpi_draws_current=draws_current,
-        kpi_draws_optimal=draws_optimal,
-    )
+
+def _at_bound(
+    optimal: np.ndarray, low: np.ndarray, high: np.ndarray, budget: float
+) -> tuple[str, ...]:
+    """Per channel: "fixed" (bounds leave no room), "lower", "upper" or "" (interior)."""
+    tol = _AT_BOUND * budget
+
+    def where(c: int) -> str:
+        if high[c] - low[c] <= tol:
+            return "fixed"
+        if optimal[c] <= low[c] + tol:
+            return "lower"
+        return "upper" if optimal[c] >= high[c] - tol else ""
+
+    return tuple(where(c) for c in range(optimal.size))
 
 
 def _gradient_or_nan(evaluator: _Evaluator, totals: np.ndarray) -> np.ndarray:

@@ -57,10 +57,7 @@ def _arm_means(data: CausalData, spec: CausalSpec, ps: GLMFit) -> est.ArmMeans:
             data, spec.learner, spec.folds, spec.seed, spec.estimand, spec.clip, spec.jobs
         )
         if clipped:
-            means.notes.append(
-                f"{clipped:,} cross-fitted propensities were clipped to [{spec.clip:g}, "
-                f"{1 - spec.clip:g}]: overlap is thin there."
-            )
+            means.notes.append(dml.clipping_note(clipped, spec.clip))
         return means
     if spec.method == "gcomp":
         return est.gcomp(data, spec.estimand, spec.interactions)

@@ -36,6 +36,15 @@ def dml_plr(
     return theta, float(np.sqrt(np.mean(psi**2) / jacobian**2 / len(psi)))
 
 
+def clipping_note(clipped: int, clip: float) -> str:
+    """The note for cross-fitted propensities clipped to [clip, 1 − clip]: where that happens
+    overlap is thin, and the estimate leans on the clipping rather than on the data."""
+    return (
+        f"{clipped:,} cross-fitted propensities were clipped to [{clip:g}, "
+        f"{1 - clip:g}]: overlap is thin there."
+    )
+
+
 def dml_irm(
     data: CausalData, learner: str, folds: int, seed: int, estimand: str, clip: float,
     jobs: int = 1,

@@ -23,6 +23,7 @@ from cerebro.observational.balance import balance_finding, balance_table
 from cerebro.observational.bootstrap import bootstrap
 from cerebro.observational.checks import require_finite_estimates
 from cerebro.observational.data import CausalData, trim_units
+from cerebro.observational.dml import clipping_note
 from cerebro.observational.estimators import gcomp
 from cerebro.observational.spec import CausalSpec
 from cerebro.stats.intervals import interval_from
@@ -66,10 +67,7 @@ def _means(data: CausalData, spec: CausalSpec, ps: multiarm.Multinomial | None):
             data, spec.learner, spec.folds, spec.seed, spec.clip, spec.jobs
         )
         if clipped:
-            means.notes.append(
-                f"{clipped:,} cross-fitted propensities were clipped to [{spec.clip:g}, "
-                f"{1 - spec.clip:g}]: overlap is thin there."
-            )
+            means.notes.append(clipping_note(clipped, spec.clip))
         return means
     if spec.method == "gcomp":
         return gcomp(data)

@@ -22,7 +22,7 @@ from cerebro.data.load import load_table, require_columns
 if TYPE_CHECKING:
     import pandas as pd
 
-    from cerebro.core.results import Result
+    from cerebro.core.results import Estimate, Finding, Result
 
 
 class QuasiSpec(EffectSpec):
@@ -84,3 +84,21 @@ def register_design(
         )
     )
     return run, face
+
+
+def design_result(
+    spec: QuasiSpec,
+    estimates: list[Estimate],
+    findings: list[Finding],
+    tables: dict[str, Any],
+    **summary: Any,
+) -> Result:
+    """A design's result: kind `causal`, method the design's own kind, headline table `effects`
+    (`summary` holds `effect_result`'s title, narrative, units and the design's own fields).
+
+    Its `spec` is the design's spec (not a `CausalSpec`), so `Result.from_dict` restores it by
+    that kind while `--json` keeps ``kind: causal, method: <design>`` for every route.
+    """
+    from cerebro.core.results import effect_result
+
+    return effect_result(spec, spec.kind, estimates, findings, tables, **summary)  # type: ignore[attr-defined]

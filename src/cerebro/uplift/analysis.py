@@ -630,25 +630,10 @@ def _build_result(
 ) -> Result:
     import pandas as pd
 
-    from cerebro.stats.intervals import normal_interval
-    from cerebro.uplift.evaluation import (
-        calibration_slope,
-        compare_models,
-        thin_curve,
-        uplift_by_bin,
-        uplift_curve,
-    )
+    from cerebro.uplift.evaluation import calibration_slope
     from cerebro.uplift.policy import targeting
-    from cerebro.uplift.segments import tier_profile, tiers
 
-    comparisons = {}
-    for arm, by_model in fits.items():
-        _, _, y, t = pair_data[arm]
-        table = compare_models(y, t, {name: fit.cate for name, fit in by_model.items()})
-        table["ate"] = [by_model[str(m)].ate for m in table["model"]]
-        table["ate_se"] = [by_model[str(m)].ate_se for m in table["model"]]
-        table["seconds"] = [by_model[str(m)].seconds for m in table["model"]]
-        comparisons[arm] = table
+    comparisons = _model_comparisons(fits, pair_data)
     chosen, choice_note = _choose(spec, comparisons)
     if choice_note:
         findings.append(Finding("info", "model_choice", choice_note))
@@ -669,37 +654,16 @@ def _build_result(
     for j, arm in enumerate(data.treated):
         rows, X, y, t = pair_data[arm]
         fit = fits[arm][chosen]
-        comparison = comparisons[arm]
-        row = comparison[comparison["model"] == chosen].iloc[0]
-        low, high, p = normal_interval(fit.ate, fit.ate_se, spec.alpha)
-        label = f"ATE ({arm} vs {data.control})"
-        blp = blp_test(fit.psi, fit.cate, None if data.groups is None else data.groups[rows])
-        estimates.append(
-            Estimate(
-                label, fit.ate, fit.ate_se, low, high, p,
-                {"arm": arm, "model": chosen, "measure": "ATE (doubly robust)"},
-            )
-        )  # fmt: skip
-        for key, value in zip(
-            effects,
-            [arm, chosen, int(t.sum()), int((1 - t).sum()), fit.ate, fit.ate_se, low, high, p,
-             float(row["qini"]), float(row["auuc"]), blp["beta_het"], blp["p_het"]],
-            strict=True,
-        ):  # fmt: skip
+        estimate, values, blp = _arm_effect(spec, data, arm, chosen, fit, comparisons[arm], rows, t)
+        estimates.append(estimate)
+        for key, value in zip(effects, values, strict=True):
             effects[key].append(value)
         findings.extend(_heterogeneity_findings(arm, blp, y, t, fit.cate, spec, calibration_slope))
 
-        for name, model_fit in fits[arm].items():
-            curves.append(
-                _with_arm(thin_curve(uplift_curve(y, t, model_fit.cate), CURVE_POINTS), arm, name)
-            )
-        deciles.append(_with_arm(uplift_by_bin(y, t, fit.cate, bins=10, alpha=spec.alpha), arm))
-        labels = tiers(fit.cate, n_tiers=spec.tiers)
-        profile = tier_profile(
-            data.frame.loc[rows].reset_index(drop=True), labels, y, t,
-            list(data.frame.columns), score=fit.cate, alpha=spec.alpha,
-        )  # fmt: skip
-        profiles.append(_with_arm(profile, arm))
+        arm_curves, decile, profile = _arm_evaluation(spec, data, arm, fits[arm], fit, rows, y, t)
+        curves += arm_curves
+        deciles.append(decile)
+        profiles.append(profile)
         say(f"{arm}: targeting policy")
         curve, decision = targeting(
             y, t, fit.cate, value_per_outcome=spec.value_per_outcome,
@@ -744,31 +708,158 @@ def _build_result(
     }
     summary_extra: dict[str, Any] = {}
     if len(data.treated) > 1:
-        best = prediction_frame(
-            full_cate, data.treated, data.control, spec.value_per_outcome,
-            spec.cost_per_treatment,
-        )["best_treatment"].to_numpy()  # fmt: skip
-        share = {arm: float(np.mean(best == arm)) for arm in data.arms}
-        tables["best_treatment"] = {
-            "treatment": list(data.arms),
-            "units": [int(np.sum(best == arm)) for arm in data.arms],
-            "share": [share[arm] for arm in data.arms],
-            "mean_cate": [None] + [float(full_cate[:, j].mean()) for j in range(len(data.treated))],
-        }
-        top = max(data.treated, key=lambda arm: share[arm])
-        summary_extra["best_treatment_shares"] = ", ".join(
-            f"{arm} {share[arm]:.1%}" for arm in data.arms
+        _best_treatment(spec, data, full_cate, tables, summary_extra, findings)
+    artefacts = _artefacts(spec, data, fits, chosen, full_cate, findings)
+    head = estimates[0]
+    narrative = _narrative(spec, data, chosen, effects, decisions)
+    return Result(
+        kind="uplift",
+        method=spec.model,
+        spec=spec,
+        estimates=estimates,
+        findings=findings,
+        tables=tables,
+        data=pd.DataFrame(full_cate, columns=[f"cate_{a}" for a in data.treated]),
+        summary={
+            "headline_table": "effects",
+            "title": f"Uplift of {spec.treatment} on {spec.outcome} — {MODEL_NAMES[chosen]}, "
+            f"{len(data.y):,} units, {len(data.encoding.features)} features",
+            "narrative": narrative,
+            "units": len(data.y),
+            "alpha": spec.alpha,
+            "model": chosen,
+            "control": data.control,
+            "arms": ", ".join(data.treated),
+            "binary_outcome": data.binary,
+            "ate": head.value,
+            **summary_extra,
+        },
+        artefacts=artefacts,
+    )
+
+
+def _model_comparisons(
+    fits: dict[str, dict[str, ArmFit]], pair_data: dict[str, tuple]
+) -> dict[str, Any]:
+    """Per treated arm, every fitted model's Qini, AUUC and ATE side by side (the `models`
+    table), from which `_choose` picks the model the rest of the result describes."""
+    from cerebro.uplift.evaluation import compare_models
+
+    comparisons = {}
+    for arm, by_model in fits.items():
+        _, _, y, t = pair_data[arm]
+        table = compare_models(y, t, {name: fit.cate for name, fit in by_model.items()})
+        table["ate"] = [by_model[str(m)].ate for m in table["model"]]
+        table["ate_se"] = [by_model[str(m)].ate_se for m in table["model"]]
+        table["seconds"] = [by_model[str(m)].seconds for m in table["model"]]
+        comparisons[arm] = table
+    return comparisons
+
+
+def _arm_effect(
+    spec: UpliftSpec,
+    data: UpliftData,
+    arm: str,
+    chosen: str,
+    fit: ArmFit,
+    comparison: Any,
+    rows: np.ndarray,
+    t: np.ndarray,
+) -> tuple[Estimate, list[Any], dict[str, Any]]:
+    """The arm's doubly robust ATE as an estimate, its row of the `effects` table (with the
+    chosen model's Qini and AUUC and the BLP heterogeneity test) and the BLP test itself."""
+    from cerebro.stats.intervals import normal_interval
+
+    row = comparison[comparison["model"] == chosen].iloc[0]
+    low, high, p = normal_interval(fit.ate, fit.ate_se, spec.alpha)
+    label = f"ATE ({arm} vs {data.control})"
+    blp = blp_test(fit.psi, fit.cate, None if data.groups is None else data.groups[rows])
+    estimate = Estimate(
+        label, fit.ate, fit.ate_se, low, high, p,
+        {"arm": arm, "model": chosen, "measure": "ATE (doubly robust)"},
+    )  # fmt: skip
+    values = [arm, chosen, int(t.sum()), int((1 - t).sum()), fit.ate, fit.ate_se, low, high, p,
+              float(row["qini"]), float(row["auuc"]), blp["beta_het"], blp["p_het"]]  # fmt: skip
+    return estimate, values, blp
+
+
+def _arm_evaluation(
+    spec: UpliftSpec,
+    data: UpliftData,
+    arm: str,
+    by_model: dict[str, ArmFit],
+    fit: ArmFit,
+    rows: np.ndarray,
+    y: np.ndarray,
+    t: np.ndarray,
+) -> tuple[list[Any], Any, Any]:
+    """How well the CATE ranks units in one arm: the Qini curve of every model (thinned for
+    plotting), the chosen model's uplift by decile, and its tiers profiled by feature."""
+    from cerebro.uplift.evaluation import thin_curve, uplift_by_bin, uplift_curve
+    from cerebro.uplift.segments import tier_profile, tiers
+
+    curves = [
+        _with_arm(thin_curve(uplift_curve(y, t, model_fit.cate), CURVE_POINTS), arm, name)
+        for name, model_fit in by_model.items()
+    ]
+    decile = _with_arm(uplift_by_bin(y, t, fit.cate, bins=10, alpha=spec.alpha), arm)
+    labels = tiers(fit.cate, n_tiers=spec.tiers)
+    profile = tier_profile(
+        data.frame.loc[rows].reset_index(drop=True), labels, y, t,
+        list(data.frame.columns), score=fit.cate, alpha=spec.alpha,
+    )  # fmt: skip
+    return curves, decile, _with_arm(profile, arm)
+
+
+def _best_treatment(
+    spec: UpliftSpec,
+    data: UpliftData,
+    full_cate: np.ndarray,
+    tables: dict[str, Any],
+    summary_extra: dict[str, Any],
+    findings: list[Finding],
+) -> None:
+    """With several treated arms, the best treatment per unit (largest value × CATE − cost,
+    control when none pays): the `best_treatment` table, its shares in the summary and a
+    finding."""
+    best = prediction_frame(
+        full_cate, data.treated, data.control, spec.value_per_outcome,
+        spec.cost_per_treatment,
+    )["best_treatment"].to_numpy()  # fmt: skip
+    share = {arm: float(np.mean(best == arm)) for arm in data.arms}
+    tables["best_treatment"] = {
+        "treatment": list(data.arms),
+        "units": [int(np.sum(best == arm)) for arm in data.arms],
+        "share": [share[arm] for arm in data.arms],
+        "mean_cate": [None] + [float(full_cate[:, j].mean()) for j in range(len(data.treated))],
+    }
+    top = max(data.treated, key=lambda arm: share[arm])
+    summary_extra["best_treatment_shares"] = ", ".join(
+        f"{arm} {share[arm]:.1%}" for arm in data.arms
+    )
+    findings.append(
+        Finding(
+            "info",
+            "best_treatment",
+            "best treatment per unit (largest value × CATE − cost, control when none is "
+            "positive): "
+            + ", ".join(f"{arm} {share[arm]:.1%}" for arm in data.arms)
+            + f"; {top!r} is best for the most units.",
         )
-        findings.append(
-            Finding(
-                "info",
-                "best_treatment",
-                "best treatment per unit (largest value × CATE − cost, control when none is "
-                "positive): "
-                + ", ".join(f"{arm} {share[arm]:.1%}" for arm in data.arms)
-                + f"; {top!r} is best for the most units.",
-            )
-        )
+    )
+
+
+def _artefacts(
+    spec: UpliftSpec,
+    data: UpliftData,
+    fits: dict[str, dict[str, ArmFit]],
+    chosen: str,
+    full_cate: np.ndarray,
+    findings: list[Finding],
+) -> list[Artefact]:
+    """The files asked for – `spec.predictions` (CATE per input row) and `spec.save` (the
+    chosen model, for `uplift-score`) – in memory for the face to write, each said in a
+    finding."""
     artefacts: list[Artefact] = []
     if spec.predictions:
         out = np.full((len(data.keep), len(data.treated)), np.nan)
@@ -806,32 +897,7 @@ def _build_result(
                 f"cerebro uplift-score {spec.save} new.csv.",
             )
         )
-    head = estimates[0]
-    narrative = _narrative(spec, data, chosen, effects, decisions)
-    return Result(
-        kind="uplift",
-        method=spec.model,
-        spec=spec,
-        estimates=estimates,
-        findings=findings,
-        tables=tables,
-        data=pd.DataFrame(full_cate, columns=[f"cate_{a}" for a in data.treated]),
-        summary={
-            "headline_table": "effects",
-            "title": f"Uplift of {spec.treatment} on {spec.outcome} — {MODEL_NAMES[chosen]}, "
-            f"{len(data.y):,} units, {len(data.encoding.features)} features",
-            "narrative": narrative,
-            "units": len(data.y),
-            "alpha": spec.alpha,
-            "model": chosen,
-            "control": data.control,
-            "arms": ", ".join(data.treated),
-            "binary_outcome": data.binary,
-            "ate": head.value,
-            **summary_extra,
-        },
-        artefacts=artefacts,
-    )
+    return artefacts
 
 
 def _decision_estimates(arm: str, d: dict[str, Any]) -> list[Estimate]:

@@ -249,53 +249,11 @@ class CausalForest:
         (`cross_fitted_nuisances`); a float ``t_hat`` is a known propensity. Pass out-of-fold
         predictions, never in-sample fits, or the centring absorbs part of the effect.
         """
-        from cerebro.uplift import forest_kernels as K
-
-        X = _check_X(X)
+        X, y, t_arr = self._checked_data(X, y, t)
         n, p = X.shape
-        y = np.asarray(y, dtype=np.float64).ravel()
-        t_arr = np.asarray(t).ravel()
-        if y.shape[0] != n or t_arr.shape[0] != n:
-            _fail(
-                f"X has {n} rows but y has {y.shape[0]} and t has {t_arr.shape[0]}; pass one value per row."
-            )
-        if not np.isfinite(y).all():
-            _fail("the outcome has missing or infinite values; drop those rows first.")
-        if not np.isin(t_arr, (0, 1)).all():
-            _fail(
-                "the treatment must be coded 0 (control) and 1 (treated); recode it or fit one arm at a time."
-            )
-        t_arr = t_arr.astype(np.float64)
-        n_t = int(t_arr.sum())
-        need = 2 * self.min_leaf
-        if n_t < need or n - n_t < need:
-            _fail(
-                f"only {n_t} treated and {n - n_t} control rows; a causal forest with min_leaf="
-                f"{self.min_leaf} needs at least {need} of each (lower min_leaf or add data)."
-            )
         timings: dict[str, float] = {}
         start = time.perf_counter()
-        if t_hat is not None and np.ndim(t_hat) == 0:
-            t_hat = np.full(n, float(t_hat))  # a known (randomised) propensity
-        if y_hat is None or t_hat is None:
-            yh, th = cross_fitted_nuisances(
-                X, y, t_arr, t_hat=t_hat, folds=self.nuisance_folds, seed=self.seed,
-                n_jobs=self._threads(), fit_outcome=y_hat is None,
-            )  # fmt: skip
-            y_hat = yh if y_hat is None else y_hat
-            t_hat = th if t_hat is None else t_hat
-        y_hat = np.asarray(y_hat, dtype=np.float64).ravel()
-        t_hat = np.asarray(t_hat, dtype=np.float64).ravel()
-        if y_hat.shape[0] != n or t_hat.shape[0] != n:
-            _fail("y_hat and t_hat must hold one out-of-fold prediction per row of X.")
-        if not (np.isfinite(y_hat).all() and np.isfinite(t_hat).all()):
-            _fail(
-                "y_hat or t_hat has missing or infinite values; pass finite out-of-fold predictions."
-            )
-        if ((t_hat <= 0) | (t_hat >= 1)).any():
-            _fail(
-                "t_hat must be a propensity strictly between 0 and 1 for every row; clip it, e.g. to [0.01, 0.99]."
-            )
+        y_hat, t_hat = self._nuisances(X, y, t_arr, y_hat, t_hat)
         timings["nuisance_seconds"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -322,12 +280,116 @@ class CausalForest:
         max_leaves = max(1, n_split // (2 * self.min_leaf))
         max_nodes = 2 * max_leaves + 1
         state = _seed_kernels()
+        start = time.perf_counter()
+        trees = self._grow_trees(
+            Xb, yr, tr, tw, n_groups, n_half, m, n_split, mtry, max_depth, max_leaves, max_nodes
+        )
+        timings["trees_seconds"] = time.perf_counter() - start
+        if state is not None:
+            timings["compile_seconds"] = state
+
+        self._set_trees(trees)
+        self._nodes = None
+        self.edges_ = edges
+        self.n_features_ = p
+        self.n_estimators_ = n_groups * gs
+        self.mtry_ = mtry
+        self._train = {
+            "Xb": Xb, "n": n, "n_half": n_half, "m": m, "n_groups": n_groups, "inbag": None,
+        }  # fmt: skip
+        self.y_hat_ = y_hat
+        self.t_hat_ = t_hat
+        self.timings_ = timings
+        self._fitted = True
+        return self
+
+    def _checked_data(self, X: Any, y: Any, t: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(X, y, t) as float arrays, refusing mismatched lengths, a non-finite outcome, a
+        treatment not coded 0/1 and too few rows of either arm for one pair of leaves."""
+        X = _check_X(X)
+        n = X.shape[0]
+        y = np.asarray(y, dtype=np.float64).ravel()
+        t_arr = np.asarray(t).ravel()
+        if y.shape[0] != n or t_arr.shape[0] != n:
+            _fail(
+                f"X has {n} rows but y has {y.shape[0]} and t has {t_arr.shape[0]}; pass one value per row."
+            )
+        if not np.isfinite(y).all():
+            _fail("the outcome has missing or infinite values; drop those rows first.")
+        if not np.isin(t_arr, (0, 1)).all():
+            _fail(
+                "the treatment must be coded 0 (control) and 1 (treated); recode it or fit one arm at a time."
+            )
+        t_arr = t_arr.astype(np.float64)
+        n_t = int(t_arr.sum())
+        need = 2 * self.min_leaf
+        if n_t < need or n - n_t < need:
+            _fail(
+                f"only {n_t} treated and {n - n_t} control rows; a causal forest with min_leaf="
+                f"{self.min_leaf} needs at least {need} of each (lower min_leaf or add data)."
+            )
+        return X, y, t_arr
+
+    def _nuisances(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        t_arr: np.ndarray,
+        y_hat: np.ndarray | None,
+        t_hat: float | np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The out-of-fold ŷ(X) and t̂(X) the forest centres on: given ones are checked (one
+        finite value per row, propensities inside (0, 1)), missing ones cross-fitted."""
+        n = X.shape[0]
+        if t_hat is not None and np.ndim(t_hat) == 0:
+            t_hat = np.full(n, float(t_hat))  # a known (randomised) propensity
+        if y_hat is None or t_hat is None:
+            yh, th = cross_fitted_nuisances(
+                X, y, t_arr, t_hat=t_hat, folds=self.nuisance_folds, seed=self.seed,
+                n_jobs=self._threads(), fit_outcome=y_hat is None,
+            )  # fmt: skip
+            y_hat = yh if y_hat is None else y_hat
+            t_hat = th if t_hat is None else t_hat
+        y_hat = np.asarray(y_hat, dtype=np.float64).ravel()
+        t_hat = np.asarray(t_hat, dtype=np.float64).ravel()
+        if y_hat.shape[0] != n or t_hat.shape[0] != n:
+            _fail("y_hat and t_hat must hold one out-of-fold prediction per row of X.")
+        if not (np.isfinite(y_hat).all() and np.isfinite(t_hat).all()):
+            _fail(
+                "y_hat or t_hat has missing or infinite values; pass finite out-of-fold predictions."
+            )
+        if ((t_hat <= 0) | (t_hat >= 1)).any():
+            _fail(
+                "t_hat must be a propensity strictly between 0 and 1 for every row; clip it, e.g. to [0.01, 0.99]."
+            )
+        return y_hat, t_hat
+
+    def _grow_trees(
+        self,
+        Xb: np.ndarray,
+        yr: np.ndarray,
+        tr: np.ndarray,
+        tw: np.ndarray,
+        n_groups: int,
+        n_half: int,
+        m: int,
+        n_split: int,
+        mtry: int,
+        max_depth: int,
+        max_leaves: int,
+        max_nodes: int,
+    ) -> list[tuple[np.ndarray, ...]]:
+        """Grow every tree with the compiled kernel, a batch of little bags at a time (the
+        output arrays of one batch are sized for the largest possible tree, so batches bound
+        the memory), each tree trimmed to its own nodes and leaves."""
+        from cerebro.uplift import forest_kernels as K
+
+        gs = self.ci_group_size
         jobs = self._threads()
         import numba
 
         old_threads = numba.get_num_threads()
         numba.set_num_threads(min(jobs, numba.config.NUMBA_NUM_THREADS))
-        start = time.perf_counter()
         trees: list[tuple[np.ndarray, ...]] = []
         try:
             batch = max(1, _BATCH_GROUPS_PER_JOB * jobs)
@@ -354,24 +416,7 @@ class CausalForest:
                 del feat, thr, left, right, leaf
         finally:
             numba.set_num_threads(old_threads)
-        timings["trees_seconds"] = time.perf_counter() - start
-        if state is not None:
-            timings["compile_seconds"] = state
-
-        self._set_trees(trees)
-        self._nodes = None
-        self.edges_ = edges
-        self.n_features_ = p
-        self.n_estimators_ = n_groups * gs
-        self.mtry_ = mtry
-        self._train = {
-            "Xb": Xb, "n": n, "n_half": n_half, "m": m, "n_groups": n_groups, "inbag": None,
-        }  # fmt: skip
-        self.y_hat_ = y_hat
-        self.t_hat_ = t_hat
-        self.timings_ = timings
-        self._fitted = True
-        return self
+        return trees
 
     def _threads(self) -> int:
         return worker_count(self.n_jobs)

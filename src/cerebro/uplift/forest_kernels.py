@@ -121,6 +121,180 @@ def _partition(X, y, t, w, lo, hi, f, b):
     return i
 
 
+@njit(cache=True, inline="always")
+def _cross_sums(t, y, w, lo, hi):
+    """Σt, Σy, Σt·y, Σt² and the treated count Σw over rows lo..hi−1: a node's split moments
+    and a leaf's statistics.
+
+    One loop for both, so the split criterion and the leaf estimates add the rows in the same
+    order and the same way, in one pass over the rows.
+    """
+    st = 0.0
+    sy = 0.0
+    sty = 0.0
+    stt = 0.0
+    nt = 0
+    for i in range(lo, hi):
+        a = t[i]
+        b = y[i]
+        st += a
+        sy += b
+        sty += a * b
+        stt += a * a
+        nt += w[i]
+    return st, sy, sty, stt, nt
+
+
+@njit(cache=True, inline="always")
+def _push(stack, top, node, s0, s1, e0, e1, depth):
+    """Put a node to grow on the stack at ``top``; return the new top."""
+    stack[top, 0] = node
+    stack[top, 1] = s0
+    stack[top, 2] = s1
+    stack[top, 3] = e0
+    stack[top, 4] = e1
+    stack[top, 5] = depth
+    return top + 1
+
+
+@njit(cache=True)
+def _best_split(Xs, ys, ts, ws, s0, s1, min_leaf, balance, mtry, state, feats, cand, hist,
+                touched, ntouch):  # fmt: skip
+    """The admissible split of splitting rows s0..s1−1 with the largest criterion: (feature, bin).
+
+    Returns feature −1 when the node should be a leaf (too few treated or control rows, no
+    variation in treatment, or no admissible split beating the parent). ``feats``, ``cand``,
+    ``hist``, ``touched`` and ``ntouch`` are the tree's scratch arrays, handed in so that a node
+    allocates nothing; ``hist`` and ``ntouch`` are left zeroed for the next node. The criterion,
+    pseudo-outcomes and admissibility rules are those described in `grow_tree`.
+    """
+    p = Xs.shape[1]
+    best_f = -1
+    best_b = 0
+    c = s1 - s0
+    st, sy, sty, stt, nt = _cross_sums(ts, ys, ws, s0, s1)
+    tb = st / c
+    yb = sy / c
+    var_t = stt / c - tb * tb
+    if nt < 2 * min_leaf or c - nt < 2 * min_leaf or var_t <= 1e-12:
+        return best_f, best_b
+    tau = (sty / c - tb * yb) / var_t
+    if mtry < p:
+        for i in range(mtry):
+            j = i + _below(state, p - i)
+            feats[i], feats[j] = feats[j], feats[i]
+    for i in range(mtry):
+        cand[i] = feats[i]
+    # large nodes fill every bin anyway: skip the touched-bin bookkeeping (a
+    # data-dependent branch per update) and scan all 256 bins instead
+    dense = c > 2048
+    srho = 0.0
+    srho2 = 0.0
+    for i in range(s0, s1):
+        dt = ts[i] - tb
+        v = dt * ((ys[i] - yb) - dt * tau)
+        srho += v
+        srho2 += v * v
+        wi = ws[i]
+        if dense:
+            for j in range(mtry):
+                b = Xs[i, cand[j]]
+                hist[j, b, 0] += 1.0
+                hist[j, b, 1] += v
+                hist[j, b, 2] += wi
+        else:
+            for j in range(mtry):
+                b = Xs[i, cand[j]]
+                if hist[j, b, 0] == 0.0:
+                    touched[j, ntouch[j]] = b
+                    ntouch[j] += 1
+                hist[j, b, 0] += 1.0
+                hist[j, b, 1] += v
+                hist[j, b, 2] += wi
+    min_child = max(math.ceil(balance * c), 1)
+    # a split must beat the parent by more than rounding noise
+    best_gain = srho * srho / c + 1e-12 * srho2
+    for j in range(mtry):
+        if dense:
+            k = 256
+            for q in range(256):
+                touched[j, q] = q
+        else:
+            k = ntouch[j]
+            ntouch[j] = 0
+        tj = touched[j, :k]
+        if not dense and k > 1:
+            tj.sort()
+        cl = 0.0
+        sl = 0.0
+        wl = 0.0
+        for q in range(k - 1):
+            b = tj[q]
+            if hist[j, b, 0] == 0.0:
+                continue
+            cl += hist[j, b, 0]
+            sl += hist[j, b, 1]
+            wl += hist[j, b, 2]
+            cr = c - cl
+            wr = nt - wl
+            if (
+                wl >= min_leaf and cl - wl >= min_leaf and wr >= min_leaf
+                and cr - wr >= min_leaf and cl >= min_child and cr >= min_child
+            ):  # fmt: skip
+                sr = srho - sl
+                gain = sl * sl / cl + sr * sr / cr
+                if gain > best_gain:
+                    best_gain = gain
+                    best_f = cand[j]
+                    best_b = b
+        for q in range(k):
+            b = tj[q]
+            hist[j, b, 0] = 0.0
+            hist[j, b, 1] = 0.0
+            hist[j, b, 2] = 0.0
+    return best_f, best_b
+
+
+@njit(cache=True)
+def _fill_leaf(te, ye, we, e0, e1, out):
+    """Write a leaf's estimation-row count and means of tr, yr, tr·yr, tr² into ``out`` (one row).
+
+    An empty leaf gets zeros; `_prune_empty_children` then removes the split that made it.
+    """
+    m = e1 - e0
+    a_t, a_y, a_ty, a_tt, _ = _cross_sums(te, ye, we, e0, e1)
+    out[LEAF_N] = m
+    if m > 0:
+        out[LEAF_T] = a_t / m
+        out[LEAF_Y] = a_y / m
+        out[LEAF_TY] = a_ty / m
+        out[LEAF_TT] = a_tt / m
+    else:
+        out[1:] = 0.0
+
+
+@njit(cache=True)
+def _prune_empty_children(feat, thr, left, right, leaf, n_nodes):
+    """GRF's leaf pruning: replace a split with an empty child (no estimation rows) by the other child.
+
+    Children have larger ids than their parent, so a reverse sweep sees every subtree already
+    pruned; afterwards every reachable leaf has estimation rows.
+    """
+    for node in range(n_nodes - 1, -1, -1):
+        if feat[node] < 0:
+            continue
+        lc = left[node]
+        rc = right[node]
+        l_empty = feat[lc] < 0 and leaf[left[lc], LEAF_N] == 0
+        r_empty = feat[rc] < 0 and leaf[left[rc], LEAF_N] == 0
+        if l_empty or r_empty:
+            keep = lc if r_empty else rc
+            feat[node] = feat[keep]
+            thr[node] = thr[keep]
+            left[node] = left[keep]
+            right[node] = right[keep]
+
+
 @njit(cache=True)
 def grow_tree(
     Xs, ys, ts, ws, Xe, ye, te, we, min_leaf, balance, max_depth, mtry, state,
@@ -164,124 +338,20 @@ def grow_tree(
     ntouch = np.zeros(mtry, np.int64)
     feats = np.arange(p)
     cand = np.empty(mtry, np.int64)
-    st_node = np.empty(max_nodes, np.int64)
-    st_s0 = np.empty(max_nodes, np.int64)
-    st_s1 = np.empty(max_nodes, np.int64)
-    st_e0 = np.empty(max_nodes, np.int64)
-    st_e1 = np.empty(max_nodes, np.int64)
-    st_d = np.empty(max_nodes, np.int64)
-    top = 1
-    st_node[0] = 0
-    st_s0[0] = 0
-    st_s1[0] = ns
-    st_e0[0] = 0
-    st_e1[0] = Xe.shape[0]
-    st_d[0] = 0
+    # the stack of nodes to grow, one row per node: id, splitting rows s0..s1−1, estimation rows
+    # e0..e1−1, depth
+    stack = np.empty((max_nodes, 6), np.int64)
+    top = _push(stack, 0, 0, 0, ns, 0, Xe.shape[0], 0)
     n_nodes = 1
     n_leaves = 0
     while top > 0:
         top -= 1
-        node = st_node[top]
-        s0 = st_s0[top]
-        s1 = st_s1[top]
-        e0 = st_e0[top]
-        e1 = st_e1[top]
-        depth = st_d[top]
+        node, s0, s1, e0, e1, depth = stack[top]
         best_f = -1
         best_b = 0
-        c = s1 - s0
-        if depth < max_depth and c >= 4 * min_leaf and n_nodes + 2 <= max_nodes:
-            st = 0.0
-            sy = 0.0
-            sty = 0.0
-            stt = 0.0
-            nt = 0
-            for i in range(s0, s1):
-                a = ts[i]
-                b = ys[i]
-                st += a
-                sy += b
-                sty += a * b
-                stt += a * a
-                nt += ws[i]
-            tb = st / c
-            yb = sy / c
-            var_t = stt / c - tb * tb
-            if nt >= 2 * min_leaf and c - nt >= 2 * min_leaf and var_t > 1e-12:
-                tau = (sty / c - tb * yb) / var_t
-                if mtry < p:
-                    for i in range(mtry):
-                        j = i + _below(state, p - i)
-                        feats[i], feats[j] = feats[j], feats[i]
-                for i in range(mtry):
-                    cand[i] = feats[i]
-                # large nodes fill every bin anyway: skip the touched-bin bookkeeping (a
-                # data-dependent branch per update) and scan all 256 bins instead
-                dense = c > 2048
-                srho = 0.0
-                srho2 = 0.0
-                for i in range(s0, s1):
-                    dt = ts[i] - tb
-                    v = dt * ((ys[i] - yb) - dt * tau)
-                    srho += v
-                    srho2 += v * v
-                    wi = ws[i]
-                    if dense:
-                        for j in range(mtry):
-                            b = Xs[i, cand[j]]
-                            hist[j, b, 0] += 1.0
-                            hist[j, b, 1] += v
-                            hist[j, b, 2] += wi
-                    else:
-                        for j in range(mtry):
-                            b = Xs[i, cand[j]]
-                            if hist[j, b, 0] == 0.0:
-                                touched[j, ntouch[j]] = b
-                                ntouch[j] += 1
-                            hist[j, b, 0] += 1.0
-                            hist[j, b, 1] += v
-                            hist[j, b, 2] += wi
-                min_child = max(math.ceil(balance * c), 1)
-                # a split must beat the parent by more than rounding noise
-                best_gain = srho * srho / c + 1e-12 * srho2
-                for j in range(mtry):
-                    if dense:
-                        k = 256
-                        for q in range(256):
-                            touched[j, q] = q
-                    else:
-                        k = ntouch[j]
-                        ntouch[j] = 0
-                    tj = touched[j, :k]
-                    if not dense and k > 1:
-                        tj.sort()
-                    cl = 0.0
-                    sl = 0.0
-                    wl = 0.0
-                    for q in range(k - 1):
-                        b = tj[q]
-                        if hist[j, b, 0] == 0.0:
-                            continue
-                        cl += hist[j, b, 0]
-                        sl += hist[j, b, 1]
-                        wl += hist[j, b, 2]
-                        cr = c - cl
-                        wr = nt - wl
-                        if (
-                            wl >= min_leaf and cl - wl >= min_leaf and wr >= min_leaf
-                            and cr - wr >= min_leaf and cl >= min_child and cr >= min_child
-                        ):  # fmt: skip
-                            sr = srho - sl
-                            gain = sl * sl / cl + sr * sr / cr
-                            if gain > best_gain:
-                                best_gain = gain
-                                best_f = cand[j]
-                                best_b = b
-                    for q in range(k):
-                        b = tj[q]
-                        hist[j, b, 0] = 0.0
-                        hist[j, b, 1] = 0.0
-                        hist[j, b, 2] = 0.0
+        if depth < max_depth and s1 - s0 >= 4 * min_leaf and n_nodes + 2 <= max_nodes:
+            best_f, best_b = _best_split(Xs, ys, ts, ws, s0, s1, min_leaf, balance, mtry, state,
+                                         feats, cand, hist, touched, ntouch)  # fmt: skip
         if best_f >= 0:
             smid = _partition(Xs, ys, ts, ws, s0, s1, best_f, best_b)
             emid = _partition(Xe, ye, te, we, e0, e1, best_f, best_b)
@@ -293,61 +363,16 @@ def grow_tree(
             left[node] = lc
             right[node] = rc
             # push right first so the left child is grown first
-            st_node[top] = rc
-            st_s0[top] = smid
-            st_s1[top] = s1
-            st_e0[top] = emid
-            st_e1[top] = e1
-            st_d[top] = depth + 1
-            top += 1
-            st_node[top] = lc
-            st_s0[top] = s0
-            st_s1[top] = smid
-            st_e0[top] = e0
-            st_e1[top] = emid
-            st_d[top] = depth + 1
-            top += 1
+            top = _push(stack, top, rc, smid, s1, emid, e1, depth + 1)
+            top = _push(stack, top, lc, s0, smid, e0, emid, depth + 1)
         else:
             feat[node] = -1
             thr[node] = 0
             left[node] = n_leaves
             right[node] = -1
-            m = e1 - e0
-            a_t = 0.0
-            a_y = 0.0
-            a_ty = 0.0
-            a_tt = 0.0
-            for i in range(e0, e1):
-                a = te[i]
-                b = ye[i]
-                a_t += a
-                a_y += b
-                a_ty += a * b
-                a_tt += a * a
-            leaf[n_leaves, LEAF_N] = m
-            if m > 0:
-                leaf[n_leaves, LEAF_T] = a_t / m
-                leaf[n_leaves, LEAF_Y] = a_y / m
-                leaf[n_leaves, LEAF_TY] = a_ty / m
-                leaf[n_leaves, LEAF_TT] = a_tt / m
-            else:
-                leaf[n_leaves, 1:] = 0.0
+            _fill_leaf(te, ye, we, e0, e1, leaf[n_leaves])
             n_leaves += 1
-    # prune splits with an empty (no estimation rows) child; children have larger ids than
-    # their parent, so a reverse sweep sees every subtree already pruned
-    for node in range(n_nodes - 1, -1, -1):
-        if feat[node] < 0:
-            continue
-        lc = left[node]
-        rc = right[node]
-        l_empty = feat[lc] < 0 and leaf[left[lc], LEAF_N] == 0
-        r_empty = feat[rc] < 0 and leaf[left[rc], LEAF_N] == 0
-        if l_empty or r_empty:
-            keep = lc if r_empty else rc
-            feat[node] = feat[keep]
-            thr[node] = thr[keep]
-            left[node] = left[keep]
-            right[node] = right[keep]
+    _prune_empty_children(feat, thr, left, right, leaf, n_nodes)
     return n_nodes, n_leaves
 
 
@@ -455,6 +480,17 @@ def leaf_index(Xb, nodes, node_off, leaf_off, inbag, use_inbag, lo, out):
             out[b, q] = leaf_off[b] + nodes[base + node, 2]
 
 
+@njit(cache=True, inline="always")
+def _leaf_moment(leaf, lf, at, ay, tau):
+    """Ψ_b of one tree at x: the mean over its leaf ``lf`` of (tr − T̄)((yr − Ȳ) − (tr − T̄)τ̂),
+    expanded in the leaf's stored means so that no row is revisited."""
+    lt = leaf[lf, LEAF_T]
+    return (
+        leaf[lf, LEAF_TY] - at * leaf[lf, LEAF_Y] - ay * lt + at * ay
+        - tau * (leaf[lf, LEAF_TT] - 2.0 * at * lt + at * at)
+    )  # fmt: skip
+
+
 @njit(cache=True, parallel=True)
 def combine_leaves(leaves, leaf, group_size, want_var, lo, out_tau, out_var):
     """CATE (and its variance) at each row of ``Xb`` from the forest weights.
@@ -522,22 +558,10 @@ def combine_leaves(leaves, leaf, group_size, want_var, lo, out_tau, out_var):
                 continue
             pg = 0.0
             for k in range(group_size):
-                lf = leaves[g * group_size + k, q]
-                lt = leaf[lf, LEAF_T]
-                psi = (
-                    leaf[lf, LEAF_TY] - at * leaf[lf, LEAF_Y] - ay * lt + at * ay
-                    - tau * (leaf[lf, LEAF_TT] - 2.0 * at * lt + at * at)
-                )  # fmt: skip
-                pg += psi
+                pg += _leaf_moment(leaf, leaves[g * group_size + k, q], at, ay, tau)
             pg /= group_size
             for k in range(group_size):
-                lf = leaves[g * group_size + k, q]
-                lt = leaf[lf, LEAF_T]
-                psi = (
-                    leaf[lf, LEAF_TY] - at * leaf[lf, LEAF_Y] - ay * lt + at * ay
-                    - tau * (leaf[lf, LEAF_TT] - 2.0 * at * lt + at * at)
-                )  # fmt: skip
-                within += (psi - pg) ** 2
+                within += (_leaf_moment(leaf, leaves[g * group_size + k, q], at, ay, tau) - pg) ** 2
             s += pg
             s2 += pg * pg
             ng += 1

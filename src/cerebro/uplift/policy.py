@@ -104,47 +104,13 @@ def targeting(
 
     from cerebro.stats.intervals import quantile
 
-    value_per_outcome = float(value_per_outcome)
-    if not math.isfinite(value_per_outcome):
-        raise UserInputError(
-            f"value_per_outcome={value_per_outcome} is not finite; pass a number such as 1.0."
-        )
-    cost_per_treatment = _check_money("cost_per_treatment", cost_per_treatment)
-    if not 0 < alpha < 1:
-        raise UserInputError(f"alpha={alpha} is not in (0, 1); pass e.g. 0.05.")
-    if budget is not None:
-        budget = _check_money("budget", budget)
-        if cost_per_treatment == 0:
-            raise UserInputError(
-                f"budget={budget} needs a positive cost_per_treatment to bind; give the cost, or cap the count with max_treated."
-            )
-    if max_treated is not None and (int(max_treated) != max_treated or max_treated < 0):
-        raise UserInputError(
-            f"max_treated={max_treated} is not a whole number ≥ 0; pass e.g. 1000."
-        )
+    value_per_outcome, cost_per_treatment, budget = _checked_terms(
+        value_per_outcome, cost_per_treatment, budget, alpha, max_treated
+    )
     y, t, score = check_inputs(y, t, score)
     n = y.size
     ranking = rank_scores(score)
-    order, ends = ranking.order, ranking.ends
-    # centre y first: the variances below come from sums of squares
-    yc = y - y.mean()
-    y_s = yc[order]
-    t_s = t[order].astype(float)
-    n_t = np.cumsum(t_s)[ends]
-    k = (ends + 1).astype(float)
-    n_c = k - n_t
-    s_t = np.cumsum(y_s * t_s)[ends]
-    s_all = np.cumsum(y_s)[ends]
-    q_t = np.cumsum(y_s * y_s * t_s)[ends]
-    q_all = np.cumsum(y_s * y_s)[ends]
-    s_c, q_c = s_all - s_t, q_all - q_t
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ok = (n_t >= 2) & (n_c >= 2)
-        m_t, m_c = s_t / n_t, s_c / n_c
-        v_t = np.maximum(q_t - n_t * m_t * m_t, 0.0) / (n_t - 1)
-        v_c = np.maximum(q_c - n_c * m_c * m_c, 0.0) / (n_c - 1)
-        uplift = np.where(ok, m_t - m_c, np.nan)
-        se_uplift = np.where(ok, np.sqrt(v_t / n_t + v_c / n_c), np.nan)
+    k, n_t, n_c, uplift, se_uplift, ok = _top_k_uplift(y, t, ranking)
     z = float(quantile(1 - alpha / 2, None))
     incremental = k * uplift
     inc_se = k * se_uplift
@@ -188,6 +154,85 @@ def targeting(
         }
     )
 
+    terms = {
+        "value_per_outcome": value_per_outcome,
+        "cost_per_treatment": cost_per_treatment,
+        "budget": budget,
+        "max_treated": None if max_treated is None else int(max_treated),
+    }
+    decision = _decision(curve, ok, within, terms, alpha, n)
+    return curve, decision
+
+
+def _checked_terms(
+    value_per_outcome: float,
+    cost_per_treatment: float,
+    budget: float | None,
+    alpha: float,
+    max_treated: int | None,
+) -> tuple[float, float, float | None]:
+    """The money terms as floats, refusing a non-finite value, a negative cost or budget, an
+    alpha outside (0, 1), a budget that cannot bind (no cost) and a fractional `max_treated`."""
+    value_per_outcome = float(value_per_outcome)
+    if not math.isfinite(value_per_outcome):
+        raise UserInputError(
+            f"value_per_outcome={value_per_outcome} is not finite; pass a number such as 1.0."
+        )
+    cost_per_treatment = _check_money("cost_per_treatment", cost_per_treatment)
+    if not 0 < alpha < 1:
+        raise UserInputError(f"alpha={alpha} is not in (0, 1); pass e.g. 0.05.")
+    if budget is not None:
+        budget = _check_money("budget", budget)
+        if cost_per_treatment == 0:
+            raise UserInputError(
+                f"budget={budget} needs a positive cost_per_treatment to bind; give the cost, or cap the count with max_treated."
+            )
+    if max_treated is not None and (int(max_treated) != max_treated or max_treated < 0):
+        raise UserInputError(
+            f"max_treated={max_treated} is not a whole number ≥ 0; pass e.g. 1000."
+        )
+    return value_per_outcome, cost_per_treatment, budget
+
+
+def _top_k_uplift(y: np.ndarray, t: np.ndarray, ranking: Any) -> tuple[np.ndarray, ...]:
+    """For every k (rows of score at least the k-th distinct score): k, treated and control
+    counts, the difference in means among the top k and its Welch standard error, and whether
+    both arms have two rows (else the uplift is NaN), all from cumulative sums in one pass."""
+    order, ends = ranking.order, ranking.ends
+    # centre y first: the variances below come from sums of squares
+    yc = y - y.mean()
+    y_s = yc[order]
+    t_s = t[order].astype(float)
+    n_t = np.cumsum(t_s)[ends]
+    k = (ends + 1).astype(float)
+    n_c = k - n_t
+    s_t = np.cumsum(y_s * t_s)[ends]
+    s_all = np.cumsum(y_s)[ends]
+    q_t = np.cumsum(y_s * y_s * t_s)[ends]
+    q_all = np.cumsum(y_s * y_s)[ends]
+    s_c, q_c = s_all - s_t, q_all - q_t
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ok = (n_t >= 2) & (n_c >= 2)
+        m_t, m_c = s_t / n_t, s_c / n_c
+        v_t = np.maximum(q_t - n_t * m_t * m_t, 0.0) / (n_t - 1)
+        v_c = np.maximum(q_c - n_c * m_c * m_c, 0.0) / (n_c - 1)
+        uplift = np.where(ok, m_t - m_c, np.nan)
+        se_uplift = np.where(ok, np.sqrt(v_t / n_t + v_c / n_c), np.nan)
+    return k, n_t, n_c, uplift, se_uplift, ok
+
+
+def _decision(
+    curve: pd.DataFrame,
+    ok: np.ndarray,
+    within: np.ndarray,
+    terms: dict[str, Any],
+    alpha: float,
+    n: int,
+) -> dict[str, Any]:
+    """The most profitable eligible k (the smallest among ties) with its estimates and the
+    money `terms`, whether the budget excluded a more profitable k, and the same estimates for
+    treating everyone and no one."""
+
     def point(i: int) -> dict[str, Any]:
         row = curve.iloc[i]
         out = {key: (int(row[key]) if key == "k" else float(row[key])) for key in DECISION_KEYS}
@@ -202,10 +247,7 @@ def targeting(
     decision = point(best)
     decision.update(
         {
-            "value_per_outcome": value_per_outcome,
-            "cost_per_treatment": cost_per_treatment,
-            "budget": budget,
-            "max_treated": None if max_treated is None else int(max_treated),
+            **terms,
             "budget_binding": bool(np.max(unconstrained) > candidates[best]),
             "alpha": alpha,
             "rows": int(n),
@@ -214,4 +256,4 @@ def targeting(
         }
     )
     decision["profit_vs_everyone"] = decision["profit"] - decision["treat_everyone"]["profit"]
-    return curve, decision
+    return decision

@@ -165,82 +165,10 @@ def sequential_analysis(
     for m in outcomes:
         findings.extend(m.findings)
         for a in range(1, len(arms)):
-            start = _first_usable(m, a)
-            n_c, n_v = m.n[start:, 0], m.n[start:, a]
-            d = m.mean[start:, a] - m.mean[start:, 0]
-            v = m.var[start:, 0] / n_c + m.var[start:, a] / n_v
-            pooled_sd = np.sqrt((m.var[start, 0] + m.var[start, a]) / 2)
-            tau = spec.mixing_sd if spec.mixing_sd is not None else DEFAULT_MIXING_SD * pooled_sd
-            p = always_valid_p(d, v, tau**2)
-            low, high = confidence_sequence(d, v, tau**2, alpha)
-            plan = _group_sequential(
-                spec, n_c, n_v, d, v, [m.times[start + i] for i in range(len(d))]
-            )
-            stop = np.flatnonzero(p < alpha)
-            decision = (
-                f"stop: significant since look {start + stop[0] + 1} ({m.times[start + stop[0]]})"
-                if stop.size
-                else "continue"
-            )
-            for i in range(len(d)):
-                look_rows.append(
-                    {
-                        "outcome": m.metric.name,
-                        "variant": arms[a],
-                        "look": start + i + 1,
-                        "time": m.times[start + i],
-                        "n_control": float(n_c[i]),
-                        "n_variant": float(n_v[i]),
-                        "lift": float(d[i]),
-                        "cs_low": float(low[i]),
-                        "cs_high": float(high[i]),
-                        "p_always_valid": float(p[i]),
-                        **(
-                            {
-                                k: plan[k][i]
-                                for k in ("info_fraction", "z", "z_boundary", "z_futility")
-                                if k in plan
-                            }
-                            if plan
-                            else {}
-                        ),
-                    }
-                )
-            mean_c = float(m.mean[-1, 0])
-            row = {
-                "outcome": m.metric.name,
-                "variant": arms[a],
-                "control": control,
-                "looks": len(d),
-                "n_control": float(n_c[-1]),
-                "n_variant": float(n_v[-1]),
-                "mean_control": mean_c,
-                "mean_variant": float(m.mean[-1, a]),
-                "lift": float(d[-1]),
-                "lift_ci_low": float(low[-1]),
-                "lift_ci_high": float(high[-1]),
-                "rel_lift": float(d[-1] / mean_c) if mean_c else None,
-                "p_value": float(p[-1]),
-                "decision": decision,
-                "mixing_sd": float(tau),
-                **({"gs_decision": plan["decision"]} if plan else {}),
-            }
+            row, looks, estimate = _variant_over_looks(spec, m, arms, a)
             rows.append(row)
-            estimates.append(
-                Estimate(
-                    f"{m.metric.name}: {arms[a]} − {control}",
-                    row["lift"],
-                    float(np.sqrt(v[-1])),
-                    row["lift_ci_low"],
-                    row["lift_ci_high"],
-                    row["p_value"],
-                    {
-                        k: row[k]
-                        for k in ("outcome", "variant", "control", "looks", "decision", "mixing_sd")
-                    }
-                    | {"measure": "difference in means", "interval": "confidence sequence"},
-                )
-            )
+            look_rows += looks
+            estimates.append(estimate)
         chosen = (
             "set by --mixing-sd"
             if spec.mixing_sd is not None
@@ -258,23 +186,7 @@ def sequential_analysis(
     shown = ("outcome", "variant", "looks", "n_control", "n_variant", "lift", "lift_ci_low",
              "lift_ci_high", "rel_lift", "p_value", "decision", "gs_decision")  # fmt: skip
     if spec.planned_n:
-        findings.append(
-            Finding(
-                "info",
-                "group_sequential",
-                f"group-sequential analysis: information fraction = units so far / {spec.planned_n:,} "
-                f"planned per arm; {spec.spending} alpha spending (Lan–DeMets) recomputed for the "
-                "fractions observed; stop for efficacy at the first look whose |z| reaches its boundary"
-                + (
-                    f"; {'binding' if spec.binding else 'non-binding'} futility bounds spend "
-                    f"β = {1 - spec.power:.2g} "
-                    f"({spec.futility}-type) under the planned effect {spec.mde:g} (--mde): stop "
-                    "for futility when z, signed towards that effect, falls to its bound."
-                    if spec.futility
-                    else "."
-                ),
-            )
-        )
+        findings.append(_group_sequential_finding(spec))
     narrative = [
         f"{r['variant']} vs {control} on {r['outcome']} after {r['looks']} looks: lift {r['lift']:+.4g} "
         f"({1 - alpha:.0%} confidence sequence {r['lift_ci_low']:+.4g} to {r['lift_ci_high']:+.4g}), "
@@ -294,4 +206,104 @@ def sequential_analysis(
         control=control,
         alpha=alpha,
         arms=len(arms),
+    )
+
+
+def _variant_over_looks(
+    spec: ABTestSpec, m: LookMoments, arms: list[str], a: int
+) -> tuple[dict[str, Any], list[dict[str, Any]], Estimate]:
+    """Variant `a` against the control on one outcome at every look from the first usable one:
+    mixture-SPRT always-valid p-values and confidence sequences (and the group-sequential
+    boundaries when planned), as the comparison row and the estimate at the last look, and a
+    row per look."""
+    alpha, control = spec.alpha, arms[0]
+    look_rows: list[dict[str, Any]] = []
+    start = _first_usable(m, a)
+    n_c, n_v = m.n[start:, 0], m.n[start:, a]
+    d = m.mean[start:, a] - m.mean[start:, 0]
+    v = m.var[start:, 0] / n_c + m.var[start:, a] / n_v
+    pooled_sd = np.sqrt((m.var[start, 0] + m.var[start, a]) / 2)
+    tau = spec.mixing_sd if spec.mixing_sd is not None else DEFAULT_MIXING_SD * pooled_sd
+    p = always_valid_p(d, v, tau**2)
+    low, high = confidence_sequence(d, v, tau**2, alpha)
+    plan = _group_sequential(spec, n_c, n_v, d, v, [m.times[start + i] for i in range(len(d))])
+    stop = np.flatnonzero(p < alpha)
+    decision = (
+        f"stop: significant since look {start + stop[0] + 1} ({m.times[start + stop[0]]})"
+        if stop.size
+        else "continue"
+    )
+    for i in range(len(d)):
+        look_rows.append(
+            {
+                "outcome": m.metric.name,
+                "variant": arms[a],
+                "look": start + i + 1,
+                "time": m.times[start + i],
+                "n_control": float(n_c[i]),
+                "n_variant": float(n_v[i]),
+                "lift": float(d[i]),
+                "cs_low": float(low[i]),
+                "cs_high": float(high[i]),
+                "p_always_valid": float(p[i]),
+                **(
+                    {
+                        k: plan[k][i]
+                        for k in ("info_fraction", "z", "z_boundary", "z_futility")
+                        if k in plan
+                    }
+                    if plan
+                    else {}
+                ),
+            }
+        )
+    mean_c = float(m.mean[-1, 0])
+    row = {
+        "outcome": m.metric.name,
+        "variant": arms[a],
+        "control": control,
+        "looks": len(d),
+        "n_control": float(n_c[-1]),
+        "n_variant": float(n_v[-1]),
+        "mean_control": mean_c,
+        "mean_variant": float(m.mean[-1, a]),
+        "lift": float(d[-1]),
+        "lift_ci_low": float(low[-1]),
+        "lift_ci_high": float(high[-1]),
+        "rel_lift": float(d[-1] / mean_c) if mean_c else None,
+        "p_value": float(p[-1]),
+        "decision": decision,
+        "mixing_sd": float(tau),
+        **({"gs_decision": plan["decision"]} if plan else {}),
+    }
+    estimate = Estimate(
+        f"{m.metric.name}: {arms[a]} − {control}",
+        row["lift"],
+        float(np.sqrt(v[-1])),
+        row["lift_ci_low"],
+        row["lift_ci_high"],
+        row["p_value"],
+        {k: row[k] for k in ("outcome", "variant", "control", "looks", "decision", "mixing_sd")}
+        | {"measure": "difference in means", "interval": "confidence sequence"},
+    )
+    return row, look_rows, estimate
+
+
+def _group_sequential_finding(spec: ABTestSpec) -> Finding:
+    """How the planned group-sequential analysis reads the looks: information fractions,
+    spending, and the futility rule when one is set."""
+    return Finding(
+        "info",
+        "group_sequential",
+        f"group-sequential analysis: information fraction = units so far / {spec.planned_n:,} "
+        f"planned per arm; {spec.spending} alpha spending (Lan–DeMets) recomputed for the "
+        "fractions observed; stop for efficacy at the first look whose |z| reaches its boundary"
+        + (
+            f"; {'binding' if spec.binding else 'non-binding'} futility bounds spend "
+            f"β = {1 - spec.power:.2g} "
+            f"({spec.futility}-type) under the planned effect {spec.mde:g} (--mde): stop "
+            "for futility when z, signed towards that effect, falls to its bound."
+            if spec.futility
+            else "."
+        ),
     )

@@ -161,45 +161,11 @@ def run_design(spec: DesignSpec, data: pd.DataFrame | None = None) -> Result:
     findings: list[Finding] = []
     blocks = _block_codes(data, spec, findings) if spec.strata and method != "simple" else None
     covariates = _covariates(data, spec, findings)
-    x = data[covariates].to_numpy(dtype=float) if covariates else np.empty((len(data), 0))
-    if covariates and np.isinf(x).any():
-        worst = covariates[int(np.isinf(x).sum(0).argmax())]
-        raise UserInputError(
-            f"balance covariate {worst!r} has {int(np.isinf(x).sum(0).max()):,} infinite "
-            "value(s); fix or drop them, or leave it out of --balance-covariates."
-        )
-    for column, values in zip(covariates, x.T, strict=True):
-        require_finite(values, column, "balance covariate")  # squares of larger values overflow
-    if covariates and np.isnan(x).any():
-        worst = covariates[int(np.isnan(x).sum(0).argmax())]
-        raise UserInputError(
-            f"balance covariate {worst!r} has missing values; fill or drop them, or leave it "
-            "out of --balance-covariates."
-        )
+    x = _balance_matrix(data, covariates)
     rng = np.random.default_rng(spec.seed)
-    tries = 1
-    arms = _draw(spec, method, len(data), blocks, shares, rng)
-    _require_drawn(np.bincount(arms, minlength=spec.arms), names)
-    if method == "rerandomise":
-        if not covariates:
-            raise UserInputError("--method rerandomise needs numeric balance covariates.")
-        while assignment.balance(x, arms, spec.arms).max_abs_smd >= spec.max_smd:
-            if tries >= spec.max_tries:
-                raise UserInputError(
-                    f"no draw in {spec.max_tries} tries had every |SMD| below {spec.max_smd}; "
-                    "raise --max-smd or --max-tries, or balance on fewer covariates."
-                )
-            arms = _draw(spec, "complete", len(data), blocks, shares, rng)
-            tries += 1
-        findings.append(
-            Finding(
-                "info",
-                "rerandomised",
-                f"accepted draw {tries} (acceptance rate about {1 / tries:.2%}); every |SMD| "
-                f"< {spec.max_smd}. Analyse with a randomisation test to keep the exact level "
-                "(Morgan & Rubin 2012).",
-            )
-        )
+    arms, tries = _assign(
+        spec, method, len(data), blocks, shares, x, covariates, names, rng, findings
+    )
     bal = assignment.balance(x, arms, spec.arms)
     counts = np.bincount(arms, minlength=spec.arms)
     labels = np.asarray(names, dtype=object)[arms]
@@ -213,12 +179,7 @@ def run_design(spec: DesignSpec, data: pd.DataFrame | None = None) -> Result:
         for c, cov in enumerate(covariates)
         for j in range(1, spec.arms)
     ]
-    balance_table: dict[str, list[Any]] = {"covariate": list(covariates)}
-    for j, name in enumerate(names):
-        balance_table[f"mean_{name}"] = bal.means[j].tolist()
-    for j, name in enumerate(names[1:], start=1):
-        balance_table[f"smd_{name}"] = bal.smd[j].tolist()
-        balance_table[f"var_ratio_{name}"] = bal.variance_ratio[j].tolist()
+    balance_table = _balance_table(bal, names, covariates)
     findings.append(
         Finding(
             "info",
@@ -246,22 +207,7 @@ def run_design(spec: DesignSpec, data: pd.DataFrame | None = None) -> Result:
     findings.append(
         Finding("info", "seed", f"seed {spec.seed} reproduces this assignment exactly.")
     )
-    strata_table: dict[str, list[Any]] = {}
-    if blocks is not None:
-        per_block = np.zeros((blocks.max() + 1, spec.arms), dtype=np.int64)
-        np.add.at(per_block, (blocks, arms), 1)
-        strata_table = {"stratum": list(range(len(per_block)))}
-        for j, name in enumerate(names):
-            strata_table[name] = per_block[:, j].tolist()
-        gap = float(np.abs(per_block - per_block.sum(1, keepdims=True) * shares).max())
-        findings.append(
-            Finding(
-                "info",
-                "strata",
-                f"{len(per_block)} strata from {', '.join(spec.strata)}; in every stratum each "
-                f"arm's count is within {gap:.2g} units of its planned share.",
-            )
-        )
+    strata_table = _strata_table(spec, blocks, arms, names, shares, findings)
     tables: dict[str, Any] = {
         "balance": balance_table,
         "counts": {"arm": names, "units": counts.tolist()},
@@ -284,6 +230,110 @@ def run_design(spec: DesignSpec, data: pd.DataFrame | None = None) -> Result:
         },
         data=assigned,
     )
+
+
+def _balance_matrix(data: pd.DataFrame, covariates: list[str]) -> np.ndarray:
+    """The balance covariates as a float matrix (no columns without any), refusing infinite and
+    missing values: a balance statistic of such a column would be NaN and accept any draw."""
+    x = data[covariates].to_numpy(dtype=float) if covariates else np.empty((len(data), 0))
+    if covariates and np.isinf(x).any():
+        worst = covariates[int(np.isinf(x).sum(0).argmax())]
+        raise UserInputError(
+            f"balance covariate {worst!r} has {int(np.isinf(x).sum(0).max()):,} infinite "
+            "value(s); fix or drop them, or leave it out of --balance-covariates."
+        )
+    for column, values in zip(covariates, x.T, strict=True):
+        require_finite(values, column, "balance covariate")  # squares of larger values overflow
+    if covariates and np.isnan(x).any():
+        worst = covariates[int(np.isnan(x).sum(0).argmax())]
+        raise UserInputError(
+            f"balance covariate {worst!r} has missing values; fill or drop them, or leave it "
+            "out of --balance-covariates."
+        )
+    return x
+
+
+def _assign(
+    spec: DesignSpec,
+    method: str,
+    n: int,
+    blocks: np.ndarray | None,
+    shares: np.ndarray,
+    x: np.ndarray,
+    covariates: list[str],
+    names: list[str],
+    rng: np.random.Generator,
+    findings: list[Finding],
+) -> tuple[np.ndarray, int]:
+    """One draw of the arms by `method`, or with rerandomisation complete draws until every
+    |SMD| is below `spec.max_smd` (Morgan & Rubin 2012); returns the arms and the draws taken."""
+    tries = 1
+    arms = _draw(spec, method, n, blocks, shares, rng)
+    _require_drawn(np.bincount(arms, minlength=spec.arms), names)
+    if method == "rerandomise":
+        if not covariates:
+            raise UserInputError("--method rerandomise needs numeric balance covariates.")
+        while assignment.balance(x, arms, spec.arms).max_abs_smd >= spec.max_smd:
+            if tries >= spec.max_tries:
+                raise UserInputError(
+                    f"no draw in {spec.max_tries} tries had every |SMD| below {spec.max_smd}; "
+                    "raise --max-smd or --max-tries, or balance on fewer covariates."
+                )
+            arms = _draw(spec, "complete", n, blocks, shares, rng)
+            tries += 1
+        findings.append(
+            Finding(
+                "info",
+                "rerandomised",
+                f"accepted draw {tries} (acceptance rate about {1 / tries:.2%}); every |SMD| "
+                f"< {spec.max_smd}. Analyse with a randomisation test to keep the exact level "
+                "(Morgan & Rubin 2012).",
+            )
+        )
+    return arms, tries
+
+
+def _balance_table(
+    bal: assignment.Balance, names: list[str], covariates: list[str]
+) -> dict[str, list[Any]]:
+    """The `balance` table: each covariate's mean per arm, and each treatment arm's SMD and
+    variance ratio against the first arm."""
+    balance_table: dict[str, list[Any]] = {"covariate": list(covariates)}
+    for j, name in enumerate(names):
+        balance_table[f"mean_{name}"] = bal.means[j].tolist()
+    for j, name in enumerate(names[1:], start=1):
+        balance_table[f"smd_{name}"] = bal.smd[j].tolist()
+        balance_table[f"var_ratio_{name}"] = bal.variance_ratio[j].tolist()
+    return balance_table
+
+
+def _strata_table(
+    spec: DesignSpec,
+    blocks: np.ndarray | None,
+    arms: np.ndarray,
+    names: list[str],
+    shares: np.ndarray,
+    findings: list[Finding],
+) -> dict[str, list[Any]]:
+    """The `strata` table (units per arm in each stratum; empty without strata), with a finding
+    on how far any stratum's counts stray from the planned shares."""
+    strata_table: dict[str, list[Any]] = {}
+    if blocks is not None:
+        per_block = np.zeros((blocks.max() + 1, spec.arms), dtype=np.int64)
+        np.add.at(per_block, (blocks, arms), 1)
+        strata_table = {"stratum": list(range(len(per_block)))}
+        for j, name in enumerate(names):
+            strata_table[name] = per_block[:, j].tolist()
+        gap = float(np.abs(per_block - per_block.sum(1, keepdims=True) * shares).max())
+        findings.append(
+            Finding(
+                "info",
+                "strata",
+                f"{len(per_block)} strata from {', '.join(spec.strata)}; in every stratum each "
+                f"arm's count is within {gap:.2g} units of its planned share.",
+            )
+        )
+    return strata_table
 
 
 design = python_face(

@@ -19,6 +19,7 @@ Size Calculations in Clinical Research* (2008); Fleiss, Levin & Paik (2003); Coh
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -485,47 +486,102 @@ def _power_curve(spec: PowerSpec, problem: _Problem, n_control: float, diff: flo
 
 def run_power(spec: PowerSpec, data: pd.DataFrame | None = None) -> Result:
     """Solve the power analysis `spec` describes (the runner every face calls; data unused)."""
-    problem = _Problem(spec, cuped=True)
-    plain = _Problem(spec, cuped=False)
-    cuped = spec.cuped_correlation is not None
-    m, ratio, target = spec.comparisons, spec.ratio, spec.target_power
+    sol = _solve(spec)
+    m, solved = spec.comparisons, spec.solve_for
+    total = sol.n_control + m * sol.n_variant
+    days = math.ceil(total / spec.daily_traffic) if spec.daily_traffic else None
+    rel = _relative(spec, sol.diff)
+    estimates = _estimates(spec, sol, total, rel, days)
+    findings = _findings(spec, sol, total, days)
+    plan = _plan_table(
+        spec, solved, sol.n_control, sol.n_variant, total, sol.diff, rel, sol.power, days,
+        sol.n_plain_exact,
+    )  # fmt: skip
+    curve = _power_curve(spec, sol.problem, sol.n_exact, sol.diff)
     formula = spec.chosen_formula
-    findings: list[Finding] = []
-    solved = spec.solve_for
+    what = {"sample_size": "sample size", "mde": "minimum detectable effect", "power": "power"}
+    title = f"Power analysis: {what[solved]} ({spec.metric}, {SHORT_NAMES[formula]})"
+    return Result(
+        kind="power",
+        method=spec.metric,
+        spec=spec,
+        estimates=estimates,
+        findings=findings,
+        tables={"plan": plan, "power_curve": curve},
+        summary={
+            "headline_table": "plan",
+            "title": title,
+            "solve_for": solved,
+            "formula": formula,
+            "alpha": spec.alpha,
+            "target_power": None if solved == "power" else spec.target_power,
+            "arms": spec.arms,
+        },
+    )
 
+
+@dataclass(frozen=True)
+class _Solution:
+    """The solved plan: the problem at the arms' actual ratio, the control arm's exact and whole
+    size, the variant arm's, the absolute effect and the power; with CUPED, the same quantity
+    without it (``*_plain``, None otherwise) so the finding can say what CUPED saves."""
+
+    problem: _Problem
+    n_exact: float
+    n_control: int
+    n_variant: int
+    diff: float
+    power: float
     n_plain_exact: float | None = None
     mde_plain: float | None = None
     power_plain: float | None = None
-    if solved == "sample_size":
+
+
+def _solve(spec: PowerSpec) -> _Solution:
+    """Solve for `spec.solve_for`. Arms are whole users: a solved sample size is rounded up and
+    its power recomputed at the rounded arms; a given n gets variant arms of ⌈ratio × n⌉, and
+    the MDE or power is solved at that actual ratio."""
+    problem = _Problem(spec, cuped=True)
+    plain = _Problem(spec, cuped=False)
+    cuped = spec.cuped_correlation is not None
+    ratio, target = spec.ratio, spec.target_power
+    if spec.solve_for == "sample_size":
         diff = spec.absolute_mde
         n_exact = problem.sample_size(diff, target)
-        n_plain_exact = plain.sample_size(diff, target) if cuped else n_exact
         n_control, n_variant = round_up(n_exact), round_up(ratio * n_exact)
         # the power reached by the rounded arms (n_variant / n_control may differ from ratio)
         rounded = _Problem(spec, cuped=True, ratio=n_variant / n_control)
-        power = float(rounded.power(n_control, diff))
-    else:
-        assert spec.n is not None
-        n_exact, n_control = float(spec.n), spec.n
-        n_variant = round_up(ratio * spec.n)
-        # whole users in every arm: the variant arms get ⌈ratio × n⌉
-        problem = _Problem(spec, cuped=True, ratio=n_variant / n_control)
-        plain = _Problem(spec, cuped=False, ratio=n_variant / n_control)
-        if solved == "mde":
-            diff = problem.mde(spec.n, target)
-            mde_plain = plain.mde(spec.n, target) if cuped else diff
-            if not math.isfinite(diff):
-                raise UserInputError(_no_mde_message(spec))
-            power = target
-        else:
-            diff = spec.absolute_mde
-            power = float(problem.power(spec.n, diff))
-            power_plain = float(plain.power(spec.n, diff)) if cuped else power
+        return _Solution(
+            problem, n_exact, n_control, n_variant, diff, float(rounded.power(n_control, diff)),
+            n_plain_exact=plain.sample_size(diff, target) if cuped else n_exact,
+        )  # fmt: skip
+    assert spec.n is not None
+    n_exact, n_control = float(spec.n), spec.n
+    n_variant = round_up(ratio * spec.n)
+    # whole users in every arm: the variant arms get ⌈ratio × n⌉
+    problem = _Problem(spec, cuped=True, ratio=n_variant / n_control)
+    plain = _Problem(spec, cuped=False, ratio=n_variant / n_control)
+    if spec.solve_for == "mde":
+        diff = problem.mde(spec.n, target)
+        mde_plain = plain.mde(spec.n, target) if cuped else diff
+        if not math.isfinite(diff):
+            raise UserInputError(_no_mde_message(spec))
+        return _Solution(problem, n_exact, n_control, n_variant, diff, target, mde_plain=mde_plain)
+    diff = spec.absolute_mde
+    power = float(problem.power(spec.n, diff))
+    return _Solution(
+        problem, n_exact, n_control, n_variant, diff, power,
+        power_plain=float(plain.power(spec.n, diff)) if cuped else power,
+    )  # fmt: skip
 
-    total = n_control + m * n_variant
+
+def _estimates(
+    spec: PowerSpec, sol: _Solution, total: int, rel: float | None, days: int | None
+) -> list[Estimate]:
+    """Every quantity of the plan as an estimate, the solved one marked ``solved``."""
+    m, ratio, target, solved = spec.comparisons, spec.ratio, spec.target_power, spec.solve_for
+    n_control, n_variant, n_exact, diff = sol.n_control, sol.n_variant, sol.n_exact, sol.diff
     total_exact = n_exact * (1 + m * ratio)
-    days = math.ceil(total / spec.daily_traffic) if spec.daily_traffic else None
-    rel = _relative(spec, diff)
 
     def mark(what: str) -> dict[str, Any]:
         return {"solved": solved == what}
@@ -549,7 +605,7 @@ def run_power(spec: PowerSpec, data: pd.DataFrame | None = None) -> Result:
     estimates.append(
         Estimate(
             "power",
-            power,
+            sol.power,
             extra={
                 "target": None if solved == "power" else target,
                 "note": "at the rounded sample size" if solved == "sample_size" else None,
@@ -569,7 +625,18 @@ def run_power(spec: PowerSpec, data: pd.DataFrame | None = None) -> Result:
             )
         )
 
-    # -- findings -------------------------------------------------------------------------
+    return estimates
+
+
+def _findings(spec: PowerSpec, sol: _Solution, total: int, days: int | None) -> list[Finding]:
+    """How the plan was solved and what to watch: the answer in words, multiplicity, what CUPED
+    saves, small expected counts (the normal approximation fails) and a test shorter than a
+    week (weekday effects)."""
+    m, solved, formula = spec.comparisons, spec.solve_for, spec.chosen_formula
+    cuped = spec.cuped_correlation is not None
+    n_control, n_variant, n_exact, diff = sol.n_control, sol.n_variant, sol.n_exact, sol.diff
+    power = sol.power
+    findings: list[Finding] = []
     how = f"Power formula: {FORMULA_NAMES[formula]}"
     if solved == "sample_size":
         how += (
@@ -607,7 +674,14 @@ def run_power(spec: PowerSpec, data: pd.DataFrame | None = None) -> Result:
     if cuped:
         findings.append(
             _cuped_finding(
-                spec, solved, n_exact, n_plain_exact, diff, mde_plain, power, power_plain
+                spec,
+                solved,
+                n_exact,
+                sol.n_plain_exact,
+                diff,
+                sol.mde_plain,
+                power,
+                sol.power_plain,
             )
         )
     if spec.metric == "proportions":
@@ -638,30 +712,7 @@ def run_power(spec: PowerSpec, data: pd.DataFrame | None = None) -> Result:
             )
         )
 
-    # -- tables ---------------------------------------------------------------------------
-    plan = _plan_table(
-        spec, solved, n_control, n_variant, total, diff, rel, power, days, n_plain_exact
-    )
-    curve = _power_curve(spec, problem, n_exact, diff)
-    what = {"sample_size": "sample size", "mde": "minimum detectable effect", "power": "power"}
-    title = f"Power analysis: {what[solved]} ({spec.metric}, {SHORT_NAMES[formula]})"
-    return Result(
-        kind="power",
-        method=spec.metric,
-        spec=spec,
-        estimates=estimates,
-        findings=findings,
-        tables={"plan": plan, "power_curve": curve},
-        summary={
-            "headline_table": "plan",
-            "title": title,
-            "solve_for": solved,
-            "formula": formula,
-            "alpha": spec.alpha,
-            "target_power": None if solved == "power" else target,
-            "arms": spec.arms,
-        },
-    )
+    return findings
 
 
 def _no_mde_message(spec: PowerSpec) -> str:

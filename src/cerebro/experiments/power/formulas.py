@@ -199,17 +199,31 @@ def _solve_increasing(
     return float(optimize.brentq(lambda x: func(x) - target, low, high, xtol=1e-12, rtol=_RTOL))
 
 
-def _n_guess(effect: float, std_null: float, std_alt: float, power: float, design: Design) -> float:
-    """One-tail closed form ((z_α σ₀ + z_β σ₁)/δ)², the usual textbook formula."""
-    from scipy import stats  # imported where used (import cost)
-
-    z_alpha = critical_z(design.alpha, design.alternative)
-    return ((z_alpha * std_null + stats.norm.ppf(power) * std_alt) / effect) ** 2
-
-
 def min_n_control(ratio: float, formula: str) -> float:
     """Smallest control-arm size the power functions accept (the t-test needs df ≥ 1)."""
     return 3 / (1 + ratio) if formula == "t" else 1e-9
+
+
+def _n_for_power(
+    power_at: Callable[[float], float],
+    power: float,
+    design: Design,
+    formula: str,
+    effect: float,
+    std_null: float,
+    std_alt: float,
+) -> float:
+    """The control-arm n at which the increasing `power_at` reaches `power`.
+
+    The search starts at the smallest n the test accepts and is bracketed from the one-tail
+    closed form ((z_α σ₀ + z_β σ₁)/δ)², the usual textbook formula, which is close but ignores
+    the other tail and the t distribution.
+    """
+    from scipy import stats  # imported where used (import cost)
+
+    z_alpha = critical_z(design.alpha, design.alternative)
+    guess = ((z_alpha * std_null + stats.norm.ppf(power) * std_alt) / effect) ** 2
+    return _solve_increasing(power_at, power, min_n_control(design.ratio, formula), guess, 1e15)
 
 
 def sample_size_proportions(
@@ -222,15 +236,14 @@ def sample_size_proportions(
     """Exact (unrounded) control-arm n at which the test reaches `power`."""
     effect, std_null, std_alt = proportion_stds(p_control, p_variant, design.ratio, formula)
     scale = math.sqrt(design.variance_factor)
-    guess = _n_guess(
-        abs(float(effect)), float(std_null) * scale, float(std_alt) * scale, power, design
-    )
-    return _solve_increasing(
+    return _n_for_power(
         lambda n: float(power_proportions(n, p_control, p_variant, design, formula)),
         power,
-        min_n_control(design.ratio, formula),
-        guess,
-        1e15,
+        design,
+        formula,
+        abs(float(effect)),
+        float(std_null) * scale,
+        float(std_alt) * scale,
     )
 
 
@@ -239,14 +252,11 @@ def sample_size_means(
 ) -> float:
     """Exact (unrounded) control-arm n at which the test of a mean difference reaches `power`."""
     std = sd * math.sqrt(design.variance_factor * (1 + 1 / design.ratio))
-    guess = _n_guess(abs(diff), std, std, power, design)
-    return _solve_increasing(
-        lambda n: float(power_means(n, diff, sd, design, formula)),
-        power,
-        min_n_control(design.ratio, formula),
-        guess,
-        1e15,
-    )
+
+    def power_at(n: float) -> float:
+        return float(power_means(n, diff, sd, design, formula))
+
+    return _n_for_power(power_at, power, design, formula, abs(diff), std, std)
 
 
 def direction(alternative: str) -> int:

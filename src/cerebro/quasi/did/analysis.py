@@ -27,8 +27,9 @@ import numpy as np
 from scipy import stats
 
 from cerebro.core.errors import UserInputError
-from cerebro.core.results import Estimate, Finding, Result, effect_result
+from cerebro.core.results import Estimate, Finding, Result
 from cerebro.data.validate import require_finite_result, require_units_per_arm
+from cerebro.quasi.design import design_result
 from cerebro.quasi.did import callaway_santanna as cs
 from cerebro.quasi.did.data import DidData, adoption, prepare_did
 from cerebro.quasi.did.event_study import EventStudy, event_study
@@ -76,14 +77,16 @@ def run(frame: pd.DataFrame, spec: DiDSpec) -> Result:
         + (" given the covariates" if data.names else "")
         + " and nobody changed behaviour in anticipation."
     )
-    return effect_result(
+    title = (
+        f"Difference-in-differences: {spec.treatment} on {spec.outcome} — "
+        f"{MODEL_NAMES[model]}, {len(data.y):,} rows, {units:,} units"
+    )
+    return design_result(
         spec,
-        spec.kind,
         estimates,
         findings,
         tables,
-        title=f"Difference-in-differences: {spec.treatment} on {spec.outcome} — "
-        f"{MODEL_NAMES[model]}, {len(data.y):,} rows, {units:,} units",
+        title=title,
         narrative=narrative,
         units=units,
         model=model,
@@ -544,6 +547,102 @@ def _callaway_santanna(
     assert data.unit is not None and data.time is not None and data.d is not None
     first, switchers = adoption(data)
     _adoption_findings(data, first, switchers, findings)
+    Y, X, cohort, unit_cluster = _balanced_adopters(data, spec, first, findings)
+    gt = cs.group_time_att(Y, cohort, spec.control_group, X)
+    if gt.skipped:
+        findings.append(
+            Finding(
+                "warning",
+                "no_comparison",
+                f"{len(gt.skipped)} group-time cells have no comparison units (no unit is "
+                "untreated by then) and are not estimated.",
+            )
+        )
+    if X is not None:
+        # Outcome regression: the comparison group's trend predicted from base-period covariates.
+        findings.append(
+            Finding(
+                "info",
+                "covariates",
+                f"covariates {', '.join(data.names)} enter by outcome regression at each "
+                "cell's base period (R did's est_method = 'reg').",
+            )
+        )
+    periods = data.periods
+    se_gt = cs.standard_errors(gt.psi, unit_cluster)
+    low, high, p = normal_interval(gt.att, se_gt, spec.alpha)
+    group_time = {
+        "group": [periods[g] for g in gt.group],
+        "time": [periods[t] for t in gt.time],
+        "event_time": (gt.time - gt.group).tolist(),
+        "att": gt.att.tolist(),
+        "se": se_gt.tolist(),
+        "ci_low": low.tolist(),
+        "ci_high": high.tolist(),
+        "p_value": p.tolist(),
+        "n_treated": gt.n_treated.tolist(),
+        "n_control": gt.n_control.tolist(),
+    }
+    event_rows, dyn_overall, reps, crit = _event_study(gt, spec, unit_cluster)
+    by_group, grp_overall = _by_group(gt, periods, spec, unit_cluster)
+    overall = {
+        "simple": cs.aggregate(gt, "simple")[1],
+        "dynamic": dyn_overall,
+        "group": grp_overall,
+    }
+    control = "never-treated" if spec.control_group == "never" else "not-yet-treated"
+    estimates = []
+    for how in (spec.aggregation, *[h for h in overall if h != spec.aggregation]):
+        value, psi = overall[how]
+        se = float(cs.standard_errors(psi[:, None], unit_cluster)[0])
+        lo, hi, pv = normal_interval(np.array(value), np.array(se), spec.alpha)
+        estimates.append(
+            Estimate(
+                f"ATT (Callaway–Sant'Anna, {how})", value, se, float(lo), float(hi), float(pv),
+                {"model": "callaway_santanna", "aggregation": how, "control_group": control},
+            )
+        )  # fmt: skip
+    pretrend = _group_time_pretrend(gt, spec, unit_cluster)
+    if pretrend is not None:
+        findings.append(pretrend)
+    # The static TWFE estimate on the same rows, to show what it would have said.
+    dm = TwoWayDemeaner(data.unit, data.time)
+    X_tw, _ = _time_varying(data, dm, spec, findings)
+    tw = twfe(data.y, np.column_stack([data.d, X_tw]), data.unit, data.time, cluster, dm)
+    estimates.append(
+        _estimate(
+            "ATT (TWFE, for comparison)", tw, 0, spec.alpha, model="twfe", se_type=cluster_note
+        )
+    )
+    if len(np.unique(first[first > 0])) > 1:
+        findings.append(_bias_finding(data, dm, first, estimates[0].value))
+    findings.append(
+        Finding(
+            "info",
+            "method",
+            f"ATT(g, t) by 2×2 comparisons with {control} units (varying base period: g − 1 "
+            "after adoption, t − 1 before); SEs from influence functions"
+            + (f", summed within {data.cluster_name}" if data.cluster is not None else "")
+            + f"; the event-time band is uniform over event times ({reps} multiplier-bootstrap "
+            f"draws, seed {spec.seed}, critical value {crit:.3f}).",
+        )
+    )
+    return estimates, {
+        "effects": _effects_table(estimates),
+        "event_study": event_rows,
+        "by_group": by_group,
+        "group_time": group_time,
+    }
+
+
+def _balanced_adopters(
+    data: DidData, spec: DiDSpec, first: np.ndarray, findings: list[Finding]
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]:
+    """The unit × period outcome matrix (and covariates) Callaway–Sant'Anna compares, with each
+    unit's cohort and cluster: units observed in every period and not treated from the first
+    one (nothing identifies their effect), each exclusion said in a finding. Refuses a panel
+    with no comparison or no adopter left, and clusters that split a unit."""
+    assert data.unit is not None and data.time is not None
     n_units, T = int(data.unit.max() + 1), len(data.periods)
     complete = np.bincount(data.unit, minlength=n_units) == T
     if not complete.all():
@@ -597,41 +696,15 @@ def _callaway_santanna(
                 "clusters that contain whole units (e.g. a region, not a period)."
             )
         unit_cluster = per_unit[use]
-    gt = cs.group_time_att(Y, cohort, spec.control_group, X)
-    if gt.skipped:
-        findings.append(
-            Finding(
-                "warning",
-                "no_comparison",
-                f"{len(gt.skipped)} group-time cells have no comparison units (no unit is "
-                "untreated by then) and are not estimated.",
-            )
-        )
-    if X is not None:
-        # Outcome regression: the comparison group's trend predicted from base-period covariates.
-        findings.append(
-            Finding(
-                "info",
-                "covariates",
-                f"covariates {', '.join(data.names)} enter by outcome regression at each "
-                "cell's base period (R did's est_method = 'reg').",
-            )
-        )
-    se_gt = cs.standard_errors(gt.psi, unit_cluster)
-    periods = data.periods
-    low, high, p = normal_interval(gt.att, se_gt, spec.alpha)
-    group_time = {
-        "group": [periods[g] for g in gt.group],
-        "time": [periods[t] for t in gt.time],
-        "event_time": (gt.time - gt.group).tolist(),
-        "att": gt.att.tolist(),
-        "se": se_gt.tolist(),
-        "ci_low": low.tolist(),
-        "ci_high": high.tolist(),
-        "p_value": p.tolist(),
-        "n_treated": gt.n_treated.tolist(),
-        "n_control": gt.n_control.tolist(),
-    }
+    return Y, X, cohort, unit_cluster
+
+
+def _event_study(
+    gt: cs.GroupTime, spec: DiDSpec, unit_cluster: np.ndarray | None
+) -> tuple[dict[str, Any], Any, int, float]:
+    """The `event_study` table: ATT by event time in the `--leads`/`--lags` window, pointwise
+    intervals and a uniform band over event times (multiplier bootstrap, so the band covers the
+    whole path at once); also the dynamic overall ATT, the draws and the band's critical value."""
     # Event-time window (--leads/--lags) applies to the dynamic aggregation, as R's min_e/max_e.
     event = gt.time - gt.group
     window = np.ones(len(event), bool)
@@ -656,6 +729,14 @@ def _callaway_santanna(
         "band_low": b_low.tolist(),
         "band_high": b_high.tolist(),
     }
+    return event_rows, dyn_overall, reps, crit
+
+
+def _by_group(
+    gt: cs.GroupTime, periods: Any, spec: DiDSpec, unit_cluster: np.ndarray | None
+) -> tuple[dict[str, Any], Any]:
+    """The `by_group` table (ATT of each adoption cohort over its post periods) and the
+    group-aggregated overall ATT."""
     grp, grp_overall = cs.aggregate(gt, "group")
     grp_se = cs.standard_errors(grp.psi, unit_cluster)
     g_low, g_high, g_p = normal_interval(grp.att, grp_se, spec.alpha)
@@ -667,72 +748,29 @@ def _callaway_santanna(
         "ci_high": g_high.tolist(),
         "p_value": g_p.tolist(),
     }
-    overall = {
-        "simple": cs.aggregate(gt, "simple")[1],
-        "dynamic": dyn_overall,
-        "group": grp_overall,
-    }
-    control = "never-treated" if spec.control_group == "never" else "not-yet-treated"
-    estimates = []
-    for how in (spec.aggregation, *[h for h in overall if h != spec.aggregation]):
-        value, psi = overall[how]
-        se = float(cs.standard_errors(psi[:, None], unit_cluster)[0])
-        lo, hi, pv = normal_interval(np.array(value), np.array(se), spec.alpha)
-        estimates.append(
-            Estimate(
-                f"ATT (Callaway–Sant'Anna, {how})", value, se, float(lo), float(hi), float(pv),
-                {"model": "callaway_santanna", "aggregation": how, "control_group": control},
-            )
-        )  # fmt: skip
-    # Joint test of the pre-period ATT(g, t) (placebos), from their influence functions.
+    return by_group, grp_overall
+
+
+def _group_time_pretrend(
+    gt: cs.GroupTime, spec: DiDSpec, unit_cluster: np.ndarray | None
+) -> Finding | None:
+    """Joint Wald test of the pre-period ATT(g, t) (placebos) from their influence functions;
+    None when there is no pre-period cell."""
     pre = ~gt.post
-    if pre.any():
-        psi_pre = gt.psi[:, pre]
-        if unit_cluster is not None:
-            sums = np.zeros((unit_cluster.max() + 1, psi_pre.shape[1]))
-            np.add.at(sums, unit_cluster, psi_pre)
-            psi_pre = sums
-        V = psi_pre.T @ psi_pre / gt.n**2
-        b = gt.att[pre]
-        W = float(b @ np.linalg.lstsq(V, b, rcond=None)[0])
-        q = int(pre.sum())
-        findings.append(
-            _pretrend_finding(
-                f"χ²({q}) = {W:.3g}",
-                q,
-                float(stats.chi2.sf(W, q)),
-                "pre-period ATT(g, t)",
-                spec.alpha,
-            )
-        )
-    # The static TWFE estimate on the same rows, to show what it would have said.
-    dm = TwoWayDemeaner(data.unit, data.time)
-    X_tw, _ = _time_varying(data, dm, spec, findings)
-    tw = twfe(data.y, np.column_stack([data.d, X_tw]), data.unit, data.time, cluster, dm)
-    estimates.append(
-        _estimate(
-            "ATT (TWFE, for comparison)", tw, 0, spec.alpha, model="twfe", se_type=cluster_note
-        )
+    if not pre.any():
+        return None
+    psi_pre = gt.psi[:, pre]
+    if unit_cluster is not None:
+        sums = np.zeros((unit_cluster.max() + 1, psi_pre.shape[1]))
+        np.add.at(sums, unit_cluster, psi_pre)
+        psi_pre = sums
+    V = psi_pre.T @ psi_pre / gt.n**2
+    b = gt.att[pre]
+    W = float(b @ np.linalg.lstsq(V, b, rcond=None)[0])
+    q = int(pre.sum())
+    return _pretrend_finding(
+        f"χ²({q}) = {W:.3g}", q, float(stats.chi2.sf(W, q)), "pre-period ATT(g, t)", spec.alpha
     )
-    if len(np.unique(first[first > 0])) > 1:
-        findings.append(_bias_finding(data, dm, first, estimates[0].value))
-    findings.append(
-        Finding(
-            "info",
-            "method",
-            f"ATT(g, t) by 2×2 comparisons with {control} units (varying base period: g − 1 "
-            "after adoption, t − 1 before); SEs from influence functions"
-            + (f", summed within {data.cluster_name}" if data.cluster is not None else "")
-            + f"; the event-time band is uniform over event times ({reps} multiplier-bootstrap "
-            f"draws, seed {spec.seed}, critical value {crit:.3f}).",
-        )
-    )
-    return estimates, {
-        "effects": _effects_table(estimates),
-        "event_study": event_rows,
-        "by_group": by_group,
-        "group_time": group_time,
-    }
 
 
 def _subset(gt: cs.GroupTime, keep: np.ndarray) -> cs.GroupTime:

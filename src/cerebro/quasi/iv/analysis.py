@@ -20,10 +20,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
-from cerebro.core.results import Estimate, Finding, Result, effect_result
+from cerebro.core.results import Estimate, Finding, Result
 from cerebro.data.columns import confounder_terms, note_dropped, numeric_column, source_columns
 from cerebro.data.load import label_text
 from cerebro.data.validate import require_units_per_arm, require_varying
+from cerebro.quasi.design import design_result
 from cerebro.quasi.iv import estimators as ive
 from cerebro.stats.intervals import p_value_from_statistic, wald_interval
 
@@ -231,15 +232,9 @@ def run(frame: pd.DataFrame, spec: IVSpec) -> Result:
     """
     findings: list[Finding] = []
     data = Design(frame, spec, findings)
-    debiased = spec.debiased
-    kind = spec.iv_cov or ("clustered" if spec.cluster else "robust")
-    if kind not in COV_TYPES:
-        raise UserInputError(f"cov_type {kind!r} is not one of {', '.join(COV_TYPES)}.")
-    if kind == "clustered" and data.clusters is None:
-        raise UserInputError("cov_type 'clustered' needs a cluster column (--cluster).")
-    cov = ive.CovSpec(kind, debiased, data.clusters if kind == "clustered" else None)
-    y, d, W, Z, Zf, X = data.y, data.d, data.W, data.Z, data.Zf, data.X
-    n, k = data.n, Z.shape[1]
+    cov = _covariance(data, spec)
+    y, d, W, Zf, X = data.y, data.d, data.W, data.Zf, data.X
+    k = data.Z.shape[1]
     kappa = float(ive.liml_kappa(y, d, W, Zf))
     fits = {
         "OLS": ive.kclass(y, X, X, 1.0, cov),
@@ -250,8 +245,98 @@ def run(frame: pd.DataFrame, spec: IVSpec) -> Result:
     fs = ive.first_stage(d, Zf, k, cov)
     pieces = ive.ar_pieces(y, d, Zf, k, cov)
     ar_set = ive.ar_confidence_set(pieces, spec.alpha)
-    df = (n - X.shape[1]) if debiased else None
+    df = (data.n - X.shape[1]) if spec.debiased else None
 
+    rows, estimates = _effect_estimates(fits, chosen, spec, df)
+    head = estimates[0]
+    finite = [(lo, hi) for lo, hi in ar_set if np.isfinite(lo) and np.isfinite(hi)]
+    head.extra.update(
+        {
+            "cov_type": cov.kind,
+            "debiased": spec.debiased,
+            "anderson_rubin_set": _set_text(ar_set),
+            "ar_ci_low": finite[0][0] if len(ar_set) == 1 and finite else None,
+            "ar_ci_high": finite[0][1] if len(ar_set) == 1 and finite else None,
+            "first_stage_f": float(fs.f_stat),
+            "effective_f": float(fs.effective_f),
+            "instruments": k,
+        }
+    )
+    if chosen == "LIML":
+        head.extra["liml_kappa"] = kappa
+    first = _first_stage_estimates(data, spec, cov, fs, df, estimates)
+
+    findings.append(_standard_error_finding(data, spec, cov.kind))
+    critical = ive.mop_critical_value(float(fs.k_eff), 0.05, 0.10)
+    _first_stage_findings(fs, critical, spec, findings)
+    findings.append(_ar_finding(ar_set, pieces, spec))
+    diagnostics = _diagnostics(data, spec, cov, fits, fs, critical, kappa, findings)
+    if cov.kind == "clustered" and data.clusters.max() + 1 < 30:
+        findings.append(
+            Finding(
+                "warning",
+                "few_clusters",
+                f"only {int(data.clusters.max()) + 1} clusters: cluster-robust SEs and tests "
+                "are unreliable with fewer than about 30–50 clusters.",
+            )
+        )
+    findings.append(_late_finding(data, spec, fs))
+
+    tables: dict[str, Any] = {
+        "effects": rows,
+        "anderson_rubin": {
+            "lower": [lo for lo, _ in ar_set],
+            "upper": [hi for _, hi in ar_set],
+        },
+        "first_stage": first,
+        "diagnostics": diagnostics,
+        **_binned_first_stage(data, fs),
+    }
+    treat, out = spec.treatment, spec.outcome
+    level = f"{1 - spec.alpha:.0%}"
+    narrative = (
+        f"By {chosen} with instrument{'s' if k > 1 else ''} {', '.join(spec.instrument)}, one "
+        f"more unit of {treat} changes {out} by {head.value:+.4g} ({level} CI "
+        f"{head.ci_low:+.4g} to {head.ci_high:+.4g}, {COV_NAMES[cov.kind].split(' (')[0]} SEs); "
+        f"the Anderson–Rubin set, valid however weak the instruments, is {_set_text(ar_set)}. "
+        f"OLS gives {fits['OLS'].params[0]:+.4g}. This is causal only if the instrument is as "
+        f"good as random given the controls and moves {out} only through {treat}."
+    )
+    title = f"Effect of {treat} on {out} — instrumental variables ({chosen}), {data.n:,} units"
+    return design_result(
+        spec,
+        estimates,
+        findings,
+        tables,
+        title=title,
+        narrative=narrative,
+        units=data.n,
+        treatment=treat,
+        outcome=out,
+        estimator=chosen,
+        cov_type=cov.kind,
+        first_stage_f=float(fs.f_stat),
+        effective_f=float(fs.effective_f),
+        effective_f_critical=critical,
+    )
+
+
+def _covariance(data: Design, spec: IVSpec) -> ive.CovSpec:
+    """The covariance every fit uses: `spec.iv_cov`, or clustered when a cluster column is named
+    and robust otherwise – refused here, before any fit, when it cannot be computed."""
+    kind = spec.iv_cov or ("clustered" if spec.cluster else "robust")
+    if kind not in COV_TYPES:
+        raise UserInputError(f"cov_type {kind!r} is not one of {', '.join(COV_TYPES)}.")
+    if kind == "clustered" and data.clusters is None:
+        raise UserInputError("cov_type 'clustered' needs a cluster column (--cluster).")
+    return ive.CovSpec(kind, spec.debiased, data.clusters if kind == "clustered" else None)
+
+
+def _effect_estimates(
+    fits: dict[str, Any], chosen: str, spec: IVSpec, df: int | None
+) -> tuple[dict[str, list[Any]], list[Estimate]]:
+    """The `effects` table and its estimates: the chosen estimator first (the headline), then
+    the other IV estimator, then OLS as the naive comparison."""
     treat, out = spec.treatment, spec.outcome
     rows: dict[str, list[Any]] = {
         k_: [] for k_ in ("estimator", "estimate", "se", "ci_low", "ci_high", "p_value")
@@ -267,25 +352,22 @@ def run(frame: pd.DataFrame, spec: IVSpec) -> Result:
         if name == "OLS":
             label += ", not causal if the treatment is endogenous"
         estimates.append(Estimate(label, value, se, low, high, p, {"estimator": name}))
-    head = estimates[0]
-    finite = [(lo, hi) for lo, hi in ar_set if np.isfinite(lo) and np.isfinite(hi)]
-    head.extra.update(
-        {
-            "cov_type": kind,
-            "debiased": debiased,
-            "anderson_rubin_set": _set_text(ar_set),
-            "ar_ci_low": finite[0][0] if len(ar_set) == 1 and finite else None,
-            "ar_ci_high": finite[0][1] if len(ar_set) == 1 and finite else None,
-            "first_stage_f": float(fs.f_stat),
-            "effective_f": float(fs.effective_f),
-            "instruments": k,
-        }
-    )
-    if chosen == "LIML":
-        head.extra["liml_kappa"] = kappa
+    return rows, estimates
 
-    # first stage and reduced form, coefficient by coefficient
-    rf = ive.kclass(y, Zf, Zf, 1.0, cov)
+
+def _first_stage_estimates(
+    data: Design,
+    spec: IVSpec,
+    cov: ive.CovSpec,
+    fs: ive.FirstStage,
+    df: int | None,
+    estimates: list[Estimate],
+) -> dict[str, list[Any]]:
+    """The `first_stage` table – each instrument's first-stage and reduced-form coefficient –
+    with an estimate per first-stage coefficient appended to `estimates` (relevance is read off
+    these; the reduced form is the instrument's intention-to-treat effect)."""
+    W, Zf = data.W, data.Zf
+    rf = ive.kclass(data.y, Zf, Zf, 1.0, cov)
     fs_fit_se = np.sqrt(np.diag(fs.cov))
     first = {k_: [] for k_ in ("instrument", "coef", "se", "p_value", "reduced_form", "rf_se")}
     for j, name in enumerate(data.z_names):
@@ -299,65 +381,52 @@ def run(frame: pd.DataFrame, spec: IVSpec) -> Result:
             first[col].append(v)
         estimates.append(
             Estimate(
-                f"first stage: {name} → {treat}",
+                f"first stage: {name} → {spec.treatment}",
                 coef,
                 se,
                 *_interval(coef, se, spec.alpha, df),
             )
         )
+    return first
 
+
+def _standard_error_finding(data: Design, spec: IVSpec, kind: str) -> Finding:
+    """Which standard errors the tables show, and how to get the other conventions: the
+    packages users compare with differ in their defaults."""
     cov_note = COV_NAMES[kind] + (
         f", {int(data.clusters.max()) + 1} clusters of {spec.cluster}"
         if kind == "clustered"
         else ""
     )
-    findings.append(
-        Finding(
-            "info",
-            "standard_errors",
-            f"standard errors are {cov_note}"
-            + (
-                ", with the small-sample factor n/(n − q) and t/F reference distributions"
-                if debiased
-                else ", without small-sample factors (linearmodels' cov_type="
-                f"'{kind}', debiased=False; --iv-cov unadjusted gives classical SEs, --debiased "
-                "Stata-like ones)"
-            )
-            + ".",
-        ),
-    )
-    critical = ive.mop_critical_value(float(fs.k_eff), 0.05, 0.10)
-    _first_stage_findings(fs, critical, spec, findings)
-    findings.append(_ar_finding(ar_set, pieces, spec))
-    diagnostics = _diagnostics(data, spec, cov, fits, fs, critical, kappa, findings)
-    if kind == "clustered" and data.clusters.max() + 1 < 30:
-        findings.append(
-            Finding(
-                "warning",
-                "few_clusters",
-                f"only {int(data.clusters.max()) + 1} clusters: cluster-robust SEs and tests "
-                "are unreliable with fewer than about 30–50 clusters.",
-            )
+    return Finding(
+        "info",
+        "standard_errors",
+        f"standard errors are {cov_note}"
+        + (
+            ", with the small-sample factor n/(n − q) and t/F reference distributions"
+            if spec.debiased
+            else ", without small-sample factors (linearmodels' cov_type="
+            f"'{kind}', debiased=False; --iv-cov unadjusted gives classical SEs, --debiased "
+            "Stata-like ones)"
         )
-    findings.append(_late_finding(data, spec, fs))
+        + ".",
+    )
 
-    # binned first stage: the treatment net of the fitted contribution of the controls and
-    # the other instruments, against the first instrument: a line of slope π̂₁ plus v̂. For a
-    # binary instrument the two bin means lie on the line exactly (v̂ sums to zero and is
-    # orthogonal to z); otherwise they scatter around it
+
+def _binned_first_stage(data: Design, fs: ive.FirstStage) -> dict[str, Any]:
+    """The tables of the first-stage plot: binned means and the fitted line.
+
+    The treatment net of the fitted contribution of the controls and the other instruments,
+    against the first instrument: a line of slope π̂₁ plus v̂. For a binary instrument the two
+    bin means lie on the line exactly (v̂ sums to zero and is orthogonal to z); otherwise they
+    scatter around it.
+    """
+    W, Z, Zf, d = data.W, data.Z, data.Zf, data.d
     zf_coef = ive.projection_coef(Zf, d[:, None])[:, 0]
     others = np.delete(Zf, W.shape[1], axis=1)
     contribution = others @ np.delete(zf_coef, W.shape[1])
-    bins = _bins(Z[:, 0], d - contribution + contribution.mean())
-    tables: dict[str, Any] = {
-        "effects": rows,
-        "anderson_rubin": {
-            "lower": [lo for lo, _ in ar_set],
-            "upper": [hi for _, hi in ar_set],
-        },
-        "first_stage": first,
-        "diagnostics": diagnostics,
-        "first_stage_bins": bins,
+    return {
+        "first_stage_bins": _bins(Z[:, 0], d - contribution + contribution.mean()),
         "first_stage_line": {
             "instrument": [data.z_names[0]],
             "slope": [float(fs.coef[0])],
@@ -365,32 +434,6 @@ def run(frame: pd.DataFrame, spec: IVSpec) -> Result:
             "center_y": [float(d.mean())],
         },
     }
-    level = f"{1 - spec.alpha:.0%}"
-    narrative = (
-        f"By {chosen} with instrument{'s' if k > 1 else ''} {', '.join(spec.instrument)}, one "
-        f"more unit of {treat} changes {out} by {head.value:+.4g} ({level} CI "
-        f"{head.ci_low:+.4g} to {head.ci_high:+.4g}, {COV_NAMES[kind].split(' (')[0]} SEs); "
-        f"the Anderson–Rubin set, valid however weak the instruments, is {_set_text(ar_set)}. "
-        f"OLS gives {fits['OLS'].params[0]:+.4g}. This is causal only if the instrument is as "
-        f"good as random given the controls and moves {out} only through {treat}."
-    )
-    return effect_result(
-        spec,
-        spec.kind,
-        estimates,
-        findings,
-        tables,
-        title=f"Effect of {treat} on {out} — instrumental variables ({chosen}), {n:,} units",
-        narrative=narrative,
-        units=n,
-        treatment=treat,
-        outcome=out,
-        estimator=chosen,
-        cov_type=kind,
-        first_stage_f=float(fs.f_stat),
-        effective_f=float(fs.effective_f),
-        effective_f_critical=critical,
-    )
 
 
 def _diagnostics(

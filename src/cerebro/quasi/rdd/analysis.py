@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
-from cerebro.core.results import Estimate, Finding, Result, effect_result
+from cerebro.core.results import Estimate, Finding, Result
 from cerebro.data.columns import confounder_terms, note_dropped, numeric_column
 from cerebro.data.validate import require_units_per_arm, require_varying
+from cerebro.quasi.design import design_result
 from cerebro.quasi.rdd.estimate import RDFit, RDResult, rd_fit
 from cerebro.stats.intervals import normal_interval
 
@@ -272,6 +273,50 @@ def run(frame: pd.DataFrame, spec: RDDSpec) -> Result:
     findings: list[Finding] = []
     x, y, t, Z, names, cl = _columns(frame, spec, findings)
     c = spec.cutoff
+    fuzzy = _is_fuzzy(x, t, spec, findings)
+    res = rd_fit(
+        y, x, c, treatment=t if fuzzy else None, covariates=Z if names else None, cluster=cl,
+        p=spec.order, kernel=spec.kernel, h=spec.bandwidth,
+    )  # fmt: skip
+    fit = res.fit
+    alpha = spec.alpha
+    estimates = _estimates(res, fuzzy, spec, findings)
+    _fit_findings(res, spec, names, findings)
+    tables: dict[str, Any] = {"effects": _effect_rows(fit, alpha), "sides": _side_rows(res, x, c)}
+    density = _density(x, spec, alpha, findings)
+    if density is not None:
+        tables["density_test"] = density
+    balance = _balance(x, Z, names, spec, cl, alpha, findings)
+    if balance is not None:
+        tables["covariate_balance"] = balance
+    tables["placebo_cutoffs"] = _placebo(x, y, spec, cl, alpha, findings)
+    tables["rdplot_bins"] = bin_means(x, y, c)
+    tables["rdplot_fit"] = _fit_curve(fit, c)
+    head = estimates[0]
+    what = f"{spec.outcome} at {spec.running_variable} = {c:g}"
+    narrative = (
+        f"Crossing the cutoff changes {what} by {fit.tau:+.4g} "
+        f"({1 - alpha:.0%} robust CI {head.ci_low:+.4g} to {head.ci_high:+.4g}, "
+        f"p = {head.p_value:.3g})"
+        + (f", per unit of {spec.treatment} (compliers at the cutoff)" if fuzzy else "")
+        + f", from {fit.n_h[0] + fit.n_h[1]:,} observations within ±{fit.h:.4g} of the cutoff. "
+        "This is causal if units cannot sort precisely around the cutoff and nothing else "
+        "changes there; it describes units near the cutoff only."
+    )
+    title = (
+        f"Regression discontinuity ({'fuzzy' if fuzzy else 'sharp'}): {spec.outcome} "
+        f"at {spec.running_variable} = {c:g}, {len(x):,} units"
+    )
+    return design_result(
+        spec, estimates, findings, tables, title=title, narrative=narrative, units=len(x), cutoff=c
+    )
+
+
+def _is_fuzzy(x: np.ndarray, t: np.ndarray | None, spec: RDDSpec, findings: list[Finding]) -> bool:
+    """Whether the design is fuzzy, said in a finding: a take-up column that switches exactly at
+    the cutoff is a sharp design (its ratio of jumps would be the outcome jump divided by 1).
+    Refuses a cutoff with no data on one side, where there is no jump to estimate."""
+    c = spec.cutoff
     if not ((x < c).any() and (x >= c).any()):
         raise UserInputError(
             f"{spec.running_variable!r} has no values on "
@@ -307,10 +352,15 @@ def run(frame: pd.DataFrame, spec: RDDSpec) -> Result:
                 f"sharp design: treatment is {spec.running_variable} ≥ {c:g} (no take-up column).",
             )
         )
-    res = rd_fit(
-        y, x, c, treatment=t if fuzzy else None, covariates=Z if names else None, cluster=cl,
-        p=spec.order, kernel=spec.kernel, h=spec.bandwidth,
-    )  # fmt: skip
+    return fuzzy
+
+
+def _estimates(
+    res: RDResult, fuzzy: bool, spec: RDDSpec, findings: list[Finding]
+) -> list[Estimate]:
+    """The RD effect with its robust bias-corrected CI (the headline), the same point estimate
+    with the conventional CI (undercovers unless h is undersmoothed), and for a fuzzy design the
+    take-up jump, whose strength decides whether the ratio can be trusted (a finding)."""
     fit = res.fit
     alpha = spec.alpha
     low, high, p_rb = normal_interval(fit.tau_bc, fit.se_rb, alpha)
@@ -346,6 +396,13 @@ def run(frame: pd.DataFrame, spec: RDDSpec) -> Result:
                 ),
             )
         )
+    return estimates
+
+
+def _fit_findings(res: RDResult, spec: RDDSpec, names: list[str], findings: list[Finding]) -> None:
+    """What the fit did – bandwidths, variance, adjustment – and what limits it: one-sided
+    compliance, a score with many repeated values, few observations within the bandwidth."""
+    fit = res.fit
     how = (
         f"MSE-optimal common bandwidth (mserd): h = {fit.h:.4g}, bias bandwidth b = {fit.b:.4g}"
         if res.bandwidth_rule == "mserd"
@@ -396,37 +453,6 @@ def run(frame: pd.DataFrame, spec: RDDSpec) -> Result:
             f"the bandwidth (of {fit.n[0]:,} and {fit.n[1]:,})"
             + ("; few points – estimates are noisy." if few < 50 else "."),
         )
-    )
-    tables: dict[str, Any] = {"effects": _effect_rows(fit, alpha), "sides": _side_rows(res, x, c)}
-    density = _density(x, spec, alpha, findings)
-    if density is not None:
-        tables["density_test"] = density
-    balance = _balance(x, Z, names, spec, cl, alpha, findings)
-    if balance is not None:
-        tables["covariate_balance"] = balance
-    tables["placebo_cutoffs"] = _placebo(x, y, spec, cl, alpha, findings)
-    tables["rdplot_bins"] = bin_means(x, y, c)
-    tables["rdplot_fit"] = _fit_curve(fit, c)
-    what = f"{spec.outcome} at {spec.running_variable} = {c:g}"
-    narrative = (
-        f"Crossing the cutoff changes {what} by {fit.tau:+.4g} "
-        f"({1 - alpha:.0%} robust CI {low:+.4g} to {high:+.4g}, p = {p_rb:.3g})"
-        + (f", per unit of {spec.treatment} (compliers at the cutoff)" if fuzzy else "")
-        + f", from {fit.n_h[0] + fit.n_h[1]:,} observations within ±{fit.h:.4g} of the cutoff. "
-        "This is causal if units cannot sort precisely around the cutoff and nothing else "
-        "changes there; it describes units near the cutoff only."
-    )
-    return effect_result(
-        spec,
-        spec.kind,
-        estimates,
-        findings,
-        tables,
-        title=f"Regression discontinuity ({'fuzzy' if fuzzy else 'sharp'}): {spec.outcome} "
-        f"at {spec.running_variable} = {c:g}, {len(x):,} units",
-        narrative=narrative,
-        units=len(x),
-        cutoff=c,
     )
 
 

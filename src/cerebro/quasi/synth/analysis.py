@@ -24,12 +24,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
-from cerebro.core.results import Estimate, Finding, Result, effect_result
+from cerebro.core.results import Estimate, Finding, Result
 from cerebro.data.columns import confounder_terms, numeric_column
 from cerebro.data.load import label_text
 from cerebro.data.validate import require_finite, require_varying
+from cerebro.quasi.design import design_result
 from cerebro.quasi.synth.augmented import fit_augmented
 from cerebro.quasi.synth.inference import (
+    Placebos,
     adh_fitter,
     leave_one_out,
     permutation_p_value,
@@ -123,6 +125,14 @@ def _treated_from_column(frame: Any, spec: SyntheticControlSpec) -> tuple[list[s
     return [label_text(u) for u in starts.index], starts.iloc[0]
 
 
+def _refuse_treated_gap(gaps: pd.Series, treated_names: list[str], what: str) -> None:
+    """Refuse the first treated unit flagged in `gaps` ("treated unit 'x' " + `what`): a donor
+    with a gap is dropped with a finding, but without its treated units there is no analysis."""
+    gap = next((u for u in treated_names if gaps.get(u, False)), None)
+    if gap is not None:
+        raise UserInputError(f"treated unit {gap!r} {what}")
+
+
 def build_panel(frame: pd.DataFrame, spec: SyntheticControlSpec, findings: list[Finding]) -> Panel:
     """Validate the long panel and turn it into matrices and predictors."""
     import pandas as pd
@@ -184,12 +194,10 @@ def build_panel(frame: pd.DataFrame, spec: SyntheticControlSpec, findings: list[
             "2 before and 1 from the start."
         )
     holes = wide.isna().any(axis=1)
-    treated_holes = [u for u in treated_names if holes.get(u, False)]
-    if treated_holes:
-        raise UserInputError(
-            f"treated unit {treated_holes[0]!r} has no {outcome!r} for some periods of "
-            f"{time!r}; fill or drop those periods first."
-        )
+    _refuse_treated_gap(
+        holes, treated_names, f"has no {outcome!r} for some periods of {time!r}; fill or drop "
+        "those periods first."
+    )  # fmt: skip
     predictors, names = None, []
     if spec.confounders:
         columns, names, _ = confounder_terms(frame, spec.confounders)
@@ -198,12 +206,10 @@ def build_panel(frame: pd.DataFrame, spec: SyntheticControlSpec, findings: list[
         per_unit["_unit"] = frame["_unit"].to_numpy()
         means = per_unit[pre_rows].groupby("_unit")[names].mean().reindex(wide.index)
         missing_pred = means.isna().any(axis=1)
-        treated_missing = [u for u in treated_names if missing_pred.get(u, False)]
-        if treated_missing:
-            raise UserInputError(
-                f"treated unit {treated_missing[0]!r} has no pre-period value of a predictor in "
-                f"{', '.join(spec.confounders)}; drop that predictor."
-            )
+        _refuse_treated_gap(
+            missing_pred, treated_names, "has no pre-period value of a predictor in "
+            f"{', '.join(spec.confounders)}; drop that predictor."
+        )  # fmt: skip
         holes = holes | missing_pred
         predictors_frame = means
     if holes.any():
@@ -312,18 +318,56 @@ def run(frame: pd.DataFrame, spec: SyntheticControlSpec) -> Result:
             fit.post_rmspe / fit.pre_rmspe if fit.pre_rmspe > 0 else float("inf"),
         ),
     ]
-    units = np.array(panel.units)
     times = [label_text(t) if not isinstance(t, (int, float)) else t for t in panel.times]
     times = [str(t) if hasattr(t, "isoformat") else t for t in times]
+    tables = _tables(panel, fit, placebos, estimates, times)
+    _model_tables(model, panel, fit, fitter, times, tables, findings)
+    findings += _findings(spec, panel, fit, placebos, p_all, used_all, p_cut, used_cut, se_how)
+    names = ", ".join(np.array(panel.units)[treated])
+    level = f"{1 - spec.alpha:.0%}"
+    ci = f" ({level} CI {low:+.4g} to {high:+.4g}, {se_how})" if low is not None else ""
+    narrative = (
+        f"After {label_text(panel.times[n_pre])}, {spec.outcome} of {names} was on average "
+        f"{att:+.4g} per period against its {MODEL_NAMES[model]}{ci}; "
+        f"{round(p_all * (used_all + 1))} of {used_all + 1} units (the treated one included) "
+        f"have a post/pre RMSPE ratio at least as large (permutation p = {p_all:.3g}). "
+        "It is causal if the donors were untouched by the intervention and nothing else "
+        "changed for the treated unit at the same time."
+    )
+    title = (
+        f"Synthetic control: {spec.outcome} of {names} from "
+        f"{label_text(panel.times[n_pre])} — {MODEL_NAMES[model]}, {len(donors)} donors"
+    )
+    return design_result(
+        spec,
+        estimates,
+        findings,
+        tables,
+        title=title,
+        narrative=narrative,
+        units=len(panel.units),
+        treat_start=times[n_pre],
+        model=model,
+    )
+
+
+def _tables(
+    panel: Panel, fit: SynthFit, placebos: Placebos, estimates: list[Estimate], times: list[Any]
+) -> dict[str, Any]:
+    """The tables every model has: the effects (ATT and last gap), the treated and synthetic
+    paths with their gap, the donor weights (largest first) and each placebo's fit and path."""
+    Y, treated, donors, n_pre = panel.Y, panel.treated, panel.donors, panel.n_pre
+    head = estimates[0]
+    units = np.array(panel.units)
     order = np.argsort(-fit.weights, kind="stable")
-    tables: dict[str, Any] = {
+    return {
         "effects": {
             "estimate": [e.label for e in estimates[:2]],
             "value": [e.value for e in estimates[:2]],
-            "se": [estimates[0].se, None],
-            "ci_low": [low, None],
-            "ci_high": [high, None],
-            "p_value": [p_head, None],
+            "se": [head.se, None],
+            "ci_low": [head.ci_low, None],
+            "ci_high": [head.ci_high, None],
+            "p_value": [head.p_value, None],
         },
         "gaps": {
             "time": times,
@@ -347,6 +391,23 @@ def run(frame: pd.DataFrame, spec: SyntheticControlSpec) -> Result:
             "gap": placebos.gaps.ravel(),
         },
     }
+
+
+def _model_tables(
+    model: str,
+    panel: Panel,
+    fit: SynthFit,
+    fitter: Any,
+    times: list[Any],
+    tables: dict[str, Any],
+    findings: list[Finding],
+) -> None:
+    """The tables only one model has, added to `tables`: ADH's predictor balance and
+    leave-one-donor-out fits (its weights are sparse, so one donor can carry the fit), the
+    augmented model's plain SC weights, and SDID's time weights."""
+    Y, treated, donors, n_pre = panel.Y, panel.treated, panel.donors, panel.n_pre
+    units = np.array(panel.units)
+    order = np.argsort(-fit.weights, kind="stable")
     if model == "adh" and panel.predictors is not None:
         P = panel.predictors
         tables["predictors"] = {
@@ -374,7 +435,7 @@ def run(frame: pd.DataFrame, spec: SyntheticControlSpec) -> Result:
                     "info",
                     "leave_one_out",
                     f"dropping one positive-weight donor at a time moves the ATT between "
-                    f"{loo.att.min():+.4g} and {loo.att.max():+.4g} (all donors: {att:+.4g}).",
+                    f"{loo.att.min():+.4g} and {loo.att.max():+.4g} (all donors: {fit.att:+.4g}).",
                 )
             )
     if model == "augmented":
@@ -382,31 +443,6 @@ def run(frame: pd.DataFrame, spec: SyntheticControlSpec) -> Result:
     if model == "sdid":
         sd = fit.extra["sdid"]
         tables["time_weights"] = {"time": times[:n_pre], "weight": sd.lam}
-    findings += _findings(spec, panel, fit, placebos, p_all, used_all, p_cut, used_cut, se_how)
-    names = ", ".join(units[treated])
-    level = f"{1 - spec.alpha:.0%}"
-    ci = f" ({level} CI {low:+.4g} to {high:+.4g}, {se_how})" if low is not None else ""
-    narrative = (
-        f"After {label_text(panel.times[n_pre])}, {spec.outcome} of {names} was on average "
-        f"{att:+.4g} per period against its {MODEL_NAMES[model]}{ci}; "
-        f"{round(p_all * (used_all + 1))} of {used_all + 1} units (the treated one included) "
-        f"have a post/pre RMSPE ratio at least as large (permutation p = {p_all:.3g}). "
-        "It is causal if the donors were untouched by the intervention and nothing else "
-        "changed for the treated unit at the same time."
-    )
-    return effect_result(
-        spec,
-        spec.kind,
-        estimates,
-        findings,
-        tables,
-        title=f"Synthetic control: {spec.outcome} of {names} from "
-        f"{label_text(panel.times[n_pre])} — {MODEL_NAMES[model]}, {len(donors)} donors",
-        narrative=narrative,
-        units=len(panel.units),
-        treat_start=times[n_pre],
-        model=model,
-    )
 
 
 def _findings(
