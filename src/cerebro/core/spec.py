@@ -133,6 +133,17 @@ def cli(
     return {"cli": {k: v for k, v in hints.items() if v not in (None, False, [])}}
 
 
+def data_file(description: str, help: str | None = None) -> Any:
+    """The `data` field every analysis spec has: a path, the command line's first argument
+    (required there), None when a Python caller passes a DataFrame instead. `description`
+    says what one row is; `help` is the CLI's text when it must differ."""
+    return Field(
+        None,
+        description=description,
+        json_schema_extra=cli(argument=True, required=True, help=help),
+    )
+
+
 def face_hints(field: FieldInfo, face: str) -> dict[str, Any]:
     """The hints one face (``"cli"``) has for a field; an empty dict when it has none."""
     extra = field.json_schema_extra

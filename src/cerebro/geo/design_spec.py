@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cerebro.core.spec import Alpha, SpecBase, cli, split_list
+from cerebro.core.spec import Alpha, SpecBase, cli, data_file, split_list
 
 DEFAULT_EFFECTS = [0.0, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.3]
 
@@ -56,10 +56,8 @@ class GeoDesignSpec(SpecBase):
     """
 
     kind: Literal["geo_design"] = "geo_design"
-    data: str | None = Field(
-        None,
-        description="Long pre-test panel (CSV, Parquet or JSON): one row per geo and date.",
-        json_schema_extra=cli(argument=True, required=True),
+    data: str | None = data_file(
+        "Long pre-test panel (CSV, Parquet or JSON): one row per geo and date."
     )
     geo_column: str = Field("location", description="Column naming the geo of each row.")
     outcome: str = Field("Y", description="Outcome column (e.g. daily conversions).")

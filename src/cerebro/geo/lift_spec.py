@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cerebro.core.spec import Alpha, SpecBase, cli, split_list
+from cerebro.core.spec import Alpha, SpecBase, cli, data_file, split_list
 
 GeoMethod = Literal["augmented_synthetic_control", "synthetic_control", "tbr", "matched_markets"]
 
@@ -28,11 +28,7 @@ class GeoTestSpec(SpecBase):
     """
 
     kind: Literal["geotest"] = "geotest"
-    data: str | None = Field(
-        None,
-        description="Long panel (CSV, Parquet or JSON): one row per geo and date.",
-        json_schema_extra=cli(argument=True, required=True),
-    )
+    data: str | None = data_file("Long panel (CSV, Parquet or JSON): one row per geo and date.")
     geo_column: str = Field(..., description="Column naming the geo (market).")
     date_column: str = Field("date", description="Column with the date (or period number).")
     outcome: str = Field(..., description="Outcome column (units, sales, conversions).")

@@ -11,7 +11,7 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from cerebro.core.errors import UserInputError
-from cerebro.core.spec import Alpha, SpecBase, cli, split_list
+from cerebro.core.spec import Alpha, SpecBase, cli, data_file, split_list
 
 ADSTOCK_CHOICES = ("geometric", "delayed", "weibull_pdf", "weibull_cdf")
 SATURATION_CHOICES = ("hill", "logistic", "michaelis_menten")
@@ -49,14 +49,9 @@ class MMMSpec(SpecBase):
     """
 
     kind: Literal["mmm"] = "mmm"
-    data: str | None = Field(
-        None,
-        description="Path of the data file (CSV, Parquet or JSON).",
-        json_schema_extra=cli(
-            argument=True,
-            required=True,
-            help="Data file (CSV, Parquet or JSON): one row per week.",
-        ),
+    data: str | None = data_file(
+        "Path of the data file (CSV, Parquet or JSON).",
+        help="Data file (CSV, Parquet or JSON): one row per week.",
     )
     date_column: str = Field(..., description="Week column (dates, or week numbers).")
     kpi: str = Field(..., description="KPI column explained by the model (e.g. revenue).")

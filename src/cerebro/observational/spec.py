@@ -47,6 +47,7 @@ from cerebro.core.spec import (
     Jobs,
     SpecBase,
     cli,
+    data_file,
     explain_validation_error,
     split_list,
 )
@@ -127,11 +128,7 @@ class CausalSpec(EffectSpec):
     """
 
     kind: Literal["causal"] = "causal"
-    data: str | None = Field(
-        None,
-        description="Data file (CSV, Parquet or JSON), one row per unit.",
-        json_schema_extra=cli(argument=True, required=True),
-    )
+    data: str | None = data_file("Data file (CSV, Parquet or JSON), one row per unit.")
     treatment: str | None = Field(
         None,
         description="Treatment column: binary (or multi-valued) for adjustment; did: the treated "

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
-from cerebro.core.spec import Alpha, Jobs, SpecBase, cli, split_list
+from cerebro.core.spec import Alpha, Jobs, SpecBase, cli, data_file, split_list
 
 # The meta-learners of `cerebro.uplift.learners.LEARNERS` (kept here too so that validating a
 # spec never imports the model code), the causal forest, and "all" to fit and compare them all.
@@ -26,14 +26,9 @@ class UpliftSpec(SpecBase):
     """
 
     kind: Literal["uplift"] = "uplift"
-    data: str | None = Field(
-        None,
-        description="Path of the data file (CSV, Parquet or JSON).",
-        json_schema_extra=cli(
-            argument=True,
-            required=True,
-            help="Data file (CSV, Parquet or JSON): one row per unit, or several with --unit.",
-        ),
+    data: str | None = data_file(
+        "Path of the data file (CSV, Parquet or JSON).",
+        help="Data file (CSV, Parquet or JSON): one row per unit, or several with --unit.",
     )
     treatment: str = Field(
         ..., description="Treatment column: two values, or several arms compared with --control."

@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from cerebro.core.errors import UserInputError
-from cerebro.core.spec import SpecBase, cli, face_hints, split_list
+from cerebro.core.spec import SpecBase, cli, data_file, face_hints, split_list
 
 TestType = Literal[
     "ttest", "welch", "mann_whitney", "chi_square", "ztest", "fisher", "bayesian", "sequential"
@@ -64,16 +64,11 @@ class ABTestSpec(SpecBase):
         description="A name for this test, shown in the output.",
         json_schema_extra=cli(flag="--name"),
     )
-    data: str | None = Field(
-        None,
-        description="One row per unit, or several rows per unit with a unit id (or per arm with "
+    data: str | None = data_file(
+        "One row per unit, or several rows per unit with a unit id (or per arm with "
         "`from_summary`).",
-        json_schema_extra=cli(
-            argument=True,
-            required=True,
-            help="CSV, Parquet or JSON: one row per unit, or several rows per unit with a unit "
-            "id (or per arm with `from_summary`).",
-        ),
+        help="CSV, Parquet or JSON: one row per unit, or several rows per unit with a unit "
+        "id (or per arm with `from_summary`).",
     )
     treatment: str = Field(
         validation_alias=AliasChoices("treatment", "treatment_column"),

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from cerebro.core.spec import SpecBase, cli, split_list
+from cerebro.core.spec import SpecBase, cli, data_file, split_list
 
 METHODS = ("simple", "complete", "stratified", "rerandomise")
 MAX_ARMS = 1000  # past this an assignment table is no experiment anyone runs
@@ -17,11 +17,7 @@ class DesignSpec(SpecBase):
     """A randomisation of the units in `data` to `arms` arms."""
 
     kind: Literal["design"] = "design"
-    data: str | None = Field(
-        None,
-        description="Unit table (CSV, Parquet or JSON), one row per unit.",
-        json_schema_extra=cli(argument=True, required=True),
-    )
+    data: str | None = data_file("Unit table (CSV, Parquet or JSON), one row per unit.")
     arms: int = Field(2, description="Number of arms, control included.")
     allocation: list[float] | None = Field(
         None, description="Share of units per arm, e.g. 0.5,0.5 (sums to 1; default equal)."
