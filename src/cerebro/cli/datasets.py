@@ -54,6 +54,11 @@ def truth_table(truth: dict) -> Table:
     return table
 
 
+# Every data set takes these two (one definition; typer reads an option's metadata only).
+OUTPUT = typer.Option(..., "--output", "-o", help="Where to write (.csv or .parquet).")
+SEED = typer.Option(0, "--seed", help="Random seed; the same seed gives the same data.")
+
+
 def _save(frame, truth: dict, output: Path, what: str) -> None:
     """Write a data set and its truth beside it (`<name>_truth.json`)."""
     with status(f"writing {output} …"):
@@ -75,12 +80,8 @@ def register(app: typer.Typer) -> None:
     @datasets_app.command("saas")
     @user_errors
     def saas(
-        output: Path = typer.Option(
-            ..., "--output", "-o", help="Where to write (.csv or .parquet)."
-        ),
-        seed: int = typer.Option(
-            0, "--seed", help="Random seed; the same seed gives the same data."
-        ),
+        output: Path = OUTPUT,
+        seed: int = SEED,
         users: int = typer.Option(50_000, "--users", min=3, help="Number of users."),
         days: int = typer.Option(30, "--days", min=1, help="Days per user."),
     ) -> None:
@@ -106,8 +107,8 @@ def register(app: typer.Typer) -> None:
     @datasets_app.command("staggered")
     @user_errors
     def staggered(
-        output: Path = typer.Option(..., "--output", "-o", help="Where to write (.csv/.parquet)."),
-        seed: int = typer.Option(0, "--seed", help="Random seed."),
+        output: Path = OUTPUT,
+        seed: int = SEED,
         units: int = typer.Option(400, "--units", min=10, help="Number of units."),
         periods: int = typer.Option(8, "--periods", min=3, help="Number of periods."),
     ) -> None:
@@ -133,8 +134,8 @@ def register(app: typer.Typer) -> None:
     @datasets_app.command("rdd")
     @user_errors
     def rdd(
-        output: Path = typer.Option(..., "--output", "-o", help="Where to write (.csv/.parquet)."),
-        seed: int = typer.Option(0, "--seed", help="Random seed."),
+        output: Path = OUTPUT,
+        seed: int = SEED,
         rows: int = typer.Option(5000, "--rows", min=100, help="Number of rows."),
         fuzzy: bool = typer.Option(False, "--fuzzy", help="Imperfect take-up (column takeup)."),
     ) -> None:
@@ -148,8 +149,8 @@ def register(app: typer.Typer) -> None:
     @datasets_app.command("iv")
     @user_errors
     def iv(
-        output: Path = typer.Option(..., "--output", "-o", help="Where to write (.csv/.parquet)."),
-        seed: int = typer.Option(0, "--seed", help="Random seed."),
+        output: Path = OUTPUT,
+        seed: int = SEED,
         rows: int = typer.Option(2000, "--rows", min=50, help="Number of rows."),
     ) -> None:
         """An endogenous treatment d with instruments z1, z2 and control x1 (true effect 1); try
@@ -168,8 +169,8 @@ def _register_mmm(datasets_app: typer.Typer) -> None:
     @datasets_app.command("mmm")
     @user_errors
     def mmm(
-        output: Path = typer.Option(..., "--output", "-o", help="Where to write (.csv/.parquet)."),
-        seed: int = typer.Option(0, "--seed", help="Random seed."),
+        output: Path = OUTPUT,
+        seed: int = SEED,
         weeks: int = typer.Option(156, "--weeks", min=16, help="Number of weeks."),
         channels: int = typer.Option(6, "--channels", min=1, max=6, help="Media channels (≤ 6)."),
         geos: int | None = typer.Option(
