@@ -170,7 +170,7 @@ def read_plan(
 
     from cerebro.data.columns import numeric_column
     from cerebro.data.load import load_table
-    from cerebro.data.validate import regular_dates, require_nonnegative
+    from cerebro.data.validate import regular_dates
 
     data = posterior.data
     name = str(path).rsplit("/", 1)[-1]
@@ -200,8 +200,6 @@ def read_plan(
             "their spend."
         )
     spend = np.column_stack([_values(frame, c, "spend", name, given) for c in data.channels])
-    for c, channel in enumerate(data.channels):
-        require_nonnegative(spend[:, c], channel, "spend")
     given_controls = [c for c in data.control_names if c in frame.columns]
     if not given_controls:
         return given, spend, None
@@ -227,6 +225,13 @@ def _values(frame: pd.DataFrame, column: str, role: str, name: str, dates: list[
         raise UserInputError(
             f"{role} column {column!r} of plan {name!r} is missing in "
             f"{int(np.isnan(values).sum()):,} week(s) (the first {dates[first]}); fill in {fill}."
+        )
+    if role == "spend" and (values < 0).any():
+        first = int(np.flatnonzero(values < 0)[0])
+        raise UserInputError(
+            f"spend column {column!r} of plan {name!r} is negative in "
+            f"{int((values < 0).sum()):,} week(s) (the first {dates[first]}: {values[first]:g}); "
+            "spend is 0 or more."
         )
     return values
 

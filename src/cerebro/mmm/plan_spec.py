@@ -16,7 +16,7 @@ from cerebro.core.spec import Alpha, SpecBase, cli
 ModelFile = Annotated[
     str | None,
     Field(
-        description="A model saved by `cerebro mmm --save` (e.g. mmm.cerebro).",
+        description="A model saved by cerebro mmm --save (e.g. mmm.cerebro).",
         json_schema_extra=cli(argument=True, required=True),
     ),
 ]
@@ -105,8 +105,8 @@ class MMMOptimizeSpec(SpecBase):
     seed: int = Field(0, description="Seed of the optimiser's random starting plans.")
     plan_output: str | None = Field(
         None,
-        description="Write the optimal weekly plan here as CSV (the columns of a `cerebro "
-        "mmm-predict --plan` file).",
+        description="Write the optimal weekly plan here as CSV (the columns of a cerebro "
+        "mmm-predict --plan file).",
         json_schema_extra=cli(output=True),
     )
 
