@@ -236,19 +236,19 @@ def test_bad_model_files_and_options_are_refused_and_write_nothing(saved, tmp_pa
     plan = plan_with(posterior, tmp_path, lambda f: f)
     text = tmp_path / "notes.csv"
     text.write_text("a,b\n1,2\n")
-    written = tmp_path / "plan_out.csv"
+    figure, written = tmp_path / "x.png", tmp_path / "plan_out.csv"
+    optimize = ("mmm-optimize", path, "--plan-output", written)
     cases = [
         (("mmm-predict", tmp_path / "nope.cerebro", "--plan", plan), ["does not exist"]),
         (("mmm-predict", text, "--plan", plan), ["not a Cerebro MMM file"]),
-        (("mmm-optimize", path, "--bounds", "radio=0:2"), ["'radio'", "not a channel"]),
-        (("mmm-optimize", path, "--periods", 500), ["periods", "at most"]),
-        (("mmm-optimize", path, "--budget", -3), ["budget"]),
+        ((*optimize, "--bounds", "radio=0:2"), ["'radio'", "not a channel"]),
+        ((*optimize, "--bounds", "tv=2:1"), ["low 2 above high 1"]),
+        ((*optimize, "--periods", 500), ["periods", "at most"]),
+        ((*optimize, "--budget", -3), ["budget"]),
     ]
     for args, words in cases:
-        refused(invoke(*args, "--plot", tmp_path / "x.png", "--plan-output", written)
-                if args[0] == "mmm-optimize" else invoke(*args, "--plot", tmp_path / "x.png"),
-                *words)  # fmt: skip
-        assert not (tmp_path / "x.png").exists() and not written.exists()
+        refused(invoke(*args, "--plot", figure), *words)
+        assert not figure.exists() and not written.exists()
 
 
 def test_run_from_a_spec_and_python_faces_agree(saved, tmp_path) -> None:

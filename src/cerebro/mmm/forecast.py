@@ -23,7 +23,7 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
-from cerebro.mmm.data import baseline_features
+from cerebro.mmm.data import _complete, baseline_features
 from cerebro.mmm.posterior import mean_terms
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class PlanWindow:
             self.start + self.periods, data.n_fit, data.trend, data.seasonality, padded
         )
         self.features = features[self.start - self.lead :]
-        self._zero = self.kpi(np.zeros((self.periods, len(data.channels))))
+        self.zero_kpi = self.kpi(np.zeros((self.periods, len(data.channels))))
 
     def terms(self, plan: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(baseline (H, S), media (H, S, C)) in the window's weeks for the spend `plan`."""
@@ -79,7 +79,7 @@ class PlanWindow:
     def response(self, plan: np.ndarray) -> np.ndarray:
         """Incremental KPI over the window per draw, (S,): the plan's prediction minus the
         prediction with no media in the window (the history's carry-over is in both)."""
-        return (self.kpi(plan) - self._zero).sum(axis=1)
+        return (self.kpi(plan) - self.zero_kpi).sum(axis=1)
 
     def contributions(self, plan: np.ndarray) -> np.ndarray:
         """Each channel's contribution in the window, (S, H, C): the prediction minus the
@@ -216,16 +216,9 @@ def read_plan(
 
 
 def _values(frame: pd.DataFrame, column: str, role: str, name: str, dates: list[str]):
-    from cerebro.data.columns import numeric_column
-
-    values = numeric_column(frame[column], column, role)
-    if np.isnan(values).any():
-        first = int(np.flatnonzero(np.isnan(values))[0])
-        fill = "0 where nothing is spent" if role == "spend" else "each week's value"
-        raise UserInputError(
-            f"{role} column {column!r} of plan {name!r} is missing in "
-            f"{int(np.isnan(values).sum()):,} week(s) (the first {dates[first]}); fill in {fill}."
-        )
+    """The plan's numbers of `column`: as the fit's data (`cerebro.mmm.data._complete`: numbers,
+    none missing), and spend not negative."""
+    values = _complete(frame, column, role, dates)
     if role == "spend" and (values < 0).any():
         first = int(np.flatnonzero(values < 0)[0])
         raise UserInputError(

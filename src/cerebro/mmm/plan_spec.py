@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from cerebro.core.spec import Alpha, SpecBase, cli
 
@@ -87,7 +87,7 @@ class MMMOptimizeSpec(SpecBase):
         description="Per-channel spend bounds as multiples of the current spend, "
         "CHANNEL=LOW:HIGH comma-separated (e.g. 'tv=0.5:1.5,search=0.8:2'); other channels "
         "0 to unlimited.",
-        json_schema_extra=cli(parse="cerebro.mmm.plan_spec:bounds_from_text"),
+        json_schema_extra=cli(raw=True),
     )
     objective: Literal["kpi", "profit"] = Field(
         "kpi",
@@ -109,6 +109,16 @@ class MMMOptimizeSpec(SpecBase):
         "mmm-predict --plan file).",
         json_schema_extra=cli(output=True),
     )
+
+    @field_validator("bounds", mode="before")
+    @classmethod
+    def _bounds_text(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        try:
+            return bounds_from_text(value)
+        except ValueError as err:  # one sentence; the spec error adds its own full stop
+            raise ValueError(str(err).rstrip(".")) from None
 
     @model_validator(mode="after")
     def _check(self) -> MMMOptimizeSpec:

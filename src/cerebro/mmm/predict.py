@@ -20,14 +20,13 @@ from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Result
 from cerebro.mmm.forecast import PlanWindow, open_model, read_plan, window_notes
+from cerebro.mmm.optimize import PosteriorSummary
 from cerebro.mmm.plan_spec import MMMPredictSpec
 
 
 def _summary(label: str, key: str, draws: np.ndarray, alpha: float) -> Estimate:
-    low, high = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
-    return Estimate(
-        label, float(draws.mean()), float(draws.std()), float(low), float(high), key=key
-    )
+    s = PosteriorSummary.of(draws, alpha)
+    return Estimate(label, s.mean, s.sd, s.low, s.high, key=key)
 
 
 def run_mmm_predict(spec: MMMPredictSpec, data: Any = None) -> Result:
@@ -68,7 +67,7 @@ def run_mmm_predict(spec: MMMPredictSpec, data: Any = None) -> Result:
         "kpi": kpi.mean(axis=0).tolist(),
         "low": low.tolist(),
         "high": high.tolist(),
-        "incremental": (kpi - window.kpi(np.zeros_like(plan))).mean(axis=0).tolist(),
+        "incremental": (kpi - window.zero_kpi).mean(axis=0).tolist(),
         **{name: plan[:, c].tolist() for c, name in enumerate(d.channels)},
     }
     history = {
