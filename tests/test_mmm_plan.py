@@ -21,7 +21,7 @@ from cerebro.mmm.examples import mmm as example
 from cerebro.mmm.forecast import PlanWindow, future_dates, plan_csv, plan_frame
 from cerebro.mmm.model_file import load_mmm, mmm_bytes
 from cerebro.mmm.plan_examples import known_posterior
-from cerebro.mmm.posterior import MMMPosterior
+from cerebro.mmm.posterior import MMMPosterior, ModelForm
 from cli_refusals import invoke, refused
 
 PERIODS = 13
@@ -261,3 +261,44 @@ def test_run_from_a_spec_and_python_faces_agree(saved, tmp_path) -> None:
     assert from_spec.estimate("uplift").value == face.estimate("uplift").value
     with pytest.raises(UserInputError, match="periods"):
         cerebro.mmm_optimize(model=str(path), periods=0)
+
+
+def other_forms(log_kpi: bool) -> MMMPosterior:
+    """The known posterior with Weibull-CDF adstock (l_max + 1 lags) and logistic saturation,
+    additive or on the log scale."""
+    base = known_posterior(draws=6)
+    rng = np.random.default_rng(4)
+    draws = {k: v for k, v in base.draws.items() if k not in ("alpha", "slope", "kappa")}
+    draws.update(
+        weibull_lam=rng.uniform(1, 3, (6, 3)),
+        weibull_k=rng.uniform(0.5, 2, (6, 3)),
+        lam=rng.uniform(0.5, 2, (6, 3)),
+    )
+    form = ModelForm("weibull_cdf", "logistic", 6, False, "normal")
+    data = MMMData(**{**base.data.__dict__, "log_kpi": log_kpi, "n_fit": 96})
+    return MMMPosterior(form, data, draws, 1, base.spec)
+
+
+@pytest.mark.parametrize("log_kpi", [False, True])
+def test_other_transforms_and_log_kpi_continue_the_same_model(log_kpi) -> None:
+    """Inside the data the window reproduces `predict()`; after it, the model on longer data;
+    a channel's contribution is the prediction minus the prediction without that channel's
+    plan spend (all relative 1e-9)."""
+    posterior = other_forms(log_kpi)
+    d = posterior.data
+    window = PlanWindow(posterior, PERIODS, d.controls[50 : 50 + PERIODS], start=50)
+    np.testing.assert_allclose(
+        window.kpi(d.spend[50 : 50 + PERIODS]), posterior.predict()[:, 50 : 50 + PERIODS], rtol=1e-9
+    )
+    plan = d.spend[-PERIODS:] * 1.3
+    controls = np.tile(d.controls[-1], (PERIODS, 1))
+    longer = extended(posterior, plan, controls).predict()[:, d.weeks :]
+    np.testing.assert_allclose(posterior.forecast(plan, controls_at="last"), longer, rtol=1e-9)
+    ahead = PlanWindow(posterior, PERIODS, controls)
+    contributions = ahead.contributions(plan)
+    for c in range(len(d.channels)):
+        without = plan.copy()
+        without[:, c] = 0
+        np.testing.assert_allclose(
+            contributions[:, :, c], ahead.kpi(plan) - ahead.kpi(without), rtol=1e-9, atol=1e-6
+        )
