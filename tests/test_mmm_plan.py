@@ -140,7 +140,8 @@ def estimate(payload: dict, key: str) -> dict:
 
 
 def test_optimize_through_the_cli_and_predict_its_plan(saved, tmp_path) -> None:
-    """Optimal expected KPI ≥ current; bounds held and the budget spent (relative 1e-6); the
+    """Optimal expected KPI ≥ current (up to 1e-9 relative rounding); bounds held and the budget
+    spent (relative 1e-6); the
     written plan, read by mmm-predict, gives the optimiser's expected KPI (relative 1e-6)."""
     path, posterior = saved
     d = posterior.data
@@ -153,7 +154,8 @@ def test_optimize_through_the_cli_and_predict_its_plan(saved, tmp_path) -> None:
     )  # fmt: skip
     assert payload["kind"] == "mmm_optimize"
     kpi_optimal = estimate(payload, "kpi_optimal")["value"]
-    assert kpi_optimal >= estimate(payload, "kpi_current")["value"]
+    kpi_current = estimate(payload, "kpi_current")["value"]
+    assert kpi_optimal >= kpi_current - 1e-9 * abs(kpi_current)
     spend = {c: estimate(payload, f"spend_{c}")["value"] for c in d.channels}
     assert sum(spend.values()) == pytest.approx(budget, rel=1e-6)
     for c, (low, high) in {"tv": (0.5, 1.5), "search": (0.8, 2.0)}.items():

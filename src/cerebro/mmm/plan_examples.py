@@ -21,7 +21,8 @@ CHANNELS = ["tv", "search", "social"]
 
 def known_posterior(draws: int = 40, weeks: int = 104, seed: int = 0) -> MMMPosterior:
     """An `MMMPosterior` with fixed draws (no fit): each parameter a known value plus small
-    seeded noise per draw; the KPI is the model's mean at the first draw."""
+    seeded noise per draw; the KPI is the model's mean at the first draw (its scale, 50,000,
+    is set, not the KPI's mean as a fit would have it)."""
     rng = np.random.default_rng(seed)
     c = len(CHANNELS)
     spend = rng.gamma(4.0, 1.0, size=(weeks, c)) * np.array([5000.0, 2000.0, 1000.0])
@@ -62,8 +63,7 @@ def known_posterior(draws: int = 40, weeks: int = 104, seed: int = 0) -> MMMPost
     form = ModelForm("geometric", "hill", 8, True, "normal")
     spec = {"kind": "mmm", "date_column": "week", "kpi": "revenue", "channels": CHANNELS}
     built = MMMPosterior(form, data, posterior_draws, 1, spec)
-    kpi = built.predict()[0]
-    data = MMMData(**{**data.__dict__, "kpi": kpi, "kpi_scale": float(kpi.mean())})
+    data = MMMData(**{**data.__dict__, "kpi": built.predict()[0]})  # KPI scale stays 50,000
     return MMMPosterior(form, data, posterior_draws, 1, spec)
 
 
