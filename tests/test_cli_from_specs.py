@@ -28,6 +28,7 @@ from cerebro.experiments.power.analysis import PowerSpec
 from cerebro.experiments.sequential.spec import SequentialDesignSpec
 from cerebro.geo.design_spec import GeoDesignSpec
 from cerebro.geo.lift_spec import GeoTestSpec
+from cerebro.mmm.plan_spec import MMMOptimizeSpec, MMMPredictSpec
 from cerebro.observational.spec import CausalSpec
 from cerebro.uplift.spec import UpliftSpec
 
@@ -43,6 +44,8 @@ COMMANDS = {
     # Python: cerebro.uplift.analysis.uplift (tests/test_uplift_faces.py): `cerebro.uplift` is
     # the subpackage once anything imported it, as the CLI now does.
     "uplift": (UpliftSpec, None),
+    "mmm-predict": (MMMPredictSpec, "mmm_predict"),
+    "mmm-optimize": (MMMOptimizeSpec, "mmm_optimize"),
 }
 PYTHON_FACES = [command for command, (_, function) in COMMANDS.items() if function]
 runner = CliRunner()

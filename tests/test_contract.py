@@ -42,6 +42,8 @@ COMMANDS = {
     "synthetic_control": "causal",
     "uplift": "uplift",
     "mmm": "mmm",
+    "mmm_predict": "mmm-predict",
+    "mmm_optimize": "mmm-optimize",
 }
 
 

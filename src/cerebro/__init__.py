@@ -32,6 +32,8 @@ _LAZY = {
     "geo_design": ("cerebro.geo.design", "geo_design"),
     "uplift": ("cerebro.uplift.analysis", "uplift"),
     "mmm": ("cerebro.mmm.analysis", "mmm"),
+    "mmm_optimize": ("cerebro.mmm.allocate", "mmm_optimize"),
+    "mmm_predict": ("cerebro.mmm.predict", "mmm_predict"),
     "datasets": ("cerebro.datasets", None),
 }
 
@@ -51,6 +53,8 @@ __all__ = [
     "geotest",
     "iv",
     "mmm",
+    "mmm_optimize",
+    "mmm_predict",
     "parse_spec",
     "power_analysis",
     "rdd",

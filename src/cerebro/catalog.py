@@ -14,6 +14,8 @@ KINDS = {
     "geotest": "cerebro.geo.analysis",
     "geo_design": "cerebro.geo.design",
     "mmm": "cerebro.mmm.analysis",
+    "mmm_predict": "cerebro.mmm.predict",
+    "mmm_optimize": "cerebro.mmm.allocate",
     "causal": "cerebro.observational.analysis",
     "did": "cerebro.quasi.did",
     "iv": "cerebro.quasi.iv",

@@ -71,6 +71,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Fit a Bayesian media mix model: channel contributions, ROI and marginal ROI, response "
         "curves and adstock, with credible intervals.",
     ),
+    "mmm-optimize": (
+        "cerebro.cli.mmm_plan_command",
+        "Split a budget over the weeks after a saved media mix model's data across its channels: "
+        "optimal spend, expected KPI current vs optimal and the uplift, with credible intervals.",
+    ),
+    "mmm-predict": (
+        "cerebro.cli.mmm_plan_command",
+        "What-if: the KPI a saved media mix model predicts under a spend plan for the weeks after "
+        "its data, with credible intervals, the incremental KPI and the plan's ROI.",
+    ),
     "run": (
         "cerebro.cli.run_command",
         "Run any analysis from a spec file (every registered kind).",

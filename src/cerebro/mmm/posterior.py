@@ -169,3 +169,33 @@ class MMMPosterior:
         baseline, media = self._terms()
         level = np.exp(baseline + media.sum(axis=-1) - media[..., c])[: self.data.n_fit]
         return self.data.kpi_scale * level.mean(axis=0)[:, None] * np.expm1(term)
+
+    def forecast(
+        self,
+        spend: np.ndarray,
+        controls: np.ndarray | None = None,
+        controls_at: str = "mean",
+    ) -> np.ndarray:
+        """Expected KPI (median with `log_kpi`), (draws, weeks), for the H weeks after the data
+        under the spend plan `spend` (H, channels): trend and seasonality continued, controls
+        as given (H, K) or at their fitted mean (`controls_at="mean"`) or last value
+        (``"last"``), and the adstock carry-over of the last weeks' spend into the plan
+        (`cerebro.mmm.forecast`)."""
+        from cerebro.mmm.forecast import PlanWindow
+
+        spend = np.asarray(spend, float)
+        return PlanWindow(self, len(spend), controls, controls_at).kpi(spend)
+
+    def plan_response(
+        self,
+        spend: np.ndarray,
+        controls: np.ndarray | None = None,
+        controls_at: str = "mean",
+    ) -> np.ndarray:
+        """Total incremental KPI of the plan `spend` over its H weeks after the data, (draws,):
+        `forecast` with the plan minus `forecast` with no media in those weeks (the history's
+        carry-over is in both and cancels in the additive model)."""
+        from cerebro.mmm.forecast import PlanWindow
+
+        spend = np.asarray(spend, float)
+        return PlanWindow(self, len(spend), controls, controls_at).response(spend)

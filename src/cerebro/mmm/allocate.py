@@ -1,0 +1,160 @@
+"""`run_mmm_optimize`: the budget split of a saved media mix model for the weeks after its data
+(``cerebro mmm-optimize mmm.cerebro --budget 1000000 --periods 13 --bounds tv=0.5:1.5``).
+
+The window is the `periods` weeks after the model's last week; the current plan is the spend of
+the last `periods` fitted weeks, week by week, placed in that window. The response the optimiser
+(`cerebro.mmm.optimize.optimize_budget`) asks is `cerebro.mmm.forecast.PlanWindow.response`: per
+posterior draw, the incremental KPI over the window (the plan's prediction minus the prediction
+with no media in the window; the data's carry-over is in both and cancels in the additive model).
+Objective, constraints, solver, guarantee and optimality check: `docs/mmm_optimize.md`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from cerebro.core.errors import UserInputError
+from cerebro.core.output import Artefact, write_bytes
+from cerebro.core.python_face import python_face
+from cerebro.core.registry import Method, register
+from cerebro.core.results import Estimate, Finding, Result
+from cerebro.mmm.forecast import PlanWindow, open_model, plan_csv, plan_frame, window_notes
+from cerebro.mmm.optimize import BudgetProblem, check_bounds, optimize_budget
+from cerebro.mmm.plan_spec import MMMOptimizeSpec
+
+
+def run_mmm_optimize(spec: MMMOptimizeSpec, data: Any = None) -> Result:
+    """Optimise the budget with the model `spec.model` (or the `MMMPosterior` passed as
+    `data`); the optimal weekly plan comes back as an artefact when `spec.plan_output` names a
+    file."""
+    posterior = open_model(spec.model, data)
+    d, p = posterior.data, spec.periods
+    if p > d.n_fit:
+        raise UserInputError(
+            f"periods is {p}, but the model has only {d.n_fit} fitted weeks to take the current "
+            f"plan from; give --periods of at most {d.n_fit}."
+        )
+    current = d.spend[d.n_fit - p : d.n_fit]
+    window = PlanWindow(posterior, p, None, spec.controls_at)
+    problem = BudgetProblem(
+        channels=tuple(d.channels),
+        current=current,
+        budget=spec.budget,
+        bounds=check_bounds(spec.bounds or {}, d.channels),
+        objective=spec.objective,
+        kpi_value=spec.kpi_value,
+        roi_floor=spec.roi_floor,
+    )
+    plan = optimize_budget(window.response, problem, alpha=spec.alpha, seed=spec.seed)
+    estimates = plan.estimates()
+    estimates.append(Estimate("budget", float(plan.optimal_spend.sum()), key="budget"))
+    for c, name in enumerate(d.channels):
+        estimates.append(
+            Estimate(f"optimal spend of {name}", float(plan.optimal_spend[c]), key=f"spend_{name}")
+        )
+        estimates.append(
+            Estimate(
+                f"current spend of {name}",
+                float(plan.current_spend[c]),
+                key=f"spend_current_{name}",
+            )
+        )
+    table = plan.channel_table()
+    total = float(plan.optimal_spend.sum())
+    table["share"] = (plan.optimal_spend / total if total > 0 else plan.optimal_spend).tolist()
+    findings = list(plan.findings)
+    if plan.converged:
+        findings.insert(
+            0, Finding("info", "converged", f"The optimiser converged ({plan.status}).")
+        )
+    findings.append(
+        Finding(
+            "info",
+            "incremental",
+            "Expected KPI here is incremental: the KPI over the plan's weeks minus the KPI with "
+            "no media in them, from the same posterior draws for both plans (the uplift is "
+            "paired per draw).",
+        )
+    )
+    findings += window_notes(posterior, p, False, spec.controls_at)
+    artefacts = []
+    frame = plan_frame(posterior, plan.optimal_plan, window.controls)
+    if spec.plan_output:
+        artefacts.append(Artefact("plan_output", spec.plan_output, plan_csv(frame), write_bytes))
+    u, a = plan.uplift, spec.alpha
+    narrative = (
+        f"Spending {total:,.0f} over the next {p} weeks as planned here, the model expects "
+        f"{plan.kpi_optimal.mean:,.4g} incremental KPI against {plan.kpi_current.mean:,.4g} for "
+        f"the current plan: an uplift of {u.mean:,.4g} ({1 - a:.0%} interval {u.low:,.4g} to "
+        f"{u.high:,.4g})."
+    )
+    return Result(
+        kind="mmm_optimize",
+        method=spec.objective,
+        spec=spec,
+        estimates=estimates,
+        findings=findings,
+        tables={"channels": table, "optimal_plan": frame.to_dict(orient="list")},
+        data=plan,
+        artefacts=artefacts,
+        summary={
+            "headline_table": "channels",
+            "title": f"Budget plan for the next {p} weeks — objective {spec.objective}",
+            "narrative": narrative,
+            "alpha": a,
+            "units": p,
+            "draws": posterior.n_draws,
+        },
+    )
+
+
+def plot(result: Result) -> Any:
+    """Current vs optimal spend per channel and both plans' expected KPI with their intervals
+    (`cerebro.mmm.optimize.plot_budget_plan`, from the result's table and estimates)."""
+    from types import SimpleNamespace
+
+    from cerebro.mmm.optimize import PosteriorSummary, plot_budget_plan
+
+    table = result.tables.columns("channels")
+
+    def summary(key: str) -> PosteriorSummary:
+        e = result.estimate(key)
+        return PosteriorSummary(e.value, e.ci_low, e.ci_high, e.se or 0.0)
+
+    view = SimpleNamespace(
+        channels=tuple(table["channel"]),
+        current_spend=np.asarray(table["current_spend"], float),
+        optimal_spend=np.asarray(table["optimal_spend"], float),
+        alpha=float(result.summary.get("alpha", 0.1)),
+        kpi_current=summary("kpi_current"),
+        kpi_optimal=summary("kpi_optimal"),
+        uplift=summary("uplift"),
+    )
+    return plot_budget_plan(view)  # type: ignore[arg-type]
+
+
+mmm_optimize = python_face(
+    MMMOptimizeSpec,
+    run_mmm_optimize,
+    name="mmm_optimize",
+    summary="Split a budget over the weeks after a saved media mix model's data across its "
+    "channels to maximise the expected incremental KPI (or profit), within bounds.",
+    example="""
+    >>> res = mmm_optimize(model="mmm.cerebro", budget=1_000_000, bounds={"tv": (0.5, 1.5)})
+    >>> res.estimate("uplift")
+    """,
+)
+
+register(
+    Method(
+        kind="mmm_optimize",
+        spec_type=MMMOptimizeSpec,
+        run=run_mmm_optimize,
+        summary="Budget optimiser for a saved MMM: optimal spend per channel over the next weeks, "
+        "expected KPI current vs optimal and the paired uplift with credible intervals.",
+        plot="cerebro.mmm.allocate:plot",
+        example="cerebro.mmm.plan_examples:mmm_optimize",
+    )
+)
