@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from cerebro.core.output import atomic_path
 from cerebro.mmm.data import MMMData
 from cerebro.mmm.posterior import MMMPosterior, ModelForm
 
@@ -76,7 +77,8 @@ def _mondays(weeks: int) -> list[Any]:
 def _saved_model() -> tuple[Path, MMMPosterior]:
     from cerebro.mmm.model_file import save_mmm
 
-    folder = Path(tempfile.mkdtemp(prefix="cerebro-mmm-example-"))
+    # One fixed folder, rewritten atomically on every call: examples leave no trail of folders.
+    folder = Path(tempfile.gettempdir()) / "cerebro-mmm-example"
     posterior = known_posterior()
     save_mmm(posterior, folder / "mmm.cerebro")
     return folder, posterior
@@ -88,7 +90,8 @@ def mmm_predict() -> tuple[dict[str, Any], None]:
     folder, posterior = _saved_model()
     plan = posterior.data.spend[-13:] * 1.1
     controls = window_controls(posterior, 13, None, "mean")
-    (folder / "plan.csv").write_bytes(plan_csv(plan_frame(posterior, plan, controls)))
+    with atomic_path(folder / "plan.csv") as tmp:
+        tmp.write_bytes(plan_csv(plan_frame(posterior, plan, controls)))
     return {"model": str(folder / "mmm.cerebro"), "plan": str(folder / "plan.csv")}, None
 
 
