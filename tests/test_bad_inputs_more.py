@@ -54,6 +54,18 @@ def geo_pre() -> pd.DataFrame:
     return pd.read_csv(GEO / "GeoLift_PreTest.csv")
 
 
+def mmm_frame() -> pd.DataFrame:
+    """60 weeks of revenue, two channels and two controls, from the MMM simulator."""
+    from cerebro.mmm.synthetic import simulate_mmm
+
+    return simulate_mmm(60, 2, None, seed=0)[0]
+
+
+# A fast fit (SVI, few steps): the corpus checks refusals and that a valid file runs.
+MMM = ["--date-column", "week", "--kpi", "revenue", "--channels", "tv,search", "--controls",
+       "price,promo", "--seasonality", "none", "--inference", "svi", "--svi-steps", "200"]  # fmt: skip
+
+
 def bandit_frame(n: int = 300, seed: int = 0) -> pd.DataFrame:
     """Three arms a, b, c with 0/1 rewards."""
     rng = np.random.default_rng(seed)
@@ -125,6 +137,8 @@ FILE_COMMANDS = [
                 number="x"),
     FileCommand("run", ("run",), lambda p, _: _run_spec(p), frame, r"A/B test — 2 arms",
                 text="t"),
+    FileCommand("mmm", ("mmm",), lambda p, _: ["mmm", str(p), *MMM], mmm_frame,
+                r"Media mix model of revenue", number="revenue", text="week"),
 ]  # fmt: skip
 
 
@@ -193,6 +207,7 @@ INFINITE = {
     "design": r"balance covariate 'x' has 1 infinite value",
     "uplift-score": r"infinite values in feature column 'x' \(1, the first in row 6",
     "run": r"infinite values in 'y'; remove them",
+    "mmm": r"infinite values in KPI column 'revenue' \(1, the first in row 6: \+inf\)",
 }
 CONSTANT = {
     "geotest": r"'Y' is constant \(every value is 3\), so there is nothing to measure a lift",
@@ -201,6 +216,7 @@ CONSTANT = {
     "design": None,  # balance on a constant covariate: an SMD of 0, an answer
     "uplift-score": None,  # a constant feature scores every row alike, an answer
     "run": r"y has no variation within the arms compared",
+    "mmm": r"KPI column 'revenue' is constant \(3\) in all 60 fitted weeks",
 }
 ALL_MISSING = r"all values missing in column '{n}' of 'data\.csv'"
 
