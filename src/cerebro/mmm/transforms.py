@@ -69,9 +69,19 @@ def delayed_weights(
     return w / xp.sum(w, axis=0) if normalize else w
 
 
-def weibull_pdf_weights(lam: Any, k: Any, l_max: int, xp: Any = np) -> Any:
+def binomial_weights(alpha: Any, l_max: int, normalize: bool = False, xp: Any = np) -> Any:
+    """w_l = (1 − l/(l_max + 1))^(1/alpha − 1) (l = 0 … l_max − 1); `normalize` divides by the
+    sum. alpha in (0, 1]: near 1 the effect lasts the whole window, near 0 it is gone after the
+    first week. Not a model choice (yet); here so the transforms cover PyMC-Marketing's grid."""
+    alpha = xp.asarray(alpha, dtype=float)
+    w = (1 - _lag(xp, l_max, alpha) / (l_max + 1)) ** (1 / alpha - 1)
+    return w / xp.sum(w, axis=0) if normalize else w
+
+
+def weibull_pdf_weights(lam: Any, k: Any, l_max: int, xp: Any = np, normalize: bool = False) -> Any:
     """Weibull-PDF lag weights: f(t) = (k/lam)(t/lam)^(k−1) exp(−(t/lam)^k) at t = l + 1
-    (l = 0 … l_max − 1), rescaled to [0, 1] by (f − min f)/(max f − min f) over the lags.
+    (l = 0 … l_max − 1), rescaled to [0, 1] by (f − min f)/(max f − min f) over the lags;
+    `normalize` then divides by their sum (PyMC-Marketing's option; the model does not use it).
 
     lam > 0 is the scale (in weeks), k > 0 the shape (k > 1: a delayed peak)."""
     lam = xp.asarray(lam, dtype=float)
@@ -79,19 +89,22 @@ def weibull_pdf_weights(lam: Any, k: Any, l_max: int, xp: Any = np) -> Any:
     t = _lag(xp, l_max, lam + k) + 1.0
     f = (k / lam) * (t / lam) ** (k - 1) * xp.exp(-((t / lam) ** k))
     low, high = xp.min(f, axis=0), xp.max(f, axis=0)
-    return (f - low) / (high - low)
+    w = (f - low) / (high - low)
+    return w / xp.sum(w, axis=0) if normalize else w
 
 
-def weibull_cdf_weights(lam: Any, k: Any, l_max: int, xp: Any = np) -> Any:
+def weibull_cdf_weights(lam: Any, k: Any, l_max: int, xp: Any = np, normalize: bool = False) -> Any:
     """Weibull-CDF lag weights, l_max + 1 of them: w_0 = 1 and w_l = Π_{i=1}^{l} S(i) for
     l = 1 … l_max, where S(t) = exp(−(t/lam)^k) is the Weibull survival function – each week
-    keeps the share S of the previous week's effect, the share changing with the lag."""
+    keeps the share S of the previous week's effect, the share changing with the lag.
+    `normalize` divides by their sum (PyMC-Marketing's option; the model does not use it)."""
     lam = xp.asarray(lam, dtype=float)
     k = xp.asarray(k, dtype=float)
     t = _lag(xp, l_max, lam + k) + 1.0
     survival = xp.exp(-((t / lam) ** k))
     ones = xp.ones((1, *survival.shape[1:]), dtype=survival.dtype)
-    return xp.cumprod(xp.concatenate([ones, survival]), axis=0)
+    w = xp.cumprod(xp.concatenate([ones, survival]), axis=0)
+    return w / xp.sum(w, axis=0) if normalize else w
 
 
 def adstock_weights(kind: str, params: dict[str, Any], l_max: int, normalize: bool, xp: Any = np):
