@@ -155,6 +155,7 @@ class Draws:
     ess_tail: dict[str, np.ndarray]
     divergences: int
     seconds: float
+    steps_per_draw: float = float("nan")  # mean leapfrog steps per kept draw (NUTS)
 
     def flat(self) -> dict[str, np.ndarray]:
         """Every parameter's draws with chains one after another on axis 0."""
@@ -183,7 +184,7 @@ def fit_nuts(
     import_numpyro("cerebro mmm")
     from numpyro.infer import NUTS
 
-    samples, divergences, seconds = run_chains(
+    samples, stats, seconds = run_chains(
         NUTS(mmm_model, target_accept_prob=target_accept, dense_mass=True),
         (form, inputs),
         chains=chains,
@@ -193,7 +194,7 @@ def fit_nuts(
     )
     params = _parameters(samples, form)
     rhat, bulk, tail = convergence(params)
-    return Draws(params, rhat, bulk, tail, divergences, seconds)
+    return Draws(params, rhat, bulk, tail, stats["divergences"], seconds, stats["steps_per_draw"])
 
 
 def fit_svi(form: ModelForm, inputs: ModelInputs, *, steps: int, draws: int, seed: int) -> Draws:

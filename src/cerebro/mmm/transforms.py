@@ -146,8 +146,15 @@ def weibull_adstock(
 def hill(x: Any, slope: Any, kappa: Any, xp: Any = np) -> Any:
     """Hill saturation x^slope / (kappa^slope + x^slope), for x ≥ 0: 0 at 0, 1/2 at x = kappa
     (the half-saturation point), → 1 as x grows; slope > 0 sets the S-shape (> 1: S-shaped).
-    Written as 1 / (1 + (kappa/x)^slope) would fail at x = 0, so it is computed as the ratio."""
-    xs = xp.asarray(x, dtype=float) ** slope
+    Written as 1 / (1 + (kappa/x)^slope) would fail at x = 0, so it is computed as the ratio.
+
+    x = 0 is set apart: the derivative of x^slope there is infinite for slope < 1, and in the
+    model that infinity times the zero derivative of a dark week's adstock is NaN – a NaN
+    gradient that NUTS reports as a divergent transition wherever slope < 1 (most of the
+    draws on data with weeks of no spend). The value is unchanged (0 at x = 0)."""
+    x = xp.asarray(x, dtype=float)
+    positive = x > 0
+    xs = xp.where(positive, xp.where(positive, x, 1.0) ** slope, 0.0)
     return xs / (kappa**slope + xs)
 
 

@@ -43,9 +43,11 @@ def import_numpyro(feature: str) -> Any:
 
 def run_chains(
     kernel: Any, args: tuple, *, chains: int, draws: int, warmup: int, seed: int
-) -> tuple[dict[str, np.ndarray], int, float]:
+) -> tuple[dict[str, np.ndarray], dict[str, float], float]:
     """Run `chains` chains of `kernel` on the model's `args`: draws by site (chains, draws, …),
-    the number of divergent transitions and the wall time in seconds.
+    sampler statistics of the kept draws (`divergences`, their number; `steps_per_draw`, the
+    mean number of leapfrog steps – the cost of a draw, which a benchmark needs to tell a
+    slower gradient from a harder posterior) and the wall time in seconds.
 
     Chains run in parallel, one per device, when JAX has a device per chain; otherwise
     vectorised in one process. Either way chain i starts from the same split of `seed`."""
@@ -62,10 +64,17 @@ def run_chains(
         progress_bar=False,
     )
     start = time.perf_counter()
-    mcmc.run(jax.random.PRNGKey(seed), *args, extra_fields=("diverging",))
+    mcmc.run(jax.random.PRNGKey(seed), *args, extra_fields=("diverging", "num_steps"))
+    # JAX computes asynchronously: run() returns before the chains are done, so the clock
+    # stops only once the draws are on the host
     samples = {k: np.asarray(v, float) for k, v in mcmc.get_samples(group_by_chain=True).items()}
-    divergences = int(np.asarray(mcmc.get_extra_fields()["diverging"]).sum())
-    return samples, divergences, time.perf_counter() - start
+    extra = mcmc.get_extra_fields()
+    seconds = time.perf_counter() - start
+    stats = {
+        "divergences": int(np.asarray(extra["diverging"]).sum()),
+        "steps_per_draw": float(np.asarray(extra["num_steps"]).mean()),
+    }
+    return samples, stats, seconds
 
 
 def convergence(
