@@ -125,14 +125,18 @@ def roi_summary(draws, true: float) -> dict:
     }
 
 
-def run_worker(command: list[str], env: dict[str, str]) -> dict:
-    """Run one fit in a child process; its last stdout line is the JSON result."""
+def run_worker(command: list[str], env: dict[str, str], output: Path | None = None) -> dict:
+    """Run one fit in a child process; the JSON result is its last stdout line, or `output`."""
     start = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode:
         sys.stderr.write(done.stderr[-3000:])
         return {"failed": done.returncode, "command": command}
-    out = json.loads(done.stdout.strip().splitlines()[-1])
+    if output is None:
+        out = json.loads(done.stdout.strip().splitlines()[-1])
+    else:
+        out = json.loads(output.read_text())
+        output.unlink()
     out["wall_including_process_start"] = time.perf_counter() - start
     return out
 
@@ -148,14 +152,14 @@ def cerebro_command(args: argparse.Namespace, src: str, devices: str) -> tuple[l
     return command, env
 
 
-def pymc_command(args: argparse.Namespace, output: Path) -> tuple[list, dict]:
+def pymc_command(args: argparse.Namespace, output: Path) -> tuple[list, dict, Path]:
     command = [str(PYMC_PYTHON), str(ROOT / "bench" / "mmm" / "pymc_marketing_fit.py"),
                "--data", str(args.data), "--date-column", "date", "--kpi", "sales",
                "--channels", ",".join(CHANNELS), "--controls", "trend,price_index,promo",
                "--saturation", "hill", "--sampler", "nutpie", "--chains", str(args.chains),
                "--draws", str(args.draws), "--tune", str(args.warmup),
                "--seed", str(args.seed), "--output", str(output)]  # fmt: skip
-    return command, dict(os.environ)
+    return command, dict(os.environ), output
 
 
 def summary_line(r: dict) -> str:
@@ -201,11 +205,7 @@ def main() -> None:
             print(summary_line(runs[-1]), flush=True)
         if with_pymc:
             output = args.output.with_name(f"{args.output.stem}_pymc_{rep}.json")
-            pymc = run_worker(*pymc_command(args, output))
-            if "failed" not in pymc:
-                pymc = json.loads(output.read_text()) | {"repeat": rep}
-                output.unlink()
-            runs.append(pymc)
+            runs.append(run_worker(*pymc_command(args, output)) | {"repeat": rep})
             print(summary_line(runs[-1]), flush=True)
     report = {
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
