@@ -45,7 +45,7 @@ def pymc_style_inputs(frame: pd.DataFrame) -> dict:
     """Arrays as PyMC-Marketing's default MMM sees them (NOTES.md, "Scaling")."""
     y_scale = float(frame["sales"].max())
     x_scale = frame[CHANNELS].max().to_numpy(float)
-    phase = 2 * np.pi * pd.to_datetime(frame["date"]).dt.dayofyear.to_numpy() / 365.25
+    phase = 2 * np.pi * pd.to_datetime(frame["date"]).dt.day_of_year.to_numpy() / 365.25
     fourier = [np.sin(i * phase) for i in (1, 2)] + [np.cos(i * phase) for i in (1, 2)]
     return {
         "y": frame["sales"].to_numpy(float) / y_scale,
