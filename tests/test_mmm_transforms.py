@@ -124,3 +124,22 @@ def test_jax_and_numpy_give_the_same_numbers() -> None:
         a = tf.saturate(kind, x, sat)
         b = tf.saturate(kind, jnp.asarray(x), {k: jnp.asarray(v) for k, v in sat.items()}, jnp)
         np.testing.assert_allclose(np.asarray(b), a, rtol=1e-12, err_msg=kind)
+
+
+def test_hill_gradient_is_finite_at_zero_spend_with_a_slope_below_one() -> None:
+    """A dark week (adstocked spend exactly 0) with slope < 1 once gave a NaN gradient (the
+    infinite derivative of x^slope at 0 times the zero derivative of the adstock), which NUTS
+    counts as a divergence: most draws of the benchmark fit diverged because of it."""
+    jax = pytest.importorskip("jax")
+    jax.config.update("jax_enable_x64", True)
+    jnp = jax.numpy
+    spend = jnp.array([0.0, 0.0, 1.0, 2.0, 0.0])
+
+    def total(alpha, slope, kappa):
+        adstocked = tf.convolve_lags(spend, tf.geometric_weights(alpha, 3, True, jnp), jnp)
+        return tf.hill(adstocked, slope, kappa, jnp).sum()
+
+    for slope in (0.5, 1.0, 2.0):
+        grads = jax.grad(total, argnums=(0, 1, 2))(0.4, slope, 0.7)
+        assert np.all(np.isfinite(np.asarray(grads))), slope
+    assert float(tf.hill(0.0, 0.5, 0.7)) == 0.0

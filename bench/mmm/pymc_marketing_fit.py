@@ -52,9 +52,15 @@ import numpy as np  # noqa: E402  (light; the summaries need it)
 
 
 def summarize(draws: np.ndarray, truth: float | None = None) -> dict:
-    """Mean and 90% equal-tailed interval of draws flattened over chains and draws."""
+    """Mean, SD, 90% equal-tailed interval of draws flattened over chains and draws, and the
+    bulk ESS of draws shaped (chain, draw) – with the SD, the Monte Carlo error of the mean that
+    an agreement check (bench/mmm/agreement.py) needs."""
+    import arviz as az
+
+    by_chain = np.asarray(draws).reshape(np.shape(draws)[0], -1)
     lo, hi = (float(q) for q in np.quantile(draws, [0.05, 0.95]))
-    out = {"mean": float(draws.mean()), "q05": lo, "q95": hi}
+    out = {"mean": float(draws.mean()), "sd": float(np.std(draws)), "q05": lo, "q95": hi,
+           "ess_bulk": float(az.ess(by_chain, method="bulk"))}  # fmt: skip
     if truth is not None:
         out |= {"true": truth, "true_in_90": bool(lo <= truth <= hi)}
     return out
@@ -64,10 +70,12 @@ def per_coord(da, truth: dict | None = None) -> dict | list | float:
     """Summaries of a posterior variable, keyed by its non-(chain, draw) coordinate if any."""
     dims = [d for d in da.dims if d not in ("chain", "draw")]
     if not dims:
-        return summarize(da.values.ravel())
+        return summarize(da.transpose("chain", "draw").values)
     if len(dims) == 1:
         return {
-            str(k): summarize(da.sel({dims[0]: k}).values.ravel(), (truth or {}).get(str(k)))
+            str(k): summarize(
+                da.sel({dims[0]: k}).transpose("chain", "draw").values, (truth or {}).get(str(k))
+            )
             for k in da[dims[0]].values
         }
     return {"dims": dims, "note": "multi-dimensional, not summarized"}
