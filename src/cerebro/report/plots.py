@@ -58,7 +58,11 @@ def forest_plot(result: Result) -> Figure:
     else:
         significant = rows["p_value"].to_numpy(float) < result.summary.get("alpha", 0.05)
         colours = np.where(significant, "tab:blue", "tab:gray")
-        labels = [f"{o}: {v}" for o, v in zip(rows["outcome"], rows["variant"], strict=True)]
+        # a one-sample result has no variant: one row per outcome
+        variants = rows["variant"] if "variant" in rows else [None] * len(rows)
+        labels = [
+            f"{o}: {v}" if v else str(o) for o, v in zip(rows["outcome"], variants, strict=True)
+        ]
         interval = f"{1 - result.summary.get('alpha', 0.05):.0%} CI"
     ax.hlines(
         y,

@@ -418,6 +418,10 @@ def resolve_cluster(
 def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
     """Analyse an A/B/n test as `spec` describes (the runner every face calls)."""
     requested = spec
+    if spec.mu is not None:
+        from cerebro.experiments.abtest.one_sample import one_sample_analysis
+
+        return one_sample_analysis(spec, data)
     if data is not None:
         data = _load(spec, data)
     spec, notes = resolve_cluster(spec, data)

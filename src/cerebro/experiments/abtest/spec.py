@@ -30,6 +30,15 @@ OPTIONS: dict[str, str] = {
 }
 
 
+# A one-sample test (`mu`) takes these test types; the options below compare arms and are
+# refused with it (besides every option of one test type, which those types refuse anyway).
+ONE_SAMPLE_TYPES = (None, "ttest", "welch", "ztest")
+ARM_OPTIONS = (
+    "control", "covariates", "strata", "cluster", "expected_allocation", "from_summary", "yates",
+    "mde",
+)  # fmt: skip
+
+
 def parse_allocation(text: str | None) -> dict[str, float] | None:
     """``"A=1,B=1,C=2"`` → {"A": 1.0, "B": 1.0, "C": 2.0}; empty text → None (equal split)."""
     if not text:
@@ -70,10 +79,17 @@ class ABTestSpec(SpecBase):
         help="CSV, Parquet or JSON: one row per unit, or several rows per unit with a unit "
         "id (or per arm with `from_summary`).",
     )
-    treatment: str = Field(
+    treatment: str | None = Field(
+        None,
         validation_alias=AliasChoices("treatment", "treatment_column"),
-        description="Column with the arm of each unit.",
+        description="Column with the arm of each unit (leave it out with `mu` for a one-sample "
+        "test).",
         json_schema_extra=cli(short="-t"),
+    )
+    mu: float | None = Field(
+        None,
+        description="One-sample test (without `treatment`): the mean, or rate of a 0/1 outcome, "
+        "each outcome is tested against.",
     )
     outcome: list[str] = Field(
         default_factory=list,
@@ -246,8 +262,14 @@ class ABTestSpec(SpecBase):
     def _combinations(self) -> ABTestSpec:
         if not self.outcome and not self.from_summary:
             raise ValueError("name at least one outcome column (e.g. --outcome conversion)")
+        if self.treatment is None and self.mu is None:
+            raise ValueError(
+                "name the column with each unit's arm with --treatment (e.g. --treatment arm), "
+                "or give --mu for a one-sample test of the mean against a number"
+            )
         if self.treatment in self.outcome:
             raise ValueError(f"{self.treatment!r} is the treatment column and cannot be an outcome")
+        self._one_sample_options()
         self._options_of_test_type()
         self._options_of_options()
         return self
@@ -275,6 +297,30 @@ class ABTestSpec(SpecBase):
             f"not to {current}: add --type {wanted} or drop {'it' if len(named) == 1 else 'them'} "
             f"({_join(group)} all apply to --type {wanted} only)"
         )
+
+    def _one_sample_options(self) -> None:
+        """Refuse, with `mu`, a treatment and every option that compares arms."""
+        if self.mu is None:
+            return
+        if self.treatment is not None:
+            raise ValueError(
+                f"--mu tests one sample against a number, --treatment compares arms: drop "
+                f"--mu {self.mu:g} or --treatment {self.treatment}"
+            )
+        arms_only = [
+            n
+            for n in ARM_OPTIONS
+            if self._changed(n) and not (n == "cluster" and self.cluster == "none")
+        ]
+        if self.test_type not in ONE_SAMPLE_TYPES:
+            arms_only.insert(0, "test_type")
+        if arms_only:
+            named = [shown_option(self, n) if n == "test_type" else flag_of(n) for n in arms_only]
+            raise ValueError(
+                f"{_join(named)} {'does' if len(named) == 1 else 'do'} not apply to a one-sample "
+                "test (--mu), which takes --outcome, --alternative, --alpha and --type ttest or "
+                "ztest; drop " + ("it" if len(named) == 1 else "them")
+            )
 
     def _options_of_options(self) -> None:
         """Refuse an option that only means something together with another one."""
