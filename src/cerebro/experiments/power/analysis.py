@@ -141,6 +141,12 @@ class PowerSpec(SpecBase):
         description="Correlation of the outcome with its pre-period value (CUPED variance "
         "reduction).",
     )
+    test: Literal["two-sample", "one-sample"] = Field(
+        "two-sample",
+        description="two-sample (variants against a control) or one-sample: one group's mean "
+        "against a known value (`baseline`), with `sd`; `n` and the sample size are that "
+        "group's.",
+    )
 
     @field_validator("alpha", "power")
     @classmethod
@@ -214,6 +220,7 @@ class PowerSpec(SpecBase):
     @model_validator(mode="after")
     def _combinations(self) -> PowerSpec:
         means = self.sd is not None
+        self._one_sample_options()
         if self.baseline is not None and not math.isfinite(self.baseline):
             raise ValueError(f"baseline must be a finite number, got {_fmt(self.baseline)}")
         if not means:
@@ -261,6 +268,27 @@ class PowerSpec(SpecBase):
                 "since a test without any effect already rejects that often"
             )
         return self
+
+    def _one_sample_options(self) -> None:
+        """A one-sample plan is for a mean (`sd`) of one group: refuse the options of arms."""
+        if self.test != "one-sample":
+            return
+        if self.sd is None:
+            raise ValueError(
+                "test one-sample plans the one-sample t test of a mean: give sd (the outcome's "
+                "standard deviation)"
+            )
+        given = [
+            name
+            for name, default in (("arms", 2), ("ratio", 1.0), ("cuped_correlation", None))
+            if getattr(self, name) != default
+        ]
+        if given:
+            raise ValueError(
+                f"{', '.join(given)} {'does' if len(given) == 1 else 'do'} not apply to test "
+                "one-sample (one group against a known mean); drop "
+                + ("it" if len(given) == 1 else "them")
+            )
 
     def _check_mde(self, means: bool) -> None:
         assert self.mde is not None
@@ -377,6 +405,7 @@ class _Problem:
             alternative=spec.alternative,
             ratio=spec.ratio if ratio is None else ratio,
             variance_factor=1 - r**2,
+            one_sample=spec.test == "one-sample",
         )
         self.formula: Any = spec.chosen_formula
 
@@ -486,6 +515,10 @@ def _power_curve(spec: PowerSpec, problem: _Problem, n_control: float, diff: flo
 
 def run_power(spec: PowerSpec, data: pd.DataFrame | None = None) -> Result:
     """Solve the power analysis `spec` describes (the runner every face calls; data unused)."""
+    if spec.test == "one-sample":
+        from cerebro.experiments.power.one_sample import one_sample_power
+
+        return one_sample_power(spec)
     sol = _solve(spec)
     m, solved = spec.comparisons, spec.solve_for
     total = sol.n_control + m * sol.n_variant

@@ -86,14 +86,19 @@ def t_power(
     ratio: float,
     alpha: float,
     alternative: str,
+    one_sample: bool = False,
 ) -> np.ndarray | float:
-    """Power of Student's two-sample t-test for a standardised difference d = δ/σ."""
+    """Power of Student's two-sample t-test for a standardised difference d = δ/σ; with
+    `one_sample`, of the one-sample t-test of n_control units (df n − 1, noncentrality d√n)."""
     from scipy import stats  # imported where used (import cost)
 
     n_control = np.asarray(n_control, dtype=float)
-    n_variant = ratio * n_control
-    df = n_control + n_variant - 2
-    nc = np.asarray(d) * np.sqrt(n_control * n_variant / (n_control + n_variant))
+    if one_sample:
+        df, nc = n_control - 1, np.asarray(d) * np.sqrt(n_control)
+    else:
+        n_variant = ratio * n_control
+        df = n_control + n_variant - 2
+        nc = np.asarray(d) * np.sqrt(n_control * n_variant / (n_control + n_variant))
     # P(T ≤ −c) is computed as P(T' ≥ c) with T' = −T ~ nct(df, −nc): scipy's nct.cdf returns
     # nan far in the lower tail, its sf does not.
     power = np.zeros(np.broadcast(nc, df).shape)
@@ -112,13 +117,20 @@ class Design:
     """What every calculation shares: test level, sidedness, allocation and CUPED factor.
 
     `alpha` is the level of one comparison (already divided for multiplicity);
-    `ratio` is n_variant / n_control; `variance_factor` is 1 − ρ² with CUPED, else 1.
+    `ratio` is n_variant / n_control; `variance_factor` is 1 − ρ² with CUPED, else 1;
+    `one_sample`: one mean against a known value (the means formulas only; n is that sample's).
     """
 
     alpha: float = 0.05
     alternative: Alternative = "two-sided"
     ratio: float = 1.0
     variance_factor: float = 1.0
+    one_sample: bool = False
+
+    def mean_std(self, sd: float) -> float:
+        """√n × the standard error of the estimated difference (or of the one-sample mean)."""
+        groups = 1.0 if self.one_sample else 1 + 1 / self.ratio
+        return sd * math.sqrt(self.variance_factor * groups)
 
 
 def proportion_stds(
@@ -172,10 +184,11 @@ def power_means(
     """Power to detect a difference `diff` in means (common standard deviation `sd`)."""
     sd_eff = sd * math.sqrt(design.variance_factor)
     if formula == "t":
+        d = np.asarray(diff) / sd_eff
         return t_power(
-            np.asarray(diff) / sd_eff, n_control, design.ratio, design.alpha, design.alternative
+            d, n_control, design.ratio, design.alpha, design.alternative, design.one_sample
         )
-    std = sd_eff * math.sqrt(1 + 1 / design.ratio)
+    std = design.mean_std(sd)
     shift = np.asarray(diff) * np.sqrt(np.asarray(n_control, dtype=float))
     return normal_power(shift, std, std, design.alpha, design.alternative)
 
@@ -251,7 +264,7 @@ def sample_size_means(
     diff: float, sd: float, power: float, design: Design, formula: MeanFormula = "t"
 ) -> float:
     """Exact (unrounded) control-arm n at which the test of a mean difference reaches `power`."""
-    std = sd * math.sqrt(design.variance_factor * (1 + 1 / design.ratio))
+    std = design.mean_std(sd)
 
     def power_at(n: float) -> float:
         return float(power_means(n, diff, sd, design, formula))
@@ -294,7 +307,7 @@ def mde_means(
     from scipy import stats  # imported where used (import cost)
 
     sign = direction(design.alternative)
-    std = sd * math.sqrt(design.variance_factor * (1 + 1 / design.ratio))
+    std = design.mean_std(sd)
     z_alpha = critical_z(design.alpha, design.alternative)
     guess = (z_alpha + stats.norm.ppf(power)) * std / math.sqrt(n_control)
 
