@@ -64,7 +64,9 @@ class ABTestSpec(SpecBase):
     analysed by the delta method. `covariates` switch on CUPED, `strata` post-stratification,
     `cluster` cluster-robust inference for cluster-randomised tests. The Bayesian options
     (`prior` … `mcmc_samples`) are for ``test_type="bayesian"`` only, the sequential ones
-    (`time_column` … `binding`) for ``test_type="sequential"`` only.
+    (`time_column` … `binding`) for ``test_type="sequential"`` only. Without `treatment`, `mu`
+    asks for a one-sample test of each outcome's mean against it (`ONE_SAMPLE_TYPES` only, none
+    of `ARM_OPTIONS`).
     """
 
     kind: Literal["abtest"] = "abtest"
