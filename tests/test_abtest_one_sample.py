@@ -134,3 +134,30 @@ def test_bad_inputs_one_sentence(tmp_path, values, args, message):
 def test_python_face_refuses_without_treatment_or_mu():
     with pytest.raises((UserInputError, ValueError), match="--mu"):
         cerebro.abtest(pd.DataFrame({"y": [1.0, 2.0]}), outcome="y")
+
+
+@pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
+def test_score_test_with_null_rate_se(tmp_path, alternative):
+    """--proportion-se null: statsmodels proportions_ztest(prop_var=p0), Wilson interval."""
+    from statsmodels.stats.proportion import proportion_confint, proportions_ztest
+
+    frame = pd.DataFrame({"c": [1] * 5 + [0] * 78})
+    args = ("--outcome", "c", "--mu", "0.05", "--proportion-se", "null")
+    payload = _json(tmp_path, frame, *args, "--alternative", alternative)
+    est = payload["estimates"][0]
+    sm = {"two-sided": "two-sided", "greater": "larger", "less": "smaller"}[alternative]
+    z, p = proportions_ztest(5, 83, 0.05, alternative=sm, prop_var=0.05)
+    assert est["statistic"] == pytest.approx(z, abs=1e-10)
+    assert est["p_value"] == pytest.approx(p, abs=1e-10)
+    alpha = 0.05 if alternative == "two-sided" else 0.10
+    low, high = proportion_confint(5, 83, alpha=alpha, method="wilson")
+    if alternative != "less":
+        assert est["ci_low"] == pytest.approx(low, abs=1e-10)
+    if alternative != "greater":
+        assert est["ci_high"] == pytest.approx(high, abs=1e-10)
+
+
+def test_proportion_se_needs_mu(tmp_path):
+    code, text = _cli(tmp_path, pd.DataFrame({"y": [1, 0], "t": ["a", "b"]}),
+                      "-y", "y", "-t", "t", "--proportion-se", "null")  # fmt: skip
+    assert code == 2 and "--proportion-se applies to the one-sample proportion test only" in text

@@ -9,7 +9,8 @@ interval of the mean is the returned one plus mu); "greater" means the mean exce
 - `one_sample_proportion`: the z test of a rate against p0 with the standard error from the
   sample rate, √(p̂(1 − p̂)/n) – statsmodels' `proportions_ztest` default – so the test and the
   Wald interval of the rate use one standard error and agree (p < alpha exactly when the
-  interval excludes p0).
+  interval excludes p0); with ``null_se=True`` the score test, √(p0(1 − p0)/n) (statsmodels
+  ``prop_var=p0``), whose inversion is the Wilson interval, which it reports.
 
 Reference: Casella & Berger (2002), *Statistical Inference*, §8.3 and §9.2.
 """
@@ -20,7 +21,7 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.experiments.comparison import Comparison
-from cerebro.stats.intervals import p_value_from_statistic, wald_interval
+from cerebro.stats.intervals import p_value_from_statistic, quantile, wald_interval
 
 
 def _comparison(
@@ -77,8 +78,10 @@ def one_sample_proportion(
     alpha: float = 0.05,
     alternative: str = "two-sided",
     name: str = "outcome",
+    null_se: bool = False,
 ) -> Comparison:
-    """z test of the rate successes/n against `p0`, standard error from the sample rate."""
+    """z test of the rate successes/n against `p0`, standard error from the sample rate (or,
+    with `null_se`, from p0: the score test with the Wilson interval)."""
     if not 0 < p0 < 1:
         raise UserInputError(
             f"--mu {p0:g} is not a rate strictly between 0 and 1, but {name} is a 0/1 outcome; "
@@ -90,6 +93,8 @@ def one_sample_proportion(
             "least 2."
         )
     rate = successes / n
+    if null_se:
+        return _score_test(successes, n, p0, alpha, alternative)
     if successes in (0, n):
         raise UserInputError(
             f"{name} is {int(rate)} in all {n:,} complete rows, so the sample rate's standard "
@@ -97,3 +102,27 @@ def one_sample_proportion(
         )
     se = float(np.sqrt(rate * (1 - rate) / n))
     return _comparison(rate - p0, se, None, alpha, alternative, "one-sample proportion z-test", n)
+
+
+def _score_test(successes: int, n: int, p0: float, alpha: float, alternative: str) -> Comparison:
+    """Score test of a rate (SE √(p0(1 − p0)/n)) and the Wilson interval that inverts it."""
+    rate = successes / n
+    se = float(np.sqrt(p0 * (1 - p0) / n))
+    statistic = (rate - p0) / se
+    z = quantile(1 - alpha / 2 if alternative == "two-sided" else 1 - alpha, None)
+    centre = (rate + z**2 / (2 * n)) / (1 + z**2 / n)
+    half = z * np.sqrt(rate * (1 - rate) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
+    low = centre - half if alternative != "less" else -np.inf
+    high = centre + half if alternative != "greater" else np.inf
+    return Comparison(
+        estimate=rate - p0,
+        se=se,
+        ci_low=float(low - p0),
+        ci_high=float(high - p0),
+        p_value=p_value_from_statistic(statistic, alternative),
+        statistic=float(statistic),
+        df=None,
+        test="one-sample proportion score test",
+        measure="mean − mu",
+        extra={"n": n},
+    )

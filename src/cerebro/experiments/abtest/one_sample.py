@@ -46,9 +46,14 @@ def _test(spec: ABTestSpec, name: str, x: np.ndarray) -> tuple[Comparison, str]:
     mu = float(spec.mu)  # type: ignore[arg-type]
     how = "as requested" if spec.test_type else "default for a"
     if binary and spec.test_type in (None, "ztest"):
-        reason = f"one-sample proportion z-test ({how}{' binary outcome' * (not spec.test_type)})"
+        null = spec.proportion_se == "null"
+        test = "score test, null-rate SE" if null else "z-test, sample-rate SE"
+        reason = f"one-sample proportion {test} ({how}{' binary outcome' * (not spec.test_type)})"
         n, successes = x.size, int(x.sum())
-        return one_sample_proportion(successes, n, mu, spec.alpha, spec.alternative, name), reason
+        comparison = one_sample_proportion(
+            successes, n, mu, spec.alpha, spec.alternative, name, null_se=null
+        )
+        return comparison, reason
     normal = spec.test_type == "ztest"
     test = "one-sample z-test" if normal else "one-sample t-test"
     reason = f"{test} ({how}{' continuous outcome' * (not spec.test_type)})"

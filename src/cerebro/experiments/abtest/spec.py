@@ -217,6 +217,13 @@ class ABTestSpec(SpecBase):
         json_schema_extra=cli(flag="--binding/--non-binding"),
     )
 
+    proportion_se: Literal["sample", "null"] = Field(
+        "sample",
+        description="One-sample proportion z test (`mu`, 0/1 outcome): standard error from the "
+        "sample rate (statsmodels' default, Wald interval) or from the null rate `mu` (the score "
+        "test, Wilson interval).",
+    )
+
     @field_validator("prior", "rope", mode="before")
     @classmethod
     def _numbers(cls, value: object) -> object:
@@ -303,6 +310,11 @@ class ABTestSpec(SpecBase):
     def _one_sample_options(self) -> None:
         """Refuse, with `mu`, a treatment and every option that compares arms."""
         if self.mu is None:
+            if self._changed("proportion_se"):
+                raise ValueError(
+                    "--proportion-se applies to the one-sample proportion test only; add --mu "
+                    "(the rate to test against) instead of --treatment, or drop it"
+                )
             return
         if self.treatment is not None:
             raise ValueError(
