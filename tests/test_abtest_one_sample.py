@@ -120,6 +120,12 @@ def test_plot(tmp_path):
         ([1.0, 2.0], ["--mu", "1", "-t", "arm"], r"--mu tests one sample .* drop --mu 1 or"),
         ([1.0, 2.0], ["--mu", "1", "--covariates", "y"], r"--covariates does not apply"),
         ([1.0, 2.0], ["--mu", "1", "--type", "fisher"], r"--type fisher does not apply"),
+        ([1.5, 2.0], ["--mu", "1", "--proportion-se", "null"], r"outcome 'y' is not 0/1; drop"),
+        (
+            [1, 0, 1],
+            ["--mu", "0.5", "--type", "ttest", "--proportion-se", "null"],
+            r"outcome 'y' is tested with --type ttest; drop --proportion-se",
+        ),
     ],
 )
 def test_bad_inputs_one_sentence(tmp_path, values, args, message):

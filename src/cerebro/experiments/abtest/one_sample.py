@@ -54,6 +54,12 @@ def _test(spec: ABTestSpec, name: str, x: np.ndarray) -> tuple[Comparison, str]:
             successes, n, mu, spec.alpha, spec.alternative, name, null_se=null
         )
         return comparison, reason
+    if spec.proportion_se == "null":  # the null-rate SE is a proportion's; never ignored
+        kind = "not 0/1" if not binary else f"tested with --type {spec.test_type}"
+        raise UserInputError(
+            f"--proportion-se null applies to the one-sample proportion test, but outcome "
+            f"{name!r} is {kind}; drop --proportion-se, or give a 0/1 outcome with --type ztest."
+        )
     normal = spec.test_type == "ztest"
     test = "one-sample z-test" if normal else "one-sample t-test"
     reason = f"{test} ({how}{' continuous outcome' * (not spec.test_type)})"
