@@ -31,18 +31,22 @@ from cerebro.stats.mcmc import convergence_problems
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cerebro.mmm.calibration import LiftTests
     from cerebro.mmm.posterior import MMMPosterior
 
 CURVE_POINTS = 25
 
 
-def fit_posterior(spec: MMMSpec, data: MMMData) -> tuple[MMMPosterior, Any]:
-    """The fitted model's draws (NUTS or SVI) as an `MMMPosterior`, and the fit's diagnostics."""
+def fit_posterior(
+    spec: MMMSpec, data: MMMData, tests: LiftTests | None = None
+) -> tuple[MMMPosterior, Any]:
+    """The fitted model's draws (NUTS or SVI) as an `MMMPosterior`, and the fit's diagnostics;
+    `tests` (lift tests) add their likelihood terms."""
     from cerebro.mmm.model import fit_nuts, fit_svi, model_inputs
     from cerebro.mmm.posterior import MMMPosterior, ModelForm
 
     form = ModelForm(spec.adstock, spec.saturation, spec.l_max, spec.normalize, spec.likelihood)
-    inputs = model_inputs(data, spec.roi_prior)
+    inputs = model_inputs(data, spec.roi_prior, tests)
     if spec.inference == "svi":
         fit = fit_svi(form, inputs, steps=spec.svi_steps, draws=spec.draws, seed=spec.seed)
         chains = 1
@@ -78,12 +82,19 @@ def _fit_quality(observed: np.ndarray, predicted: np.ndarray) -> tuple[float, fl
     return float(r2), mape
 
 
-def run_mmm(spec: MMMSpec, frame: pd.DataFrame | None = None) -> Result:
+def run_mmm(
+    spec: MMMSpec, frame: pd.DataFrame | None = None, calibration: pd.DataFrame | None = None
+) -> Result:
     """Fit the MMM `spec` describes; the result carries the posterior in `result.data` (and,
-    when `spec.save` names a file, its bytes as an artefact the face writes)."""
+    when `spec.save` names a file, its bytes as an artefact the face writes). Lift tests come
+    from `spec.calibration` (a file) or, in Python, the DataFrame `calibration`."""
+    from cerebro.mmm.calibration import calibration_table, read_lift_tests
+
     findings: list[Finding] = []
     data = prepare(spec, frame, findings)
-    posterior, fit = fit_posterior(spec, data)
+    source = calibration if calibration is not None else spec.calibration
+    tests = read_lift_tests(source, data) if source is not None else None
+    posterior, fit = fit_posterior(spec, data, tests)
     require_finite_result(
         posterior.draws["beta"],
         "the channel coefficients",
@@ -161,6 +172,9 @@ def run_mmm(spec: MMMSpec, frame: pd.DataFrame | None = None) -> Result:
         "response_curves": _response_curves(posterior, a),
         "adstock": _adstock_table(posterior),
     }
+    if tests is not None:
+        tables["calibration"], disagree = calibration_table(posterior, tests, a)
+        findings += disagree
     best = int(np.argmax(rows["roi"]))
     level = f"{1 - a:.0%}"
     narrative = (

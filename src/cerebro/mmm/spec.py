@@ -101,6 +101,13 @@ class MMMSpec(SpecBase):
             "'tv=1.5:0.8,search=2:1'); other channels keep the default coefficient prior.",
         ),
     )
+    calibration: str | None = Field(
+        None,
+        description="Lift tests to calibrate the model with: a CSV (or Parquet) file with "
+        "columns channel, start, end, delta_spend (spend change per week), lift (measured "
+        "incremental KPI over the window) and lift_se (its standard error); each adds "
+        "lift ~ Normal(model lift, lift_se) to the likelihood.",
+    )
     inference: Literal["nuts", "svi"] = Field(
         "nuts",
         description="nuts: MCMC (NumPyro's No-U-Turn sampler); svi: a fast variational "
