@@ -93,7 +93,11 @@ def run_mmm(
     findings: list[Finding] = []
     data = prepare(spec, frame, findings)
     source = calibration if calibration is not None else spec.calibration
-    tests = read_lift_tests(source, data) if source is not None else None
+    tests = (
+        read_lift_tests(source, data, spec.calibration_channel, spec.calibration_spend)
+        if source is not None
+        else None
+    )
     posterior, fit = fit_posterior(spec, data, tests)
     require_finite_result(
         posterior.draws["beta"],

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from cerebro.mmm.data import MMMData
-    from cerebro.mmm.posterior import ModelForm, MMMPosterior
+    from cerebro.mmm.posterior import MMMPosterior, ModelForm
 
 COLUMNS = ("channel", "start", "end", "delta_spend", "lift", "lift_se")
 DISAGREE_Z = 3.0  # a test whose measured lift is > 3 of its SEs from the posterior mean
@@ -128,6 +128,12 @@ def _weeks(start: Any, end: Any, data: MMMData, name: str) -> tuple[int, int]:
     return int(inside[0]), int(inside[-1])
 
 
+def _number(value: Any) -> float:
+    import pandas as pd
+
+    return float("nan") if pd.isna(value) else float(value)
+
+
 def lift_tests_from_frame(frame: pd.DataFrame, data: MMMData, source: str) -> LiftTests:
     """Check a table of lift tests against the model's data; one sentence for what is wrong."""
     from cerebro.data.load import require_columns
@@ -141,7 +147,9 @@ def lift_tests_from_frame(frame: pd.DataFrame, data: MMMData, source: str) -> Li
     require_columns(columns, COLUMNS, source)
     if not len(frame):
         raise UserInputError(f"{source} has no lift tests (no rows).")
-    rows: dict[str, list[Any]] = {k: [] for k in ("channel", "first", "last", "delta", "lift", "se")}
+    rows: dict[str, list[Any]] = {
+        k: [] for k in ("channel", "first", "last", "delta", "lift", "se")
+    }
     names = []
     for r, row in enumerate(frame.itertuples(index=False)):
         rec = dict(zip(columns, row, strict=True))
@@ -155,7 +163,7 @@ def lift_tests_from_frame(frame: pd.DataFrame, data: MMMData, source: str) -> Li
         c = data.channels.index(channel)
         first, last = _weeks(rec["start"], rec["end"], data, name)
         try:
-            delta, lift, se = (float(rec[k]) for k in ("delta_spend", "lift", "lift_se"))
+            delta, lift, se = (_number(rec[k]) for k in ("delta_spend", "lift", "lift_se"))
         except (TypeError, ValueError):
             raise UserInputError(
                 f"lift test {name}: delta_spend, lift and lift_se must be numbers."
@@ -187,15 +195,76 @@ def lift_tests_from_frame(frame: pd.DataFrame, data: MMMData, source: str) -> Li
     )
 
 
-def read_lift_tests(source: Any, data: MMMData) -> LiftTests:
-    """Lift tests from a CSV/Parquet file path or a DataFrame (columns `COLUMNS`)."""
+def geotest_row(result: dict[str, Any], channel: str, spend: float, data: MMMData,
+                source: str) -> dict[str, Any]:  # fmt: skip
+    """One lift-test row from the JSON of `cerebro geotest --json`: its incremental KPI and
+    interval (SE = interval width / (2 z), normal approximation), its window as the model's
+    weeks that overlap it (a week runs 7 days from its date), and `spend`, the test's total
+    spend change over the window, spread evenly over those weeks."""
+    import pandas as pd
+    from scipy.stats import norm
+
+    summary = result.get("summary") or {}
+    found = [e for e in result.get("estimates") or []
+             if str(e.get("key", "")).startswith("incremental_")
+             and e.get("key") != "incremental_roas"]  # fmt: skip
+    if result.get("kind") != "geotest" or not found or "test_start" not in summary:
+        raise UserInputError(f"{source} is not the JSON result of `cerebro geotest --json`.")
+    if len(found) > 1:
+        raise UserInputError(
+            f"{source} has {len(found)} test cells; calibrate with one cell's result (write "
+            "its rows into a lift-test CSV)."
+        )
+    est = found[0]
+    low, high, level = est.get("ci_low"), est.get("ci_high"), est.get("level")
+    if not all(isinstance(v, (int, float)) and np.isfinite(v) for v in (low, high, level)):
+        raise UserInputError(
+            f"{source} has no finite interval for its incremental KPI, so it gives no standard "
+            "error to weigh the test by; rerun the geo test with more pre-period or donors."
+        )
+    se = (high - low) / (2 * norm.ppf(0.5 + level / 2))
+    dates = pd.to_datetime(pd.Series(data.dates), errors="coerce")
+    start, end = pd.Timestamp(summary["test_start"]), pd.Timestamp(summary["test_end"])
+    weeks = np.flatnonzero((dates <= end) & (dates + pd.Timedelta(days=6) >= start))
+    if not len(weeks):
+        raise UserInputError(
+            f"{source}: the test ran {start:%Y-%m-%d} to {end:%Y-%m-%d}, which no week of the "
+            "data covers; give a geo test from the modelled weeks."
+        )
+    return {"channel": channel, "start": data.dates[weeks[0]], "end": data.dates[weeks[-1]],
+            "delta_spend": spend / len(weeks), "lift": est.get("value"), "lift_se": se}  # fmt: skip
+
+
+def read_lift_tests(
+    source: Any, data: MMMData, channel: str | None = None, spend: float | None = None
+) -> LiftTests:
+    """Lift tests from a CSV/Parquet file path or a DataFrame (columns `COLUMNS`), or from a
+    geotest JSON result (`.json`) with the tested `channel` and its total spend change."""
+    import json
+
     import pandas as pd
 
     from cerebro.data.load import load_table
 
     if isinstance(source, pd.DataFrame):
         return lift_tests_from_frame(source, data, "the calibration table")
-    return lift_tests_from_frame(load_table(source), data, f"calibration file {source!r}")
+    name = f"calibration file {str(source)!r}"
+    if str(source).lower().endswith(".json"):
+        try:
+            with open(source, encoding="utf-8") as handle:
+                result = json.load(handle)
+        except (OSError, ValueError) as err:
+            raise UserInputError(f"cannot read {name} as JSON ({err}).") from None
+        if channel is None or spend is None:
+            raise UserInputError(
+                f"{name} is a geo-test result, which names neither the channel tested nor its "
+                "spend change; add --calibration-channel and --calibration-spend."
+            )
+        if not isinstance(result, dict):
+            raise UserInputError(f"{name} is not the JSON result of `cerebro geotest --json`.")
+        row = geotest_row(result, channel, spend, data, name)
+        return lift_tests_from_frame(pd.DataFrame([row]), data, name)
+    return lift_tests_from_frame(load_table(source), data, name)
 
 
 def calibration_table(

@@ -272,7 +272,9 @@ def fit_svi(form: ModelForm, inputs: ModelInputs, *, steps: int, draws: int, see
     derived = Predictive(mmm_model, posterior_samples=latent)(
         jax.random.PRNGKey(seed + 2), form, inputs
     )
-    sampled = {k: np.asarray(v)[None] for k, v in {**latent, **derived}.items() if k not in ("y", "lift")}
+    sampled = {
+        k: np.asarray(v)[None] for k, v in {**latent, **derived}.items() if k not in ("y", "lift")
+    }
     params = _parameters(sampled, form)
     empty = {k: np.full(v.shape[2:], np.nan) for k, v in params.items()}
     return Draws(params, empty, empty, dict(empty), 0, time.perf_counter() - start)
