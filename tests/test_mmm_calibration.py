@@ -184,3 +184,21 @@ def test_a_geotest_json_needs_the_channel_and_spend(tmp_path, geotest_json) -> N
     out = invoke("mmm", data, *BASE, "--calibration", tmp_path / "x.csv",
                  "--calibration-channel", "tv")  # fmt: skip
     refused(out, "geo-test JSON")
+
+
+def test_a_test_the_model_cannot_meet_is_flagged_through_the_command_line(tmp_path) -> None:
+    import json
+
+    frame, data = _weekly_data(tmp_path)
+    lift = tmp_path / "lift.csv"
+    row = {**GOOD, "start": frame["week"][20], "end": frame["week"][25], "lift": -50_000.0,
+           "lift_se": 1000.0}  # fmt: skip
+    # more spend and a large loss: impossible for a model whose channels only add
+    pd.DataFrame([row]).to_csv(lift, index=False)
+    out = invoke("mmm", data, *BASE, "--calibration", lift, "--inference", "svi",
+                 "--svi-steps", 300, "--draws", 200, "--json")  # fmt: skip
+    assert out.exit_code == 0, out.output
+    result = json.loads(out.output)
+    table = result["tables"]["calibration"]
+    assert table["rows"][0][table["columns"].index("z")] < -3
+    assert "calibration_disagrees" in {f["code"] for f in result["findings"]}
