@@ -85,19 +85,11 @@ def _fit_quality(observed: np.ndarray, predicted: np.ndarray) -> tuple[float, fl
 def run_mmm(
     spec: MMMSpec, frame: pd.DataFrame | None = None, calibration: pd.DataFrame | None = None
 ) -> Result:
-    """Fit the MMM `spec` describes; the result carries the posterior in `result.data` (and,
-    when `spec.save` names a file, its bytes as an artefact the face writes). Lift tests come
-    from `spec.calibration` (a file) or, in Python, the DataFrame `calibration`."""
-    from cerebro.mmm.calibration import calibration_table, read_lift_tests
-
+    """Fit the MMM `spec` describes (lift tests: `spec.calibration` or the DataFrame
+    `calibration`); the posterior is `result.data`, a `spec.save` file an artefact."""
     findings: list[Finding] = []
     data = prepare(spec, frame, findings)
-    source = calibration if calibration is not None else spec.calibration
-    tests = (
-        read_lift_tests(source, data, spec.calibration_channel, spec.calibration_spend)
-        if source is not None
-        else None
-    )
+    tests = _lift_tests(spec, data, calibration)
     posterior, fit = fit_posterior(spec, data, tests)
     require_finite_result(
         posterior.draws["beta"],
@@ -176,9 +168,7 @@ def run_mmm(
         "response_curves": _response_curves(posterior, a),
         "adstock": _adstock_table(posterior),
     }
-    if tests is not None:
-        tables["calibration"], disagree = calibration_table(posterior, tests, a)
-        findings += disagree
+    findings += _calibration(tables, posterior, tests, a)
     best = int(np.argmax(rows["roi"]))
     level = f"{1 - a:.0%}"
     narrative = (
@@ -212,6 +202,28 @@ def run_mmm(
             "fit_seconds": round(fit.seconds, 2),
         },
     )
+
+
+def _lift_tests(spec: MMMSpec, data: MMMData, calibration: pd.DataFrame | None) -> LiftTests | None:
+    """The checked lift tests of `calibration` (a DataFrame) or `spec.calibration`, or None."""
+    from cerebro.mmm.calibration import read_lift_tests
+
+    source = calibration if calibration is not None else spec.calibration
+    if source is None:
+        return None
+    return read_lift_tests(source, data, spec.calibration_channel, spec.calibration_spend)
+
+
+def _calibration(
+    tables: dict[str, Any], posterior: MMMPosterior, tests: LiftTests | None, alpha: float
+) -> list[Finding]:
+    """Add the `calibration` table (if there are lift tests); its findings."""
+    if tests is None:
+        return []
+    from cerebro.mmm.calibration import calibration_table
+
+    tables["calibration"], findings = calibration_table(posterior, tests, alpha)
+    return findings
 
 
 CHANNEL_SITES = ("alpha", "theta", "weibull_lam", "weibull_k", "slope", "kappa", "lam", "effect",
