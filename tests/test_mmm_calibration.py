@@ -114,6 +114,8 @@ GOOD = {"channel": "tv", "start": "2022-03-07", "end": "2022-04-25", "delta_spen
         ({"channel": "radio"}, ["'radio'", "not one of the model's channels"]),
         ({"end": "2030-01-07"}, ["not inside the data"]),
         ({"start": "2020-01-06"}, ["not inside the data"]),
+        ({"start": "2022-04-25", "end": "2022-03-07"}, ["is after end"]),
+        ({"start": "spring"}, ["not a date"]),
         ({"lift_se": 0.0}, ["lift_se", "positive"]),
         ({"lift_se": float("nan")}, ["lift_se", "positive"]),
         ({"delta_spend": -1e9}, ["negative"]),

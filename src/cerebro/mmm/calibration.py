@@ -15,6 +15,7 @@ one draw, `posterior_lifts` with all draws.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -100,7 +101,9 @@ def _comparable(values: Any) -> np.ndarray:
     numbers = pd.to_numeric(values, errors="coerce")
     if numbers.notna().all():
         return numbers.to_numpy(float)
-    return pd.to_datetime(values, errors="coerce").to_numpy()
+    with warnings.catch_warnings():  # "could not infer format": each value parsed alone
+        warnings.simplefilter("ignore", UserWarning)
+        return pd.to_datetime(values, errors="coerce").to_numpy()
 
 
 def _weeks(start: Any, end: Any, data: MMMData, name: str) -> tuple[int, int]:
@@ -109,12 +112,17 @@ def _weeks(start: Any, end: Any, data: MMMData, name: str) -> tuple[int, int]:
         lo, hi = _comparable([start, end])
     except (TypeError, ValueError):
         lo = hi = None
-    if lo is None or hi is None or lo != lo or hi != hi:  # NaN / NaT
+    comparable = not (lo is None or hi is None or lo != lo or hi != hi)  # NaN / NaT
+    # a week number against dates (or the reverse) is no window either
+    comparable = comparable and np.asarray([lo]).dtype.kind == dates.dtype.kind
+    if not comparable:
         raise UserInputError(
             f"lift test {name}: start {start!r} or end {end!r} is not a date like the model's "
             f"date column (e.g. {data.dates[0]!r})."
         )
-    if lo > hi or lo < dates[0] or hi > dates[-1]:
+    if lo > hi:
+        raise UserInputError(f"lift test {name}: start {start} is after end {end}.")
+    if lo < dates[0] or hi > dates[-1]:
         raise UserInputError(
             f"lift test {name}: window {start} to {end} is not inside the data "
             f"({data.dates[0]} to {data.dates[-1]}); give a window within the modelled weeks."
