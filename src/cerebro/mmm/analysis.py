@@ -31,18 +31,22 @@ from cerebro.stats.mcmc import convergence_problems
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cerebro.mmm.calibration import LiftTests
     from cerebro.mmm.posterior import MMMPosterior
 
 CURVE_POINTS = 25
 
 
-def fit_posterior(spec: MMMSpec, data: MMMData) -> tuple[MMMPosterior, Any]:
-    """The fitted model's draws (NUTS or SVI) as an `MMMPosterior`, and the fit's diagnostics."""
+def fit_posterior(
+    spec: MMMSpec, data: MMMData, tests: LiftTests | None = None
+) -> tuple[MMMPosterior, Any]:
+    """The fitted model's draws (NUTS or SVI) as an `MMMPosterior`, and the fit's diagnostics;
+    `tests` (lift tests) add their likelihood terms."""
     from cerebro.mmm.model import fit_nuts, fit_svi, model_inputs
     from cerebro.mmm.posterior import MMMPosterior, ModelForm
 
     form = ModelForm(spec.adstock, spec.saturation, spec.l_max, spec.normalize, spec.likelihood)
-    inputs = model_inputs(data, spec.roi_prior)
+    inputs = model_inputs(data, spec.roi_prior, tests)
     if spec.inference == "svi":
         fit = fit_svi(form, inputs, steps=spec.svi_steps, draws=spec.draws, seed=spec.seed)
         chains = 1
@@ -78,12 +82,15 @@ def _fit_quality(observed: np.ndarray, predicted: np.ndarray) -> tuple[float, fl
     return float(r2), mape
 
 
-def run_mmm(spec: MMMSpec, frame: pd.DataFrame | None = None) -> Result:
-    """Fit the MMM `spec` describes; the result carries the posterior in `result.data` (and,
-    when `spec.save` names a file, its bytes as an artefact the face writes)."""
+def run_mmm(
+    spec: MMMSpec, frame: pd.DataFrame | None = None, calibration: pd.DataFrame | None = None
+) -> Result:
+    """Fit the MMM `spec` describes (lift tests: `spec.calibration` or the DataFrame
+    `calibration`); the posterior is `result.data`, a `spec.save` file an artefact."""
     findings: list[Finding] = []
     data = prepare(spec, frame, findings)
-    posterior, fit = fit_posterior(spec, data)
+    tests = _lift_tests(spec, data, calibration)
+    posterior, fit = fit_posterior(spec, data, tests)
     require_finite_result(
         posterior.draws["beta"],
         "the channel coefficients",
@@ -161,6 +168,7 @@ def run_mmm(spec: MMMSpec, frame: pd.DataFrame | None = None) -> Result:
         "response_curves": _response_curves(posterior, a),
         "adstock": _adstock_table(posterior),
     }
+    findings += _calibration(tables, posterior, tests, a)
     best = int(np.argmax(rows["roi"]))
     level = f"{1 - a:.0%}"
     narrative = (
@@ -194,6 +202,28 @@ def run_mmm(spec: MMMSpec, frame: pd.DataFrame | None = None) -> Result:
             "fit_seconds": round(fit.seconds, 2),
         },
     )
+
+
+def _lift_tests(spec: MMMSpec, data: MMMData, calibration: pd.DataFrame | None) -> LiftTests | None:
+    """The checked lift tests of `calibration` (a DataFrame) or `spec.calibration`, or None."""
+    from cerebro.mmm.calibration import read_lift_tests
+
+    source = calibration if calibration is not None else spec.calibration
+    if source is None:
+        return None
+    return read_lift_tests(source, data, spec.calibration_channel, spec.calibration_spend)
+
+
+def _calibration(
+    tables: dict[str, Any], posterior: MMMPosterior, tests: LiftTests | None, alpha: float
+) -> list[Finding]:
+    """Add the `calibration` table (if there are lift tests); its findings."""
+    if tests is None:
+        return []
+    from cerebro.mmm.calibration import calibration_table
+
+    tables["calibration"], findings = calibration_table(posterior, tests, alpha)
+    return findings
 
 
 CHANNEL_SITES = ("alpha", "theta", "weibull_lam", "weibull_k", "slope", "kappa", "lam", "effect",

@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from cerebro.mmm.calibration import LiftTests, window_lifts
 from cerebro.mmm.data import MMMData
 from cerebro.mmm.posterior import ModelForm, mean_terms
 from cerebro.stats.mcmc import convergence, import_numpyro, run_chains
@@ -72,9 +73,17 @@ class ModelInputs:
     roi_mu: np.ndarray
     roi_sigma: np.ndarray
     spend_per_kpi: np.ndarray  # Σ fitted spend / KPI scale, per channel
+    tests: LiftTests | None = None  # lift tests, observed in KPI-scale units
+    spend_scale: np.ndarray | None = None
+    kpi_scale: float = 1.0
+    log_kpi: bool = False
 
 
-def model_inputs(data: MMMData, roi_prior: dict[str, tuple[float, float]] | None) -> ModelInputs:
+def model_inputs(
+    data: MMMData,
+    roi_prior: dict[str, tuple[float, float]] | None,
+    tests: LiftTests | None = None,
+) -> ModelInputs:
     n = data.n_fit
     priors = roi_prior or {}
     index = np.array([data.channels.index(c) for c in priors], int)
@@ -92,6 +101,10 @@ def model_inputs(data: MMMData, roi_prior: dict[str, tuple[float, float]] | None
         roi_mu=mu,
         roi_sigma=sigma,
         spend_per_kpi=data.spend[:n].sum(axis=0) / data.kpi_scale,
+        tests=tests if tests is not None and len(tests) else None,
+        spend_scale=data.spend_scale,
+        kpi_scale=data.kpi_scale,
+        log_kpi=data.log_kpi,
     )
 
 
@@ -158,12 +171,32 @@ def mmm_model(form: ModelForm, inputs: ModelInputs) -> None:
     intercept = level - (baseline + media.sum(axis=-1))[:n_fit].mean()
     baseline = baseline + numpyro.deterministic("intercept", intercept)
     mu = (baseline + media.sum(axis=-1))[:n_fit]
+    if inputs.tests is not None:
+        _observe_lifts(form, params, x, baseline, inputs)
     sigma = numpyro.sample("sigma", dist.HalfNormal(0.5))
     if form.likelihood == "student_t":
         nu = numpyro.sample("nu", dist.Gamma(2.0, 0.1))
         numpyro.sample("y", dist.StudentT(nu, mu, sigma), obs=jnp.asarray(inputs.y))
     else:
         numpyro.sample("y", dist.Normal(mu, sigma), obs=jnp.asarray(inputs.y))
+
+
+def _observe_lifts(form: ModelForm, params: dict[str, Any], x: Any, baseline: Any,
+                   inputs: ModelInputs) -> None:  # fmt: skip
+    """Each lift test: measured lift ~ Normal(model lift, its SE), in KPI-scale units
+    (`cerebro.mmm.calibration`)."""
+    import jax.numpy as jnp
+    import numpyro
+    import numpyro.distributions as dist
+
+    tests = inputs.tests
+    assert tests is not None and inputs.spend_scale is not None
+    lifts = window_lifts(form, params, x, baseline, tests, inputs.spend_scale, inputs.log_kpi, jnp)
+    numpyro.sample(
+        "lift",
+        dist.Normal(jnp.stack(lifts), jnp.asarray(tests.se / inputs.kpi_scale)),
+        obs=jnp.asarray(tests.lift / inputs.kpi_scale),
+    )
 
 
 @dataclass
@@ -239,7 +272,9 @@ def fit_svi(form: ModelForm, inputs: ModelInputs, *, steps: int, draws: int, see
     derived = Predictive(mmm_model, posterior_samples=latent)(
         jax.random.PRNGKey(seed + 2), form, inputs
     )
-    sampled = {k: np.asarray(v)[None] for k, v in {**latent, **derived}.items() if k != "y"}
+    sampled = {
+        k: np.asarray(v)[None] for k, v in {**latent, **derived}.items() if k not in ("y", "lift")
+    }
     params = _parameters(sampled, form)
     empty = {k: np.full(v.shape[2:], np.nan) for k, v in params.items()}
     return Draws(params, empty, empty, dict(empty), 0, time.perf_counter() - start)

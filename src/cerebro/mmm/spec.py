@@ -101,6 +101,22 @@ class MMMSpec(SpecBase):
             "'tv=1.5:0.8,search=2:1'); other channels keep the default coefficient prior.",
         ),
     )
+    calibration: str | None = Field(
+        None,
+        description="Lift tests to calibrate the model with: a CSV (or Parquet) file with "
+        "columns channel, start, end, delta_spend (spend change per week), lift (measured "
+        "incremental KPI over the window) and lift_se (its standard error); each adds "
+        "lift ~ Normal(model lift, lift_se) to the likelihood. Or the .json result of "
+        "`cerebro geotest --json`, with calibration_channel and calibration_spend.",
+    )
+    calibration_channel: str | None = Field(
+        None, description="The channel a geo-test JSON given as calibration tested."
+    )
+    calibration_spend: float | None = Field(
+        None,
+        description="The geo test's total spend change over its window (spread evenly over "
+        "the window's weeks; negative for a spend cut).",
+    )
     inference: Literal["nuts", "svi"] = Field(
         "nuts",
         description="nuts: MCMC (NumPyro's No-U-Turn sampler); svi: a fast variational "
@@ -172,6 +188,19 @@ class MMMSpec(SpecBase):
                 )
             if not (mean > 0 and sd > 0):
                 raise ValueError(f"roi_prior of {channel!r} needs a positive mean and sd")
+        json_test = str(self.calibration or "").lower().endswith(".json")
+        if (self.calibration_channel is not None or self.calibration_spend is not None) and (
+            not json_test
+        ):
+            raise ValueError(
+                "calibration_channel and calibration_spend go with a geo-test JSON given as "
+                "calibration; a lift-test CSV names channel and delta_spend in its columns"
+            )
+        if self.calibration_channel is not None and self.calibration_channel not in self.channels:
+            raise ValueError(
+                f"calibration_channel {self.calibration_channel!r} is not one of the channels "
+                f"({', '.join(self.channels)})"
+            )
         if self.roi_prior and self.log_kpi:
             raise ValueError(
                 "roi_prior needs an additive model (ROI is then linear in the coefficient); "
