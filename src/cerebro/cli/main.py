@@ -20,11 +20,11 @@ from cerebro.core.version import __version__
 
 COMMANDS: dict[str, tuple[str, str]] = {
     "abtest": (
-        "cerebro.cli.abtest",
+        "cerebro.cli.abtest_command",
         "Analyse an A/B/n test: every variant against the control, for each outcome.",
     ),
     "power-analysis": (
-        "cerebro.cli.power",
+        "cerebro.cli.power_command",
         "Sample size per group, MDE or power of an A/B/n test, and how many days it takes.",
     ),
     "sequential-design": (
