@@ -26,6 +26,7 @@ from cerebro.data.validate import require_finite_result
 from cerebro.mmm.data import MMMData, prepare
 from cerebro.mmm.model_file import mmm_bytes
 from cerebro.mmm.spec import MMMSpec
+from cerebro.stats.intervals import equal_tailed
 from cerebro.stats.mcmc import convergence_problems
 
 if TYPE_CHECKING:
@@ -67,7 +68,7 @@ def fit_posterior(
 
 def _interval(draws: np.ndarray, alpha: float) -> tuple[float, float, float]:
     """Posterior mean and the equal-tailed 1 − alpha interval of draws along axis 0."""
-    low, high = np.quantile(draws, [alpha / 2, 1 - alpha / 2], axis=0)
+    low, high = equal_tailed(draws, alpha)
     return float(draws.mean(axis=0)), float(low), float(high)
 
 
@@ -329,7 +330,7 @@ def _response_curves(posterior: MMMPosterior, a: float) -> dict[str, list]:
     for c, name in enumerate(data.channels):
         grid = np.linspace(0, 2 * data.spend[:, c].max(), CURVE_POINTS)
         curve = posterior.response_curve(c, grid)
-        low, high = np.quantile(curve, [a / 2, 1 - a / 2], axis=0)
+        low, high = equal_tailed(curve, a)
         out["channel"] += [name] * len(grid)
         out["weekly_spend"] += grid.tolist()
         out["contribution"] += curve.mean(axis=0).tolist()

@@ -23,6 +23,7 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
+from cerebro.stats.intervals import equal_tailed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -281,7 +282,7 @@ def calibration_table(
     """Each test: measured lift ± SE against the posterior model lift (mean, interval) and
     z = (measured − model mean) / SE; a warning for |z| > 3."""
     lifts = posterior_lifts(posterior, tests)
-    low, high = np.quantile(lifts, [alpha / 2, 1 - alpha / 2], axis=0)
+    low, high = equal_tailed(lifts, alpha)
     mean = lifts.mean(axis=0)
     z = (tests.lift - mean) / tests.se
     data = posterior.data

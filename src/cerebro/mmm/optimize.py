@@ -66,6 +66,7 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding
+from cerebro.stats.intervals import equal_tailed
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -339,7 +340,7 @@ class PosteriorSummary:
 
     @classmethod
     def of(cls, draws: np.ndarray, alpha: float) -> PosteriorSummary:
-        low, high = np.quantile(draws, [alpha / 2, 1 - alpha / 2])
+        low, high = equal_tailed(draws, alpha)
         sd = float(np.std(draws, ddof=1)) if draws.size > 1 else 0.0
         return cls(float(np.mean(draws)), float(low), float(high), sd)
 

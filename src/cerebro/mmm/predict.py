@@ -22,6 +22,7 @@ from cerebro.core.results import Estimate, Result
 from cerebro.mmm.forecast import PlanWindow, open_model, read_plan, window_notes
 from cerebro.mmm.optimize import PosteriorSummary
 from cerebro.mmm.plan_spec import MMMPredictSpec
+from cerebro.stats.intervals import equal_tailed
 
 
 def _summary(label: str, key: str, draws: np.ndarray, alpha: float) -> Estimate:
@@ -61,7 +62,7 @@ def run_mmm_predict(spec: MMMPredictSpec, data: Any = None) -> Result:
         rows["low"].append(e.ci_low)
         rows["high"].append(e.ci_high)
         rows["roi"].append(e.value / spend[c] if spend[c] > 0 else None)
-    low, high = np.quantile(kpi, [a / 2, 1 - a / 2], axis=0)
+    low, high = equal_tailed(kpi, a)
     weeks = {
         "date": dates,
         "kpi": kpi.mean(axis=0).tolist(),

@@ -28,6 +28,13 @@ def normal_interval(value: Any, se: Any, alpha: float, crit: float | None = None
     return low, high, p
 
 
+def equal_tailed(draws: np.ndarray, alpha: float, axis: int = 0) -> tuple[Any, Any]:
+    """The equal-tailed 1 − alpha interval (alpha/2 and 1 − alpha/2 quantiles) of posterior
+    draws or bootstrap replicates along `axis`: floats for a 1-D input, arrays otherwise."""
+    low, high = np.quantile(draws, [alpha / 2, 1 - alpha / 2], axis=axis)
+    return low, high
+
+
 def interval_from(
     value: float, se: float, alpha: float, replicates: np.ndarray | None = None
 ) -> tuple[float, float, float, float]:
@@ -36,7 +43,7 @@ def interval_from(
     if replicates is None:
         return (se, *normal_interval(value, se, alpha))
     se_boot = float(np.std(replicates, ddof=1))
-    low, high = np.quantile(replicates, [alpha / 2, 1 - alpha / 2])
+    low, high = equal_tailed(replicates, alpha)
     return se_boot, float(low), float(high), normal_interval(value, se_boot, alpha)[2]
 
 
