@@ -699,7 +699,7 @@ def _estimates_for(
         variance_reduction=comparison.extra.get("variance_reduction"),
     )
     if arm_c is not None and arm_v is not None:
-        lift, se, low, high = relative_lift(
+        lift, se, low, high, p_rel = relative_lift(
             arm_c, arm_v, spec.alpha, spec.alternative, comparison.df
         )
         estimates.append(
@@ -709,7 +709,7 @@ def _estimates_for(
                 se,
                 low,
                 high,
-                None,
+                p_rel,
                 {
                     **common,
                     "measure": "relative lift",
@@ -718,7 +718,9 @@ def _estimates_for(
                 },
             )
         )
-        row.update(rel_lift=lift, rel_lift_ci_low=low, rel_lift_ci_high=high)
+        row.update(
+            rel_lift=lift, rel_lift_ci_low=low, rel_lift_ci_high=high, rel_lift_p_value=p_rel
+        )
     return row
 
 
