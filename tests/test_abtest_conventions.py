@@ -57,3 +57,64 @@ def test_relative_lift_p_value_matches_its_interval(tmp_path):
     assert rel["value"] == pytest.approx(lift, rel=1e-10)
     assert rel["p_value"] == pytest.approx(2 * stats.t.sf(abs(lift / se), df), rel=1e-8)
     assert (rel["p_value"] < 0.05) == (rel["ci_low"] > 0 or rel["ci_high"] < 0)
+
+
+def _power(*args: str) -> dict:
+    out = runner.invoke(app, ["power-analysis", *args, "--json"])
+    assert out.exit_code == 0, out.output
+    return json.loads(out.output)
+
+
+def _by_label(payload: dict) -> dict[str, dict]:
+    return {e["label"]: e for e in payload["estimates"]}
+
+
+GROWTHBOOK_SD = str(3909.99977**0.5)
+# GrowthBook splits 400,000 users over 3 arms: 133,333.3 each; the CLI takes whole users, which
+# moves the power by 1e-6 – inside the five decimals GrowthBook asserts.
+GROWTHBOOK_ARMS = ("--baseline", "10", "--sd", GROWTHBOOK_SD, "--relative", "--n", "133333")
+GROWTHBOOK_ARMS += ("--arms", "3", "--correction", "none", "--formula", "delta")
+
+
+def test_growthbook_relative_power_and_mde():
+    """GrowthBook's power calculator: mean 10, variance 3909.99977, +5%, 400,000 users over 3
+    arms → power 0.52144; the MDE at 80% power 0.07027 (delta-method relative lift)."""
+    power = _by_label(_power(*GROWTHBOOK_ARMS, "--mde", "0.05"))["power"]["value"]
+    assert power == pytest.approx(0.52144, abs=5e-6)
+    mde = _by_label(_power(*GROWTHBOOK_ARMS))["relative mde"]["value"]
+    assert mde == pytest.approx(0.07027, abs=5e-6)
+
+
+def test_growthbook_delta_power_is_its_closed_form():
+    """The delta formula's power equals Φ(δ/se − z) + Φ(−δ/se − z) with the ratio's variance
+    at the alternative, computed here independently, for an unequal allocation and CUPED."""
+    from scipy.stats import norm
+
+    mean, sd, rel, n, ratio, rho = 4.0, 9.0, -0.08, 5000, 1.5, 0.4
+    args = ["--baseline", "4", "--sd", "9", "--relative", "--mde", str(rel), "--n", str(n)]
+    args += ["--ratio", str(ratio), "--cuped-correlation", str(rho), "--formula", "delta"]
+    power = _by_label(_power(*args))["power"]["value"]
+    var = sd**2 * (1 - rho**2)
+    se = np.sqrt(var / (mean**2 * ratio * n) + var * (mean * (1 + rel)) ** 2 / (mean**4 * n))
+    z = norm.ppf(0.975)
+    assert power == pytest.approx(norm.cdf(rel / se - z) + norm.cdf(-rel / se - z), rel=1e-9)
+
+
+def test_evan_miller_sample_size():
+    """Evan Miller's calculator: 20% → 25% at alpha 0.05 and 80% power: 1,030.2 per arm (his
+    closed form ((z σ₀ + z_β σ₁)/δ)² with σ₀² = 2·0.2·0.8), rounded up to 1,031 users."""
+    payload = _power("--baseline", "0.2", "--mde", "0.05", "--formula", "evan_miller")
+    size = _by_label(payload)["sample size per group"]
+    assert size["value"] == 1031
+    assert size["exact"] == pytest.approx(1030.2, abs=0.05)
+
+
+def test_convention_formulas_refused_where_they_do_not_apply():
+    out = runner.invoke(app, ["power-analysis", "--sd", "3", "--mde", "1", "--formula", "delta"])
+    assert out.exit_code == 2 and "formula delta" in out.output and "baseline" in out.output
+    out = runner.invoke(
+        app,
+        ["power-analysis", "--baseline", "0.1", "--sd", "3", "--mde", "1"]
+        + ["--formula", "evan_miller"],
+    )
+    assert out.exit_code == 2 and "does not apply to means" in out.output
