@@ -114,7 +114,79 @@ def test_convention_formulas_refused_where_they_do_not_apply():
     assert out.exit_code == 2 and "formula delta" in out.output and "baseline" in out.output
     out = runner.invoke(
         app,
-        ["power-analysis", "--baseline", "0.1", "--sd", "3", "--mde", "1"]
-        + ["--formula", "evan_miller"],
+        [
+            "power-analysis",
+            "--baseline",
+            "0.1",
+            "--sd",
+            "3",
+            "--mde",
+            "1",
+            "--formula",
+            "evan_miller",
+        ],
     )
     assert out.exit_code == 2 and "does not apply to means" in out.output
+
+
+def _gaussian(path, *args: str) -> dict:
+    got = _estimates(
+        path, "-t", "arm", "--outcome", "y", "--control", "A", "--type", "bayesian",
+        "--model", "gaussian", *args,
+    )  # fmt: skip
+    return next(iter(got.values()))
+
+
+def test_growthbook_gaussian_bayesian_binomial_vector(tmp_path):
+    """GrowthBook's Gaussian model of the relative lift, 49/100 vs 51/100: chance to win
+    0.60918, risk (keep control, ship variant) = (0.08140, 0.04058)."""
+    path = tmp_path / "b.csv"
+    path.write_text("arm,n,y_sum,y_sum_sq\nA,100,49,49\nB,100,51,51\n")
+    e = _gaussian(path, "--from-summary")
+    assert e["p_beat"] == pytest.approx(0.60918, abs=5e-6)
+    assert e["risk_keep_rel"] == pytest.approx(0.08140, abs=5e-6)
+    assert e["risk_ship_rel"] == pytest.approx(0.04058, abs=5e-6)
+    assert e["rel_lift"] == pytest.approx(51 / 49 - 1, rel=1e-12)
+
+
+def test_growthbook_gaussian_bayesian_normal_vector(tmp_path):
+    """Normal outcome, n = 10 per arm, sums 100 / 105 (sums of squares 1002.25 / 1111.5):
+    chance to win 0.91923; the same numbers from the raw rows as from the summary."""
+    path = tmp_path / "n.csv"
+    path.write_text("arm,n,y_sum,y_sum_sq\nA,10,100,1002.25\nB,10,105,1111.5\n")
+    e = _gaussian(path, "--from-summary")
+    assert e["p_beat"] == pytest.approx(0.91923, abs=5e-6)
+    # rows with the same mean and variance per arm: 10 ± 0.5 and 10.5 ± 1 (sample sd)
+    a = 10 + 0.5 * np.array([1, -1] * 5) * np.sqrt(9 / 10)
+    b = 10.5 + 1.0 * np.array([1, -1] * 5) * np.sqrt(9 / 10)
+    rows = tmp_path / "rows.csv"
+    rows.write_text("arm,y\n" + "".join(f"A,{v}\n" for v in a) + "".join(f"B,{v}\n" for v in b))
+    assert _gaussian(rows)["p_beat"] == pytest.approx(e["p_beat"], rel=1e-9)
+
+
+def test_gaussian_model_prior_is_the_normal_normal_update(tmp_path):
+    """With --prior m0,s0 the relative lift's posterior is the precision-weighted average of
+    the delta-method estimate and the prior, computed here independently."""
+    from scipy.stats import norm
+
+    path = tmp_path / "n.csv"
+    path.write_text("arm,n,y_sum,y_sum_sq\nA,10,100,1002.25\nB,10,105,1111.5\n")
+    e = _gaussian(path, "--from-summary", "--prior", "0,0.03")
+    rel, var = 0.05, 1 / (10 * 100) + 10.5**2 * 0.25 / (10 * 10**4)
+    precision = 1 / var + 1 / 0.03**2
+    mean, sd = rel / var / precision, precision**-0.5
+    assert e["rel_lift"] == pytest.approx(mean, rel=1e-10)
+    assert e["p_beat"] == pytest.approx(norm.cdf(mean / sd), rel=1e-10)
+    assert e["rel_lift_ci_high"] == pytest.approx(mean + norm.ppf(0.975) * sd, rel=1e-10)
+
+
+def test_gaussian_model_refusals(tmp_path):
+    path = tmp_path / "n.csv"
+    path.write_text("arm,n,y_sum,y_sum_sq\nA,10,0,2.25\nB,10,105,1111.5\n")
+    args = ["abtest", str(path), "-t", "arm", "--from-summary", "--outcome", "y"]
+    args += ["--control", "A", "--type", "bayesian", "--model", "gaussian"]
+    out = runner.invoke(app, args)
+    assert out.exit_code == 2 and "control's mean is 0" in out.output
+    path.write_text("arm,n,y_sum,y_sum_sq\nA,10,100,1002.25\nB,10,105,1111.5\n")
+    out = runner.invoke(app, [*args, "--prior", "0,1,1"])
+    assert out.exit_code == 2 and "mean,sd" in out.output

@@ -161,8 +161,9 @@ class ABTestSpec(SpecBase):
     prior: list[float] | None = Field(
         None,
         description="Bayesian prior: 'a,b' (Beta, binary outcomes; default 1,1), "
-        "'mu0,kappa0,alpha0,beta0' (Normal–Inverse-Gamma; default the reference prior) or, "
-        "with `bayes_model` hurdle_lognormal, 'a,b,mu_sd,sigma_sd' (default 1,1,10,5).",
+        "'mu0,kappa0,alpha0,beta0' (Normal–Inverse-Gamma; default the reference prior); with "
+        "`bayes_model` gaussian 'mean,sd' of the relative lift (default flat); with "
+        "hurdle_lognormal 'a,b,mu_sd,sigma_sd' (default 1,1,10,5).",
     )
     rope: list[float] | None = Field(
         None,
@@ -175,11 +176,11 @@ class ABTestSpec(SpecBase):
         "control mean).",
     )
     draws: int = Field(200_000, description="Bayesian: Monte Carlo draws for the lift intervals.")
-    bayes_model: Literal["conjugate", "hurdle_lognormal"] = Field(
+    bayes_model: Literal["conjugate", "gaussian", "hurdle_lognormal"] = Field(
         "conjugate",
         validation_alias=AliasChoices("bayes_model", "model"),
-        description="Bayesian: conjugate (closed form) or hurdle_lognormal (NUTS; zero-heavy "
-        "revenue).",
+        description="Bayesian: conjugate (closed form), gaussian (GrowthBook's normal model of "
+        "the relative lift) or hurdle_lognormal (NUTS; zero-heavy revenue).",
         json_schema_extra=cli(flag="--model"),
     )
     chains: int = Field(4, description="Bayesian `bayes_model` hurdle_lognormal: MCMC chains.")
@@ -351,7 +352,7 @@ class ABTestSpec(SpecBase):
                 "add --planned-n (the planned units per arm) or drop it"
             )
         mcmc = [shown_option(self, n) for n in ("chains", "mcmc_samples") if self._changed(n)]
-        if mcmc and self.bayes_model == "conjugate":
+        if mcmc and self.bayes_model != "hurdle_lognormal":
             raise ValueError(
                 f"{_join(mcmc)} {'applies' if len(mcmc) == 1 else 'apply'} to --model "
                 "hurdle_lognormal only (the conjugate model needs no MCMC); add --model "
