@@ -190,3 +190,66 @@ def test_gaussian_model_refusals(tmp_path):
     path.write_text("arm,n,y_sum,y_sum_sq\nA,10,100,1002.25\nB,10,105,1111.5\n")
     out = runner.invoke(app, [*args, "--prior", "0,1,1"])
     assert out.exit_code == 2 and "mean,sd" in out.output
+
+
+def _looks_table(payload: dict) -> list[dict]:
+    table = payload["tables"]["looks"]
+    if isinstance(table, dict) and "columns" in table:
+        return [dict(zip(table["columns"], row, strict=True)) for row in table["rows"]]
+    return table
+
+
+def _looks_data(tmp_path, per_arm: list[int]):
+    rng = np.random.default_rng(5)
+    rows = ["arm,day,y"]
+    for day, k in enumerate(per_arm, start=1):
+        rows += [f"{arm},{day},{v}" for arm in "AB" for v in rng.normal(0, 1, k)]
+    path = tmp_path / "looks.csv"
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+def test_spotify_renormalises_a_test_that_ran_past_its_plan(tmp_path):
+    """Spotify's convention: looks at 250/450/630/810 units with 300 planned, alpha 0.01,
+    power spending ρ = 2 → nominal α 0.00095, 0.00241, 0.00410, 0.00636 (two-sided), the
+    fractions renormalised to the largest sample seen, with a warning saying so."""
+    from scipy.stats import norm
+
+    path = _looks_data(tmp_path, [125, 100, 90, 90])  # per arm; totals 250, 450, 630, 810
+    args = ["abtest", str(path), "-t", "arm", "--outcome", "y", "--control", "A"]
+    args += ["--type", "sequential", "--time", "day", "--planned-n", "150", "--alpha", "0.01"]
+    out = runner.invoke(app, [*args, "--spending", "power", "--rho", "2", "--json"])
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.output)
+    looks = _looks_table(payload)
+    nominal = [2 * norm.sf(r["z_boundary"]) for r in looks]
+    assert nominal == pytest.approx([0.00095, 0.00241, 0.00410, 0.00636], abs=5e-6)
+    assert [r["info_fraction"] for r in looks] == pytest.approx(
+        [250 / 810, 450 / 810, 630 / 810, 1]
+    )
+    assert any(f["code"] == "past_plan" for f in payload["findings"])
+
+
+def test_looks_short_of_the_plan_keep_their_fractions(tmp_path):
+    """Looks taken so far against a planned maximum: fractions below 1, boundaries for them
+    equal to sequential-design's at those fractions, and no renormalisation."""
+    from cerebro.experiments.sequential.boundaries import boundaries
+
+    path = _looks_data(tmp_path, [100, 100])
+    args = ["abtest", str(path), "-t", "arm", "--outcome", "y", "--control", "A"]
+    args += ["--type", "sequential", "--time", "day", "--planned-n", "500", "--spending", "power"]
+    out = runner.invoke(app, [*args, "--rho", "1.5", "--json"])
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.output)
+    looks = _looks_table(payload)
+    assert [r["info_fraction"] for r in looks] == pytest.approx([0.2, 0.4])
+    expected = boundaries(np.array([0.2, 0.4]), 0.05, 2, "power", 1.5)
+    assert [r["z_boundary"] for r in looks] == pytest.approx(expected, rel=1e-9)
+    assert not any(f["code"] == "past_plan" for f in payload["findings"])
+
+
+def test_rho_needs_power_spending(tmp_path):
+    path = _looks_data(tmp_path, [50, 50])
+    args = ["abtest", str(path), "-t", "arm", "--outcome", "y", "--type", "sequential"]
+    out = runner.invoke(app, [*args, "--time", "day", "--planned-n", "500", "--rho", "2"])
+    assert out.exit_code == 2 and "--spending power" in out.output

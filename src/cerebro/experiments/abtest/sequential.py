@@ -95,12 +95,14 @@ def _group_sequential(
         return None
     from cerebro.experiments.sequential import boundaries as gs
 
-    t = np.minimum((n_c + n_v) / (2 * spec.planned_n), 1.0)
+    # A test that ran past its plan is renormalised to the largest sample seen (Spotify's
+    # convention): the last look is then the final one, and every look's boundary is recomputed.
+    t = (n_c + n_v) / max(2 * spec.planned_n, float((n_c + n_v).max()))
     z = d / np.sqrt(v)
     bounds = np.full(len(t), np.nan)
     # A look adds information only if the fraction grew; boundaries exist for those looks.
     new = np.r_[True, np.diff(t) > 0]
-    bounds[new] = gs.boundaries(t[new], spec.alpha, 2, spec.spending)
+    bounds[new] = gs.boundaries(t[new], spec.alpha, 2, spec.spending, spec.rho)
     futility = np.full(len(t), np.nan)
     signed = z * np.sign(spec.mde or 1.0)  # z in the direction of the hoped-for effect
     if spec.futility:
@@ -119,6 +121,7 @@ def _group_sequential(
             spec.binding,
             spec.alpha / 2,
             spec.spending,
+            spec.rho,
         )
     wins = new & (np.abs(z) >= bounds)
     losses = new & ~wins & (signed <= futility)
@@ -140,6 +143,7 @@ def _group_sequential(
         decision = f"continue ({t[-1]:.0%} of planned information)"
     return {
         "info_fraction": t.tolist(),
+        "past_plan": bool((n_c + n_v).max() > 2 * spec.planned_n),
         "z": z.tolist(),
         "z_boundary": [None if np.isnan(b) else float(b) for b in bounds],
         **(
@@ -187,6 +191,19 @@ def sequential_analysis(
              "lift_ci_high", "rel_lift", "p_value", "decision", "gs_decision")  # fmt: skip
     if spec.planned_n:
         findings.append(_group_sequential_finding(spec))
+        past = sorted({r["variant"] for r in rows if r.get("past_plan")})
+        if past:
+            findings.append(
+                Finding(
+                    "warning",
+                    "past_plan",
+                    f"{', '.join(map(repr, past))}: the test ran past its plan of "
+                    f"{spec.planned_n:,} units per arm; the information fractions are "
+                    "renormalised to the largest sample seen (Spotify's convention), so the "
+                    "last look is the final analysis and every boundary was recomputed – "
+                    "raise --planned-n if more data are still to come.",
+                )
+            )
     narrative = [
         f"{r['variant']} vs {control} on {r['outcome']} after {r['looks']} looks: lift {r['lift']:+.4g} "
         f"({1 - alpha:.0%} confidence sequence {r['lift_ci_low']:+.4g} to {r['lift_ci_high']:+.4g}), "
@@ -274,7 +291,7 @@ def _variant_over_looks(
         "p_value": float(p[-1]),
         "decision": decision,
         "mixing_sd": float(tau),
-        **({"gs_decision": plan["decision"]} if plan else {}),
+        **({"gs_decision": plan["decision"], "past_plan": plan["past_plan"]} if plan else {}),
     }
     estimate = Estimate(
         f"{m.metric.name}: {arms[a]} − {control}",

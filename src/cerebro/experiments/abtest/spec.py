@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.spec import SpecBase, cli, data_file, face_hints, split_list
+from cerebro.experiments.sequential.spec import Rho
 
 TestType = Literal[
     "ttest", "welch", "mann_whitney", "chi_square", "ztest", "fisher", "bayesian", "sequential"
@@ -23,7 +24,7 @@ TEST_TYPES: tuple[str, ...] = TestType.__args__  # type: ignore[attr-defined]
 # The options of one test type and the type that takes them; every other option applies to
 # every test type (tests/test_abtest_options.py holds this table to the spec's fields).
 BAYESIAN = ("prior", "rope", "loss_threshold", "draws", "bayes_model", "chains", "mcmc_samples")
-SEQUENTIAL = ("time_column", "mixing_sd", "planned_n", "spending", "futility", "binding")
+SEQUENTIAL = ("time_column", "mixing_sd", "planned_n", "spending", "rho", "futility", "binding")
 OPTIONS: dict[str, str] = {
     **dict.fromkeys(BAYESIAN, "bayesian"),
     **dict.fromkeys(SEQUENTIAL, "sequential"),
@@ -206,6 +207,7 @@ class ABTestSpec(SpecBase):
     spending: Literal["obf", "pocock", "power"] = Field(
         "obf", description="Sequential with `planned_n`: obf, pocock or power spending."
     )
+    rho: Rho = 3.0
     futility: Literal["obf", "pocock", "power"] | None = Field(
         None,
         description="Sequential with `planned_n` and `mde`: non-binding futility bounds (obf, "
@@ -345,6 +347,11 @@ class ABTestSpec(SpecBase):
             raise ValueError(
                 "--futility needs --planned-n (the planned units per arm) and --mde (the effect "
                 "the test is planned to detect, in metric units), as in --planned-n 20000 --mde 0.01"
+            )
+        if self._changed("rho") and "power" not in (self.spending, self.futility):
+            raise ValueError(
+                f"{shown_option(self, 'rho')} is the exponent of power spending; add --spending "
+                "power (or --futility power) or drop it"
             )
         if self._changed("spending") and not self.planned_n:
             raise ValueError(
