@@ -253,3 +253,72 @@ def test_rho_needs_power_spending(tmp_path):
     args = ["abtest", str(path), "-t", "arm", "--outcome", "y", "--type", "sequential"]
     out = runner.invoke(app, [*args, "--time", "day", "--planned-n", "500", "--rho", "2"])
     assert out.exit_code == 2 and "--spending power" in out.output
+
+
+def test_growthbook_confidence_sequence_relative_lift(tmp_path):
+    """GrowthBook's sequential test, 1396/3000 vs 2422/3461 with tuning N* 5000: relative lift
+    0.50386, always-valid CI (0.40098, 0.60675) – from a summary (one look)."""
+    path = tmp_path / "s.csv"
+    path.write_text("arm,n,y_sum,y_sum_sq\nA,3000,1396,1396\nB,3461,2422,2422\n")
+    args = ["-t", "arm", "--from-summary", "--outcome", "y", "--control", "A"]
+    est = _estimates(path, *args, "--type", "sequential", "--sequential-tuning", "5000")
+    rel = est["y: B vs A (relative)"]
+    assert rel["value"] == pytest.approx(0.50386, abs=5e-6)
+    assert rel["ci_low"] == pytest.approx(0.40098, abs=5e-6)
+    assert rel["ci_high"] == pytest.approx(0.60675, abs=5e-6)
+
+
+def test_confidence_sequence_over_looks_equals_its_formula(tmp_path):
+    """With looks from rows, each look's sequence is the formula at that look's cumulative
+    moments, intersected over looks, and its p-value the running minimum of 1/E."""
+
+    path = _looks_data(tmp_path, [400, 300, 300])
+    args = ["abtest", str(path), "-t", "arm", "--outcome", "y", "--control", "A", "--type"]
+    args += ["sequential", "--time", "day", "--sequential-tuning", "2000", "--json"]
+    out = runner.invoke(app, args)
+    assert out.exit_code == 0, out.output
+    looks = _looks_table(json.loads(out.output))
+    frame = np.genfromtxt(path, delimiter=",", names=True, dtype=None, encoding=None)
+    a2 = -2 * np.log(0.05)
+    rho2 = (a2 + np.log(a2 + 1)) / 2000
+    lows, highs, ps = [], [], []
+    for day in (1, 2, 3):
+        seen = frame[frame["day"] <= day]
+        ya, yb = seen["y"][seen["arm"] == "A"], seen["y"][seen["arm"] == "B"]
+        rel = yb.mean() / ya.mean() - 1
+        se = np.sqrt(
+            yb.var(ddof=1) / (ya.mean() ** 2 * yb.size)
+            + yb.mean() ** 2 * ya.var(ddof=1) / (ya.mean() ** 4 * ya.size)
+        )
+        n = ya.size + yb.size
+        half = se * np.sqrt(2 * (n * rho2 + 1) / (n * rho2) * np.log(np.sqrt(n * rho2 + 1) / 0.05))
+        lows.append(rel - half)
+        highs.append(rel + half)
+        e = np.exp(rho2 * n * (rel / se) ** 2 / (2 * (n * rho2 + 1))) / np.sqrt(n * rho2 + 1)
+        ps.append(min(1.0, 1 / e))
+    assert [r["cs_low"] for r in looks] == pytest.approx(np.maximum.accumulate(lows), rel=1e-9)
+    assert [r["cs_high"] for r in looks] == pytest.approx(np.minimum.accumulate(highs), rel=1e-9)
+    assert [r["p_always_valid"] for r in looks] == pytest.approx(
+        np.minimum.accumulate(ps), rel=1e-9
+    )
+
+
+def test_growthbook_always_valid_power_and_mde():
+    """GrowthBook's power calculator with sequential testing (N* 5000) on the power vector:
+    power 0.20596, MDE 0.07027 → 0.12821."""
+    args = (*GROWTHBOOK_ARMS, "--sequential-tuning", "5000")
+    assert _by_label(_power(*args, "--mde", "0.05"))["power"]["value"] == pytest.approx(
+        0.20596, abs=5e-6
+    )
+    assert _by_label(_power(*args))["relative mde"]["value"] == pytest.approx(0.12821, abs=5e-6)
+
+
+def test_sequential_tuning_refusals(tmp_path):
+    args = ["power-analysis", "--baseline", "0.1", "--mde", "0.01", "--sequential-tuning", "5000"]
+    out = runner.invoke(app, args)
+    assert out.exit_code == 2 and "sequential_tuning" in out.output
+    path = _looks_data(tmp_path, [50, 50])
+    args = ["abtest", str(path), "-t", "arm", "--outcome", "y", "--type", "sequential"]
+    args += ["--time", "day", "--sequential-tuning", "5000", "--mixing-sd", "0.1"]
+    out = runner.invoke(app, args)
+    assert out.exit_code == 2 and "keep one" in out.output

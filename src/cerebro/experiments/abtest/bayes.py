@@ -37,7 +37,8 @@ def check_model_limits(spec: ABTestSpec) -> None:
         raise UserInputError(f"--planned-n must be at least 2 units per arm, got {spec.planned_n}.")
     if kind not in ("bayesian", "sequential"):
         return
-    if kind == "sequential" and not spec.time_column:
+    one_look = spec.from_summary and spec.sequential_tuning is not None
+    if kind == "sequential" and not spec.time_column and not one_look:
         raise UserInputError(
             "--type sequential needs --time: the column whose values are the looks (e.g. day)."
         )
@@ -50,7 +51,7 @@ def check_model_limits(spec: ABTestSpec) -> None:
             ("--strata", spec.strata),
             ("--cluster", spec.cluster),
             ("--alternative", spec.alternative != "two-sided"),
-            ("--from-summary", spec.from_summary and kind == "sequential"),
+            ("--from-summary", spec.from_summary and kind == "sequential" and not one_look),
         )
         if used
     ]

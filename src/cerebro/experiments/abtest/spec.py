@@ -24,7 +24,10 @@ TEST_TYPES: tuple[str, ...] = TestType.__args__  # type: ignore[attr-defined]
 # The options of one test type and the type that takes them; every other option applies to
 # every test type (tests/test_abtest_options.py holds this table to the spec's fields).
 BAYESIAN = ("prior", "rope", "loss_threshold", "draws", "bayes_model", "chains", "mcmc_samples")
-SEQUENTIAL = ("time_column", "mixing_sd", "planned_n", "spending", "rho", "futility", "binding")
+SEQUENTIAL = (
+    "time_column", "mixing_sd", "sequential_tuning", "planned_n", "spending", "rho", "futility",
+    "binding",
+)  # fmt: skip
 OPTIONS: dict[str, str] = {
     **dict.fromkeys(BAYESIAN, "bayesian"),
     **dict.fromkeys(SEQUENTIAL, "sequential"),
@@ -200,6 +203,13 @@ class ABTestSpec(SpecBase):
         description="Sequential: mSPRT mixing SD τ in metric units (default 0.1 pooled SD at the "
         "first look).",
     )
+    sequential_tuning: float | None = Field(
+        None,
+        gt=0,
+        description="Sequential: GrowthBook's asymptotic confidence sequence on the relative "
+        "lift, tightest near this many units (N*, e.g. 5000), instead of the mSPRT; also "
+        "from a summary (one look).",
+    )
     planned_n: int | None = Field(
         None,
         description="Sequential: planned units per arm; adds group-sequential boundaries per look.",
@@ -347,6 +357,16 @@ class ABTestSpec(SpecBase):
             raise ValueError(
                 "--futility needs --planned-n (the planned units per arm) and --mde (the effect "
                 "the test is planned to detect, in metric units), as in --planned-n 20000 --mde 0.01"
+            )
+        if self.mixing_sd is not None and self.sequential_tuning is not None:
+            raise ValueError(
+                "--mixing-sd (mSPRT) and --sequential-tuning (GrowthBook's sequence) choose two "
+                "different sequential tests; keep one"
+            )
+        if self.planned_n and self.sequential_tuning is not None:
+            raise ValueError(
+                "--planned-n adds group-sequential boundaries to the mSPRT analysis; with "
+                "--sequential-tuning the confidence sequence is the whole analysis: drop one"
             )
         if self._changed("rho") and "power" not in (self.spending, self.futility):
             raise ValueError(

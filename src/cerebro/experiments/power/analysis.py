@@ -160,6 +160,12 @@ class PowerSpec(SpecBase):
         "against a known value (`baseline`), with `sd`; `n` and the sample size are that "
         "group's.",
     )
+    sequential_tuning: float | None = Field(
+        None,
+        gt=0,
+        description="Plan an always-valid test read through GrowthBook's asymptotic confidence "
+        "sequence tuned at N* units (e.g. 5000): z-test formulas (normal, delta) for means.",
+    )
 
     @field_validator("alpha", "power")
     @classmethod
@@ -271,6 +277,14 @@ class PowerSpec(SpecBase):
             raise ValueError(
                 "a relative mde for means needs a non-zero baseline (the control mean); give "
                 "baseline or make the mde absolute"
+            )
+        if self.sequential_tuning is not None and not (
+            means and self.formula in ("normal", "delta") and self.test == "two-sample"
+            and self.alternative == "two-sided"
+        ):  # fmt: skip
+            raise ValueError(
+                "sequential_tuning plans GrowthBook's two-sided always-valid z-test of means: "
+                "give sd with formula normal or delta (two-sample, two-sided)"
             )
         if self.formula == "delta" and (not self.baseline or self.test == "one-sample"):
             raise ValueError(
@@ -424,6 +438,7 @@ class _Problem:
             ratio=spec.ratio if ratio is None else ratio,
             variance_factor=1 - r**2,
             one_sample=spec.test == "one-sample",
+            tuning=spec.sequential_tuning,
         )
         self.formula: Any = spec.chosen_formula
 

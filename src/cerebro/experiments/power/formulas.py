@@ -138,6 +138,8 @@ class Design:
     ratio: float = 1.0
     variance_factor: float = 1.0
     one_sample: bool = False
+    # GrowthBook's tuning N* of an always-valid test: variances grow by `always_valid_factor`
+    tuning: float | None = None
 
     def mean_std(self, sd: float) -> float:
         """√n × the standard error of the estimated difference (or of the one-sample mean)."""
@@ -210,6 +212,11 @@ def power_means(
         std = sd_eff * np.sqrt(1 / design.ratio + (1 + np.asarray(diff) / baseline) ** 2)
     else:
         std = design.mean_std(sd)
+    if design.tuning is not None:
+        from cerebro.experiments.sequential.asymptotic import always_valid_factor
+
+        units = np.asarray(n_control, dtype=float) * (1 + design.ratio)
+        std = std * np.sqrt(always_valid_factor(units, design.alpha, design.tuning))
     shift = np.asarray(diff) * np.sqrt(np.asarray(n_control, dtype=float))
     return normal_power(shift, std, std, design.alpha, design.alternative)
 
