@@ -63,6 +63,13 @@ class GeoTestSpec(SpecBase):
 
     _cells = field_validator("treatment_geos", mode="before")(split_cells)
 
+    @field_validator("method", mode="before")
+    @classmethod
+    def _geolift(cls, value: Any) -> Any:
+        """`geolift` – the users' name for GeoLift's default – is its augmented synthetic
+        control (ridge-augmented, per-geo fixed effects, conformal inference)."""
+        return "augmented_synthetic_control" if value == "geolift" else value
+
     @field_validator("control_geos", "matching_vars", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
