@@ -322,3 +322,92 @@ def test_sequential_tuning_refusals(tmp_path):
     args += ["--time", "day", "--sequential-tuning", "5000", "--mixing-sd", "0.1"]
     out = runner.invoke(app, args)
     assert out.exit_code == 2 and "keep one" in out.output
+
+
+def test_randomisation_inference_thornton(tmp_path):
+    """Thornton (2008) via the Mixtape's randomisation-inference example: learning one's HIV
+    status (`got`) by any cash incentive (`any`); 1,000 re-randomisations give p ≈ 0.001 – no
+    re-draw is as extreme as the observed assignment, so p = 1/1001."""
+    from causaldata import thornton_hiv
+
+    path = tmp_path / "thornton.csv"
+    thornton_hiv.load_pandas().data.to_csv(path, index=False)
+    args = ["-t", "any", "--outcome", "got", "--control", "0", "--permutations", "1000"]
+    est = _estimates(path, *args)["got: 1 − 0"]
+    assert est["p_permutation"] == pytest.approx(1 / 1001, rel=1e-12)
+    assert est["value"] == pytest.approx(0.4506, abs=5e-5)
+
+
+def _exact_randomisation_p(y: np.ndarray, treated: np.ndarray, strata: np.ndarray) -> float:
+    """Share of all assignments (arm sizes kept within each stratum) whose Welch p-value is at
+    most the observed one – the exact randomisation p-value, by enumeration."""
+    from itertools import combinations, product
+
+    from scipy import stats
+
+    def welch_p(t: np.ndarray) -> float:
+        return stats.ttest_ind(y[t], y[~t], equal_var=False).pvalue
+
+    observed = welch_p(treated)
+    per_stratum = []
+    for s in np.unique(strata):
+        rows = np.flatnonzero(strata == s)
+        k = int(treated[rows].sum())
+        per_stratum.append([rows[list(c)] for c in combinations(range(rows.size), k)])
+    hits = total = 0
+    for choice in product(*per_stratum):
+        t = np.zeros(y.size, bool)
+        t[np.concatenate(choice)] = True
+        hits += welch_p(t) <= observed * (1 + 1e-9)
+        total += 1
+    return hits / total
+
+
+@pytest.mark.parametrize("stratified", [False, True])
+def test_randomisation_p_matches_exact_enumeration(tmp_path, stratified):
+    """On 12 units the Monte Carlo randomisation p-value (4,000 draws) is within 4 MC standard
+    errors of the exact one, enumerated over every assignment – within strata when stratified."""
+    rng = np.random.default_rng(11)
+    y = rng.normal(0, 1, 12) + np.r_[np.zeros(6), np.full(6, 0.9)]
+    treated = np.r_[np.zeros(6, bool), np.ones(6, bool)]
+    strata = np.tile([0, 1], 6) if stratified else np.zeros(12, int)
+    path = tmp_path / "small.csv"
+    arm = np.where(treated, "B", "A")
+    path.write_text(
+        "arm,y,s\n" + "".join(f"{a},{v},{s}\n" for a, v, s in zip(arm, y, strata, strict=True))
+    )
+    args = ["-t", "arm", "--outcome", "y", "--control", "A", "--type", "welch"]
+    args += ["--permutations", "4000", *(["--strata", "s"] if stratified else [])]
+    got = _estimates(path, *args)["y: B − A"]["p_permutation"]
+    exact = _exact_randomisation_p(y, treated, strata)
+    assert abs(got - exact) < 4 * np.sqrt(exact * (1 - exact) / 4000) + 1 / 4001
+
+
+def test_randomisation_keeps_clusters_whole_and_is_seeded(tmp_path):
+    rng = np.random.default_rng(2)
+    cluster = np.repeat(np.arange(20), 5)
+    arm = np.where(cluster % 2 == 0, "A", "B")
+    y = rng.normal(0, 1, 100) + rng.normal(0, 1, 20)[cluster] + (arm == "B") * 0.3
+    path = tmp_path / "clustered.csv"
+    path.write_text(
+        "arm,y,c\n" + "".join(f"{a},{v},{c}\n" for a, v, c in zip(arm, y, cluster, strict=True))
+    )
+    args = ["-t", "arm", "--outcome", "y", "--control", "A", "--cluster", "c"]
+    first = _estimates(path, *args, "--permutations", "400")["y: B − A"]["p_permutation"]
+    again = _estimates(path, *args, "--permutations", "400")["y: B − A"]["p_permutation"]
+    other = _estimates(path, *args, "--permutations", "400", "--seed", "3")["y: B − A"]
+    assert first == again and 0 < first <= 1
+    assert other["p_permutation"] != first
+    # 10 clusters per arm: at most C(20, 10) = 184,756 distinct assignments, and the p-value
+    # moves in steps of 1/401
+    assert (first * 401) == pytest.approx(round(first * 401))
+
+
+def test_permutation_refusals(tmp_path):
+    path = tmp_path / "mixed.csv"
+    path.write_text("arm,y,c\nA,1,1\nB,2,1\nA,3,2\nB,4,2\nA,1,3\nB,2,4\n")
+    base = ["abtest", str(path), "-t", "arm", "--outcome", "y", "--control", "A"]
+    out = runner.invoke(app, [*base, "--cluster", "c", "--permutations", "100"])
+    assert out.exit_code == 2 and "unit of randomisation" in out.output
+    out = runner.invoke(app, [*base, "--type", "bayesian", "--permutations", "100"])
+    assert out.exit_code == 2 and "--permutations" in out.output

@@ -506,6 +506,8 @@ def _analyse(
             Finding("info", "test_choice", f"{outcome.metric.name} ({kind}): {plan.reason}.")
         )
         results = [compare(plan, outcome, 0, i, spec) for i in range(1, len(arms))]
+        if spec.permutations:
+            _randomisation_p(plan, outcome, results, spec)
         p_values = np.array([r[0].p_value for r in results])
         p_holm, p_bh = holm(p_values), benjamini_hochberg(p_values)
         outcome_rows = [
@@ -538,8 +540,10 @@ def _analyse(
     shown = (
         "outcome", "variant", "n_control", "n_variant", "mean_control", "mean_variant", "lift",
         "lift_ci_low", "lift_ci_high", "rel_lift", "rel_lift_ci_low", "rel_lift_ci_high",
-        "p_value", "p_holm",
+        "p_value", "p_holm", *(("p_permutation",) if spec.permutations else ()),
     )  # fmt: skip
+    if spec.permutations:
+        findings.append(_randomisation_finding(spec))
     return comparison_result(
         spec,
         spec.test_type or "auto",
@@ -552,6 +556,44 @@ def _analyse(
         control=control,
         alpha=spec.alpha,
         arms=len(arms),
+    )
+
+
+def _randomisation_p(plan: Plan, outcome: Any, results: list[Any], spec: ABTestSpec) -> None:
+    """Each comparison's randomisation p-value (`permutation.py`), kept in its extras."""
+    from cerebro.experiments.abtest.permutation import permutation_p
+
+    if not isinstance(outcome, OutcomeData):
+        raise UserInputError(
+            "--permutations re-randomises rows, and a summary has none; give the unit-level "
+            "data or drop --permutations."
+        )
+    assert spec.permutations is not None
+    for i, (comparison, *_) in enumerate(results, start=1):
+        comparison.extra["p_permutation"] = permutation_p(
+            outcome,
+            i,
+            comparison.p_value,
+            lambda redrawn, i=i: compare(plan, redrawn, 0, i, spec)[0].p_value,
+            spec.permutations,
+            spec.seed,
+        )
+
+
+def _randomisation_finding(spec: ABTestSpec) -> Finding:
+    """How the randomisation p-values were computed, and their floor."""
+    how = (
+        "whole clusters"
+        if spec.cluster
+        else ("within strata" if spec.strata else "the arm sizes kept")
+    )
+    return Finding(
+        "info",
+        "randomisation_inference",
+        f"p_permutation: Fisher randomisation test of no effect on any unit – the assignment "
+        f"re-drawn {spec.permutations:,} times (seed {spec.seed}; {how}) and the same test "
+        f"re-run; the smallest possible value is 1/{spec.permutations + 1:,} = "
+        f"{1 / (spec.permutations + 1):.2g}.",
     )
 
 
@@ -693,6 +735,7 @@ def _estimates_for(
         lift_ci_high=comparison.ci_high,
         se=comparison.se,
         p_value=comparison.p_value,
+        **{k: v for k, v in comparison.extra.items() if k == "p_permutation"},
         p_holm=p_holm,
         p_bh=p_bh,
         mde=mde,

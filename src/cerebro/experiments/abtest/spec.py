@@ -39,7 +39,7 @@ OPTIONS: dict[str, str] = {
 ONE_SAMPLE_TYPES = (None, "ttest", "welch", "ztest")
 ARM_OPTIONS = (
     "control", "covariates", "strata", "cluster", "expected_allocation", "from_summary", "yates",
-    "mde",
+    "mde", "permutations",
 )  # fmt: skip
 
 
@@ -191,6 +191,13 @@ class ABTestSpec(SpecBase):
     mcmc_samples: int = Field(
         1000, description="Bayesian `bayes_model` hurdle_lognormal: draws per chain."
     )
+    permutations: int | None = Field(
+        None,
+        ge=99,
+        le=1_000_000,
+        description="Randomisation inference: also a Fisher permutation p-value from this many "
+        "seeded re-draws of the assignment (whole clusters, within strata), e.g. 1000.",
+    )
     seed: int = Field(0, description="Seed of every random step.")
     time_column: str | None = Field(
         None,
@@ -217,7 +224,11 @@ class ABTestSpec(SpecBase):
     spending: Literal["obf", "pocock", "power"] = Field(
         "obf", description="Sequential with `planned_n`: obf, pocock or power spending."
     )
-    rho: Rho = 3.0
+    rho: Rho = Field(
+        3.0,
+        description="Sequential with `planned_n` and power spending: the exponent ρ of "
+        "alpha·t^ρ.",
+    )
     futility: Literal["obf", "pocock", "power"] | None = Field(
         None,
         description="Sequential with `planned_n` and `mde`: non-binding futility bounds (obf, "
@@ -357,6 +368,16 @@ class ABTestSpec(SpecBase):
             raise ValueError(
                 "--futility needs --planned-n (the planned units per arm) and --mde (the effect "
                 "the test is planned to detect, in metric units), as in --planned-n 20000 --mde 0.01"
+            )
+        if self.permutations and self.test_type in ("bayesian", "sequential"):
+            raise ValueError(
+                f"--permutations re-randomises a frequentist test; --type {self.test_type} has "
+                "its own inference: drop --permutations or choose a frequentist --type"
+            )
+        if self.permutations and self.from_summary:
+            raise ValueError(
+                "--permutations re-randomises rows, and --from-summary has none; give the "
+                "unit-level data or drop --permutations"
             )
         if self.mixing_sd is not None and self.sequential_tuning is not None:
             raise ValueError(
