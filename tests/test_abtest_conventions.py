@@ -411,3 +411,21 @@ def test_permutation_refusals(tmp_path):
     assert out.exit_code == 2 and "unit of randomisation" in out.output
     out = runner.invoke(app, [*base, "--type", "bayesian", "--permutations", "100"])
     assert out.exit_code == 2 and "--permutations" in out.output
+
+
+def test_narrow_tables_say_which_columns_they_hide():
+    """At 80 and 120 characters the terminal table hides the least essential columns and says
+    which, instead of dropping them silently; at full width nothing is hidden."""
+    import pandas as pd
+
+    import cerebro
+    from cerebro.report.text import render_text
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"arm": np.repeat([0, 1], 200), "y": rng.normal(0, 1, 400)})
+    result = cerebro.abtest(frame, treatment="arm", outcome="y", control=0)
+    assert "Not shown" not in render_text(result, width=250)
+    for width in (80, 120):
+        text = render_text(result, width=width)
+        assert "Not shown at this width: n ctrl" in text
+        assert all(len(line) <= width for line in text.splitlines())

@@ -226,8 +226,7 @@ class ABTestSpec(SpecBase):
     )
     rho: Rho = Field(
         3.0,
-        description="Sequential with `planned_n` and power spending: the exponent ρ of "
-        "alpha·t^ρ.",
+        description="Sequential with `planned_n` and power spending: the exponent ρ of alpha·t^ρ.",
     )
     futility: Literal["obf", "pocock", "power"] | None = Field(
         None,
@@ -247,6 +246,15 @@ class ABTestSpec(SpecBase):
         "sample rate (statsmodels' default, Wald interval) or from the null rate `mu` (the score "
         "test, Wilson interval).",
     )
+
+    @field_validator("control", mode="before")
+    @classmethod
+    def _control_text(cls, value: Any) -> Any:
+        """An arm named by a number (``control=0`` from Python, ``control: 0`` in YAML) is the
+        arm whose label reads so: arm labels are text."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value
+        return str(int(value)) if float(value).is_integer() else str(value)
 
     @field_validator("prior", "rope", mode="before")
     @classmethod
