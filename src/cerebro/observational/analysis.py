@@ -29,7 +29,7 @@ from cerebro.observational.checks import require_finite_estimates
 from cerebro.observational.data import CausalData, needed_columns, prepare, trim_units
 from cerebro.observational.matching import MatchResult, matching_estimate
 from cerebro.observational.models import GLMFit
-from cerebro.observational.spec import QUASI, CausalSpec
+from cerebro.observational.spec import QUASI, STRUCTURAL, CausalSpec
 from cerebro.stats.intervals import interval_from
 
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ METHOD_NAMES = {
     "stratification": "propensity-score stratification",
     "psm": "propensity-score matching",
     "dml": "double machine learning",
+    "msm": "IP-weighted marginal structural model",
+    "gestimation": "g-estimation of a structural nested mean model",
 }
 
 
@@ -297,6 +299,13 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
         frame = load_table(spec.data, needed_columns(spec))
     else:
         require_columns([str(c) for c in frame.columns], needed_columns(spec), "the data")
+    if spec.method in STRUCTURAL:
+        from cerebro.observational import structural_analysis as structural
+        from cerebro.observational.structural_data import prepare_structural
+
+        rows = prepare_structural(frame, spec)
+        build = structural.msm_result if spec.method == "msm" else structural.gestimation_result
+        return build(rows, spec, list(rows.findings))
     data = prepare(frame, spec)
     findings = list(data.findings)
     if len(data.arms) > 2:
@@ -381,6 +390,10 @@ def causal_plot(result: Result) -> Any:
 
         module, function = str(get_method(result.method).plot).split(":")
         return getattr(import_module(module), function)(result)
+    if result.method in STRUCTURAL or "balance" not in list(result.tables):
+        from cerebro.observational.structural_plots import structural_plot
+
+        return structural_plot(result)
     return love_plot(result)
 
 

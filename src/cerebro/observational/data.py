@@ -30,7 +30,7 @@ def needed_columns(spec: CausalSpec) -> list[str]:
     """Every column an adjustment spec names (treatment, outcome, confounders, exact-match
     columns); a design names its own (`DesignSpec.columns`)."""
     terms = [c for t in spec.confounders for c in source_columns(t)]
-    named = [spec.treatment, spec.outcome, *terms, *spec.exact]
+    named = [spec.treatment, spec.outcome, *terms, *spec.exact, spec.modifier]
     return list(dict.fromkeys(c for c in named if c is not None))
 
 
