@@ -115,7 +115,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "psi_grid": ("gestimation",),
     "regress_on": ("regression",),
     "at": ("regression", "msm"),
-    "all_rows": ("gcomp", "regression"),
+    "all_rows": ("regression", "gcomp"),
 }
 
 
