@@ -61,7 +61,7 @@ def _arm_probability(data: StructuralData, Z: np.ndarray) -> np.ndarray:
 def treatment_weights(data: StructuralData) -> tuple[np.ndarray, str]:
     """Stabilised treatment weights of every row and a sentence on the models behind them."""
     numerator_terms = _baseline(data)
-    given = "V" if data.v is not None else "nothing"
+    given = "V" if data.v is not None else "1"
     if data.treatment_type == "continuous":
         denominator, sigma = _normal_density(data.a, data.design)
         numerator, tau = _normal_density(data.a, numerator_terms)
@@ -73,7 +73,9 @@ def treatment_weights(data: StructuralData) -> tuple[np.ndarray, str]:
         denominator = _arm_probability(data, data.design)
         numerator = _arm_probability(data, numerator_terms)
         model = "logistic" if data.treatment_type == "binary" else "multinomial logit"
-        how = f"treatment probabilities by {model} regression on the confounders (numerator: on {given})"
+        how = f"treatment probabilities by {model} regression on the confounders (numerator: " + (
+            "on V)" if data.v is not None else "the marginal share)"
+        )
     require_finite_result(denominator, "the treatment model's probabilities", WEIGHT_FIX)
     if denominator.min() <= 1e-12:
         raise UserInputError(

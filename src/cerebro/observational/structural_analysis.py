@@ -133,7 +133,7 @@ def msm_result(data: StructuralData, spec: CausalSpec, findings: list[Finding]) 
         f"{sw.std(ddof=1):.3f}, largest {sw.max():.3g}; effective sample size {kish:,.0f} of "
         f"{len(sw):,} (Kish).",
     ))  # fmt: skip
-    link = "logistic (odds ratios)" if msm.fit.logistic else "linear"
+    link = "logistic: odds ratios" if msm.fit.logistic else "linear"
     findings.append(Finding(
         "info", "method",
         f"marginal structural model ({link}) fitted by IP weighting: {msm.how}; robust sandwich "
@@ -229,8 +229,13 @@ def gestimation_result(data: StructuralData, spec: CausalSpec, findings: list[Fi
     tables = {"effects": _effects_table(estimates), **tables}
     head = estimates[0]
     narrative = (
-        f"G-estimation: the effect of {spec.treatment} on {spec.outcome} among the treated given "
-        f"the confounders is {head.value:+.4g} ({1 - spec.alpha:.0%} CI {head.ci_low:+.4g} to "
+        f"G-estimation: the effect of {spec.treatment} on {spec.outcome} "
+        + (
+            f"at {spec.modifier} = 0 "
+            if spec.modifier
+            else "(the same at every L under the model) "
+        )
+        + f"is {head.value:+.4g} ({1 - spec.alpha:.0%} CI {head.ci_low:+.4g} to "
         f"{head.ci_high:+.4g}). Causal only if the confounders capture every common cause."
     )
     return effect_result(
