@@ -72,6 +72,7 @@ class Grid:
     estimate: float
     ci: tuple[float, float] | None  # None: the set not rejected is empty or touches the grid's ends
     contiguous: bool
+    p_zero: float  # the test of ψ = 0 (no effect) by the same inversion
 
     def rows(self, level: float) -> dict[str, list]:
         return {
@@ -113,4 +114,6 @@ def grid_search(
     if len(kept) and kept[0] > 0 and kept[-1] < len(grid) - 1:
         ci = (float(grid[kept[0]]), float(grid[kept[-1]]))
         contiguous = bool(np.all(np.diff(kept) == 1))
-    return Grid(grid, coefs, ses, p, estimate, ci, contiguous)
+    zero = _alpha_at(0.0, X, a, y, w)
+    p_zero = p_value_from_statistic(zero[0] / zero[1], "two-sided")
+    return Grid(grid, coefs, ses, p, estimate, ci, contiguous, p_zero)

@@ -203,7 +203,7 @@ def gestimation_result(data: StructuralData, spec: CausalSpec, findings: list[Fi
             findings.append(Finding("warning", "grid", "the ψ not rejected are not one interval; "
                                     "the CI shown spans them all."))  # fmt: skip
         low, high = grid.ci
-        p = float(np.interp(grid.estimate, grid.psi, grid.p_value))
+        p = grid.p_zero
         estimates = [Estimate(names[0], grid.estimate, None, low, high, p,
                               {"measure": "difference in means", "method": "gestimation",
                                "closed_form": float(solved.psi[0])})]  # fmt: skip
