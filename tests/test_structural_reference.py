@@ -175,6 +175,7 @@ def csv(tmp_path_factory):
         (["--method", "regression", "--at", "x1=1"], r"--at gives values of interaction terms"),
         (["--method", "regression", "--interactions", "x1", "--at", "x2=1"],
          r"--at 'x2=1' must give each interaction term a value, as x1=…"),
+        (["--method", "regression", "--all-rows"], r"--all-rows fits the propensity model"),
         (["--method", "regression", "--strata", "10"],
          r"--strata applies to --regress-on propensity_strata only"),
         (["--method", "msm", "--treatment", "dose", "--treatment-density", "normal", "--at",
@@ -222,3 +223,25 @@ def test_plots_and_json_round_trip(csv, tmp_path, method):
     again = Result.from_dict(payload)
     assert again.to_dict()["estimates"] == payload["estimates"]
     assert again.spec.method == method
+
+
+def test_spec_file_and_python_give_the_cli_numbers(csv, tmp_path):
+    import json
+
+    import yaml
+
+    import cerebro
+
+    fields = {"treatment": "a", "outcome": "y", "confounders": ["x1", "x2"], "method": "msm",
+              "modifier": "v", "censoring": "ipcw"}  # fmt: skip
+    path = tmp_path / "spec.yaml"
+    path.write_text(yaml.safe_dump({"kind": "causal", "data": str(csv), **fields}))
+    via_run = runner.invoke(app, ["run", str(path), "--json"])
+    via_cli = runner.invoke(app, ["causal", str(csv), "--treatment", "a", "--outcome", "y",
+                                  "--confounders", "x1,x2", "--method", "msm", "--modifier", "v",
+                                  "--censoring", "ipcw", "--json"])  # fmt: skip
+    assert via_run.exit_code == 0 and via_cli.exit_code == 0, via_run.output + via_cli.output
+    run_estimates = json.loads(via_run.stdout)["estimates"]
+    assert run_estimates == json.loads(via_cli.stdout)["estimates"]
+    python = cerebro.causal(pd.read_csv(csv), **fields)
+    assert [e.value for e in python.estimates] == pytest.approx([e["value"] for e in run_estimates])

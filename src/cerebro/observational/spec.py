@@ -427,6 +427,11 @@ class CausalSpec(EffectSpec):
                 raise ValueError(
                     "--at gives values of interaction terms; name them with --interactions"
                 )
+            if self.all_rows and self.regress_on == "confounders":
+                raise ValueError(
+                    "--all-rows fits the propensity model on rows without an outcome; with "
+                    "--method regression add --regress-on propensity or propensity_strata"
+                )
             if self.interactions and self.regress_on != "confounders":
                 raise ValueError("--interactions applies to --regress-on confounders only")
 
