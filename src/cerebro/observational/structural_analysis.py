@@ -89,14 +89,14 @@ def _msm_estimates(data: StructuralData, spec: CausalSpec, msm: Any) -> list[Est
             low, high = points["ci_low"][k], points["ci_high"][k]
             mean, s = points["mean"][k], points["se"][k]
             p = normal_interval(mean, s, spec.alpha)[2]
-            out.append(Estimate(f"E[Y^a] at {spec.treatment} = {dose:g}", mean, s, low, high, p,
+            out.append(Estimate(f"E[Y^a] at {spec.treatment} = {dose:.4g}", mean, s, low, high, p,
                                 {"measure": f"potential-outcome {scale}", "method": "msm",
                                  "dose": float(dose)}))  # fmt: skip
         if len(doses) > 1:
             X = msm.design(doses[[0, -1]], None if v is None else np.full(2, v))
             w = X[1] - X[0]
             value, s = float(w @ beta), float(np.sqrt(w @ msm.fit.vcov @ w))
-            label = f"{spec.treatment} {doses[-1]:g} vs {doses[0]:g}"
+            label = f"{spec.treatment} {doses[-1]:.4g} vs {doses[0]:.4g}"
             out.append(_estimate(label, value, s, spec.alpha, measure, "msm", logistic))
         return out
     effects = range(1, 1 + len(msm.terms.names))
