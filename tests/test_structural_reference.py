@@ -163,6 +163,8 @@ def csv(tmp_path_factory):
         (["--method", "gestimation", "--psi-search", "grid", "--modifier", "v"],
          r"the grid search is for the one-parameter model"),
         (["--method", "gestimation", "--psi-grid", "2:5:0.1"], r"--psi-grid sets the grid"),
+        (["--method", "gestimation", "--psi-search", "grid", "--bootstrap", "50"],
+         r"the grid search's CI is the set of ψ not rejected; drop --bootstrap"),
         (["--method", "gestimation", "--psi-search", "grid", "--psi-grid", "5:2:0.1"],
          r"--psi-grid '5:2:0.1' needs start < stop"),
         (["--method", "gestimation", "--psi-search", "grid", "--psi-grid", "1.9:2.0:0.05"],

@@ -83,9 +83,9 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "learner": ("dml",),
     "folds": ("dml", *PROPENSITY_METHODS),  # the latter with --propensity lightgbm only
     "clip": ("dml", *PROPENSITY_METHODS),  # the latter with --propensity lightgbm only
-    "jobs": ADJUSTMENT,
-    "bootstrap": (*ADJUSTMENT, "did"),
-    "seed": (*ADJUSTMENT, "did"),
+    "jobs": (*ADJUSTMENT, *STRUCTURAL),
+    "bootstrap": (*ADJUSTMENT, "did", *STRUCTURAL),
+    "seed": (*ADJUSTMENT, "did", *STRUCTURAL),
     "unit": ("did", "synthetic_control"),
     "time": ("did", "synthetic_control"),
     "treat_start": ("did", "synthetic_control"),
@@ -415,6 +415,11 @@ class CausalSpec(EffectSpec):
             if self.psi_search != "grid":
                 raise ValueError("--psi-grid sets the grid of --psi-search grid; add it")
             psi_grid_bounds(self.psi_grid)
+        if self.psi_search == "grid" and self.bootstrap:
+            raise ValueError(
+                "the grid search's CI is the set of ψ not rejected; drop --bootstrap (or use "
+                "--psi-search closed_form with it)"
+            )
         if self.psi_search == "grid" and self.modifier is not None:
             raise ValueError(
                 "the grid search is for the one-parameter model; use --psi-search closed_form "

@@ -8,6 +8,7 @@ dose-response curve (msm with a dose) or the grid of ψ (gestimation grid) that 
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -17,8 +18,9 @@ from cerebro.observational.checks import require_finite_estimates
 from cerebro.observational.ip_weights import censoring_probability, summary_row
 from cerebro.observational.spec import CausalSpec, psi_grid_bounds
 from cerebro.observational.structural_data import StructuralData
-from cerebro.stats.intervals import normal_interval, quantile
+from cerebro.stats.intervals import interval_from, normal_interval, quantile
 
+_BOOT = "SEs and percentile CIs from {b} bootstrap resamples (seed {seed}), every model refitted"
 ROWS = ("estimand", "measure", "estimate", "se", "ci_low", "ci_high", "p_value")
 
 
@@ -72,7 +74,41 @@ def _doses(data: StructuralData, spec: CausalSpec) -> np.ndarray:
     return np.array(doses)
 
 
-def _msm_estimates(data: StructuralData, spec: CausalSpec, msm: Any) -> list[Estimate]:
+def _bootstrapped(
+    estimates: list[Estimate], data: StructuralData, spec: CausalSpec, statistic: Any
+) -> None:
+    """Replace each estimate's SE, limits and p by those of `spec.bootstrap` seeded resamples
+    (every model refitted, weights included); odds ratios resampled on the log scale."""
+    from cerebro.observational.bootstrap import bootstrap
+
+    reps = bootstrap(data, statistic, spec.bootstrap, spec.seed, spec.jobs)  # type: ignore[arg-type]
+    for k, est in enumerate(estimates):
+        ratio = est.se is None
+        value = float(np.log(est.value)) if ratio else est.value
+        se, low, high, p = interval_from(value, 0.0, spec.alpha, reps[:, k])
+        est.ci_low, est.ci_high = (
+            (float(np.exp(low)), float(np.exp(high))) if ratio else (low, high)
+        )
+        est.se = None if ratio else se
+        est.p_value = p
+
+
+def _linear_scale(estimates: list[Estimate]) -> np.ndarray:
+    return np.array([np.log(e.value) if e.se is None else e.value for e in estimates])
+
+
+def _msm_statistic(data: StructuralData, spec: CausalSpec, doses: np.ndarray | None) -> np.ndarray:
+    """The MSM's reported estimates of one resample (fixed doses), on their linear scale."""
+    from cerebro.observational.msm import fit_msm
+
+    msm = fit_msm(data, spec.dose_response, spec.censoring == "ipcw", spec.treatment,
+                  spec.modifier)  # fmt: skip
+    return _linear_scale(_msm_estimates(data, spec, msm, doses))
+
+
+def _msm_estimates(
+    data: StructuralData, spec: CausalSpec, msm: Any, doses: np.ndarray | None = None
+) -> list[Estimate]:
     """What the MSM says: the effect (odds ratio), its modification by V, or E[Y^a] at doses."""
     from cerebro.observational.msm import curve
 
@@ -81,7 +117,7 @@ def _msm_estimates(data: StructuralData, spec: CausalSpec, msm: Any) -> list[Est
     measure = "odds ratio" if logistic else "difference in means"
     out: list[Estimate] = []
     if data.treatment_type == "continuous":
-        doses = _doses(data, spec)
+        doses = _doses(data, spec) if doses is None else doses
         v = None if data.v is None else float(np.mean(data.v))
         points = curve(msm, doses, v, quantile(1 - spec.alpha / 2, None))
         scale = "risk" if logistic else "mean"
@@ -119,6 +155,9 @@ def msm_result(data: StructuralData, spec: CausalSpec, findings: list[Finding]) 
     msm = fit_msm(data, spec.dose_response, spec.censoring == "ipcw", spec.treatment,
                   spec.modifier)  # fmt: skip
     estimates = _msm_estimates(data, spec, msm)
+    if spec.bootstrap:
+        doses = _doses(data, spec) if data.treatment_type == "continuous" else None
+        _bootstrapped(estimates, data, spec, partial(_msm_statistic, spec=spec, doses=doses))
     require_finite_estimates(estimates, "msm")
     rows = data.observed
     weights = [summary_row("treatment (stabilised)", msm.treatment_weights[rows])]
@@ -136,8 +175,10 @@ def msm_result(data: StructuralData, spec: CausalSpec, findings: list[Finding]) 
     link = "logistic: odds ratios" if msm.fit.logistic else "linear"
     findings.append(Finding(
         "info", "method",
-        f"marginal structural model ({link}) fitted by IP weighting: {msm.how}; robust sandwich "
-        "SE treating the weights as known (GEE independence, as What If reports; conservative).",
+        f"marginal structural model ({link}) fitted by IP weighting: {msm.how}; "
+        + (_BOOT.format(b=spec.bootstrap, seed=spec.seed) if spec.bootstrap else
+           "robust sandwich SE treating the weights as known (GEE independence, as What If "
+           "reports; conservative)") + ".",
     ))  # fmt: skip
     tables: dict[str, Any] = {
         "effects": _effects_table(estimates),
@@ -171,24 +212,37 @@ def _grid(spec: CausalSpec, centre: float, se: float) -> np.ndarray:
     return np.linspace(centre - 6 * se, centre + 6 * se, 241)
 
 
+def _gestimation_rows(data: StructuralData, spec: CausalSpec) -> tuple:
+    """The uncensored rows' design, treatment, outcome, censoring weights and modifier."""
+    o = data.observed
+    w = np.ones(len(data.y))
+    if spec.censoring == "ipcw":
+        w = censoring_probability(data, data.a[:, None], stabilised=False)
+    v = None if data.v is None else data.v[o]
+    return data.design[o], data.a[o], data.y[o], w[o], v
+
+
+def _gestimation_statistic(data: StructuralData, spec: CausalSpec) -> np.ndarray:
+    """ψ̂ (closed form) of one resample, the censoring model refitted."""
+    from cerebro.observational.gestimation import closed_form
+
+    return closed_form(*_gestimation_rows(data, spec)).psi
+
+
 def gestimation_result(data: StructuralData, spec: CausalSpec, findings: list[Finding]) -> Result:
     """G-estimate the structural nested mean model (closed form, or grid with its CI)."""
     from cerebro.observational.gestimation import closed_form, grid_search
 
     o = data.observed
-    w = np.ones(len(data.y))
-    if spec.censoring == "ipcw":
-        w = censoring_probability(data, data.a[:, None], stabilised=False)
-    X, a, y = data.design[o], data.a[o], data.y[o]
-    v = None if data.v is None else data.v[o]
-    solved = closed_form(X, a, y, w[o], v)
+    X, a, y, wo, v = _gestimation_rows(data, spec)
+    solved = closed_form(X, a, y, wo, v)
     se = np.sqrt(np.diag(solved.vcov))
     names = [f"ψ₁ ({spec.treatment})"] + ([f"ψ₂ ({spec.treatment} × {spec.modifier})"]
                                           if v is not None else [])  # fmt: skip
     tables: dict[str, Any] = {}
     how = "closed form, sandwich SE of the stacked estimating equations"
     if spec.psi_search == "grid":
-        grid = grid_search(X, a, y, w[o], _grid(spec, float(solved.psi[0]), float(se[0])),
+        grid = grid_search(X, a, y, wo, _grid(spec, float(solved.psi[0]), float(se[0])),
                            spec.alpha)  # fmt: skip
         tables["gestimation_grid"] = grid.rows(spec.alpha)
         if grid.ci is None:
@@ -217,6 +271,9 @@ def gestimation_result(data: StructuralData, spec: CausalSpec, findings: list[Fi
                       f"{spec.modifier}", "gestimation")
             for j, name in enumerate(names)
         ]  # fmt: skip
+        if spec.bootstrap:
+            _bootstrapped(estimates, data, spec, partial(_gestimation_statistic, spec=spec))
+            how = "closed form, " + _BOOT.format(b=spec.bootstrap, seed=spec.seed)
     require_finite_estimates(estimates, "gestimation")
     weights = (
         ""

@@ -55,6 +55,14 @@ class StructuralData:
     def design(self) -> np.ndarray:
         return np.column_stack([np.ones(len(self.a)), self.X])
 
+    def subset(self, rows: np.ndarray) -> StructuralData:
+        """The rows given (indices or a mask): a bootstrap resample."""
+        return StructuralData(
+            self.y[rows], self.a[rows], self.X[rows], self.names, self.treatment_type,
+            self.arms, None if self.v is None else self.v[rows], self.binary_outcome,
+            self.findings,
+        )  # fmt: skip
+
 
 def _distinct(values: Any) -> int:
     return int(values.dropna().nunique())
