@@ -4,7 +4,7 @@ The MSM models the mean potential outcome as a function of the treatment level (
 effect modifier V): E[Y^a | V] = g⁻¹(β₀ + h(a)'β₁ + β₂V + (h(a)·V)'β₃), g the identity (a
 continuous outcome) or the logit (a 0/1 outcome: exp(β₁) is the causal odds ratio), h(a) the
 treatment's terms – a for two arms, arm dummies for several, and for a dose a line, a quadratic
-or a cubic spline (the dose-response curve). It is fitted by weighted regression of Y on those
+or a restricted cubic spline (the dose-response curve). It is fitted by weighted regression of Y on those
 terms among the uncensored rows, with stabilised weights SW^A (× SW^C with censoring weights;
 `ip_weights`). The SE is the robust sandwich treating the weights as known (GEE with an
 independence working correlation), as the book reports it – conservative (Robins, Hernán &
@@ -23,7 +23,31 @@ from cerebro.observational.ip_weights import censoring_probability, treatment_we
 from cerebro.observational.structural_data import StructuralData
 from cerebro.observational.weighted_glm import WeightedFit, weighted_fit
 
-SPLINE_KNOTS = 6  # 4 interior knots at quantiles of the dose
+# restricted cubic spline knots at Harrell's (2015, Regression Modeling Strategies §2.4.6)
+# quantiles for 5 knots; the curve is linear below the first and beyond the last
+SPLINE_QUANTILES = (0.05, 0.275, 0.5, 0.725, 0.95)
+
+
+@dataclass
+class RestrictedCubicSpline:
+    """a and the k − 2 nonlinear terms of a restricted (natural) cubic spline with knots t."""
+
+    knots: np.ndarray
+
+    def transform(self, a: np.ndarray) -> np.ndarray:
+        t = self.knots
+        scale = (t[-1] - t[0]) ** 2  # keeps the columns of the dose's own order of magnitude
+
+        def cube(x: np.ndarray) -> np.ndarray:
+            return np.maximum(x, 0.0) ** 3
+
+        span = t[-1] - t[-2]
+        terms = [
+            (cube(a - tj) - cube(a - t[-2]) * (t[-1] - tj) / span
+             + cube(a - t[-1]) * (t[-2] - tj) / span) / scale
+            for tj in t[:-2]
+        ]  # fmt: skip
+        return np.column_stack([a, *terms])
 
 
 @dataclass
@@ -31,14 +55,14 @@ class TreatmentTerms:
     """h(a): the MSM's columns of the treatment, and the same map for chosen doses."""
 
     names: list[str]
-    spline: Any = None  # the fitted SplineTransformer of a spline curve
+    spline: Any = None  # the restricted cubic spline of a spline curve
     shape: str = "linear"
     arms: int = 2
 
     def __call__(self, a: np.ndarray) -> np.ndarray:
         a = np.asarray(a, float)
         if self.spline is not None:
-            return self.spline.transform(a[:, None])
+            return self.spline.transform(a)
         if self.arms > 2:
             return np.column_stack([(a == k).astype(float) for k in range(1, self.arms)])
         return np.column_stack([a, a**2]) if self.shape == "quadratic" else a[:, None]
@@ -52,14 +76,16 @@ def treatment_terms(data: StructuralData, shape: str, name: str) -> TreatmentTer
         return TreatmentTerms([name])
     if shape == "quadratic":
         return TreatmentTerms([name, f"{name}^2"], shape="quadratic")
-    from sklearn.preprocessing import SplineTransformer
+    knots = np.unique(np.quantile(data.a, SPLINE_QUANTILES))
+    if len(knots) < 3:
+        from cerebro.core.errors import UserInputError
 
-    spline = SplineTransformer(
-        n_knots=SPLINE_KNOTS, degree=3, knots="quantile", extrapolation="linear",
-        include_bias=False,
-    ).fit(data.a[:, None])  # fmt: skip
-    count = spline.n_features_out_
-    return TreatmentTerms([f"spline({name})[{j + 1}]" for j in range(count)], spline, "spline")
+        raise UserInputError(
+            f"--dose-response spline needs more distinct values of {name!r}; use quadratic."
+        )
+    spline = RestrictedCubicSpline(knots)
+    names = [name, *(f"rcs({name})[{j + 1}]" for j in range(len(knots) - 2))]
+    return TreatmentTerms(names, spline, "spline")
 
 
 @dataclass

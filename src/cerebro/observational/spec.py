@@ -267,7 +267,7 @@ class CausalSpec(EffectSpec):
     dose_response: Literal["linear", "quadratic", "spline"] = Field(
         "linear",
         description="msm with a continuous treatment: the curve E[Y^a] – linear, quadratic, or a "
-        "cubic spline (4 interior knots at quantiles).",
+        "restricted cubic spline (5 knots at quantiles, linear beyond the outer ones).",
     )
     treatment_density: Literal["none", "normal"] = Field(
         "none",
