@@ -169,6 +169,8 @@ def csv(tmp_path_factory):
          r"--psi-grid '5:2:0.1' needs start < stop"),
         (["--method", "gestimation", "--psi-search", "grid", "--psi-grid", "1.9:2.0:0.05"],
          r"reach the end of --psi-grid"),
+        (["--method", "msm", "--dose-response", "quadratic"],
+         r"--at and --dose-response describe a dose; 'a' has arms"),
         (["--method", "msm", "--modifier", "y"], r"--modifier 'y' cannot be the treatment"),
         (["--method", "ipw", "--censoring", "ipcw"],
          r"--censoring is not for --method ipw: --modifier and --censoring apply to --method msm "

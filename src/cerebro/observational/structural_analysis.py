@@ -152,6 +152,13 @@ def msm_result(data: StructuralData, spec: CausalSpec, findings: list[Finding]) 
     """Fit the IP-weighted MSM and present it."""
     from cerebro.observational.msm import curve, fit_msm
 
+    if data.treatment_type != "continuous" and (spec.at or spec.dose_response != "linear"):
+        from cerebro.core.errors import UserInputError
+
+        raise UserInputError(
+            f"--at and --dose-response describe a dose; {spec.treatment!r} has arms – drop them "
+            "(or add --treatment-density normal for a numeric dose)."
+        )
     msm = fit_msm(data, spec.dose_response, spec.censoring == "ipcw", spec.treatment,
                   spec.modifier)  # fmt: skip
     estimates = _msm_estimates(data, spec, msm)
