@@ -426,7 +426,8 @@ def test_nhefs_continuous_treatment_is_refused(nhefs_csv):
     assert result.exit_code == 2, output
     assert re.search(
         r"treatment column 'smkintensity82_71' is numeric with 58 distinct values, a continuous "
-        r"treatment \(a dose\) that is not modelled yet",
+        r"treatment \(a dose\) that --method ipw does not model; use --method msm --treatment-density "
+        r"normal",
         output,
     )
 

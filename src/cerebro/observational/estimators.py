@@ -141,11 +141,14 @@ def ipw(
 
 
 def outcome_models(data: CausalData) -> list[GLMFit]:
-    """One outcome model per arm (as many arms as the data have), refusing arms too small."""
+    """One outcome model per arm (as many arms as the data have), refusing arms too small;
+    fitted on the rows whose outcome is observed (`data.observed`, all by default)."""
     X = data.design
     fits = []
     for arm, label in enumerate(data.arms):
         rows = data.a == arm
+        if data.observed is not None:
+            rows = rows & data.observed
         if rows.sum() <= X.shape[1]:
             raise UserInputError(
                 f"arm {label!r} has {int(rows.sum())} units for {X.shape[1]} outcome-model "
@@ -169,6 +172,8 @@ def gcomp(
     `interactions` None fits one model per arm (every confounder interacts with treatment;
     any number of arms); a list fits one model y ~ a + X + a·X_terms with those terms only
     (two arms; What If's Program 13.2 uses qsmk·smokeintensity), the empty list an additive model.
+    With `data.observed` (`--all-rows`) the models are fitted on the rows whose outcome is
+    observed and the standardisation averages over every row (Program 13.2's 1,629).
     """
     X, y = data.design, data.y
     c = target(data, estimand)
@@ -185,7 +190,7 @@ def gcomp(
             )
         terms = [data.names.index(t) for t in interactions]
         observed = np.column_stack([X, data.a, data.a[:, None] * data.X[:, terms]])
-        fit = fit_glm(observed, y, data.binary_outcome)
+        fit = fit_glm(observed, y, data.binary_outcome, data.observed)
         fits = [fit, fit]
         designs = [_with_treatment(data, arm, terms) for arm in (0.0, 1.0)]
         if_beta = fit.influence(observed, y)
