@@ -505,20 +505,29 @@ def _analyse(
         findings.append(
             Finding("info", "test_choice", f"{outcome.metric.name} ({kind}): {plan.reason}.")
         )
-        results = [compare(plan, outcome, 0, i, spec) for i in range(1, len(arms))]
+        pairs = arm_pairs(spec, len(arms))
+        results = [compare(plan, outcome, c, v, spec) for c, v in pairs]
         if spec.permutations:
-            _randomisation_p(plan, outcome, results, spec)
+            _randomisation_p(plan, outcome, pairs, results, spec)
         p_values = np.array([r[0].p_value for r in results])
         p_holm, p_bh = holm(p_values), benjamini_hochberg(p_values)
         outcome_rows = [
-            _estimates_for(
-                outcome, *result, control, arms[i + 1], p_holm[i], p_bh[i], spec, estimates
-            )
-            for i, result in enumerate(results)
+            _estimates_for(outcome, *result, arms[c], arms[v], p_holm[k], p_bh[k], spec, estimates)
+            for k, ((c, v), result) in enumerate(zip(pairs, results, strict=True))
         ]
-        findings.extend(_outcome_findings(outcome, plan, outcome_rows, spec))
+        findings.extend(_outcome_findings(outcome, plan, pairs, outcome_rows, spec))
         rows.extend(outcome_rows)
-    if len(variants) > 1:
+    if spec.pairs == "all" and len(arms) > 2:
+        findings.append(
+            Finding(
+                "info",
+                "multiplicity",
+                f"all {len(arms) * (len(arms) - 1) // 2} pairs of the {len(arms)} arms were "
+                "compared (--pairs all); p_holm (family-wise) and p_bh (false discovery rate) "
+                "adjust each outcome's p-values over every pair.",
+            )
+        )
+    elif len(variants) > 1:
         findings.append(
             Finding(
                 "info",
@@ -559,7 +568,17 @@ def _analyse(
     )
 
 
-def _randomisation_p(plan: Plan, outcome: Any, results: list[Any], spec: ABTestSpec) -> None:
+def arm_pairs(spec: ABTestSpec, arms: int) -> list[tuple[int, int]]:
+    """(reference, compared) arm indices: every variant against the control (arm 0), or with
+    `--pairs all` every pair, the earlier arm as the reference."""
+    if spec.pairs == "all":
+        return [(c, v) for c in range(arms) for v in range(c + 1, arms)]
+    return [(0, v) for v in range(1, arms)]
+
+
+def _randomisation_p(
+    plan: Plan, outcome: Any, pairs: list[tuple[int, int]], results: list[Any], spec: ABTestSpec
+) -> None:
     """Each comparison's randomisation p-value (`permutation.py`), kept in its extras."""
     from cerebro.experiments.abtest.permutation import permutation_p
 
@@ -569,12 +588,12 @@ def _randomisation_p(plan: Plan, outcome: Any, results: list[Any], spec: ABTestS
             "data or drop --permutations."
         )
     assert spec.permutations is not None
-    for i, (comparison, *_) in enumerate(results, start=1):
+    for (c, v), (comparison, *_) in zip(pairs, results, strict=True):
         comparison.extra["p_permutation"] = permutation_p(
             outcome,
-            i,
+            (c, v),
             comparison.p_value,
-            lambda redrawn, i=i: compare(plan, redrawn, 0, i, spec)[0].p_value,
+            lambda redrawn, c=c, v=v: compare(plan, redrawn, c, v, spec)[0].p_value,
             spec.permutations,
             spec.seed,
         )
@@ -598,13 +617,17 @@ def _randomisation_finding(spec: ABTestSpec) -> Finding:
 
 
 def _outcome_findings(
-    outcome: OutcomeData | SummaryOutcome, plan: Plan, rows: list[dict[str, Any]], spec: ABTestSpec
+    outcome: OutcomeData | SummaryOutcome,
+    plan: Plan,
+    pairs: list[tuple[int, int]],
+    rows: list[dict[str, Any]],
+    spec: ABTestSpec,
 ) -> list[Finding]:
     """Small-count warnings, the CUPED gain and the power for a planned effect."""
     name, findings = outcome.metric.name, []
     if plan.engine == "proportion_z":
-        for i, row in enumerate(rows, start=1):
-            if proportion_tests.suggest_fisher(*outcome.counts(0), *outcome.counts(i)):
+        for (c, v), row in zip(pairs, rows, strict=True):
+            if proportion_tests.suggest_fisher(*outcome.counts(c), *outcome.counts(v)):
                 findings.append(
                     Finding(
                         "warning",

@@ -55,18 +55,19 @@ def _shuffler(
 
 def permutation_p(
     outcome: OutcomeData,
-    variant: int,
+    pair: tuple[int, int],
     p_observed: float,
     test: Callable[[OutcomeData], float],
     draws: int,
     seed: int,
 ) -> float:
-    """Randomisation p-value of `variant` against the control (arm 0) from `draws` seeded
-    re-draws of the assignment; `test` returns the test's p-value on an outcome."""
-    rows = np.flatnonzero(np.isin(outcome.codes, (0, variant)))
+    """Randomisation p-value of the `pair` of arms (reference, compared) from `draws` seeded
+    re-draws of the assignment between them; `test` returns the test's p-value on an outcome."""
+    rows = np.flatnonzero(np.isin(outcome.codes, pair))
     shuffle = _shuffler(outcome, rows)
-    rng = np.random.default_rng([seed, variant])
-    advance = progress(f"{outcome.metric.name}: re-randomising {outcome.arms[variant]}", draws)
+    rng = np.random.default_rng([seed, *pair] if pair[0] else [seed, pair[1]])
+    names = f"{outcome.arms[pair[1]]} vs {outcome.arms[pair[0]]}"
+    advance = progress(f"{outcome.metric.name}: re-randomising {names}", draws)
     codes = outcome.codes.copy()
     extreme = 0
     for k in range(draws):

@@ -39,7 +39,7 @@ OPTIONS: dict[str, str] = {
 ONE_SAMPLE_TYPES = (None, "ttest", "welch", "ztest")
 ARM_OPTIONS = (
     "control", "covariates", "strata", "cluster", "expected_allocation", "from_summary", "yates",
-    "mde", "permutations",
+    "mde", "permutations", "pairs",
 )  # fmt: skip
 
 
@@ -190,6 +190,11 @@ class ABTestSpec(SpecBase):
     chains: int = Field(4, description="Bayesian `bayes_model` hurdle_lognormal: MCMC chains.")
     mcmc_samples: int = Field(
         1000, description="Bayesian `bayes_model` hurdle_lognormal: draws per chain."
+    )
+    pairs: Literal["control", "all"] = Field(
+        "control",
+        description="Which arms to compare: every variant against the control, or all pairs "
+        "of arms (Holm and Benjamini–Hochberg over every pair).",
     )
     permutations: int | None = Field(
         None,
@@ -376,6 +381,12 @@ class ABTestSpec(SpecBase):
             raise ValueError(
                 "--futility needs --planned-n (the planned units per arm) and --mde (the effect "
                 "the test is planned to detect, in metric units), as in --planned-n 20000 --mde 0.01"
+            )
+        if self.pairs == "all" and self.test_type in ("bayesian", "sequential"):
+            raise ValueError(
+                f"--pairs all compares every pair with a frequentist test; --type "
+                f"{self.test_type} compares variants with the control (the Bayesian analysis "
+                "also gives P(best) over all arms): drop --pairs all"
             )
         if self.permutations and self.test_type in ("bayesian", "sequential"):
             raise ValueError(
