@@ -426,9 +426,34 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
         data = _load(spec, data)
     spec, notes = resolve_cluster(spec, data)
     result = _run(spec, data, notes)
+    if spec.by:
+        _add_segments(result, spec, data)
     if is_none(requested.cluster):
         result.spec = requested  # the opt-out is part of how to reproduce the result
     return result
+
+
+def _add_segments(result: Result, spec: ABTestSpec, data: pd.DataFrame | None) -> None:
+    """`--by`: the same test within each segment (`segments.py`), its multiplicity and the
+    test that the lift is the same in every segment, added to the overall result."""
+    from cerebro.experiments.abtest import segments
+
+    frame = _load(spec, data)
+    within = spec.model_copy(update={"by": [], "data": None})
+    rows, findings = segments.segment_rows(frame, spec.by, lambda sub: _run(within, sub, []))
+    segments.adjust(rows)
+    result.findings.extend(findings)
+    result.findings.extend(segments.heterogeneity(rows, spec.alpha))
+    result.findings.append(
+        Finding(
+            "info",
+            "segments",
+            f"{len(rows)} segment comparisons by {', '.join(spec.by)}: exploratory unless "
+            "planned; p_holm_segments and p_bh_segments adjust for looking at all of them.",
+        )
+    )
+    result.estimates.extend(segments.segment_estimates(rows))
+    result.tables["segments"] = {k: [r.get(k) for r in rows] for k in rows[0]}
 
 
 def _run(spec: ABTestSpec, data: pd.DataFrame | None, notes: list[Finding]) -> Result:

@@ -39,7 +39,7 @@ OPTIONS: dict[str, str] = {
 ONE_SAMPLE_TYPES = (None, "ttest", "welch", "ztest")
 ARM_OPTIONS = (
     "control", "covariates", "strata", "cluster", "expected_allocation", "from_summary", "yates",
-    "mde", "permutations", "pairs",
+    "mde", "permutations", "pairs", "by",
 )  # fmt: skip
 
 
@@ -191,6 +191,12 @@ class ABTestSpec(SpecBase):
     mcmc_samples: int = Field(
         1000, description="Bayesian `bayes_model` hurdle_lognormal: draws per chain."
     )
+    by: list[str] = Field(
+        default_factory=list,
+        description="Segment breakdown: the test within each value of these columns too, with "
+        "Holm/BH over all segment comparisons and Cochran's Q test that the lift is the same "
+        "in every segment (e.g. plan,region).",
+    )
     pairs: Literal["control", "all"] = Field(
         "control",
         description="Which arms to compare: every variant against the control, or all pairs "
@@ -280,7 +286,7 @@ class ABTestSpec(SpecBase):
             return "none"
         return value or None
 
-    @field_validator("outcome", "covariates", "strata", mode="before")
+    @field_validator("outcome", "covariates", "strata", "by", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return split_list(value)
@@ -381,6 +387,11 @@ class ABTestSpec(SpecBase):
             raise ValueError(
                 "--futility needs --planned-n (the planned units per arm) and --mde (the effect "
                 "the test is planned to detect, in metric units), as in --planned-n 20000 --mde 0.01"
+            )
+        if self.by and (self.test_type in ("bayesian", "sequential") or self.from_summary):
+            raise ValueError(
+                "--by breaks a frequentist test down by segment from the rows; drop --by, or "
+                "use a frequentist --type on unit-level data"
             )
         if self.pairs == "all" and self.test_type in ("bayesian", "sequential"):
             raise ValueError(
