@@ -424,13 +424,22 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
         return one_sample_analysis(spec, data)
     if data is not None:
         data = _load(spec, data)
+    spec = _with_guardrail_outcomes(spec)
     spec, notes = resolve_cluster(spec, data)
     result = _run(spec, data, notes)
     if spec.by:
         _add_segments(result, spec, data)
-    if is_none(requested.cluster):
-        result.spec = requested  # the opt-out is part of how to reproduce the result
+    if is_none(requested.cluster) or spec.outcome != requested.outcome:
+        result.spec = requested  # how the user asked is how to reproduce the result
     return result
+
+
+def _with_guardrail_outcomes(spec: ABTestSpec) -> ABTestSpec:
+    """Guardrail metrics are analysed like the outcomes: add those not listed among them."""
+    from cerebro.experiments.abtest.guardrails import parse_guardrail
+
+    extra = [n for n, _ in map(parse_guardrail, spec.guardrails) if n not in spec.outcome]
+    return spec.model_copy(update={"outcome": [*spec.outcome, *extra]}) if extra else spec
 
 
 def _add_segments(result: Result, spec: ABTestSpec, data: pd.DataFrame | None) -> None:
@@ -576,6 +585,12 @@ def _analyse(
         "lift_ci_low", "lift_ci_high", "rel_lift", "rel_lift_ci_low", "rel_lift_ci_high",
         "p_value", "p_holm", *(("p_permutation",) if spec.permutations else ()),
     )  # fmt: skip
+    extra_tables = {}
+    if spec.guardrails:
+        from cerebro.experiments.abtest.guardrails import guardrail_decisions
+
+        extra_tables["guardrails"], decisions = guardrail_decisions(rows, spec)
+        findings.extend(decisions)
     if spec.permutations:
         findings.append(_randomisation_finding(spec))
     return comparison_result(
@@ -587,6 +602,7 @@ def _analyse(
         rows,
         shown,
         [sentence(r, spec.alpha) for r in rows],
+        extra_tables=extra_tables,
         control=control,
         alpha=spec.alpha,
         arms=len(arms),
@@ -810,7 +826,12 @@ def _estimates_for(
             )
         )
         row.update(
-            rel_lift=lift, rel_lift_ci_low=low, rel_lift_ci_high=high, rel_lift_p_value=p_rel
+            rel_lift=lift,
+            rel_lift_ci_low=low,
+            rel_lift_ci_high=high,
+            rel_lift_p_value=p_rel,
+            rel_lift_se=se,
+            df=comparison.df,
         )
     return row
 

@@ -39,7 +39,7 @@ OPTIONS: dict[str, str] = {
 ONE_SAMPLE_TYPES = (None, "ttest", "welch", "ztest")
 ARM_OPTIONS = (
     "control", "covariates", "strata", "cluster", "expected_allocation", "from_summary", "yates",
-    "mde", "permutations", "pairs", "by",
+    "mde", "permutations", "pairs", "by", "guardrails", "guardrail_margin",
 )  # fmt: skip
 
 
@@ -191,6 +191,19 @@ class ABTestSpec(SpecBase):
     mcmc_samples: int = Field(
         1000, description="Bayesian `bayes_model` hurdle_lognormal: draws per chain."
     )
+    guardrails: list[str] = Field(
+        default_factory=list,
+        description="Metrics that must not get worse, e.g. retention_7d,latency:lower (lower "
+        "is better); analysed with the outcomes and folded into a ship/hold decision per "
+        "variant.",
+    )
+    guardrail_margin: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="Guardrails: non-inferiority margin as a relative change (0.01 = 1%); "
+        "default: a guardrail holds unless it got significantly worse.",
+    )
     by: list[str] = Field(
         default_factory=list,
         description="Segment breakdown: the test within each value of these columns too, with "
@@ -286,7 +299,7 @@ class ABTestSpec(SpecBase):
             return "none"
         return value or None
 
-    @field_validator("outcome", "covariates", "strata", "by", mode="before")
+    @field_validator("outcome", "covariates", "strata", "by", "guardrails", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return split_list(value)
@@ -387,6 +400,13 @@ class ABTestSpec(SpecBase):
             raise ValueError(
                 "--futility needs --planned-n (the planned units per arm) and --mde (the effect "
                 "the test is planned to detect, in metric units), as in --planned-n 20000 --mde 0.01"
+            )
+        if self.guardrail_margin is not None and not self.guardrails:
+            raise ValueError("--guardrail-margin needs --guardrails (the metrics it applies to)")
+        if self.guardrails and self.test_type in ("bayesian", "sequential"):
+            raise ValueError(
+                "--guardrails folds frequentist comparisons into a decision; --type "
+                f"{self.test_type} decides by its own rule: drop --guardrails"
             )
         if self.by and (self.test_type in ("bayesian", "sequential") or self.from_summary):
             raise ValueError(
