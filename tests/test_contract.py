@@ -44,6 +44,7 @@ COMMANDS = {
     "mmm": "mmm",
     "mmm_predict": "mmm-predict",
     "mmm_optimize": "mmm-optimize",
+    "survival": "survival",
 }
 
 

@@ -34,6 +34,7 @@ _LAZY = {
     "mmm": ("cerebro.mmm.analysis", "mmm"),
     "mmm_optimize": ("cerebro.mmm.allocate", "mmm_optimize"),
     "mmm_predict": ("cerebro.mmm.predict", "mmm_predict"),
+    "survival": ("cerebro.survival.analysis", "survival"),
     "datasets": ("cerebro.datasets", None),
 }
 
@@ -61,6 +62,7 @@ __all__ = [
     "run",
     "run_spec",
     "sequential_design",
+    "survival",
     "synthetic_control",
     "uplift",
 ]

@@ -58,6 +58,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "`best_treatment`), in the input's row order; rows with a missing or unseen value are "
         "left empty.",
     ),
+    "survival": (
+        "cerebro.cli.survival_command",
+        "Survival curves under treatment and under no treatment, their difference at a horizon "
+        "and a hazard ratio (time to churn, to conversion, to death).",
+    ),
     "geotest": (
         "cerebro.cli.geotest_command",
         "Lift %, incremental units and ATT of a geo test, with conformal inference.",
