@@ -53,14 +53,14 @@ def panel_order(units: Any, periods: np.ndarray, unit: str, time: str) -> np.nda
         i = bad[0]
         what = "repeats" if step[i] == 0 else "goes backwards"
         raise UserInputError(
-            f"unit {codes[u[i]]!r}: time in {time!r} {what} (period {t[i]} then {t[i + 1]}); "
+            f"unit {str(codes[u[i]])!r}: time in {time!r} {what} (period {t[i]} then {t[i + 1]}); "
             "give each unit one row per period, in time order."
         )
     gap = np.flatnonzero(same & (step > 1))
     if gap.size:
         i = gap[0]
         raise UserInputError(
-            f"unit {codes[u[i]]!r} has a gap in {time!r}: period {t[i]} is followed by "
+            f"unit {str(codes[u[i]])!r} has a gap in {time!r}: period {t[i]} is followed by "
             f"{t[i + 1]}; person-time rows need every period between the first and the last."
         )
     return order
