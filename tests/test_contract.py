@@ -45,6 +45,7 @@ COMMANDS = {
     "mmm_predict": "mmm-predict",
     "mmm_optimize": "mmm-optimize",
     "survival": "survival",
+    "longitudinal": "longitudinal",
 }
 
 

@@ -35,6 +35,7 @@ _LAZY = {
     "mmm_optimize": ("cerebro.mmm.allocate", "mmm_optimize"),
     "mmm_predict": ("cerebro.mmm.predict", "mmm_predict"),
     "survival": ("cerebro.survival.analysis", "survival"),
+    "longitudinal": ("cerebro.longitudinal.analysis", "longitudinal"),
     "datasets": ("cerebro.datasets", None),
 }
 
@@ -53,6 +54,7 @@ __all__ = [
     "geo_design",
     "geotest",
     "iv",
+    "longitudinal",
     "mmm",
     "mmm_optimize",
     "mmm_predict",

@@ -23,4 +23,5 @@ KINDS = {
     "synthetic_control": "cerebro.quasi.synth",
     "uplift": "cerebro.uplift.analysis",
     "survival": "cerebro.survival.analysis",
+    "longitudinal": "cerebro.longitudinal.analysis",
 }

@@ -31,13 +31,10 @@ class LogisticFit:
 
 
 def expit(eta: np.ndarray) -> np.ndarray:
-    """1 / (1 + exp(−η)) without overflow warnings for large |η|."""
-    out = np.empty_like(eta, dtype=float)
-    positive = eta >= 0
-    out[positive] = 1 / (1 + np.exp(-eta[positive]))
-    e = np.exp(eta[~positive])
-    out[~positive] = e / (1 + e)
-    return out
+    """1 / (1 + exp(−η)) without overflow warnings for large |η| (scipy's ufunc)."""
+    from scipy.special import expit as logistic
+
+    return logistic(eta)
 
 
 def fit_logistic(
