@@ -100,6 +100,13 @@ def prepare(frame: pd.DataFrame, spec: LongitudinalSpec) -> Panel:
         raise UserInputError(f"only {int(keep.sum())} complete units; strategies need more.")
     Y = Y[keep]
     require_varying(Y, spec.outcome, "outcome", rows="complete units")
+    for k in range(K):
+        if np.unique(A[keep][:, k]).size < 2:
+            raise UserInputError(
+                f"in period {int(periods[0]) + k} of {spec.time!r} every unit has "
+                f"{spec.treatment!r} = {A[keep][0, k]:g}, so what treatment does in that period "
+                "cannot be learnt from these data (positivity); drop the period or add units."
+            )
     binary_l = [_is_binary(L[keep][:, :, j]) for j in range(L.shape[2])]
     return Panel(L[keep], A[keep], V[keep], Y, list(spec.confounders), list(spec.baseline),
                  _is_binary(Y), binary_l, list(range(int(periods[0]), int(periods[0]) + K)),

@@ -1,14 +1,19 @@
-"""IP weighting of a marginal structural model for treatment strategies (What If ch. 12, 21).
+"""IP weighting of marginal structural models for treatment strategies (What If ch. 12, 21).
 
-For a strategy g, a unit whose observed treatment follows g in every period (A_k = g(L_k, V) for
-all k) stands for itself and for the units like it who did not: its weight is
-W = Π_k 1 / Pr[A_k = a_k | Ā_{k−1}, L̄_k, V], from logistic treatment models per period on
-(1, V, L_k, A_{k−1}). The saturated MSM E[Y^g] = β_g, fitted by weighted least squares on the
-units that follow g (each strategy its own clone of the data), gives the Hájek mean
-E[Y^g] = Σ_follow W Y / Σ_follow W – the estimator for static ("always", "never") and dynamic
-("treat when engagement < 0.3") strategies alike. Valid under sequential exchangeability,
-positivity (every history has a chance of each treatment the strategy may ask for) and a
-correct treatment model; it needs no model for the confounders or the outcome.
+Treatment models per period: logistic Pr[A_k = 1 | Ā_{k−1}, L̄_k, V] on (1, V, L_k, A_{k−1}).
+
+- Static strategies ("always", "never"): the MSM E[Y^ā] = β0 + Σ_k β_k a_k (additive in the
+  periods' treatments), fitted by least squares on every unit weighted by the stabilised weight
+  SW = Π_k Pr[A_k = a_k | A_{k−1}] / Pr[A_k = a_k | Ā_{k−1}, L̄_k, V] (numerator: logistic on
+  (1, A_{k−1})); E[Y^always] = β0 + Σ β_k, E[Y^never] = β0.
+- Dynamic strategies ("treat when engagement < 0.3"): no static MSM describes them, so each is
+  estimated by its own saturated MSM on the units whose observed treatment follows it in every
+  period (A_k = g(L_k, V) for all k), weighted by W = Π_k 1 / Pr[A_k = a_k | history]: the Hájek
+  mean E[Y^g] = Σ_follow W Y / Σ_follow W.
+
+Valid under sequential exchangeability, positivity (every history has a chance of each
+treatment the strategy may ask for), correct treatment models and, for static strategies, a
+correct MSM; no model for the confounders or the outcome is needed.
 """
 
 from __future__ import annotations
@@ -48,12 +53,41 @@ def follows(panel: Panel, strategy: Strategy) -> np.ndarray:
     return ok
 
 
+def numerator(panel: Panel) -> np.ndarray:
+    """Π_k Pr[A_k = a_k | A_{k−1}]: the logistic model on (1, A_{k−1}) is saturated, so its
+    fitted probabilities are the shares treated among units with each previous treatment."""
+    out = np.ones(panel.n)
+    for k in range(panel.K):
+        group = panel.A[:, k - 1] if k else np.zeros(panel.n)
+        for g in (0.0, 1.0):
+            rows = group == g
+            if rows.any():
+                share = panel.A[rows, k].mean()
+                out[rows] *= np.where(panel.A[rows, k] == 1, share, 1 - share)
+    return out
+
+
+def static_msm(panel: Panel, denominator: np.ndarray) -> np.ndarray:
+    """(β0, β_0 … β_{K−1}) of the additive MSM by stabilised-weight least squares."""
+    sw = numerator(panel) / denominator
+    X = np.column_stack([np.ones(panel.n), panel.A])
+    root = np.sqrt(sw)
+    return np.linalg.lstsq(X * root[:, None], panel.Y * root, rcond=None)[0]
+
+
 def msm_means(panel: Panel, strategies: list[Strategy]) -> tuple[np.ndarray, np.ndarray]:
     """(E[Y^g] per strategy, number of units following each)."""
-    weights = 1 / np.prod(treatment_probabilities(panel), axis=1)
+    denominator = np.prod(treatment_probabilities(panel), axis=1)
+    weights = 1 / denominator
+    beta = None
     means, counts = [], []
     for strategy in strategies:
         ok = follows(panel, strategy)
+        if strategy.static is not None:
+            beta = static_msm(panel, denominator) if beta is None else beta
+            means.append(float(beta[0] + strategy.static * beta[1:].sum()))
+            counts.append(int(ok.sum()))
+            continue
         if not ok.any():
             raise UserInputError(
                 f"no unit's observed treatment follows strategy {strategy.text!r} in every "

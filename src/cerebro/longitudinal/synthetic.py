@@ -1,7 +1,7 @@
 """Long data with time-varying confounding affected by past treatment, and known truth.
 
 A customer's engagement L_k (a baseline segment score V) drives who gets the campaign A_k
-(low engagement is targeted: logit Pr[A_k = 1] = 0.2 − 0.4 L_k + 0.4 A_{k−1} + 0.2 V), the
+(low engagement is targeted: logit Pr[A_k = 1] = 0.2 − 0.25 L_k + 0.4 A_{k−1} + 0.2 V), the
 campaign raises next period's engagement (L_{k+1} = 0.3 + 0.7 L_k + 0.8 A_k + 0.3 V + ε), and
 the final outcome Y = 2 + 0.3 Σ A_k + 0.8 Σ L_k + 0.5 V + ε depends on both. L_k is a
 confounder of later treatment and a mediator of earlier treatment: adjusting for it in a
@@ -21,7 +21,7 @@ import pandas as pd
 
 from cerebro.longitudinal.strategies import Strategy, parse_strategy
 
-EFFECT_A, EFFECT_L, CARRY, LIFT, TARGET = 0.3, 0.8, 0.7, 0.8, -0.4
+EFFECT_A, EFFECT_L, CARRY, LIFT, TARGET = 0.3, 0.8, 0.7, 0.8, -0.25
 
 
 def _draw(n: int, K: int, rng: np.random.Generator, strategy: Strategy | None):

@@ -77,15 +77,19 @@ def fit_logistic(
         if not np.all(np.isfinite(beta)) or np.max(np.abs(step)) < tol * (1 + np.max(np.abs(beta))):
             break
     p = expit(X @ beta)
-    if not np.all(np.isfinite(beta)) or np.max(np.abs(step)) > 1e-6 * (1 + np.max(np.abs(beta))):
-        raise UserInputError(
-            f"{what} did not converge; rescale large covariates or drop terms that nearly repeat "
-            "others."
-        )
-    if np.min(p * (1 - p)) < 1e-12 and np.max(np.abs(beta)) > 25:
+    diverged = not np.all(np.isfinite(beta)) or np.max(np.abs(step)) > 1e-6 * (
+        1 + np.max(np.abs(beta))
+    )
+    # separation: the MLE runs off to infinity while fitted probabilities reach 0 or 1
+    if (diverged or np.max(np.abs(beta)) > 25) and np.nanmin(p * (1 - p)) < 1e-8:
         raise UserInputError(
             f"{what} separates the data perfectly (some covariate values predict the outcome "
             "exactly); coarsen or drop that covariate."
+        )
+    if diverged:
+        raise UserInputError(
+            f"{what} did not converge; rescale large covariates or drop terms that nearly repeat "
+            "others."
         )
     info = (X * (w * p * (1 - p))[:, None]).T @ X
     return LogisticFit(beta, np.linalg.inv(info), iterations)
