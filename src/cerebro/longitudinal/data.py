@@ -107,6 +107,10 @@ def prepare(frame: pd.DataFrame, spec: LongitudinalSpec) -> Panel:
                 f"{spec.treatment!r} = {A[keep][0, k]:g}, so what treatment does in that period "
                 "cannot be learnt from these data (positivity); drop the period or add units."
             )
+    for j, name in enumerate(spec.confounders):
+        require_varying(L[keep][:, :, j].ravel(), name, "confounder", rows="complete unit-periods")
+    for j, name in enumerate(spec.baseline):
+        require_varying(V[keep][:, j], name, "baseline", rows="complete units")
     binary_l = [_is_binary(L[keep][:, :, j]) for j in range(L.shape[2])]
     return Panel(L[keep], A[keep], V[keep], Y, list(spec.confounders), list(spec.baseline),
                  _is_binary(Y), binary_l, list(range(int(periods[0]), int(periods[0]) + K)),

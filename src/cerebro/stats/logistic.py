@@ -43,13 +43,16 @@ def fit_logistic(
     weights: np.ndarray | None = None,
     *,
     what: str = "the logistic model",
+    separation: str = "some covariate values predict the outcome exactly; coarsen or drop that "
+    "covariate",
     max_iter: int = 100,
     tol: float = 1e-10,
 ) -> LogisticFit:
     """Weighted logistic MLE of y on X (X holds its own intercept column).
 
     Refuses, in one sentence naming `what`, a design whose columns are collinear, a fit that
-    does not converge and a perfectly separated outcome (fitted probabilities 0 or 1).
+    does not converge and a perfectly separated outcome (fitted probabilities 0 or 1; the
+    sentence ends with `separation`, its likely cause and fix).
     """
     w = np.ones(len(y)) if weights is None else np.asarray(weights, float)
     if np.linalg.matrix_rank((X * w[:, None]).T @ X) < X.shape[1]:
@@ -82,10 +85,7 @@ def fit_logistic(
     )
     # separation: the MLE runs off to infinity while fitted probabilities reach 0 or 1
     if (diverged or np.max(np.abs(beta)) > 25) and np.nanmin(p * (1 - p)) < 1e-8:
-        raise UserInputError(
-            f"{what} separates the data perfectly (some covariate values predict the outcome "
-            "exactly); coarsen or drop that covariate."
-        )
+        raise UserInputError(f"{what} separates the data perfectly: {separation}.")
     if diverged:
         raise UserInputError(
             f"{what} did not converge; rescale large covariates or drop terms that nearly repeat "

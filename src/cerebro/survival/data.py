@@ -16,7 +16,7 @@ from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
 from cerebro.data.columns import confounder_terms, note_dropped, numeric_column, treatment_arms
 from cerebro.data.person_time import follow_up, panel_order, whole_periods
-from cerebro.data.validate import require_units_per_arm
+from cerebro.data.validate import require_units_per_arm, require_varying
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -107,6 +107,8 @@ def prepare(frame: pd.DataFrame, spec: SurvivalSpec) -> SurvivalData:
                  "unrelated to survival given the confounders")  # fmt: skip
     a = codes[keep]
     require_units_per_arm(a, arms, spec.treatment, minimum=2, rows="units")
+    for j, name in enumerate(names):
+        require_varying(L[keep, j], name, "confounder", rows="complete units")
     if event[keep].sum() == 0:
         raise UserInputError(
             f"event column {spec.event!r} has no events (all 0); there is no survival to compare."

@@ -36,6 +36,11 @@ from cerebro.data.validate import require_finite_result
 from cerebro.stats.logistic import expit, fit_logistic
 from cerebro.survival.data import SurvivalData
 
+NO_EVENTS = (
+    "some periods or an arm have no events (or only events), so a hazard is 0 or 1; use longer "
+    "periods, fewer confounder terms, or --method km"
+)
+
 
 @dataclass
 class Curves:
@@ -104,13 +109,14 @@ def ipw_curves(data: SurvivalData, K: int) -> Curves:
     w = stabilised_weights(data)
     k, a, risk, events = _cells(data, w, K)
     share = events / risk
-    fit = fit_logistic(time_terms(k, a, K), share, risk, what="the IP-weighted hazards model")
+    fit = fit_logistic(time_terms(k, a, K), share, risk, what="the IP-weighted hazards model",
+                       separation=NO_EVENTS)  # fmt: skip
     grid = np.arange(K, dtype=float)
     curves = [
         survival_curve(fit.mean(time_terms(grid, np.full(K, float(arm)), K))) for arm in (0, 1)
     ]
     hr = fit_logistic(time_terms(k, a, K, interactions=False), share, risk,
-                      what="the IP-weighted hazards model").beta[1]  # fmt: skip
+                      what="the IP-weighted hazards model", separation=NO_EVENTS).beta[1]  # fmt: skip
     return Curves(curves[0], curves[1], float(np.exp(hr)), w)
 
 
@@ -119,7 +125,7 @@ def gformula_curves(data: SurvivalData, K: int) -> Curves:
     ratio: the model's θ1 is conditional on L)."""
     unit, k, d = expand(data.time, data.event)
     X = np.column_stack([time_terms(k, data.a[unit], K), data.L[unit]])
-    fit = fit_logistic(X, d, what="the hazards model")
+    fit = fit_logistic(X, d, what="the hazards model", separation=NO_EVENTS)
     beta = fit.beta
     grid = np.arange(K, dtype=float)
     base = data.L @ beta[6:]
