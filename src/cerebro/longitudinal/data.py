@@ -63,7 +63,7 @@ def _balanced(units: np.ndarray, periods: np.ndarray, spec: LongitudinalSpec) ->
     first = np.flatnonzero(start)
     lengths = np.diff(np.r_[first, len(units)])
     K = int(np.bincount(lengths).argmax())
-    for i, (f, length) in enumerate(zip(first, lengths, strict=True)):
+    for f, length in zip(first, lengths, strict=True):
         if length != K or periods[f] != periods[first[0]]:
             raise UserInputError(
                 f"unit {label_text(units[f])!r} covers periods {periods[f]}–"
@@ -71,7 +71,6 @@ def _balanced(units: np.ndarray, periods: np.ndarray, spec: LongitudinalSpec) ->
                 f"{periods[first[0]]}–{periods[first[0]] + K - 1}; every unit must be followed "
                 "for the same periods (drop-out is not modelled yet)."
             )
-        del i
     return K
 
 

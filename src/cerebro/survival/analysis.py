@@ -69,7 +69,6 @@ def run_survival(spec: SurvivalSpec, data: pd.DataFrame | None = None) -> Result
 
 def _hazards_result(spec: SurvivalSpec, units: SurvivalData, K: int, H: int) -> Result:
     """Curves, estimates, findings and tables of the ipw and gformula methods."""
-    from cerebro.stats.intervals import interval_from
     from cerebro.survival.hazards import gformula_curves, ipw_curves
     from cerebro.survival.inference import bootstrap_curves
 
@@ -86,12 +85,12 @@ def _hazards_result(spec: SurvivalSpec, units: SurvivalData, K: int, H: int) -> 
     estimates = []
     for i, (label, value, key) in enumerate(zip(labels, values, keys, strict=True)):
         estimates.append(_estimate(label, float(value), key, None if draws is None else draws[i],
-                                   spec.alpha, interval_from))  # fmt: skip
+                                   spec.alpha))  # fmt: skip
     if curves.hazard_ratio is not None:
         log_draws = None if boot is None else np.log(boot[2])
         hr = _estimate("hazard ratio (IP-weighted, treated / control)",
-                       float(np.log(curves.hazard_ratio)), "hazard_ratio", log_draws, spec.alpha,
-                       interval_from)  # fmt: skip
+                       float(np.log(curves.hazard_ratio)), "hazard_ratio", log_draws,
+                       spec.alpha)  # fmt: skip
         hr.value, hr.se = float(np.exp(hr.value)), None
         hr.ci_low = None if hr.ci_low is None else float(np.exp(hr.ci_low))
         hr.ci_high = None if hr.ci_high is None else float(np.exp(hr.ci_high))
@@ -101,8 +100,12 @@ def _hazards_result(spec: SurvivalSpec, units: SurvivalData, K: int, H: int) -> 
     return _result(spec, units, estimates, findings, tables, K, H)
 
 
-def _estimate(label: str, value: float, key: str, draws: np.ndarray | None, alpha: float,
-              interval_from: Any) -> Estimate:  # fmt: skip
+def _estimate(label: str, value: float, key: str, draws: np.ndarray | None,
+              alpha: float) -> Estimate:  # fmt: skip
+    """A point estimate, with percentile bootstrap limits, bootstrap SE and (for the
+    difference) a normal-approximation p when there are replicates."""
+    from cerebro.stats.intervals import interval_from
+
     if draws is None:
         return Estimate(label, value, key=key)
     se, low, high, p = interval_from(value, 0.0, alpha, draws)
