@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         "longitudinal",
         LongitudinalSpec,
         message="Estimating the strategies…",
-        figures="the mean outcome under each strategy with its interval",
+        figures=" (the mean outcome under each strategy with its interval)",
         help=HELP + "\n\n"
         "Long data: one row per unit and period, the confounders measured before that period's "
         "treatment, the outcome on each unit's last row (Hernán & Robins, What If, Part III).",

@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         "survival",
         SurvivalSpec,
         message="Fitting the survival curves…",
-        figures="both arms' survival curves and their difference",
+        figures=" (both arms' survival curves and their difference)",
         help=HELP + "\n\n"
         "ipw and gformula fit pooled logistic hazards on person-time (Hernán & Robins, What If, "
         "ch. 17); km gives Kaplan–Meier curves and the log-rank test for randomised data.",
