@@ -33,7 +33,7 @@ def km_result(spec: SurvivalSpec, units: SurvivalData, K: int, H: int) -> Result
     estimates.append(Estimate(f"survival difference at {H} (treated − control)", diff, se, low,
                               high, p, key="difference"))  # fmt: skip
     chi2, p_lr, observed, expected = log_rank(units.time, units.event, units.a, K)
-    estimates.append(Estimate("log-rank χ² (1 df)", chi2, None, None, None, p_lr,
+    estimates.append(Estimate("log-rank χ² (1 df, whole follow-up)", chi2, None, None, None, p_lr,
                               {"observed_treated": observed, "expected_treated": expected},
                               key="log_rank"))  # fmt: skip
     table = {"period": np.arange(K + 1)}
