@@ -44,6 +44,8 @@ COMMANDS = {
     "mmm": "mmm",
     "mmm_predict": "mmm-predict",
     "mmm_optimize": "mmm-optimize",
+    "survival": "survival",
+    "longitudinal": "longitudinal",
 }
 
 

@@ -34,6 +34,8 @@ _LAZY = {
     "mmm": ("cerebro.mmm.analysis", "mmm"),
     "mmm_optimize": ("cerebro.mmm.allocate", "mmm_optimize"),
     "mmm_predict": ("cerebro.mmm.predict", "mmm_predict"),
+    "survival": ("cerebro.survival.analysis", "survival"),
+    "longitudinal": ("cerebro.longitudinal.analysis", "longitudinal"),
     "datasets": ("cerebro.datasets", None),
 }
 
@@ -52,6 +54,7 @@ __all__ = [
     "geo_design",
     "geotest",
     "iv",
+    "longitudinal",
     "mmm",
     "mmm_optimize",
     "mmm_predict",
@@ -61,6 +64,7 @@ __all__ = [
     "run",
     "run_spec",
     "sequential_design",
+    "survival",
     "synthetic_control",
     "uplift",
 ]

@@ -22,4 +22,6 @@ KINDS = {
     "rdd": "cerebro.quasi.rdd",
     "synthetic_control": "cerebro.quasi.synth",
     "uplift": "cerebro.uplift.analysis",
+    "survival": "cerebro.survival.analysis",
+    "longitudinal": "cerebro.longitudinal.analysis",
 }

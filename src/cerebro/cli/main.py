@@ -58,6 +58,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "`best_treatment`), in the input's row order; rows with a missing or unseen value are "
         "left empty.",
     ),
+    "survival": (
+        "cerebro.cli.survival_command",
+        "Survival curves under treatment and under no treatment, their difference at a horizon "
+        "and a hazard ratio (time to churn, to conversion, to death).",
+    ),
+    "longitudinal": (
+        "cerebro.cli.longitudinal_command",
+        "Treatment strategies over time (always, never, treat when a confounder crosses a "
+        "threshold): mean outcome under each by the parametric g-formula or IP-weighted MSMs.",
+    ),
     "geotest": (
         "cerebro.cli.geotest_command",
         "Lift %, incremental units and ATT of a geo test, with conformal inference.",
