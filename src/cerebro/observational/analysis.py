@@ -147,6 +147,7 @@ def _effects(
     estimates: list[Estimate] = []
     potential = None
     influence = None
+    riesz: dict[str, tuple[float, np.ndarray]] = {}
     if matched is not None:
         diff, se, ratio = matched.effect, matched.se, None
         for note in matched.notes:
@@ -181,6 +182,7 @@ def _effects(
             )
         cov = means.cov
         influence = means.influence[:, 1] - means.influence[:, 0]
+        riesz = means.riesz
         diff = float(means.mu[1] - means.mu[0])
         se = float(np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]))
         ratio = None
@@ -226,6 +228,10 @@ def _effects(
     if influence is not None:
         # Σψ²/n² is the analytic variance of the difference (ArmMeans.cov's convention).
         fit = Fit(influence={estimates[0].key: influence})
+        for name, (value, psi) in riesz.items():  # σ², ν² of the ATE: sensitivity bounds
+            fit.influence[name], fit.residual_variance[name] = psi, value
+    if matched is not None and spec.neighbours == 1:
+        fit = Fit(pairs=matched.differences)  # 1:1 pairs: Rosenbaum bounds
     return estimates, rows, potential, fit
 
 
