@@ -230,8 +230,8 @@ def _effects(
         fit = Fit(influence={estimates[0].key: influence})
         for name, (value, psi) in riesz.items():  # σ², ν² of the ATE: sensitivity bounds
             fit.influence[name], fit.residual_variance[name] = psi, value
-    if matched is not None and spec.neighbours == 1:
-        fit = Fit(pairs=matched.differences)  # 1:1 pairs: Rosenbaum bounds
+    if matched is not None and spec.neighbours == 1 and spec.estimand != "ate":
+        fit = Fit(pairs=matched.differences)  # 1:1 pairs of one arm: Rosenbaum bounds
     return estimates, rows, potential, fit
 
 
@@ -357,6 +357,14 @@ def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -
     if potential is not None:
         tables["potential_outcomes"] = potential
     tables["propensity"] = propensity_rows
+    if spec.sensitivity:
+        from cerebro.observational.sensitivity import sensitivity_section
+
+        section = sensitivity_section(data, spec, estimates, fit)
+        estimates += section.estimates
+        tables["sensitivity"] = section.rows
+        tables.update({f"sensitivity_{k}": v for k, v in section.tables.items()})
+        findings += section.findings
     head = estimates[0]
     narrative = (
         f"Estimated {spec.estimand.upper()} of {spec.treatment} ({data.treated!r} vs "

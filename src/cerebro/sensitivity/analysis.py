@@ -29,12 +29,13 @@ from cerebro.sensitivity.spec import SensitivitySpec
 from cerebro.stats.evalue import evalue
 from cerebro.stats.intervals import quantile
 from cerebro.stats.ovb_linear import add_strengths, benchmark_r2, benchmark_strengths, linear_ovb
-from cerebro.stats.sensitivity import RieszElements
 from cerebro.stats.sensitivity_report import (
     Section,
     dml_section,
+    effect_evalue,
     evalue_section,
     linear_section,
+    riesz_from_fit,
     rosenbaum_section,
 )
 
@@ -71,37 +72,6 @@ def _linear(arrays: Arrays, spec: SensitivitySpec, section: Section) -> tuple[Es
     return head, plot
 
 
-def _elements(result: Result, head: Estimate) -> RieszElements:
-    """θ, σ², ν² and their influence functions from an AIPW/DML result's fit."""
-    fit = result.fit
-    if fit is None or "nu2" not in fit.influence or head.key not in fit.influence:
-        raise UserInputError(
-            "the long-story-short bounds need the ATE of --method aipw or dml with the "
-            "interactive model; this estimate carries no Riesz representer."
-        )
-    return RieszElements(
-        head.value, fit.influence[head.key], fit.residual_variance["sigma2"],
-        fit.influence["sigma2"], fit.residual_variance["nu2"], fit.influence["nu2"],
-    )  # fmt: skip
-
-
-def _evalue(arrays: Arrays, head: Estimate, causal: Result | None) -> Section:
-    """E-value of the risk ratio (0/1 outcome) or of the standardised difference."""
-    if arrays.binary_outcome:
-        ratio = None if causal is None else next(
-            (e for e in causal.estimates if e.extra.get("measure") == "risk ratio"), None
-        )  # fmt: skip
-        if ratio is not None:
-            return evalue_section(evalue(ratio.value, "rr", (ratio.ci_low, ratio.ci_high)))
-        p0 = float(arrays.y[arrays.d == 0].mean())
-        if p0 > 0 and p0 + head.ci_low > 0:
-            values = [(p0 + v) / p0 for v in (head.value, head.ci_low, head.ci_high)]
-            return evalue_section(evalue(values[0], "rr", (values[1], values[2])))
-    sd = float(np.sqrt(np.mean([arrays.y[arrays.d == k].var(ddof=1) for k in (0, 1)])))
-    d = [v / sd for v in (head.value, head.ci_low, head.ci_high)]
-    return evalue_section(evalue(d[0], "smd", (d[1], d[2])))
-
-
 def run_sensitivity(spec: SensitivitySpec, frame: pd.DataFrame | None = None) -> Result:
     """The sensitivity analysis `spec` describes (the runner every face calls)."""
     if spec.evalue_measure is not None:
@@ -129,11 +99,19 @@ def run_sensitivity(spec: SensitivitySpec, frame: pd.DataFrame | None = None) ->
                 raise UserInputError("the matched estimate carries no pair differences.")
             section.extend(rosenbaum_section(causal.fit.pairs, spec.alpha))
         else:
-            el = _elements(causal, causal.estimates[0])
+            el = riesz_from_fit(causal.fit, causal.estimates[0])
+            if el is None:
+                raise UserInputError(
+                    "the long-story-short bounds need the ATE of --method aipw or dml with the "
+                    "interactive model; this estimate carries no Riesz representer."
+                )
             strengths = [spec.strengths()] if spec.strengths() else []
             section.extend(dml_section(el, strengths, spec.alpha))  # type: ignore[arg-type]
             plot = {"estimate": el.theta, "sigma_nu": float(np.sqrt(el.sigma2 * el.nu2))}
-    section.extend(_evalue(arrays, head, causal))
+    ratio = None if causal is None else next(
+        (e for e in causal.estimates if e.extra.get("measure") == "risk ratio"), None
+    )  # fmt: skip
+    section.extend(effect_evalue(arrays.y, arrays.d, head, ratio))
     effect = f"effect of {spec.treatment} ({spec.method})"
     meaning = (
         f"the estimate under study, {1 - spec.alpha:.0%} CI {head.ci_low:.4g} to {head.ci_high:.4g}"

@@ -17,7 +17,10 @@ import numpy as np
 
 
 def _contour(ax: Any, grid: np.ndarray, values: np.ndarray, zero_label: str) -> None:
-    levels = np.unique(np.round(np.linspace(values.min(), values.max(), 10), 6))
+    # levels from the estimate down to as far below zero as it is above (beyond, the contours
+    # pile up against R²_D → 1 and say nothing)
+    top = float(values.max())
+    levels = np.unique(np.round(np.linspace(max(float(values.min()), -top), top, 9), 6))
     lines = ax.contour(grid, grid, values, levels=levels, colors="grey", linewidths=0.7)
     ax.clabel(lines, fontsize=7, fmt="%.3g")
     if values.min() < 0 < values.max():
@@ -71,7 +74,9 @@ def sensitivity_plot(result: Any) -> Any:
         ax.set_ylabel("one-sided p-value")
     else:
         _evalue_curve(ax, result)
-    ax.set_title(s.get("title", "sensitivity"), fontsize=9)
+    import textwrap
+
+    ax.set_title(textwrap.fill(s.get("title", "sensitivity"), 70), fontsize=9)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
     return fig

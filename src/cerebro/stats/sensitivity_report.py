@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from cerebro.core.results import Estimate, Finding
-from cerebro.stats.evalue import EValue
+from cerebro.core.results import Estimate, Finding, Fit
+from cerebro.stats.evalue import EValue, evalue
 from cerebro.stats.ovb_linear import LinearOVB
 from cerebro.stats.rosenbaum import sensitivity_gamma, signed_rank_bounds
 from cerebro.stats.sensitivity import Bounds, RieszElements, dml_bounds, dml_robustness_value
@@ -187,3 +187,32 @@ def rosenbaum_section(differences: np.ndarray, alpha: float) -> Section:
         )
     )
     return s
+
+
+def riesz_from_fit(fit: Fit | None, head: Estimate) -> RieszElements | None:
+    """θ, σ², ν² and their influence functions from an AIPW/DML result's fit (None when the
+    fit has no Riesz representer: another estimator, the ATT/ATC, the partially linear model)."""
+    if fit is None or "nu2" not in fit.influence or head.key not in fit.influence:
+        return None
+    return RieszElements(
+        head.value, fit.influence[head.key], fit.residual_variance["sigma2"],
+        fit.influence["sigma2"], fit.residual_variance["nu2"], fit.influence["nu2"],
+    )  # fmt: skip
+
+
+def effect_evalue(y: np.ndarray, d: np.ndarray, head: Estimate,
+                  ratio: Estimate | None = None) -> Section:  # fmt: skip
+    """E-value of an effect on `y` of the 0/1 treatment `d`: of its risk ratio when the outcome
+    is 0/1 (`ratio` if the estimator reported one, else (p₀ + difference)/p₀ with p₀ the control
+    mean), otherwise of the standardised difference (difference over the pooled within-arm SD,
+    VanderWeele & Ding's RR ≈ exp(0.91·d))."""
+    if np.isin(y, (0.0, 1.0)).all():
+        if ratio is not None:
+            return evalue_section(evalue(ratio.value, "rr", (ratio.ci_low, ratio.ci_high)))
+        p0 = float(y[d == 0].mean())
+        if p0 > 0 and p0 + head.ci_low > 0:
+            values = [(p0 + v) / p0 for v in (head.value, head.ci_low, head.ci_high)]
+            return evalue_section(evalue(values[0], "rr", (values[1], values[2])))
+    sd = float(np.sqrt(np.mean([y[d == k].var(ddof=1) for k in (0, 1)])))
+    smd = [v / sd for v in (head.value, head.ci_low, head.ci_high)]
+    return evalue_section(evalue(smd[0], "smd", (smd[1], smd[2])))
