@@ -30,6 +30,7 @@ from cerebro.geo.design_spec import GeoDesignSpec
 from cerebro.geo.lift_spec import GeoTestSpec
 from cerebro.mmm.plan_spec import MMMOptimizeSpec, MMMPredictSpec
 from cerebro.observational.spec import CausalSpec
+from cerebro.sensitivity.spec import SensitivitySpec
 from cerebro.uplift.spec import UpliftSpec
 
 COMMANDS = {
@@ -46,6 +47,9 @@ COMMANDS = {
     "uplift": (UpliftSpec, None),
     "mmm-predict": (MMMPredictSpec, "mmm_predict"),
     "mmm-optimize": (MMMOptimizeSpec, "mmm_optimize"),
+    # Python: cerebro.sensitivity.analysis.sensitivity (`cerebro.sensitivity` is a callable
+    # package, as uplift's)
+    "sensitivity": (SensitivitySpec, None),
 }
 PYTHON_FACES = [command for command, (_, function) in COMMANDS.items() if function]
 runner = CliRunner()

@@ -21,8 +21,8 @@ def register(app: typer.Typer) -> None:
         help="How strong an unobserved confounder would have to be to change an observational "
         "estimate: robustness values, bias-adjusted estimates and bounds, E-values, Rosenbaum "
         "bounds and refutations.\n\n"
-        "--method regression (default) follows Cinelli & Hazlett (2020) as sensemakr does; "
+        "The default method, regression, follows Cinelli & Hazlett (2020) as sensemakr does; "
         "aipw and dml give the bounds of Chernozhukov et al. (2022); psm Rosenbaum's Γ of 1:1 "
-        "matched pairs. --evalue-rr 3.9 --evalue-ci 1.8,8.7 (or -or, -hr, -smd) gives the "
-        "E-value of a published estimate without data.",
+        "matched pairs. Without data, --evalue-rr 3.9 --evalue-ci 1.8,8.7 (or --evalue-or, "
+        "--evalue-hr, --evalue-smd) gives the E-value of a published estimate.",
     )
