@@ -206,8 +206,8 @@ def test_the_command_users_type(csv, tmp_path) -> None:
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--unobserved-confounder-strength", "1.2"], "in [0, 1), got 1.2"),
-        (["--unobserved-confounder-strength", "-0.1"], "in [0, 1), got -0.1"),
+        (["--unobserved-confounder-strength", "1.2"], "partial R² in [0, 1) is needed, got 1.2"),
+        (["--unobserved-confounder-strength", "-0.1"], "partial R² in [0, 1) is needed, got -0.1"),
         (["--unobserved-confounder-strength", "0.1,0.2,0.3"], "takes one value"),
         (["--benchmark", "female"], "benchmark 'female' is not one of the confounders"),
         (["--benchmark", "age", "--method", "aipw"], "use --method regression"),

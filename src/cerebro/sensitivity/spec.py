@@ -98,10 +98,7 @@ class SensitivitySpec(EffectSpec):
             )
         for v in value:
             if not 0 <= v < 1:
-                raise ValueError(
-                    f"unobserved_confounder_strength is a partial R² in [0, 1), got {v:g} "
-                    "(e.g. 0.1)"
-                )
+                raise ValueError(f"a partial R² in [0, 1) is needed, got {v:g} (e.g. 0.1)")
         return value
 
     @field_validator("q")

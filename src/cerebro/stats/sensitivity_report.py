@@ -34,6 +34,10 @@ class Section:
     def add(self, key: str, quantity: str, value: float, meaning: str, **ci: Any) -> None:
         """One number: an estimate and a row of the headline table."""
         self.estimates.append(Estimate(quantity, float(value), key=key, **ci))
+        self.row(quantity, value, meaning)
+
+    def row(self, quantity: str, value: float, meaning: str) -> None:
+        """A row of the headline table only (its estimate is added separately)."""
         for column, v in zip(self.rows, [quantity, float(value), meaning], strict=True):
             self.rows[column].append(v)
 
@@ -69,6 +73,9 @@ def linear_section(ovb: LinearOVB, treatment: str) -> Section:
             Estimate(f"bias-adjusted estimate ({label})", adj.estimate, adj.se, adj.ci_low,
                      adj.ci_high, None, {"r2dz_x": adj.r2dz, "r2yz_dx": adj.r2yz})
         )  # fmt: skip
+        s.row(f"bias-adjusted estimate ({label})", adj.estimate,
+              f"with a confounder of R²_D = {adj.r2dz:.3g}, R²_Y = {adj.r2yz:.3g}: {level} CI "
+              f"{adj.ci_low:.4g} to {adj.ci_high:.4g}")  # fmt: skip
     if ovb.adjusted:
         s.tables["bounds"] = rows
     if ovb.benchmarks:
@@ -117,6 +124,11 @@ def dml_section(el: RieszElements, strengths: list[tuple[float, float]], alpha: 
                                     None, extra))  # fmt: skip
         s.estimates.append(Estimate(f"upper bound ({tag})", b.upper, None, None, b.ci_high,
                                     None, dict(extra)))  # fmt: skip
+        s.row(f"lower bound of the ATE ({tag})", b.lower,
+              f"the ATE is at least this with such a confounder; {1 - alpha:.0%} confidence "
+              f"bound {b.ci_low:.4g}")  # fmt: skip
+        s.row(f"upper bound of the ATE ({tag})", b.upper,
+              f"… and at most this; {1 - alpha:.0%} confidence bound {b.ci_high:.4g}")  # fmt: skip
     if strengths:
         s.tables["bounds"] = rows
     s.findings.append(
