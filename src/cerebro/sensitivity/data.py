@@ -54,6 +54,11 @@ def prepare(frame: Any, spec: SensitivitySpec) -> Arrays:
     require_values(frame[spec.treatment], spec.treatment, "treatment")
     require_values(frame[spec.outcome], spec.outcome, "outcome")
     require_discrete_treatment(frame[spec.treatment], spec.treatment)
+    from pandas.api.types import is_bool_dtype, is_numeric_dtype
+
+    column = frame[spec.treatment]
+    if is_numeric_dtype(column) and not is_bool_dtype(column):
+        require_finite(column, spec.treatment, "treatment")  # no 'inf' arm
     a, arms, _ = treatment_arms(frame[spec.treatment], spec.treatment)
     if len(arms) != 2:
         raise UserInputError(
