@@ -232,3 +232,12 @@ def test_python_errors_are_user_errors(frame) -> None:
         cerebro.sensitivity("x.csv", evalue_rr=2.0)
     with pytest.raises(UserInputError, match="lies outside"):
         cerebro.sensitivity(evalue_rr=2.0, evalue_ci=[2.5, 3.0])
+
+
+def test_causal_sensitivity_refuses_several_arms(frame) -> None:
+    arms = frame.assign(campaign=np.array(["a", "b", "c"])[np.arange(len(frame)) % 3])
+    with pytest.raises(
+        UserInputError, match="--sensitivity needs a binary treatment; 'campaign' has 3 arms"
+    ):
+        cerebro.causal(arms, treatment="campaign", outcome="sales", confounders=["age"],
+                       method="aipw", sensitivity=True)  # fmt: skip

@@ -308,6 +308,12 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
     if len(data.arms) > 2:
         from cerebro.observational.multiarm_analysis import multiarm_result, pairwise_result
 
+        if spec.sensitivity:
+            raise UserInputError(
+                f"--sensitivity needs a binary treatment; {spec.treatment!r} has "
+                f"{len(data.arms)} arms (filter the data to two of them)."
+            )
+
         if spec.estimand != "ate":
             return pairwise_result(data, spec, findings, binary_result)
         return multiarm_result(data, spec, findings)

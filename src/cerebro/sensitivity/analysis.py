@@ -130,12 +130,15 @@ def _result(spec: SensitivitySpec, estimates: list[Estimate], findings: list[Fin
             tables: dict[str, Any], units: int, plot: dict[str, Any]) -> Result:  # fmt: skip
     head = estimates[0]
     rv = next((e.value for e in estimates if e.key == "rv_q"), None)
+    gamma = next((e.value for e in estimates if e.key == "gamma"), None)
     level = f"{1 - spec.alpha:.0%}"
     narrative = (
         f"Effect of {spec.treatment} on {spec.outcome} ({spec.method}): {head.value:+.4g} "
         f"({level} CI {head.ci_low:+.4g} to {head.ci_high:+.4g})."
         + (f" A confounder explaining {rv:.1%} of the residual variance of both treatment and "
            "outcome would explain it away." if rv is not None else "")
+        + (f" The matched-pair test stays significant until hidden bias reaches Γ = {gamma:.3g}."
+           if gamma is not None else "")
     )  # fmt: skip
     return Result(
         kind="sensitivity",
@@ -170,7 +173,9 @@ def evalue_result(spec: SensitivitySpec) -> Result:
         tables={"sensitivity": s.rows, **s.tables},
         summary={
             "title": f"E-value of a {measure.upper()} of {value:g}",
-            "narrative": s.findings[0].message,
+            "narrative": f"{measure.upper()} {value:g}: E-value "
+            f"{s.estimates[0].value:.3g}"
+            + (f", {s.estimates[1].value:.3g} for its confidence limit." if ci else "."),
             "headline_table": "sensitivity",
             "alpha": spec.alpha,
         },
