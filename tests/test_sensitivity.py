@@ -241,3 +241,22 @@ def test_causal_sensitivity_refuses_several_arms(frame) -> None:
     ):
         cerebro.causal(arms, treatment="campaign", outcome="sales", confounders=["age"],
                        method="aipw", sensitivity=True)  # fmt: skip
+
+
+def test_aipw_fit_carries_sigma2_and_nu2_of_its_own_nuisances(frame) -> None:
+    """The σ² and ν² an AIPW result carries are those of its own models (a logistic propensity
+    and one linear outcome model per arm, refitted here with statsmodels)."""
+    import statsmodels.api as sm
+
+    res = cerebro.causal(frame, treatment="campaign", outcome="sales",
+                         confounders=["age", "income"], method="aipw")  # fmt: skip
+    X = sm.add_constant(frame[["age", "income"]].to_numpy())
+    d, y = frame["campaign"].to_numpy(float), frame["sales"].to_numpy()
+    e = sm.Logit(d, X).fit(disp=0).predict(X)
+    g0, g1 = (sm.OLS(y[d == k], X[d == k]).fit().predict(X) for k in (0, 1))
+    riesz = d / e - (1 - d) / (1 - e)
+    m_riesz = 2 * (1 / e + 1 / (1 - e)) - riesz**2
+    sigma2 = np.mean((y - np.where(d == 1, g1, g0)) ** 2)
+    assert res.fit.residual_variance["sigma2"] == pytest.approx(sigma2, rel=1e-6)
+    assert res.fit.residual_variance["nu2"] == pytest.approx(m_riesz.mean(), rel=1e-6)
+    np.testing.assert_allclose(res.fit.influence["nu2"], m_riesz - m_riesz.mean(), atol=1e-5)

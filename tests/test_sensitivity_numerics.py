@@ -169,6 +169,10 @@ def test_dml_bounds_equal_doubleml() -> None:
     assert b.ci_low == pytest.approx(b.lower - z * float(ref["se"]["upper"][0]), abs=1e-10)
     assert b.ci_high == pytest.approx(b.upper + z * float(ref["se"]["lower"][0]), abs=1e-10)
     assert dml_robustness_value(el) == pytest.approx(float(ref["rv"][0]), abs=1e-5)
+    model.sensitivity_analysis(cf_y=0.04, cf_d=0.03, null_hypothesis=0.5)  # q = 1 − 0.5/θ
+    assert dml_robustness_value(el, null=0.5) == pytest.approx(
+        float(model.sensitivity_params["rv"][0]), abs=1e-5
+    )
 
 
 def test_dml_bounds_without_confounding_are_the_estimate_and_its_one_sided_limits() -> None:

@@ -106,7 +106,7 @@ def run_sensitivity(spec: SensitivitySpec, frame: pd.DataFrame | None = None) ->
                     "interactive model; this estimate carries no Riesz representer."
                 )
             strengths = [spec.strengths()] if spec.strengths() else []
-            section.extend(dml_section(el, strengths, spec.alpha))  # type: ignore[arg-type]
+            section.extend(dml_section(el, strengths, spec.alpha, spec.q))  # type: ignore[arg-type]
             plot = {"estimate": el.theta, "sigma_nu": float(np.sqrt(el.sigma2 * el.nu2))}
     ratio = None if causal is None else next(
         (e for e in causal.estimates if e.extra.get("measure") == "risk ratio"), None

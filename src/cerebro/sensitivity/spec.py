@@ -147,6 +147,11 @@ class SensitivitySpec(EffectSpec):
             raise ValueError(f"--{name.replace('_', '-')} takes no data file; drop DATA")
 
     def _benchmarks(self) -> None:
+        if self.robust and self.method != "regression":
+            raise ValueError(
+                f"--robust sets the regression's SEs; --method {self.method} has its own "
+                "(influence functions or Abadie–Imbens) – drop --robust"
+            )
         if self.benchmark and self.method != "regression":
             raise ValueError(
                 "--benchmark bounds the confounder of the linear model; use --method regression "

@@ -100,15 +100,19 @@ def linear_finding(ovb: LinearOVB, treatment: str) -> Finding:
     return Finding("warning" if flips else "info", "robustness_value", text + ".")
 
 
-def dml_section(el: RieszElements, strengths: list[tuple[float, float]], alpha: float) -> Section:
-    """The long-story-short RVs of the estimate and its bounds at each (cf_d, cf_y)."""
+def dml_section(el: RieszElements, strengths: list[tuple[float, float]], alpha: float,
+                q: float = 1.0) -> Section:  # fmt: skip
+    """The long-story-short RVs of the estimate (the strength that removes a share `q` of it)
+    and its bounds at each (cf_d, cf_y)."""
     s = Section()
-    rv, rva = dml_robustness_value(el), dml_robustness_value(el, alpha)
-    s.add("rv_q", "robustness value RV (Cf_D = Cf_Y)", rv,
+    null = (1 - q) * el.theta
+    target = "zero" if q == 1 else f"{null:.4g} ({1 - q:.0%} of the estimate)"
+    rv, rva = dml_robustness_value(el, null=null), dml_robustness_value(el, alpha, null)
+    s.add("rv_q", f"robustness value RV (Cf_D = Cf_Y, q = {q:g})", rv,
           "equal gains in explained variance of the outcome and of the Riesz representer at "
-          "which the bound reaches zero")  # fmt: skip
-    s.add("rv_q_alpha", f"robustness value RV (alpha = {alpha:g})", rva,
-          "… at which the confidence bound reaches zero")  # fmt: skip
+          f"which the bound reaches {target}")  # fmt: skip
+    s.add("rv_q_alpha", f"robustness value RV (q = {q:g}, alpha = {alpha:g})", rva,
+          "… at which the confidence bound reaches it")  # fmt: skip
     rows: dict[str, list[Any]] = {
         k: [] for k in ("cf_d", "cf_y", "lower", "upper", "ci_low", "ci_high", "bias")
     }
