@@ -98,8 +98,9 @@ def test_rosenbaum_exact_equals_enumeration_of_every_sign_pattern() -> None:
         assert signed_rank_bounds(d, gamma, exact=True)[2] == pytest.approx(brute, abs=1e-12)
 
 
-def test_rosenbaum_normal_bounds_equal_rbounds_formulas() -> None:
-    """rbounds' psens: E = p·n(n+1)/2, V = p(1 − p)·n(n+1)(2n+1)/6 for untied ranks."""
+def test_rosenbaum_normal_bounds_equal_the_closed_forms() -> None:
+    """Untied ranks 1…n: E = p·n(n+1)/2, V = p(1 − p)·n(n+1)(2n+1)/6 (the sums Σr and Σr²;
+    rbounds' psens writes 2(n+1) for 2n+1 in its no-ties branch, so it differs slightly)."""
     rng = np.random.default_rng(3)
     d = rng.normal(0.4, 1.0, 60)
     n = len(d)

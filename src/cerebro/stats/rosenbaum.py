@@ -8,7 +8,8 @@ signed-rank statistic T (sum of the ranks of |dᵢ| over positive differences, z
 dropped, ties given average ranks) is then bounded by sums of independent rᵢ·Bernoulli(p) with
 p⁺ = Γ/(1 + Γ) (upper bound on the p-value) and p⁻ = 1/(1 + Γ) (lower bound). The bounds on the
 one-sided p-value for a positive effect use the normal approximation with mean p·Σrᵢ and
-variance p(1 − p)·Σrᵢ² (as rbounds' `psens` without ties), or the exact distribution for
+variance p(1 − p)·Σrᵢ² (rbounds' `psens` formulas with ties; without ties they are
+p·n(n + 1)/2 and p(1 − p)·n(n + 1)(2n + 1)/6), or the exact distribution for
 integer ranks. The sensitivity value Γ* is the Γ at which the upper p-value reaches alpha.
 """
 
