@@ -260,3 +260,18 @@ def test_aipw_fit_carries_sigma2_and_nu2_of_its_own_nuisances(frame) -> None:
     assert res.fit.residual_variance["sigma2"] == pytest.approx(sigma2, rel=1e-6)
     assert res.fit.residual_variance["nu2"] == pytest.approx(m_riesz.mean(), rel=1e-6)
     np.testing.assert_allclose(res.fit.influence["nu2"], m_riesz - m_riesz.mean(), atol=1e-5)
+
+
+def test_a_benchmark_may_name_the_column_of_a_confounder_term(frame) -> None:
+    """`--benchmark band` with `--confounders age,C(band)`: the term's dummies together
+    (their group partial R²)."""
+    banded = frame.assign(band=np.digitize(frame["income"], [-1.0, 0.0, 1.0]))
+    common = {"treatment": "campaign", "outcome": "sales", "refute": False}
+    by_column = cerebro.sensitivity(banded, confounders=["age", "C(band)"], benchmark=["band"],
+                                    **common)  # fmt: skip
+    by_term = cerebro.sensitivity(banded, confounders=["age", "C(band)"], benchmark=["C(band)"],
+                                  **common)  # fmt: skip
+    numbers = ["r2dz_x", "r2yz_dx", "estimate", "se", "ci_low", "ci_high"]
+    pd.testing.assert_frame_equal(by_column.tables["bounds"][numbers],
+                                  by_term.tables["bounds"][numbers])  # fmt: skip
+    assert 0 < by_column.tables["benchmarks"]["r2yxj_dx"][0] < 1

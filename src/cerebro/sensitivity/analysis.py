@@ -51,7 +51,8 @@ def _linear(arrays: Arrays, spec: SensitivitySpec, section: Section) -> tuple[Es
         r2dz, r2yz = spec.strengths()  # type: ignore[misc]
         strengths.append((f"R²_D = {r2dz:g}, R²_Y = {r2yz:g}", r2dz, r2yz))
     for name in spec.benchmark:
-        r2dxj, r2yxj = benchmark_r2(arrays.y, arrays.d, arrays.X, arrays.term_columns[name])
+        columns = arrays.term_columns[str(spec.benchmark_term(name))]
+        r2dxj, r2yxj = benchmark_r2(arrays.y, arrays.d, arrays.X, columns)
         ovb.benchmarks.append((name, r2dxj, r2yxj))
         try:
             strengths += benchmark_strengths(name, r2dxj, r2yxj, spec.kd, spec.ky or spec.kd)

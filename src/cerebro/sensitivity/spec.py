@@ -158,7 +158,7 @@ class SensitivitySpec(EffectSpec):
                 "(aipw/dml take --unobserved-confounder-strength)"
             )
         for name in self.benchmark:
-            if name not in self.confounders:
+            if self.benchmark_term(name) is None:
                 raise ValueError(
                     f"benchmark {name!r} is not one of the confounders "
                     f"({', '.join(self.confounders)}); add it to --confounders or benchmark one "
@@ -168,6 +168,16 @@ class SensitivitySpec(EffectSpec):
             raise ValueError("kd and ky are positive multiples of the benchmark's strength")
         if self.ky and len(self.ky) != len(self.kd):
             raise ValueError(f"ky needs one value per kd ({len(self.kd)}), got {len(self.ky)}")
+
+    def benchmark_term(self, name: str) -> str | None:
+        """The confounder term a benchmark names: the term itself, or the one term built from
+        that column alone (``village`` for ``C(village)``)."""
+        if name in self.confounders:
+            return name
+        from cerebro.data.columns import source_columns
+
+        terms = [t for t in self.confounders if source_columns(t) == [name]]
+        return terms[0] if len(terms) == 1 else None
 
     @property
     def evalue_measure(self) -> tuple[str, float] | None:
