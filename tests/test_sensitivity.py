@@ -133,6 +133,7 @@ def test_psm_rosenbaum_gamma_is_that_of_the_matched_pairs(frame) -> None:
     assert len(pairs) == int(frame["campaign"].sum())
     assert res.estimate("gamma").value == pytest.approx(sensitivity_gamma(pairs, 0.05), rel=1e-12)
     assert res.estimate("effect").value == pytest.approx(causal.estimates[0].value, rel=1e-12)
+    assert len(causal.to_dict(include_fit=True)["fit"]["pairs"]) == len(pairs)
     table = res.tables["rosenbaum"]
     assert (table["p_upper"] >= table["p_lower"]).all()
     assert table["p_upper"].is_monotonic_increasing
