@@ -276,3 +276,18 @@ def test_a_benchmark_may_name_the_column_of_a_confounder_term(frame) -> None:
     pd.testing.assert_frame_equal(by_column.tables["bounds"][numbers],
                                   by_term.tables["bounds"][numbers])  # fmt: skip
     assert 0 < by_column.tables["benchmarks"]["r2yxj_dx"][0] < 1
+
+
+def test_causal_sensitivity_on_the_command_line(csv) -> None:
+    out = runner.invoke(app, ["causal", str(csv), "--treatment", "campaign", "--outcome", "sales",
+                              "--confounders", "age,income", "--method", "dml", "--sensitivity",
+                              "--json"])  # fmt: skip
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.output[out.output.index("{") :])
+    keys = {e["key"] for e in payload["estimates"]}
+    assert {"rv_q", "rv_q_alpha", "evalue"} <= keys
+    assert payload["tables"]["sensitivity"]["rows"]
+    out = runner.invoke(app, ["causal", str(csv), "--treatment", "campaign", "--outcome", "sales",
+                              "--confounders", "age", "--method", "did", "--unit", "age",
+                              "--time", "income", "--sensitivity"])  # fmt: skip
+    assert out.exit_code == 2 and "--sensitivity is not for --method did" in out.output
