@@ -209,3 +209,27 @@ def test_hc1_se_equals_statsmodels_and_robust_rv_alpha_is_where_the_interval_rea
     assert classical.se == pytest.approx(
         sm.OLS(y, sm.add_constant(np.column_stack([d, X]))).fit().bse[1], rel=1e-10
     )
+
+
+def test_linear_ovb_equals_statsmodels_on_an_ill_conditioned_polynomial() -> None:
+    """age, age², age³ with age in 20–80 and a 12-level categorical: the eigendecomposition of
+    the centred, scaled Gram matrix keeps every direction lstsq keeps."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(6)
+    n = 800
+    age = rng.uniform(20, 80, n)
+    level = rng.integers(0, 12, n)
+    dummies = (level[:, None] == np.arange(1, 12)).astype(float)
+    X = np.column_stack([age, age**2, age**3, dummies])
+    d = (rng.random(n) < 1 / (1 + np.exp(-(age - 50) / 10))).astype(float)
+    y = 0.5 * d + 0.01 * age + 1e-4 * age**2 + level * 0.1 + rng.normal(size=n)
+    ovb = linear_ovb(y, d, X, alpha=0.05)
+    fit = sm.OLS(y, sm.add_constant(np.column_stack([d, X]))).fit()
+    assert ovb.estimate == pytest.approx(fit.params[1], rel=1e-8)
+    assert ovb.se == pytest.approx(fit.bse[1], rel=1e-8)
+    assert ovb.dof == fit.df_resid
+    # a duplicated column adds nothing: same estimate, same degrees of freedom
+    again = linear_ovb(y, d, np.column_stack([X, X[:, 3]]), alpha=0.05)
+    assert again.estimate == pytest.approx(ovb.estimate, rel=1e-8)
+    assert again.dof == ovb.dof

@@ -51,6 +51,10 @@ def residualize(Z: np.ndarray, *vectors: np.ndarray) -> tuple[int, list[np.ndarr
     column norms and its Gram matrix eigendecomposed once for every vector (a k × k problem:
     fast where a QR of the n × k design is slow, with hundreds of dummy columns); directions
     with eigenvalues below k·eps of the largest are dropped, as lstsq drops collinear columns."""
+    if len(Z) and np.all(Z[:, 0] == 1):  # with an intercept, centring the rest spans the same
+        Z = np.column_stack(
+            [Z[:, 0], Z[:, 1:] - Z[:, 1:].mean(axis=0)]
+        )  # space, better conditioned
     scale = np.linalg.norm(Z, axis=0)
     scale[scale == 0] = 1.0
     Zs = Z / scale
