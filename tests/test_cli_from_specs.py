@@ -31,6 +31,7 @@ from cerebro.geo.lift_spec import GeoTestSpec
 from cerebro.longitudinal.spec import LongitudinalSpec
 from cerebro.mmm.plan_spec import MMMOptimizeSpec, MMMPredictSpec
 from cerebro.observational.spec import CausalSpec
+from cerebro.sensitivity.spec import SensitivitySpec
 from cerebro.survival.spec import SurvivalSpec
 from cerebro.uplift.spec import UpliftSpec
 
@@ -52,6 +53,9 @@ COMMANDS = {
     # (as uplift: the attribute is the subpackage once anything imported it)
     "survival": (SurvivalSpec, None),
     "longitudinal": (LongitudinalSpec, None),
+    # Python: cerebro.sensitivity.analysis.sensitivity (`cerebro.sensitivity` is a callable
+    # package, as uplift's)
+    "sensitivity": (SensitivitySpec, None),
 }
 PYTHON_FACES = [command for command, (_, function) in COMMANDS.items() if function]
 runner = CliRunner()

@@ -24,4 +24,5 @@ KINDS = {
     "uplift": "cerebro.uplift.analysis",
     "survival": "cerebro.survival.analysis",
     "longitudinal": "cerebro.longitudinal.analysis",
+    "sensitivity": "cerebro.sensitivity.analysis",
 }

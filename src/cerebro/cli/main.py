@@ -47,6 +47,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "design (difference-in-differences, regression discontinuity, instruments, synthetic "
         "control).",
     ),
+    "sensitivity": (
+        "cerebro.cli.sensitivity_command",
+        "How strong an unobserved confounder would have to be to change an observational "
+        "estimate: robustness values, bias-adjusted estimates and bounds, E-values, Rosenbaum "
+        "bounds and refutations.",
+    ),
     "uplift": (
         "cerebro.cli.uplift_command",
         "Model who responds to a treatment: CATE per unit (meta-learners or a causal forest), "

@@ -203,17 +203,27 @@ class Fit:
     units can then be combined or given joint intervals from the covariance Σψᵢψⱼ/n². `residual_variance`
     maps a model (e.g. an outcome) to the variance of its residuals; `units` identifies the rows
     the influence functions are indexed by (positions in the analysed data, or unit ids).
+    An AIPW/DML fit of the ATE also holds ``sigma2`` (the outcome model's residual variance
+    E[(Y − g)²]) and ``nu2`` (the Riesz representer's E[α²]) in `residual_variance` with their
+    influence functions under the same keys in `influence`: the omitted-variable bounds of
+    Chernozhukov et al. (2022) need nothing more (`cerebro.stats.sensitivity`).
     """
 
     influence: dict[str, np.ndarray] = field(default_factory=dict)
     residual_variance: dict[str, float] = field(default_factory=dict)
     units: Any = None
+    # Outcome differences within the matched pairs of a matching estimator (treated minus its
+    # matched control), for Rosenbaum bounds.
+    pairs: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "influence": {k: [_json_number(x) for x in v] for k, v in self.influence.items()},
             "residual_variance": {k: _json_number(v) for k, v in self.residual_variance.items()},
         }
+        if self.pairs is not None:
+            out["pairs"] = [_json_number(x) for x in self.pairs]
+        return out
 
     def covariance(self, keys: list[str]) -> np.ndarray:
         """Covariance matrix of the estimates named by `keys` from their influence functions."""

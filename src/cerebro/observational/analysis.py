@@ -149,6 +149,7 @@ def _effects(
     estimates: list[Estimate] = []
     potential = None
     influence = None
+    riesz: dict[str, tuple[float, np.ndarray]] = {}
     if matched is not None:
         diff, se, ratio = matched.effect, matched.se, None
         for note in matched.notes:
@@ -183,6 +184,7 @@ def _effects(
             )
         cov = means.cov
         influence = means.influence[:, 1] - means.influence[:, 0]
+        riesz = means.riesz
         diff = float(means.mu[1] - means.mu[0])
         se = float(np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]))
         ratio = None
@@ -230,6 +232,10 @@ def _effects(
     if influence is not None:
         # Σψ²/n² is the analytic variance of the difference (ArmMeans.cov's convention).
         fit = Fit(influence={estimates[0].key: influence})
+        for name, (value, psi) in riesz.items():  # σ², ν² of the ATE: sensitivity bounds
+            fit.influence[name], fit.residual_variance[name] = psi, value
+    if matched is not None and spec.neighbours == 1 and spec.estimand != "ate":
+        fit = Fit(pairs=matched.differences)  # 1:1 pairs of one arm: Rosenbaum bounds
     return estimates, rows, potential, fit
 
 
@@ -345,6 +351,12 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
     if len(data.arms) > 2:
         from cerebro.observational.multiarm_analysis import multiarm_result, pairwise_result
 
+        if spec.sensitivity:
+            raise UserInputError(
+                f"--sensitivity needs a binary treatment; {spec.treatment!r} has "
+                f"{len(data.arms)} arms (filter the data to two of them)."
+            )
+
         if spec.estimand != "ate":
             return pairwise_result(data, spec, findings, binary_result)
         return multiarm_result(data, spec, findings)
@@ -394,6 +406,14 @@ def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -
     if potential is not None:
         tables["potential_outcomes"] = potential
     tables["propensity"] = propensity_rows
+    if spec.sensitivity:
+        from cerebro.observational.sensitivity import sensitivity_section
+
+        section = sensitivity_section(data, spec, estimates, fit)
+        estimates += section.estimates
+        tables["sensitivity"] = section.rows
+        tables.update({f"sensitivity_{k}": v for k, v in section.tables.items()})
+        findings += section.findings
     head = estimates[0]
     narrative = (
         f"Estimated {spec.estimand.upper()} of {spec.treatment} ({data.treated!r} vs "

@@ -29,6 +29,7 @@ import numpy as np
 from cerebro.core.errors import UserInputError
 from cerebro.observational.data import CausalData
 from cerebro.observational.models import GLMFit, fit_glm
+from cerebro.stats.sensitivity import riesz_elements_ate
 
 
 @dataclass
@@ -38,6 +39,8 @@ class ArmMeans:
     mu: np.ndarray
     influence: np.ndarray
     notes: list[str] = field(default_factory=list)
+    # ATE of AIPW/DML: σ² and ν² with their influence functions, for sensitivity bounds
+    riesz: dict[str, tuple[float, np.ndarray]] = field(default_factory=dict)
 
     @property
     def cov(self) -> np.ndarray:
@@ -220,7 +223,8 @@ def aipw_scores(
         phi1 = m1 + a * (y - m1) / e
         phi0 = m0 + (1 - a) * (y - m0) / (1 - e)
         mu = np.array([phi0.mean(), phi1.mean()])
-        return ArmMeans(mu, np.column_stack([phi0 - mu[0], phi1 - mu[1]]))
+        riesz = riesz_elements_ate(y, a, e, m0, m1)
+        return ArmMeans(mu, np.column_stack([phi0 - mu[0], phi1 - mu[1]]), riesz=riesz)
     if estimand == "att":
         p = a.mean()
         phi1, base1 = a * y, a

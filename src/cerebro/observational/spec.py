@@ -84,6 +84,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "folds": ("dml", *PROPENSITY_METHODS),  # the latter with --propensity lightgbm only
     "clip": ("dml", *PROPENSITY_METHODS),  # the latter with --propensity lightgbm only
     "jobs": (*ADJUSTMENT, *STRUCTURAL),
+    "sensitivity": ADJUSTMENT,
     "bootstrap": (*ADJUSTMENT, "did", *STRUCTURAL),
     "seed": (*ADJUSTMENT, "did", *STRUCTURAL),
     "unit": ("did", "synthetic_control"),
@@ -227,6 +228,12 @@ class CausalSpec(EffectSpec):
         description="Parallel workers (−1: every core) for the bootstrap (processes) and the "
         "cross-fitted learners of dml and --propensity lightgbm (threads); numbers do not "
         "depend on it.",
+    )
+    sensitivity: bool = Field(
+        False,
+        description="Add the estimate's sensitivity to unobserved confounding from its own fit: "
+        "robustness values (regression; aipw and dml for the ATE), Rosenbaum's Γ (psm, 1:1), "
+        "the E-value (every method).",
     )
     # --- the designs' options, passed on to the design's own spec ---------------------------
     unit: Unit
