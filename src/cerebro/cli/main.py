@@ -89,6 +89,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "cerebro.cli.run_command",
         "List every analysis kind a spec file (`cerebro run`) can name.",
     ),
+    "generate": (
+        "cerebro.cli.generate_command",
+        "Write any spec as a readable Python script (or Jupyter notebook) that reproduces "
+        "`cerebro run` on it.",
+    ),
     "datasets": ("cerebro.cli.datasets", "Example data sets with known true effects."),
 }
 
