@@ -111,7 +111,10 @@ def _roles(c: ColumnProfile, series: pd.Series, rows: int) -> None:
         c.roles.append("constant")
         c.note = "one value only: carries no information"
         return
-    if c.kind in ("identifier", "categorical", "count") and c.distinct == rows and rows > 20:
+    id_like = c.kind in ("identifier", "categorical") or (
+        c.kind == "count" and (v.named(v.UNIT, name) or _consecutive(series))
+    )
+    if id_like and c.distinct == rows and rows > 20:
         c.kind = "identifier"
         c.note = "a different value on every row: an id, not a variable"
         return
@@ -137,6 +140,12 @@ def _roles(c: ColumnProfile, series: pd.Series, rows: int) -> None:
             c.roles.append("post flag")
         elif v.named(v.POST, name):
             c.roles.append("post-treatment")
+
+
+def _consecutive(series: pd.Series) -> bool:
+    """Whole numbers 1, 2, 3 … (or from any start) without gaps: a row number."""
+    values = np.sort(series.to_numpy(dtype=float))
+    return bool(values.size > 1 and np.all(np.diff(values) == 1))
 
 
 def _note(c: ColumnProfile, series: pd.Series) -> str:
