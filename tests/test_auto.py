@@ -92,7 +92,9 @@ def test_overrides_win_over_the_profile():
     case = by_name("randomised A/B")
     with pytest.raises(UserInputError, match="--date-column"):
         advise(case.frame, Roles(design="sequential"))
-    with pytest.raises(UserInputError, match="column 'nope' is not in the data"):
+    with pytest.raises(
+        UserInputError, match="column 'nope' not found in the data; available columns"
+    ):
         advise(case.frame, Roles(kpi=["nope"]))
 
 

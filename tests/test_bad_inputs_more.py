@@ -139,6 +139,9 @@ FILE_COMMANDS = [
                 text="t"),
     FileCommand("mmm", ("mmm",), lambda p, _: ["mmm", str(p), *MMM], mmm_frame,
                 r"Media mix model of revenue", number="revenue", text="week"),
+    # `t` is confounded by `x` in this table: the advisor chooses adjustment (AIPW)
+    FileCommand("auto", ("auto",), lambda p, _: ["auto", str(p), "--treatment", "t", "--kpi", "y"],
+                frame, r"observational adjustment .* AIPW", number="y"),
 ]  # fmt: skip
 
 
@@ -208,6 +211,7 @@ INFINITE = {
     "uplift-score": r"infinite values in feature column 'x' \(1, the first in row 6",
     "run": r"infinite values in 'y'; remove them",
     "mmm": r"infinite values in KPI column 'revenue' \(1, the first in row 6: \+inf\)",
+    "auto": r"infinite values in outcome column 'y' \(1, the first in row 6: \+inf\)",
 }
 CONSTANT = {
     "geotest": r"'Y' is constant \(every value is 3\), so there is nothing to measure a lift",
@@ -217,6 +221,7 @@ CONSTANT = {
     "uplift-score": None,  # a constant feature scores every row alike, an answer
     "run": r"y has no variation within the arms compared",
     "mmm": r"KPI column 'revenue' is constant \(3\) in all 60 fitted weeks",
+    "auto": r"outcome column 'y' is constant \(3\) in all 400 complete rows",
 }
 ALL_MISSING = r"all values missing in column '{n}' of 'data\.csv'"
 
@@ -235,7 +240,8 @@ FILE_CASES = [
     # design writes the whole table back, so it reads (and refuses) every column
     Case("latin-1 text in a column not used",
          raw(lines(extra=lambda i: "café", encoding="latin-1")), None,
-         {"design": r"'data\.csv' is not UTF-8 text \(column 'extra'\)"}),
+         {"design": r"'data\.csv' is not UTF-8 text \(column 'extra'\)",
+          "auto": r"'data\.csv' is not UTF-8 text \(column 'extra'\)"}),  # auto profiles every column
     Case("typo'd column", _rename, r"column '{n}' not found in data\.csv; available columns: ",
          {"design": r"column 'x' not found in the unit table; available columns: id, x_typo, s"}),
     Case("duplicate headers", _duplicate,

@@ -40,18 +40,23 @@ class Roles:
     design: str | None = None
     question: str = "effect"
 
+    def columns(self) -> list[str]:
+        """Every column the overrides name."""
+        single = (self.treatment, self.date_column, self.unit, self.geo, self.running_variable)
+        named = [*(self.kpi or []), *(self.channels or []), *(self.covariates or [])]
+        return list(dict.fromkeys([*named, *(c for c in single if c)]))
+
     def check(self, frame: pd.DataFrame) -> None:
         """Every column named exists; the design and the question are known."""
-        named = [
-            *(self.kpi or []), *(self.channels or []), *(self.covariates or []),
-            *[c for c in (self.treatment, self.date_column, self.unit, self.geo,
-                          self.running_variable) if c],
-        ]  # fmt: skip
-        absent = [c for c in named if c not in frame.columns]
-        if absent:
-            raise UserInputError(
-                f"column {absent[0]!r} is not in the data; it has: {', '.join(map(str, frame.columns))}."
-            )
+        from cerebro.data.columns import numeric_column
+        from cerebro.data.load import require_columns
+
+        require_columns([str(c) for c in frame.columns], self.columns())
+        numeric = {"outcome": self.kpi, "spend": self.channels, "covariate": self.covariates}
+        numeric["running variable"] = [self.running_variable] if self.running_variable else []
+        for role, columns in numeric.items():
+            for column in columns or []:
+                numeric_column(frame[column], column, role)  # text, ±inf, huge: one sentence
         if self.design is not None and self.design not in DESIGNS:
             raise UserInputError(
                 f"unknown --design {self.design!r}; choose one of: {', '.join(DESIGNS)}."

@@ -112,18 +112,24 @@ def auto(data: Path, options: dict[str, Any]) -> None:
 
     output, spec_path, notebook = options["output"], options["spec"], options["notebook"]
     check_paths(output, spec_path, notebook, data)
+    roles = roles_from(options)
+    if roles.columns():
+        load_table(data, roles.columns())  # the named columns: exist, hold values (one sentence)
     frame = load_table(data)
-    profile, advice = advise(frame, roles_from(options), data=str(data))
-    stdout.print(profile_table(profile))
-    stdout.print(escape(shape_line(profile)) + "\n")
-    stdout.print(escape(advice.explanation()) + "\n", highlight=False)
+    profile, advice = advise(frame, roles, data=str(data))
     spec = parse_spec(advice.spec)
-    if options["run"]:
-        from cerebro.report.text import print_result
+    result = None
+    if options["run"]:  # before anything is shown: a run that fails is one sentence
         from cerebro.run import run_spec
 
         with status(f"running {advice.kind} …"):
             result = run_spec(spec)
+    stdout.print(profile_table(profile))
+    stdout.print(escape(shape_line(profile)) + "\n")
+    stdout.print(escape(advice.explanation()) + "\n", highlight=False)
+    if result is not None:
+        from cerebro.report.text import print_result
+
         print_result(result, stdout)
     if spec_path is not None:
         write_atomically(spec_path, spec_yaml(advice, str(data)))
