@@ -181,7 +181,6 @@ def geo_panel(rng: np.random.Generator) -> Case:
         frame,
         "geotest",
         {"geo_column": "dma", "date_column": "date", "treatment_start": "2024-02-15"},
-        roles={"treatment": "campaign"},
     )
 
 
@@ -198,7 +197,7 @@ def rdd_table(rng: np.random.Generator) -> Case:
         "rdd",
         {"running_variable": "exam_score", "cutoff": 60.0},
         ("running_variable",),
-        {"kpi": ["gpa"], "treatment": "scholarship"},
+        {"kpi": ["gpa"]},  # gpa or female: the outcome is the user's to say
     )
 
 
@@ -270,7 +269,6 @@ def leaky(rng: np.random.Generator) -> Case:
         "abtest",
         {"outcome": ["revenue"]},
         ("leak",),
-        {"kpi": ["revenue"]},
     )
 
 
