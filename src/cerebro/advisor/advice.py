@@ -137,7 +137,7 @@ def choose_outcomes(profile: Profile, roles: Roles, taken: set[str]) -> list[str
     left = [
         n
         for n, c in profile.columns.items()
-        if c.numeric and n not in taken and not (set(c.roles) - {"outcome"})
+        if c.numeric and n not in taken and not (set(c.roles) - {"outcome", "spend"})
     ]
     if len(left) == 1:
         return left
