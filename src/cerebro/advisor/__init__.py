@@ -154,6 +154,9 @@ def advise(
                 "a regression discontinuity needs a running variable and its cutoff; give "
                 "--running-variable and --cutoff."
             )
+        column = profile.columns[step.column]
+        column.roles.append("running variable")
+        column.note = f"treatment switches on at ≥ {step.cutoff:g} ({step.agreement:.0%} of rows)"
         return profile, rdd_advice(frame, profile, roles, step, treatment, data)
     if treatment is None:
         raise UserInputError(NO_QUESTION)

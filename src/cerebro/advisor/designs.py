@@ -60,6 +60,8 @@ def cross_section(
                 "(correlation ≥ 0.98): a copy or a consequence of it, left out of the analysis.",
             )
         )
+        for column in leaks:
+            profile.columns[column].roles.append("leak")
         covariates = [c for c in covariates if c not in leaks]
         numeric = [c for c in numeric if c not in leaks]
     imbalanced = checks.imbalances(frame, treatment, numeric)

@@ -182,7 +182,8 @@ def synth_advice(
         reasons=reasons,
         why=(
             f"The treated unit{'s' if len(event.treated) > 1 else ''} "
-            f"({', '.join(map(str, event.treated))}) from {event.start} are compared with a "
+            f"({', '.join(map(str, event.treated))}) from {event.start} "
+            f"{'are' if len(event.treated) > 1 else 'is'} compared with a "
             "weighted mix of untreated units chosen to track the pre-period path, which does not "
             "need parallel trends; inference by placebo runs on each control unit."
         ),
