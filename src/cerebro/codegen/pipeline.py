@@ -218,9 +218,9 @@ def build_pipeline(
     if files:
         sections.append(load_section(files, takes_data))
     if takes_data:
-        from cerebro.data.load import load_table
+        from cerebro.data.load import describe_file
 
-        header = list(load_table(files["data"]).columns)
+        header = list(describe_file(Path(files["data"]))[1])  # the column names, not the rows
         sections.append(design_section(values, columns_named(values, header)))
     sections.append(estimation_section(spec, reasons or {}, takes_data))
     sections += closing_sections(plot)
