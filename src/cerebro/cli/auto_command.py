@@ -66,7 +66,8 @@ def spec_yaml(advice: Advice, data: str) -> str:
     ]
     for name, value in advice.spec.items():
         if name in advice.reasons:
-            lines.append(f"# {advice.reasons[name]}")
+            reason = advice.reasons[name]
+            lines.append(f"# {reason[:1].upper()}{reason[1:]}")
         lines.append(yaml.safe_dump({name: value}, sort_keys=False, allow_unicode=True).rstrip())
     return "\n".join(lines) + "\n"
 

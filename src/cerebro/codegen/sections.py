@@ -86,7 +86,7 @@ def field_reason(spec_type: type[SpecBase], name: str, value: Any, reasons: dict
     """Why a field has its value: the advisor's reason, else the field's description, marked
     as the default when the value is the spec's default."""
     if name in reasons:
-        return reasons[name]
+        return reasons[name][:1].upper() + reasons[name][1:]
     info = spec_type.model_fields[name]
     fields = spec_type.model_fields
     text = render_help(
@@ -101,7 +101,7 @@ def field_reason(spec_type: type[SpecBase], name: str, value: Any, reasons: dict
     return text
 
 
-_SENTENCE_END = re.compile(r"(?<=[.;])\s+(?=[A-Z`'])")
+_SENTENCE_END = re.compile(r"(?<=\.)\s+(?=[A-Z`'])")
 
 
 def first_sentence(text: str) -> str:
