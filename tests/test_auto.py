@@ -85,6 +85,19 @@ def test_the_same_table_gets_the_same_advice_twice():
     assert first.spec == again.spec and first.explanation() == again.explanation()
 
 
+def test_a_forced_design_keeps_the_warning_the_data_gives():
+    """--design abtest on a confounded table runs the A/B test but names the confounding;
+    --design causal on a randomised one adjusts without claiming an imbalance."""
+    confounded = by_name("confounded")
+    _p, advice = advise(confounded.frame, Roles(kpi=["spend_next_month"], design="abtest"))
+    assert advice.kind == "abtest"
+    assert [t.code for t in advice.traps] == ["not_randomised"]
+    assert "age" in advice.explanation() and "asked for" in advice.explanation()
+    _p, advice = advise(by_name("A/B/n with").frame, Roles(design="causal"))
+    assert advice.kind == "causal" and advice.traps == []
+    assert advice.why.startswith("Asked for adjustment")
+
+
 def test_overrides_win_over_the_profile():
     case = by_name("panel with an intervention")
     _p, advice = advise(case.frame, Roles(design="synthetic_control"))

@@ -65,11 +65,7 @@ def cross_section(
         covariates = [c for c in covariates if c not in leaks]
         numeric = [c for c in numeric if c not in leaks]
     imbalanced = checks.imbalances(frame, treatment, numeric)
-    experiment = is_experiment_arm(treatment) or roles.design in (
-        "abtest",
-        "bayesian",
-        "sequential",
-    )
+    experiment = is_experiment_arm(treatment)
     if imbalanced and experiment and roles.design not in ("causal",):
         moved = [i.column for i in imbalanced if not profile.columns[i.column].has("pre-period")]
         post += [c for c in moved if c not in post]
@@ -90,9 +86,12 @@ def cross_section(
     if repeated:
         traps.append(repeated)
     randomised = not imbalanced and roles.design != "causal"
+    forced_ab = roles.design in ("abtest", "bayesian", "sequential")
+    if imbalanced and (forced_ab or roles.design == "uplift"):
+        traps.append(not_randomised(treatment, imbalanced, asked=True))
     if roles.design == "uplift" or (randomised and roles.question == "heterogeneity"):
         return uplift_advice(profile, treatment, outcomes[0], covariates, data, traps, randomised)
-    if randomised:
+    if randomised or forced_ab:
         return abtest_advice(frame, profile, roles, treatment, outcomes, covariates, data, traps)
     return causal_advice(profile, treatment, outcomes[0], covariates, imbalanced, data, traps)
 
@@ -254,6 +253,17 @@ def uplift_advice(
     )
 
 
+def not_randomised(treatment: str, imbalanced: list[checks.Imbalance], asked: bool = False) -> Trap:
+    """The arms differ before treatment: the largest standardised differences, named."""
+    worst = ", ".join(f"{i.column} (SMD {i.smd:+.2f})" for i in imbalanced[:3])
+    return Trap(
+        "not_randomised",
+        f"the arms of '{treatment}' differ before treatment on {worst}: not a randomised "
+        "comparison, so a plain difference in means would be confounded"
+        + (" – the design you asked for assumes it is randomised." if asked else "."),
+    )
+
+
 def causal_advice(
     profile: Profile,
     treatment: str,
@@ -270,13 +280,8 @@ def causal_advice(
         )
     method = "dml" if len(confounders) > MAX_AIPW_CONFOUNDERS else "aipw"
     worst = ", ".join(f"{i.column} (SMD {i.smd:+.2f})" for i in imbalanced[:3])
-    traps.append(
-        Trap(
-            "not_randomised",
-            f"the arms of '{treatment}' differ before treatment on {worst}: not a randomised "
-            "comparison, so a plain difference in means would be confounded.",
-        )
-    )
+    if imbalanced:
+        traps.append(not_randomised(treatment, imbalanced))
     spec = {
         "kind": "causal",
         "data": data,
@@ -300,8 +305,12 @@ def causal_advice(
         spec=spec,
         reasons=reasons,
         why=(
-            f"'{treatment}' was not assigned at random (see the imbalance below), so the effect "
-            f"is estimated by adjusting for {names(confounders)} with {method.upper()}."
+            (
+                f"'{treatment}' was not assigned at random (see the imbalance below), so the effect"
+                if imbalanced
+                else f"Asked for adjustment (--design causal): the effect of '{treatment}'"
+            )
+            + f" is estimated by adjusting for {names(confounders)} with {method.upper()}."
         ),
         assumptions=[
             f"no unmeasured confounding: every common cause of '{treatment}' and '{outcome}' "
@@ -310,7 +319,12 @@ def causal_advice(
             "findings).",
         ],
         rejected=[
-            ("A/B test", f"the arms are imbalanced on {worst}, which randomisation rules out."),
+            (
+                "A/B test",
+                f"the arms are imbalanced on {worst}, which randomisation rules out."
+                if imbalanced
+                else "the arms are balanced, so a plain A/B comparison would do as well.",
+            ),
             ("regression discontinuity", "no threshold on a score decides the treatment."),
             ("difference-in-differences", "there is no panel of units over time."),
         ],

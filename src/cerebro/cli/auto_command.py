@@ -47,7 +47,8 @@ def shape_line(profile: Profile) -> str:
     parts = []
     if profile.date:
         parts.append(
-            f"dates: '{profile.date}' ({profile.frequency}, {profile.rows_per_date:.3g} rows per date)"
+            f"dates: '{profile.date}' ({profile.frequency}, {profile.rows_per_date:.3g} "
+            f"row{'s' if profile.rows_per_date != 1 else ''} per date)"
         )
     if profile.panel:
         parts.append(f"panel: one row per '{profile.panel}' and date")
