@@ -153,6 +153,9 @@ def test_auto_runs_and_writes_a_spec_and_a_pipeline_that_reproduce_the_run(tmp_p
     script = Path("ab.py").read_text()
     assert "# CUPED on the pre-period column(s) pre_orders" in script
     assert "from ab.yaml" in script  # the header names the spec it came from
+    assert CliRunner().invoke(app, ["generate", "ab.yaml", "--output", "later.py"]).exit_code == 0
+    # generated later from the spec file, the pipeline keeps the advisor's reasons
+    assert "# CUPED on the pre-period column(s) pre_orders" in Path("later.py").read_text()
     assert CliRunner().invoke(app, ["run", "ab.yaml", "--output", "run.json"]).exit_code == 0
     done = subprocess.run([sys.executable, "ab.py"], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr

@@ -3,6 +3,7 @@ readable script (or notebook) that reproduces `cerebro run SPEC`."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,28 @@ SUMMARY = (
 def check_suffix(flag: str, path: Path | None, suffix: str) -> None:
     if path is not None and path.suffix.lower() != suffix:
         raise UserInputError(f"{flag} {path.name!r} must end in {suffix}; e.g. pipeline{suffix}.")
+
+
+_KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*):")
+
+
+def comment_reasons(path: Path) -> dict[str, str]:
+    """The comment lines right above each top-level key of a YAML spec, by key: the reasons
+    `cerebro auto --spec` wrote, so that a pipeline generated later keeps them."""
+    if path.suffix.lower() not in (".yaml", ".yml"):
+        return {}
+    reasons: dict[str, str] = {}
+    comment: list[str] = []
+    for line in path.read_text(encoding="utf-8-sig").splitlines():
+        key = _KEY.match(line)
+        if line.startswith("#"):
+            comment.append(line.lstrip("#").strip())
+        elif key and comment and key.group(1) not in ("kind", "data"):
+            reasons[key.group(1)] = " ".join(comment)
+            comment = []
+        else:
+            comment = []
+    return reasons
 
 
 def write_pipelines(
@@ -69,5 +92,6 @@ def register(app: typer.Typer) -> None:
         spec = read_spec_file(spec_file)
         if data is not None:
             spec["data"] = str(data)
-        for path in write_pipelines(spec, output, notebook, source=str(spec_file)):
+        reasons = comment_reasons(spec_file)  # a field's comment in the spec says why
+        for path in write_pipelines(spec, output, notebook, source=str(spec_file), reasons=reasons):
             stderr.print(f"[dim]wrote {path}[/dim]")
