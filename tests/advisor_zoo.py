@@ -272,10 +272,40 @@ def leaky(rng: np.random.Generator) -> Case:
     )
 
 
+def saas_like(rng: np.random.Generator) -> Case:
+    """User × day rows; the arm column is 'cohort' (its levels name the control); usage is
+    raised by the treatment (post-treatment, named like nothing); churn_risk is an attribute."""
+    users, days = 600, 5
+    user = np.repeat(np.arange(1, users + 1), days)
+    cohort = np.repeat(rng.choice(["A_control", "B_new", "C_newer"], users), days)
+    churn_risk = np.repeat(rng.uniform(0, 1, users), days)
+    pre_usage = np.repeat(rng.gamma(3, 2, users), days)
+    usage = rng.poisson(
+        pre_usage * np.select([cohort == "B_new", cohort == "C_newer"], [1.3, 1.5], 1)
+    )
+    frame = pd.DataFrame(
+        {"user_id": user, "day": np.tile(np.arange(1, days + 1), users), "cohort": cohort,
+         "churn_risk": churn_risk, "pre_usage": pre_usage, "usage": usage.astype(float)}
+    )  # fmt: skip
+    frame["retained"] = rng.binomial(1, 0.7 - 0.2 * churn_risk)
+    return Case(
+        "A/B/n as user × day rows, arm named 'cohort' (traps)",
+        frame,
+        "abtest",
+        {
+            "treatment": "cohort",
+            "outcome": ["retained"],
+            "cluster": "user_id",
+            "covariates": ["pre_usage"],
+        },
+        ("repeated_units", "post_treatment"),
+    )
+
+
 ZOO = [
     ab_simple, abn_cuped, ab_user_days, ab_post_treatment, confounded, many_confounders,
     did_panel, pre_trend_panel, single_unit, geo_panel, rdd_table, uplift_table, mmm_weekly,
-    bayesian_ab, leaky,
+    bayesian_ab, leaky, saas_like,
 ]  # fmt: skip
 
 

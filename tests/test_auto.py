@@ -71,6 +71,7 @@ def test_trap_messages_name_the_columns_they_are_about():
         "randomised test with a post-treatment": "'sessions_after'",
         "confounded": "age",
         "a column that leaks": "'revenue_eur'",
+        "A/B/n as user × day rows": "'usage'",
     }
     for name, column in cases.items():
         case = by_name(name)
@@ -122,12 +123,17 @@ def test_overrides_win_over_the_profile():
             [],
         ),
         (
+            "score,y\n" + "".join(f"{i / 7:.3f},{i % 5}.5\n" for i in range(60)),
+            "give --running-variable score --cutoff C",
+            [],
+        ),
+        (
             "variant,revenue\n" + "".join(f"control,{i * 1.5}\n" for i in range(30)),
             "one value only",
             ["--treatment", "variant"],
         ),
     ],
-    ids=["empty file", "no usable column", "no treatment", "one arm"],
+    ids=["empty file", "no usable column", "no treatment", "a score, no treatment", "one arm"],
 )
 def test_bad_input_is_one_sentence_exit_2_and_no_file(
     tmp_path, monkeypatch, content, words, options

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cerebro.advisor import checks
+from cerebro.advisor import vocabulary as v
 from cerebro.advisor.advice import Advice, Roles, Trap, choose_treatment
 from cerebro.advisor.designs import cross_section, rdd_advice
 from cerebro.advisor.panels import mmm_advice, mmm_shaped, panel_advice
@@ -159,5 +160,12 @@ def advise(
         column.note = f"treatment switches on at ≥ {step.cutoff:g} ({step.agreement:.0%} of rows)"
         return profile, rdd_advice(frame, profile, roles, step, treatment, data)
     if treatment is None:
+        scores = [n for n, c in profile.columns.items() if v.named(v.RUNNING, n) and c.numeric]
+        if scores:
+            raise UserInputError(
+                NO_QUESTION.removesuffix(".")
+                + f"; for a regression discontinuity on {scores[0]!r}, give --running-variable "
+                f"{scores[0]} --cutoff C."
+            )
         raise UserInputError(NO_QUESTION)
     return profile, cross_section(frame, profile, roles, treatment, data)

@@ -148,9 +148,11 @@ def choose_outcomes(profile: Profile, roles: Roles, taken: set[str]) -> list[str
     )
 
 
-def is_experiment_arm(name: str) -> bool:
-    """An arm column named like an experiment's assignment (variant, arm, bucket …), not
-    merely 'treated', which observational tables use too."""
+def is_experiment_arm(name: str, levels: list[str] | None = None) -> bool:
+    """An arm column named like an experiment's assignment (variant, arm, bucket …), or whose
+    levels name a control arm – not merely 'treated', which observational tables use too."""
+    if any("control" in str(level).lower() for level in levels or []):
+        return True
     return v.named(
         v.words("variant", "arm", "bucket", "cell", "assignment", "assigned", "experiment"),
         name,

@@ -65,7 +65,7 @@ def cross_section(
         covariates = [c for c in covariates if c not in leaks]
         numeric = [c for c in numeric if c not in leaks]
     imbalanced = checks.imbalances(frame, treatment, numeric)
-    experiment = is_experiment_arm(treatment)
+    experiment = is_experiment_arm(treatment, [str(x) for x in levels])
     if imbalanced and experiment and roles.design not in ("causal",):
         moved = [i.column for i in imbalanced if not profile.columns[i.column].has("pre-period")]
         post += [c for c in moved if c not in post]
@@ -78,7 +78,7 @@ def cross_section(
                 f"{names(post)} look{'s' if len(post) == 1 else ''} measured after the treatment "
                 "(by name, or because it differs between arms as no pre-treatment variable of a "
                 "randomised test can): adjusting for it would remove part of the effect, so it "
-                "is left out.",
+                "is left out (if it is a metric of the test, name it with --kpi).",
             )
         )
         covariates = [c for c in covariates if c not in post]
@@ -130,7 +130,8 @@ AB_REJECTED = [
     ),
     (
         "difference-in-differences",
-        "there is no panel of units over time with an intervention date.",
+        "there is no intervention date: units keep their arm throughout, so the arms are "
+        "compared directly.",
     ),
 ]
 
@@ -326,7 +327,10 @@ def causal_advice(
                 else "the arms are balanced, so a plain A/B comparison would do as well.",
             ),
             ("regression discontinuity", "no threshold on a score decides the treatment."),
-            ("difference-in-differences", "there is no panel of units over time."),
+            (
+                "difference-in-differences",
+                "there is no intervention date at which units switch from untreated to treated.",
+            ),
         ],
         traps=traps,
     )

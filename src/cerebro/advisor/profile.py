@@ -132,7 +132,7 @@ def _roles(c: ColumnProfile, series: pd.Series, rows: int) -> None:
             c.roles.append("impressions")
         elif nonnegative and (v.named(v.SPEND, name) or v.named(v.CHANNEL, name)):
             c.roles.append("spend")
-        if v.named(v.KPI, name) and "arm" not in c.roles:
+        if v.named(v.KPI, name) and not v.named(v.NOT_KPI, name) and "arm" not in c.roles:
             c.roles.append("outcome")
         if v.named(v.PRE, name):
             c.roles.append("pre-period")

@@ -45,6 +45,11 @@ KPI = words(
     "retention", "churn", "churned", "signups", "signup", "profit", "gmv", "bookings",
     "units", "response", "clicked", "earnings",
 )  # fmt: skip
+# Words that make a column an attribute or a prediction, not an outcome (churn_risk, …).
+NOT_KPI = words(
+    "risk", "propensity", "probability", "prob", "predicted", "pred", "segment", "tier",
+    "baseline", "expected", "forecast",
+)  # fmt: skip
 PRE = re.compile(
     r"(?:^|[_\-. ])(?:pre|baseline|prior|before|historical|previous|lag)(?:$|[_\-. 0-9])"
 )
