@@ -57,7 +57,12 @@ def header_text(
     for name, path in files.items():
         lines += [f"{name.capitalize()}: {path}", f"  sha256 {sha256(path)}"]
     run = (
-        f"Run it with `python {script}` (only cerebro is needed) from the folder the paths "
+        (
+            "Run every cell in order"
+            if script.endswith(".ipynb")
+            else f"Run it with `python {script}`"
+        )
+        + " (only cerebro is needed) from the folder the paths "
         f"below are relative to. It writes {result}, the same JSON as `cerebro run` on the "
         "spec; every choice is a named argument below, with why."
     )
