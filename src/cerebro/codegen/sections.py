@@ -147,7 +147,8 @@ def columns_named(values: dict[str, Any], header: list[str]) -> list[str]:
 
     def visit(value: Any) -> None:
         if isinstance(value, str):
-            for part in [value, *value.split("/")]:
+            # a ratio 'num/den' and terms such as 'C(region)', 'age^2', 'a:b' name columns too
+            for part in [value, *re.findall(r"[^\s/()^:*+,]+", value)]:
                 if part in header and part not in found:
                     found.append(part)
         elif isinstance(value, list | tuple):
