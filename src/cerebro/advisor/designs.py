@@ -7,7 +7,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from cerebro.advisor import checks
-from cerebro.advisor.advice import Advice, Roles, Trap, is_experiment_arm, names
+from cerebro.advisor.advice import (
+    Advice,
+    Roles,
+    Trap,
+    choose_outcomes,
+    is_experiment_arm,
+    names,
+)
 from cerebro.core.errors import UserInputError
 
 if TYPE_CHECKING:
@@ -45,7 +52,7 @@ def cross_section(
             else f"treatment column {treatment!r} is empty."
         )
     taken = {treatment, *(c for c in (profile.date, profile.unit) if c)}
-    outcomes = roles_outcomes(profile, roles, taken)
+    outcomes = choose_outcomes(profile, roles, taken)
     traps: list[Trap] = []
     post = [n for n in profile.with_role("post-treatment") if n not in outcomes]
     covariates = candidate_covariates(profile, {treatment, *outcomes, *taken})
@@ -94,12 +101,6 @@ def cross_section(
     if randomised or forced_ab:
         return abtest_advice(frame, profile, roles, treatment, outcomes, covariates, data, traps)
     return causal_advice(profile, treatment, outcomes[0], covariates, imbalanced, data, traps)
-
-
-def roles_outcomes(profile: Profile, roles: Roles, taken: set[str]) -> list[str]:
-    from cerebro.advisor.advice import choose_outcomes
-
-    return choose_outcomes(profile, roles, taken)
 
 
 def unit_repeats(frame: pd.DataFrame, profile: Profile, treatment: str) -> Trap | None:
@@ -345,7 +346,7 @@ def rdd_advice(
     data: str,
 ) -> Advice:
     taken = {step.column, *([treatment] if treatment else [])}
-    outcome = roles_outcomes(profile, roles, taken)[0]
+    outcome = choose_outcomes(profile, roles, taken)[0]
     spec = {
         "kind": "rdd",
         "data": data,
