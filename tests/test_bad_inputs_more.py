@@ -166,6 +166,9 @@ FILE_COMMANDS = [
     FileCommand("longitudinal", ("longitudinal",),
                 lambda p, _: ["longitudinal", str(p), *LONGITUDINAL], longitudinal_frame,
                 r"revenue under treatment strategies", number="engagement", text="id"),
+    # `t` is confounded by `x` in this table: the advisor chooses adjustment (AIPW)
+    FileCommand("auto", ("auto",), lambda p, _: ["auto", str(p), "--treatment", "t", "--kpi", "y"],
+                frame, r"observational adjustment .* AIPW", number="y"),
 ]  # fmt: skip
 
 
@@ -237,6 +240,7 @@ INFINITE = {
     "mmm": r"infinite values in KPI column 'revenue' \(1, the first in row 6: \+inf\)",
     "survival": r"infinite values in time column 'time' \(1, the first in row 6: \+inf\)",
     "longitudinal": r"infinite values in confounder column 'engagement' \(1, the first in row 6",
+    "auto": r"infinite values in outcome column 'y' \(1, the first in row 6: \+inf\)",
 }
 CONSTANT = {
     "geotest": r"'Y' is constant \(every value is 3\), so there is nothing to measure a lift",
@@ -250,6 +254,7 @@ CONSTANT = {
     "survival": r"the IP-weighted hazards model separates the data perfectly: some periods or "
     r"an arm have no events",
     "longitudinal": r"confounder column 'engagement' is constant \(3\) in all 300 complete unit-",
+    "auto": r"outcome column 'y' is constant \(3\) in all 400 complete rows",
 }
 ALL_MISSING = r"all values missing in column '{n}' of 'data\.csv'"
 
@@ -268,7 +273,8 @@ FILE_CASES = [
     # design writes the whole table back, so it reads (and refuses) every column
     Case("latin-1 text in a column not used",
          raw(lines(extra=lambda i: "café", encoding="latin-1")), None,
-         {"design": r"'data\.csv' is not UTF-8 text \(column 'extra'\)"}),
+         {"design": r"'data\.csv' is not UTF-8 text \(column 'extra'\)",
+          "auto": r"'data\.csv' is not UTF-8 text \(column 'extra'\)"}),  # auto profiles every column
     Case("typo'd column", _rename, r"column '{n}' not found in data\.csv; available columns: ",
          {"design": r"column 'x' not found in the unit table; available columns: id, x_typo, s"}),
     Case("duplicate headers", _duplicate,

@@ -105,6 +105,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "cerebro.cli.run_command",
         "List every analysis kind a spec file (`cerebro run`) can name.",
     ),
+    "auto": (
+        "cerebro.cli.auto_command",
+        "From a data file to an explained analysis: profile the columns, choose the design and "
+        "method, run it, and write the spec and a pipeline script that reproduce it.",
+    ),
+    "generate": (
+        "cerebro.cli.generate_command",
+        "Write any spec as a readable Python script (or Jupyter notebook) that reproduces "
+        "`cerebro run` on it.",
+    ),
     "datasets": ("cerebro.cli.datasets", "Example data sets with known true effects."),
 }
 
