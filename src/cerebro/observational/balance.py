@@ -67,7 +67,14 @@ def love_plot(result: Any):
     table = result.tables.columns("balance")
     names = table["confounder"]
     fig = new_figure(6.5, 1.2 + 0.3 * max(len(names), 1))
-    ax = fig.add_subplot()
+    love_axes(fig.add_subplot(), result)
+    return fig
+
+
+def love_axes(ax: Any, result: Any) -> None:
+    """The love plot of `love_plot` drawn on `ax` (for figures with more than one panel)."""
+    table = result.tables.columns("balance")
+    names = table["confounder"]
     rows = range(len(names))
     ax.plot(np.abs(table["smd_before"]), rows, "o", color="C3", label="before")
     if "smd_after" in table:
@@ -77,4 +84,3 @@ def love_plot(result: Any):
     ax.set_xlabel("|standardised mean difference| (treated vs control)")
     ax.set_title(result.summary.get("title", "balance"), fontsize=9)
     ax.legend(fontsize=8)
-    return fig
