@@ -47,6 +47,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "design (difference-in-differences, regression discontinuity, instruments, synthetic "
         "control).",
     ),
+    "graph": (
+        "cerebro.cli.graph_command",
+        "Inspect a causal graph: adjustment sets, front-door set, instruments, and the "
+        "independences it implies tested against the data.",
+    ),
+    "graph-discover": (
+        "cerebro.cli.graph_command",
+        "Propose a causal graph from data (PC or GES, with background knowledge) as a DOT file "
+        "to edit and pass back with --dag: a starting point, not a validated graph.",
+    ),
     "uplift": (
         "cerebro.cli.uplift_command",
         "Model who responds to a treatment: CATE per unit (meta-learners or a causal forest), "

@@ -24,6 +24,7 @@ import contextlib
 import csv
 import io
 import re
+import warnings
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -151,7 +152,9 @@ def _parse_dot(text: str, name: str) -> tuple[list, list, set]:
     import pydot
 
     message = io.StringIO()
-    with contextlib.redirect_stdout(message):  # pydot prints its parse error
+    with contextlib.redirect_stdout(message), warnings.catch_warnings():
+        # pydot prints its parse error; its parser uses pyparsing names now deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
         try:
             parsed = pydot.graph_from_dot_data(text)
         except Exception:  # a malformed statement pydot does not trap itself
