@@ -87,7 +87,7 @@ def _residuals(target: np.ndarray, design: np.ndarray) -> np.ndarray:
     return target - design @ coef
 
 
-def test_implication(frame: Any, implication: Implication, alpha: float) -> ImplicationTest:
+def implication_test(frame: Any, implication: Implication, alpha: float) -> ImplicationTest:
     """Fisher-z test of zero partial correlation on the complete rows of the columns involved."""
     from cerebro.core.errors import UserInputError
     from cerebro.data.columns import confounder_terms, numeric_column
@@ -114,13 +114,13 @@ def test_implication(frame: Any, implication: Implication, alpha: float) -> Impl
     return ImplicationTest(implication, len(rows), r, float(np.tanh(low)), float(np.tanh(high)), p)
 
 
-def test_implications(frame: Any, found: list[Implication], alpha: float) -> list[ImplicationTest]:
+def implication_tests(frame: Any, found: list[Implication], alpha: float) -> list[ImplicationTest]:
     """Each implication tested, with Holm-adjusted p-values over those tested."""
     from dataclasses import replace
 
     from cerebro.stats.multiplicity import holm
 
-    tests = [test_implication(frame, imp, alpha) for imp in found]
+    tests = [implication_test(frame, imp, alpha) for imp in found]
     tested = [i for i, t in enumerate(tests) if not np.isnan(t.p_value)]
     if tested:
         adjusted = holm(np.array([tests[i].p_value for i in tested]))

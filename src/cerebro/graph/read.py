@@ -185,15 +185,26 @@ def _parse_dot(text: str, name: str) -> tuple[list, list, set]:
             if _clean(str(node.get_attributes().get("observed", "yes"))).lower() in _NO:
                 latent.add(label)
         for edge in graph.get_edges():
-            a, b = _clean(str(edge.get_source())), _clean(str(edge.get_destination()))
-            if _clean(str(edge.get_attributes().get("dir", "forward"))).lower() in ("none", "both"):
-                raise UserInputError(
-                    f"edge {a} -- {b} in {name} has no direction; orient it ('{a} -> {b}' or "
-                    f"'{b} -> {a}') or, for a hidden common cause, add a latent node with edges "
-                    "to both."
-                )
-            edges.append((a, b))
+            for a in _endpoints(edge.get_source()):
+                for b in _endpoints(edge.get_destination()):
+                    if _clean(str(edge.get_attributes().get("dir", "forward"))).lower() in (
+                        "none",
+                        "both",
+                    ):
+                        raise UserInputError(
+                            f"edge {a} -- {b} in {name} has no direction; orient it ('{a} -> "
+                            f"{b}' or '{b} -> {a}') or, for a hidden common cause, add a latent "
+                            "node with edges to both."
+                        )
+                    edges.append((a, b))
     return edges, nodes, latent
+
+
+def _endpoints(end: Any) -> list[str]:
+    """An edge's end: a node name, or a group ``{t y}`` (pydot gives the subgraph's dict)."""
+    if isinstance(end, dict):
+        return [_clean(str(n)) for n in end.get("nodes", {})]
+    return [_clean(str(end))]
 
 
 def _subgraphs(graph: Any) -> list[Any]:
@@ -245,7 +256,7 @@ def _parse_yaml(text: str, name: str) -> tuple[list, list, set]:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise UserInputError(f"cannot read {name} as YAML{where}; check its indentation.") from None
     if not isinstance(content, dict) or "edges" not in content:
-        raise UserInputError(f"{name} needs an 'edges:' list (e.g. edges: ['a -> b']).")
+        raise UserInputError(f"{name} needs an 'edges:' list, as in edges: ['a -> b'].")
     edges = [_yaml_edge(item, name) for item in content["edges"] or []]
     nodes, latent = [], {str(n) for n in content.get("latent") or []}
     for item in content.get("nodes") or []:

@@ -18,7 +18,7 @@ from cerebro.core.results import Estimate, Finding, Result
 from cerebro.data.load import load_table, require_columns
 from cerebro.graph.draw import graph_figure, graph_tables
 from cerebro.graph.identify import Identification, identify
-from cerebro.graph.implications import ImplicationTest, implications, test_implications
+from cerebro.graph.implications import ImplicationTest, implication_tests, implications
 from cerebro.graph.read import CausalGraph, read_dag
 from cerebro.observational.graph_adjust import latent_finding
 from cerebro.observational.graph_spec import GraphSpec
@@ -35,6 +35,9 @@ def _read(spec: GraphSpec, frame: pd.DataFrame | None) -> tuple[CausalGraph, Any
     wanted = [spec.treatment, spec.outcome] if spec.treatment else []
 
     def columns(available: list[str]) -> list[str]:
+        seen = graph.with_columns(available)
+        for name, role in zip(wanted, ("treatment", "outcome"), strict=False):
+            seen.require_node(str(name), role)  # the graph's words first: latent, not a node
         require_columns(available, [str(c) for c in wanted], "the data")
         return [n for n in graph.nodes if n in available]
 
@@ -145,7 +148,7 @@ def run_graph(spec: GraphSpec, frame: pd.DataFrame | None = None) -> Result:
     implied = implications(graph)
     estimates = []
     if frame is not None:
-        tests = test_implications(frame, implied, spec.alpha)
+        tests = implication_tests(frame, implied, spec.alpha)
         findings += _implication_findings(tests, spec.alpha)
         tables["implications"] = _implication_rows(tests, spec.alpha)
         estimates = [
