@@ -91,8 +91,7 @@ class CausalGraph:
 def read_dag(source: str | Path) -> CausalGraph:
     """The DAG in file `source` (or, for text holding ``->``, the DAG it spells out)."""
     text, name, suffix = _text_of(source)
-    if suffix in DOT_SUFFIXES or (suffix == "" and text.lstrip().lower().startswith(
-        ("digraph", "strict", "graph"))):  # fmt: skip
+    if suffix in DOT_SUFFIXES or (suffix == "" and _looks_like_dot(text)):
         edges, nodes, latent = _parse_dot(text, name)
     elif suffix in YAML_SUFFIXES:
         edges, nodes, latent = _parse_yaml(text, name)
@@ -139,6 +138,12 @@ def _text_of(source: str | Path) -> tuple[str, str, str]:
         raise UserInputError(f"graph file {path.name!r} is not UTF-8 text.") from None
     suffix = path.suffix.lower()
     return text, f"graph file {path.name!r}", suffix if suffix else ".txt"
+
+
+def _looks_like_dot(text: str) -> bool:
+    """Text (not a file) that opens, after its comments, with a DOT graph statement."""
+    bare = re.sub(r"//[^\n]*|/\*.*?\*/", "", text, flags=re.S).lstrip().lower()
+    return bare.startswith(("digraph", "strict", "graph"))
 
 
 def _clean(name: str) -> str:
