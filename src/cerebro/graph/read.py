@@ -125,7 +125,7 @@ def require_acyclic(graph: CausalGraph) -> None:
 
 def _text_of(source: str | Path) -> tuple[str, str, str]:
     """(text, the name errors use, suffix or '' for inline text)."""
-    if isinstance(source, str) and "->" in source and not Path(source).exists():
+    if isinstance(source, str) and "->" in source and not _is_file(source):
         return source, "the graph given", ""
     path = Path(source)
     if not path.exists():
@@ -138,6 +138,13 @@ def _text_of(source: str | Path) -> tuple[str, str, str]:
         raise UserInputError(f"graph file {path.name!r} is not UTF-8 text.") from None
     suffix = path.suffix.lower()
     return text, f"graph file {path.name!r}", suffix if suffix else ".txt"
+
+
+def _is_file(text: str) -> bool:
+    try:
+        return Path(text).is_file()
+    except OSError:  # a name too long for the file system: text, not a path
+        return False
 
 
 def _looks_like_dot(text: str) -> bool:

@@ -196,14 +196,14 @@ def graph_plot(result: Result) -> Any:
     return graph_figure(result)
 
 
-graph = python_face(
+causal_graph = python_face(
     GraphSpec,
     run_graph,
-    name="graph",
+    name="causal_graph",
     summary="Inspect a causal graph: adjustment sets, front-door set, instruments, and the "
     "independences it implies tested against the data.",
     example="""
-    >>> res = graph(df, dag="graph.dot", treatment="t", outcome="y")
+    >>> res = causal_graph(df, dag="graph.dot", treatment="t", outcome="y")
     """,
 )
 
