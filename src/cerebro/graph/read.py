@@ -172,14 +172,15 @@ def _parse_dot(text: str, name: str) -> tuple[list, list, set]:
         except Exception:  # a malformed statement pydot does not trap itself
             parsed = None
     if not parsed:
-        why = " ".join(message.getvalue().split()[-12:]) or "it is not DOT"
-        detail = re.search(
-            r"Expected .*?\(line:\d+, col:\d+\)", " ".join(message.getvalue().split())
+        printed = " ".join(message.getvalue().split())
+        found = re.search(r"(Expected .*?, found .*?) \(at char \d+\), \(line:(\d+), col:(\d+)\)",
+                          printed)  # fmt: skip
+        why = (
+            f"line {found.group(2)}, column {found.group(3)}: {found.group(1)}"
+            if found
+            else "it is not a DOT graph"
         )
-        raise UserInputError(
-            f"cannot read {name} as DOT ({detail.group(0) if detail else why}); write "
-            "'digraph { a -> b; }'."
-        )
+        raise UserInputError(f"cannot read {name} as DOT ({why}); write 'digraph {{ a -> b; }}'.")
     dot = parsed[0]
     if dot.get_type() != "digraph":
         raise UserInputError(
