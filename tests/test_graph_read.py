@@ -132,6 +132,7 @@ def files(tmp_path: Path) -> Path:
     (tmp_path / "cycle.dot").write_text("digraph { t -> m -> y -> t }")
     (tmp_path / "bad.dot").write_text("digraph { t -> }")
     (tmp_path / "g2.txt").write_text("x -> t\nx -> y\nt -> y\nt -> sales")
+    graph_data(400).assign(m=1.0).to_csv(tmp_path / "const.csv", index=False)
     return tmp_path
 
 
@@ -158,6 +159,8 @@ def files(tmp_path: Path) -> Path:
           "--mediator", "m", "--confounders", "x"], "drop --confounders"),
         (["causal", "{d}", "--treatment", "t", "--outcome", "y", "--method", "ipw",
           "--mediator", "m", "--confounders", "x"], "--mediator is not for --method ipw"),
+        (["causal", "{p}/const.csv", "--treatment", "t", "--outcome", "y", "--method",
+          "frontdoor", "--mediator", "m"], "mediator 'm' takes one value only"),
         (["graph", "{p}/cycle.dot", "--data", "{d}"], "has a cycle"),
         (["graph", "{p}/g.dot", "--data", "{d}", "--treatment", "t"], "add --outcome"),
         (["graph", "{p}/g.dot", "--data", "{d}", "--treatment", "u", "--outcome", "y"],

@@ -24,6 +24,7 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result, effect_result
+from cerebro.data.validate import require_values
 from cerebro.observational.bootstrap import bootstrap
 from cerebro.observational.data import CausalData, prepare
 from cerebro.observational.models import fit_glm
@@ -102,6 +103,13 @@ def frontdoor_result(
     frame: Any, spec: CausalSpec, mediators: list[str], findings: list[Finding]
 ) -> Result:
     """The front-door ATE with a bootstrap CI, the do-means of both arms and the method said."""
+    for name in mediators:  # in the mediator's words before `prepare` checks it as a column
+        require_values(frame[name], name, "mediator")
+        if frame[name].nunique(dropna=True) < 2:
+            raise UserInputError(
+                f"mediator {name!r} takes one value only; the front door needs a mediator that "
+                "varies with the treatment."
+            )
     data = prepare(frame, spec.model_copy(update={"confounders": mediators}))
     if len(data.arms) != 2:
         raise UserInputError(
