@@ -173,3 +173,19 @@ def test_bad_inputs_exit_2_with_one_sentence(files: Path, args: list[str], says:
     assert result.exit_code == 2, result.output
     assert says in " ".join(result.output.split()), result.output
     assert "Traceback" not in result.output
+
+
+def test_text_columns_two_categories_are_coded_and_others_not_tested() -> None:
+    frame = linear_data(800, 3)
+    graph = read_dag("x -> t\nx -> y\nz -> t\nt -> y")
+    numeric = implication_tests(
+        frame.assign(z=(frame.z > 0).astype(float)), implications(graph), 0.05
+    )
+    text = implication_tests(
+        frame.assign(z=np.where(frame.z > 0, "yes", "no")), implications(graph), 0.05
+    )
+    assert [t.partial_r for t in text] == pytest.approx([t.partial_r for t in numeric], abs=1e-12)
+    three = frame.assign(z=np.array(["a", "b", "c"])[np.arange(800) % 3])
+    noted = implication_tests(three, implications(graph), 0.05)
+    assert all("has 3 text categories" in t.note for t in noted if "z" in t.implication.text)
+    assert all(np.isnan(t.p_value) for t in noted if "z" in t.implication.text)

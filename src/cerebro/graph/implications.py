@@ -87,31 +87,53 @@ def _residuals(target: np.ndarray, design: np.ndarray) -> np.ndarray:
     return target - design @ coef
 
 
+def _numbers(values: Any, column: str) -> np.ndarray:
+    """A column as numbers; text with two values as 0/1 (a linear-probability version of the
+    test); more categories cannot enter a correlation and are refused in one sentence."""
+    from cerebro.core.errors import UserInputError
+    from cerebro.data.columns import numeric_column
+
+    try:
+        return numeric_column(values, column, "graph variable")
+    except UserInputError:
+        from pandas.api.types import is_numeric_dtype
+
+        if is_numeric_dtype(values):
+            raise  # numbers out of range (infinite, huge): the column's own sentence
+        levels = sorted(values.dropna().astype(str).unique())
+        if len(levels) != 2:
+            raise UserInputError(
+                f"column {column!r} has {len(levels)} text categories; the partial-correlation "
+                "test takes numbers or two categories."
+            ) from None
+        return (values.astype(str) == levels[1]).to_numpy(float)
+
+
 def implication_test(frame: Any, implication: Implication, alpha: float) -> ImplicationTest:
     """Fisher-z test of zero partial correlation on the complete rows of the columns involved."""
     from cerebro.core.errors import UserInputError
-    from cerebro.data.columns import confounder_terms, numeric_column
+    from cerebro.data.columns import confounder_terms
     from cerebro.stats.intervals import normal_interval
 
-    columns = [implication.first, implication.second, *implication.given]
-    rows = frame[columns].dropna()
-    try:
-        u = numeric_column(rows[implication.first], implication.first, "graph variable")
-        v = numeric_column(rows[implication.second], implication.second, "graph variable")
-        terms, _, _ = confounder_terms(rows, list(implication.given))
+    try:  # whole columns first, so that an error names the row of the file
+        u = _numbers(frame[implication.first], implication.first)
+        v = _numbers(frame[implication.second], implication.second)
+        terms, _, _ = confounder_terms(frame, list(implication.given))
     except UserInputError as err:
-        return ImplicationTest(implication, len(rows), np.nan, np.nan, np.nan, np.nan,
+        return ImplicationTest(implication, 0, np.nan, np.nan, np.nan, np.nan,
                                note=f"not tested: {err}")  # fmt: skip
-    design = np.column_stack([np.ones(len(rows)), *terms])
-    dof = len(rows) - design.shape[1] - 2
+    design = np.column_stack([np.ones(len(u)), *terms])
+    keep = ~(np.isnan(u) | np.isnan(v) | np.isnan(design).any(axis=1))
+    design, u, v, n = design[keep], u[keep], v[keep], int(keep.sum())
+    dof = n - design.shape[1] - 2
     ru, rv = _residuals(u, design), _residuals(v, design)
     if dof < 2 or ru.std() == 0 or rv.std() == 0:
-        return ImplicationTest(implication, len(rows), np.nan, np.nan, np.nan, np.nan,
+        return ImplicationTest(implication, n, np.nan, np.nan, np.nan, np.nan,
                                note="not tested: too few rows or a constant column")  # fmt: skip
     r = float(np.clip(np.corrcoef(ru, rv)[0, 1], -0.999999, 0.999999))
     z, scale = np.arctanh(r), 1 / np.sqrt(dof)
     low, high, p = normal_interval(z, scale, alpha)
-    return ImplicationTest(implication, len(rows), r, float(np.tanh(low)), float(np.tanh(high)), p)
+    return ImplicationTest(implication, n, r, float(np.tanh(low)), float(np.tanh(high)), p)
 
 
 def implication_tests(frame: Any, found: list[Implication], alpha: float) -> list[ImplicationTest]:
