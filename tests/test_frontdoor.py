@@ -129,3 +129,27 @@ def test_method_backdoor_is_aipw() -> None:
     )
     result = run_causal(from_graph, confounded())
     assert result.method == "aipw" and result.spec.confounders == ["x"]
+
+
+def test_adjusting_for_the_m_bias_collider_is_warned() -> None:
+    rng = np.random.default_rng(9)
+    n = 2_000
+    u1, u2 = rng.normal(size=(2, n))
+    c = u1 + u2 + rng.normal(size=n)
+    t = (rng.random(n) < 1 / (1 + np.exp(-u1))).astype(int)
+    y = 1.0 * t + u2 + rng.normal(size=n)
+    frame = pd.DataFrame({"t": t, "c": c, "y": y})
+    m_bias = "u1 -> t\nu1 -> c\nu2 -> c\nu2 -> y\nt -> y"
+    warned = run_causal(CausalSpec(treatment="t", outcome="y", confounders=["c"], dag=m_bias),
+                        frame)  # fmt: skip
+    finding = next(f for f in warned.findings if f.code == "backdoor")
+    assert finding.level == "warning" and "smallest back-door set is nothing" in finding.message
+    chosen = run_causal(CausalSpec(treatment="t", outcome="y", dag=m_bias, method="regression"),
+                        frame)  # fmt: skip
+    assert chosen.spec.confounders == []
+    assert chosen.estimates[0].ci_low < 1.0 < chosen.estimates[0].ci_high
+    assert not warned.estimates[0].ci_low < 1.0 < warned.estimates[0].ci_high  # c biases it
+    from cerebro.core.errors import UserInputError
+
+    with pytest.raises(UserInputError, match="back-door set is empty"):
+        run_causal(CausalSpec(treatment="t", outcome="y", dag=m_bias, method="dml"), frame)

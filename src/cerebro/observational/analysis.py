@@ -424,8 +424,8 @@ def _graph_plot(result: Result) -> Any:
     from cerebro.core.figure import new_figure
     from cerebro.graph.draw import graph_figure
 
-    if "balance" not in result.tables:
-        return graph_figure(result)
+    if "balance" not in result.tables or not result.tables.columns("balance")["confounder"]:
+        return graph_figure(result)  # nothing adjusted for: no love plot to show
     from cerebro.graph.draw import draw_graph
 
     edges_table = result.tables.columns("graph_edges")

@@ -50,6 +50,8 @@ def balance_table(
 
 def balance_finding(table: dict[str, list[Any]], after: str) -> Finding:
     """The largest |SMD| after adjustment (< 0.1 counts as balanced) and before it."""
+    if not table["smd_after"]:  # an empty adjustment set (a graph whose back-door set is empty)
+        return Finding("info", "balance", "no confounders to balance: the adjustment set is empty.")
     worst = float(np.max(np.abs(table["smd_after"])))
     return Finding(
         "info" if worst < 0.1 else "warning",

@@ -147,6 +147,12 @@ def plan(spec: CausalSpec, columns: list[str]) -> GraphPlan:
     elif not spec.confounders:
         if ident.backdoor is None:
             raise _no_backdoor(ident, graph)
+        if not ident.backdoor and spec.method in ("dml", "psm"):
+            raise UserInputError(
+                f"the graph's back-door set is empty (nothing confounds {spec.treatment} and "
+                f"{spec.outcome}), so --method {spec.method} has nothing to learn or match on; "
+                "use --method regression or aipw (both give the difference in means)."
+            )
         spec = spec.model_copy(update={"confounders": list(ident.backdoor)})
         kind = "smallest" if ident.backdoor_smallest else "a minimal"
         findings.append(Finding("info", "backdoor",
