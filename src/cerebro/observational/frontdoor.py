@@ -36,7 +36,13 @@ DEFAULT_REPLICATES = 999
 
 
 def _cells(X: np.ndarray) -> np.ndarray:
-    return np.unique(X, axis=0, return_inverse=True)[1].ravel()
+    """The mediator cell of each row, 0 … k − 1 (mixed-radix codes of the columns' levels:
+    several times faster than np.unique(axis=0), which the bootstrap calls per resample)."""
+    codes = np.zeros(len(X), dtype=np.int64)
+    for column in X.T:
+        levels, inverse = np.unique(column, return_inverse=True)
+        codes = codes * len(levels) + inverse
+    return np.unique(codes, return_inverse=True)[1]
 
 
 def is_discrete(X: np.ndarray) -> bool:
