@@ -153,3 +153,18 @@ def test_adjusting_for_the_m_bias_collider_is_warned() -> None:
 
     with pytest.raises(UserInputError, match="back-door set is empty"):
         run_causal(CausalSpec(treatment="t", outcome="y", dag=m_bias, method="dml"), frame)
+
+
+def test_named_mediators_are_checked_against_the_graph() -> None:
+    frame, _ = frontdoor_data(1_000, 4)
+    frame = frame.assign(w=np.random.default_rng(0).normal(size=1_000))
+    fields = {"treatment": "t", "outcome": "y", "method": "frontdoor", "bootstrap": 50}
+    ok = run_causal(CausalSpec(**fields, mediator="m", dag=FRONT), frame)
+    assert any(f.code == "frontdoor" and f.level == "info" and "satisfy" in f.message
+               for f in ok.findings)  # fmt: skip
+    graph = FRONT.replace("}", "; w -> y }")
+    bad = run_causal(CausalSpec(**fields, mediator="w", dag=graph), frame)
+    assert any(f.code == "frontdoor" and f.level == "warning" and "front-door set: m" in f.message
+               for f in bad.findings)  # fmt: skip
+    filled = run_causal(CausalSpec(**fields, dag=FRONT), frame)
+    assert filled.spec.mediator == ["m"]

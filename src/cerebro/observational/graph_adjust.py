@@ -111,6 +111,22 @@ def _check_confounders(
     return findings
 
 
+def _check_mediators(
+    mediators: list[str], graph: CausalGraph, spec: CausalSpec, ident: Identification
+) -> Finding:
+    """Named mediators against the graph's front-door criterion."""
+    outside = [m for m in mediators if m not in graph.nodes]
+    if outside:
+        return Finding("info", "frontdoor",
+            f"{', '.join(outside)} not in the graph: the front-door criterion is not checked.")  # fmt: skip
+    if is_frontdoor_set(graph.dag, str(spec.treatment), spec.outcome, set(mediators)):
+        return Finding("info", "frontdoor",
+            f"{', '.join(mediators)} satisfy the front-door criterion in the graph.")  # fmt: skip
+    return Finding("warning", "frontdoor",
+        f"{', '.join(mediators)} do not satisfy the front-door criterion in the graph (its "
+        f"front-door set: {_names(ident.frontdoor or [])}).")  # fmt: skip
+
+
 def _roles(graph: CausalGraph, spec: CausalSpec, adjusted: list[str], mediators: list[str]) -> dict:
     roles = {n: "latent" if n in graph.latent else "observed" for n in graph.nodes}
     for name in adjusted:
@@ -136,14 +152,12 @@ def plan(spec: CausalSpec, columns: list[str]) -> GraphPlan:
                 f"{graph.source} has no front-door set of observed variables for "
                 f"{spec.treatment} -> {spec.outcome}; name the mediators with --mediator."
             )
-        if spec.mediator and not is_frontdoor_set(graph.dag, str(spec.treatment), spec.outcome,
-                                                  set(mediators)):  # fmt: skip
-            findings.append(Finding("warning", "frontdoor",
-                f"{', '.join(mediators)} do not satisfy the front-door criterion in the graph "
-                f"(its front-door set: {_names(ident.frontdoor or [])})."))  # fmt: skip
-        elif not spec.mediator:
+        if spec.mediator:
+            findings.append(_check_mediators(mediators, graph, spec, ident))
+        else:
             findings.append(Finding("info", "frontdoor",
                 f"mediators from the graph's front-door set: {', '.join(mediators)}."))  # fmt: skip
+            spec = spec.model_copy(update={"mediator": mediators})  # the result says what ran
     elif not spec.confounders:
         if ident.backdoor is None:
             raise _no_backdoor(ident, graph)
