@@ -198,18 +198,17 @@ def _parse_dot(text: str, name: str) -> tuple[list, list, set]:
             if _clean(str(node.get_attributes().get("observed", "yes"))).lower() in _NO:
                 latent.add(label)
         for edge in graph.get_edges():
-            for a in _endpoints(edge.get_source()):
-                for b in _endpoints(edge.get_destination()):
-                    if _clean(str(edge.get_attributes().get("dir", "forward"))).lower() in (
-                        "none",
-                        "both",
-                    ):
-                        raise UserInputError(
-                            f"edge {a} -- {b} in {name} has no direction; orient it ('{a} -> "
-                            f"{b}' or '{b} -> {a}') or, for a hidden common cause, add a latent "
-                            "node with edges to both."
-                        )
-                    edges.append((a, b))
+            direction = _clean(str(edge.get_attributes().get("dir", "forward"))).lower()
+            pairs = [(a, b) for a in _endpoints(edge.get_source())
+                     for b in _endpoints(edge.get_destination())]  # fmt: skip
+            if direction in ("none", "both"):
+                a, b = pairs[0]
+                raise UserInputError(
+                    f"edge {a} -- {b} in {name} has no direction; orient it ('{a} -> {b}' or "
+                    f"'{b} -> {a}') or, for a hidden common cause, add a latent node with edges "
+                    "to both."
+                )
+            edges += [(b, a) for a, b in pairs] if direction == "back" else pairs
     return edges, nodes, latent
 
 
