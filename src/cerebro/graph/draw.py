@@ -4,6 +4,7 @@ variables coloured by their role."""
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 COLOURS = {
@@ -55,12 +56,20 @@ def draw_graph(
     from matplotlib.patches import FancyArrowPatch
 
     pos = layout(edges, list(roles))
+    columns = sorted({round(x, 9) for x, _ in pos.values()})
+    step = min((b - a for a, b in pairwise(columns)), default=1.0)
+    middle = sum(y for _, y in pos.values()) / len(pos)
     for a, b in edges:
         dashed = roles.get(a) == "latent" or roles.get(b) == "latent"
+        # an edge that skips a layer is bent away from the middle, so it does not run through
+        # the nodes between (edges run left to right: a positive arc bends down)
+        skips = abs(pos[b][0] - pos[a][0]) > 1.5 * step
+        above = (pos[a][1] + pos[b][1]) / 2 > middle
         ax.add_patch(
             FancyArrowPatch(
                 pos[a], pos[b], arrowstyle="-|>", mutation_scale=14, lw=1.1, color="0.3",
                 linestyle="--" if dashed else "-", shrinkA=14, shrinkB=14,
+                connectionstyle=f"arc3,rad={(-0.25 if above else 0.25) if skips else 0.0}",
             )
         )  # fmt: skip
     for node, role in roles.items():
