@@ -214,3 +214,27 @@ def test_binary_mediator_and_outcome_plug_in_recovers_the_truth() -> None:
     assert head.ci_low < truth < head.ci_high and abs(head.value - truth) < 0.02
     naive = y[t == 1].mean() - y[t == 0].mean()  # 0.2 + 0.4 · 0.4 = 0.36: biased by u
     assert naive > head.ci_high
+
+
+def test_worked_smoking_tar_cancer_example() -> None:
+    """The counts of Pearl, Glymour & Jewell (2016, *Causal Inference in Statistics: A Primer*,
+    Table 3.1): 400 smokers and 400 nonsmokers by tar deposits and cancer. The front-door
+    formula by hand: Σ_x' P(y | x', tar) P(x') = 0.5·0.15 + 0.5·0.95 = 0.55 with tar and
+    0.5·0.10 + 0.5·0.90 = 0.50 without; P(tar | smoker) = 0.95, P(tar | nonsmoker) = 0.05; so
+    P(cancer | do(smoke)) = 0.95·0.55 + 0.05·0.50 = 0.5475, P(cancer | do(not)) = 0.5025."""
+    counts = {  # (smoker, tar, cancer): people
+        (1, 1, 0): 323, (1, 1, 1): 57, (0, 1, 0): 1, (0, 1, 1): 19,
+        (1, 0, 0): 18, (1, 0, 1): 2, (0, 0, 0): 38, (0, 0, 1): 342,
+    }  # fmt: skip
+    rows = [key for key, k in counts.items() for _ in range(k)]
+    frame = pd.DataFrame(rows, columns=["smoker", "tar", "cancer"])
+    result = run_causal(
+        CausalSpec(
+            treatment="smoker", outcome="cancer", method="frontdoor", mediator="tar", bootstrap=200
+        ),
+        frame,
+    )
+    assert result.estimates[0].value == pytest.approx(0.045, abs=1e-12)
+    assert result.tables.columns("potential_outcomes")["mean"] == pytest.approx([0.5025, 0.5475])
+    # the naive comparison says smoking protects: 59/400 vs 361/400 with cancer
+    assert frame.groupby("smoker")["cancer"].mean().diff().iloc[-1] == pytest.approx(-0.755)
