@@ -189,3 +189,25 @@ def test_text_columns_two_categories_are_coded_and_others_not_tested() -> None:
     noted = implication_tests(three, implications(graph), 0.05)
     assert all("has 3 text categories" in t.note for t in noted if "z" in t.implication.text)
     assert all(np.isnan(t.p_value) for t in noted if "z" in t.implication.text)
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("b.txt", "t -> m -> y\nt <-> y\n"), ("b.yaml", "edges: ['t -> m', 'm -> y', 't <-> y']\n")],
+)
+def test_a_bidirected_edge_is_a_hidden_common_cause(tmp_path: Path, name: str, text: str) -> None:
+    path = tmp_path / name
+    path.write_text(text)
+    graph = read_dag(path)
+    assert graph.latent == {"U[t<->y]"}
+    assert {("U[t<->y]", "t"), ("U[t<->y]", "y")} <= set(graph.edges)
+    from cerebro.graph.identify import identify
+
+    ident = identify(graph.with_columns(["t", "m", "y"]), "t", "y")
+    assert ident.backdoor is None and ident.frontdoor == ["m"]
+
+
+@pytest.mark.parametrize("line", ["a <- b", "a -> b <-> c", "a >- b", "a <-> "])
+def test_malformed_arrows_are_refused(line: str) -> None:
+    with pytest.raises(UserInputError, match="cannot read line 1"):
+        read_dag(f"{line}\nx -> y")

@@ -13,6 +13,8 @@ Formats (by the file's suffix; text given directly is read as DOT when it starts
 - Edge list (``.txt``, ``.edges`` or anything else): one ``a -> b`` (or ``a -> b -> c``) per
   line, ``#`` comments; a ``.csv`` holds two columns (``from,to``, ``source,target`` or
   ``cause,effect``; a header is optional).
+- ``a <-> b`` in an edge list or a YAML string (dagitty's bidirected edge) is a hidden common
+  cause: a latent node ``U[a<->b]`` with edges to both.
 
 Every node that is not a column of the data, or that is marked unobserved, is latent
 (`CausalGraph.with_columns`).
@@ -226,20 +228,40 @@ def _subgraphs(graph: Any) -> list[Any]:
     return found
 
 
+def hidden_cause(a: str, b: str) -> tuple[str, list[tuple[str, str]]]:
+    """`a <-> b` (dagitty's bidirected edge): a latent common cause of a and b, and its edges."""
+    node = f"U[{a}<->{b}]"
+    return node, [(node, a), (node, b)]
+
+
+def _bidirected(text: str) -> tuple[str, str] | None:
+    """('a', 'b') for the text 'a <-> b', None for anything else."""
+    parts = [_clean(p) for p in text.split("<->")]
+    if len(parts) == 2 and all(parts) and not any(c in p for p in parts for c in "<>"):
+        return parts[0], parts[1]
+    return None
+
+
 def _parse_edge_lines(text: str, name: str) -> tuple[list, list, set]:
-    edges = []
+    edges, latent = [], set()
     for number, raw in enumerate(text.splitlines(), 1):
         line = raw.split("#", 1)[0].strip().rstrip(";")
         if not line:
             continue
+        pair = _bidirected(line)
+        if pair is not None:
+            node, pairs = hidden_cause(*pair)
+            latent.add(node)
+            edges += pairs
+            continue
         parts = [_clean(p) for p in line.split("->")]
-        if len(parts) < 2 or any(not p for p in parts):
+        if len(parts) < 2 or any(not p or "<" in p or ">" in p for p in parts):
             raise UserInputError(
                 f"cannot read line {number} of {name} ({raw.strip()!r}); write one edge per "
-                "line as 'cause -> effect'."
+                "line as 'cause -> effect' (or 'a <-> b' for a hidden common cause)."
             )
         edges += list(pairwise(parts))
-    return edges, [], set()
+    return edges, [], latent
 
 
 def _parse_csv(text: str, name: str) -> tuple[list, list, set]:
@@ -269,8 +291,16 @@ def _parse_yaml(text: str, name: str) -> tuple[list, list, set]:
         raise UserInputError(f"cannot read {name} as YAML{where}; check its indentation.") from None
     if not isinstance(content, dict) or "edges" not in content:
         raise UserInputError(f"{name} needs an 'edges:' list, as in edges: ['a -> b'].")
-    edges = [_yaml_edge(item, name) for item in content["edges"] or []]
-    nodes, latent = [], {str(n) for n in content.get("latent") or []}
+    edges, latent = [], {str(n) for n in content.get("latent") or []}
+    for item in content["edges"] or []:
+        pair = _bidirected(item) if isinstance(item, str) else None
+        if pair is None:
+            edges.append(_yaml_edge(item, name))
+        else:
+            node, pairs = hidden_cause(*pair)
+            latent.add(node)
+            edges += pairs
+    nodes = []
     for item in content.get("nodes") or []:
         if isinstance(item, dict):
             label = str(item.get("name", ""))
@@ -285,12 +315,13 @@ def _parse_yaml(text: str, name: str) -> tuple[list, list, set]:
 def _yaml_edge(item: Any, name: str) -> tuple[str, str]:
     if isinstance(item, str) and item.count("->") == 1:
         a, b = (_clean(p) for p in item.split("->"))
-        if a and b:
+        if a and b and not any(c in a + b for c in "<>"):
             return a, b
     if isinstance(item, list | tuple) and len(item) == 2:
         return str(item[0]), str(item[1])
     if isinstance(item, dict) and {"from", "to"} <= set(item):
         return str(item["from"]), str(item["to"])
     raise UserInputError(
-        f"cannot read edge {item!r} in {name}; write 'a -> b', [a, b] or {{from: a, to: b}}."
+        f"cannot read edge {item!r} in {name}; write 'a -> b', [a, b], {{from: a, to: b}} or "
+        "'a <-> b' (a hidden common cause)."
     )
