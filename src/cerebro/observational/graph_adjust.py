@@ -22,6 +22,7 @@ from cerebro.graph.identify import (
     is_backdoor_set,
     is_frontdoor_set,
 )
+from cerebro.graph.implications import implications
 from cerebro.graph.read import CausalGraph, read_dag
 from cerebro.observational.spec import CausalSpec
 
@@ -174,6 +175,12 @@ def plan(spec: CausalSpec, columns: list[str]) -> GraphPlan:
             "(confounders from --dag)."))  # fmt: skip
     else:
         findings += _check_confounders(spec, graph, ident)
+    testable = len(implications(graph))
+    if testable:
+        findings.append(Finding("info", "implications",
+            f"the graph implies {testable} conditional independence(s) among observed variables; "
+            "test them against the data with cerebro graph (the same graph, --data, "
+            "--treatment, --outcome) before trusting the adjustment it chose."))  # fmt: skip
     adjusted = [c for t in spec.confounders for c in source_columns(t)]
     return GraphPlan(spec, mediators, findings, _roles(graph, spec, adjusted, mediators),
                      list(graph.edges))  # fmt: skip
