@@ -116,6 +116,18 @@ def _run_spec(path: Path) -> list[str]:
     return ["run", str(spec), "--data", str(path)]
 
 
+def chain_frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    """x -> y -> z, linear: what `graph-discover` searches."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    y = x + rng.normal(size=n)
+    return pd.DataFrame({"x": x, "y": y, "z": y + rng.normal(size=n)})
+
+
+def _discover(path: Path) -> list[str]:
+    return ["graph-discover", str(path), "--columns", "x,y,z", "-o", str(path.parent / "g.dot")]
+
+
 GEOTEST = ["--geo-column", "location", "--outcome", "Y", "--treatment-start", "2021-04-01",
            "--treatment-geos", "chicago,portland"]  # fmt: skip
 GEO_DESIGN = ["--geo-column", "location", "--outcome", "Y", "--markets", "2", "--durations", "10",
@@ -139,6 +151,8 @@ FILE_COMMANDS = [
                 text="t"),
     FileCommand("mmm", ("mmm",), lambda p, _: ["mmm", str(p), *MMM], mmm_frame,
                 r"Media mix model of revenue", number="revenue", text="week"),
+    FileCommand("graph-discover", ("graph-discover",), lambda p, _: _discover(p), chain_frame,
+                r"Discovered edges", number="y"),
 ]  # fmt: skip
 
 
@@ -208,6 +222,7 @@ INFINITE = {
     "uplift-score": r"infinite values in feature column 'x' \(1, the first in row 6",
     "run": r"infinite values in 'y'; remove them",
     "mmm": r"infinite values in KPI column 'revenue' \(1, the first in row 6: \+inf\)",
+    "graph-discover": r"infinite values in discovery column 'y' \(1, the first in row 6",
 }
 CONSTANT = {
     "geotest": r"'Y' is constant \(every value is 3\), so there is nothing to measure a lift",
@@ -217,6 +232,7 @@ CONSTANT = {
     "uplift-score": None,  # a constant feature scores every row alike, an answer
     "run": r"y has no variation within the arms compared",
     "mmm": r"KPI column 'revenue' is constant \(3\) in all 60 fitted weeks",
+    "graph-discover": r"column 'y' is constant in the complete rows; leave it out of --columns",
 }
 ALL_MISSING = r"all values missing in column '{n}' of 'data\.csv'"
 
