@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
 
 LINE_LENGTH = 88  # ruff's default: a generated file is checked without the project's settings
 
 
 def string(value: str) -> str:
-    """A double-quoted string literal (JSON's escapes are Python's)."""
+    """A string literal: double-quoted (JSON's escapes are Python's), unless the text holds more
+    double than single quotes – then single-quoted, as ruff's formatter prefers (fewer escapes;
+    `repr` quotes a text holding a double quote with single quotes)."""
+    if value.count('"') > value.count("'"):
+        return repr(value)
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -53,12 +58,42 @@ def flat(value: Any) -> str:
     return opening + ", ".join(parts) + closing
 
 
+def _pieces(text: str, width: int) -> list[str]:
+    """`text` cut after its newlines, and long lines after spaces, so that each piece's literal
+    fits in `width` characters where it can."""
+    pieces: list[str] = []
+    for line in text.splitlines(keepends=True):
+        current = ""
+        for token in re.split(r"(?<= )", line):  # each token ends with its space
+            if current and len(string(current + token)) > width:
+                pieces.append(current)
+                current = ""
+            current += token
+        pieces.append(current)
+    return [p for p in pieces if p]
+
+
+def _long_string(value: str, indent: int, prefix: str, suffix: str) -> str | None:
+    """A string too long for one line as a parenthesised implicit concatenation, one piece
+    per line (ruff keeps it so); None when it cannot be cut."""
+    pieces = _pieces(value, LINE_LENGTH - indent - 4)
+    if len(pieces) < 2:
+        return None
+    pad = " " * indent
+    inner = [f"{pad}    {string(p)}" for p in pieces]
+    return "\n".join([f"{pad}{prefix}(", *inner, f"{pad}){suffix}"])
+
+
 def literal(value: Any, indent: int, prefix: str = "", suffix: str = "") -> str:
     """`prefix` + the literal + `suffix` starting at column `indent`: one line if it fits in
     the line length, else exploded one element per line (recursively)."""
     pad = " " * indent
     one = f"{pad}{prefix}{flat(value)}{suffix}"
-    if len(one) <= LINE_LENGTH or scalar(value) is not None:
+    if len(one) <= LINE_LENGTH:
+        return one
+    if isinstance(value, str):
+        return _long_string(value, indent, prefix, suffix) or one
+    if scalar(value) is not None:
         return one
     opening, closing, items = _items(value)
     if not items:

@@ -18,7 +18,8 @@ from cerebro.codegen.literals import LINE_LENGTH, literal
 from cerebro.core.spec import SpecBase, render_help
 
 # The Python function of each kind whose name is not the kind's own (`cerebro.<name>`).
-FACE_NAMES = {"power": "power_analysis"}
+# Kinds whose Python function has another name (`cerebro.graph` is the shared graph package).
+FACE_NAMES = {"power": "power_analysis", "graph": "causal_graph"}
 
 # Spec fields that name the file(s) an analysis reads, hashed in the header.
 INPUT_FIELDS = ("data", "model", "plan", "calibration")
