@@ -144,8 +144,8 @@ def test_every_kind_renders_live_and_from_json(kind: str) -> None:
 
 
 def test_the_truth_table_says_which_intervals_cover(abtest_result: Result) -> None:
-    e = abtest_result.estimates[0]
-    truth = {e.key: e.ci_high + 1.0, abtest_result.estimates[1].key: e.value}
+    outside, inside = abtest_result.estimates[:2]
+    truth = {outside.key: outside.ci_high + 1.0, inside.key: inside.value}
     page = Page(render_report([abtest_result], truth=truth))
     table = page.all("table", **{"class": "recovered-vs-truth"})
     assert table and "Recovered vs truth" in page.words
