@@ -24,6 +24,8 @@ class Assumption:
     text: str
     codes: tuple[str, ...] = ()
     untested: str = "not testable from these data: a design assumption to believe"
+    #: spec fields whose value, when set (and not 'none'), handles the assumption by design
+    fields: tuple[str, ...] = ()
 
 
 _RANDOMISED = Assumption(
@@ -31,8 +33,9 @@ _RANDOMISED = Assumption(
 )
 _INDEPENDENT = Assumption(
     "Units are independent, or clustered rows are analysed by their unit.",
-    ("repeated_units", "units", "few_clusters"),
+    ("repeated_units", "units", "few_clusters", "aggregated"),
     untested="assumed: no repeating unit id was found in the data",
+    fields=("cluster", "unit"),
 )
 _NO_INTERFERENCE = Assumption(
     "One unit's treatment does not change another's outcome (no interference, SUTVA)."
@@ -192,6 +195,11 @@ def assumption_rows(result: Result) -> list[dict[str, str]]:
     rows = []
     for assumption in ASSUMPTIONS.get(kind, ()):
         found = [f for f in result.findings if f.code in assumption.codes]
+        named = _named_fields(result, assumption.fields)
+        if named and not any(f.level != "info" for f in found):
+            evidence = " ".join([f"The spec names {named}.", *(f.message for f in found)])
+            rows.append({"assumption": assumption.text, "status": "checked", "evidence": evidence})
+            continue
         if not found:
             rows.append({"assumption": assumption.text, "status": "untested",
                          "evidence": assumption.untested})  # fmt: skip
@@ -205,6 +213,17 @@ def assumption_rows(result: Result) -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def _named_fields(result: Result, fields: tuple[str, ...]) -> str:
+    """'cluster = user_id' for each of `fields` the result's spec sets (not None or 'none')."""
+    spec = result.spec
+    values = {
+        f: getattr(spec, f, None) if not isinstance(spec, dict) else spec.get(f) for f in fields
+    }
+    return ", ".join(
+        f"{f} = {v}" for f, v in values.items() if v and str(v).lower() not in ("none", "auto")
+    )
 
 
 def _design_kind(result: Result) -> str:

@@ -191,8 +191,13 @@ def _estimate_sentence(estimate: Estimate, alpha: float | None) -> str:
             f"{format_number(estimate.ci_high)})"
         )
     if _finite(estimate.p_value):
-        text += f", p = {estimate.p_value:.3g}"
+        text += f", {p_text(estimate.p_value)}"
     return text + "."
+
+
+def p_text(p: float) -> str:
+    """A p-value for a sentence: ``p < 0.0001`` below that, else three significant digits."""
+    return "p < 0.0001" if p < 1e-4 else f"p = {p:.3g}"
 
 
 def _finite(x: Any) -> bool:
@@ -210,8 +215,45 @@ def decision_lines(result: Result) -> list[str]:
         for i, decision in enumerate(columns["decision"]):
             who = ": ".join(str(columns[c][i]) for c in labels)
             lines.append(f"{who} – {decision}" if who else str(decision))
+    elif name in result.tables:
+        lines += best_variants(result.tables.columns(name), result.summary.get("alpha") or 0.05)
     lines += [f.message for f in result.findings if f.code in DECISION_CODES]
     return lines or _effect_verdicts(result)
+
+
+def best_variants(columns: Mapping[str, list[Any]], alpha: float) -> list[str]:
+    """Per outcome of a comparisons table (outcome, variant, lift, p_value), the variant with
+    the largest lift among those significantly above the control, or that none is."""
+    lift = "rel_lift" if "rel_lift" in columns else "lift"
+    if not {"outcome", "variant", "p_value", lift} <= set(columns):
+        return []
+    lines = []
+    for outcome in dict.fromkeys(columns["outcome"]):
+        rows = [i for i, o in enumerate(columns["outcome"]) if o == outcome]
+        winners = [
+            i
+            for i in rows
+            if _finite(columns[lift][i])
+            and columns[lift][i] > 0
+            and _finite(columns["p_value"][i])
+            and columns["p_value"][i] < alpha
+        ]
+        if not winners:
+            lines.append(f"{outcome}: no variant beats the control significantly.")
+            continue
+        best = max(winners, key=lambda i: columns[lift][i])
+        size = (
+            f"{100 * columns[lift][best]:+.1f}%"
+            if lift == "rel_lift"
+            else format_number(columns[lift][best])
+        )
+        others = len(winners) - 1
+        lines.append(
+            f"{outcome}: {columns['variant'][best]} is best ({size}, "
+            f"{p_text(columns['p_value'][best])})"
+            + (f"; {others} other variant(s) also beat the control." if others else ".")
+        )
+    return lines
 
 
 def _effect_verdicts(result: Result) -> list[str]:
