@@ -198,6 +198,46 @@ def register(app: typer.Typer) -> None:
         _save(frame, {k: float(v) for k, v in truth.items()}, output, f"IV, seed {seed}")
 
     _register_mmm(datasets_app)
+    _register_geo_and_confounded(datasets_app)
+
+
+def _register_geo_and_confounded(datasets_app: typer.Typer) -> None:
+    """`cerebro datasets geo` and `cerebro datasets confounded`."""
+
+    @datasets_app.command("geo")
+    @user_errors
+    def geo(
+        output: Path = OUTPUT,
+        seed: int = SEED,
+        geos: int = typer.Option(20, "--geos", min=4, help="Number of markets."),
+        lift: float = typer.Option(0.05, "--lift", help="True lift in the treated markets."),
+    ) -> None:
+        """Daily sales of markets (geo, date, sales) with a known lift in 'geo 00' and 'geo 01'
+        over the last 15 days; try `cerebro geotest FILE --geo-column geo --date-column date
+        --outcome sales --treatment-geos "geo 00,geo 01" --treatment-start <first test day>`."""
+        from cerebro.geo.synthetic import geo_test_frame, simulate_geo_test
+
+        sim = simulate_geo_test(n_geos=geos, n_pre=60, n_post=15, lift=lift, seed=seed)
+        frame = geo_test_frame(sim)
+        start = sorted(frame["date"].unique())[sim.n_pre]
+        truth = {"lift": lift, "incremental": sim.incremental, "att": sim.att,
+                 "treatment_geos": ["geo 00", "geo 01"], "treatment_start": start}  # fmt: skip
+        _save(frame, truth, output, f"{geos} markets × {sim.n_pre + sim.n_post} days, seed {seed}")
+
+    @datasets_app.command("confounded")
+    @user_errors
+    def confounded(
+        output: Path = OUTPUT,
+        seed: int = SEED,
+        rows: int = typer.Option(2000, "--rows", min=50, help="Number of rows."),
+    ) -> None:
+        """Observational data: a treatment taken more often by older, more engaged customers
+        who also spend more (true ATE 1, a naive difference far above it); try `cerebro causal
+        FILE --treatment treated --outcome spend --confounders age,engagement --method aipw`."""
+        from cerebro.data.synthetic import confounded_table
+
+        frame, truth = confounded_table(rows, seed=seed)
+        _save(frame, truth, output, f"observational, seed {seed}")
 
 
 def _register_mmm(datasets_app: typer.Typer) -> None:

@@ -293,3 +293,21 @@ def _saas_truth(
         "seed": seed,
     }
     return truth
+
+
+def confounded_table(n: int = 2000, seed: int = 0) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Observational data with known truth: `treated` (0/1) is more likely for older and more
+    engaged customers, who also spend more; `spend` = 1·treated + 0.05·age + 2·engagement +
+    noise, so the true ATE is 1 while the naive difference of means is biased upwards (it is
+    returned too). Adjusting for `age` and `engagement` removes the bias."""
+    rng = np.random.default_rng(seed)
+    age = rng.uniform(18, 70, n).round(0)
+    engagement = rng.normal(0, 1, n)
+    logit = -2.2 + 0.04 * age + 0.9 * engagement
+    treated = (rng.random(n) < special.expit(logit)).astype(np.int64)
+    spend = 1.0 * treated + 0.05 * age + 2.0 * engagement + rng.normal(0, 1, n)
+    frame = pd.DataFrame(
+        {"treated": treated, "age": age, "engagement": engagement.round(4), "spend": spend.round(4)}
+    )
+    naive = frame.spend[frame.treated == 1].mean() - frame.spend[frame.treated == 0].mean()
+    return frame, {"ate": 1.0, "naive_difference": float(naive), "seed": seed}
