@@ -50,7 +50,7 @@ def demo_commands(folder: Path) -> list[list[str]]:
 def test_make_demo_commands_run(tmp_path: Path) -> None:
     commands = demo_commands(tmp_path)
     assert [c[0] for c in commands] == ["datasets", "abtest", "uplift", "report"]
-    commands[0] += ["--users", "3000", "--days", "8"]  # small: the story itself is tested below
+    commands[0] += ["--users", "1500", "--days", "4"]  # small: the story itself is tested below
     for command in commands:
         run = CliRunner().invoke(app, command)
         assert run.exit_code == 0, (command, run.output)
@@ -58,9 +58,13 @@ def test_make_demo_commands_run(tmp_path: Path) -> None:
     assert page.count('<section class="result"') == 2
     assert "Recovered vs truth" in page and "revenue: C_adaptive_v2 − A_control" in page
     assert "ATE (C_adaptive_v2 vs A_control)" in page
+    assert (
+        "The truth the data were simulated with" in page
+        and "driven by baseline_productivity" in page
+    )
     uplift = json.loads((tmp_path / "uplift.json").read_text())
     assert any(f["code"] == "aggregated" for f in uplift["findings"])
-    assert uplift["summary"]["units"] == 3000
+    assert uplift["summary"]["units"] == 1500
 
 
 @pytest.mark.slow

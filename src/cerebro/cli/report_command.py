@@ -34,11 +34,11 @@ def read_result(path: Path) -> tuple[Any, Any]:
     return result, source
 
 
-def read_truth(path: Path | None) -> dict[str, float]:
-    """True values by estimate key: the ``estimates`` mapping of a truth file (as `cerebro
-    datasets` writes), or a flat mapping of keys to numbers."""
+def read_truth(path: Path | None) -> tuple[dict[str, float], list[str]]:
+    """True values by estimate key – the ``estimates`` mapping of a truth file (as `cerebro
+    datasets saas` writes), or a flat mapping of keys to numbers – and its ``story`` lines."""
     if path is None:
-        return {}
+        return {}, []
     if not path.is_file():
         raise UserInputError(f"truth file {str(path)!r} does not exist; check the path.")
     try:
@@ -48,7 +48,9 @@ def read_truth(path: Path | None) -> dict[str, float]:
     table = payload.get("estimates", payload) if isinstance(payload, dict) else None
     if not isinstance(table, dict):
         raise UserInputError(f"truth file {path.name} must hold a mapping of estimate keys.")
-    return {k: float(v) for k, v in table.items() if isinstance(v, int | float)}
+    story = payload.get("story", []) if isinstance(payload, dict) else []
+    values = {k: float(v) for k, v in table.items() if isinstance(v, int | float)}
+    return values, [str(line) for line in story] if isinstance(story, list) else []
 
 
 def register(app: typer.Typer) -> None:
@@ -78,11 +80,13 @@ def register(app: typer.Typer) -> None:
             if path.exists() and output.exists() and path.samefile(output):
                 raise UserInputError(f"--output is the input file {path.name}; choose another.")
         loaded = [read_result(p) for p in results]
+        values, story = read_truth(truth)
         with status("rendering the report …"):
             page = render_report(
                 [r for r, _ in loaded],
                 title=title,
-                truth=read_truth(truth),
+                truth=values,
+                truth_notes=story,
                 sources=[s for _, s in loaded],
             )
         write_atomically(output, page)

@@ -161,7 +161,28 @@ def saas_experiment(
     }
     truth["uplift"] = _uplift_truth(rates["expected"]["revenue"])
     truth["estimates"] = _estimate_keys(truth)
+    truth["story"] = _story(truth)
     return frame, truth
+
+
+def _story(truth: dict[str, Any]) -> list[str]:
+    """The truth in sentences, for the report beside the estimates."""
+    effects, uplift = truth["effects"], truth["uplift"]
+
+    def lifts(metric: str) -> str:
+        return ", ".join(
+            f"{arm} {100 * effects[metric][arm]['relative']:+.1f}%" for arm in COHORTS[1:]
+        )
+
+    ratios = ", ".join(
+        f"{arm} {u['top_20_percent_ratio']:.1f}×" for arm, u in uplift["arms"].items()
+    )
+    return [
+        f"Revenue per user-day vs {truth['control']}: {lifts('revenue')}.",
+        f"7-day retention vs {truth['control']}: {lifts('retention_7d')}.",
+        f"The top 20% of users by true revenue effect gain {ratios} the average effect.",
+        "The revenue effect is driven by " + ", ".join(uplift["drivers"]) + ".",
+    ]
 
 
 def revenue_multiplier(

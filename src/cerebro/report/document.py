@@ -95,13 +95,15 @@ def render_report(
     *,
     title: str | None = None,
     truth: Mapping[str, float] | None = None,
+    truth_notes: Sequence[str] = (),
     sources: Sequence[Source | None] | None = None,
 ) -> str:
     """The self-contained HTML report of `results` (one section each, an overview first).
 
     `truth` maps estimate keys (or labels) to known true values – a simulation's truth file –
-    shown beside the estimates with whether each interval covers its truth. `sources` gives,
-    per result, the file it was read from and the version that wrote it.
+    shown beside the estimates with whether each interval covers its truth; `truth_notes` are
+    that truth in sentences (a truth file's ``story``), shown after the summary. `sources`
+    gives, per result, the file it was read from and the version that wrote it.
     """
     if not results:
         raise UserInputError("a report needs at least one result; give one or more JSON files.")
@@ -111,7 +113,9 @@ def render_report(
         for i, (r, s) in enumerate(zip(results, sources, strict=True))
     ]
     page_title = title or (sections[0].title if len(sections) == 1 else "Cerebro report")
-    return _template().render(title=page_title, sections=sections, version=__version__)
+    return _template().render(
+        title=page_title, sections=sections, version=__version__, truth_notes=list(truth_notes)
+    )
 
 
 def _template():
