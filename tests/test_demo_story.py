@@ -109,3 +109,31 @@ def test_the_story_is_recovered() -> None:
         assert 2.5 <= top / ate.value <= 5, (arm, top / ate.value)
         ranked = drivers[drivers.arm == arm].sort_values("importance", ascending=False)
         assert set(ranked.feature.iloc[:3]) == set(story["drivers"]), list(ranked.feature)
+
+
+def test_saas_options_set_the_truth(tmp_path: Path) -> None:
+    out = tmp_path / "s.csv"
+    args = ["datasets", "saas", "-o", str(out), "--users", "300", "--days", "2"]
+    run = CliRunner().invoke(
+        app,
+        [*args, "--revenue-lift", "0.3,0.1", "--retention-lift", "0,0.05", "--heterogeneity", "0"],
+    )
+    assert run.exit_code == 0, run.output
+    truth = json.loads((tmp_path / "s_truth.json").read_text())
+    revenue, retention = truth["effects"]["revenue"], truth["effects"]["retention_7d"]
+    # without heterogeneity every user's purchase probability rises by exactly the lift
+    assert revenue["B_adaptive_v1"]["relative"] == pytest.approx(0.3, rel=1e-9)
+    assert revenue["C_adaptive_v2"]["relative"] == pytest.approx(0.1, rel=1e-9)
+    assert retention["B_adaptive_v1"]["absolute"] == 0.0
+    assert 0.04 < retention["C_adaptive_v2"]["relative"] <= 0.05  # capped at 0.995 per user
+    # only the plan (purchase rate and amount) spreads the effect now: far below 3.8×
+    assert truth["uplift"]["arms"]["B_adaptive_v1"]["top_20_percent_ratio"] < 2.5
+    assert truth["options"] == {"revenue_lift": [0.3, 0.1], "retention_lift": [0.0, 0.05],
+                                "heterogeneity": 0.0}  # fmt: skip
+    for bad, message in (
+        (["--revenue-lift", "0.3"], "--revenue-lift takes two numbers"),
+        (["--heterogeneity", "5"], "heterogeneity must be between 0 and 3"),
+        (["--retention-lift", "0.1,-2"], "retention_lift takes two relative lifts"),
+    ):
+        run = CliRunner().invoke(app, [*args, *bad])
+        assert run.exit_code == 2 and message in run.output, run.output
