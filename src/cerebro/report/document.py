@@ -33,8 +33,14 @@ from cerebro.report.text import format_number, formatted_columns, headline_colum
 #: Rows of a secondary table shown in the report (the JSON result has them all).
 MAX_TABLE_ROWS = 40
 _LEVEL_ORDER = {"error": 0, "warning": 1, "info": 2}
-#: Findings whose message is the analysis's own recommendation.
-DECISION_CODES = ("policy", "answer", "best_arm", "best_policy", "best_treatment", "decision")
+#: Per kind, the findings whose message is the analysis's own recommendation (a bandit's
+#: `policy` finding describes its method, an uplift's is its targeting plan).
+DECISION_CODES = {
+    "abtest": ("best_arm",),
+    "bandit": ("best_arm", "best_policy"),
+    "power": ("answer",),
+    "uplift": ("policy", "best_treatment"),
+}
 
 
 @dataclass
@@ -221,7 +227,8 @@ def decision_lines(result: Result) -> list[str]:
             lines.append(f"{who} – {decision}" if who else str(decision))
     elif name in result.tables:
         lines += best_variants(result.tables.columns(name), result.summary.get("alpha") or 0.05)
-    lines += [f.message for f in result.findings if f.code in DECISION_CODES]
+    codes = DECISION_CODES.get(result.kind, ())
+    lines += [f.message for f in result.findings if f.code in codes]
     return lines or _effect_verdicts(result)
 
 
