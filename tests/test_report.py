@@ -217,3 +217,13 @@ def test_report_option_on_an_analysis_command(tmp_path: Path) -> None:
     run = CliRunner().invoke(app, [*args, "--report", str(tmp_path / "r.txt"), "-o", str(other)])
     assert run.exit_code == 2 and ".html" in run.output
     assert not other.exists()
+
+
+def test_a_failed_run_writes_no_report(tmp_path: Path) -> None:
+    data = tmp_path / "d.csv"
+    data.write_text("arm,y\nA,1\nB,2\nA,3\nB,4\n")
+    report = tmp_path / "r.html"
+    args = ["abtest", str(data), "-t", "arm", "-y", "missing", "--report", str(report)]
+    run = CliRunner().invoke(app, args)
+    assert run.exit_code == 2 and "missing" in run.output
+    assert not report.exists() and [p.name for p in tmp_path.iterdir()] == ["d.csv"]
