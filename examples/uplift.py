@@ -4,7 +4,7 @@ python examples/uplift.py"""
 import cerebro
 from cerebro.datasets import saas_experiment
 
-frame, truth = saas_experiment(n_users=2000, n_days=5, seed=2)
+frame, truth = saas_experiment(n_users=1200, n_days=3, seed=2)
 res = cerebro.uplift(
     frame, treatment="cohort", control="A_control", outcome="revenue", unit="user_id",
     aggregate="mean", features=["tenure_months", "baseline_productivity", "churn_risk", "plan"],
