@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from cerebro.cli.main import app
 from cerebro.core.errors import UserInputError
-from cerebro.data.synthetic import saas_experiment
+from cerebro.data.synthetic import SaasEffects, saas_experiment
 from cerebro.experiments.abtest.analysis import abtest
 
 runner = CliRunner()
@@ -25,7 +25,9 @@ C_RETENTION = "retention_7d: C_adaptive_v2 − A_control"
 def saas():
     """2,000 users × 14 days; C has no effect on retention (the truth says 0), yet the rows
     taken as independent give p = 0.0016."""
-    frame, truth = saas_experiment(n_users=2000, n_days=14, seed=2)
+    frame, truth = saas_experiment(
+        n_users=2000, n_days=14, seed=2, effects=SaasEffects(retention_lift=(0.10, 0.0))
+    )
     assert truth["effects"]["retention_7d"]["C_adaptive_v2"]["absolute"] == 0.0
     return frame
 

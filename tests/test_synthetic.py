@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cerebro.cli.main import app
-from cerebro.datasets import saas_experiment
+from cerebro.datasets import SaasEffects, saas_experiment
 from cerebro.experiments.abtest.analysis import abtest
 
 METRICS = ["ai_calls", "tasks_completed", "satisfaction_score", "retention_7d", "revenue"]
@@ -46,7 +46,9 @@ def test_value_ranges(small):
 
 def test_truth_is_recovered_within_four_standard_errors():
     """Per-user means (days within a user are correlated), 20,000 users × 5 days."""
-    frame, truth = saas_experiment(n_users=20_000, n_days=5, seed=11)
+    frame, truth = saas_experiment(
+        n_users=20_000, n_days=5, seed=11, effects=SaasEffects(retention_lift=(0.10, 0.0))
+    )
     users = frame.groupby(["user_id", "cohort"], as_index=False)[METRICS].mean()
     grouped = users.groupby("cohort")[METRICS]
     mean, var, n = grouped.mean(), grouped.var(), grouped.size()

@@ -40,9 +40,10 @@ def test_the_command_keeps_its_options_in_their_order():
     command = get_command(app).commands["uplift"]
     assert [p.name for p in command.params] == [
         *["data", "treatment", "outcome", "features", "model", "control", "learner"],
-        *["propensity", "outcome_type", "unit", "folds", "tiers", "value_per_outcome"],
+        *["propensity", "outcome_type", "unit", "aggregate", "folds", "tiers"],
+        "value_per_outcome",
         *["cost_per_treatment", "budget", "alpha", "seed", "jobs", "predictions", "save"],
-        *["as_json", "output", "plot"],
+        *["as_json", "output", "plot", "report"],
     ]
 
 

@@ -47,6 +47,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 JSON_HELP = "Print the result as JSON (the versioned contract) instead of a table."
 OUTPUT_HELP = "Also write the JSON result to this file (atomically)."
 PLOT_HELP = "Also save a figure of the result (.png, .svg or .pdf)."
+REPORT_HELP = (
+    "Also write a self-contained HTML report of the result (summary, decision, estimates, "
+    "assumptions, findings, figure, method, reproducibility)."
+)
 
 
 def fail(message: str) -> typer.Exit:
@@ -63,9 +67,11 @@ OUTPUT_OPTIONS = {
     "plot": "--plot",
     "predictions": "--predictions",
     "save": "--save",
+    "report": "--report",
 }
 INPUT_OPTIONS = ("data", "spec_file", "model_file")
 PLOT_SUFFIXES = (".png", ".svg", ".pdf")
+REPORT_SUFFIXES = (".html", ".htm")
 
 
 def user_errors(func: F) -> F:
@@ -160,6 +166,10 @@ def check_outputs(outputs: dict[str, Path], inputs: list[Path]) -> None:
         if flag == "--plot" and path.suffix.lower() not in PLOT_SUFFIXES:
             raise UserInputError(
                 f"cannot save a plot as {path.name!r}; use a .png, .svg or .pdf name."
+            )
+        if flag == "--report" and path.suffix.lower() not in REPORT_SUFFIXES:
+            raise UserInputError(
+                f"cannot write a report as {path.name!r}; use a .html name (e.g. report.html)."
             )
         folder = path.parent
         while not folder.exists() and folder != folder.parent:
@@ -317,8 +327,19 @@ def write_atomically(path: str | Path, text: str) -> None:
         handle.write(text)
 
 
-def emit(result: Result, as_json: bool, output: Path | None, plot: Path | None = None) -> None:
-    """Show a result the way the user asked, and write the files the run produced."""
+def emit(
+    result: Result,
+    as_json: bool,
+    output: Path | None,
+    plot: Path | None = None,
+    report: Path | None = None,
+) -> None:
+    """Show a result the way the user asked, and write the files the run produced (all staged:
+    renamed into place together when the command succeeds)."""
+    if report is not None:
+        from cerebro.report.document import render_report
+
+        write_atomically(report, render_report([result]))
     if plot is not None:
         from cerebro.report.plots import plot_result, save_figure
 
@@ -336,7 +357,7 @@ def emit(result: Result, as_json: bool, output: Path | None, plot: Path | None =
         from cerebro.report.text import print_result
 
         print_result(result, stdout)
-        for written in (output, plot, *artefacts):
+        for written in (output, plot, report, *artefacts):
             if written is not None:
                 stderr.print(f"[dim]wrote {written}[/dim]")
 

@@ -54,6 +54,17 @@ def truth_table(truth: dict) -> Table:
     return table
 
 
+def _two_lifts(text: str, flag: str) -> tuple[float, float]:
+    """'0.15,0.25' as two numbers, or one sentence naming the flag."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 2:
+        raise UserInputError(f"{flag} takes two numbers separated by a comma (e.g. 0.15,0.25).")
+    return values  # type: ignore[return-value]
+
+
 # Every data set takes these two (one definition; typer reads an option's metadata only).
 OUTPUT = typer.Option(..., "--output", "-o", help="Where to write (.csv or .parquet).")
 SEED = typer.Option(0, "--seed", help="Random seed; the same seed gives the same data.")
@@ -84,15 +95,41 @@ def register(app: typer.Typer) -> None:
         seed: int = SEED,
         users: int = typer.Option(50_000, "--users", min=3, help="Number of users."),
         days: int = typer.Option(30, "--days", min=1, help="Days per user."),
+        revenue_lift: str = typer.Option(
+            "0.15,0.25",
+            "--revenue-lift",
+            help="Average relative revenue lift of B_adaptive_v1 and C_adaptive_v2 (two numbers).",
+        ),
+        retention_lift: str = typer.Option(
+            "0.10,0.18",
+            "--retention-lift",
+            help="Relative lift of 7-day retention of B_adaptive_v1 and C_adaptive_v2.",
+        ),
+        heterogeneity: float = typer.Option(
+            1.3,
+            "--heterogeneity",
+            help="Spread (log scale, 0–3) of each user's revenue effect, driven by baseline "
+            "productivity, churn risk and tenure; 0: the same relative lift for everyone.",
+        ),
     ) -> None:
         """The SaaS AI-assistant experiment: users × days rows, three cohorts, known effects.
 
-        Also writes the true effects to <name>_truth.json beside the data.
+        Also writes the true effects to <name>_truth.json beside the data. The defaults tell
+        the usual story: revenue +15% (B) and +25% (C), retention +10% and +18%, the top 20% of
+        users by effect gaining about 3.8× the average.
         """
-        from cerebro.data.synthetic import saas_experiment
+        from cerebro.data.synthetic import SaasEffects, saas_experiment
 
+        try:
+            effects = SaasEffects(
+                revenue_lift=_two_lifts(revenue_lift, "--revenue-lift"),
+                retention_lift=_two_lifts(retention_lift, "--retention-lift"),
+                heterogeneity=heterogeneity,
+            )
+        except ValueError as err:
+            raise UserInputError(f"{err}.") from None
         with status(f"generating {users:,} users × {days} days …"):
-            frame, truth = saas_experiment(n_users=users, n_days=days, seed=seed)
+            frame, truth = saas_experiment(n_users=users, n_days=days, seed=seed, effects=effects)
         with status(f"writing {output} …"):
             write_table(frame, output)
             truth_path = output.with_name(output.stem + "_truth.json")
@@ -161,6 +198,46 @@ def register(app: typer.Typer) -> None:
         _save(frame, {k: float(v) for k, v in truth.items()}, output, f"IV, seed {seed}")
 
     _register_mmm(datasets_app)
+    _register_geo_and_confounded(datasets_app)
+
+
+def _register_geo_and_confounded(datasets_app: typer.Typer) -> None:
+    """`cerebro datasets geo` and `cerebro datasets confounded`."""
+
+    @datasets_app.command("geo")
+    @user_errors
+    def geo(
+        output: Path = OUTPUT,
+        seed: int = SEED,
+        geos: int = typer.Option(20, "--geos", min=4, help="Number of markets."),
+        lift: float = typer.Option(0.05, "--lift", help="True lift in the treated markets."),
+    ) -> None:
+        """Daily sales of markets (geo, date, sales) with a known lift in 'geo 00' and 'geo 01'
+        over the last 15 days; try `cerebro geotest FILE --geo-column geo --date-column date
+        --outcome sales --treatment-geos "geo 00,geo 01" --treatment-start <first test day>`."""
+        from cerebro.geo.synthetic import geo_test_frame, simulate_geo_test
+
+        sim = simulate_geo_test(n_geos=geos, n_pre=60, n_post=15, lift=lift, seed=seed)
+        frame = geo_test_frame(sim)
+        start = sorted(frame["date"].unique())[sim.n_pre]
+        truth = {"lift": lift, "incremental": sim.incremental, "att": sim.att,
+                 "treatment_geos": ["geo 00", "geo 01"], "treatment_start": start}  # fmt: skip
+        _save(frame, truth, output, f"{geos} markets × {sim.n_pre + sim.n_post} days, seed {seed}")
+
+    @datasets_app.command("confounded")
+    @user_errors
+    def confounded(
+        output: Path = OUTPUT,
+        seed: int = SEED,
+        rows: int = typer.Option(2000, "--rows", min=50, help="Number of rows."),
+    ) -> None:
+        """Observational data: a treatment taken more often by older, more engaged customers
+        who also spend more (true ATE 1, a naive difference far above it); try `cerebro causal
+        FILE --treatment treated --outcome spend --confounders age,engagement --method aipw`."""
+        from cerebro.data.synthetic import confounded_table
+
+        frame, truth = confounded_table(rows, seed=seed)
+        _save(frame, truth, output, f"observational, seed {seed}")
 
 
 def _register_mmm(datasets_app: typer.Typer) -> None:

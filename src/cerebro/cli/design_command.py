@@ -12,7 +12,7 @@ from typing import Any
 
 import typer
 
-from cerebro.cli.common import JSON_HELP, PLOT_HELP, emit, staged_path
+from cerebro.cli.common import JSON_HELP, PLOT_HELP, REPORT_HELP, emit, staged_path
 from cerebro.cli.spec_options import spec_command
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Result
@@ -44,6 +44,7 @@ def _design_outputs(
     ),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     plot: Path | None = typer.Option(None, "--plot", help=PLOT_HELP + " (love plot)"),
+    report: Path | None = typer.Option(None, "--report", help=REPORT_HELP),
 ) -> None:
     """`--output` is the assignment table here, not the JSON result."""
     if output is not None and output.suffix.lower() not in _WRITERS:
@@ -53,7 +54,7 @@ def _design_outputs(
     result = run(fields)
     if output is not None:
         write_table_atomically(result.data, output)
-    emit(result, as_json, None, plot)
+    emit(result, as_json, None, plot, report)
     if output is not None and not as_json:
         typer.echo(f"wrote {output}", err=True)
 

@@ -107,6 +107,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "What-if: the KPI a saved media mix model predicts under a spend plan for the weeks after "
         "its data, with credible intervals, the incremental KPI and the plan's ROI.",
     ),
+    "report": (
+        "cerebro.cli.report_command",
+        "Write one self-contained HTML report of saved results: summary, decision, estimates, "
+        "assumptions and their checks, findings, figures, method and references, and what "
+        "reproduces them.",
+    ),
     "run": (
         "cerebro.cli.run_command",
         "Run any analysis from a spec file (every registered kind).",

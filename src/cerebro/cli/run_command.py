@@ -11,6 +11,7 @@ from rich.table import Table
 from cerebro.cli.common import (
     JSON_HELP,
     OUTPUT_HELP,
+    REPORT_HELP,
     check_outputs,
     emit,
     status,
@@ -45,17 +46,22 @@ def register(app: typer.Typer) -> None:
         ),
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
         output: Path | None = typer.Option(None, "--output", "-o", help=OUTPUT_HELP),
+        report: Path | None = typer.Option(None, "--report", help=REPORT_HELP),
     ) -> None:
         """Run any analysis from a spec file (every registered kind)."""
         spec = read_spec_file(spec_file)
         if data is not None:
             spec["data"] = str(data)
-        outputs = {**({"--output": output} if output else {}), **spec_outputs(spec)}
+        outputs = {
+            **({"--output": output} if output else {}),
+            **({"--report": report} if report else {}),
+            **spec_outputs(spec),
+        }
         inputs = [spec_file, *([Path(spec["data"])] if isinstance(spec.get("data"), str) else [])]
         check_outputs(outputs, inputs)  # the files the spec asks for too, before the run
         with status(f"running {spec.get('kind', 'analysis')} …"):
             result = run_spec(spec)
-        emit(result, as_json, output)
+        emit(result, as_json, output, report=report)
 
     @app.command("methods")
     def methods_command() -> None:

@@ -29,12 +29,20 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 from rich.markup import escape
 
-from cerebro.cli.common import JSON_HELP, OUTPUT_HELP, PLOT_HELP, emit, run_fields, user_errors
+from cerebro.cli.common import (
+    JSON_HELP,
+    OUTPUT_HELP,
+    PLOT_HELP,
+    REPORT_HELP,
+    emit,
+    run_fields,
+    user_errors,
+)
 from cerebro.core.results import Result
 from cerebro.core.spec import SpecBase, face_hints, render_help, split_list
 
 #: Options every spec command may add; a spec field of the same name would be shadowed.
-RESERVED = ("as_json", "output", "plot", "help")
+RESERVED = ("as_json", "output", "plot", "report", "help")
 
 
 @dataclass(frozen=True)
@@ -184,8 +192,9 @@ def output_options(figures: str = "") -> Callable[..., None]:
         as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
         output: Path | None = typer.Option(None, "--output", "-o", help=OUTPUT_HELP),
         plot: Path | None = typer.Option(None, "--plot", help=PLOT_HELP + figures),
+        report: Path | None = typer.Option(None, "--report", help=REPORT_HELP),
     ) -> None:
-        emit(run(fields), as_json, output, plot)
+        emit(run(fields), as_json, output, plot, report)
 
     return body
 
@@ -208,7 +217,7 @@ def spec_command(
     `run_fields`: validate the spec, run its registered runner under a spinner showing
     `message`, a text or a function of the fields). `body` declares the command's own options
     as typer parameters after its first two; the default (`output_options(figures)`) adds
-    ``--json``, ``--output``/``-o`` and ``--plot`` and emits the result.
+    ``--json``, ``--output``/``-o``, ``--plot`` and ``--report`` and emits the result.
     """
     body = body or output_options(figures)
     options = field_options(spec_type)

@@ -268,3 +268,39 @@ def _file_stats(
             )
         )
     return stats
+
+
+def collapse_units(
+    frame: pd.DataFrame,
+    unit: str,
+    outcome: str,
+    constant: list[str],
+    how: str = "mean",
+) -> tuple[pd.DataFrame, list[str]]:
+    """One row per unit: the outcome's mean (or sum) over the unit's rows, and every other
+    column that is constant within each unit (its value); columns that vary within a unit
+    (the day, the daily metrics) are dropped and returned by name. The columns in `constant`
+    (the treatment, named features) must be constant: a unit whose treatment or feature changes
+    between its rows is refused, naming the column, since it cannot be one row.
+
+    Missing outcome values are skipped in the mean (a unit with none keeps a missing outcome
+    and is left out later as an incomplete row), as a per-unit average of observed days.
+    """
+    if how not in ("mean", "sum"):
+        raise UserInputError(f"unknown aggregation {how!r}; use mean or sum.")
+    others = [c for c in frame.columns if c not in (unit, outcome)]
+    grouped = frame.groupby(unit, sort=False, dropna=True)
+    varying = grouped[others].nunique(dropna=False).gt(1).any() if others else None
+    for column in constant:
+        if varying is not None and bool(varying.get(column, False)):
+            raise UserInputError(
+                f"column {column!r} changes within a {unit}, so the rows cannot be collapsed to "
+                f"one row per {unit}; give features that are constant per {unit} (or drop "
+                "--aggregate)."
+            )
+    kept = [c for c in others if varying is None or not bool(varying[c])]
+    dropped = [str(c) for c in others if c not in kept]
+    values = grouped[outcome].mean() if how == "mean" else grouped[outcome].sum(min_count=1)
+    out = grouped[kept].first() if kept else values.to_frame().iloc[:, :0]
+    out[outcome] = values
+    return out.reset_index(), dropped

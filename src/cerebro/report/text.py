@@ -136,6 +136,12 @@ def _shown(columns: Columns) -> tuple[dict[str, list[str]], set[str]]:
     return {_header(c): v for c, v in merge_intervals(columns).items()}, text
 
 
+def formatted_columns(columns: Columns) -> tuple[dict[str, list[str]], set[str]]:
+    """Every cell formatted for people under people's headers (intervals merged), and which
+    headers hold text; the HTML report's tables use it."""
+    return _shown(columns)
+
+
 def _rich_table(columns: Columns, title: str | None, width: int = 10_000) -> Table:
     shown, text_columns = _shown(columns)
     shown, hidden = fit_to_width(shown, width)

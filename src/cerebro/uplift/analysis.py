@@ -39,7 +39,13 @@ from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.data.columns import arm_codes, note_dropped, numeric_column
 from cerebro.data.load import label_text, load_table, require_columns
-from cerebro.data.units import RepeatedUnit, is_none, unit_in_file, unit_in_frame
+from cerebro.data.units import (
+    RepeatedUnit,
+    collapse_units,
+    is_none,
+    unit_in_file,
+    unit_in_frame,
+)
 from cerebro.data.validate import require_discrete_treatment, require_finite
 from cerebro.uplift.model_file import (
     FeatureEncoding,
@@ -537,6 +543,8 @@ def resolve_unit(spec: UpliftSpec, frame: pd.DataFrame | None) -> tuple[str | No
         unit = found.column
         why = f"rows repeat the unit id {found.describe()}, so they are not independent"
         level, code = "warning", "repeated_units"
+    if spec.aggregate != "none":
+        return unit, []  # `aggregate` collapses the rows to one per unit and says so
     if spec.model == "causal_forest":
         raise UserInputError(
             f"{why}, and the causal forest samples rows, not units; use a meta-learner (e.g. "
@@ -566,6 +574,9 @@ def run_uplift(spec: UpliftSpec, frame: pd.DataFrame | None = None) -> Result:
     and drivers of each arm."""
     unit, unit_findings = resolve_unit(spec, frame)
     frame = _load(spec, frame, unit)
+    if spec.aggregate != "none":
+        frame, note = _aggregate(spec, frame, unit)
+        unit, unit_findings = None, [note]
     data = prepare(frame, spec, unit)
     findings = [*unit_findings, *data.findings]
     models = list(MODELS) if spec.model == "all" else [spec.model]
@@ -585,6 +596,28 @@ def run_uplift(spec: UpliftSpec, frame: pd.DataFrame | None = None) -> Result:
             fits[arm][model] = _fit_one(model, X, y, t, spec, data.binary, groups)
     say("evaluating")
     return _build_result(spec, data, fits, pair_data, findings, say)
+
+
+def _aggregate(
+    spec: UpliftSpec, frame: pd.DataFrame, unit: str | None
+) -> tuple[pd.DataFrame, Finding]:
+    """One row per unit (`spec.aggregate`), and the finding that says so."""
+    if unit is None:
+        raise UserInputError(
+            f"--aggregate {spec.aggregate} collapses each unit's rows, but no repeating unit id "
+            "was found; name it with --unit COLUMN."
+        )
+    rows = len(frame)
+    collapsed, dropped = collapse_units(
+        frame, unit, spec.outcome, [spec.treatment, *spec.features], spec.aggregate
+    )
+    message = (
+        f"{rows:,} rows collapsed to {len(collapsed):,} {unit} units: the {spec.aggregate} of "
+        f"{spec.outcome} per {unit}; every effect, tier and targeting count is per {unit}"
+        + (f"; columns varying within a {unit} left out: {', '.join(dropped)}" if dropped else "")
+        + "."
+    )
+    return collapsed.drop(columns=[unit]), Finding("info", "aggregated", message)
 
 
 def _steps(total: int) -> Progress:

@@ -71,6 +71,13 @@ class UpliftSpec(SpecBase):
         "error is clustered by unit. Empty: a repeating unit id is detected and used; 'none': "
         "every row is an independent unit.",
     )
+    aggregate: Literal["none", "mean", "sum"] = Field(
+        "none",
+        description="Collapse each unit's rows (`unit`, or a detected unit id) to one row "
+        "before modelling: the outcome's mean or sum over the unit's rows, and the columns "
+        "constant within a unit as its features; effects, tiers and targeting then count units "
+        "(e.g. user-level uplift from user × day rows). none: model the rows.",
+    )
     folds: int = Field(5, description="Cross-fitting folds (every row scored out of fold).")
     tiers: int = Field(5, description="Number of response tiers (quantiles of predicted uplift).")
     value_per_outcome: float = Field(
@@ -185,6 +192,11 @@ class UpliftSpec(SpecBase):
             raise ValueError(
                 f"the unit column {self.unit!r} cannot also be the treatment, the outcome or a "
                 "feature"
+            )
+        if self.aggregate != "none" and self.unit == "none":
+            raise ValueError(
+                f"aggregate {self.aggregate!r} collapses each unit's rows, but unit is 'none'; "
+                "name the unit column (e.g. --unit user_id)"
             )
         if len(set(self.features)) != len(self.features):
             raise ValueError("--features names a column twice")
