@@ -168,6 +168,17 @@ def test_auto_runs_and_writes_a_spec_and_a_pipeline_that_reproduce_the_run(tmp_p
     assert json.loads(Path("ab.json").read_text()) == json.loads(Path("run.json").read_text())
 
 
+def test_auto_writes_the_report_of_its_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    by_name("randomised test with a post-treatment").frame.to_csv("ab.csv", index=False)
+    result = CliRunner().invoke(app, ["auto", "ab.csv", "--report", "ab.html"])
+    assert result.exit_code == 0, result.output
+    page = Path("ab.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "A/B test" in page and "data:image/png" in page
+    refused = CliRunner().invoke(app, ["auto", "ab.csv", "--report", "x.html", "--no-run"])
+    assert refused.exit_code == 2 and "--report" in refused.output and not Path("x.html").exists()
+
+
 def test_no_run_only_advises(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     by_name("running variable").frame.to_csv("rd.csv", index=False)

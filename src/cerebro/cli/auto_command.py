@@ -92,15 +92,19 @@ def roles_from(options: dict[str, Any]) -> Any:
     )
 
 
-def check_paths(output: Path | None, spec: Path | None, notebook: Path | None, data: Path) -> None:
+def check_paths(
+    output: Path | None, spec: Path | None, notebook: Path | None, report: Path | None,
+    data: Path,
+) -> None:  # fmt: skip
     for flag, path, suffixes in (
         ("--output", output, (".py",)),
         ("--spec", spec, (".yaml", ".yml")),
         ("--notebook", notebook, (".ipynb",)),
+        ("--report", report, (".html", ".htm")),
     ):
         if path is not None and path.suffix.lower() not in suffixes:
             raise UserInputError(f"{flag} {path.name!r} must end in {suffixes[0]}.")
-    outputs = {"--output": output, "--spec": spec, "--notebook": notebook}
+    outputs = {"--output": output, "--spec": spec, "--notebook": notebook, "--report": report}
     check_outputs({k: p for k, p in outputs.items() if p is not None}, [data])
 
 
@@ -113,7 +117,10 @@ def auto(data: Path, options: dict[str, Any]) -> None:
     from cerebro.data.load import load_table
 
     output, spec_path, notebook = options["output"], options["spec"], options["notebook"]
-    check_paths(output, spec_path, notebook, data)
+    report = options["report"]
+    if report is not None and not options["run"]:
+        raise UserInputError("--report shows the analysis's result; drop --no-run or --report.")
+    check_paths(output, spec_path, notebook, report, data)
     roles = roles_from(options)
     if roles.columns():
         load_table(data, roles.columns())  # the named columns: exist, hold values (one sentence)
@@ -139,6 +146,11 @@ def auto(data: Path, options: dict[str, Any]) -> None:
     source = str(spec_path) if spec_path is not None else None
     for path in write_pipelines(spec, output, notebook, source=source, reasons=advice.reasons):
         stderr.print(f"[dim]wrote {path}[/dim]")
+    if report is not None and result is not None:
+        from cerebro.report.document import render_report
+
+        write_atomically(report, render_report([result]))
+        stderr.print(f"[dim]wrote {report}[/dim]")
 
 
 def register(app: typer.Typer) -> None:
@@ -154,6 +166,9 @@ def register(app: typer.Typer) -> None:
         ),
         notebook: Path | None = typer.Option(
             None, "--notebook", help="Write the pipeline as a Jupyter notebook (.ipynb)."
+        ),
+        report: Path | None = typer.Option(
+            None, "--report", help="Write the result as a self-contained HTML report (.html)."
         ),
         kpi: str | None = typer.Option(
             None, "--kpi", "--outcome", help="The outcome (KPI) column(s), comma-separated."
