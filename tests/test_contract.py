@@ -41,6 +41,7 @@ COMMANDS = {
     "iv": "causal",
     "synthetic_control": "causal",
     "uplift": "uplift",
+    "counterfactual": "counterfactual",
     "mmm": "mmm",
     "mmm_predict": "mmm-predict",
     "mmm_optimize": "mmm-optimize",

@@ -22,4 +22,5 @@ KINDS = {
     "rdd": "cerebro.quasi.rdd",
     "synthetic_control": "cerebro.quasi.synth",
     "uplift": "cerebro.uplift.analysis",
+    "counterfactual": "cerebro.counterfactual",
 }

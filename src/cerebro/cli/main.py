@@ -47,6 +47,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "design (difference-in-differences, regression discontinuity, instruments, synthetic "
         "control).",
     ),
+    "counterfactual": (
+        "cerebro.cli.counterfactual_command",
+        "Mediation (natural direct and indirect effects), what-if predictions and bounds on the "
+        "effect.",
+    ),
     "uplift": (
         "cerebro.cli.uplift_command",
         "Model who responds to a treatment: CATE per unit (meta-learners or a causal forest), "

@@ -1,0 +1,252 @@
+"""Natural direct and indirect effects by the mediation formula, with delta-method or bootstrap
+intervals and the sensitivity of the indirect effect to mediator–outcome confounding.
+
+Estimands (binary treatment T, mediator M, outcome Y, pre-treatment covariates X), with
+Q(t, t') = E[Y(t, M(t'))] the mean outcome under treatment t with the mediator as it would be
+under t':
+
+- natural direct effect NDE = Q(1, 0) − Q(0, 0) (Imai et al.'s ADE(0), VanderWeele's pure NDE);
+- natural indirect effect NIE = Q(1, 1) − Q(1, 0) (ACME(1), the total NIE);
+- total effect TE = Q(1, 1) − Q(0, 0) = NDE + NIE; proportion mediated NIE / TE;
+- with an interaction, also NIE(0) = Q(0, 1) − Q(0, 0) and NDE(1) = Q(1, 1) − Q(0, 1).
+
+Identification (sequential ignorability, Imai, Keele & Tingley 2010, Psychol. Methods 15:309):
+no unmeasured confounding of T–M, T–Y and M–Y given X, and no M–Y confounder affected by T.
+Then Q(t, t') = E_X ∫ E[Y | t, m, X] dF(m | t', X) (Pearl's mediation formula), computed here
+from a mediator model (linear or logistic) and an outcome model (linear or logistic, with an
+optional T×M term) – in closed form, or by Gauss–Hermite quadrature for a logistic outcome with
+a normal mediator – and averaged over the sample's X. Effects are on the outcome's mean scale
+(risk differences for a 0/1 outcome), as in Imai et al. and statsmodels' `Mediation`.
+
+Sensitivity (Imai, Keele & Yamamoto 2010, Stat. Sci. 25:51, linear mediator and outcome models
+without interaction): with ρ the correlation of the mediator and outcome errors (ρ ≠ 0 means an
+unmeasured M–Y confounder), NIE(ρ) = β₂σ₁/σ₂ · (ρ̃ − ρ√((1 − ρ̃²)/(1 − ρ²))), β₂ the treatment's
+coefficient on M, σ₁, σ₂ the residual SDs of the outcome-without-mediator and mediator models and
+ρ̃ their residual correlation; the NIE is zero at ρ = ρ̃.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from cerebro.core.context import progress
+from cerebro.core.errors import UserInputError
+from cerebro.counterfactual.glm import GLMFit, fit_glm
+
+EFFECTS = ("nde", "nie", "total_effect", "proportion_mediated", "nie_control", "nde_treated")
+RHO_GRID = np.round(np.linspace(-0.95, 0.95, 191), 4)
+_NODES, _WEIGHTS = np.polynomial.hermite.hermgauss(40)
+
+
+@dataclass
+class MediationData:
+    """Complete rows: 0/1 treatment t, mediator m, outcome y, covariate matrix C (no intercept)."""
+
+    t: np.ndarray
+    m: np.ndarray
+    y: np.ndarray
+    C: np.ndarray
+    mediator_family: str
+    outcome_family: str
+    interaction: bool
+
+    def take(self, rows: np.ndarray) -> MediationData:
+        return MediationData(
+            self.t[rows], self.m[rows], self.y[rows], self.C[rows],
+            self.mediator_family, self.outcome_family, self.interaction,
+        )  # fmt: skip
+
+    def mediator_design(self) -> np.ndarray:
+        return np.column_stack([np.ones(len(self.t)), self.t, self.C])
+
+    def outcome_design(self, t: np.ndarray | float, m: np.ndarray) -> np.ndarray:
+        n = len(self.t)
+        t = np.broadcast_to(np.asarray(t, float), (n,))
+        parts = [np.ones(n), t, m] + ([t * m] if self.interaction else []) + [self.C]
+        return np.column_stack(parts)
+
+
+@dataclass
+class MediationFit:
+    """The two fitted models, the flattened parameter vector θ and its per-row influence."""
+
+    mediator: GLMFit
+    outcome: GLMFit
+    theta: np.ndarray
+    influence: np.ndarray | None = None
+    sizes: tuple[int, int] = (0, 0)  # parameters of the mediator block (σ included), outcome
+
+
+def fit_models(data: MediationData, influence: bool = False) -> MediationFit:
+    mediator = fit_glm(
+        data.m, data.mediator_design(), data.mediator_family, influence=influence,
+        what="mediator model",
+    )  # fmt: skip
+    outcome = fit_glm(
+        data.y, data.outcome_design(data.t, data.m), data.outcome_family, influence=influence,
+        what="outcome model",
+    )  # fmt: skip
+    med_theta = np.r_[mediator.coef, [mediator.sigma] if data.mediator_family == "linear" else []]
+    out_theta = outcome.coef
+    psi = None
+    if influence:
+        out_psi = outcome.influence[:, : len(out_theta)]
+        psi = np.column_stack([mediator.influence, out_psi])
+    return MediationFit(
+        mediator, outcome, np.r_[med_theta, out_theta], psi, (len(med_theta), len(out_theta))
+    )
+
+
+def unit_means(data: MediationData, fit: MediationFit, theta: np.ndarray) -> np.ndarray:
+    """(n, 4) per-row E[Y(t, M(t')) | X] for (t, t') = (0,0), (1,0), (0,1), (1,1) at θ."""
+    k_med = fit.sizes[0]
+    med_coef = theta[: k_med - 1] if data.mediator_family == "linear" else theta[:k_med]
+    sigma = theta[k_med - 1] if data.mediator_family == "linear" else 0.0
+    out_coef = theta[k_med:]
+    Xm = data.mediator_design()
+    out = np.empty((len(data.t), 4))
+    for j, (t, t_med) in enumerate(((0, 0), (1, 0), (0, 1), (1, 1))):
+        Xm[:, 1] = t_med
+        med_eta = Xm @ med_coef
+        out[:, j] = _integrate(data, fit, out_coef, t, med_eta, sigma)
+    return out
+
+
+def _integrate(
+    data: MediationData,
+    fit: MediationFit,
+    out_coef: np.ndarray,
+    t: float,
+    med_eta: np.ndarray,
+    sigma: float,
+) -> np.ndarray:
+    """∫ E[Y | t, m, x] dF(m | t', x) per row, F the fitted mediator distribution."""
+    if data.mediator_family == "logistic":
+        p = 1 / (1 + np.exp(-med_eta))
+        y1 = fit.outcome.mean(data.outcome_design(t, np.ones(len(p))), out_coef)
+        y0 = fit.outcome.mean(data.outcome_design(t, np.zeros(len(p))), out_coef)
+        return p * y1 + (1 - p) * y0
+    if data.outcome_family == "linear":  # linear in m: plug in the mediator's mean
+        return data.outcome_design(t, med_eta) @ out_coef
+    # logistic outcome, normal mediator: Gauss–Hermite over m = μ + √2 σ z
+    total = np.zeros(len(med_eta))
+    for node, weight in zip(_NODES, _WEIGHTS, strict=True):
+        m = med_eta + np.sqrt(2) * sigma * node
+        total += weight * fit.outcome.mean(data.outcome_design(t, m), out_coef)
+    return total / np.sqrt(np.pi)
+
+
+def effects_of(q: np.ndarray) -> np.ndarray:
+    """NDE, NIE, TE, proportion mediated, NIE(0), NDE(1) from Q = (Q00, Q10, Q01, Q11)."""
+    q00, q10, q01, q11 = q
+    te = q11 - q00
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pm = (q11 - q10) / te
+    return np.array([q10 - q00, q11 - q10, te, pm, q01 - q00, q11 - q01])
+
+
+def _effects_jacobian(q: np.ndarray) -> np.ndarray:
+    """∂ effects / ∂ Q (6 × 4), Q ordered (Q00, Q10, Q01, Q11)."""
+    q00, q10, _, q11 = q
+    te, nie = q11 - q00, q11 - q10
+    pm = np.zeros(4)
+    if te != 0:
+        # PM = (Q11 − Q10)/(Q11 − Q00)
+        pm = np.array([nie / te**2, -1 / te, 0.0, 1 / te - nie / te**2])
+    return np.array(
+        [[-1, 1, 0, 0], [0, -1, 0, 1], [-1, 0, 0, 1], pm, [-1, 0, 1, 0], [0, 0, -1, 1]], float
+    )
+
+
+def point_estimates(data: MediationData, fit: MediationFit) -> tuple[np.ndarray, np.ndarray]:
+    """(effects, Q) at the fitted θ."""
+    q = unit_means(data, fit, fit.theta).mean(axis=0)
+    return effects_of(q), q
+
+
+def delta_influence(data: MediationData, fit: MediationFit) -> np.ndarray:
+    """(n, 6) influence functions of the effects (scaled so Var = Σψ²/n²): the sampling of X
+    (qᵢ − Q) plus the models' parameters through ∂Q/∂θ (central differences)."""
+    units = unit_means(data, fit, fit.theta)
+    q = units.mean(axis=0)
+    grad = np.empty((4, len(fit.theta)))
+    for j, value in enumerate(fit.theta):
+        h = 1e-6 * max(1.0, abs(value))
+        up, down = fit.theta.copy(), fit.theta.copy()
+        up[j] += h
+        down[j] -= h
+        grad[:, j] = (
+            unit_means(data, fit, up).mean(axis=0) - unit_means(data, fit, down).mean(axis=0)
+        ) / (2 * h)
+    psi_q = (units - q) + fit.influence @ grad.T
+    return psi_q @ _effects_jacobian(q).T
+
+
+def sensitivity_curve(data: MediationData) -> tuple[np.ndarray, float] | None:
+    """NIE(ρ) on `RHO_GRID` and ρ̃ (where the NIE is zero); None unless both models are linear
+    without interaction (the case with Imai, Keele & Yamamoto's closed form)."""
+    if data.interaction or data.mediator_family != "linear" or data.outcome_family != "linear":
+        return None
+    Xm = data.mediator_design()  # [1, t, C]: the outcome-without-mediator model has the same terms
+    coef_m, *_ = np.linalg.lstsq(Xm, data.m, rcond=None)
+    coef_y, *_ = np.linalg.lstsq(Xm, data.y, rcond=None)
+    e2, e1 = data.m - Xm @ coef_m, data.y - Xm @ coef_y
+    sigma1, sigma2 = np.sqrt(np.mean(e1**2)), np.sqrt(np.mean(e2**2))
+    rho_tilde = float(np.mean(e1 * e2) / (sigma1 * sigma2))
+    curve = (
+        coef_m[1]
+        * sigma1
+        / sigma2
+        * (rho_tilde - RHO_GRID * np.sqrt((1 - rho_tilde**2) / (1 - RHO_GRID**2)))
+    )
+    return curve, rho_tilde
+
+
+@dataclass
+class Replicates:
+    """Bootstrap replicates of the effects (B × 6) and of the sensitivity curve (B × grid)."""
+
+    effects: np.ndarray
+    curves: np.ndarray | None
+    rho_tilde: np.ndarray | None
+    failed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def bootstrap(data: MediationData, reps: int, seed: int) -> Replicates:
+    """Rows resampled with replacement, both models refitted, effects recomputed; a replicate
+    whose logistic fit separates or whose mediator is constant is dropped and counted."""
+    rng = np.random.default_rng(seed)
+    n = len(data.t)
+    effects, curves, rhos, failed = [], [], [], 0
+    advance = progress("Bootstrapping the mediation effects", reps)
+    for _ in range(reps):
+        rows = rng.integers(0, n, n)
+        sample = data.take(rows)
+        advance(1)
+        if np.ptp(sample.t) == 0 or np.ptp(sample.m) == 0:
+            failed += 1
+            continue
+        try:
+            fit = fit_models(sample)
+        except (UserInputError, np.linalg.LinAlgError):
+            failed += 1
+            continue
+        effects.append(point_estimates(sample, fit)[0])
+        curve = sensitivity_curve(sample)
+        if curve is not None:
+            curves.append(curve[0])
+            rhos.append(curve[1])
+    if len(effects) < max(10, reps // 2):
+        raise UserInputError(
+            f"only {len(effects)} of {reps} bootstrap samples could be fitted (separation or a "
+            "constant mediator); use --inference delta or simpler models."
+        )
+    return Replicates(
+        np.array(effects),
+        np.array(curves) if curves else None,
+        np.array(rhos) if rhos else None,
+        failed,
+    )
