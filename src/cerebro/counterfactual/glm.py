@@ -27,9 +27,12 @@ class GLMFit:
     sigma: float  # residual SD (linear); 0 for logistic
     influence: np.ndarray | None = None  # (n, k) per-row influence of coef (and σ: column k)
 
-    def mean(self, X: np.ndarray, coef: np.ndarray | None = None) -> np.ndarray:
-        eta = X @ (self.coef if coef is None else coef)
+    def link(self, eta: np.ndarray) -> np.ndarray:
+        """The inverse link: the mean at linear predictor η."""
         return eta if self.family == "linear" else special.expit(eta)
+
+    def mean(self, X: np.ndarray, coef: np.ndarray | None = None) -> np.ndarray:
+        return self.link(X @ (self.coef if coef is None else coef))
 
 
 def fit_glm(

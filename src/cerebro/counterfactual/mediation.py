@@ -30,6 +30,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import special
 
 from cerebro.core.context import progress
 from cerebro.core.errors import UserInputError
@@ -122,20 +123,20 @@ def _integrate(
     med_eta: np.ndarray,
     sigma: float,
 ) -> np.ndarray:
-    """∫ E[Y | t, m, x] dF(m | t', x) per row, F the fitted mediator distribution."""
+    """∫ E[Y | t, m, x] dF(m | t', x) per row, F the fitted mediator distribution. The outcome's
+    linear predictor is η₀ + s·m (η₀ at m = 0, s the mediator's slope under t), so the integral
+    needs no new design matrix per mediator value."""
+    eta0 = data.outcome_design(t, np.zeros(len(data.t))) @ out_coef
+    slope = out_coef[2] + (out_coef[3] * t if data.interaction else 0.0)
+    link = fit.outcome.link
     if data.mediator_family == "logistic":
-        p = 1 / (1 + np.exp(-med_eta))
-        y1 = fit.outcome.mean(data.outcome_design(t, np.ones(len(p))), out_coef)
-        y0 = fit.outcome.mean(data.outcome_design(t, np.zeros(len(p))), out_coef)
-        return p * y1 + (1 - p) * y0
+        p = special.expit(med_eta)
+        return p * link(eta0 + slope) + (1 - p) * link(eta0)
     if data.outcome_family == "linear":  # linear in m: plug in the mediator's mean
-        return data.outcome_design(t, med_eta) @ out_coef
+        return eta0 + slope * med_eta
     # logistic outcome, normal mediator: Gauss–Hermite over m = μ + √2 σ z
-    total = np.zeros(len(med_eta))
-    for node, weight in zip(_NODES, _WEIGHTS, strict=True):
-        m = med_eta + np.sqrt(2) * sigma * node
-        total += weight * fit.outcome.mean(data.outcome_design(t, m), out_coef)
-    return total / np.sqrt(np.pi)
+    m = med_eta[:, None] + np.sqrt(2) * sigma * _NODES[None, :]
+    return link(eta0[:, None] + slope * m) @ _WEIGHTS / np.sqrt(np.pi)
 
 
 def effects_of(q: np.ndarray) -> np.ndarray:
