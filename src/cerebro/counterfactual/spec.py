@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from cerebro.core.spec import EffectSpec, cli, split_list
+from cerebro.core.spec import EffectSpec, cli, data_file, split_list
 from cerebro.data.columns import source_columns
 
 BoundKind = Literal["manski", "mtr", "mts", "mtr_mts", "lee"]
@@ -86,6 +86,7 @@ class CounterfactualSpec(EffectSpec):
     and bounds on the average effect without the no-confounding assumption (`bounds`)."""
 
     kind: Literal["counterfactual"] = "counterfactual"
+    data: str | None = data_file("Data file (CSV, Parquet or JSON): one row per unit.")
     outcome: str = Field(..., description="Outcome column.")
     mediator: str | None = Field(
         None,
