@@ -83,7 +83,7 @@ def _bounds(ax: Any, result: Result) -> None:
     ax.set_yticks(np.arange(len(table), 0, -1), list(table["assumption"]), fontsize=8)
     ax.set_ylim(0.3, len(table) + 0.7)
     ax.legend(fontsize=8, loc="best")
-    ax.set_xlabel("average effect: bounds (thick) and Imbens–Manski CI (thin)")
+    ax.set_xlabel("ATE: bounds (thick), Imbens–Manski CI (thin)")
     ax.set_title("Bounds on the average effect", loc="left", fontsize=9)
 
 
