@@ -91,7 +91,7 @@ def _logistic_newton(y: np.ndarray, X: np.ndarray, what: str, tol: float = 1e-10
     # under separation the likelihood rises without bound as some |η| → ∞
     if not (done and np.all(np.isfinite(eta))) or np.max(np.abs(eta)) > 30:
         raise UserInputError(
-            f"the logistic {what} does not converge: a column predicts the outcome perfectly "
-            "(separation); drop that column or use the linear model."
+            f"the logistic {what} does not converge: its terms separate the 0/1 values "
+            "perfectly (separation); drop the column that does it, or use the linear model."
         )
     return coef
