@@ -32,7 +32,11 @@ def binary_treatment(
     frame: pd.DataFrame, spec: CounterfactualSpec, needed_by: str, findings: list[Finding]
 ) -> np.ndarray:
     """The treatment as 0/1 (NaN where missing); a column with other than two values is refused."""
+    from pandas.api.types import is_numeric_dtype
+
     values = frame[spec.treatment]
+    if is_numeric_dtype(values):  # infinite or huge values are named as such first
+        numeric_column(values, spec.treatment, "treatment")
     present = values.dropna()
     if present.nunique() != 2:
         raise UserInputError(
