@@ -37,7 +37,7 @@ COMMAND = Command(
         "m",
         "--bootstrap",
         "50",
-    ],  # fmt: skip
+    ],
     mediation_frame,
     answer=r"Natural indirect effect \(NIE\)",
 )

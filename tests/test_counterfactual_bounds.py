@@ -84,7 +84,7 @@ def test_lee_bounds_equal_a_hand_computed_example():
     result = cerebro.counterfactual(frame, treatment="d", outcome="y", bounds="lee", bootstrap=100)
     assert result.estimate("lee_lower").value == pytest.approx(-0.36, abs=1e-12)
     assert result.estimate("lee_upper").value == pytest.approx(2.36, abs=1e-12)
-    assert any(f.code == "lee_bounds" and "treated group" in f.message for f in result.findings)
+    assert any(f.code == "lee_trimming" and "treated group" in f.message for f in result.findings)
 
 
 def test_lee_bounds_trim_the_control_group_when_it_is_selected_more():

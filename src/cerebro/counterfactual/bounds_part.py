@@ -122,7 +122,7 @@ def _lee(
     parts.findings.append(
         Finding(
             "info",
-            "lee_bounds",
+            "lee_trimming",
             f"Lee bounds: outcomes observed for {q1:.1%} of treated and {q0:.1%} of control "
             f"rows, so the {trimmed} group's observed outcomes are trimmed by {p:.1%}; the "
             "bounds are for the units whose outcome would be observed under either arm, and "
