@@ -171,23 +171,23 @@ def mediation_part(frame: pd.DataFrame, spec: CounterfactualSpec, parts: Parts) 
         "mediation_rows": n,
         "bootstrap_failed": 0 if reps is None else reps.failed,
     }
-    _sensitivity(data, reps, spec, parts)
+    _sensitivity(data, fit, reps, spec, parts)
     _mediation_findings(data, values, parts, spec, reps)
 
 
-def _sensitivity(data: Any, reps: Any, spec: CounterfactualSpec, parts: Parts) -> None:
-    """NIE(ρ) table and the ρ at which the NIE vanishes (linear–linear without interaction)."""
+def _sensitivity(data: Any, fit: Any, reps: Any, spec: CounterfactualSpec, parts: Parts) -> None:
+    """NIE(ρ) table and the ρ at which the NIE vanishes (linear mediator and outcome models)."""
     from cerebro.counterfactual import mediation as med
 
-    curve = med.sensitivity_curve(data)
+    curve = med.sensitivity_curve(data, fit)
     if curve is None:
         parts.findings.append(
             Finding(
                 "info",
                 "sensitivity_not_available",
                 "the sensitivity of the NIE to mediator–outcome confounding (ρ) is computed for "
-                "linear mediator and outcome models without interaction (Imai, Keele & Yamamoto "
-                "2010); this run's models are not of that kind.",
+                "linear mediator and outcome models (Imai, Keele & Yamamoto 2010); this run has "
+                "a logistic model.",
             )
         )
         return

@@ -185,24 +185,25 @@ def delta_influence(data: MediationData, fit: MediationFit) -> np.ndarray:
     return psi_q @ _effects_jacobian(q).T
 
 
-def sensitivity_curve(data: MediationData) -> tuple[np.ndarray, float] | None:
-    """NIE(ρ) on `RHO_GRID` and ρ̃ (where the NIE is zero); None unless both models are linear
-    without interaction (the case with Imai, Keele & Yamamoto's closed form)."""
-    if data.interaction or data.mediator_family != "linear" or data.outcome_family != "linear":
+def sensitivity_curve(data: MediationData, fit: MediationFit) -> tuple[np.ndarray, float] | None:
+    """NIE(ρ) on `RHO_GRID` and the ρ where the NIE is zero; None unless both models are linear.
+
+    An unmeasured M–Y confounder makes the outcome error ε₃ correlate with the mediator error
+    ε₂ (corr ρ), so the fitted mediator slope is γ̂ = γ + ρσ₃/σ₂, and the fitted residual SD is
+    σ̂ = σ₃√(1 − ρ²). Hence γ(ρ) = γ̂ − ρσ̂/(σ₂√(1 − ρ²)) and NIE(ρ) = β₂(γ(ρ) + κ), κ the T×M
+    coefficient (0 without interaction; it is not biased, as ε₂ is linear in M, T and X). Without
+    interaction this is Imai, Keele & Yamamoto's (2010) formula β₂σ₁/σ₂(ρ̃ − ρ√((1 − ρ̃²)/
+    (1 − ρ²))); the NIE is zero at ρ = k/√(1 + k²), k = (γ̂ + κ)σ₂/σ̂ (= ρ̃ without interaction).
+    Homoskedastic errors are assumed, as there.
+    """
+    if data.mediator_family != "linear" or data.outcome_family != "linear":
         return None
-    Xm = data.mediator_design()  # [1, t, C]: the outcome-without-mediator model has the same terms
-    coef_m, *_ = np.linalg.lstsq(Xm, data.m, rcond=None)
-    coef_y, *_ = np.linalg.lstsq(Xm, data.y, rcond=None)
-    e2, e1 = data.m - Xm @ coef_m, data.y - Xm @ coef_y
-    sigma1, sigma2 = np.sqrt(np.mean(e1**2)), np.sqrt(np.mean(e2**2))
-    rho_tilde = float(np.mean(e1 * e2) / (sigma1 * sigma2))
-    curve = (
-        coef_m[1]
-        * sigma1
-        / sigma2
-        * (rho_tilde - RHO_GRID * np.sqrt((1 - rho_tilde**2) / (1 - RHO_GRID**2)))
-    )
-    return curve, rho_tilde
+    beta2, sigma2 = fit.mediator.coef[1], fit.mediator.sigma
+    slope = fit.outcome.coef[2] + (fit.outcome.coef[3] if data.interaction else 0.0)
+    sigma = fit.outcome.sigma
+    curve = beta2 * (slope - RHO_GRID * sigma / (sigma2 * np.sqrt(1 - RHO_GRID**2)))
+    k = slope * sigma2 / sigma
+    return curve, float(k / np.sqrt(1 + k**2))
 
 
 @dataclass
@@ -236,7 +237,7 @@ def bootstrap(data: MediationData, reps: int, seed: int) -> Replicates:
             failed += 1
             continue
         effects.append(point_estimates(sample, fit)[0])
-        curve = sensitivity_curve(sample)
+        curve = sensitivity_curve(sample, fit)
         if curve is not None:
             curves.append(curve[0])
             rhos.append(curve[1])
