@@ -74,3 +74,22 @@ def test_bad_input_is_one_sentence_and_exit_code_2(data_csv, args, words):
     text = refused(invoke("counterfactual", data_csv, *flat, "--bootstrap", "50"), *words)
     assert text.count(". ") <= 1 or text.count(";") >= 0  # one sentence, possibly with clauses
     assert "\n" not in text
+
+
+def test_per_row_predictions_file(data_csv, tmp_path):
+    import pandas as pd
+
+    target, report = tmp_path / "rows.csv", tmp_path / "cf.json"
+    out = invoke("counterfactual", data_csv, "--treatment", "intervention", "--outcome", "result",
+                 "--confounders", "age", "--set", "intervention=1", "--bootstrap", "100",
+                 "--predictions", target, "--json", "--output", report)  # fmt: skip
+    assert out.exit_code == 0, out.output
+    rows = pd.read_csv(target)
+    assert len(rows) == 500 and list(rows.columns) == ["row", "as_observed",
+                                                       "under_intervention", "change"]  # fmt: skip
+    change = next(e for e in json.loads(report.read_text())["estimates"] if e["key"] == "change")
+    assert rows.change.mean() == pytest.approx(change["value"], abs=1e-12)
+    assert (rows.change[pd.read_csv(data_csv).intervention == 1] == 0).all()
+    refused(invoke("counterfactual", data_csv, "--treatment", "intervention", "--outcome",
+                   "result", "--mediator", "engagement", "--predictions", target),
+            "--predictions", "--set")  # fmt: skip

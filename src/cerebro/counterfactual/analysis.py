@@ -44,6 +44,7 @@ class Parts:
     headline: list[tuple[str, Estimate]] = field(default_factory=list)
     influence: dict[str, np.ndarray] = field(default_factory=dict)
     units: np.ndarray | None = None  # rows (positions) the influence functions are indexed by
+    artefacts: list[Any] = field(default_factory=list)  # files the spec asked for
     narrative: list[str] = field(default_factory=list)
 
     def add(self, question: str, estimate: Estimate) -> None:
@@ -87,6 +88,7 @@ def run(frame: pd.DataFrame, spec: CounterfactualSpec) -> Result:
             **parts.summary,
         },
         fit=Fit(influence=parts.influence, units=parts.units) if parts.influence else None,
+        artefacts=parts.artefacts,
     )
 
 

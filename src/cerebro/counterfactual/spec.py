@@ -128,6 +128,12 @@ class CounterfactualSpec(EffectSpec):
         json_schema_extra=cli(flag="--set"),
     )
     by: str | None = Field(None, description="What-if: also report each group of this column.")
+    predictions: str | None = Field(
+        None,
+        description="What-if: write each row's predicted outcome as observed and under the "
+        "intervention (and the change) to this CSV file, in the input's row order.",
+        json_schema_extra=cli(output=True),
+    )
     bounds: list[BoundKind] = Field(
         default_factory=list,
         description="Bounds on the average treatment effect, comma-separated: manski (no "
@@ -210,6 +216,13 @@ class CounterfactualSpec(EffectSpec):
                     f"--set {item!r} changes the mediator; what-if predictions take the "
                     "treatment and confounders"
                 )
+        if self.predictions is not None and not self.interventions:
+            raise ValueError("--predictions writes what-if predictions: add --set")
+        if self.predictions is not None and self.data is not None:
+            from pathlib import Path
+
+            if Path(self.predictions).resolve() == Path(self.data).resolve():
+                raise ValueError("--predictions is the input file; choose another path")
         if self.by is not None and self.by == self.outcome:
             raise ValueError(f"--by {self.by!r} is the outcome; group by another column")
         return self

@@ -128,6 +128,26 @@ def predictions(d: WhatIfDesign, family: str, rows: np.ndarray | None = None) ->
     return np.array(out)
 
 
+def unit_predictions(d: WhatIfDesign, family: str) -> Any:
+    """Each row's prediction as observed and under the intervention (empty where a value the
+    model needs is missing), in the input's row order."""
+    import pandas as pd
+
+    rows = np.flatnonzero(d.keep)
+    fit = fit_glm(d.y[rows], d.X[rows], family, what="outcome model")
+    observed, changed = np.full(len(d.keep), np.nan), np.full(len(d.keep), np.nan)
+    observed[rows], changed[rows] = fit.mean(d.X[rows]), fit.mean(d.X_new[rows])
+    return pd.DataFrame(
+        {"row": np.arange(len(d.keep)), "as_observed": observed,
+         "under_intervention": changed, "change": changed - observed}
+    )  # fmt: skip
+
+
+def write_csv(frame: Any, path: Any) -> None:
+    """Predictions as CSV: missing values as empty cells, full float precision."""
+    frame.to_csv(path, index=False, float_format="%.17g")
+
+
 def bootstrap(d: WhatIfDesign, family: str, reps: int, seed: int) -> np.ndarray:
     """reps × (groups + 1) × 2 replicates (rows resampled within the complete rows)."""
     rng = np.random.default_rng(seed)

@@ -87,6 +87,20 @@ def what_if_part(frame: pd.DataFrame, spec: CounterfactualSpec, parts: Parts) ->
             parts.add("what-if", seen)
         parts.add("what-if", change)
     _findings(frame, spec, d, family, items, parts, point)
+    if spec.predictions:
+        from cerebro.core.output import Artefact
+
+        table = whatif.unit_predictions(d, family)
+        parts.artefacts.append(Artefact("predictions", spec.predictions, table, whatif.write_csv))
+        parts.findings.append(
+            Finding(
+                "info",
+                "predictions",
+                f"wrote each row's predicted {spec.outcome} as observed and under the "
+                f"intervention for {int(d.keep.sum()):,} of {len(d.keep):,} rows to "
+                f"{spec.predictions} (input row order; point predictions, no intervals).",
+            )
+        )
 
 
 def _table(
