@@ -51,6 +51,21 @@ def test_linear_mediation_equals_the_product_of_coefficients():
     assert result.estimate("nde").se == pytest.approx(hc0, rel=1e-5)
 
 
+@pytest.mark.parametrize("spread", [0.3, 1.0, 2.4, 2.6, 5.0, 10.0, 30.0])
+def test_logistic_normal_integral_against_adaptive_quadrature(spread):
+    """E[expit(μ + sZ)] for a logistic outcome with a normal mediator, both rules, to 2e-5."""
+    from scipy import integrate, special
+
+    mean = np.array([-3.0, 0.5, 2.0])
+    got = med.logistic_normal(mean, spread, spread > med.WIDE)
+    for mu, value in zip(mean, got, strict=True):
+        exact = integrate.quad(
+            lambda z, mu=mu: special.expit(mu + spread * z) * np.exp(-z * z / 2) / np.sqrt(2 * np.pi),
+            -40, 40, limit=400, epsabs=1e-13,
+        )[0]  # fmt: skip
+        assert value == pytest.approx(exact, abs=2e-5)
+
+
 def test_interaction_closed_forms():
     """With T×M: NDE = θ₁ + θ₃E[M(0)], NIE = β₂(θ₂ + θ₃) in linear models."""
     frame, _ = mediation_frame(800, i=0.4, seed=12)
