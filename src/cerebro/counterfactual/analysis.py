@@ -108,7 +108,7 @@ def mediation_rows(frame: pd.DataFrame, spec: CounterfactualSpec, findings: list
     """The mediation data: complete rows, checked, with each model's family."""
     from cerebro.counterfactual.mediation import MediationData
 
-    t = cfdata.binary_treatment(frame, spec, "mediation (--mediator)", findings)
+    t, arms = cfdata.binary_treatment(frame, spec, "mediation (--mediator)", findings)
     m = numeric_column(frame[spec.mediator], spec.mediator, "mediator")
     y = cfdata.outcome(frame, spec)
     C, names = cfdata.covariates(frame, spec)
@@ -118,7 +118,7 @@ def mediation_rows(frame: pd.DataFrame, spec: CounterfactualSpec, findings: list
         "missingness is unrelated to the outcome given the other columns",
     )  # fmt: skip
     t, m, y, C = t[keep], m[keep], y[keep], C[keep]
-    require_units_per_arm(t, ["control", "treated"], spec.treatment, minimum=3)
+    require_units_per_arm(t, arms, spec.treatment)
     require_varying(m, spec.mediator, "mediator")
     require_varying(y, spec.outcome, "outcome")
     cfdata.check_covariates(C, names)

@@ -68,7 +68,7 @@ def _selection(frame: pd.DataFrame, spec: CounterfactualSpec, y: np.ndarray) -> 
 
 def bounds_part(frame: pd.DataFrame, spec: CounterfactualSpec, parts: Parts) -> None:
     """Each asked bound with its bootstrap SEs and Imbens–Manski interval."""
-    d = cfdata.binary_treatment(frame, spec, "--bounds", parts.findings)
+    d, arms = cfdata.binary_treatment(frame, spec, "--bounds", parts.findings)
     y = cfdata.outcome(frame, spec)
     compute: dict[str, Any] = {}
     points: dict[str, np.ndarray] = {}
@@ -77,7 +77,7 @@ def bounds_part(frame: pd.DataFrame, spec: CounterfactualSpec, parts: Parts) -> 
         keep = ~(np.isnan(d) | np.isnan(y))
         note_dropped(parts.findings, keep, "treatment or outcome", "outcomes are missing at random")
         dm, ym = d[keep], y[keep]
-        require_units_per_arm(dm, ["control", "treated"], spec.treatment)
+        require_units_per_arm(dm, arms, spec.treatment)
         lo, hi = outcome_range(ym, spec)
         parts.summary["outcome_bounds"] = f"{lo:g},{hi:g}"
         for kind in monotone:

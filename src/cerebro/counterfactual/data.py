@@ -11,6 +11,7 @@ from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
 from cerebro.data.columns import confounder_terms, numeric_column, treatment_arms
 from cerebro.data.load import load_table, require_columns
+from cerebro.data.validate import require_discrete_treatment
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,13 +31,16 @@ def load(spec: CounterfactualSpec, data: pd.DataFrame | None) -> pd.DataFrame:
 
 def binary_treatment(
     frame: pd.DataFrame, spec: CounterfactualSpec, needed_by: str, findings: list[Finding]
-) -> np.ndarray:
-    """The treatment as 0/1 (NaN where missing); a column with other than two values is refused."""
+) -> tuple[np.ndarray, list[str]]:
+    """The treatment as 0/1 (NaN where missing) and the arm labels (control, treated); a column
+    with other than two values is refused."""
     from pandas.api.types import is_numeric_dtype
 
     values = frame[spec.treatment]
     if is_numeric_dtype(values):  # infinite or huge values are named as such first
         numeric_column(values, spec.treatment, "treatment")
+    fix = f"{needed_by} needs a binary treatment: code it 0/1 (treated vs not)"
+    require_discrete_treatment(values, spec.treatment, fix=fix)
     present = values.dropna()
     if present.nunique() != 2:
         raise UserInputError(
@@ -47,7 +51,7 @@ def binary_treatment(
     message = f"{spec.treatment} = {arms[1]!r} is treated ({how}), {arms[0]!r} the control."
     if not any(f.code == "treatment_coding" for f in findings):
         findings.append(Finding("info", "treatment_coding", message))
-    return codes
+    return codes, arms
 
 
 def is_binary(values: np.ndarray) -> bool:
