@@ -70,7 +70,7 @@ def what_if_part(frame: pd.DataFrame, spec: CounterfactualSpec, parts: Parts) ->
             under = Estimate(
                 f"Mean {spec.outcome} under the intervention",
                 float(point[i, 1]),
-                None,
+                table["under_intervention_se"][i],
                 table["under_intervention_ci_low"][i],
                 table["under_intervention_ci_high"][i],
                 key="under_intervention",
@@ -78,7 +78,7 @@ def what_if_part(frame: pd.DataFrame, spec: CounterfactualSpec, parts: Parts) ->
             seen = Estimate(
                 f"Mean {spec.outcome} as observed (model)",
                 float(point[i, 0]),
-                None,
+                table["as_observed_se"][i],
                 table["as_observed_ci_low"][i],
                 table["as_observed_ci_high"][i],
                 key="as_observed",
@@ -124,8 +124,7 @@ def _table(
         rows[name] = [float(v) for v in values]
         rows[f"{name}_ci_low"] = [float(min(lo, v)) for lo, v in zip(low, values, strict=True)]
         rows[f"{name}_ci_high"] = [float(max(hi, v)) for hi, v in zip(high, values, strict=True)]
-        if name == "change":
-            rows["change_se"] = [float(s) for s in np.nanstd(draws, axis=0, ddof=1)]
+        rows[f"{name}_se"] = [float(s) for s in np.nanstd(draws, axis=0, ddof=1)]
     with np.errstate(divide="ignore", invalid="ignore"):
         rows["change_pct"] = [float(v) for v in 100 * (point[:, 1] / point[:, 0] - 1)]
     return rows
