@@ -42,7 +42,9 @@ GIVEN = {
     "mcmc_samples": (500, ["--mcmc-samples", "500"]),
     "time_column": ("day", ["--time", "day"]),
     "mixing_sd": (0.1, ["--mixing-sd", "0.1"]),
+    "sequential_tuning": (5000.0, ["--sequential-tuning", "5000"]),
     "planned_n": (5000, ["--planned-n", "5000"]),
+    "rho": (2.0, ["--rho", "2"]),
     "spending": ("pocock", ["--spending", "pocock"]),
     "futility": ("obf", ["--futility", "obf"]),
     "binding": (True, ["--binding"]),
@@ -57,7 +59,9 @@ SHOWN = {
     "mcmc_samples": "--mcmc-samples 500",
     "time_column": "--time day",
     "mixing_sd": "--mixing-sd 0.1",
+    "sequential_tuning": "--sequential-tuning 5000",
     "planned_n": "--planned-n 5000",
+    "rho": "--rho 2",
     "spending": "--spending pocock",
     "futility": "--futility obf",
     "binding": "--binding",
@@ -144,7 +148,8 @@ def test_several_options_of_one_type_are_named_together():
     message = str(caught.value)
     assert "--mixing-sd 0.2 and --planned-n 5000 apply to --type sequential only" in message
     assert (
-        "(--time, --mixing-sd, --planned-n, --spending, --futility and --binding all apply to "
+        "(--time, --mixing-sd, --sequential-tuning, --planned-n, --spending, --rho, --futility "
+        "and --binding all apply to "
         "--type sequential only)" in message
     )
 
@@ -195,9 +200,15 @@ def test_defaults_and_each_types_own_options_pass():
         parse_spec({**BASE, **defaults, "test_type": test_type})
     bayesian = {n: GIVEN[n][0] for n in BAYESIAN}
     assert parse_spec({**BASE, "test_type": "bayesian", **bayesian}).chains == 2
-    sequential = {n: GIVEN[n][0] for n in SEQUENTIAL}
+    # the mSPRT's options together; GrowthBook's sequence and power spending's ρ on their own
+    alone = ("sequential_tuning", "rho")
+    sequential = {n: GIVEN[n][0] for n in SEQUENTIAL if n not in alone}
     spec = parse_spec({**BASE, "test_type": "sequential", "mde": 1.0, **sequential})
     assert spec.binding and spec.spending == "pocock"
+    tuned = parse_spec({**BASE, "test_type": "sequential", "sequential_tuning": 5000})
+    assert tuned.sequential_tuning == 5000
+    power = {"planned_n": 500, "spending": "power", "rho": 2.0, "time_column": "day"}
+    assert parse_spec({**BASE, "test_type": "sequential", **power}).rho == 2.0
 
 
 def test_own_options_run_on_the_command_line(csv):

@@ -118,6 +118,24 @@ COMMANDS = [
         ],
         answer=r"Uplift of t on y",
     ),
+    Command(
+        "sensitivity",
+        ("regression", "aipw"),
+        lambda path, method: [
+            "sensitivity",
+            str(path),
+            "--treatment",
+            "t",
+            "--outcome",
+            "y",
+            "--confounders",
+            "x",
+            "--method",
+            method,
+            "--no-refute",
+        ],
+        answer=r"Sensitivity of the effect of t on y",
+    ),
     Command("did", ("did",), _design_args, lambda: did_frame(), "Estimated effect of t on y"),
     Command("rdd", ("rdd",), _design_args, lambda: rdd_frame(), "Regression discontinuity"),
     Command("iv", ("iv",), _design_args, lambda: iv_frame(), "instrumental variables"),
@@ -357,7 +375,9 @@ CASES = [
           "iv": r"treatment column 't' is text with 3 values; iv needs a numeric treatment",
           "synthetic_control": r"--treatment 't' must be 0/1 \(treated in this period\)",
           "counterfactual": r"mediation \(--mediator\) needs a binary treatment, but 't' has 3",
-          "abtest": None, "uplift": None}),  # several arms are A/B and uplift designs
+          "abtest": None, "uplift": None,  # several arms are A/B and uplift designs
+          "sensitivity": r"treatment column 't' has 3 values; sensitivity analysis needs a "
+                         r"binary treatment"}),
     Case("duplicate headers", raw(lines(header=lambda names: [*names[:-1], "x"], extra=lambda i: str(i))),
          r"column 'x' appears 2 times in the header of 'data\.csv'; rename the copies"),
     Case("inf treatment", csv(lambda f: f.assign(t=f.t.astype(float).where(f.index != 4, np.inf))),
@@ -447,7 +467,8 @@ def test_nhefs_continuous_treatment_is_refused(nhefs_csv):
     assert result.exit_code == 2, output
     assert re.search(
         r"treatment column 'smkintensity82_71' is numeric with 58 distinct values, a continuous "
-        r"treatment \(a dose\) that is not modelled yet",
+        r"treatment \(a dose\) that --method ipw does not model; use --method msm --treatment-density "
+        r"normal",
         output,
     )
 

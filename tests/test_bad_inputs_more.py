@@ -61,6 +61,28 @@ def mmm_frame() -> pd.DataFrame:
     return simulate_mmm(60, 2, None, seed=0)[0]
 
 
+def survival_frame() -> pd.DataFrame:
+    """300 units, 12 periods: follow-up, event, a text treatment and a confounder x."""
+    from cerebro.survival.synthetic import simulate
+
+    units = simulate(n=300, periods=12, seed=0)
+    return units.assign(group=np.where(units.pop("a") == 1, "offer", "none"))
+
+
+def longitudinal_frame() -> pd.DataFrame:
+    """100 customers × 3 periods with text ids."""
+    from cerebro.longitudinal.synthetic import simulate
+
+    rows = simulate(n=100, periods=3, seed=0)
+    return rows.assign(id="c" + rows["id"].astype(str))
+
+
+SURVIVAL = ["--time", "time", "--event", "event", "--treatment", "group", "--confounders", "x",
+            "--bootstrap", "0"]  # fmt: skip
+LONGITUDINAL = ["--unit", "id", "--time", "period", "--treatment", "campaign", "--confounders",
+                "engagement", "--outcome", "revenue", "--bootstrap", "0", "--simulations",
+                "500"]  # fmt: skip
+
 # A fast fit (SVI, few steps): the corpus checks refusals and that a valid file runs.
 MMM = ["--date-column", "week", "--kpi", "revenue", "--channels", "tv,search", "--controls",
        "price,promo", "--seasonality", "none", "--inference", "svi", "--svi-steps", "200"]  # fmt: skip
@@ -139,6 +161,14 @@ FILE_COMMANDS = [
                 text="t"),
     FileCommand("mmm", ("mmm",), lambda p, _: ["mmm", str(p), *MMM], mmm_frame,
                 r"Media mix model of revenue", number="revenue", text="week"),
+    FileCommand("survival", ("survival",), lambda p, _: ["survival", str(p), *SURVIVAL],
+                survival_frame, r"Survival by group", number="time", text="group"),
+    FileCommand("longitudinal", ("longitudinal",),
+                lambda p, _: ["longitudinal", str(p), *LONGITUDINAL], longitudinal_frame,
+                r"revenue under treatment strategies", number="engagement", text="id"),
+    # `t` is confounded by `x` in this table: the advisor chooses adjustment (AIPW)
+    FileCommand("auto", ("auto",), lambda p, _: ["auto", str(p), "--treatment", "t", "--kpi", "y"],
+                frame, r"observational adjustment .* AIPW", number="y"),
 ]  # fmt: skip
 
 
@@ -208,6 +238,9 @@ INFINITE = {
     "uplift-score": r"infinite values in feature column 'x' \(1, the first in row 6",
     "run": r"infinite values in 'y'; remove them",
     "mmm": r"infinite values in KPI column 'revenue' \(1, the first in row 6: \+inf\)",
+    "survival": r"infinite values in time column 'time' \(1, the first in row 6: \+inf\)",
+    "longitudinal": r"infinite values in confounder column 'engagement' \(1, the first in row 6",
+    "auto": r"infinite values in outcome column 'y' \(1, the first in row 6: \+inf\)",
 }
 CONSTANT = {
     "geotest": r"'Y' is constant \(every value is 3\), so there is nothing to measure a lift",
@@ -217,6 +250,11 @@ CONSTANT = {
     "uplift-score": None,  # a constant feature scores every row alike, an answer
     "run": r"y has no variation within the arms compared",
     "mmm": r"KPI column 'revenue' is constant \(3\) in all 60 fitted weeks",
+    # every unit followed for 3 periods, every event in the third: no hazard in periods 1–2
+    "survival": r"the IP-weighted hazards model separates the data perfectly: some periods or "
+    r"an arm have no events",
+    "longitudinal": r"confounder column 'engagement' is constant \(3\) in all 300 complete unit-",
+    "auto": r"outcome column 'y' is constant \(3\) in all 400 complete rows",
 }
 ALL_MISSING = r"all values missing in column '{n}' of 'data\.csv'"
 
@@ -235,7 +273,8 @@ FILE_CASES = [
     # design writes the whole table back, so it reads (and refuses) every column
     Case("latin-1 text in a column not used",
          raw(lines(extra=lambda i: "café", encoding="latin-1")), None,
-         {"design": r"'data\.csv' is not UTF-8 text \(column 'extra'\)"}),
+         {"design": r"'data\.csv' is not UTF-8 text \(column 'extra'\)",
+          "auto": r"'data\.csv' is not UTF-8 text \(column 'extra'\)"}),  # auto profiles every column
     Case("typo'd column", _rename, r"column '{n}' not found in data\.csv; available columns: ",
          {"design": r"column 'x' not found in the unit table; available columns: id, x_typo, s"}),
     Case("duplicate headers", _duplicate,

@@ -28,8 +28,11 @@ from cerebro.experiments.power.analysis import PowerSpec
 from cerebro.experiments.sequential.spec import SequentialDesignSpec
 from cerebro.geo.design_spec import GeoDesignSpec
 from cerebro.geo.lift_spec import GeoTestSpec
+from cerebro.longitudinal.spec import LongitudinalSpec
 from cerebro.mmm.plan_spec import MMMOptimizeSpec, MMMPredictSpec
 from cerebro.observational.spec import CausalSpec
+from cerebro.sensitivity.spec import SensitivitySpec
+from cerebro.survival.spec import SurvivalSpec
 from cerebro.uplift.spec import UpliftSpec
 
 COMMANDS = {
@@ -46,6 +49,13 @@ COMMANDS = {
     "uplift": (UpliftSpec, None),
     "mmm-predict": (MMMPredictSpec, "mmm_predict"),
     "mmm-optimize": (MMMOptimizeSpec, "mmm_optimize"),
+    # Python: cerebro.survival.analysis.survival and cerebro.longitudinal.analysis.longitudinal
+    # (as uplift: the attribute is the subpackage once anything imported it)
+    "survival": (SurvivalSpec, None),
+    "longitudinal": (LongitudinalSpec, None),
+    # Python: cerebro.sensitivity.analysis.sensitivity (`cerebro.sensitivity` is a callable
+    # package, as uplift's)
+    "sensitivity": (SensitivitySpec, None),
 }
 PYTHON_FACES = [command for command, (_, function) in COMMANDS.items() if function]
 runner = CliRunner()

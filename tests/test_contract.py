@@ -42,9 +42,12 @@ COMMANDS = {
     "synthetic_control": "causal",
     "uplift": "uplift",
     "counterfactual": "counterfactual",
+    "sensitivity": "sensitivity",
     "mmm": "mmm",
     "mmm_predict": "mmm-predict",
     "mmm_optimize": "mmm-optimize",
+    "survival": "survival",
+    "longitudinal": "longitudinal",
 }
 
 

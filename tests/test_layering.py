@@ -1,6 +1,6 @@
 """The dependency rule of docs/architecture.md, read from the source with `ast`.
 
-faces (cli, report, service, codegen) → families (experiments, observational, quasi, geo, uplift,
+faces (cli, report, service, codegen, advisor) → families (experiments, observational, quasi, geo, uplift,
 …) → shared layer (core, data, stats, ml, engine). A family imports only the shared layer and
 itself – never another family, a face, or a private name of another package; the shared layer
 imports only the shared layer. Imports inside functions count: a lazy import is still a
@@ -16,7 +16,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "src" / "cerebro"
 SHARED = {"core", "data", "stats", "ml", "engine"}
-FACES = {"cli", "report", "service", "codegen"}
+FACES = {"cli", "report", "service", "codegen", "advisor"}
+# Faces that reach the families only through the registry (spec dicts, `parse_spec`): they
+# import the shared layer and themselves, never a family (nor another face).
+REGISTRY_ONLY_FACES = {"codegen", "advisor"}
 # Modules at the package root: the public API re-exports, the catalog naming the module that
 # registers each kind, the spec runner and the example data sets.
 ROOT_MODULES = {"__init__", "catalog", "run", "datasets"}
@@ -97,6 +100,18 @@ def violations(root: Path = ROOT) -> list[str]:
 def test_every_import_follows_the_layering_rule() -> None:
     problems = violations()
     assert not problems, "layering rule broken:\n" + "\n".join(problems)
+
+
+@pytest.mark.parametrize("face", sorted(REGISTRY_ONLY_FACES))
+def test_codegen_and_the_advisor_reach_the_families_only_through_the_registry(face: str) -> None:
+    """They write specs of every kind as dicts and validate them with `parse_spec`, so no
+    estimator's import is theirs: one family's change cannot break them by an import."""
+    outside = []
+    for path in sorted((ROOT / face).rglob("*.py")):
+        for imported, names in imports(path):
+            targets = [f"cerebro.{n}" for n in names] if imported == "cerebro" else [imported]
+            outside += [t for t in targets if package_of(t) not in SHARED | {face}]
+    assert outside == []
 
 
 @pytest.mark.parametrize(

@@ -119,8 +119,9 @@ def test_design_result_plots_through_its_kind(kind):
          "--cluster is not for --method synthetic_control: --cluster applies to --method did, "
          "rdd and iv only"),
         ({"method": "aipw", "interactions": ["age"]},
-         "--interactions is not for --method aipw: --interactions applies to --method gcomp only"),
-        ({"method": "regression", "interactions": ["age"]}, "--interactions is not for"),
+         "--interactions is not for --method aipw: --interactions applies to --method gcomp and "
+         "regression only"),
+        ({"method": "ipw", "interactions": ["age"]}, "--interactions is not for"),
         ({"method": "aipw", "truncate": 99},
          "--truncate is not for --method aipw: --weights and --truncate apply to --method ipw only"),
         ({"method": "regression", "truncate": 99}, "--truncate is not for --method regression"),

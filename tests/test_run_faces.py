@@ -29,7 +29,7 @@ from cerebro.core.spec import parse_spec
 from cerebro.uplift.examples import uplift as uplift_example
 from cerebro.uplift.model_file import load_model
 
-FAMILIES = ("experiments", "observational", "quasi", "geo", "uplift")
+FAMILIES = ("experiments", "observational", "quasi", "geo", "uplift", "survival", "longitudinal")
 
 
 def imported_after(code: str) -> set[str]:

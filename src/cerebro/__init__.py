@@ -32,9 +32,12 @@ _LAZY = {
     "geo_design": ("cerebro.geo.design", "geo_design"),
     "uplift": ("cerebro.uplift.analysis", "uplift"),
     "counterfactual": ("cerebro.counterfactual", "counterfactual"),
+    "sensitivity": ("cerebro.sensitivity.analysis", "sensitivity"),
     "mmm": ("cerebro.mmm.analysis", "mmm"),
     "mmm_optimize": ("cerebro.mmm.allocate", "mmm_optimize"),
     "mmm_predict": ("cerebro.mmm.predict", "mmm_predict"),
+    "survival": ("cerebro.survival.analysis", "survival"),
+    "longitudinal": ("cerebro.longitudinal.analysis", "longitudinal"),
     "datasets": ("cerebro.datasets", None),
 }
 
@@ -54,6 +57,7 @@ __all__ = [
     "geo_design",
     "geotest",
     "iv",
+    "longitudinal",
     "mmm",
     "mmm_optimize",
     "mmm_predict",
@@ -62,7 +66,9 @@ __all__ = [
     "rdd",
     "run",
     "run_spec",
+    "sensitivity",
     "sequential_design",
+    "survival",
     "synthetic_control",
     "uplift",
 ]

@@ -23,4 +23,7 @@ KINDS = {
     "synthetic_control": "cerebro.quasi.synth",
     "uplift": "cerebro.uplift.analysis",
     "counterfactual": "cerebro.counterfactual",
+    "survival": "cerebro.survival.analysis",
+    "longitudinal": "cerebro.longitudinal.analysis",
+    "sensitivity": "cerebro.sensitivity.analysis",
 }

@@ -52,6 +52,12 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Mediation (natural direct and indirect effects), what-if predictions and bounds on the "
         "effect.",
     ),
+    "sensitivity": (
+        "cerebro.cli.sensitivity_command",
+        "How strong an unobserved confounder would have to be to change an observational "
+        "estimate: robustness values, bias-adjusted estimates and bounds, E-values, Rosenbaum "
+        "bounds and refutations.",
+    ),
     "uplift": (
         "cerebro.cli.uplift_command",
         "Model who responds to a treatment: CATE per unit (meta-learners or a causal forest), "
@@ -62,6 +68,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Score new rows with a saved uplift model: `cate` (or `cate_<arm>` per arm and "
         "`best_treatment`), in the input's row order; rows with a missing or unseen value are "
         "left empty.",
+    ),
+    "survival": (
+        "cerebro.cli.survival_command",
+        "Survival curves under treatment and under no treatment, their difference at a horizon "
+        "and a hazard ratio (time to churn, to conversion, to death).",
+    ),
+    "longitudinal": (
+        "cerebro.cli.longitudinal_command",
+        "Treatment strategies over time (always, never, treat when a confounder crosses a "
+        "threshold): mean outcome under each by the parametric g-formula or IP-weighted MSMs.",
     ),
     "geotest": (
         "cerebro.cli.geotest_command",
@@ -93,6 +109,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "methods": (
         "cerebro.cli.run_command",
         "List every analysis kind a spec file (`cerebro run`) can name.",
+    ),
+    "auto": (
+        "cerebro.cli.auto_command",
+        "From a data file to an explained analysis: profile the columns, choose the design and "
+        "method, run it, and write the spec and a pipeline script that reproduce it.",
+    ),
+    "generate": (
+        "cerebro.cli.generate_command",
+        "Write any spec as a readable Python script (or Jupyter notebook) that reproduces "
+        "`cerebro run` on it.",
     ),
     "datasets": ("cerebro.cli.datasets", "Example data sets with known true effects."),
 }

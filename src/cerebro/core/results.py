@@ -203,17 +203,27 @@ class Fit:
     units can then be combined or given joint intervals from the covariance Σψᵢψⱼ/n². `residual_variance`
     maps a model (e.g. an outcome) to the variance of its residuals; `units` identifies the rows
     the influence functions are indexed by (positions in the analysed data, or unit ids).
+    An AIPW/DML fit of the ATE also holds ``sigma2`` (the outcome model's residual variance
+    E[(Y − g)²]) and ``nu2`` (the Riesz representer's E[α²]) in `residual_variance` with their
+    influence functions under the same keys in `influence`: the omitted-variable bounds of
+    Chernozhukov et al. (2022) need nothing more (`cerebro.stats.sensitivity`).
     """
 
     influence: dict[str, np.ndarray] = field(default_factory=dict)
     residual_variance: dict[str, float] = field(default_factory=dict)
     units: Any = None
+    # Outcome differences within the matched pairs of a matching estimator (treated minus its
+    # matched control), for Rosenbaum bounds.
+    pairs: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "influence": {k: [_json_number(x) for x in v] for k, v in self.influence.items()},
             "residual_variance": {k: _json_number(v) for k, v in self.residual_variance.items()},
         }
+        if self.pairs is not None:
+            out["pairs"] = [_json_number(x) for x in self.pairs]
+        return out
 
     def covariance(self, keys: list[str]) -> np.ndarray:
         """Covariance matrix of the estimates named by `keys` from their influence functions."""
@@ -246,6 +256,20 @@ class Meta:
         )
 
 
+class Summary(dict):
+    """A result's summary mapping that, called, gives the estimates' table (`fit_view`)."""
+
+    def __init__(self, mapping: Mapping[str, Any] | None, result: Result) -> None:
+        super().__init__(mapping or {})
+        self._result = result
+
+    def __call__(self) -> pd.DataFrame:
+        """coef, std err, p and the interval of every estimate, one row each."""
+        from cerebro.core.fit_view import summary
+
+        return summary(self._result.estimates, self._result.meta.alpha)
+
+
 @dataclass
 class Result:
     """What every analysis returns, independent of how it will be shown."""
@@ -268,6 +292,13 @@ class Result:
     def __post_init__(self) -> None:
         if not isinstance(self.tables, Tables):
             self.tables = Tables(self.tables)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # `summary` stays the mapping faces read (title, narrative, alpha …) and is also
+        # callable, as statsmodels users expect: `result.summary()` is the estimates' table.
+        if name == "summary":
+            value = Summary(value, self)
+        super().__setattr__(name, value)
 
     @property
     def meta(self) -> Meta:
@@ -315,13 +346,44 @@ class Result:
         return pd.DataFrame([e.to_dict() for e in self.estimates])
 
     def estimate(self, label_or_key: str) -> Estimate:
-        """The estimate with this exact label or key (KeyError naming the labels otherwise)."""
+        """The estimate with this label (typographic or ASCII: "y: B - A" for "y: B − A") or
+        key (KeyError naming the labels otherwise)."""
+        from cerebro.core.fit_view import ascii_label
+
         for e in self.estimates:
-            if label_or_key in (e.label, e.key):
+            if label_or_key in (e.label, e.key, ascii_label(e.label)):
                 return e
         raise KeyError(
             f"no estimate labelled or keyed {label_or_key!r}; have {[e.label for e in self.estimates]}"
         )
+
+    # The statsmodels habit (`core/fit_view.py`): pandas objects indexed by label.
+    @property
+    def params(self) -> pd.Series:
+        """Point estimates."""
+        from cerebro.core.fit_view import series
+
+        return series(self.estimates, "value")
+
+    @property
+    def bse(self) -> pd.Series:
+        """Standard errors (NaN where an estimate has none)."""
+        from cerebro.core.fit_view import series
+
+        return series(self.estimates, "se")
+
+    @property
+    def pvalues(self) -> pd.Series:
+        """p-values (NaN where an estimate has none)."""
+        from cerebro.core.fit_view import series
+
+        return series(self.estimates, "p_value")
+
+    def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
+        """Interval limits at 1 − alpha (default: the result's level) as `lower`, `upper`."""
+        from cerebro.core.fit_view import conf_int
+
+        return conf_int(self.estimates, self.meta.alpha, alpha)
 
     def plot(self):
         """A figure of the result (forest plot of lifts, power curve …)."""

@@ -169,7 +169,12 @@ DOSE_FIX = (
 
 
 def require_discrete_treatment(
-    values: Any, column: str, max_arms: int = MAX_ARMS, fix: str = DOSE_FIX, role: str = "treatment"
+    values: Any,
+    column: str,
+    max_arms: int = MAX_ARMS,
+    fix: str = DOSE_FIX,
+    role: str = "treatment",
+    modelled: str = "that is not modelled yet",
 ) -> None:
     """Refuse a numeric treatment with more than `max_arms` distinct values (a dose).
 
@@ -181,7 +186,7 @@ def require_discrete_treatment(
     if distinct > max_arms:
         raise UserInputError(
             f"{role} column {column!r} is numeric with {distinct} distinct values, a "
-            f"continuous treatment (a dose) that is not modelled yet; "
+            f"continuous treatment (a dose) {modelled}; "
             f"{fix.format(max_arms=max_arms)}."
         )
 

@@ -103,7 +103,32 @@ class TPosterior:
         return self.loc + self.scale * rng.standard_t(self.df, size)
 
 
-Posterior = BetaPosterior | TPosterior
+@dataclass(frozen=True)
+class NormalPosterior:
+    """Normal posterior of a mean, N(`loc`, `scale`²) – the large-sample Gaussian model."""
+
+    loc: float
+    scale: float
+
+    @property
+    def mean(self) -> float:
+        return self.loc
+
+    def ppf(self, q: np.ndarray | float) -> np.ndarray:
+        return self.loc + self.scale * special.ndtri(q)
+
+    def cdf(self, x: np.ndarray) -> np.ndarray:
+        return special.ndtr((np.asarray(x) - self.loc) / self.scale)
+
+    def pdf(self, x: np.ndarray) -> np.ndarray:
+        z = (np.asarray(x) - self.loc) / self.scale
+        return np.exp(-0.5 * z**2) / (self.scale * np.sqrt(2 * np.pi))
+
+    def sample(self, rng: np.random.Generator, size: int) -> np.ndarray:
+        return rng.normal(self.loc, self.scale, size)
+
+
+Posterior = BetaPosterior | TPosterior | NormalPosterior
 
 
 def beta_posterior(
@@ -212,6 +237,9 @@ class VariantComparison:
     loss_keep: float  # E[max(θ_v − θ_c, 0)]: what keeping the control costs if it is worse
     decision: str
     reason: str
+    # the Gaussian model's risks in units of the relative lift, (keep the control, ship the
+    # variant) = (E[max(Δ, 0)], E[max(−Δ, 0)]) – GrowthBook's `risk`
+    rel_risk: tuple[float, float] | None = None
 
 
 @dataclass

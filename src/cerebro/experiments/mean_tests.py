@@ -207,18 +207,23 @@ def relative_lift(
     alpha: float,
     alternative: str,
     df: float | None = None,
-) -> tuple[float, float, float, float]:
-    """Relative lift (m_v − m_c)/m_c with its delta-method SE and CI (independent arms).
+) -> tuple[float, float, float, float, float]:
+    """Relative lift (m_v − m_c)/m_c with its delta-method SE, CI and p-value (independent arms).
 
-    Var ≈ Var(m_v)/m_c² + m_v²·Var(m_c)/m_c⁴ (Deng, Knoblich & Lu 2018, section 3).
-    Returns (lift, se, ci_low, ci_high); NaNs when the control metric is 0.
+    Var ≈ Var(m_v)/m_c² + m_v²·Var(m_c)/m_c⁴ (Deng, Knoblich & Lu 2018, section 3). The p-value
+    tests a relative lift of 0 with the same statistic and degrees of freedom as the interval,
+    as GrowthBook reports it (lift/SE against Student's t with the absolute test's df); it can
+    differ from the absolute test's p-value because the ratio's SE also carries the control
+    mean's noise.
+    Returns (lift, se, ci_low, ci_high, p_value); NaNs when the control metric is 0.
     """
     if control.value == 0:
-        return (np.nan,) * 4  # type: ignore[return-value]
+        return (np.nan,) * 5  # type: ignore[return-value]
     lift = variant.value / control.value - 1
     var = (
         variant.variance / control.value**2 + variant.value**2 * control.variance / control.value**4
     )
     se = float(np.sqrt(var))
     low, high = wald_interval(lift, se, alpha, alternative, df)
-    return float(lift), se, float(low), float(high)
+    p_value = p_value_from_statistic(lift / se, alternative, df) if se > 0 else np.nan
+    return float(lift), se, float(low), float(high), float(p_value)

@@ -46,8 +46,8 @@ FEW_DONORS = 5
 
 
 def _needed(spec: GeoTestSpec) -> list[str]:
-    cols = [spec.geo_column, spec.date_column, spec.outcome, *spec.matching_vars]
-    return cols + ([spec.spend] if spec.spend else [])
+    cols = [spec.geo_column, spec.date_column, spec.outcome, *spec.matching_vars, spec.spend]
+    return [c for c in cols if c]
 
 
 def _window(panel: GeoPanel, spec: GeoTestSpec) -> tuple[int, int]:
@@ -140,21 +140,30 @@ def analyse_cell(
     return fit, info
 
 
-def run_geotest(spec: GeoTestSpec, frame: pd.DataFrame | None = None) -> Result:
-    """Estimate the lift of every cell of the geo test `spec` describes."""
-    if frame is None:
-        if spec.data is None:
-            raise UserInputError("no data: pass a DataFrame or set 'data' to a file path.")
-        frame = load_table(spec.data, _needed(spec))
-    else:
-        require_columns([str(c) for c in frame.columns], _needed(spec), "the data")
-    findings: list[Finding] = []
-    panel = geo_panel(
-        frame, spec.geo_column, spec.date_column, spec.outcome, spend=spec.spend,
-        covariates=spec.matching_vars, findings=findings,
-    )  # fmt: skip
-    n_pre, n_post = _window(panel, spec)
-    cells = [panel.index(cell, "--treatment-geos") for cell in spec.treatment_geos]
+def _resolve_roles(spec: GeoTestSpec, frame: pd.DataFrame, findings: list[Finding]) -> GeoTestSpec:
+    """The spec with the roles it left out read off the data (`roles.py`), each in a finding."""
+    from cerebro.geo import roles
+
+    columns = [str(c) for c in frame.columns]
+    geo = spec.geo_column or roles.infer_geo_column(columns, findings)
+    updates: dict[str, Any] = {"geo_column": geo}
+    if (not spec.treatment_geos or spec.treatment_start is None) and spec.date_column in columns:
+        geos, start = roles.infer_test(frame, geo, spec.date_column, findings)
+        if geos and not spec.treatment_geos:
+            updates["treatment_geos"] = [geos]
+        if start and spec.treatment_start is None:
+            updates["treatment_start"] = start
+    if spec.outcome is None:
+        taken = [geo, spec.date_column, *spec.matching_vars, *([spec.spend] if spec.spend else [])]
+        updates["outcome"] = roles.infer_outcome(frame, taken, findings)
+    return spec.model_copy(update=updates)
+
+
+def _control_pool(
+    panel: GeoPanel, spec: GeoTestSpec, cells: list[np.ndarray], n_pre: int
+) -> np.ndarray:
+    """The control geos: `--control-geos`, or every geo in no cell; refused when a control is
+    treated, when none is left, or when none moves before the test."""
     all_treated = np.concatenate(cells)
     if spec.control_geos:
         pool = panel.index(spec.control_geos, "--control-geos")
@@ -177,6 +186,42 @@ def run_geotest(spec: GeoTestSpec, frame: pd.DataFrame | None = None) -> Result:
             "so no combination of them can track the treated geos; check the data or give "
             "--control-geos that move."
         )
+    return pool
+
+
+def run_geotest(spec: GeoTestSpec, frame: pd.DataFrame | None = None) -> Result:
+    """Estimate the lift of every cell of the geo test `spec` describes (or, with matched
+    markets and no treated geos, propose matched pairs for one)."""
+    findings: list[Finding] = []
+    if frame is None:
+        if spec.data is None:
+            raise UserInputError("no data: pass a DataFrame or set 'data' to a file path.")
+        complete = spec.geo_column and spec.outcome and spec.treatment_geos
+        frame = load_table(spec.data, _needed(spec) if complete else None)
+    spec = _resolve_roles(spec, frame, findings)
+    require_columns([str(c) for c in frame.columns], _needed(spec), "the data")
+    if not spec.treatment_geos:
+        if spec.method == "matched_markets":
+            from cerebro.geo.pair_design import propose_design
+
+            return propose_design(spec, frame, findings)
+        raise UserInputError(
+            "give --treatment-geos (the geos in the test) and --treatment-start, or use --method "
+            "matched_markets with --matching-vars to have matched pairs proposed."
+        )
+    if spec.treatment_start is None:
+        raise UserInputError(
+            "give --treatment-start (the first date of the test), or a 0/1 treated column "
+            "whose first 1 marks it."
+        )
+    assert spec.geo_column is not None and spec.outcome is not None
+    panel = geo_panel(
+        frame, spec.geo_column, spec.date_column, spec.outcome, spend=spec.spend,
+        covariates=spec.matching_vars, findings=findings,
+    )  # fmt: skip
+    n_pre, n_post = _window(panel, spec)
+    cells = [panel.index(cell, "--treatment-geos") for cell in spec.treatment_geos]
+    pool = _control_pool(panel, spec, cells, n_pre)
 
     estimates: list[Estimate] = []
     by_date: dict[str, list[Any]] = {k: [] for k in

@@ -29,12 +29,22 @@ class GeoTestSpec(SpecBase):
 
     kind: Literal["geotest"] = "geotest"
     data: str | None = data_file("Long panel (CSV, Parquet or JSON): one row per geo and date.")
-    geo_column: str = Field(..., description="Column naming the geo (market).")
+    geo_column: str | None = Field(
+        None,
+        description="Column naming the geo (market); default: the one column named dma, geo, "
+        "region, market, location, state or city.",
+    )
     date_column: str = Field("date", description="Column with the date (or period number).")
-    outcome: str = Field(..., description="Outcome column (units, sales, conversions).")
+    outcome: str | None = Field(
+        None,
+        description="Outcome column (units, sales, conversions); default: the one numeric "
+        "column no other role takes.",
+    )
     treatment_geos: list[list[str]] = Field(
-        ...,
-        description="Treated geos, comma-separated; several cells separated by ';' (\"a,b;c,d\").",
+        default_factory=list,
+        description="Treated geos, comma-separated; several cells separated by ';' (\"a,b;c,d\"). "
+        "Default: read off a 0/1 treated column; none with --method matched_markets proposes "
+        "matched pairs.",
         json_schema_extra=cli(raw=True),
     )
     control_geos: list[str] | None = Field(
@@ -42,8 +52,10 @@ class GeoTestSpec(SpecBase):
         description="Control pool (default: all others).",
         json_schema_extra=cli(keep_empty=True),
     )
-    treatment_start: str = Field(
-        ..., description="First date of the test window (e.g. 2021-04-01)."
+    treatment_start: str | None = Field(
+        None,
+        description="First date of the test window (e.g. 2021-04-01); default: the first date "
+        "a 0/1 treated column is 1.",
     )
     treatment_end: str | None = Field(None, description="Last date of the test (default: last).")
     method: GeoMethod = "augmented_synthetic_control"
@@ -63,6 +75,13 @@ class GeoTestSpec(SpecBase):
 
     _cells = field_validator("treatment_geos", mode="before")(split_cells)
 
+    @field_validator("method", mode="before")
+    @classmethod
+    def _geolift(cls, value: Any) -> Any:
+        """`geolift` – the users' name for GeoLift's default – is its augmented synthetic
+        control (ridge-augmented, per-geo fixed effects, conformal inference)."""
+        return "augmented_synthetic_control" if value == "geolift" else value
+
     @field_validator("control_geos", "matching_vars", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
@@ -75,7 +94,7 @@ class GeoTestSpec(SpecBase):
 
     @model_validator(mode="after")
     def _cells_ok(self) -> GeoTestSpec:
-        if not self.treatment_geos or any(not cell for cell in self.treatment_geos):
+        if any(not cell for cell in self.treatment_geos):
             raise ValueError("treatment_geos needs at least one geo in every cell")
         seen: dict[str, int] = {}
         for i, cell in enumerate(self.treatment_geos):

@@ -29,7 +29,7 @@ from cerebro.observational.checks import require_finite_estimates
 from cerebro.observational.data import CausalData, needed_columns, prepare, trim_units
 from cerebro.observational.matching import MatchResult, matching_estimate
 from cerebro.observational.models import GLMFit
-from cerebro.observational.spec import QUASI, CausalSpec
+from cerebro.observational.spec import QUASI, STRUCTURAL, CausalSpec
 from cerebro.stats.intervals import interval_from
 
 if TYPE_CHECKING:
@@ -44,6 +44,8 @@ METHOD_NAMES = {
     "stratification": "propensity-score stratification",
     "psm": "propensity-score matching",
     "dml": "double machine learning",
+    "msm": "IP-weighted marginal structural model",
+    "gestimation": "g-estimation of a structural nested mean model",
 }
 
 
@@ -147,6 +149,7 @@ def _effects(
     estimates: list[Estimate] = []
     potential = None
     influence = None
+    riesz: dict[str, tuple[float, np.ndarray]] = {}
     if matched is not None:
         diff, se, ratio = matched.effect, matched.se, None
         for note in matched.notes:
@@ -181,6 +184,7 @@ def _effects(
             )
         cov = means.cov
         influence = means.influence[:, 1] - means.influence[:, 0]
+        riesz = means.riesz
         diff = float(means.mu[1] - means.mu[0])
         se = float(np.sqrt(cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]))
         ratio = None
@@ -222,11 +226,43 @@ def _effects(
                 {"estimand": spec.estimand, "measure": name, "method": spec.method},
             )
         )
+    if spec.method == "ipw" and isinstance(ps, GLMFit):
+        _weights_known_se(data, ps, spec, estimates[0], rows, findings)
     fit = None
     if influence is not None:
         # Σψ²/n² is the analytic variance of the difference (ArmMeans.cov's convention).
         fit = Fit(influence={estimates[0].key: influence})
+        for name, (value, psi) in riesz.items():  # σ², ν² of the ATE: sensitivity bounds
+            fit.influence[name], fit.residual_variance[name] = psi, value
+    if matched is not None and spec.neighbours == 1 and spec.estimand != "ate":
+        fit = Fit(pairs=matched.differences)  # 1:1 pairs of one arm: Rosenbaum bounds
     return estimates, rows, potential, fit
+
+
+def _weights_known_se(
+    data: CausalData, ps: GLMFit, spec: CausalSpec, head: Estimate, rows: dict, findings: list
+) -> None:
+    """What If's SE of the IP-weighted difference: weighted least squares of y on treatment with
+    a robust (HC0) SE treating the weights as known (GEE, Program 12.2), beside ours."""
+    from cerebro.stats.ols import ols
+
+    w = est.ipw_weights(ps.mean(data.design), data.a, spec.estimand, spec.truncate)
+    root = np.sqrt(w)
+    design = np.column_stack([np.ones(len(w)), data.a])
+    if spec.weights == "hajek":
+        known = float(ols(root * data.y, root[:, None] * design, cov_type="HC0").se[1])
+    else:
+        return
+    head.extra["se_weights_known"] = known
+    rows["se_weights_known"] = [known] + [None] * (len(rows["estimate"]) - 1)
+    findings.append(
+        Finding(
+            "info",
+            "se",
+            f"SE treating the weights as known (WLS/GEE robust, What If's): {known:.4g}; ours, "
+            f"which accounts for estimating the propensity score: {head.se:.4g}.",
+        )
+    )
 
 
 def _method_finding(spec: CausalSpec, data: CausalData) -> Finding:
@@ -297,10 +333,29 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
         frame = load_table(spec.data, needed_columns(spec))
     else:
         require_columns([str(c) for c in frame.columns], needed_columns(spec), "the data")
+    if spec.method in STRUCTURAL:
+        from cerebro.observational import structural_analysis as structural
+        from cerebro.observational.structural_data import prepare_structural
+
+        rows = prepare_structural(frame, spec)
+        build = structural.msm_result if spec.method == "msm" else structural.gestimation_result
+        return build(rows, spec, list(rows.findings))
     data = prepare(frame, spec)
     findings = list(data.findings)
+    if spec.method == "regression" and (
+        spec.regress_on != "confounders" or spec.interactions or spec.all_rows
+    ):
+        from cerebro.observational.regression_forms import regression_form_result
+
+        return regression_form_result(data, spec, findings)
     if len(data.arms) > 2:
         from cerebro.observational.multiarm_analysis import multiarm_result, pairwise_result
+
+        if spec.sensitivity:
+            raise UserInputError(
+                f"--sensitivity needs a binary treatment; {spec.treatment!r} has "
+                f"{len(data.arms)} arms (filter the data to two of them)."
+            )
 
         if spec.estimand != "ate":
             return pairwise_result(data, spec, findings, binary_result)
@@ -351,6 +406,14 @@ def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -
     if potential is not None:
         tables["potential_outcomes"] = potential
     tables["propensity"] = propensity_rows
+    if spec.sensitivity:
+        from cerebro.observational.sensitivity import sensitivity_section
+
+        section = sensitivity_section(data, spec, estimates, fit)
+        estimates += section.estimates
+        tables["sensitivity"] = section.rows
+        tables.update({f"sensitivity_{k}": v for k, v in section.tables.items()})
+        findings += section.findings
     head = estimates[0]
     narrative = (
         f"Estimated {spec.estimand.upper()} of {spec.treatment} ({data.treated!r} vs "
@@ -381,6 +444,10 @@ def causal_plot(result: Result) -> Any:
 
         module, function = str(get_method(result.method).plot).split(":")
         return getattr(import_module(module), function)(result)
+    if result.method in STRUCTURAL or "balance" not in list(result.tables):
+        from cerebro.observational.structural_plots import structural_plot
+
+        return structural_plot(result)
     return love_plot(result)
 
 

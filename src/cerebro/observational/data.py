@@ -30,7 +30,7 @@ def needed_columns(spec: CausalSpec) -> list[str]:
     """Every column an adjustment spec names (treatment, outcome, confounders, exact-match
     columns); a design names its own (`DesignSpec.columns`)."""
     terms = [c for t in spec.confounders for c in source_columns(t)]
-    named = [spec.treatment, spec.outcome, *terms, *spec.exact]
+    named = [spec.treatment, spec.outcome, *terms, *spec.exact, spec.modifier]
     return list(dict.fromkeys(c for c in named if c is not None))
 
 
@@ -46,6 +46,8 @@ class CausalData:
     binary_outcome: bool
     findings: list[Finding] = field(default_factory=list)
     groups: np.ndarray | None = None  # exact-matching group of each unit
+    # rows whose outcome is observed (None: all); `--all-rows` keeps the others, y = 0 there
+    observed: np.ndarray | None = None
 
     @property
     def control(self) -> str:
@@ -65,6 +67,7 @@ class CausalData:
             self.y[keep], self.a[keep], self.X[keep], self.names, self.arms,
             self.binary_outcome, self.findings,
             None if self.groups is None else self.groups[keep],
+            None if self.observed is None else self.observed[keep],
         )  # fmt: skip
 
 
@@ -80,7 +83,13 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
     for term in spec.confounders:
         for column in source_columns(term):
             require_values(frame[column], column, "confounder")
-    require_discrete_treatment(frame[spec.treatment], spec.treatment)
+    require_discrete_treatment(
+        frame[spec.treatment],
+        spec.treatment,
+        fix="use --method msm --treatment-density normal to model it as a dose (or give at "
+        "most {max_arms} arms)",
+        modelled=f"that --method {spec.method} does not model",
+    )
     if is_numeric_dtype(frame[spec.treatment]) and not is_bool_dtype(frame[spec.treatment]):
         require_finite(frame[spec.treatment], spec.treatment, "treatment")  # no 'inf' arm
     a, arms, how = treatment_arms(frame[spec.treatment], spec.treatment, spec.treated, spec.control)
@@ -89,7 +98,8 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
     for name, column in zip(names, columns, strict=True):
         require_finite(column, name, "confounder term")  # x^2, a:b of large values
     X = np.column_stack(columns) if columns else np.empty((len(y), 0))
-    keep = ~np.isnan(a) & ~np.isnan(y) & ~np.isnan(X).any(axis=1)
+    all_rows = spec.all_rows and spec.method in ("gcomp", "regression")
+    keep = ~np.isnan(a) & ~np.isnan(X).any(axis=1) & (all_rows | ~np.isnan(y))
     groups = None
     if spec.exact:
         exact = frame[spec.exact]
@@ -98,14 +108,28 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
     note_dropped(
         findings,
         keep,
-        "treatment, outcome or confounder",
+        "treatment, confounder" + ("" if all_rows else " or outcome"),
         "missingness does not depend on the outcome given the confounders",
     )
     y, a, X = y[keep], a[keep], X[keep]
     if groups is not None:
         groups = np.unique(groups[keep], return_inverse=True)[1]
-    require_units_per_arm(a, arms, spec.treatment)
-    require_varying(y, spec.outcome, "outcome")
+    observed = None
+    if all_rows:
+        observed = ~np.isnan(y)
+        y = np.where(observed, y, 0.0)  # never read: models fit on the observed rows only
+        findings.append(
+            Finding(
+                "info",
+                "all-rows",
+                f"--all-rows: {int((~observed).sum()):,} rows without {spec.outcome!r} are kept "
+                f"for the {'propensity model' if spec.method == 'regression' else 'standardisation'}"
+                "; outcome models use the other rows.",
+            )
+        )
+    seen = slice(None) if observed is None else observed
+    require_units_per_arm(a[seen], arms, spec.treatment)
+    require_varying(y[seen], spec.outcome, "outcome")
     constant = [n for n, col in zip(names, X.T, strict=True) if np.ptp(col) == 0]
     if constant:
         raise UserInputError(
@@ -134,8 +158,8 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
                 "one-hot encoded categorical confounders: " + "; ".join(notes) + ".",
             )
         )
-    binary = bool(np.isin(y, (0.0, 1.0)).all())
-    return CausalData(y, a, X, names, arms, binary, findings, groups)
+    binary = bool(np.isin(y[seen], (0.0, 1.0)).all())
+    return CausalData(y, a, X, names, arms, binary, findings, groups, observed)
 
 
 def trim_units(

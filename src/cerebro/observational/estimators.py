@@ -29,6 +29,7 @@ import numpy as np
 from cerebro.core.errors import UserInputError
 from cerebro.observational.data import CausalData
 from cerebro.observational.models import GLMFit, fit_glm
+from cerebro.stats.sensitivity import riesz_elements_ate
 
 
 @dataclass
@@ -38,6 +39,8 @@ class ArmMeans:
     mu: np.ndarray
     influence: np.ndarray
     notes: list[str] = field(default_factory=list)
+    # ATE of AIPW/DML: σ² and ν² with their influence functions, for sensitivity bounds
+    riesz: dict[str, tuple[float, np.ndarray]] = field(default_factory=dict)
 
     @property
     def cov(self) -> np.ndarray:
@@ -141,11 +144,14 @@ def ipw(
 
 
 def outcome_models(data: CausalData) -> list[GLMFit]:
-    """One outcome model per arm (as many arms as the data have), refusing arms too small."""
+    """One outcome model per arm (as many arms as the data have), refusing arms too small;
+    fitted on the rows whose outcome is observed (`data.observed`, all by default)."""
     X = data.design
     fits = []
     for arm, label in enumerate(data.arms):
         rows = data.a == arm
+        if data.observed is not None:
+            rows = rows & data.observed
         if rows.sum() <= X.shape[1]:
             raise UserInputError(
                 f"arm {label!r} has {int(rows.sum())} units for {X.shape[1]} outcome-model "
@@ -169,6 +175,8 @@ def gcomp(
     `interactions` None fits one model per arm (every confounder interacts with treatment;
     any number of arms); a list fits one model y ~ a + X + a·X_terms with those terms only
     (two arms; What If's Program 13.2 uses qsmk·smokeintensity), the empty list an additive model.
+    With `data.observed` (`--all-rows`) the models are fitted on the rows whose outcome is
+    observed and the standardisation averages over every row (Program 13.2's 1,629).
     """
     X, y = data.design, data.y
     c = target(data, estimand)
@@ -185,7 +193,7 @@ def gcomp(
             )
         terms = [data.names.index(t) for t in interactions]
         observed = np.column_stack([X, data.a, data.a[:, None] * data.X[:, terms]])
-        fit = fit_glm(observed, y, data.binary_outcome)
+        fit = fit_glm(observed, y, data.binary_outcome, data.observed)
         fits = [fit, fit]
         designs = [_with_treatment(data, arm, terms) for arm in (0.0, 1.0)]
         if_beta = fit.influence(observed, y)
@@ -215,7 +223,8 @@ def aipw_scores(
         phi1 = m1 + a * (y - m1) / e
         phi0 = m0 + (1 - a) * (y - m0) / (1 - e)
         mu = np.array([phi0.mean(), phi1.mean()])
-        return ArmMeans(mu, np.column_stack([phi0 - mu[0], phi1 - mu[1]]))
+        riesz = riesz_elements_ate(y, a, e, m0, m1)
+        return ArmMeans(mu, np.column_stack([phi0 - mu[0], phi1 - mu[1]]), riesz=riesz)
     if estimand == "att":
         p = a.mean()
         phi1, base1 = a * y, a

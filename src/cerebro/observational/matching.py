@@ -158,6 +158,7 @@ class MatchResult:
     mu: np.ndarray  # (control, treated) means over the matched target
     weights: np.ndarray  # per unit, for balance after matching
     notes: list[str]
+    differences: np.ndarray | None = None  # per matched target unit: treated − control
 
 
 def matching_estimate(
@@ -220,4 +221,4 @@ def matching_estimate(
     weights = uses.copy()
     for target, *_ in imputed_pairs:
         weights[target] += 1
-    return MatchResult(tau, float(np.sqrt(max(variance, 0.0))), means, weights, notes)
+    return MatchResult(tau, float(np.sqrt(max(variance, 0.0))), means, weights, notes, diff)

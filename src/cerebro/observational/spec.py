@@ -56,7 +56,10 @@ from cerebro.core.spec import (
 ADJUSTMENT = ("regression", "gcomp", "ipw", "aipw", "stratification", "psm", "dml")
 # Quasi-experiments: identification from a design (timing, a threshold, an instrument, donors).
 QUASI = ("did", "rdd", "iv", "synthetic_control")
-AVAILABLE = ADJUSTMENT + QUASI
+# Structural models (What If ch. 12 and 14): marginal structural models fitted by IP weighting,
+# and g-estimation of a structural nested mean model.
+STRUCTURAL = ("msm", "gestimation")
+AVAILABLE = ADJUSTMENT + QUASI + STRUCTURAL
 # The fields every method takes (those of `EffectSpec`, besides `method` itself).
 COMMON = ("data", "treatment", "outcome", "confounders", "alpha")
 PROPENSITY_METHODS = ("ipw", "aipw", "stratification", "psm")
@@ -70,8 +73,8 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "propensity": PROPENSITY_METHODS,
     "weights": ("ipw",),
     "truncate": ("ipw",),
-    "interactions": ("gcomp",),
-    "strata": ("stratification",),
+    "interactions": ("gcomp", "regression"),
+    "strata": ("stratification", "regression"),  # the latter with --regress-on propensity_strata
     "neighbours": ("psm",),
     "caliper": ("psm",),
     "replace": ("psm",),
@@ -80,9 +83,10 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "learner": ("dml",),
     "folds": ("dml", *PROPENSITY_METHODS),  # the latter with --propensity lightgbm only
     "clip": ("dml", *PROPENSITY_METHODS),  # the latter with --propensity lightgbm only
-    "jobs": ADJUSTMENT,
-    "bootstrap": (*ADJUSTMENT, "did"),
-    "seed": (*ADJUSTMENT, "did"),
+    "jobs": (*ADJUSTMENT, *STRUCTURAL),
+    "sensitivity": ADJUSTMENT,
+    "bootstrap": (*ADJUSTMENT, "did", *STRUCTURAL),
+    "seed": (*ADJUSTMENT, "did", *STRUCTURAL),
     "unit": ("did", "synthetic_control"),
     "time": ("did", "synthetic_control"),
     "treat_start": ("did", "synthetic_control"),
@@ -104,7 +108,32 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "debiased": ("iv",),
     "treated_unit": ("synthetic_control",),
     "sc_model": ("synthetic_control",),
+    "modifier": STRUCTURAL,
+    "censoring": STRUCTURAL,
+    "dose_response": ("msm",),
+    "treatment_density": ("msm",),
+    "psi_search": ("gestimation",),
+    "psi_grid": ("gestimation",),
+    "regress_on": ("regression",),
+    "at": ("regression", "msm"),
+    "all_rows": ("regression", "gcomp"),
 }
+
+
+def psi_grid_bounds(text: str) -> tuple[float, float, float]:
+    """'start:stop:step' as three numbers (start < stop, 0 < step, at most 10,001 points)."""
+    try:
+        start, stop, step = (float(part) for part in text.split(":"))
+    except ValueError:
+        raise ValueError(
+            f"--psi-grid takes 'start:stop:step' (e.g. 2:5:0.1), got {text!r}"
+        ) from None
+    if not (start < stop and step > 0 and (stop - start) / step <= 10_000):
+        raise ValueError(
+            f"--psi-grid {text!r} needs start < stop and a positive step giving at most 10,000 "
+            "steps (e.g. 2:5:0.1)"
+        )
+    return start, stop, step
 
 
 def options_of(method: str) -> list[str]:
@@ -200,6 +229,12 @@ class CausalSpec(EffectSpec):
         "cross-fitted learners of dml and --propensity lightgbm (threads); numbers do not "
         "depend on it.",
     )
+    sensitivity: bool = Field(
+        False,
+        description="Add the estimate's sensitivity to unobserved confounding from its own fit: "
+        "robustness values (regression; aipw and dml for the ATE), Rosenbaum's Γ (psm, 1:1), "
+        "the E-value (every method).",
+    )
     # --- the designs' options, passed on to the design's own spec ---------------------------
     unit: Unit
     time: Time
@@ -223,8 +258,58 @@ class CausalSpec(EffectSpec):
     treated_unit: TreatedUnit
     sc_model: SCModel
     seed: Seed
+    # --- structural models and the remaining What If options (docs/msm.md, docs/gestimation.md)
+    modifier: str | None = Field(
+        None,
+        description="msm: an effect modifier V (numeric column) – the model gains V and "
+        "treatment × V, the weights' numerator conditions on V; gestimation: the second "
+        "parameter of the structural nested mean model (effect ψ₁ + ψ₂·V).",
+    )
+    censoring: Literal["none", "ipcw"] = Field(
+        "none",
+        description="msm, gestimation: 'ipcw' keeps rows whose outcome is missing as censored "
+        "and re-weights the others by inverse probability of censoring weights (a logistic "
+        "model of censoring on treatment and confounders); 'none' drops them.",
+    )
+    dose_response: Literal["linear", "quadratic", "spline"] = Field(
+        "linear",
+        description="msm with a continuous treatment: the curve E[Y^a] – linear, quadratic, or a "
+        "restricted cubic spline (5 knots at quantiles, linear beyond the outer ones).",
+    )
+    treatment_density: Literal["none", "normal"] = Field(
+        "none",
+        description="msm: the density model of a continuous treatment – 'normal' (linear "
+        "regression on the confounders, normal residuals: the generalised propensity score); "
+        "a continuous treatment needs it.",
+    )
+    psi_search: Literal["closed_form", "grid"] = Field(
+        "closed_form",
+        description="gestimation: solve the estimating equation in closed form (sandwich SE), or "
+        "search a grid of ψ (CI = the ψ not rejected).",
+    )
+    psi_grid: str | None = Field(
+        None,
+        description="gestimation --psi-search grid: 'start:stop:step' (e.g. 2:5:0.1); default "
+        "the closed-form ψ ± 6 SE in 241 steps.",
+    )
+    regress_on: Literal["confounders", "propensity", "propensity_strata"] = Field(
+        "confounders",
+        description="regression: adjust for the confounders, the propensity score as one "
+        "covariate, or dummies of its `strata` quantile strata (What If §15.2–15.3).",
+    )
+    at: list[str] = Field(
+        default_factory=list,
+        description="regression with `interactions`: the effect at these values of the "
+        "interaction terms ('smokeintensity=5,smokeintensity=40'; join terms of one point with "
+        "'&'); msm with a continuous treatment: the doses at which E[Y^a] is reported.",
+    )
+    all_rows: bool = Field(
+        False,
+        description="gcomp: standardise over every row, including those whose outcome is "
+        "missing; regression: fit the propensity score on them too (What If ch. 13 and 15).",
+    )
 
-    @field_validator("interactions", "exact", mode="before")
+    @field_validator("interactions", "exact", "at", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return split_list(value)
@@ -326,7 +411,41 @@ class CausalSpec(EffectSpec):
             raise ValueError(f"{self.treatment!r} cannot be both the treatment and the outcome")
         if isinstance(self.trim, float) and not 0 < self.trim < 0.5:
             raise ValueError(f"trim must be a number in (0, 0.5) or 'crump', got {self.trim!r}")
+        self._structural_options()
         return self
+
+    def _structural_options(self) -> None:
+        """Combinations of the options of msm, gestimation and the What If regression forms."""
+        if self.modifier is not None and self.modifier in (self.treatment, self.outcome):
+            raise ValueError(f"--modifier {self.modifier!r} cannot be the treatment or outcome")
+        if self.psi_grid is not None:
+            if self.psi_search != "grid":
+                raise ValueError("--psi-grid sets the grid of --psi-search grid; add it")
+            psi_grid_bounds(self.psi_grid)
+        if self.psi_search == "grid" and self.bootstrap:
+            raise ValueError(
+                "the grid search's CI is the set of ψ not rejected; drop --bootstrap (or use "
+                "--psi-search closed_form with it)"
+            )
+        if self.psi_search == "grid" and self.modifier is not None:
+            raise ValueError(
+                "the grid search is for the one-parameter model; use --psi-search closed_form "
+                "with --modifier"
+            )
+        if self.method == "regression":
+            if self.strata != 5 and self.regress_on != "propensity_strata":
+                raise ValueError("--strata applies to --regress-on propensity_strata only")
+            if self.at and not self.interactions:
+                raise ValueError(
+                    "--at gives values of interaction terms; name them with --interactions"
+                )
+            if self.all_rows and self.regress_on == "confounders":
+                raise ValueError(
+                    "--all-rows fits the propensity model on rows without an outcome; with "
+                    "--method regression add --regress-on propensity or propensity_strata"
+                )
+            if self.interactions and self.regress_on != "confounders":
+                raise ValueError("--interactions applies to --regress-on confounders only")
 
     def _options_of_method(self) -> None:
         """Refuse an option set (to anything but its default) that the method does not take,

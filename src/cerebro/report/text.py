@@ -113,17 +113,21 @@ def _is_text(values: list[Any]) -> bool:
 _DROP_ORDER = ("n ctrl", "n var", "p holm", "mean ctrl", "mean var", "lift CI", "lift")
 
 
-def fit_to_width(shown: dict[str, list[str]], width: int) -> dict[str, list[str]]:
-    """Drop the least essential columns until the table fits `width` characters."""
+def fit_to_width(shown: dict[str, list[str]], width: int) -> tuple[dict[str, list[str]], list[str]]:
+    """Drop the least essential columns until the table fits `width` characters; returns the
+    table and the headers it hid (the caller says which, never silently)."""
 
     def needed(table: dict[str, list[str]]) -> int:
         return sum(max([len(c)] + [len(v) for v in values]) + 3 for c, values in table.items())
 
+    hidden = []
     for column in _DROP_ORDER:
         if needed(shown) <= width:
             break
-        shown = {c: v for c, v in shown.items() if c != column}
-    return shown
+        if column in shown:
+            hidden.append(column)
+            shown = {c: v for c, v in shown.items() if c != column}
+    return shown, hidden
 
 
 def _shown(columns: Columns) -> tuple[dict[str, list[str]], set[str]]:
@@ -134,8 +138,20 @@ def _shown(columns: Columns) -> tuple[dict[str, list[str]], set[str]]:
 
 def _rich_table(columns: Columns, title: str | None, width: int = 10_000) -> Table:
     shown, text_columns = _shown(columns)
-    shown = fit_to_width(shown, width)
-    table = Table(title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD)
+    shown, hidden = fit_to_width(shown, width)
+    caption = (
+        f"Not shown at this width: {', '.join(hidden)} (widen the terminal, or see --json)."
+        if hidden
+        else None
+    )
+    table = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        caption=caption,
+        caption_justify="left",
+    )
     for header, values in shown.items():
         numeric = header not in text_columns
         longest = max([len(v) for v in values] + [len(header)])

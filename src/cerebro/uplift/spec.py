@@ -42,6 +42,8 @@ class UpliftSpec(SpecBase):
     )
     model: str = Field(
         "x_learner",
+        # `model_type` is the name the users' specs write (MISSION: UpliftSpec(…, model_type))
+        validation_alias=AliasChoices("model", "model_type"),
         description=f"One of {', '.join(MODEL_CHOICES)} ('all' fits every model and compares "
         "them; the best by Qini coefficient is used for tiers, targeting and drivers).",
     )
@@ -116,7 +118,7 @@ class UpliftSpec(SpecBase):
     @field_validator("model")
     @classmethod
     def _model(cls, value: str) -> str:
-        value = value.strip().lower().replace("-", "_")
+        value = value.strip().lower().replace("-", "_").replace(" ", "_")
         if value not in MODEL_CHOICES:
             raise ValueError(f"unknown model {value!r}; use one of {', '.join(MODEL_CHOICES)}")
         return value

@@ -424,11 +424,45 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
         return one_sample_analysis(spec, data)
     if data is not None:
         data = _load(spec, data)
+    spec = _with_guardrail_outcomes(spec)
     spec, notes = resolve_cluster(spec, data)
     result = _run(spec, data, notes)
-    if is_none(requested.cluster):
-        result.spec = requested  # the opt-out is part of how to reproduce the result
+    if spec.by:
+        _add_segments(result, spec, data)
+    if is_none(requested.cluster) or spec.outcome != requested.outcome:
+        result.spec = requested  # how the user asked is how to reproduce the result
     return result
+
+
+def _with_guardrail_outcomes(spec: ABTestSpec) -> ABTestSpec:
+    """Guardrail metrics are analysed like the outcomes: add those not listed among them."""
+    from cerebro.experiments.abtest.guardrails import parse_guardrail
+
+    extra = [n for n, _ in map(parse_guardrail, spec.guardrails) if n not in spec.outcome]
+    return spec.model_copy(update={"outcome": [*spec.outcome, *extra]}) if extra else spec
+
+
+def _add_segments(result: Result, spec: ABTestSpec, data: pd.DataFrame | None) -> None:
+    """`--by`: the same test within each segment (`segments.py`), its multiplicity and the
+    test that the lift is the same in every segment, added to the overall result."""
+    from cerebro.experiments.abtest import segments
+
+    frame = _load(spec, data)
+    within = spec.model_copy(update={"by": [], "data": None})
+    rows, findings = segments.segment_rows(frame, spec.by, lambda sub: _run(within, sub, []))
+    segments.adjust(rows)
+    result.findings.extend(findings)
+    result.findings.extend(segments.heterogeneity(rows, spec.alpha))
+    result.findings.append(
+        Finding(
+            "info",
+            "segments",
+            f"{len(rows)} segment comparisons by {', '.join(spec.by)}: exploratory unless "
+            "planned; p_holm_segments and p_bh_segments adjust for looking at all of them.",
+        )
+    )
+    result.estimates.extend(segments.segment_estimates(rows))
+    result.tables["segments"] = {k: [r.get(k) for r in rows] for k in rows[0]}
 
 
 def _run(spec: ABTestSpec, data: pd.DataFrame | None, notes: list[Finding]) -> Result:
@@ -505,18 +539,29 @@ def _analyse(
         findings.append(
             Finding("info", "test_choice", f"{outcome.metric.name} ({kind}): {plan.reason}.")
         )
-        results = [compare(plan, outcome, 0, i, spec) for i in range(1, len(arms))]
+        pairs = arm_pairs(spec, len(arms))
+        results = [compare(plan, outcome, c, v, spec) for c, v in pairs]
+        if spec.permutations:
+            _randomisation_p(plan, outcome, pairs, results, spec)
         p_values = np.array([r[0].p_value for r in results])
         p_holm, p_bh = holm(p_values), benjamini_hochberg(p_values)
         outcome_rows = [
-            _estimates_for(
-                outcome, *result, control, arms[i + 1], p_holm[i], p_bh[i], spec, estimates
-            )
-            for i, result in enumerate(results)
+            _estimates_for(outcome, *result, arms[c], arms[v], p_holm[k], p_bh[k], spec, estimates)
+            for k, ((c, v), result) in enumerate(zip(pairs, results, strict=True))
         ]
-        findings.extend(_outcome_findings(outcome, plan, outcome_rows, spec))
+        findings.extend(_outcome_findings(outcome, plan, pairs, outcome_rows, spec))
         rows.extend(outcome_rows)
-    if len(variants) > 1:
+    if spec.pairs == "all" and len(arms) > 2:
+        findings.append(
+            Finding(
+                "info",
+                "multiplicity",
+                f"all {len(arms) * (len(arms) - 1) // 2} pairs of the {len(arms)} arms were "
+                "compared (--pairs all); p_holm (family-wise) and p_bh (false discovery rate) "
+                "adjust each outcome's p-values over every pair.",
+            )
+        )
+    elif len(variants) > 1:
         findings.append(
             Finding(
                 "info",
@@ -538,8 +583,16 @@ def _analyse(
     shown = (
         "outcome", "variant", "n_control", "n_variant", "mean_control", "mean_variant", "lift",
         "lift_ci_low", "lift_ci_high", "rel_lift", "rel_lift_ci_low", "rel_lift_ci_high",
-        "p_value", "p_holm",
+        "p_value", "p_holm", *(("p_permutation",) if spec.permutations else ()),
     )  # fmt: skip
+    extra_tables = {}
+    if spec.guardrails:
+        from cerebro.experiments.abtest.guardrails import guardrail_decisions
+
+        extra_tables["guardrails"], decisions = guardrail_decisions(rows, spec)
+        findings.extend(decisions)
+    if spec.permutations:
+        findings.append(_randomisation_finding(spec))
     return comparison_result(
         spec,
         spec.test_type or "auto",
@@ -549,20 +602,73 @@ def _analyse(
         rows,
         shown,
         [sentence(r, spec.alpha) for r in rows],
+        extra_tables=extra_tables,
         control=control,
         alpha=spec.alpha,
         arms=len(arms),
     )
 
 
+def arm_pairs(spec: ABTestSpec, arms: int) -> list[tuple[int, int]]:
+    """(reference, compared) arm indices: every variant against the control (arm 0), or with
+    `--pairs all` every pair, the earlier arm as the reference."""
+    if spec.pairs == "all":
+        return [(c, v) for c in range(arms) for v in range(c + 1, arms)]
+    return [(0, v) for v in range(1, arms)]
+
+
+def _randomisation_p(
+    plan: Plan, outcome: Any, pairs: list[tuple[int, int]], results: list[Any], spec: ABTestSpec
+) -> None:
+    """Each comparison's randomisation p-value (`permutation.py`), kept in its extras."""
+    from cerebro.experiments.abtest.permutation import permutation_p
+
+    if not isinstance(outcome, OutcomeData):
+        raise UserInputError(
+            "--permutations re-randomises rows, and a summary has none; give the unit-level "
+            "data or drop --permutations."
+        )
+    assert spec.permutations is not None
+    for (c, v), (comparison, *_) in zip(pairs, results, strict=True):
+        comparison.extra["p_permutation"] = permutation_p(
+            outcome,
+            (c, v),
+            comparison.p_value,
+            lambda redrawn, c=c, v=v: compare(plan, redrawn, c, v, spec)[0].p_value,
+            spec.permutations,
+            spec.seed,
+        )
+
+
+def _randomisation_finding(spec: ABTestSpec) -> Finding:
+    """How the randomisation p-values were computed, and their floor."""
+    how = (
+        "whole clusters"
+        if spec.cluster
+        else ("within strata" if spec.strata else "the arm sizes kept")
+    )
+    return Finding(
+        "info",
+        "randomisation_inference",
+        f"p_permutation: Fisher randomisation test of no effect on any unit – the assignment "
+        f"re-drawn {spec.permutations:,} times (seed {spec.seed}; {how}) and the same test "
+        f"re-run; the smallest possible value is 1/{spec.permutations + 1:,} = "
+        f"{1 / (spec.permutations + 1):.2g}.",
+    )
+
+
 def _outcome_findings(
-    outcome: OutcomeData | SummaryOutcome, plan: Plan, rows: list[dict[str, Any]], spec: ABTestSpec
+    outcome: OutcomeData | SummaryOutcome,
+    plan: Plan,
+    pairs: list[tuple[int, int]],
+    rows: list[dict[str, Any]],
+    spec: ABTestSpec,
 ) -> list[Finding]:
     """Small-count warnings, the CUPED gain and the power for a planned effect."""
     name, findings = outcome.metric.name, []
     if plan.engine == "proportion_z":
-        for i, row in enumerate(rows, start=1):
-            if proportion_tests.suggest_fisher(*outcome.counts(0), *outcome.counts(i)):
+        for (c, v), row in zip(pairs, rows, strict=True):
+            if proportion_tests.suggest_fisher(*outcome.counts(c), *outcome.counts(v)):
                 findings.append(
                     Finding(
                         "warning",
@@ -693,13 +799,14 @@ def _estimates_for(
         lift_ci_high=comparison.ci_high,
         se=comparison.se,
         p_value=comparison.p_value,
+        **{k: v for k, v in comparison.extra.items() if k == "p_permutation"},
         p_holm=p_holm,
         p_bh=p_bh,
         mde=mde,
         variance_reduction=comparison.extra.get("variance_reduction"),
     )
     if arm_c is not None and arm_v is not None:
-        lift, se, low, high = relative_lift(
+        lift, se, low, high, p_rel = relative_lift(
             arm_c, arm_v, spec.alpha, spec.alternative, comparison.df
         )
         estimates.append(
@@ -709,7 +816,7 @@ def _estimates_for(
                 se,
                 low,
                 high,
-                None,
+                p_rel,
                 {
                     **common,
                     "measure": "relative lift",
@@ -718,7 +825,14 @@ def _estimates_for(
                 },
             )
         )
-        row.update(rel_lift=lift, rel_lift_ci_low=low, rel_lift_ci_high=high)
+        row.update(
+            rel_lift=lift,
+            rel_lift_ci_low=low,
+            rel_lift_ci_high=high,
+            rel_lift_p_value=p_rel,
+            rel_lift_se=se,
+            df=comparison.df,
+        )
     return row
 
 

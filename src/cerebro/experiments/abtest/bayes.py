@@ -28,7 +28,7 @@ def check_model_limits(spec: ABTestSpec) -> None:
     # An option of another test type, --binding without --futility and the like are refused by
     # the spec itself (`ABTestSpec`, its `OPTIONS` table).
     kind = spec.test_type
-    if spec.bayes_model != "conjugate" and spec.from_summary:
+    if spec.bayes_model == "hurdle_lognormal" and spec.from_summary:
         raise UserInputError(
             f"--model {spec.bayes_model} needs one row per unit, not --from-summary; give the "
             "unit-level data or use the conjugate model."
@@ -37,7 +37,8 @@ def check_model_limits(spec: ABTestSpec) -> None:
         raise UserInputError(f"--planned-n must be at least 2 units per arm, got {spec.planned_n}.")
     if kind not in ("bayesian", "sequential"):
         return
-    if kind == "sequential" and not spec.time_column:
+    one_look = spec.from_summary and spec.sequential_tuning is not None
+    if kind == "sequential" and not spec.time_column and not one_look:
         raise UserInputError(
             "--type sequential needs --time: the column whose values are the looks (e.g. day)."
         )
@@ -50,7 +51,7 @@ def check_model_limits(spec: ABTestSpec) -> None:
             ("--strata", spec.strata),
             ("--cluster", spec.cluster),
             ("--alternative", spec.alternative != "two-sided"),
-            ("--from-summary", spec.from_summary and kind == "sequential"),
+            ("--from-summary", spec.from_summary and kind == "sequential" and not one_look),
         )
         if used
     ]
@@ -116,6 +117,11 @@ def _rows(
             "p_best": float(report.p_best[c.variant]),
             "loss_ship": c.loss_ship,
             "loss_keep": c.loss_keep,
+            **(
+                {"risk_keep_rel": c.rel_risk[0], "risk_ship_rel": c.rel_risk[1]}
+                if c.rel_risk
+                else {}
+            ),
             "decision": c.decision,
             "reason": c.reason,
             "lift_ci_mc_se": c.lift.mc_se,
@@ -173,32 +179,59 @@ def decision_rule(report: BayesReport, spec: ABTestSpec) -> str:
     return f"expected-loss threshold {report.threshold:.3g}{default}"
 
 
+def _gaussian_report(outcome: Any, spec: ABTestSpec) -> tuple[BayesReport, str]:
+    """GrowthBook's Gaussian model of the relative lift (`bayes_gaussian.py`)."""
+    from cerebro.experiments.bayes_gaussian import ArmSummary, gaussian_report
+
+    if spec.prior is not None and len(spec.prior) != 2:
+        raise UserInputError(
+            f"--model gaussian takes --prior as the relative lift's normal prior mean,sd "
+            f"(e.g. 0,0.3), got {len(spec.prior)} numbers."
+        )
+    if outcome.is_binary:
+        rates = [outcome.counts(a) for a in range(len(outcome.arms))]
+        arms = [ArmSummary(n, k / n, k / n * (1 - k / n)) for k, n in rates]
+    else:
+        arms = [
+            ArmSummary(m.n, float(m.mean[0]), float(m.comoment[0, 0] / (m.n - 1)))
+            for m in outcome.moments()
+        ]
+    prior = (float(spec.prior[0]), float(spec.prior[1])) if spec.prior else None
+    rope = (float(spec.rope[0]), float(spec.rope[1])) if spec.rope else None
+    report = gaussian_report(arms, 1 - spec.alpha, spec.loss_threshold, rope, prior)
+    what = "flat prior" if prior is None else f"prior N({prior[0]:g}, {prior[1]:g}²)"
+    return report, f"Gaussian model of the relative lift (GrowthBook's), {what}"
+
+
 def _conjugate_report(outcome: Any, spec: ABTestSpec, findings: list[Finding]) -> BayesReport:
     """The closed-form analysis of one outcome, with findings naming the model and rule."""
-    posteriors, model = _posteriors(outcome, spec)
-    report = compare_posteriors(
-        posteriors,
-        cred=1 - spec.alpha,
-        threshold=spec.loss_threshold,
-        rope=tuple(spec.rope) if spec.rope else None,
-        draws=spec.draws,
-        seed=spec.seed,
-    )
+    if spec.bayes_model == "gaussian":
+        report, model = _gaussian_report(outcome, spec)
+    else:
+        posteriors, model = _posteriors(outcome, spec)
+        report = compare_posteriors(
+            posteriors,
+            cred=1 - spec.alpha,
+            threshold=spec.loss_threshold,
+            rope=tuple(spec.rope) if spec.rope else None,
+            draws=spec.draws,
+            seed=spec.seed,
+        )
     name = outcome.metric.name
     findings.append(Finding("info", "test_choice", f"{name}: Bayesian {model}."))
     rule = decision_rule(report, spec)
     worst_se = max(
         (r for r in (c.lift.mc_se for c in report.comparisons) if r is not None), default=0.0
     )
-    findings.append(
-        Finding(
-            "info",
-            "bayes_method",
-            f"{name}: decisions use the {rule}; P(beat), P(best), expected losses and arm "
-            f"intervals are exact (quadrature); lift intervals come from {report.draws:,} "
-            f"seeded draws (seed {spec.seed}), Monte Carlo error of their ends ≤ {worst_se:.2g}.",
-        )
+    how = (
+        "P(beat), the risks and the lift intervals are closed form (normal posteriors), "
+        "P(best) exact (quadrature)"
+        if report.draws == 0
+        else "P(beat), P(best), expected losses and arm intervals are exact (quadrature); lift "
+        f"intervals come from {report.draws:,} seeded draws (seed {spec.seed}), Monte Carlo "
+        f"error of their ends ≤ {worst_se:.2g}"
     )
+    findings.append(Finding("info", "bayes_method", f"{name}: decisions use the {rule}; {how}."))
     return report
 
 

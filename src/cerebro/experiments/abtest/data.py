@@ -53,6 +53,7 @@ def needed_columns(spec: ABTestSpec, available: list[str] | None = None) -> list
         cols += Metric.parse(text, available).columns
     cols += spec.covariates + spec.strata + ([spec.cluster] if spec.cluster else [])
     cols += [spec.time_column] if spec.time_column else []
+    cols += spec.by
     return list(dict.fromkeys(cols))
 
 

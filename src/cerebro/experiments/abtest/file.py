@@ -36,6 +36,7 @@ def moments_in_duckdb(spec: ABTestSpec) -> bool:
         and spec.test_type not in ("mann_whitney", "sequential")
         and spec.bayes_model == "conjugate"  # the hurdle model's statistics are per row
         and not (spec.cluster and spec.strata)
+        and not spec.permutations  # re-randomising needs the rows
     )
 
 

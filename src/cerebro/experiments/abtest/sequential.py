@@ -34,6 +34,19 @@ class LookMoments:
     mean: np.ndarray
     var: np.ndarray
     findings: list[Finding] = field(default_factory=list)
+    binary: bool = False
+
+
+def summary_looks(outcome: Any) -> LookMoments:
+    """A summary table's per-arm moments as one look (the sequence's value at that sample)."""
+    ms = outcome.moments()
+    n = np.array([[m.n for m in ms]], dtype=float)
+    mean = np.array([[m.mean[0] for m in ms]], dtype=float)
+    var = np.array([[m.comoment[0, 0] / (m.n - 1) if m.n > 1 else np.nan for m in ms]])
+    return LookMoments(
+        outcome.metric, list(outcome.arms), ["summary"], n, mean, var, list(outcome.findings),
+        outcome.is_binary,
+    )  # fmt: skip
 
 
 def look_moments(frame: Any, design: Design, metric: Metric, spec: ABTestSpec) -> LookMoments:
@@ -68,7 +81,8 @@ def look_moments(frame: Any, design: Design, metric: Metric, spec: ABTestSpec) -
         )
     shown = [t.item() if isinstance(t, np.generic) else t for t in times]
     shown = [t if isinstance(t, (int, float, str)) else str(t) for t in shown]  # dates print
-    return LookMoments(metric, list(design.arms), shown, n, mean + shift, var, findings)
+    binary = bool(values.size) and bool(np.isin(values, (0.0, 1.0)).all())
+    return LookMoments(metric, list(design.arms), shown, n, mean + shift, var, findings, binary)
 
 
 def _first_usable(m: LookMoments, a: int) -> int:
@@ -95,12 +109,14 @@ def _group_sequential(
         return None
     from cerebro.experiments.sequential import boundaries as gs
 
-    t = np.minimum((n_c + n_v) / (2 * spec.planned_n), 1.0)
+    # A test that ran past its plan is renormalised to the largest sample seen (Spotify's
+    # convention): the last look is then the final one, and every look's boundary is recomputed.
+    t = (n_c + n_v) / max(2 * spec.planned_n, float((n_c + n_v).max()))
     z = d / np.sqrt(v)
     bounds = np.full(len(t), np.nan)
     # A look adds information only if the fraction grew; boundaries exist for those looks.
     new = np.r_[True, np.diff(t) > 0]
-    bounds[new] = gs.boundaries(t[new], spec.alpha, 2, spec.spending)
+    bounds[new] = gs.boundaries(t[new], spec.alpha, 2, spec.spending, spec.rho)
     futility = np.full(len(t), np.nan)
     signed = z * np.sign(spec.mde or 1.0)  # z in the direction of the hoped-for effect
     if spec.futility:
@@ -119,6 +135,7 @@ def _group_sequential(
             spec.binding,
             spec.alpha / 2,
             spec.spending,
+            spec.rho,
         )
     wins = new & (np.abs(z) >= bounds)
     losses = new & ~wins & (signed <= futility)
@@ -140,6 +157,7 @@ def _group_sequential(
         decision = f"continue ({t[-1]:.0%} of planned information)"
     return {
         "info_fraction": t.tolist(),
+        "past_plan": bool((n_c + n_v).max() > 2 * spec.planned_n),
         "z": z.tolist(),
         "z_boundary": [None if np.isnan(b) else float(b) for b in bounds],
         **(
@@ -162,35 +180,47 @@ def sequential_analysis(
     estimates: list[Estimate] = []
     rows: list[dict[str, Any]] = []
     look_rows: list[dict[str, Any]] = []
+    tuned = spec.sequential_tuning is not None
     for m in outcomes:
+        m = m if isinstance(m, LookMoments) else summary_looks(m)
         findings.extend(m.findings)
         for a in range(1, len(arms)):
-            row, looks, estimate = _variant_over_looks(spec, m, arms, a)
+            over_looks = _tuned_over_looks if tuned else _variant_over_looks
+            row, looks, estimate = over_looks(spec, m, arms, a)
             rows.append(row)
             look_rows += looks
             estimates.append(estimate)
-        chosen = (
-            "set by --mixing-sd"
-            if spec.mixing_sd is not None
-            else "0.1 pooled SD at the first look"
-        )
-        findings.append(
-            Finding(
-                "info",
-                "test_choice",
-                f"{m.metric.name}: mixture SPRT (normal mixing, τ {chosen}) over {len(m.times)} looks "
-                f"of {spec.time_column!r}; always-valid p-values and {1 - alpha:.0%} confidence "
-                "sequences may be checked at every look without inflating the error rate.",
-            )
-        )
+        findings.append(Finding("info", "test_choice", _test_choice(spec, m)))
     shown = ("outcome", "variant", "looks", "n_control", "n_variant", "lift", "lift_ci_low",
              "lift_ci_high", "rel_lift", "p_value", "decision", "gs_decision")  # fmt: skip
+    if tuned:
+        shown = ("outcome", "variant", "looks", "n_control", "n_variant", "rel_lift",
+                 "rel_lift_ci_low", "rel_lift_ci_high", "p_value", "decision")  # fmt: skip
     if spec.planned_n:
         findings.append(_group_sequential_finding(spec))
+        past = sorted({r["variant"] for r in rows if r.get("past_plan")})
+        if past:
+            findings.append(
+                Finding(
+                    "warning",
+                    "past_plan",
+                    f"{', '.join(map(repr, past))}: the test ran past its plan of "
+                    f"{spec.planned_n:,} units per arm; the information fractions are "
+                    "renormalised to the largest sample seen (Spotify's convention), so the "
+                    "last look is the final analysis and every boundary was recomputed – "
+                    "raise --planned-n if more data are still to come.",
+                )
+            )
+    what, low, high = (
+        ("relative lift", "rel_lift_ci_low", "rel_lift_ci_high")
+        if tuned
+        else ("lift", "lift_ci_low", "lift_ci_high")
+    )
     narrative = [
-        f"{r['variant']} vs {control} on {r['outcome']} after {r['looks']} looks: lift {r['lift']:+.4g} "
-        f"({1 - alpha:.0%} confidence sequence {r['lift_ci_low']:+.4g} to {r['lift_ci_high']:+.4g}), "
-        f"always-valid p = {r['p_value']:.3g}: {r['decision']}."
+        f"{r['variant']} vs {control} on {r['outcome']} after {r['looks']} looks: {what} "
+        f"{r[what.replace('relative lift', 'rel_lift')]:+.4g} ({1 - alpha:.0%} confidence "
+        f"sequence {r[low]:+.4g} to {r[high]:+.4g}), always-valid p = {r['p_value']:.3g}: "
+        f"{r['decision']}."
         for r in rows
     ]
     return comparison_result(
@@ -207,6 +237,85 @@ def sequential_analysis(
         alpha=alpha,
         arms=len(arms),
     )
+
+
+def _test_choice(spec: ABTestSpec, m: LookMoments) -> str:
+    """The sentence naming the sequential test and its tuning."""
+    looks = f"{len(m.times)} looks of {spec.time_column!r}" if spec.time_column else "one look"
+    level = f"{1 - spec.alpha:.0%}"
+    if spec.sequential_tuning is not None:
+        return (
+            f"{m.metric.name}: asymptotic confidence sequence of the relative lift (Waudby-Smith "
+            f"et al. 2023; GrowthBook's tuning N* = {spec.sequential_tuning:g}) over {looks}; "
+            f"always-valid p-values and {level} sequences may be checked at every look."
+        )
+    chosen = (
+        "set by --mixing-sd" if spec.mixing_sd is not None else "0.1 pooled SD at the first look"
+    )
+    return (
+        f"{m.metric.name}: mixture SPRT (normal mixing, τ {chosen}) over {looks}; always-valid "
+        f"p-values and {level} confidence sequences may be checked at every look without "
+        "inflating the error rate."
+    )
+
+
+def _tuned_over_looks(
+    spec: ABTestSpec, m: LookMoments, arms: list[str], a: int
+) -> tuple[dict[str, Any], list[dict[str, Any]], Estimate]:
+    """Variant `a` against the control with GrowthBook's asymptotic confidence sequence of the
+    relative lift at every look (running intersection and running minimum p over looks)."""
+    from cerebro.experiments.sequential import asymptotic
+
+    assert spec.sequential_tuning is not None
+    start = _first_usable(m, a)
+    n_c, n_v = m.n[start:, 0], m.n[start:, a]
+    mean_c, mean_v = m.mean[start:, 0], m.mean[start:, a]
+    # GrowthBook's variance of a rate is p(1 − p); of a mean, the sample variance
+    shrink = (lambda n: (n - 1) / n) if m.binary else (lambda n: 1.0)
+    var_c, var_v = m.var[start:, 0] * shrink(n_c), m.var[start:, a] * shrink(n_v)
+    if np.any(mean_c == 0):
+        raise UserInputError(
+            f"{m.metric.name}: the control's mean is 0 at a look, so the relative lift is "
+            "undefined; drop --sequential-tuning (the mSPRT tests the difference)."
+        )
+    rel = mean_v / mean_c - 1
+    se = np.sqrt(var_v / (mean_c**2 * n_v) + mean_v**2 * var_c / (mean_c**4 * n_c))
+    tuning, n = spec.sequential_tuning, n_c + n_v
+    half = asymptotic.half_width(se, n, spec.alpha, tuning)
+    low, high = np.maximum.accumulate(rel - half), np.minimum.accumulate(rel + half)
+    p = np.minimum.accumulate(asymptotic.always_valid_p(rel, se, n, spec.alpha, tuning))
+    stop = np.flatnonzero(p < spec.alpha)
+    decision = (
+        f"stop: significant since look {start + stop[0] + 1} ({m.times[start + stop[0]]})"
+        if stop.size
+        else "continue"
+    )
+    looks = [
+        {"outcome": m.metric.name, "variant": arms[a], "look": start + i + 1,
+         "time": m.times[start + i], "n_control": float(n_c[i]), "n_variant": float(n_v[i]),
+         "rel_lift": float(rel[i]), "cs_low": float(low[i]), "cs_high": float(high[i]),
+         "p_always_valid": float(p[i])}
+        for i in range(len(rel))
+    ]  # fmt: skip
+    row = {
+        "outcome": m.metric.name, "variant": arms[a], "control": arms[0], "looks": len(rel),
+        "n_control": float(n_c[-1]), "n_variant": float(n_v[-1]),
+        "mean_control": float(mean_c[-1]), "mean_variant": float(mean_v[-1]),
+        "lift": float(mean_v[-1] - mean_c[-1]), "rel_lift": float(rel[-1]),
+        "rel_lift_ci_low": float(low[-1]), "rel_lift_ci_high": float(high[-1]),
+        "p_value": float(p[-1]), "decision": decision, "sequential_tuning": float(tuning),
+    }  # fmt: skip
+    estimate = Estimate(
+        f"{m.metric.name}: {arms[a]} vs {arms[0]} (relative)",
+        row["rel_lift"],
+        float(se[-1]),
+        row["rel_lift_ci_low"],
+        row["rel_lift_ci_high"],
+        row["p_value"],
+        {k: row[k] for k in ("outcome", "variant", "control", "looks", "decision")}
+        | {"measure": "relative lift", "interval": "confidence sequence", "tuning": tuning},
+    )
+    return row, looks, estimate
 
 
 def _variant_over_looks(
@@ -274,7 +383,7 @@ def _variant_over_looks(
         "p_value": float(p[-1]),
         "decision": decision,
         "mixing_sd": float(tau),
-        **({"gs_decision": plan["decision"]} if plan else {}),
+        **({"gs_decision": plan["decision"], "past_plan": plan["past_plan"]} if plan else {}),
     }
     estimate = Estimate(
         f"{m.metric.name}: {arms[a]} − {control}",

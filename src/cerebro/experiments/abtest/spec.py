@@ -14,6 +14,7 @@ from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.spec import SpecBase, cli, data_file, face_hints, split_list
+from cerebro.experiments.sequential.spec import Rho
 
 TestType = Literal[
     "ttest", "welch", "mann_whitney", "chi_square", "ztest", "fisher", "bayesian", "sequential"
@@ -23,7 +24,10 @@ TEST_TYPES: tuple[str, ...] = TestType.__args__  # type: ignore[attr-defined]
 # The options of one test type and the type that takes them; every other option applies to
 # every test type (tests/test_abtest_options.py holds this table to the spec's fields).
 BAYESIAN = ("prior", "rope", "loss_threshold", "draws", "bayes_model", "chains", "mcmc_samples")
-SEQUENTIAL = ("time_column", "mixing_sd", "planned_n", "spending", "futility", "binding")
+SEQUENTIAL = (
+    "time_column", "mixing_sd", "sequential_tuning", "planned_n", "spending", "rho", "futility",
+    "binding",
+)  # fmt: skip
 OPTIONS: dict[str, str] = {
     **dict.fromkeys(BAYESIAN, "bayesian"),
     **dict.fromkeys(SEQUENTIAL, "sequential"),
@@ -35,7 +39,7 @@ OPTIONS: dict[str, str] = {
 ONE_SAMPLE_TYPES = (None, "ttest", "welch", "ztest")
 ARM_OPTIONS = (
     "control", "covariates", "strata", "cluster", "expected_allocation", "from_summary", "yates",
-    "mde",
+    "mde", "permutations", "pairs", "by", "guardrails", "guardrail_margin",
 )  # fmt: skip
 
 
@@ -161,8 +165,9 @@ class ABTestSpec(SpecBase):
     prior: list[float] | None = Field(
         None,
         description="Bayesian prior: 'a,b' (Beta, binary outcomes; default 1,1), "
-        "'mu0,kappa0,alpha0,beta0' (Normal–Inverse-Gamma; default the reference prior) or, "
-        "with `bayes_model` hurdle_lognormal, 'a,b,mu_sd,sigma_sd' (default 1,1,10,5).",
+        "'mu0,kappa0,alpha0,beta0' (Normal–Inverse-Gamma; default the reference prior); with "
+        "`bayes_model` gaussian 'mean,sd' of the relative lift (default flat); with "
+        "hurdle_lognormal 'a,b,mu_sd,sigma_sd' (default 1,1,10,5).",
     )
     rope: list[float] | None = Field(
         None,
@@ -175,16 +180,47 @@ class ABTestSpec(SpecBase):
         "control mean).",
     )
     draws: int = Field(200_000, description="Bayesian: Monte Carlo draws for the lift intervals.")
-    bayes_model: Literal["conjugate", "hurdle_lognormal"] = Field(
+    bayes_model: Literal["conjugate", "gaussian", "hurdle_lognormal"] = Field(
         "conjugate",
         validation_alias=AliasChoices("bayes_model", "model"),
-        description="Bayesian: conjugate (closed form) or hurdle_lognormal (NUTS; zero-heavy "
-        "revenue).",
+        description="Bayesian: conjugate (closed form), gaussian (GrowthBook's normal model of "
+        "the relative lift) or hurdle_lognormal (NUTS; zero-heavy revenue).",
         json_schema_extra=cli(flag="--model"),
     )
     chains: int = Field(4, description="Bayesian `bayes_model` hurdle_lognormal: MCMC chains.")
     mcmc_samples: int = Field(
         1000, description="Bayesian `bayes_model` hurdle_lognormal: draws per chain."
+    )
+    guardrails: list[str] = Field(
+        default_factory=list,
+        description="Metrics that must not get worse, e.g. retention_7d,latency:lower (lower "
+        "is better); analysed with the outcomes and folded into a ship/hold decision per "
+        "variant.",
+    )
+    guardrail_margin: float | None = Field(
+        None,
+        ge=0,
+        lt=1,
+        description="Guardrails: non-inferiority margin as a relative change (0.01 = 1%); "
+        "default: a guardrail holds unless it got significantly worse.",
+    )
+    by: list[str] = Field(
+        default_factory=list,
+        description="Segment breakdown: the test within each value of these columns too, with "
+        "Holm/BH over all segment comparisons and Cochran's Q test that the lift is the same "
+        "in every segment (e.g. plan,region).",
+    )
+    pairs: Literal["control", "all"] = Field(
+        "control",
+        description="Which arms to compare: every variant against the control, or all pairs "
+        "of arms (Holm and Benjamini–Hochberg over every pair).",
+    )
+    permutations: int | None = Field(
+        None,
+        ge=99,
+        le=1_000_000,
+        description="Randomisation inference: also a Fisher permutation p-value from this many "
+        "seeded re-draws of the assignment (whole clusters, within strata), e.g. 1000.",
     )
     seed: int = Field(0, description="Seed of every random step.")
     time_column: str | None = Field(
@@ -198,12 +234,23 @@ class ABTestSpec(SpecBase):
         description="Sequential: mSPRT mixing SD τ in metric units (default 0.1 pooled SD at the "
         "first look).",
     )
+    sequential_tuning: float | None = Field(
+        None,
+        gt=0,
+        description="Sequential: GrowthBook's asymptotic confidence sequence on the relative "
+        "lift, tightest near this many units (N*, e.g. 5000), instead of the mSPRT; also "
+        "from a summary (one look).",
+    )
     planned_n: int | None = Field(
         None,
         description="Sequential: planned units per arm; adds group-sequential boundaries per look.",
     )
     spending: Literal["obf", "pocock", "power"] = Field(
         "obf", description="Sequential with `planned_n`: obf, pocock or power spending."
+    )
+    rho: Rho = Field(
+        3.0,
+        description="Sequential with `planned_n` and power spending: the exponent ρ of alpha·t^ρ.",
     )
     futility: Literal["obf", "pocock", "power"] | None = Field(
         None,
@@ -224,6 +271,15 @@ class ABTestSpec(SpecBase):
         "test, Wilson interval).",
     )
 
+    @field_validator("control", mode="before")
+    @classmethod
+    def _control_text(cls, value: Any) -> Any:
+        """An arm named by a number (``control=0`` from Python, ``control: 0`` in YAML) is the
+        arm whose label reads so: arm labels are text."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value
+        return str(int(value)) if float(value).is_integer() else str(value)
+
     @field_validator("prior", "rope", mode="before")
     @classmethod
     def _numbers(cls, value: object) -> object:
@@ -243,7 +299,7 @@ class ABTestSpec(SpecBase):
             return "none"
         return value or None
 
-    @field_validator("outcome", "covariates", "strata", mode="before")
+    @field_validator("outcome", "covariates", "strata", "by", "guardrails", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return split_list(value)
@@ -345,13 +401,56 @@ class ABTestSpec(SpecBase):
                 "--futility needs --planned-n (the planned units per arm) and --mde (the effect "
                 "the test is planned to detect, in metric units), as in --planned-n 20000 --mde 0.01"
             )
+        if self.guardrail_margin is not None and not self.guardrails:
+            raise ValueError("--guardrail-margin needs --guardrails (the metrics it applies to)")
+        if self.guardrails and self.test_type in ("bayesian", "sequential"):
+            raise ValueError(
+                "--guardrails folds frequentist comparisons into a decision; --type "
+                f"{self.test_type} decides by its own rule: drop --guardrails"
+            )
+        if self.by and (self.test_type in ("bayesian", "sequential") or self.from_summary):
+            raise ValueError(
+                "--by breaks a frequentist test down by segment from the rows; drop --by, or "
+                "use a frequentist --type on unit-level data"
+            )
+        if self.pairs == "all" and self.test_type in ("bayesian", "sequential"):
+            raise ValueError(
+                f"--pairs all compares every pair with a frequentist test; --type "
+                f"{self.test_type} compares variants with the control (the Bayesian analysis "
+                "also gives P(best) over all arms): drop --pairs all"
+            )
+        if self.permutations and self.test_type in ("bayesian", "sequential"):
+            raise ValueError(
+                f"--permutations re-randomises a frequentist test; --type {self.test_type} has "
+                "its own inference: drop --permutations or choose a frequentist --type"
+            )
+        if self.permutations and self.from_summary:
+            raise ValueError(
+                "--permutations re-randomises rows, and --from-summary has none; give the "
+                "unit-level data or drop --permutations"
+            )
+        if self.mixing_sd is not None and self.sequential_tuning is not None:
+            raise ValueError(
+                "--mixing-sd (mSPRT) and --sequential-tuning (GrowthBook's sequence) choose two "
+                "different sequential tests; keep one"
+            )
+        if self.planned_n and self.sequential_tuning is not None:
+            raise ValueError(
+                "--planned-n adds group-sequential boundaries to the mSPRT analysis; with "
+                "--sequential-tuning the confidence sequence is the whole analysis: drop one"
+            )
+        if self._changed("rho") and "power" not in (self.spending, self.futility):
+            raise ValueError(
+                f"{shown_option(self, 'rho')} is the exponent of power spending; add --spending "
+                "power (or --futility power) or drop it"
+            )
         if self._changed("spending") and not self.planned_n:
             raise ValueError(
                 f"{shown_option(self, 'spending')} applies to group-sequential boundaries only; "
                 "add --planned-n (the planned units per arm) or drop it"
             )
         mcmc = [shown_option(self, n) for n in ("chains", "mcmc_samples") if self._changed(n)]
-        if mcmc and self.bayes_model == "conjugate":
+        if mcmc and self.bayes_model != "hurdle_lognormal":
             raise ValueError(
                 f"{_join(mcmc)} {'applies' if len(mcmc) == 1 else 'apply'} to --model "
                 "hurdle_lognormal only (the conjugate model needs no MCMC); add --model "

@@ -45,8 +45,8 @@ MIN_STANDARDISED_MDE = 1e-6
 # An effect of more than a million standard deviations is a unit error (an mde in cents with an
 # sd in dollars); the non-central t of 2 users overflows there, and the solver gets NaN.
 MAX_STANDARDISED_MDE = 1e6
-PROPORTION_FORMULAS = ("pooled", "unpooled", "arcsine")
-MEAN_FORMULAS = ("t", "normal")
+PROPORTION_FORMULAS = ("pooled", "unpooled", "arcsine", "evan_miller")
+MEAN_FORMULAS = ("t", "normal", "delta")
 FORMULA_NAMES = {
     "pooled": (
         "two-proportion z-test, normal approximation with the pooled variance under the null "
@@ -66,6 +66,14 @@ FORMULA_NAMES = {
         "(statsmodels TTestIndPower)"
     ),
     "normal": "two-sample z-test with a known standard deviation (normal approximation)",
+    "evan_miller": (
+        "two-proportion z-test with the control's variance under the null and the unpooled "
+        "variance under the alternative, one tail (Evan Miller's sample-size calculator)"
+    ),
+    "delta": (
+        "z-test of the relative lift with its delta-method variance, evaluated at the "
+        "alternative (GrowthBook's power calculator)"
+    ),
 }
 SHORT_NAMES = {
     "pooled": "pooled z-test",
@@ -73,6 +81,8 @@ SHORT_NAMES = {
     "arcsine": "Cohen's h",
     "t": "t-test",
     "normal": "z-test",
+    "evan_miller": "Evan Miller",
+    "delta": "relative-lift z-test",
 }
 
 
@@ -128,10 +138,13 @@ class PowerSpec(SpecBase):
     correction: Literal["none", "bonferroni"] = Field(
         "bonferroni", description="Multiplicity correction over the arms − 1 comparisons."
     )
-    formula: Literal["pooled", "unpooled", "arcsine", "t", "normal"] | None = Field(
+    formula: (
+        Literal["pooled", "unpooled", "arcsine", "evan_miller", "t", "normal", "delta"] | None
+    ) = Field(
         None,
-        description="Power formula: pooled (default), unpooled or arcsine for rates; t "
-        "(default) or normal for means.",
+        description="Power formula: pooled (default), unpooled, arcsine or evan_miller "
+        "(Evan Miller's calculator) for rates; t (default), normal or delta (the relative "
+        "lift's delta-method z-test, GrowthBook's calculator; needs --baseline) for means.",
     )
     daily_traffic: float | None = Field(
         None, description="Users per day entering the test, all arms together."
@@ -146,6 +159,12 @@ class PowerSpec(SpecBase):
         description="two-sample (variants against a control) or one-sample: one group's mean "
         "against a known value (`baseline`), with `sd`; `n` and the sample size are that "
         "group's.",
+    )
+    sequential_tuning: float | None = Field(
+        None,
+        gt=0,
+        description="Plan an always-valid test read through GrowthBook's asymptotic confidence "
+        "sequence tuned at N* units (e.g. 5000): z-test formulas (normal, delta) for means.",
     )
 
     @field_validator("alpha", "power")
@@ -258,6 +277,19 @@ class PowerSpec(SpecBase):
             raise ValueError(
                 "a relative mde for means needs a non-zero baseline (the control mean); give "
                 "baseline or make the mde absolute"
+            )
+        if self.sequential_tuning is not None and not (
+            means and self.formula in ("normal", "delta") and self.test == "two-sample"
+            and self.alternative == "two-sided"
+        ):  # fmt: skip
+            raise ValueError(
+                "sequential_tuning plans GrowthBook's two-sided always-valid z-test of means: "
+                "give sd with formula normal or delta (two-sample, two-sided)"
+            )
+        if self.formula == "delta" and (not self.baseline or self.test == "one-sample"):
+            raise ValueError(
+                "formula delta tests the relative lift of a two-sample comparison: give "
+                "baseline (the control mean, not 0) with sd, and test two-sample"
             )
         if self.mde is not None:
             self._check_mde_size(means)
@@ -406,6 +438,7 @@ class _Problem:
             ratio=spec.ratio if ratio is None else ratio,
             variance_factor=1 - r**2,
             one_sample=spec.test == "one-sample",
+            tuning=spec.sequential_tuning,
         )
         self.formula: Any = spec.chosen_formula
 
@@ -413,7 +446,9 @@ class _Problem:
         s = self.spec
         if s.metric == "means":
             assert s.sd is not None
-            return numerics.power_means(n_control, diff, s.sd, self.design, self.formula)
+            return numerics.power_means(
+                n_control, diff, s.sd, self.design, self.formula, s.baseline
+            )
         assert s.baseline is not None
         return numerics.power_proportions(
             n_control, s.baseline, s.baseline + np.asarray(diff), self.design, self.formula
@@ -423,7 +458,9 @@ class _Problem:
         s = self.spec
         if s.metric == "means":
             assert s.sd is not None
-            return numerics.sample_size_means(diff, s.sd, power, self.design, self.formula)
+            return numerics.sample_size_means(
+                diff, s.sd, power, self.design, self.formula, s.baseline
+            )
         assert s.baseline is not None
         return numerics.sample_size_proportions(
             s.baseline, s.baseline + diff, power, self.design, self.formula
@@ -433,7 +470,7 @@ class _Problem:
         s = self.spec
         if s.metric == "means":
             assert s.sd is not None
-            return numerics.mde_means(n_control, s.sd, power, self.design, self.formula)
+            return numerics.mde_means(n_control, s.sd, power, self.design, self.formula, s.baseline)
         assert s.baseline is not None
         return numerics.mde_proportions(n_control, s.baseline, power, self.design, self.formula)
 

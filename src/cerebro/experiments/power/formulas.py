@@ -23,7 +23,15 @@ Test statistics and their power (δ the true difference variant − control, n =
 * Proportions, ``arcsine``: Cohen's h = 2 asin√p_v − 2 asin√p_c with σ₀ = σ₁ = √(1 + 1/r)
   (Cohen, *Statistical Power Analysis for the Behavioral Sciences*, 2nd ed., 1988, ch. 6;
   `NormalIndPower` with `proportion_effectsize`).
+* Proportions, ``evan_miller``: σ₀ = √(p_c q_c (1 + 1/r)) (the control's variance in both arms
+  under the null), σ₁ as unpooled, and only the tail in the effect's direction – Evan Miller's
+  sample-size calculator (evanmiller.org, "Sample Size Calculator"; his closed form
+  ((z_{1−α/2} σ₀ + z_{1−β} σ₁)/δ)² is what the solver then returns exactly).
 * Means, ``normal``: σ₀ = σ₁ = σ√(1 + 1/r) (z-test, known variance).
+* Means, ``delta``: the z-test of the *relative* lift δ/m (m the control mean, `baseline`) with
+  its delta-method variance σ²/(m² n_v) + σ² (m + δ)²/(m⁴ n_c), evaluated at the alternative
+  under both hypotheses – GrowthBook's power calculator (packages' `powerEst`, `findMde`). In
+  units of the absolute difference, σ₀ = σ₁ = σ√(1/r + (1 + δ/m)²).
 * Means, ``t`` (default for means): Student's two-sample t-test with a common σ; the statistic
   is noncentral t with df = n_c + n_v − 2 and noncentrality (δ/σ)√(n_c n_v/(n_c + n_v))
   (Chow, Shao & Wang §3.2; statsmodels `TTestIndPower`).
@@ -43,8 +51,8 @@ from typing import Literal
 import numpy as np
 
 Alternative = Literal["two-sided", "greater", "less"]
-ProportionFormula = Literal["pooled", "unpooled", "arcsine"]
-MeanFormula = Literal["t", "normal"]
+ProportionFormula = Literal["pooled", "unpooled", "arcsine", "evan_miller"]
+MeanFormula = Literal["t", "normal", "delta"]
 
 _RTOL = 1e-12
 
@@ -62,16 +70,20 @@ def normal_power(
     std_alt: np.ndarray | float,
     alpha: float,
     alternative: str,
+    far_tail: bool = True,
 ) -> np.ndarray | float:
     """Power of a z-test whose statistic is D̂/(σ₀/√n) when D̂ ~ N(δ, σ₁²/n).
 
     `shift` is δ√n; `std_null` and `std_alt` are σ₀ and σ₁. Both tails count for a two-sided
-    test (the far tail is tiny unless δ is close to 0).
+    test (the far tail is tiny unless δ is close to 0); without `far_tail` only the tail in the
+    direction of δ does, as in the textbook closed form.
     """
     from scipy import stats  # imported where used (import cost)
 
     crit = critical_z(alpha, alternative)
     shift, std_null, std_alt = np.asarray(shift), np.asarray(std_null), np.asarray(std_alt)
+    if not far_tail and alternative == "two-sided":
+        return normal_power(np.abs(shift), std_null, std_alt, alpha / 2, "greater")
     power = np.zeros(np.broadcast(shift, std_null, std_alt).shape)
     if alternative in ("two-sided", "greater"):
         power = power + stats.norm.sf((crit * std_null - shift) / std_alt)
@@ -126,6 +138,8 @@ class Design:
     ratio: float = 1.0
     variance_factor: float = 1.0
     one_sample: bool = False
+    # GrowthBook's tuning N* of an always-valid test: variances grow by `always_valid_factor`
+    tuning: float | None = None
 
     def mean_std(self, sd: float) -> float:
         """√n × the standard error of the estimated difference (or of the one-sample mean)."""
@@ -149,6 +163,8 @@ def proportion_stds(
     alt = np.sqrt(p_control * q_c + p_v * (1 - p_v) / ratio)
     if formula == "unpooled":
         return p_v - p_control, alt, alt
+    if formula == "evan_miller":
+        return p_v - p_control, np.sqrt(p_control * q_c * (1 + 1 / ratio)), alt
     pooled = (p_control + ratio * p_v) / (1 + ratio)
     null = np.sqrt(pooled * (1 - pooled) * (1 + 1 / ratio))
     return p_v - p_control, null, alt
@@ -171,6 +187,7 @@ def power_proportions(
         np.asarray(std_alt) * scale,
         design.alpha,
         design.alternative,
+        far_tail=formula != "evan_miller",
     )
 
 
@@ -180,15 +197,26 @@ def power_means(
     sd: float,
     design: Design,
     formula: MeanFormula = "t",
+    baseline: float | None = None,
 ) -> np.ndarray | float:
-    """Power to detect a difference `diff` in means (common standard deviation `sd`)."""
+    """Power to detect a difference `diff` in means (common standard deviation `sd`); the
+    ``delta`` formula tests the relative lift diff/baseline (`baseline` the control mean)."""
     sd_eff = sd * math.sqrt(design.variance_factor)
     if formula == "t":
         d = np.asarray(diff) / sd_eff
         return t_power(
             d, n_control, design.ratio, design.alpha, design.alternative, design.one_sample
         )
-    std = design.mean_std(sd)
+    if formula == "delta":
+        assert baseline is not None
+        std = sd_eff * np.sqrt(1 / design.ratio + (1 + np.asarray(diff) / baseline) ** 2)
+    else:
+        std = design.mean_std(sd)
+    if design.tuning is not None:
+        from cerebro.experiments.sequential.asymptotic import always_valid_factor
+
+        units = np.asarray(n_control, dtype=float) * (1 + design.ratio)
+        std = std * np.sqrt(always_valid_factor(units, design.alpha, design.tuning))
     shift = np.asarray(diff) * np.sqrt(np.asarray(n_control, dtype=float))
     return normal_power(shift, std, std, design.alpha, design.alternative)
 
@@ -261,13 +289,18 @@ def sample_size_proportions(
 
 
 def sample_size_means(
-    diff: float, sd: float, power: float, design: Design, formula: MeanFormula = "t"
+    diff: float,
+    sd: float,
+    power: float,
+    design: Design,
+    formula: MeanFormula = "t",
+    baseline: float | None = None,
 ) -> float:
     """Exact (unrounded) control-arm n at which the test of a mean difference reaches `power`."""
     std = design.mean_std(sd)
 
     def power_at(n: float) -> float:
-        return float(power_means(n, diff, sd, design, formula))
+        return float(power_means(n, diff, sd, design, formula, baseline))
 
     return _n_for_power(power_at, power, design, formula, abs(diff), std, std)
 
@@ -301,7 +334,12 @@ def mde_proportions(
 
 
 def mde_means(
-    n_control: float, sd: float, power: float, design: Design, formula: MeanFormula = "t"
+    n_control: float,
+    sd: float,
+    power: float,
+    design: Design,
+    formula: MeanFormula = "t",
+    baseline: float | None = None,
 ) -> float:
     """Smallest mean difference detected with `power` (positive unless the test is `less`)."""
     from scipy import stats  # imported where used (import cost)
@@ -312,7 +350,7 @@ def mde_means(
     guess = (z_alpha + stats.norm.ppf(power)) * std / math.sqrt(n_control)
 
     def power_at(change: float) -> float:
-        return float(power_means(n_control, sign * change, sd, design, formula))
+        return float(power_means(n_control, sign * change, sd, design, formula, baseline))
 
     change = _solve_increasing(power_at, power, guess * 1e-9, guess, guess * 1e12)
     return sign * change

@@ -283,6 +283,7 @@ def futility_at_looks(
     binding: bool = False,
     alpha: float | None = None,
     alpha_kind: str = "obf",
+    rho: float = 3.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Efficacy and futility z bounds at observed fractions `t`.
 
@@ -291,12 +292,12 @@ def futility_at_looks(
     returned as given. Binding: efficacy bounds are re-solved to spend `alpha` (one side,
     `alpha_kind` spending) among the paths futility has not stopped.
     """
-    steps = np.diff(np.concatenate([[0.0], spent(kind, t, beta, 1)]))
+    steps = np.diff(np.concatenate([[0.0], spent(kind, t, beta, 1, rho)]))
     close = bool(t[-1] >= 1)
     if not binding:
         unused = np.zeros_like(steps)  # alpha steps: the efficacy bounds are given
         return efficacy, _bounds_with_futility(t, unused, steps, drift, efficacy, close)[1]
     assert alpha is not None
-    alpha_steps = np.diff(np.concatenate([[0.0], spent(alpha_kind, t, alpha, 1)]))
+    alpha_steps = np.diff(np.concatenate([[0.0], spent(alpha_kind, t, alpha, 1, rho)]))
     upper, lower, _ = _bounds_with_futility(t, alpha_steps, steps, drift, None, close)
     return upper, lower

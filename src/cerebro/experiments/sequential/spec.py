@@ -4,9 +4,9 @@ so that the command line builds its options without importing them."""
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from cerebro.core.spec import SpecBase, cli, split_list
 
@@ -19,6 +19,22 @@ NAMES = {
     "classic_obf": "classic O'Brien–Fleming boundaries",
     "classic_pocock": "classic Pocock boundaries",
 }
+
+
+def _positive_rho(value: float) -> float:
+    if not 0 < value < math.inf:
+        raise ValueError(f"rho must be a positive number, got {value} (e.g. 3)")
+    return value
+
+
+# The power-family spending exponent, defined once for `sequential-design` and `abtest`.
+Rho = Annotated[
+    float,
+    Field(
+        description="Exponent ρ of the power-family spending function alpha·t^ρ (spending power)."
+    ),
+    AfterValidator(_positive_rho),
+]
 
 
 def _fraction(value: object) -> object:
@@ -53,7 +69,7 @@ class SequentialDesignSpec(SpecBase):
         description="Alpha spending: obf, pocock or power (Lan–DeMets spending functions), or "
         "the classic_obf or classic_pocock boundaries.",
     )
-    rho: float = Field(3.0, description="Exponent of the power-family spending function.")
+    rho: Rho = 3.0
     info_fractions: list[float] | None = Field(
         None, description="Information fraction at each look, e.g. 0.3,0.6,1 (default equal)."
     )
@@ -92,13 +108,6 @@ class SequentialDesignSpec(SpecBase):
     def _power(cls, value: float | None) -> float | None:
         if value is not None and not 0.5 < value < 1:
             raise ValueError(f"power must be between 0.5 and 1, got {value} (e.g. 0.8)")
-        return value
-
-    @field_validator("rho")
-    @classmethod
-    def _rho(cls, value: float) -> float:
-        if not 0 < value < math.inf:
-            raise ValueError(f"rho must be a positive number, got {value} (e.g. 3)")
         return value
 
     @field_validator("looks")
