@@ -159,7 +159,7 @@ def test_agrees_with_statsmodels_mediation(design: str, interaction: float):
         frame,
         family=binomial if design == "binary_mediator" else gaussian,
     )
-    draws = 40
+    draws = 25
     reference = Mediation(outcome, mediator, "intervention", "engagement").fit(
         n_rep=draws, rng=np.random.default_rng(4)
     )
