@@ -181,11 +181,12 @@ def _bound_finding(
         )
         return
     sign = "excludes" if ci[0] > 0 or ci[1] < 0 else "includes"
+    who = " on the always-selected" if kind == "lee" else ""
     parts.findings.append(
         Finding(
             "info",
             f"{kind}_bounds",
-            f"{name}: the average effect lies in [{low:.4g}, {high:.4g}]; the {level} "
+            f"{name}: the average effect{who} lies in [{low:.4g}, {high:.4g}]; the {level} "
             f"Imbens–Manski interval [{ci[0]:.4g}, {ci[1]:.4g}] {sign} zero.",
         )
     )
