@@ -83,7 +83,7 @@ def _bounds(ax: Any, result: Result) -> None:
     ax.set_yticks(np.arange(len(table), 0, -1), list(table["assumption"]), fontsize=8)
     ax.set_ylim(0.3, len(table) + 0.7)
     ax.legend(fontsize=8, loc="best")
-    ax.set_xlabel("ATE: bounds (thick), Imbens–Manski CI (thin)")
+    ax.set_xlabel("bounds (thick), Imbens–Manski CI (thin)")
     ax.set_title("Bounds on the average effect", loc="left", fontsize=9)
 
 
@@ -101,7 +101,7 @@ def plot(result: Result) -> Figure:
         )
         if name in result.tables
     ]
-    fig = new_figure(4.6 * len(panels), 4)
+    fig = new_figure(max(6.0, 4.6 * len(panels)), 4)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (_, draw) in zip(axes, panels, strict=True):
         draw(ax, result)
