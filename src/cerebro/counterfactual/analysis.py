@@ -140,7 +140,7 @@ def mediation_part(frame: pd.DataFrame, spec: CounterfactualSpec, parts: Parts) 
     values, q = med.point_estimates(data, fit)
     psi = med.delta_influence(data, fit)
     reps = med.bootstrap(data, spec.bootstrap, spec.seed) if spec.inference == "bootstrap" else None
-    nonlinear = spec.interaction or "logistic" in (data.mediator_family, data.outcome_family)
+    nonlinear = spec.interaction or {data.mediator_family, data.outcome_family} != {"linear"}
     rows: dict[str, list[Any]] = {k: [] for k in ("effect", "estimate", "se")}
     rows |= {"estimate_ci_low": [], "estimate_ci_high": [], "p_value": []}
     n = len(data.t)
@@ -188,20 +188,34 @@ def _sensitivity(data: Any, fit: Any, reps: Any, spec: CounterfactualSpec, parts
                 "info",
                 "sensitivity_not_available",
                 "the sensitivity of the NIE to mediator–outcome confounding (ρ) is computed for "
-                "linear mediator and outcome models (Imai, Keele & Yamamoto 2010); this run has "
-                "a logistic model.",
+                "a linear mediator with a linear or probit outcome model (Imai, Keele & Yamamoto "
+                "2010); this run has a logistic model (--outcome-model probit gives the curve "
+                "for a 0/1 outcome).",
             )
         )
         return
     values, rho_tilde = curve
-    table: dict[str, Any] = {"rho": med.RHO_GRID.tolist(), "nie": values.tolist()}
+    table: dict[str, Any] = {"rho": med.sensitivity_grid(data).tolist(), "nie": values.tolist()}
     se = low = high = None
     if reps is not None and reps.curves is not None:
         band = np.quantile(reps.curves, [spec.alpha / 2, 1 - spec.alpha / 2], axis=0)
         table |= {"nie_ci_low": band[0].tolist(), "nie_ci_high": band[1].tolist()}
-        se, low, high, _ = interval_from(rho_tilde, 0.0, spec.alpha, reps.rho_tilde)
-        low, high = min(low, rho_tilde), max(high, rho_tilde)
+        zeros = reps.rho_tilde[np.isfinite(reps.rho_tilde)]
+        if np.isfinite(rho_tilde) and zeros.size > 1:
+            se, low, high, _ = interval_from(rho_tilde, 0.0, spec.alpha, zeros)
+            low, high = min(low, rho_tilde), max(high, rho_tilde)
     parts.tables["sensitivity"] = table
+    if not np.isfinite(rho_tilde):
+        parts.findings.append(
+            Finding(
+                "info",
+                "sensitivity",
+                f"the NIE keeps its sign for every error correlation |ρ| ≤ 0.95 between "
+                f"{spec.mediator} and {spec.outcome}: no mediator–outcome confounding of this "
+                "kind explains it away.",
+            )
+        )
+        return
     estimate = Estimate("ρ at which the NIE is zero", rho_tilde, se, low, high, key="rho_nie_zero")
     parts.add("mediation sensitivity", estimate)
     parts.summary["rho_nie_zero"] = rho_tilde
@@ -242,7 +256,7 @@ def _mediation_findings(
                 "(separation or a constant mediator) and were left out.",
             )
         )
-    scale = "risk differences" if data.outcome_family == "logistic" else f"{spec.outcome} units"
+    scale = "risk differences" if data.outcome_family != "linear" else f"{spec.outcome} units"
     parts.findings.append(
         Finding(
             "info",

@@ -60,10 +60,10 @@ def is_binary(values: np.ndarray) -> bool:
 
 
 def family(choice: str, values: np.ndarray, column: str, role: str) -> str:
-    """linear or logistic: `choice`, or for auto logistic exactly when the column is 0/1."""
-    if choice == "logistic" and not is_binary(values):
+    """linear, logistic or probit: `choice`, or for auto logistic exactly when the column is 0/1."""
+    if choice in ("logistic", "probit") and not is_binary(values):
         raise UserInputError(
-            f"a logistic {role} model needs a 0/1 {role}, but {column!r} has other values; use "
+            f"a {choice} {role} model needs a 0/1 {role}, but {column!r} has other values; use "
             f"--{role}-model linear."
         )
     if choice == "auto":

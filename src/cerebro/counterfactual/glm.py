@@ -20,15 +20,17 @@ from cerebro.core.errors import UserInputError
 
 @dataclass
 class GLMFit:
-    """Coefficients of a linear (identity) or logistic (logit) model and their influence."""
+    """Coefficients of a linear (identity), logistic (logit) or probit model and their influence."""
 
-    family: str  # "linear" or "logistic"
+    family: str  # "linear", "logistic" or "probit"
     coef: np.ndarray
     sigma: float  # residual SD (linear); 0 for logistic
     influence: np.ndarray | None = None  # (n, k) per-row influence of coef (and σ: column k)
 
     def link(self, eta: np.ndarray) -> np.ndarray:
         """The inverse link: the mean at linear predictor η."""
+        if self.family == "probit":
+            return special.ndtr(eta)
         return eta if self.family == "linear" else special.expit(eta)
 
     def mean(self, X: np.ndarray, coef: np.ndarray | None = None) -> np.ndarray:
@@ -46,8 +48,12 @@ def fit_glm(
         sigma = float(np.sqrt(np.mean(resid**2)))
         fit = GLMFit("linear", coef, sigma)
         weights = np.ones(len(y))
+    elif family == "probit":
+        coef = _binary_newton(y, X, what, probit=True)
+        fit = GLMFit("probit", coef, 0.0)
+        resid, weights = _probit_score(y, X @ coef)
     else:
-        coef = _logistic_newton(y, X, what)
+        coef = _binary_newton(y, X, what)
         mu = special.expit(X @ coef)
         resid = y - mu
         fit = GLMFit("logistic", coef, 0.0)
@@ -63,23 +69,43 @@ def fit_glm(
     return fit
 
 
-def _logistic_newton(y: np.ndarray, X: np.ndarray, what: str, tol: float = 1e-10) -> np.ndarray:
-    """Maximum likelihood by Newton–Raphson with step halving; refuses separation."""
+def _probit_score(y: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(λ, w): the score is Σ xᵢλᵢ with λ = φ(η)(y − Φ)/(Φ(1 − Φ)), the expected information
+    X'diag(w)X with w = φ²/(Φ(1 − Φ))."""
+    p = np.clip(special.ndtr(eta), 1e-300, 1 - 1e-16)
+    density = np.exp(-0.5 * eta**2) / np.sqrt(2 * np.pi)
+    return density * (y - p) / (p * (1 - p)), density**2 / (p * (1 - p))
+
+
+def _loglik(y: np.ndarray, eta: np.ndarray, probit: bool) -> float:
+    if probit:
+        return float(np.sum(y * special.log_ndtr(eta) + (1 - y) * special.log_ndtr(-eta)))
+    return float(np.sum(y * eta - np.logaddexp(0, eta)))
+
+
+def _binary_newton(
+    y: np.ndarray, X: np.ndarray, what: str, probit: bool = False, tol: float = 1e-10
+) -> np.ndarray:
+    """Maximum likelihood of a logistic (Newton–Raphson) or probit (Fisher scoring) model with
+    step halving; refuses separation."""
     coef = np.zeros(X.shape[1])
     loglik, done = -np.inf, False
     for _ in range(100):
         eta = X @ coef
-        mu = special.expit(eta)
-        grad = X.T @ (y - mu)
-        hess = (X * (mu * (1 - mu))[:, None]).T @ X
+        if probit:
+            score, weights = _probit_score(y, eta)
+            grad = X.T @ score
+        else:
+            mu = special.expit(eta)
+            grad, weights = X.T @ (y - mu), mu * (1 - mu)
+        hess = (X * weights[:, None]).T @ X
         try:
             step = np.linalg.solve(hess + 1e-12 * np.eye(len(coef)), grad)
         except np.linalg.LinAlgError:
             break
         for _ in range(30):
             new = coef + step
-            eta_new = X @ new
-            ll = float(np.sum(y * eta_new - np.logaddexp(0, eta_new)))
+            ll = _loglik(y, X @ new, probit)
             if ll >= loglik - 1e-12:
                 break
             step /= 2
@@ -91,7 +117,7 @@ def _logistic_newton(y: np.ndarray, X: np.ndarray, what: str, tol: float = 1e-10
     # under separation the likelihood rises without bound as some |η| → ∞
     if not (done and np.all(np.isfinite(eta))) or np.max(np.abs(eta)) > 30:
         raise UserInputError(
-            f"the logistic {what} does not converge: its terms separate the 0/1 values "
+            f"the {'probit' if probit else 'logistic'} {what} does not converge: its terms separate the 0/1 values "
             "perfectly (separation); drop the column that does it, or use the linear model."
         )
     return coef

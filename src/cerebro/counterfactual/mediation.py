@@ -144,6 +144,8 @@ def _integrate(
         return p * link(eta0 + slope) + (1 - p) * link(eta0)
     if data.outcome_family == "linear":  # linear in m: plug in the mediator's mean
         return eta0 + slope * med_eta
+    if data.outcome_family == "probit":  # E[Φ(a + bZ)] = Φ(a/√(1 + b²)) exactly
+        return special.ndtr((eta0 + slope * med_eta) / np.sqrt(1 + (slope * sigma) ** 2))
     return logistic_normal(eta0 + slope * med_eta, abs(slope) * sigma, fit.spread > WIDE)
 
 
@@ -210,25 +212,76 @@ def delta_influence(data: MediationData, fit: MediationFit) -> np.ndarray:
     return psi_q @ _effects_jacobian(q).T
 
 
-def sensitivity_curve(data: MediationData, fit: MediationFit) -> tuple[np.ndarray, float] | None:
-    """NIE(ρ) on `RHO_GRID` and the ρ where the NIE is zero; None unless both models are linear.
-
-    An unmeasured M–Y confounder makes the outcome error ε₃ correlate with the mediator error
-    ε₂ (corr ρ), so the fitted mediator slope is γ̂ = γ + ρσ₃/σ₂, and the fitted residual SD is
-    σ̂ = σ₃√(1 − ρ²). Hence γ(ρ) = γ̂ − ρσ̂/(σ₂√(1 − ρ²)) and NIE(ρ) = β₂(γ(ρ) + κ), κ the T×M
-    coefficient (0 without interaction; it is not biased, as ε₂ is linear in M, T and X). Without
-    interaction this is Imai, Keele & Yamamoto's (2010) formula β₂σ₁/σ₂(ρ̃ − ρ√((1 − ρ̃²)/
-    (1 − ρ²))); the NIE is zero at ρ = k/√(1 + k²), k = (γ̂ + κ)σ₂/σ̂ (= ρ̃ without interaction).
-    Homoskedastic errors are assumed, as there.
-    """
-    if data.mediator_family != "linear" or data.outcome_family != "linear":
+def sensitivity_grid(data: MediationData) -> np.ndarray | None:
+    """The ρ values of the sensitivity curve: every 0.01 for linear models, every 0.05 for a
+    probit outcome (each point averages over the rows); None when there is no curve."""
+    if data.mediator_family != "linear" or data.outcome_family == "logistic":
         return None
+    return RHO_GRID if data.outcome_family == "linear" else RHO_GRID[::5]
+
+
+def sensitivity_curve(data: MediationData, fit: MediationFit) -> tuple[np.ndarray, float] | None:
+    """NIE(ρ) on `sensitivity_grid` and the ρ where the NIE is zero (NaN when it is not zero for
+    any |ρ| < 1); None unless the mediator is linear and the outcome linear or probit.
+
+    Linear outcome: an unmeasured M–Y confounder makes the outcome error ε₃ correlate with the
+    mediator error ε₂ (corr ρ), so the fitted mediator slope is γ̂ = γ + ρσ₃/σ₂ and the fitted
+    residual SD σ̂ = σ₃√(1 − ρ²). Hence γ(ρ) = γ̂ − ρσ̂/(σ₂√(1 − ρ²)) and NIE(ρ) = β₂(γ(ρ) + κ),
+    κ the T×M coefficient (0 without interaction; it is not biased, as ε₂ is linear in M, T and
+    X). Without interaction this is Imai, Keele & Yamamoto's (2010) formula
+    β₂σ₁/σ₂(ρ̃ − ρ√((1 − ρ̃²)/(1 − ρ²))); the NIE is zero at ρ = k/√(1 + k²),
+    k = (γ̂ + κ)σ₂/σ̂ (= ρ̃ without interaction). Homoskedastic errors are assumed, as there.
+    Probit outcome: see `_probit_nie`.
+    """
+    grid = sensitivity_grid(data)
+    if grid is None:
+        return None
+    if data.outcome_family == "probit":
+        return _probit_curve(data, fit, grid)
     beta2, sigma2 = fit.mediator.coef[1], fit.mediator.sigma
     slope = fit.outcome.coef[2] + (fit.outcome.coef[3] if data.interaction else 0.0)
     sigma = fit.outcome.sigma
-    curve = beta2 * (slope - RHO_GRID * sigma / (sigma2 * np.sqrt(1 - RHO_GRID**2)))
+    curve = beta2 * (slope - grid * sigma / (sigma2 * np.sqrt(1 - grid**2)))
     k = slope * sigma2 / sigma
     return curve, float(k / np.sqrt(1 + k**2))
+
+
+def _probit_nie(data: MediationData, fit: MediationFit, rho: float) -> float:
+    """NIE = Q(1,1) − Q(1,0) of a probit outcome and a normal mediator whose errors correlate at ρ
+    (Imai, Keele & Yamamoto 2010, §5.2's latent-variable model).
+
+    With ε₃ = (ρ/σ₂)ε₂ + √(1 − ρ²)u, the probit of Y on (1, T, M, T·M, X) has coefficients
+    b = (θ + (ρ/σ₂)(−α₂, −β₂, 1, 0, −ξ₂))/√(1 − ρ²), so θ = b√(1 − ρ²) − (ρ/σ₂)(…); and
+    Y(t, M(t')) is 1 when η₀(t) + s_t(μ(t') + ε₂) + ε₃ > 0, s_t = γ + κt, so
+    Q(t, t') = E_X Φ((η₀(t) + s_t μ(t')) / √(1 + 2s_tρσ₂ + s_t²σ₂²)).
+    """
+    med, sigma2 = fit.mediator.coef, fit.mediator.sigma
+    shift = np.r_[-med[0], -med[1], 1.0, [0.0] if data.interaction else [], -med[2:]]
+    theta = fit.outcome.coef * np.sqrt(1 - rho**2) - rho / sigma2 * shift
+    Xm = data.mediator_design()
+    q = []
+    for t_med in (0, 1):
+        Xm[:, 1] = t_med
+        mu = Xm @ med
+        eta0 = data.outcome_design(1.0, np.zeros(len(mu))) @ theta
+        slope = theta[2] + (theta[3] if data.interaction else 0.0)
+        scale = np.sqrt(1 + 2 * slope * rho * sigma2 + (slope * sigma2) ** 2)
+        q.append(special.ndtr((eta0 + slope * mu) / scale).mean())
+    return float(q[1] - q[0])
+
+
+def _probit_curve(
+    data: MediationData, fit: MediationFit, grid: np.ndarray
+) -> tuple[np.ndarray, float]:
+    from scipy import optimize
+
+    curve = np.array([_probit_nie(data, fit, r) for r in grid])
+    change = np.flatnonzero(np.diff(np.sign(curve)) != 0)
+    if not change.size:
+        return curve, float("nan")
+    j = change[0]
+    zero = optimize.brentq(lambda r: _probit_nie(data, fit, r), grid[j], grid[j + 1], xtol=1e-10)
+    return curve, float(zero)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from cerebro.data.columns import source_columns
 
 BoundKind = Literal["manski", "mtr", "mts", "mtr_mts", "lee"]
 ModelKind = Literal["auto", "linear", "logistic"]
+OutcomeModelKind = Literal["auto", "linear", "logistic", "probit"]
 
 _NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _SHIFT = re.compile(rf"^([+-])\s*({_NUMBER})\s*(%?)$")
@@ -105,10 +106,10 @@ class CounterfactualSpec(EffectSpec):
         description="Mediation: model of the mediator – linear, logistic (a 0/1 mediator) or "
         "auto (logistic when the mediator is 0/1).",
     )
-    outcome_model: ModelKind = Field(
+    outcome_model: OutcomeModelKind = Field(
         "auto",
-        description="Model of the outcome – linear, logistic (a 0/1 outcome) or auto (logistic "
-        "when the outcome is 0/1).",
+        description="Model of the outcome – linear, logistic or probit (a 0/1 outcome; probit "
+        "gives the ρ-sensitivity of a 0/1 outcome) or auto (logistic when the outcome is 0/1).",
     )
     inference: Literal["bootstrap", "delta"] = Field(
         "bootstrap",

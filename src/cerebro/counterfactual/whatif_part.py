@@ -158,7 +158,7 @@ def _findings(
                 )
             )
     what = "; ".join(i.describe() for i in items)
-    model = "logistic" if family == "logistic" else "linear"
+    model = family
     parts.findings.append(
         Finding(
             "info",
