@@ -138,6 +138,18 @@ def _run_spec(path: Path) -> list[str]:
     return ["run", str(spec), "--data", str(path)]
 
 
+def chain_frame(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    """x -> y -> z, linear: what `graph-discover` searches."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=n)
+    y = x + rng.normal(size=n)
+    return pd.DataFrame({"x": x, "y": y, "z": y + rng.normal(size=n)})
+
+
+def _discover(path: Path) -> list[str]:
+    return ["graph-discover", str(path), "--columns", "x,y,z", "-o", str(path.parent / "g.dot")]
+
+
 GEOTEST = ["--geo-column", "location", "--outcome", "Y", "--treatment-start", "2021-04-01",
            "--treatment-geos", "chicago,portland"]  # fmt: skip
 GEO_DESIGN = ["--geo-column", "location", "--outcome", "Y", "--markets", "2", "--durations", "10",
@@ -169,6 +181,8 @@ FILE_COMMANDS = [
     # `t` is confounded by `x` in this table: the advisor chooses adjustment (AIPW)
     FileCommand("auto", ("auto",), lambda p, _: ["auto", str(p), "--treatment", "t", "--kpi", "y"],
                 frame, r"observational adjustment .* AIPW", number="y"),
+    FileCommand("graph-discover", ("graph-discover",), lambda p, _: _discover(p), chain_frame,
+                r"Discovered edges", number="y"),
 ]  # fmt: skip
 
 
@@ -241,6 +255,7 @@ INFINITE = {
     "survival": r"infinite values in time column 'time' \(1, the first in row 6: \+inf\)",
     "longitudinal": r"infinite values in confounder column 'engagement' \(1, the first in row 6",
     "auto": r"infinite values in outcome column 'y' \(1, the first in row 6: \+inf\)",
+    "graph-discover": r"infinite values in discovery column 'y' \(1, the first in row 6",
 }
 CONSTANT = {
     "geotest": r"'Y' is constant \(every value is 3\), so there is nothing to measure a lift",
@@ -255,6 +270,7 @@ CONSTANT = {
     r"an arm have no events",
     "longitudinal": r"confounder column 'engagement' is constant \(3\) in all 300 complete unit-",
     "auto": r"outcome column 'y' is constant \(3\) in all 400 complete rows",
+    "graph-discover": r"column 'y' is constant in the complete rows; leave it out of --columns",
 }
 ALL_MISSING = r"all values missing in column '{n}' of 'data\.csv'"
 

@@ -35,6 +35,7 @@ COMMANDS = {
     "geotest": "geotest",
     "geo_design": "geo-design",
     "causal": "causal",
+    "graph": "graph",
     # the designs run from `cerebro causal --method <design>` (and `cerebro run`)
     "did": "causal",
     "rdd": "causal",

@@ -1,7 +1,7 @@
 """The dependency rule of docs/architecture.md, read from the source with `ast`.
 
-faces (cli, report, service, codegen, advisor) → families (experiments, observational, quasi, geo, uplift,
-…) → shared layer (core, data, stats, ml, engine). A family imports only the shared layer and
+faces (cli, report, service, codegen, advisor) → families (experiments, observational, quasi, geo,
+uplift, …) → shared layer (core, data, stats, ml, engine, graph). A family imports only the shared layer and
 itself – never another family, a face, or a private name of another package; the shared layer
 imports only the shared layer. Imports inside functions count: a lazy import is still a
 dependency.
@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1] / "src" / "cerebro"
-SHARED = {"core", "data", "stats", "ml", "engine"}
+SHARED = {"core", "data", "stats", "ml", "engine", "graph"}
 FACES = {"cli", "report", "service", "codegen", "advisor"}
 # Faces that reach the families only through the registry (spec dicts, `parse_spec`): they
 # import the shared layer and themselves, never a family (nor another face).

@@ -20,6 +20,8 @@ _LAZY = {
     "parse_spec": ("cerebro.core.spec", "parse_spec"),
     "abtest": ("cerebro.experiments.abtest.analysis", "abtest"),
     "causal": ("cerebro.observational.analysis", "causal"),
+    # not `graph`: that name is the shared package `cerebro.graph`
+    "causal_graph": ("cerebro.observational.graph_analysis", "causal_graph"),
     "did": ("cerebro.quasi.did", "did"),
     "rdd": ("cerebro.quasi.rdd", "rdd"),
     "iv": ("cerebro.quasi.iv", "iv"),
@@ -50,6 +52,7 @@ __all__ = [
     "abtest",
     "bandit",
     "causal",
+    "causal_graph",
     "counterfactual",
     "datasets",
     "design",

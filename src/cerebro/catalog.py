@@ -17,6 +17,7 @@ KINDS = {
     "mmm_predict": "cerebro.mmm.predict",
     "mmm_optimize": "cerebro.mmm.allocate",
     "causal": "cerebro.observational.analysis",
+    "graph": "cerebro.observational.graph_analysis",
     "did": "cerebro.quasi.did",
     "iv": "cerebro.quasi.iv",
     "rdd": "cerebro.quasi.rdd",

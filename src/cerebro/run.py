@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def read_spec_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML or JSON spec file into a dict; relative `data` paths resolve against it."""
+    """Read a YAML or JSON spec file into a dict; relative `data` (and `dag`) paths resolve against it."""
     import yaml
 
     path = Path(path)
@@ -42,10 +43,13 @@ def read_spec_file(path: str | Path) -> dict[str, Any]:
         raise UserInputError(f"cannot parse spec file {path.name!r}: {first}") from None
     if not isinstance(data, dict):
         raise UserInputError(f"spec file {path.name!r} must hold a mapping with a 'kind' key.")
-    if isinstance(data.get("data"), str) and not Path(data["data"]).is_absolute():
-        candidate = path.parent / data["data"]
-        if candidate.exists():
-            data["data"] = str(candidate)
+    for key in ("data", "dag"):  # dag: a causal graph file, or the graph's text itself
+        value = data.get(key)
+        if isinstance(value, str) and "\n" not in value and not Path(value).is_absolute():
+            candidate = path.parent / value
+            with contextlib.suppress(OSError):  # text too long to be a file name
+                if candidate.exists():
+                    data[key] = str(candidate)
     return data
 
 

@@ -58,6 +58,16 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "estimate: robustness values, bias-adjusted estimates and bounds, E-values, Rosenbaum "
         "bounds and refutations.",
     ),
+    "graph": (
+        "cerebro.cli.graph_command",
+        "Inspect a causal graph: adjustment sets, front-door set, instruments, and the "
+        "independences it implies tested against the data.",
+    ),
+    "graph-discover": (
+        "cerebro.cli.graph_command",
+        "Propose a causal graph from data (PC or GES, with background knowledge) as a DOT file "
+        "to edit and pass back with --dag: a starting point, not a validated graph.",
+    ),
     "uplift": (
         "cerebro.cli.uplift_command",
         "Model who responds to a treatment: CATE per unit (meta-learners or a causal forest), "

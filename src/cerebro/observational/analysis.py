@@ -23,7 +23,7 @@ from cerebro.data.load import load_table, require_columns
 from cerebro.data.validate import require_finite_result
 from cerebro.observational import dml
 from cerebro.observational import estimators as est
-from cerebro.observational.balance import balance_finding, balance_table, love_plot
+from cerebro.observational.balance import balance_finding, balance_table, love_axes, love_plot
 from cerebro.observational.bootstrap import bootstrap
 from cerebro.observational.checks import require_finite_estimates
 from cerebro.observational.data import CausalData, needed_columns, prepare, trim_units
@@ -327,6 +327,8 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
     built from this one's fields; its result keeps kind causal and the design as method."""
     if spec.method in QUASI:
         return get_method(spec.method).run(spec.design_spec(), frame)
+    if spec.dag is not None or spec.method == "frontdoor":
+        return _run_with_graph(spec, frame)
     if frame is None:
         if spec.data is None:
             raise UserInputError("no data: pass a DataFrame or set 'data' to a file path.")
@@ -361,6 +363,37 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
             return pairwise_result(data, spec, findings, binary_result)
         return multiarm_result(data, spec, findings)
     return binary_result(data, spec, findings)
+
+
+def _run_with_graph(spec: CausalSpec, frame: pd.DataFrame | None) -> Result:
+    """`--dag` (the graph chooses or checks the adjustment) and `--method frontdoor`: the data's
+    columns decide which nodes are latent, so the graph is read against the file's header."""
+    from cerebro.observational.frontdoor import frontdoor_result
+    from cerebro.observational.graph_adjust import GraphPlan, plan, with_graph_tables
+
+    chosen: list[GraphPlan] = []
+
+    def columns(available: list[str]) -> list[str]:
+        if spec.dag is None:
+            chosen.append(GraphPlan(spec, list(spec.mediator)))
+        else:
+            chosen.append(plan(spec, available))
+        return [*needed_columns(chosen[0].spec), *chosen[0].mediators]
+
+    if frame is None:
+        if spec.data is None:
+            raise UserInputError("no data: pass a DataFrame or set 'data' to a file path.")
+        frame = load_table(spec.data, columns)
+    else:
+        require_columns([str(c) for c in frame.columns], columns([str(c) for c in frame.columns]),
+                        "the data")  # fmt: skip
+    graph_plan = chosen[0]
+    if spec.method == "frontdoor":
+        result = frontdoor_result(frame, graph_plan.spec, graph_plan.mediators, [])
+    else:
+        result = run_causal(graph_plan.spec.model_copy(update={"dag": None}), frame)
+        result.spec = graph_plan.spec
+    return with_graph_tables(result, graph_plan) if spec.dag is not None else result
 
 
 def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> Result:
@@ -439,6 +472,8 @@ def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -
 def causal_plot(result: Result) -> Any:
     """Love plot for adjustment methods; a design's result is drawn by the figure its own kind
     registered (event study, RD plot, first stage, gap plot)."""
+    if "graph_edges" in result.tables:
+        return _graph_plot(result)
     if result.method in QUASI:
         from importlib import import_module
 
@@ -449,6 +484,29 @@ def causal_plot(result: Result) -> Any:
 
         return structural_plot(result)
     return love_plot(result)
+
+
+def _graph_plot(result: Result) -> Any:
+    """The causal graph, beside the love plot when the result has a balance table."""
+    from cerebro.core.figure import new_figure
+    from cerebro.graph.draw import graph_figure
+
+    if "balance" not in result.tables or not result.tables.columns("balance")["confounder"]:
+        return graph_figure(result)  # nothing adjusted for: no love plot to show
+    from cerebro.graph.draw import draw_graph
+
+    edges_table = result.tables.columns("graph_edges")
+    nodes_table = result.tables.columns("graph_nodes")
+    fig = new_figure(12.0, 4.8)
+    graph_ax, balance_ax = fig.subplots(1, 2, width_ratios=[1.2, 1])
+    draw_graph(
+        graph_ax,
+        list(zip(edges_table["cause"], edges_table["effect"], strict=True)),
+        dict(zip(nodes_table["node"], nodes_table["role"], strict=True)),
+        "causal graph",
+    )
+    love_axes(balance_ax, result)
+    return fig
 
 
 causal = python_face(

@@ -50,6 +50,8 @@ def balance_table(
 
 def balance_finding(table: dict[str, list[Any]], after: str) -> Finding:
     """The largest |SMD| after adjustment (< 0.1 counts as balanced) and before it."""
+    if not table["smd_after"]:  # an empty adjustment set (a graph whose back-door set is empty)
+        return Finding("info", "balance", "no confounders to balance: the adjustment set is empty.")
     worst = float(np.max(np.abs(table["smd_after"])))
     return Finding(
         "info" if worst < 0.1 else "warning",
@@ -67,7 +69,14 @@ def love_plot(result: Any):
     table = result.tables.columns("balance")
     names = table["confounder"]
     fig = new_figure(6.5, 1.2 + 0.3 * max(len(names), 1))
-    ax = fig.add_subplot()
+    love_axes(fig.add_subplot(), result)
+    return fig
+
+
+def love_axes(ax: Any, result: Any) -> None:
+    """The love plot of `love_plot` drawn on `ax` (for figures with more than one panel)."""
+    table = result.tables.columns("balance")
+    names = table["confounder"]
     rows = range(len(names))
     ax.plot(np.abs(table["smd_before"]), rows, "o", color="C3", label="before")
     if "smd_after" in table:
@@ -77,4 +86,3 @@ def love_plot(result: Any):
     ax.set_xlabel("|standardised mean difference| (treated vs control)")
     ax.set_title(result.summary.get("title", "balance"), fontsize=9)
     ax.legend(fontsize=8)
-    return fig

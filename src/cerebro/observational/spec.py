@@ -59,7 +59,11 @@ QUASI = ("did", "rdd", "iv", "synthetic_control")
 # Structural models (What If ch. 12 and 14): marginal structural models fitted by IP weighting,
 # and g-estimation of a structural nested mean model.
 STRUCTURAL = ("msm", "gestimation")
-AVAILABLE = ADJUSTMENT + QUASI + STRUCTURAL
+# Identification through a mediator that carries the whole effect (Pearl's front-door formula).
+FRONTDOOR = ("frontdoor",)
+AVAILABLE = ADJUSTMENT + FRONTDOOR + QUASI + STRUCTURAL
+# Names users' documents use for a method, and the method each runs as.
+METHOD_ALIASES = {"backdoor": "aipw"}
 # The fields every method takes (those of `EffectSpec`, besides `method` itself).
 COMMON = ("data", "treatment", "outcome", "confounders", "alpha")
 PROPENSITY_METHODS = ("ipw", "aipw", "stratification", "psm")
@@ -67,8 +71,8 @@ PROPENSITY_METHODS = ("ipw", "aipw", "stratification", "psm")
 # fields and the options listed with its method (tests/test_quasi_kinds.py holds the two equal).
 OPTIONS: dict[str, tuple[str, ...]] = {
     "estimand": ADJUSTMENT,
-    "treated": (*ADJUSTMENT, "did", "iv"),
-    "control": (*ADJUSTMENT, "did"),
+    "treated": (*ADJUSTMENT, "frontdoor", "did", "iv"),
+    "control": (*ADJUSTMENT, "frontdoor", "did"),
     "trim": ADJUSTMENT,
     "propensity": PROPENSITY_METHODS,
     "weights": ("ipw",),
@@ -83,10 +87,12 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "learner": ("dml",),
     "folds": ("dml", *PROPENSITY_METHODS),  # the latter with --propensity lightgbm only
     "clip": ("dml", *PROPENSITY_METHODS),  # the latter with --propensity lightgbm only
-    "jobs": (*ADJUSTMENT, *STRUCTURAL),
+    "jobs": (*ADJUSTMENT, "frontdoor", *STRUCTURAL),
     "sensitivity": ADJUSTMENT,
-    "bootstrap": (*ADJUSTMENT, "did", *STRUCTURAL),
-    "seed": (*ADJUSTMENT, "did", *STRUCTURAL),
+    "bootstrap": (*ADJUSTMENT, "frontdoor", "did", *STRUCTURAL),
+    "seed": (*ADJUSTMENT, "frontdoor", "did", *STRUCTURAL),
+    "dag": (*ADJUSTMENT, "frontdoor"),
+    "mediator": ("frontdoor",),
     "unit": ("did", "synthetic_control"),
     "time": ("did", "synthetic_control"),
     "treat_start": ("did", "synthetic_control"),
@@ -172,7 +178,11 @@ class CausalSpec(EffectSpec):
         "(text columns are categorical anyway). rdd/iv: exogenous controls.",
     )
     alpha: Alpha = Field(0.05, description="1 − confidence level.")
-    method: str = Field("aipw", description=f"One of {', '.join(AVAILABLE)}.")
+    method: str = Field(
+        "aipw",
+        description=f"One of {', '.join(AVAILABLE)}; backdoor: adjustment for the confounders "
+        "(or the back-door set of `dag`) by aipw.",
+    )
     estimand: Literal["ate", "att", "atc"] = "ate"
     treated: Treated
     control: Control
@@ -309,7 +319,20 @@ class CausalSpec(EffectSpec):
         "missing; regression: fit the propensity score on them too (What If ch. 13 and 15).",
     )
 
-    @field_validator("interactions", "exact", "at", mode="before")
+    # --- causal graphs ------------------------------------------------------------------------
+    dag: str | None = Field(
+        None,
+        description="Causal graph file (DOT, YAML or 'a -> b' lines; nodes not in the data are "
+        "latent): with no `confounders`, adjust for its smallest back-door set; with them, check "
+        "them against it; frontdoor: its front-door set unless `mediator` is given.",
+    )
+    mediator: list[str] = Field(
+        default_factory=list,
+        description="frontdoor: the mediator column(s) carrying the whole effect (default: the "
+        "front-door set of `dag`).",
+    )
+
+    @field_validator("interactions", "exact", "at", "mediator", mode="before")
     @classmethod
     def _split(cls, value: object) -> object:
         return split_list(value)
@@ -318,6 +341,7 @@ class CausalSpec(EffectSpec):
     @classmethod
     def _method(cls, value: str) -> str:
         value = value.strip().lower()
+        value = METHOD_ALIASES.get(value, value)
         if value not in AVAILABLE:
             raise ValueError(f"unknown method {value!r}; use one of {', '.join(AVAILABLE)}")
         return value
@@ -371,6 +395,10 @@ class CausalSpec(EffectSpec):
             return self
         if self.treatment is None:
             raise ValueError("name the treatment column (e.g. --treatment campaign)")
+        if self.method == "frontdoor":
+            self._options_of_method()
+            self._frontdoor()
+            return self
         if self.propensity != "logistic" and self.method in ("regression", "gcomp", "dml"):
             raise ValueError(
                 f"--propensity applies to ipw, aipw, stratification and psm; --method "
@@ -405,8 +433,11 @@ class CausalSpec(EffectSpec):
                 "the bootstrap is not valid for matching estimators (Abadie & Imbens 2008); "
                 "psm reports Abadie–Imbens SEs – drop --bootstrap"
             )
-        if not self.confounders:
-            raise ValueError("name the confounders to adjust for (e.g. --confounders age,income)")
+        if not self.confounders and self.dag is None:
+            raise ValueError(
+                "name the confounders to adjust for (e.g. --confounders age,income) or a causal "
+                "graph whose back-door set to adjust for (--dag graph.dot)"
+            )
         if self.treatment == self.outcome:
             raise ValueError(f"{self.treatment!r} cannot be both the treatment and the outcome")
         if isinstance(self.trim, float) and not 0 < self.trim < 0.5:
@@ -446,6 +477,27 @@ class CausalSpec(EffectSpec):
                 )
             if self.interactions and self.regress_on != "confounders":
                 raise ValueError("--interactions applies to --regress-on confounders only")
+
+    def _frontdoor(self) -> None:
+        """The front-door formula adjusts for no confounders; it needs mediators or a graph."""
+        if self.confounders:
+            raise ValueError(
+                "--method frontdoor adjusts for no confounders (the mediator carries the effect); "
+                "drop --confounders"
+            )
+        if not self.mediator and self.dag is None:
+            raise ValueError(
+                "--method frontdoor needs the mediator (e.g. --mediator visits) or a graph whose "
+                "front-door set to use (--dag graph.dot)"
+            )
+        roles = {self.treatment: "treatment", self.outcome: "outcome"}
+        for name in self.mediator:
+            if name in roles:
+                raise ValueError(
+                    f"mediator {name!r} is also the {roles[name]}; name another column"
+                )
+        if self.treatment == self.outcome:
+            raise ValueError(f"{self.treatment!r} cannot be both the treatment and the outcome")
 
     def _options_of_method(self) -> None:
         """Refuse an option set (to anything but its default) that the method does not take,
