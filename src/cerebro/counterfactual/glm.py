@@ -1,11 +1,12 @@
-"""The two models every counterfactual question here is built on: least squares and logistic
-regression, fitted fast enough to refit a thousand times in a bootstrap, with the per-row
-influence function of their coefficients for delta-method intervals.
+"""The models every counterfactual question here is built on – least squares, logistic
+regression (the shared `cerebro.stats.logistic.fit_logistic`) and probit regression – with the
+per-row influence function of their coefficients for delta-method intervals.
 
 For a canonical-link GLM the estimating equation is Σ xᵢ(yᵢ − μᵢ) = 0, so the influence
 function of β̂ is A⁻¹ xᵢ(yᵢ − μᵢ), A = (1/n) Σ w(μᵢ) xᵢxᵢᵀ (w = 1 linear, μ(1 − μ) logistic);
-Σψᵢψᵢᵀ/n² is the robust (sandwich, HC0) covariance (Stefanski & Boos 2002, "The calculus of
-M-estimation", Am. Stat. 56:29).
+for the probit the score is xᵢλᵢ, λ = φ(η)(y − Φ)/(Φ(1 − Φ)), and A uses the expected
+information w = φ²/(Φ(1 − Φ)). Σψᵢψᵢᵀ/n² is the robust (sandwich, HC0) covariance (Stefanski &
+Boos 2002, "The calculus of M-estimation", Am. Stat. 56:29).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 from scipy import special
 
 from cerebro.core.errors import UserInputError
+from cerebro.stats.logistic import fit_logistic
 
 
 @dataclass
@@ -49,11 +51,14 @@ def fit_glm(
         fit = GLMFit("linear", coef, sigma)
         weights = np.ones(len(y))
     elif family == "probit":
-        coef = _binary_newton(y, X, what, probit=True)
+        coef = _probit_fit(y, X, what)
         fit = GLMFit("probit", coef, 0.0)
         resid, weights = _probit_score(y, X @ coef)
     else:
-        coef = _binary_newton(y, X, what)
+        coef = fit_logistic(
+            X, y, what=f"the logistic {what}",
+            separation="a term predicts the 0/1 values exactly; drop it, or use the linear model",
+        ).beta  # fmt: skip
         mu = special.expit(X @ coef)
         resid = y - mu
         fit = GLMFit("logistic", coef, 0.0)
@@ -77,35 +82,22 @@ def _probit_score(y: np.ndarray, eta: np.ndarray) -> tuple[np.ndarray, np.ndarra
     return density * (y - p) / (p * (1 - p)), density**2 / (p * (1 - p))
 
 
-def _loglik(y: np.ndarray, eta: np.ndarray, probit: bool) -> float:
-    if probit:
-        return float(np.sum(y * special.log_ndtr(eta) + (1 - y) * special.log_ndtr(-eta)))
-    return float(np.sum(y * eta - np.logaddexp(0, eta)))
-
-
-def _binary_newton(
-    y: np.ndarray, X: np.ndarray, what: str, probit: bool = False, tol: float = 1e-10
-) -> np.ndarray:
-    """Maximum likelihood of a logistic (Newton–Raphson) or probit (Fisher scoring) model with
-    step halving; refuses separation."""
+def _probit_fit(y: np.ndarray, X: np.ndarray, what: str, tol: float = 1e-10) -> np.ndarray:
+    """Probit maximum likelihood by Fisher scoring with step halving; refuses separation.
+    (Logistic models are fitted by the shared `cerebro.stats.logistic.fit_logistic`.)"""
     coef = np.zeros(X.shape[1])
     loglik, done = -np.inf, False
     for _ in range(100):
-        eta = X @ coef
-        if probit:
-            score, weights = _probit_score(y, eta)
-            grad = X.T @ score
-        else:
-            mu = special.expit(eta)
-            grad, weights = X.T @ (y - mu), mu * (1 - mu)
-        hess = (X * weights[:, None]).T @ X
+        score, weights = _probit_score(y, X @ coef)
+        info = (X * weights[:, None]).T @ X
         try:
-            step = np.linalg.solve(hess + 1e-12 * np.eye(len(coef)), grad)
+            step = np.linalg.solve(info + 1e-12 * np.eye(len(coef)), X.T @ score)
         except np.linalg.LinAlgError:
             break
         for _ in range(30):
             new = coef + step
-            ll = _loglik(y, X @ new, probit)
+            eta = X @ new
+            ll = float(np.sum(y * special.log_ndtr(eta) + (1 - y) * special.log_ndtr(-eta)))
             if ll >= loglik - 1e-12:
                 break
             step /= 2
@@ -117,7 +109,7 @@ def _binary_newton(
     # under separation the likelihood rises without bound as some |η| → ∞
     if not (done and np.all(np.isfinite(eta))) or np.max(np.abs(eta)) > 30:
         raise UserInputError(
-            f"the {'probit' if probit else 'logistic'} {what} does not converge: its terms separate the 0/1 values "
-            "perfectly (separation); drop the column that does it, or use the linear model."
+            f"the probit {what} does not converge: its terms separate the 0/1 values perfectly "
+            "(separation); drop the column that does it, or use the linear model."
         )
     return coef
