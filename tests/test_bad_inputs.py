@@ -146,6 +146,26 @@ COMMANDS = [
         lambda: synth_frame(),
         "Synthetic control",
     ),
+    Command(
+        "counterfactual",
+        ("mediation",),
+        lambda path, _: [
+            "counterfactual",
+            str(path),
+            "--treatment",
+            "t",
+            "--outcome",
+            "y",
+            "--confounders",
+            "x",
+            "--mediator",
+            "m",
+            "--bootstrap",
+            "50",
+        ],
+        lambda: frame().assign(m=lambda f: 0.5 * f.t + f.x + np.cos(np.arange(len(f)))),
+        r"Natural indirect effect \(NIE\)",
+    ),
 ]
 
 
@@ -354,6 +374,7 @@ CASES = [
           "rdd": r"treatment column 't' has non-numeric values \(e\.g\. 'a'\); give numbers",
           "iv": r"treatment column 't' is text with 3 values; iv needs a numeric treatment",
           "synthetic_control": r"--treatment 't' must be 0/1 \(treated in this period\)",
+          "counterfactual": r"mediation \(--mediator\) needs a binary treatment, but 't' has 3",
           "abtest": None, "uplift": None,  # several arms are A/B and uplift designs
           "sensitivity": r"treatment column 't' has 3 values; sensitivity analysis needs a "
                          r"binary treatment"}),

@@ -42,6 +42,7 @@ COMMANDS = {
     "iv": "causal",
     "synthetic_control": "causal",
     "uplift": "uplift",
+    "counterfactual": "counterfactual",
     "sensitivity": "sensitivity",
     "mmm": "mmm",
     "mmm_predict": "mmm-predict",

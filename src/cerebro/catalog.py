@@ -23,6 +23,7 @@ KINDS = {
     "rdd": "cerebro.quasi.rdd",
     "synthetic_control": "cerebro.quasi.synth",
     "uplift": "cerebro.uplift.analysis",
+    "counterfactual": "cerebro.counterfactual",
     "survival": "cerebro.survival.analysis",
     "longitudinal": "cerebro.longitudinal.analysis",
     "sensitivity": "cerebro.sensitivity.analysis",

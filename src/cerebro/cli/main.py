@@ -47,6 +47,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "design (difference-in-differences, regression discontinuity, instruments, synthetic "
         "control).",
     ),
+    "counterfactual": (
+        "cerebro.cli.counterfactual_command",
+        "Mediation (natural direct and indirect effects), what-if predictions and bounds on the "
+        "effect.",
+    ),
     "sensitivity": (
         "cerebro.cli.sensitivity_command",
         "How strong an unobserved confounder would have to be to change an observational "
