@@ -9,6 +9,8 @@ import json
 import time
 from importlib import import_module
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 from typer.testing import CliRunner
@@ -186,10 +188,18 @@ def test_cli_refuses_design_flag_with_adjustment_method(tmp_path):
         assert words in " ".join(out.output.split()) and "Traceback" not in out.output
 
 
+def test_did_without_post_or_panel_is_refused_once_the_data_are_read():
+    """`post` may be read off the data (a 0/1 column named post), so its absence is refused
+    when the data are there – still one sentence, before any number."""
+    frame = pd.DataFrame({"g": [0, 1] * 10, "y": np.arange(20.0)})
+    with pytest.raises(UserInputError, match="--method did needs --post"):
+        cerebro.did(frame, treatment="g", outcome="y")
+
+
 @pytest.mark.parametrize(
     ("fields", "words"),
     [
-        ({"kind": "did", "outcome": "y"}, "--method did needs --post"),
+        ({"kind": "did", "outcome": "y", "post": "p"}, "--method did needs --treatment"),
         ({"kind": "rdd", "outcome": "y"}, "--method rdd needs --running-variable"),
         ({"kind": "iv", "outcome": "y", "treatment": "d"}, "--method iv needs --instrument"),
         ({"kind": "synthetic_control", "outcome": "y"}, "--method synthetic_control needs --unit"),

@@ -329,6 +329,11 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
         return get_method(spec.method).run(spec.design_spec(), frame)
     if spec.dag is not None or spec.method == "frontdoor":
         return _run_with_graph(spec, frame)
+    if spec.method == "psm" and not spec.confounders:
+        spec, frame, notes = _with_inferred_covariates(spec, frame)
+        result = run_causal(spec, frame)
+        result.findings[:0] = notes
+        return result
     if frame is None:
         if spec.data is None:
             raise UserInputError("no data: pass a DataFrame or set 'data' to a file path.")
@@ -363,6 +368,35 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
             return pairwise_result(data, spec, findings, binary_result)
         return multiarm_result(data, spec, findings)
     return binary_result(data, spec, findings)
+
+
+def _with_inferred_covariates(
+    spec: CausalSpec, frame: pd.DataFrame | None
+) -> tuple[CausalSpec, pd.DataFrame, list[Finding]]:
+    """`--method psm` with no `--confounders`: match on every column judged pre-treatment
+    (`data.roles.pre_treatment_columns`: never the treatment, outcome, ids, dates, constants,
+    free text or columns named like post-treatment ones), said in a warning."""
+    from cerebro.data.roles import pre_treatment_columns
+
+    if frame is None:
+        if spec.data is None:
+            raise UserInputError("no data: pass a DataFrame or set 'data' to a file path.")
+        frame = load_table(spec.data)
+    chosen, skipped = pre_treatment_columns(frame, [spec.treatment, spec.outcome])
+    if not chosen:
+        raise UserInputError(
+            "--method psm found no column to match on besides the treatment and outcome; name "
+            "the confounders (e.g. --confounders age,income)."
+        )
+    left = "; ".join(f"{name} ({why})" for name, why in skipped.items())
+    note = Finding(
+        "warning",
+        "inferred_role",
+        f"matched on every column judged pre-treatment: {', '.join(chosen)}"
+        + (f"; left out {left}" if left else "")
+        + " – check none is affected by the treatment, and override with --confounders.",
+    )
+    return spec.model_copy(update={"confounders": chosen}), frame, [note]
 
 
 def _run_with_graph(spec: CausalSpec, frame: pd.DataFrame | None) -> Result:

@@ -433,7 +433,7 @@ class CausalSpec(EffectSpec):
                 "the bootstrap is not valid for matching estimators (Abadie & Imbens 2008); "
                 "psm reports Abadie–Imbens SEs – drop --bootstrap"
             )
-        if not self.confounders and self.dag is None:
+        if not self.confounders and self.dag is None and self.method != "psm":
             raise ValueError(
                 "name the confounders to adjust for (e.g. --confounders age,income) or a causal "
                 "graph whose back-door set to adjust for (--dag graph.dot)"

@@ -43,6 +43,17 @@ class QuasiSpec(EffectSpec):
         if missing:
             raise ValueError(f"--method {self.kind} needs " + "; ".join(missing))  # type: ignore[attr-defined]
 
+    def roles_missing(self) -> bool:
+        """Whether a column the design needs is not named (it may be read off the data)."""
+        return False
+
+    def with_roles(self, frame: Any) -> tuple[QuasiSpec, list[Finding]]:
+        """The spec with the roles the data name unambiguously, and a finding for each."""
+        return self, []
+
+    def check_roles(self) -> None:
+        """One sentence naming a design column still missing once the data were read."""
+
     def check_outcome(self, *design: str | None) -> None:
         if self.outcome in (self.treatment, *design):
             raise ValueError(f"{self.outcome!r} cannot be both the outcome and a design column")
@@ -68,7 +79,16 @@ def register_design(
     example (``<package>.synthetic:example``). Returns (runner, Python function)."""
 
     def run(spec: Any, data: pd.DataFrame | None = None) -> Result:
-        return import_module(f"{package}.analysis").run(design_frame(spec, data), spec)
+        notes: list[Finding] = []
+        if spec.roles_missing():
+            if data is None and spec.data is not None:
+                data = load_table(spec.data)  # every column: the roles are read off the data
+            if data is not None:
+                spec, notes = spec.with_roles(data)
+        spec.check_roles()
+        result = import_module(f"{package}.analysis").run(design_frame(spec, data), spec)
+        result.findings[:0] = notes
+        return result
 
     run.__name__ = run.__qualname__ = f"run_{kind}"
     run.__doc__ = f"The `{kind}` runner every face calls: the design `spec` describes."

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field, model_validator
 
@@ -22,7 +22,11 @@ from cerebro.core.design_fields import (
     TreatStart,
     Unit,
 )
+from cerebro.core.errors import UserInputError
 from cerebro.quasi.design import QuasiSpec
+
+if TYPE_CHECKING:
+    from cerebro.core.results import Finding
 
 
 class DiDSpec(QuasiSpec):
@@ -52,17 +56,39 @@ class DiDSpec(QuasiSpec):
 
     @model_validator(mode="after")
     def _design(self) -> DiDSpec:
-        missing = []
-        if self.post is None and not (self.unit and self.time):
-            missing.append(
-                "--post (a 0/1 post-period column, for a 2×2 design) or --unit and --time "
-                "(a panel; add --treat-start if --treatment marks the treated group)"
-            )
+        # The design's columns (post, or unit and time) may be read off the data: they are
+        # checked when the data are there (`with_roles`, `check_roles`).
         if self.treatment is None:
-            missing.append("--treatment")
-        self.needs(missing)
+            self.needs(["--treatment"])
         self.check_outcome()
         return self
+
+    def roles_missing(self) -> bool:
+        return self.post is None and not (self.unit and self.time)
+
+    def with_roles(self, frame: Any) -> tuple[DiDSpec, list[Finding]]:
+        """A 0/1 column named `post` (any case) is the post-period of a 2×2 design."""
+        from cerebro.core.results import Finding
+        from cerebro.data.roles import binary_named
+
+        column = binary_named(frame, ("post",))
+        if column is None:
+            return self, []
+        note = Finding(
+            "warning",
+            "inferred_role",
+            f"post-period column: {column!r}, a 0/1 column so named – a 2×2 design (override "
+            "with --post, or give --unit and --time for a panel).",
+        )
+        return self.model_copy(update={"post": column}), [note]
+
+    def check_roles(self) -> None:
+        if self.roles_missing():
+            raise UserInputError(
+                "--method did needs --post (a 0/1 post-period column, for a 2×2 design) or "
+                "--unit and --time (a panel; add --treat-start if --treatment marks the treated "
+                "group)."
+            )
 
     def design_columns(self) -> list[str | None]:
         return [self.unit, self.time, self.post, self.cluster]
