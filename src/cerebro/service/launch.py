@@ -1,0 +1,67 @@
+"""What `cerebro serve` and `cerebro admin` do: migrate, start the API and its job workers,
+create organisations and users."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from cerebro.core.errors import UserInputError
+from cerebro.service.config import Settings
+
+
+def open_database(db_url: str):
+    """An engine on `db_url`, migrated to the newest schema (one sentence if unreachable)."""
+    from sqlalchemy.exc import OperationalError
+
+    from cerebro.service.db import make_engine
+    from cerebro.service.migrate import migrate
+
+    engine = make_engine(db_url)
+    try:
+        migrate(engine)
+    except OperationalError as err:
+        reason = str(err.orig).strip().splitlines()[0] if err.orig else "unreachable"
+        raise UserInputError(f"cannot open the database {db_url!r}: {reason}") from None
+    return engine
+
+
+def start_workers(settings: Settings, count: int) -> list[subprocess.Popen]:
+    """`count` worker processes, separate from the API process."""
+    command = [sys.executable, "-m", "cerebro.service.worker", "--db", settings.db_url,
+               "--data-dir", str(settings.data_dir), "--stale-after", str(settings.stale_after)]  # fmt: skip
+    return [subprocess.Popen(command) for _ in range(count)]
+
+
+def stop_workers(workers: list[subprocess.Popen], grace: float = 10.0) -> None:
+    """SIGTERM (a worker gives its running job back to the queue), then SIGKILL after `grace`."""
+    for process in workers:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in workers:
+        try:
+            process.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    from cerebro.service.app import create_app
+
+    engine = open_database(settings.db_url)  # before any worker: one process migrates
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    processes = start_workers(settings, workers)
+    try:
+        uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="info")
+    finally:
+        stop_workers(processes)
+
+
+def data_dir_default() -> Path:
+    return Path(os.environ.get("CEREBRO_DATA_DIR", "cerebro-data"))

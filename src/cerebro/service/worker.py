@@ -1,0 +1,163 @@
+"""A worker process: claims queued analyses from the database and runs each in a child process
+it can stop – for a time limit, a cancellation or its own shutdown – renewing its claim (the
+heartbeat) and storing progress while the child runs.
+
+Run as `python -m cerebro.service.worker --db URL --data-dir DIR` (`cerebro serve` starts
+`--workers N` of them). A worker that dies leaves its job `running` with a stale heartbeat; any
+worker's recovery (at start and every poll minute) queues it again or fails it with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import multiprocessing
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from cerebro.service import jobs
+from cerebro.service.config import Settings
+from cerebro.service.db import make_engine, session_factory
+from cerebro.service.models import Dataset
+from cerebro.service.runner import child_main
+
+log = logging.getLogger("cerebro.service.worker")
+RECOVER_EVERY = 10.0  # seconds between stale-job sweeps
+
+
+class Worker:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session] | None = None) -> None:
+        self.settings = settings
+        self.sessions = sessions or session_factory(make_engine(settings.db_url))
+        self.name = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
+        self.stopping = False
+
+    def data_for(self, claim: jobs.Claim) -> tuple[str | None, str | None]:
+        """(the dataset's file path, its reference for the result), or (None, None)."""
+        if claim.dataset_id is None:
+            return None, None
+        with self.sessions() as session:
+            dataset = session.get(Dataset, claim.dataset_id)
+            if dataset is None or dataset.org_id != claim.org_id:
+                return "", None
+            return str(self.settings.data_dir / dataset.path), f"dataset:{dataset.id}"
+
+    def run_once(self) -> str | None:
+        """Claim and run one job; returns its final status, or None when the queue is empty."""
+        with self.sessions() as session:
+            claim = jobs.claim(session, self.name)
+        if claim is None:
+            return None
+        path, ref = self.data_for(claim)
+        if path == "":
+            error = {"code": "dataset_deleted", "message": "its dataset was deleted."}
+            return self._finish(claim, "failed", error=error)
+        return self.supervise(claim, path, ref)
+
+    def _finish(self, claim: jobs.Claim, status: str, **outcome: Any) -> str:
+        with self.sessions() as session:
+            stored = jobs.finish(session, claim, status, **outcome)
+        return status if stored else "lost"
+
+    def supervise(self, claim: jobs.Claim, path: str | None, ref: str | None) -> str:
+        """Run the job's child; stop it on the time limit, on cancellation or on shutdown."""
+        context = multiprocessing.get_context("fork")  # the child inherits the imported code
+        parent, child = context.Pipe(duplex=False)
+        process = context.Process(target=child_main, args=(child, claim.spec, path, ref))
+        process.start()
+        child.close()
+        deadline = time.monotonic() + claim.time_limit
+        beat, progress, outcome = 0.0, (0.0, None), None
+        try:
+            while outcome is None:
+                if parent.poll(self.settings.poll_every):
+                    try:
+                        message = parent.recv()
+                    except EOFError:
+                        message = ("error", "analysis_crashed", "the analysis process died.")
+                    if message[0] == "progress":
+                        progress = (message[1], message[2])
+                    else:
+                        outcome = message
+                        break
+                if time.monotonic() > deadline:
+                    limit = f"{claim.time_limit:g}"
+                    outcome = ("error", "time_limit", f"the analysis ran past its {limit} s limit.")
+                elif self.stopping:
+                    with self.sessions() as session:
+                        jobs.release(session, claim)
+                    return "released"
+                elif time.monotonic() - beat >= self.settings.heartbeat_every:
+                    beat = time.monotonic()
+                    with self.sessions() as session:
+                        cancel = jobs.heartbeat(session, claim, *progress)
+                    if cancel is None:
+                        return "lost"  # recovered as stale by another worker
+                    if cancel:
+                        message = "cancelled while running."
+                        return self._finish(
+                            claim, "cancelled", error={"code": "cancelled", "message": message}
+                        )
+        finally:
+            if process.is_alive():
+                process.kill()
+            process.join()
+            parent.close()
+        if outcome[0] == "done":
+            return self._finish(claim, "succeeded", result=outcome[1])
+        return self._finish(claim, "failed", error={"code": outcome[1], "message": outcome[2]})
+
+    def recover(self) -> dict[str, int]:
+        with self.sessions() as session:
+            return jobs.recover(session, self.settings.stale_after)
+
+    def serve(self, max_jobs: int | None = None) -> None:
+        """Poll until stopped (SIGTERM/SIGINT), recovering stale jobs at start and now and then."""
+        done, last_recovery = 0, 0.0
+        while not self.stopping and (max_jobs is None or done < max_jobs):
+            if time.monotonic() - last_recovery >= RECOVER_EVERY:
+                last_recovery = time.monotonic()
+                counts = self.recover()
+                if any(counts.values()):
+                    log.warning("recovered stale jobs: %s", counts)
+            status = self.run_once()
+            if status is None:
+                time.sleep(self.settings.poll_every)
+            else:
+                done += 1
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="A Cerebro job worker.")
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--data-dir", required=True)
+    parser.add_argument("--stale-after", type=float, default=Settings.stale_after)
+    parser.add_argument("--poll-every", type=float, default=Settings.poll_every)
+    parser.add_argument("--heartbeat-every", type=float, default=Settings.heartbeat_every)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s worker %(message)s")
+    settings = Settings(
+        db_url=args.db,
+        data_dir=Path(args.data_dir),
+        stale_after=args.stale_after,
+        poll_every=args.poll_every,
+        heartbeat_every=args.heartbeat_every,
+    )
+    worker = Worker(settings)
+
+    def stop(_signum: int, _frame: Any) -> None:
+        worker.stopping = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    worker.serve()
+
+
+if __name__ == "__main__":
+    main()
