@@ -45,6 +45,13 @@ def register(app: typer.Typer) -> None:
             Path("cerebro-data"), "--data-dir", help="Folder of the uploaded dataset files."
         ),
         max_upload_mb: int = typer.Option(200, "--max-upload-mb", min=1, help="Upload limit."),
+        stale_after: float = typer.Option(
+            30.0,
+            "--stale-after",
+            min=0.5,
+            help="Seconds a running job may go without its worker's heartbeat before it is "
+            "retried (or failed after its last attempt).",
+        ),
     ) -> None:
         """Run the HTTP API (OpenAPI at /docs) and its job workers; migrates the database first.
 
@@ -54,7 +61,7 @@ def register(app: typer.Typer) -> None:
         from cerebro.service.config import Settings
 
         launch = _service()
-        settings = Settings(db_url=db, data_dir=data_dir,
+        settings = Settings(db_url=db, data_dir=data_dir, stale_after=stale_after,
                             max_upload_bytes=max_upload_mb * 1024 * 1024)  # fmt: skip
         launch.serve(settings, host, port, workers)
 

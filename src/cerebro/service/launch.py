@@ -32,7 +32,8 @@ def open_database(db_url: str):
 def start_workers(settings: Settings, count: int) -> list[subprocess.Popen]:
     """`count` worker processes, separate from the API process."""
     command = [sys.executable, "-m", "cerebro.service.worker", "--db", settings.db_url,
-               "--data-dir", str(settings.data_dir), "--stale-after", str(settings.stale_after)]  # fmt: skip
+               "--data-dir", str(settings.data_dir), "--stale-after", str(settings.stale_after),
+               "--exit-with-parent"]  # fmt: skip
     return [subprocess.Popen(command) for _ in range(count)]
 
 
@@ -49,6 +50,10 @@ def stop_workers(workers: list[subprocess.Popen], grace: float = 10.0) -> None:
             process.wait()
 
 
+def _exit(_signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     import uvicorn
 
@@ -57,6 +62,10 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     engine = open_database(settings.db_url)  # before any worker: one process migrates
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     processes = start_workers(settings, workers)
+    # uvicorn shuts down gracefully on SIGTERM, restores the handler found here and raises the
+    # signal again: this handler turns it into SystemExit, so the workers are stopped below
+    # instead of the process dying with them still running.
+    signal.signal(signal.SIGTERM, _exit)
     try:
         uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="info")
     finally:
