@@ -66,12 +66,19 @@ def objects(service, org) -> dict[str, str]:
     analysis = service.client.post(
         "/api/v1/analyses", json={"dataset_id": dataset, "spec": AB_SPEC}, headers=org.auth()
     ).json()["id"]
+    group = service.client.post(
+        "/api/v1/causal/analyze/advanced",
+        json={"dataset_id": dataset, "treatment": "arm", "outcome": "revenue",
+              "confounders": ["pre_revenue"], "methods": ["regression"],
+              "options": {"treated": "B", "control": "control"}},
+        headers=org.auth(),
+    ).json()["id"]  # fmt: skip
     service.run_jobs()
     token = service.client.post(
         f"/api/v1/users/{org.user_ids['viewer']}/tokens", headers=org.auth("org_admin")
     ).json()["id"]
     return {"dataset_id": dataset, "experiment_id": experiment, "analysis_id": analysis,
-            "user_id": org.user_ids["viewer"], "token_id": token}  # fmt: skip
+            "user_id": org.user_ids["viewer"], "token_id": token, "group_id": group}  # fmt: skip
 
 
 def call(service, method: str, path: str, headers: dict, objects: dict[str, str]):
@@ -114,7 +121,7 @@ def test_another_organisations_objects_are_404(service, org, other_org, objects)
                 assert response.status_code == 404, (method, path, role, response.text)
                 assert response.json()["error"]["code"] == "not_found"
                 checked.add(path.split("/")[3])
-    assert checked >= {"datasets", "experiments", "analyses", "users", "tokens"}
+    assert checked >= {"datasets", "experiments", "analyses", "users", "tokens", "causal"}
     # references inside bodies are isolated too
     foreign = other_org.auth()
     bodies = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import io
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -56,6 +57,7 @@ def analysis_view(job: Analysis, with_result: bool = True) -> dict[str, Any]:
         "progress_step": job.progress_step,
         "dataset_id": job.dataset_id,
         "experiment_id": job.experiment_id,
+        "group_id": job.group_id,
         "spec": job.spec,
         "attempt": job.attempt,
         "created_at": iso(job.created_at),
@@ -69,6 +71,60 @@ def analysis_view(job: Analysis, with_result: bool = True) -> dict[str, Any]:
     return view
 
 
+@dataclass(frozen=True)
+class Submission:
+    """A validated analysis about to be queued: its spec checked against its dataset's file."""
+
+    spec: dict[str, Any]
+    dataset_id: str | None
+    experiment_id: str | None
+    time_limit: float
+
+
+def prepare(
+    session: Session,
+    who: Principal,
+    settings: Settings,
+    spec: Any,
+    dataset_id: str | None,
+    experiment_id: str | None,
+    time_limit: float | None,
+) -> Submission:
+    """Check the references (the caller's organisation only) and the spec, as `cerebro run`
+    would; nothing is written."""
+    dataset = owned(session, Dataset, dataset_id, who, "dataset") if dataset_id else None
+    if experiment_id:
+        owned(session, Experiment, experiment_id, who, "experiment")
+    path = settings.data_dir / dataset.path if dataset else None
+    checked = validated_spec(spec, path)
+    limit = min(time_limit or settings.job_time_limit, settings.job_time_limit)
+    return Submission(checked, dataset_id, experiment_id, limit)
+
+
+def enqueue(
+    session: Session, who: Principal, settings: Settings, job: Submission, group: str | None = None
+) -> Analysis:
+    """Add the queued job and its audit rows (the submission, and the dataset read)."""
+    row = Analysis(
+        org_id=who.org_id,
+        dataset_id=job.dataset_id,
+        experiment_id=job.experiment_id,
+        group_id=group,
+        kind=str(job.spec["kind"]),
+        spec=job.spec,
+        time_limit=job.time_limit,
+        max_attempts=settings.max_attempts,
+        created_by=who.user_id,
+    )
+    session.add(row)
+    session.flush()
+    audit(session, who, "analysis.submit", "analysis", row.id, kind=row.kind,
+          dataset=job.dataset_id)  # fmt: skip
+    if job.dataset_id is not None:  # submitting reads the dataset: recorded as a data read
+        audit(session, who, "dataset.use", "dataset", job.dataset_id, analysis=row.id)
+    return row
+
+
 @router.post("", status_code=202, summary="Submit an analysis (runs as a job)")
 def submit_analysis(
     body: AnalysisIn,
@@ -77,31 +133,11 @@ def submit_analysis(
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> Any:
-    dataset = owned(session, Dataset, body.dataset_id, who, "dataset") if body.dataset_id else None
-    if body.experiment_id:
-        owned(session, Experiment, body.experiment_id, who, "experiment")
-    path = settings.data_dir / dataset.path if dataset else None
-    spec = validated_spec(body.spec, path)
-    limit = min(body.time_limit or settings.job_time_limit, settings.job_time_limit)
+    job = prepare(session, who, settings, body.spec, body.dataset_id, body.experiment_id,
+                  body.time_limit)  # fmt: skip
 
     def create() -> tuple[int, dict[str, Any]]:
-        job = Analysis(
-            org_id=who.org_id,
-            dataset_id=body.dataset_id,
-            experiment_id=body.experiment_id,
-            kind=str(spec["kind"]),
-            spec=spec,
-            time_limit=limit,
-            max_attempts=settings.max_attempts,
-            created_by=who.user_id,
-        )
-        session.add(job)
-        session.flush()
-        audit(session, who, "analysis.submit", "analysis", job.id, kind=job.kind,
-              dataset=body.dataset_id)  # fmt: skip
-        if dataset is not None:  # submitting reads the dataset: recorded as a data read
-            audit(session, who, "dataset.use", "dataset", dataset.id, analysis=job.id)
-        return 202, analysis_view(job)
+        return 202, analysis_view(enqueue(session, who, settings, job))
 
     return create_once(session, who, request, request_hash(body.model_dump(mode="json")), create)
 

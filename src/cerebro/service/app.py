@@ -8,13 +8,20 @@ from fastapi import FastAPI, HTTPException
 from sqlalchemy import Engine, text
 
 from cerebro.core.version import __version__
-from cerebro.service import analyses, audit, datasets, errors, experiments, users
+from cerebro.service import analyses, audit, causal, datasets, errors, experiments, users
 from cerebro.service.config import Settings
 from cerebro.service.db import make_engine, session_factory
 from cerebro.service.errors import error_body
 
 UPLOAD_PATHS = ("/api/v1/datasets",)
-ROUTERS = (datasets.router, experiments.router, analyses.router, audit.router, users.router)
+ROUTERS = (
+    datasets.router,
+    experiments.router,
+    analyses.router,
+    causal.router,
+    audit.router,
+    users.router,
+)
 
 
 class BodyLimit:

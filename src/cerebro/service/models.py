@@ -132,6 +132,8 @@ class Analysis(Base):
     experiment_id: Mapped[str | None] = mapped_column(
         ForeignKey("experiments.id", ondelete="SET NULL"), index=True
     )
+    # the analyses of one `POST /api/v1/causal/analyze/advanced`, shown side by side
+    group_id: Mapped[str | None] = mapped_column(String(32), index=True)
     kind: Mapped[str] = mapped_column(String(40))
     spec: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), default="queued")
