@@ -8,7 +8,16 @@ from fastapi import FastAPI, HTTPException
 from sqlalchemy import Engine, text
 
 from cerebro.core.version import __version__
-from cerebro.service import analyses, audit, causal, datasets, errors, experiments, users
+from cerebro.service import (
+    analyses,
+    audit,
+    causal,
+    datasets,
+    errors,
+    experiments,
+    marketing,
+    users,
+)
 from cerebro.service.config import Settings
 from cerebro.service.db import make_engine, session_factory
 from cerebro.service.errors import error_body
@@ -19,6 +28,7 @@ ROUTERS = (
     experiments.router,
     analyses.router,
     causal.router,
+    marketing.router,
     audit.router,
     users.router,
 )

@@ -184,3 +184,28 @@ class IdempotencyKey(Base):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MarketingEvent(Base):
+    """One record of `POST /api/v1/marketing/ingest/causal`, with the fields users' clients send:
+    a campaign's treatment assignment at a time, with the confounders and external factors
+    recorded beside it, an optional outcome, a causal graph and a quality score."""
+
+    __tablename__ = "marketing_events"
+    __table_args__ = (Index("ix_marketing_org_platform_time", "org_id", "platform", "timestamp"),)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    experiment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("experiments.id", ondelete="SET NULL"), index=True
+    )
+    platform: Mapped[str] = mapped_column(String(100))
+    campaign_id: Mapped[str] = mapped_column(String(200))
+    timestamp: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    treatment_assignment: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[float | None] = mapped_column(Float)
+    confounders: Mapped[dict[str, Any]] = mapped_column(JSON)
+    external_factors: Mapped[dict[str, Any]] = mapped_column(JSON)
+    causal_graph: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    quality_score: Mapped[float | None] = mapped_column(Float)
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
