@@ -28,14 +28,14 @@ from cerebro.service.errors import ApiError
 from cerebro.service.models import Analysis, Dataset, Experiment
 from cerebro.service.security import ANALYSIS_RUN, RESULTS_READ, Principal
 from cerebro.service.specs import validated_spec
-from cerebro.service.tenancy import iso, owned
+from cerebro.service.tenancy import MAX_OFFSET, iso, owned
 
 router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 
 
 class AnalysisIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     dataset_id: str | None = Field(None, description="An uploaded dataset: the spec's data.")
     experiment_id: str | None = Field(None, description="The experiment this analysis belongs to.")
     spec: dict[str, Any] = Field(
@@ -149,7 +149,7 @@ def list_analyses(
     experiment_id: str | None = Query(None, max_length=32),
     dataset_id: str | None = Query(None, max_length=32),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     who: Principal = Depends(Require(RESULTS_READ)),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:

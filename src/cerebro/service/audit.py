@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from cerebro.service.deps import Require, get_session
 from cerebro.service.models import AuditEntry, User
 from cerebro.service.security import AUDIT_READ, Principal
-from cerebro.service.tenancy import iso
+from cerebro.service.tenancy import MAX_OFFSET, iso
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 
@@ -24,7 +24,7 @@ def read_audit(
     user_id: str | None = Query(None, max_length=32),
     since: datetime | None = Query(None),
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     who: Principal = Depends(Require(AUDIT_READ)),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:

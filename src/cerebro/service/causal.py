@@ -33,7 +33,7 @@ class Question(BaseModel):
     """One causal question about an uploaded dataset; `options` takes any other field of the
     `causal` spec (`trim`, `learner`, `folds`, `seed`, …)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     dataset_id: str
     experiment_id: str | None = None
     treatment: str = Field(min_length=1, max_length=300)

@@ -27,7 +27,7 @@ from cerebro.service.errors import ApiError
 from cerebro.service.models import Dataset, new_id
 from cerebro.service.profile import profile_file
 from cerebro.service.security import DATA_READ, DATA_WRITE, Principal
-from cerebro.service.tenancy import iso, owned
+from cerebro.service.tenancy import MAX_OFFSET, iso, owned
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["datasets"])
 SUFFIXES = {".csv", ".tsv", ".parquet", ".json"}
@@ -144,7 +144,7 @@ def upload_dataset(
 def list_datasets(
     q: str | None = Query(None, max_length=200, description="Part of the name."),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     who: Principal = Depends(Require(DATA_READ)),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cerebro.core.errors import UserInputError
@@ -90,6 +91,21 @@ def install(app: FastAPI) -> None:
         if err.status_code == 404 and message == "Not Found":
             message = "no such route."
         return error_response(err.status_code, code, message)
+
+    @app.exception_handler(DataError)
+    async def _unstorable(_request: Request, _err: DataError) -> JSONResponse:
+        # the database refused a value the request's schema allows (PostgreSQL stores no NUL
+        # character in text, and integers are bounded): the request's fault, not the server's
+        return error_response(
+            422,
+            "invalid",
+            "a value cannot be stored (a NUL character in text, or a number out "
+            "of range); correct the request's values.",
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _conflict(_request: Request, _err: IntegrityError) -> JSONResponse:
+        return error_response(409, "conflict", "the request conflicts with an existing object.")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:

@@ -15,7 +15,7 @@ from cerebro.service.deps import Require, audit, create_once, get_session, reque
 from cerebro.service.errors import ApiError
 from cerebro.service.models import Analysis, Dataset, Experiment, ExperimentDataset, utcnow
 from cerebro.service.security import EXPERIMENTS_MANAGE, RESULTS_READ, Principal
-from cerebro.service.tenancy import iso, owned
+from cerebro.service.tenancy import MAX_OFFSET, iso, owned
 
 router = APIRouter(prefix="/api/v1/experiments", tags=["experiments"])
 
@@ -139,7 +139,7 @@ def list_experiments(
     started_after: date | None = Query(None, description="start_date on or after this day."),
     started_before: date | None = Query(None, description="start_date on or before this day."),
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     who: Principal = Depends(Require(RESULTS_READ)),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:

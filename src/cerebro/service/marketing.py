@@ -16,7 +16,7 @@ from cerebro.service.deps import Require, audit, create_once, get_session, reque
 from cerebro.service.errors import ApiError
 from cerebro.service.models import Experiment, MarketingEvent, Organisation
 from cerebro.service.security import DATA_READ, DATA_WRITE, Principal
-from cerebro.service.tenancy import iso, owned
+from cerebro.service.tenancy import MAX_OFFSET, iso, owned
 
 router = APIRouter(prefix="/api/v1/marketing", tags=["marketing"])
 Scalar = float | int | bool | str | None
@@ -24,7 +24,7 @@ MAX_RECORDS = 5000
 
 
 class CausalRecord(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     org: str | None = Field(None, description="Your organisation's name or id (optional).")
     platform: str = Field(min_length=1, max_length=100)
     campaign_id: str = Field(min_length=1, max_length=200)
@@ -39,7 +39,7 @@ class CausalRecord(BaseModel):
 
 
 class Ingest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     records: list[CausalRecord] = Field(min_length=1, max_length=MAX_RECORDS)
 
 
@@ -100,7 +100,7 @@ def ingest_causal(
 def causal_records(
     experiment_id: str,
     limit: int = Query(1000, ge=1, le=MAX_RECORDS),
-    offset: int = Query(0, ge=0),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
     who: Principal = Depends(Require(DATA_READ)),
     session: Session = Depends(get_session),
 ) -> dict[str, Any]:

@@ -3,6 +3,7 @@ sentences), with the data coming only from an uploaded dataset."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,10 @@ def validated_spec(spec: Any, data_path: Path | None) -> dict[str, Any]:
     dataset's file as its data; a refusal is a 422 carrying the CLI's sentence."""
     if not isinstance(spec, dict):
         raise _refuse("a spec must be a mapping with a 'kind' key, e.g. 'kind: abtest'.", "spec")
+    try:
+        json.dumps(spec, allow_nan=False)
+    except ValueError:
+        raise _refuse("the spec holds NaN or Infinity; send finite numbers.", "spec") from None
     method = None
     try:
         method = get_method(str(spec["kind"])) if "kind" in spec else None

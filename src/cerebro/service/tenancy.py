@@ -26,3 +26,6 @@ def owned(session: Session, model: type[T], object_id: str, who: Principal, what
 
 def iso(value: Any) -> str | None:
     return value.isoformat() if value is not None else None
+
+
+MAX_OFFSET = 1_000_000_000  # page offsets past this are refused (the databases' integer range)

@@ -46,7 +46,8 @@ def _treatment_association(x: np.ndarray, treated: np.ndarray) -> tuple[float, f
 
 
 def _varying(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {name: x for name, x in columns.items() if np.nanstd(x) > 0}
+    """The variables with at least two different finite values."""
+    return {name: x for name, x in columns.items() if np.unique(x[np.isfinite(x)]).size > 1}
 
 
 def screen_confounders(
@@ -63,7 +64,7 @@ def screen_confounders(
     values = _varying(values)
     keep = np.isfinite(outcome) & np.all([np.isfinite(x) for x in values.values()], axis=0)
     t, y = treated[keep], outcome[keep]
-    rows = [{"variable": n, "skipped": "constant"} for n in constant]
+    rows = [{"variable": n, "skipped": "constant or missing"} for n in constant]
     if not values or keep.sum() < MIN_ROWS + len(values) or t.sum() < 2 or (~t).sum() < 2:
         reason = f"fewer than {MIN_ROWS} complete rows beyond the variables, or an arm below 2"
         return rows + [{"variable": n, "n": int(keep.sum()), "skipped": reason} for n in values]
