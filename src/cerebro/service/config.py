@@ -25,7 +25,7 @@ class Settings:
     max_attempts: int = 2
     heartbeat_every: float = 2.0
     stale_after: float = 30.0
-    poll_every: float = 0.2
+    poll_every: float = 0.1
     cors_origins: tuple[str, ...] = ()  # CORS is off unless origins are named
 
 

@@ -74,29 +74,46 @@ def _check_groups(treatment: list[str], control: list[str]) -> None:
         raise ValueError(f"{both[0]!r} is both a treatment and a control group; name it once")
 
 
+def experiment_views(session: Session, experiments: list[Experiment]) -> list[dict[str, Any]]:
+    """The experiments with their linked datasets and analyses – two queries for any number
+    of experiments."""
+    ids = [e.id for e in experiments]
+    datasets: dict[str, list[str]] = {i: [] for i in ids}
+    analyses: dict[str, list[str]] = {i: [] for i in ids}
+    if ids:
+        for experiment_id, dataset_id in session.execute(
+            select(ExperimentDataset.experiment_id, ExperimentDataset.dataset_id)
+            .where(ExperimentDataset.experiment_id.in_(ids))
+        ).all():  # fmt: skip
+            datasets[experiment_id].append(dataset_id)
+        for experiment_id, analysis_id in session.execute(
+            select(Analysis.experiment_id, Analysis.id).where(Analysis.experiment_id.in_(ids))
+            .where(Analysis.org_id == experiments[0].org_id)
+            .order_by(Analysis.created_at, Analysis.id)
+        ).all():  # fmt: skip
+            analyses[experiment_id].append(analysis_id)
+    return [
+        {
+            "id": e.id,
+            "name": e.name,
+            "description": e.description,
+            "treatment_groups": e.treatment_groups,
+            "control_groups": e.control_groups,
+            "randomization_unit": e.randomization_unit,
+            "start_date": iso(e.start_date),
+            "end_date": iso(e.end_date),
+            "status": e.status,
+            "dataset_ids": sorted(datasets[e.id]),
+            "analysis_ids": analyses[e.id],
+            "created_at": iso(e.created_at),
+            "updated_at": iso(e.updated_at),
+        }
+        for e in experiments
+    ]
+
+
 def experiment_view(session: Session, experiment: Experiment) -> dict[str, Any]:
-    datasets = session.execute(
-        select(ExperimentDataset.dataset_id).where(ExperimentDataset.experiment_id == experiment.id)
-    ).scalars()
-    analyses = session.execute(
-        select(Analysis.id).where(Analysis.experiment_id == experiment.id)
-        .where(Analysis.org_id == experiment.org_id).order_by(Analysis.created_at)
-    ).scalars()  # fmt: skip
-    return {
-        "id": experiment.id,
-        "name": experiment.name,
-        "description": experiment.description,
-        "treatment_groups": experiment.treatment_groups,
-        "control_groups": experiment.control_groups,
-        "randomization_unit": experiment.randomization_unit,
-        "start_date": iso(experiment.start_date),
-        "end_date": iso(experiment.end_date),
-        "status": experiment.status,
-        "dataset_ids": sorted(datasets),
-        "analysis_ids": list(analyses),
-        "created_at": iso(experiment.created_at),
-        "updated_at": iso(experiment.updated_at),
-    }
+    return experiment_views(session, [experiment])[0]
 
 
 def link_datasets(session: Session, who: Principal, experiment_id: str, ids: list[str]) -> None:
@@ -164,7 +181,7 @@ def list_experiments(
     found = session.execute(
         query.order_by(Experiment.created_at.desc(), Experiment.id).limit(limit).offset(offset)
     ).scalars()
-    items = [experiment_view(session, e) for e in found]
+    items = experiment_views(session, list(found))
     audit(session, who, "experiment.list", "experiment", None, count=len(items))
     session.commit()
     return {"items": items, "total": total, "limit": limit, "offset": offset}
