@@ -61,6 +61,19 @@ def test_tokens_are_stored_only_as_their_sha256(service, org):
     assert token not in dump and token[10:] not in dump
 
 
+def test_an_idempotent_retry_keeps_no_token_secret(service, org):
+    headers = {**org.auth("org_admin"), "Idempotency-Key": "user-1"}
+    body = {"email": f"new@{org.name}.example", "role": "viewer"}
+    first = service.client.post("/api/v1/users", json=body, headers=headers)
+    again = service.client.post("/api/v1/users", json=body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert first.json()["token"].startswith("cb_") and again.json()["token"] is None
+    assert first.json()["id"] == again.json()["id"]
+    with service.sessions() as session:
+        dump = str(session.execute(text("SELECT * FROM idempotency_keys")).all())
+    assert first.json()["token"] not in dump
+
+
 def test_admin_commands(tmp_path):
     db = f"sqlite:///{tmp_path / 'admin.db'}"
     migrated = runner.invoke(cli, ["admin", "migrate", "--db", db])

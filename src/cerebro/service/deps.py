@@ -121,10 +121,13 @@ def create_once(
     digest: str,
     create: Callable[[], tuple[int, dict[str, Any]]],
     on_replay: Callable[[], None] = lambda: None,
+    kept: Callable[[dict[str, Any]], dict[str, Any]] = lambda body: body,
 ) -> JSONResponse:
     """Run `create` (which adds rows, audit included, and returns status and body) and commit –
     once per `Idempotency-Key`: a retry with the same key and content gets the first response;
-    two racing requests with one key create one object (the key's unique constraint)."""
+    two racing requests with one key create one object (the key's unique constraint). `kept`
+    is what of the response is stored for a retry (a new token's secret is not: its hash is the
+    only trace of it the database keeps)."""
     key = request.headers.get("Idempotency-Key")
     route = f"{request.method} {request.url.path}"
     if key is not None:
@@ -144,7 +147,7 @@ def create_once(
                 route=route,
                 request_hash=digest,
                 status_code=status,
-                response=body,
+                response=kept(body),
             )
         )
     try:

@@ -26,6 +26,12 @@ class UserIn(BaseModel):
     role: str = Field(description="causal_analyst, causal_admin, viewer or org_admin.")
 
 
+def secretless(body: dict[str, Any]) -> dict[str, Any]:
+    """A response kept for an idempotent retry, without the token's secret (shown only once; a
+    retry learns the object exists and can ask for a new token)."""
+    return {**body, "token": None}
+
+
 def user_view(user: User) -> dict[str, Any]:
     return {
         "id": user.id,
@@ -51,8 +57,9 @@ def add_user(
         audit(session, who, "user.create", "user", user.id, role=body.role)
         return 201, {**user_view(user), "token": token}
 
-    # a replayed response would repeat the token: a retry of a lost response still gets it
-    return create_once(session, who, request, request_hash(body.model_dump()), create)
+    return create_once(
+        session, who, request, request_hash(body.model_dump()), create, kept=secretless
+    )
 
 
 @router.get("/users", summary="The organisation's users")
@@ -80,7 +87,7 @@ def add_token(
         audit(session, who, "token.create", "token", row.id, user=user.id)
         return 201, {"id": row.id, "user_id": user.id, "prefix": row.prefix, "token": token}
 
-    return create_once(session, who, request, request_hash(user_id), create)
+    return create_once(session, who, request, request_hash(user_id), create, kept=secretless)
 
 
 @router.delete("/tokens/{token_id}", status_code=204, summary="Revoke a token")
