@@ -38,6 +38,19 @@ def test_health_and_openapi(service):
     assert service.client.get("/docs").status_code == 200
 
 
+def test_an_unreachable_database_is_a_503(tmp_path):
+    from fastapi.testclient import TestClient
+
+    from cerebro.service.app import create_app
+    from cerebro.service.config import Settings
+
+    settings = Settings(db_url="postgresql://127.0.0.1:1/none", data_dir=tmp_path)
+    client = TestClient(create_app(settings), raise_server_exceptions=False)
+    assert_error(client.get("/health"), 503, "unavailable")
+    listed = client.get("/api/v1/datasets", headers={"Authorization": "Bearer cb_x"})
+    assert_error(listed, 503, "unavailable")
+
+
 def test_errors_are_json_without_traces(service, org):
     assert_error(service.client.get("/api/v1/nowhere"), 404, "not_found")
     assert_error(service.client.get("/api/v1/datasets"), 401, "unauthorised")

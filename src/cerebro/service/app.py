@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import FastAPI, HTTPException
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from cerebro.core.version import __version__
 from cerebro.service import (
@@ -20,7 +21,7 @@ from cerebro.service import (
 )
 from cerebro.service.config import Settings
 from cerebro.service.db import make_engine, session_factory
-from cerebro.service.errors import error_body
+from cerebro.service.errors import error_body, error_response
 
 UPLOAD_PATHS = ("/api/v1/datasets",)
 ROUTERS = (
@@ -102,9 +103,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.add_middleware(BodyLimit, settings=settings)
 
     @app.get("/health", tags=["health"], summary="Liveness and database reachability")
-    def health() -> dict[str, Any]:
-        with engine.connect() as connection:
-            connection.execute(text("SELECT 1"))
+    def health() -> Any:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except DBAPIError:
+            return error_response(503, "unavailable", "the database does not answer.")
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
 
     return app

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from cerebro.core.errors import UserInputError
@@ -31,6 +31,7 @@ CODES = {
     415: "unsupported_media_type",
     422: "invalid",
     500: "internal",
+    503: "unavailable",
 }
 
 
@@ -106,6 +107,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(IntegrityError)
     async def _conflict(_request: Request, _err: IntegrityError) -> JSONResponse:
         return error_response(409, "conflict", "the request conflicts with an existing object.")
+
+    @app.exception_handler(OperationalError)
+    async def _unavailable(_request: Request, err: OperationalError) -> JSONResponse:
+        log.warning("database unavailable: %s", str(err)[:300])
+        return error_response(503, "unavailable", "the database does not answer; retry shortly.")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, err: Exception) -> JSONResponse:

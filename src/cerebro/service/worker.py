@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from cerebro.service import jobs
@@ -29,6 +30,7 @@ from cerebro.service.runner import child_main
 
 log = logging.getLogger("cerebro.service.worker")
 RECOVER_EVERY = 10.0  # seconds between stale-job sweeps
+DB_RETRY = 2.0  # seconds to wait after a database error
 
 
 class Worker:
@@ -128,12 +130,17 @@ class Worker:
         """Poll until stopped (SIGTERM/SIGINT), recovering stale jobs at start and now and then."""
         done, last_recovery = 0, 0.0
         while not self.should_stop and (max_jobs is None or done < max_jobs):
-            if time.monotonic() - last_recovery >= RECOVER_EVERY:
-                last_recovery = time.monotonic()
-                counts = self.recover()
-                if any(counts.values()):
-                    log.warning("recovered stale jobs: %s", counts)
-            status = self.run_once()
+            try:
+                if time.monotonic() - last_recovery >= RECOVER_EVERY:
+                    last_recovery = time.monotonic()
+                    counts = self.recover()
+                    if any(counts.values()):
+                        log.warning("recovered stale jobs: %s", counts)
+                status = self.run_once()
+            except DBAPIError as err:  # the database restarting or unreachable: wait, retry
+                log.warning("database error, retrying in %s s: %s", DB_RETRY, str(err)[:200])
+                time.sleep(DB_RETRY)
+                continue
             if status is None:
                 time.sleep(self.settings.poll_every)
             else:
