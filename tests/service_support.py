@@ -75,8 +75,11 @@ class Service:
     def run_jobs(self) -> list[str]:
         """Run every queued job to its end in this process; their final statuses."""
         worker, done = self.worker(), []
-        while (status := worker.run_once()) is not None:
-            done.append(status)
+        try:
+            while (status := worker.run_once()) is not None:
+                done.append(status)
+        finally:
+            worker.close()  # its executor process
         return done
 
 

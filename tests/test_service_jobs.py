@@ -164,6 +164,28 @@ def test_a_job_whose_worker_died_is_retried_then_failed(queue, org):
     assert actions == ["analysis.failed", "analysis.requeued", "analysis.submit"]
 
 
+def test_the_executor_is_kept_between_jobs_and_replaced_after_a_kill(queue, org, monkeypatch):
+    worker = queue.worker()
+    try:
+        first, second = submit(queue, org), submit(queue, org)
+        assert worker.run_once() == "succeeded"
+        executor = worker.executor.process.pid
+        assert worker.run_once() == "succeeded"
+        assert worker.executor.process.pid == executor  # warm: the same process ran both
+        assert {job_of(queue, org, j)["status"] for j in (first, second)} == {"succeeded"}
+        monkeypatch.setattr(runner, "run_analysis", slow_run(30))
+        job = submit(queue, org, time_limit=0.3)
+        worker.executor.stop()  # the patched code reaches a freshly forked executor
+        assert worker.run_once() == "failed"
+        assert worker.executor.process is None  # killed at the limit
+        monkeypatch.undo()
+        submit(queue, org)
+        assert worker.run_once() == "succeeded" and worker.executor.process.pid != executor
+        assert job_of(queue, org, job)["error"]["code"] == "time_limit"
+    finally:
+        worker.close()
+
+
 def test_a_fresh_heartbeat_is_not_recovered(queue, org):
     job = submit(queue, org)
     with queue.sessions() as session:

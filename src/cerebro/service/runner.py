@@ -54,17 +54,26 @@ def progress_reporter(send):
     return reporter
 
 
-def child_main(conn: Connection, spec: dict[str, Any], data_path, dataset_ref) -> None:
-    """The child process: run, send ("done", result) or ("error", code, sentence), exit."""
-    try:
-        reporter = progress_reporter(lambda f, s: conn.send(("progress", f, s)))
-        conn.send(("done", run_analysis(spec, data_path, dataset_ref, reporter)))
-    except UserInputError as err:
-        conn.send(("error", "invalid_input", str(err)))
-    except BaseException:  # the job fails with a reason; the traceback goes to the worker's log
-        traceback.print_exc()
-        conn.send(
-            ("error", "analysis_failed", "the analysis failed unexpectedly; see the worker log.")
-        )
-    finally:
-        conn.close()
+def executor_main(conn: Connection) -> None:
+    """The executor process: for each (spec, data path, dataset ref) received, run it and send
+    progress, then ("done", result) or ("error", code, sentence); exit when the worker's end of
+    the pipe closes."""
+    reporter = progress_reporter(lambda f, s: conn.send(("progress", f, s)))
+    while True:
+        try:
+            spec, data_path, dataset_ref = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            conn.send(("done", run_analysis(spec, data_path, dataset_ref, reporter)))
+        except UserInputError as err:
+            conn.send(("error", "invalid_input", str(err)))
+        except Exception:  # the job fails with a reason; the traceback goes to the worker's log
+            traceback.print_exc()
+            conn.send(
+                (
+                    "error",
+                    "analysis_failed",
+                    "the analysis failed unexpectedly; see the worker log.",
+                )
+            )

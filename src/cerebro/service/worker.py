@@ -16,6 +16,7 @@ import os
 import signal
 import socket
 import time
+from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +27,47 @@ from cerebro.service import jobs
 from cerebro.service.config import Settings
 from cerebro.service.db import make_engine, session_factory
 from cerebro.service.models import Dataset
-from cerebro.service.runner import child_main
+from cerebro.service.runner import executor_main
 
 log = logging.getLogger("cerebro.service.worker")
 RECOVER_EVERY = 10.0  # seconds between stale-job sweeps
 DB_RETRY = 2.0  # seconds to wait after a database error
+
+
+class Executor:
+    """The process that runs a worker's jobs, one after another: forked once from the worker
+    (whose kinds are imported) and kept, so a job after the first starts with the data path
+    warm instead of repeating its first-run set-up; killed – and forked again for the next job –
+    on a time limit, a cancellation, a crash or shutdown, and replaced every `RECYCLE_AFTER`
+    jobs so no state grows without bound."""
+
+    RECYCLE_AFTER = 100
+
+    def __init__(self) -> None:
+        self.process: multiprocessing.process.BaseProcess | None = None
+        self.conn: Connection | None = None
+        self.jobs = 0
+
+    def submit(self, spec: dict[str, Any], path: str | None, ref: str | None) -> Connection:
+        if self.process is None or not self.process.is_alive() or self.jobs >= self.RECYCLE_AFTER:
+            self.stop()
+            context = multiprocessing.get_context("fork")  # inherits the imported code
+            self.conn, child = context.Pipe(duplex=True)
+            self.process = context.Process(target=executor_main, args=(child,))
+            self.process.start()
+            child.close()
+            self.jobs = 0
+        self.jobs += 1
+        self.conn.send((spec, path, ref))
+        return self.conn
+
+    def stop(self) -> None:
+        if self.process is not None:
+            if self.process.is_alive():
+                self.process.kill()
+            self.process.join()
+            self.conn.close()
+        self.process, self.conn = None, None
 
 
 class Worker:
@@ -40,6 +77,7 @@ class Worker:
         self.name = f"{socket.gethostname()}:{os.getpid()}:{os.urandom(3).hex()}"
         self.stopping = False
         self.parent: int | None = None  # stop when this process (`cerebro serve`) is gone
+        self.executor = Executor()
 
     @property
     def should_stop(self) -> bool:
@@ -75,26 +113,24 @@ class Worker:
         return status if stored else "lost"
 
     def supervise(self, claim: jobs.Claim, path: str | None, ref: str | None) -> str:
-        """Run the job's child; stop it on the time limit, on cancellation or on shutdown."""
-        context = multiprocessing.get_context("fork")  # the child inherits the imported code
-        parent, child = context.Pipe(duplex=False)
-        process = context.Process(target=child_main, args=(child, claim.spec, path, ref))
-        process.start()
-        child.close()
+        """Run the job in the executor; stop it on the time limit, on cancellation or on
+        shutdown (the executor is then killed and replaced on the next job)."""
+        conn = self.executor.submit(claim.spec, path, ref)
         deadline = time.monotonic() + claim.time_limit
         beat, progress, outcome = 0.0, (0.0, None), None
+        finished = False  # the executor answered and can take the next job
         try:
             while outcome is None:
-                if parent.poll(self.settings.poll_every):
+                if conn.poll(self.settings.poll_every):
                     try:
-                        message = parent.recv()
+                        message = conn.recv()
                     except EOFError:
                         message = ("error", "analysis_crashed", "the analysis process died.")
                     if message[0] == "progress":
                         progress = (message[1], message[2])
-                    else:
-                        outcome = message
-                        break
+                        continue
+                    outcome, finished = message, message[1] != "analysis_crashed"
+                    break
                 if time.monotonic() > deadline:
                     limit = f"{claim.time_limit:g}"
                     outcome = ("error", "time_limit", f"the analysis ran past its {limit} s limit.")
@@ -114,13 +150,14 @@ class Worker:
                             claim, "cancelled", error={"code": "cancelled", "message": message}
                         )
         finally:
-            if process.is_alive():
-                process.kill()
-            process.join()
-            parent.close()
+            if not finished:
+                self.executor.stop()
         if outcome[0] == "done":
             return self._finish(claim, "succeeded", result=outcome[1])
         return self._finish(claim, "failed", error={"code": outcome[1], "message": outcome[2]})
+
+    def close(self) -> None:
+        self.executor.stop()
 
     def recover(self) -> dict[str, int]:
         with self.sessions() as session:
@@ -128,6 +165,12 @@ class Worker:
 
     def serve(self, max_jobs: int | None = None) -> None:
         """Poll until stopped (SIGTERM/SIGINT), recovering stale jobs at start and now and then."""
+        try:
+            self._serve(max_jobs)
+        finally:
+            self.close()
+
+    def _serve(self, max_jobs: int | None) -> None:
         done, last_recovery = 0, 0.0
         while not self.should_stop and (max_jobs is None or done < max_jobs):
             try:
