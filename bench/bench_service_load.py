@@ -113,8 +113,8 @@ async def client_loop(http: httpx.AsyncClient, dataset: str, until: float, stats
             try:
                 response = await http.request(method, url, json=body)
                 ok = response.status_code < 400
-            except httpx.HTTPError:
-                ok, response = False, None
+            except httpx.HTTPError as err:
+                ok, response = False, type(err).__name__
             stats[name].append((time.perf_counter() - started) * 1000)
             if not ok:
                 stats["errors"].append(
