@@ -117,9 +117,8 @@ async def client_loop(http: httpx.AsyncClient, dataset: str, until: float, stats
                 ok, response = False, type(err).__name__
             stats[name].append((time.perf_counter() - started) * 1000)
             if not ok:
-                stats["errors"].append(
-                    f"{name} {response.status_code if response else 'transport'}"
-                )
+                what = response if isinstance(response, str) else response.status_code
+                stats["errors"].append(f"{name} {what}")
             elif name == "POST /analyses":
                 jobs.append(response.json()["id"])
 

@@ -1,10 +1,11 @@
-"""A worker process: claims queued analyses from the database and runs each in a child process
-it can stop – for a time limit, a cancellation or its own shutdown – renewing its claim (the
-heartbeat) and storing progress while the child runs.
+"""A worker process: claims queued analyses from the database and runs each in its executor –
+a child process it keeps between jobs and can kill for a time limit, a cancellation or its own
+shutdown – renewing its claim (the heartbeat) and storing progress while the job runs. The
+executor never touches the database: the worker stores every outcome.
 
 Run as `python -m cerebro.service.worker --db URL --data-dir DIR` (`cerebro serve` starts
 `--workers N` of them). A worker that dies leaves its job `running` with a stale heartbeat; any
-worker's recovery (at start and every poll minute) queues it again or fails it with the reason.
+worker's recovery (at start and every 10 s) queues it again or fails it with the reason.
 """
 
 from __future__ import annotations
