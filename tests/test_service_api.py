@@ -119,6 +119,27 @@ def test_uploads_refused_with_one_sentence(service, org):
     )
 
 
+def test_json_bodies_are_size_limited(service, org):
+    big = {"name": "x", "treatment_groups": ["B"], "randomization_unit": "u",
+           "description": "d" * (service.settings.max_body_bytes + 10)}  # fmt: skip
+    response = service.client.post("/api/v1/experiments", json=big, headers=org.auth())
+    assert_error(response, 413, "too_large")
+
+
+def test_a_job_whose_dataset_was_deleted_fails_with_the_reason(service, org):
+    dataset = upload_ab(service, org)
+    job = service.client.post(
+        "/api/v1/analyses", json={"dataset_id": dataset, "spec": AB_SPEC}, headers=org.auth()
+    ).json()
+    assert (
+        service.client.delete(f"/api/v1/datasets/{dataset}", headers=org.auth()).status_code == 204
+    )
+    service.run_jobs()
+    done = service.client.get(f"/api/v1/analyses/{job['id']}", headers=org.auth()).json()
+    assert done["status"] == "failed" and done["dataset_id"] is None
+    assert done["error"]["code"] == "dataset_deleted"
+
+
 def test_experiment_registry_lifecycle_and_search(service, org):
     dataset = upload_ab(service, org)
     fields = {"name": "Checkout button", "treatment_groups": ["B", "C"], "control_groups": ["control"],

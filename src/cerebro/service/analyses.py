@@ -111,7 +111,8 @@ def enqueue(
         experiment_id=job.experiment_id,
         group_id=group,
         kind=str(job.spec["kind"]),
-        spec=job.spec,
+        # the data as a reference the worker resolves (and fails on, if it was deleted meanwhile)
+        spec={**job.spec, "data": f"dataset:{job.dataset_id}"} if job.dataset_id else job.spec,
         time_limit=job.time_limit,
         max_attempts=settings.max_attempts,
         created_by=who.user_id,

@@ -87,11 +87,13 @@ class Worker:
         return self.stopping
 
     def data_for(self, claim: jobs.Claim) -> tuple[str | None, str | None]:
-        """(the dataset's file path, its reference for the result), or (None, None)."""
-        if claim.dataset_id is None:
+        """(the dataset's file path, its reference `dataset:<id>`), (None, None) for a spec
+        without data, or ("", None) when the dataset was deleted after the submission."""
+        ref = claim.spec.get("data")
+        if not isinstance(ref, str) or not ref.startswith("dataset:"):
             return None, None
         with self.sessions() as session:
-            dataset = session.get(Dataset, claim.dataset_id)
+            dataset = session.get(Dataset, ref.removeprefix("dataset:"))
             if dataset is None or dataset.org_id != claim.org_id:
                 return "", None
             return str(self.settings.data_dir / dataset.path), f"dataset:{dataset.id}"
