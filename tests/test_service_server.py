@@ -47,10 +47,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start(db_url: str, data_dir: Path, port: int, log: Path) -> subprocess.Popen:
+def start(db_url: str, data_dir: Path, port: int, log: Path, api: int = 1) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
     command = [*CEREBRO, "serve", "--db", db_url, "--port", str(port), "--workers", "1",
-               "--data-dir", str(data_dir), "--stale-after", "1"]  # fmt: skip
+               "--data-dir", str(data_dir), "--stale-after", "1", "--api-workers", str(api)]  # fmt: skip
     process = subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
                                start_new_session=True)  # fmt: skip
     end = time.monotonic() + 60
@@ -129,7 +129,7 @@ def test_serve_runs_an_analysis_and_survives_a_crash(real_db, tmp_path):
         quick = client.post("/api/v1/analyses", json={"spec": SLOW | {"runs": 5}}).json()["id"]
         wait_job(client, slow, ("running",))
         kill_group(server)  # the API, the worker and the analysis it runs, all at once
-        server = start(db_url, data_dir, port, log)
+        server = start(db_url, data_dir, port, log, api=2)  # restarted with two API processes
         for job_id in (slow, quick):
             finished = wait_job(client, job_id, ("succeeded", "failed", "cancelled"))
             assert finished["status"] == "succeeded", finished["error"]

@@ -41,6 +41,9 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(
             1, "--workers", min=0, max=64, help="Job worker processes (0: run none here)."
         ),
+        api_workers: int = typer.Option(
+            1, "--api-workers", min=1, max=64, help="API (uvicorn) processes."
+        ),
         data_dir: Path = typer.Option(
             Path("cerebro-data"), "--data-dir", help="Folder of the uploaded dataset files."
         ),
@@ -63,7 +66,7 @@ def register(app: typer.Typer) -> None:
         launch = _service()
         settings = Settings(db_url=db, data_dir=data_dir, stale_after=stale_after,
                             max_upload_bytes=max_upload_mb * 1024 * 1024)  # fmt: skip
-        launch.serve(settings, host, port, workers)
+        launch.serve(settings, host, port, workers, api_workers)
 
     admin = typer.Typer(
         help="Administer the service's database: migrate it, create organisations and users.",

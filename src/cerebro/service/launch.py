@@ -3,10 +3,12 @@ create organisations and users."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 from cerebro.core.errors import UserInputError
@@ -54,7 +56,19 @@ def _exit(_signum: int, _frame: object) -> None:
     raise SystemExit(0)
 
 
-def serve(settings: Settings, host: str, port: int, workers: int) -> None:
+SETTINGS_ENV = "CEREBRO_SERVICE_SETTINGS"
+
+
+def app_from_env():
+    """The API of the settings `serve` put in the environment: each of uvicorn's API processes
+    (`--api-workers` > 1) builds its own app and engine from them."""
+    from cerebro.service.app import create_app
+
+    raw = json.loads(os.environ[SETTINGS_ENV])
+    return create_app(Settings(**{**raw, "data_dir": Path(raw["data_dir"])}))
+
+
+def serve(settings: Settings, host: str, port: int, workers: int, api_workers: int = 1) -> None:
     import uvicorn
 
     from cerebro.service.app import create_app
@@ -67,10 +81,14 @@ def serve(settings: Settings, host: str, port: int, workers: int) -> None:
     # instead of the process dying with them still running.
     signal.signal(signal.SIGTERM, _exit)
     try:
-        uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="info")
+        if api_workers == 1:
+            uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="info")
+        else:
+            engine.dispose()
+            os.environ[SETTINGS_ENV] = json.dumps(
+                {**asdict(settings), "data_dir": str(settings.data_dir)}
+            )
+            uvicorn.run("cerebro.service.launch:app_from_env", factory=True, host=host, port=port,
+                        workers=api_workers, log_level="info")  # fmt: skip
     finally:
         stop_workers(processes)
-
-
-def data_dir_default() -> Path:
-    return Path(os.environ.get("CEREBRO_DATA_DIR", "cerebro-data"))
