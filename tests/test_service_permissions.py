@@ -17,7 +17,7 @@ from cerebro.service.security import (
     ROLES,
 )
 from service_support import *  # noqa: F403
-from service_support import AB_SPEC, upload_ab
+from service_support import AB_SPEC, Org, make_org, upload_ab
 
 
 def permission_of(route) -> str | None:
@@ -54,9 +54,16 @@ def test_every_api_route_declares_a_permission(service):
     assert {(m, p) for m, p, _ in ROUTES} <= documented
 
 
-@pytest.fixture
-def objects(service, org) -> dict[str, str]:
-    """One object of every type in `org`, to fill the routes' path parameters."""
+@pytest.fixture(scope="module")
+def home(service) -> Org:
+    """The organisation whose objects the routes are called on (one per database)."""
+    return make_org(service)
+
+
+@pytest.fixture(scope="module")
+def objects(service, home) -> dict[str, str]:
+    """One object of every type in `home`, to fill the routes' path parameters."""
+    org = home
     dataset = upload_ab(service, org)
     experiment = service.client.post(
         "/api/v1/experiments",
@@ -90,7 +97,8 @@ def call(service, method: str, path: str, headers: dict, objects: dict[str, str]
 
 
 @pytest.mark.parametrize("role", list(ROLES))
-def test_every_route_for_every_role(service, org, objects, role):
+def test_every_route_for_every_role(service, home, objects, role):
+    org = home
     outcomes = []
     for method, path, permission in ROUTES:
         if method == "DELETE":  # keep the objects for the later routes: a copy to delete
@@ -108,7 +116,7 @@ def test_every_route_needs_a_token(service, objects):
         assert call(service, method, path, {}, objects).status_code == 401, (method, path)
 
 
-def test_another_organisations_objects_are_404(service, org, other_org, objects):
+def test_another_organisations_objects_are_404(service, other_org, objects):
     """Every route naming an object, called by each role of another organisation that holds
     the route's permission, answers 404 – as for an id that does not exist."""
     checked = set()
