@@ -137,6 +137,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "`cerebro run` on it.",
     ),
     "datasets": ("cerebro.cli.datasets", "Example data sets with known true effects."),
+    "serve": (
+        "cerebro.cli.serve_command",
+        "Run the HTTP API (OpenAPI at /docs) and its job workers; migrates the database first.",
+    ),
+    "admin": (
+        "cerebro.cli.serve_command",
+        "Administer the service's database: migrate it, create organisations and users.",
+    ),
 }
 
 

@@ -1,0 +1,250 @@
+"""`/api/v1/analyses`: submit any registered kind's spec as a job, follow its status and
+progress, read its versioned JSON result, download its HTML report and plot, cancel it."""
+
+from __future__ import annotations
+
+import html
+import io
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from cerebro.service import jobs
+from cerebro.service.config import Settings
+from cerebro.service.deps import (
+    Require,
+    audit,
+    create_once,
+    get_session,
+    get_settings,
+    request_hash,
+)
+from cerebro.service.errors import ApiError
+from cerebro.service.models import Analysis, Dataset, Experiment
+from cerebro.service.security import ANALYSIS_RUN, RESULTS_READ, Principal
+from cerebro.service.specs import validated_spec
+from cerebro.service.tenancy import MAX_OFFSET, iso, owned
+
+router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])
+JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+
+
+class AnalysisIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    dataset_id: str | None = Field(None, description="An uploaded dataset: the spec's data.")
+    experiment_id: str | None = Field(None, description="The experiment this analysis belongs to.")
+    spec: dict[str, Any] = Field(
+        description="A spec of any registered kind (as in `cerebro run`), without `data`.",
+        examples=[{"kind": "abtest", "treatment": "arm", "outcome": "revenue"}],
+    )
+    time_limit: float | None = Field(
+        None, gt=0, description="Seconds the run may take (at most the server's limit)."
+    )
+
+
+def analysis_view(job: Analysis, with_result: bool = True) -> dict[str, Any]:
+    base = f"/api/v1/analyses/{job.id}"
+    view = {
+        "id": job.id,
+        "kind": job.kind,
+        "status": job.status,
+        "progress": job.progress,
+        "progress_step": job.progress_step,
+        "dataset_id": job.dataset_id,
+        "experiment_id": job.experiment_id,
+        "group_id": job.group_id,
+        "spec": job.spec,
+        "attempt": job.attempt,
+        "created_at": iso(job.created_at),
+        "started_at": iso(job.started_at),
+        "finished_at": iso(job.finished_at),
+        "error": job.error,
+        "links": {"self": base, "report": f"{base}/report", "plot": f"{base}/plot"},
+    }
+    if with_result:
+        view["result"] = job.result
+    return view
+
+
+@dataclass(frozen=True)
+class Submission:
+    """A validated analysis about to be queued: its spec checked against its dataset's file."""
+
+    spec: dict[str, Any]
+    dataset_id: str | None
+    experiment_id: str | None
+    time_limit: float
+
+
+def prepare(
+    session: Session,
+    who: Principal,
+    settings: Settings,
+    spec: Any,
+    dataset_id: str | None,
+    experiment_id: str | None,
+    time_limit: float | None,
+) -> Submission:
+    """Check the references (the caller's organisation only) and the spec, as `cerebro run`
+    would; nothing is written."""
+    dataset = owned(session, Dataset, dataset_id, who, "dataset") if dataset_id else None
+    if experiment_id:
+        owned(session, Experiment, experiment_id, who, "experiment")
+    path = settings.data_dir / dataset.path if dataset else None
+    checked = validated_spec(spec, path)
+    limit = min(time_limit or settings.job_time_limit, settings.job_time_limit)
+    return Submission(checked, dataset_id, experiment_id, limit)
+
+
+def enqueue(
+    session: Session, who: Principal, settings: Settings, job: Submission, group: str | None = None
+) -> Analysis:
+    """Add the queued job and its audit rows (the submission, and the dataset read)."""
+    row = Analysis(
+        org_id=who.org_id,
+        dataset_id=job.dataset_id,
+        experiment_id=job.experiment_id,
+        group_id=group,
+        kind=str(job.spec["kind"]),
+        # the data as a reference the worker resolves (and fails on, if it was deleted meanwhile)
+        spec={**job.spec, "data": f"dataset:{job.dataset_id}"} if job.dataset_id else job.spec,
+        time_limit=job.time_limit,
+        max_attempts=settings.max_attempts,
+        created_by=who.user_id,
+    )
+    session.add(row)
+    session.flush()
+    audit(session, who, "analysis.submit", "analysis", row.id, kind=row.kind,
+          dataset=job.dataset_id)  # fmt: skip
+    if job.dataset_id is not None:  # submitting reads the dataset: recorded as a data read
+        audit(session, who, "dataset.use", "dataset", job.dataset_id, analysis=row.id)
+    return row
+
+
+@router.post("", status_code=202, summary="Submit an analysis (runs as a job)")
+def submit_analysis(
+    body: AnalysisIn,
+    request: Request,
+    who: Principal = Depends(Require(ANALYSIS_RUN)),
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> Any:
+    job = prepare(session, who, settings, body.spec, body.dataset_id, body.experiment_id,
+                  body.time_limit)  # fmt: skip
+
+    def create() -> tuple[int, dict[str, Any]]:
+        return 202, analysis_view(enqueue(session, who, settings, job))
+
+    return create_once(session, who, request, request_hash(body.model_dump(mode="json")), create)
+
+
+@router.get("", summary="List the organisation's analyses")
+def list_analyses(
+    status: JobStatus | None = Query(None),
+    kind: str | None = Query(None, max_length=40),
+    experiment_id: str | None = Query(None, max_length=32),
+    dataset_id: str | None = Query(None, max_length=32),
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0, le=MAX_OFFSET),
+    who: Principal = Depends(Require(RESULTS_READ)),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    query = select(Analysis).where(Analysis.org_id == who.org_id)
+    for column, value in ((Analysis.status, status), (Analysis.kind, kind),
+                          (Analysis.experiment_id, experiment_id),
+                          (Analysis.dataset_id, dataset_id)):  # fmt: skip
+        if value:
+            query = query.where(column == value)
+    total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    found = session.execute(
+        query.order_by(Analysis.created_at.desc(), Analysis.id).limit(limit).offset(offset)
+    ).scalars()
+    items = [analysis_view(a, with_result=False) for a in found]
+    audit(session, who, "analysis.list", "analysis", None, count=len(items))
+    session.commit()
+    return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+def _read(session: Session, who: Principal, analysis_id: str, action: str) -> Analysis:
+    job = owned(session, Analysis, analysis_id, who, "analysis")
+    audit(session, who, action, "analysis", job.id)
+    session.commit()
+    return job
+
+
+@router.get("/{analysis_id}", summary="Status, progress and the versioned JSON result")
+def get_analysis(
+    analysis_id: str,
+    who: Principal = Depends(Require(RESULTS_READ)),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    return analysis_view(_read(session, who, analysis_id, "analysis.read"))
+
+
+def _result_of(job: Analysis):
+    from cerebro.core.results import Result
+
+    if job.status != "succeeded" or job.result is None:
+        raise ApiError(409, "not_ready", f"the analysis is {job.status}; it has no result yet.")
+    return Result.from_dict(job.result)
+
+
+@router.get("/{analysis_id}/report", response_class=HTMLResponse, summary="The HTML report")
+def analysis_report(
+    analysis_id: str,
+    who: Principal = Depends(Require(RESULTS_READ)),
+    session: Session = Depends(get_session),
+) -> HTMLResponse:
+    from cerebro.report.text import render_html, title_of
+
+    result = _result_of(_read(session, who, analysis_id, "analysis.report"))
+    title = html.escape(title_of(result))
+    page = (
+        f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head>'
+        f"<body>{render_html(result)}</body></html>"
+    )
+    return HTMLResponse(page)
+
+
+@router.get(
+    "/{analysis_id}/plot",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+    summary="The result's plot as PNG",
+)
+def analysis_plot(
+    analysis_id: str,
+    who: Principal = Depends(Require(RESULTS_READ)),
+    session: Session = Depends(get_session),
+) -> Response:
+    from cerebro.core.errors import UserInputError
+    from cerebro.report.plots import plot_result
+
+    result = _result_of(_read(session, who, analysis_id, "analysis.plot"))
+    try:
+        figure = plot_result(result)
+    except UserInputError as err:
+        raise ApiError(404, "no_plot", str(err)) from None
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=120)
+    return Response(buffer.getvalue(), media_type="image/png")
+
+
+@router.post("/{analysis_id}/cancel", summary="Cancel a queued or running analysis")
+def cancel_analysis(
+    analysis_id: str,
+    who: Principal = Depends(Require(ANALYSIS_RUN)),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    job = owned(session, Analysis, analysis_id, who, "analysis")
+    if job.status in jobs.FINISHED:
+        raise ApiError(409, "finished", f"the analysis is already {job.status}.")
+    status = jobs.cancel(session, job)
+    audit(session, who, "analysis.cancel", "analysis", job.id)
+    session.commit()
+    return {"id": job.id, "status": status}
