@@ -540,6 +540,7 @@ def _analyse(
             Finding("info", "test_choice", f"{outcome.metric.name} ({kind}): {plan.reason}.")
         )
         pairs = arm_pairs(spec, len(arms))
+        first = len(estimates)
         results = [compare(plan, outcome, c, v, spec) for c, v in pairs]
         if spec.permutations:
             _randomisation_p(plan, outcome, pairs, results, spec)
@@ -549,6 +550,7 @@ def _analyse(
             _estimates_for(outcome, *result, arms[c], arms[v], p_holm[k], p_bh[k], spec, estimates)
             for k, ((c, v), result) in enumerate(zip(pairs, results, strict=True))
         ]
+        _adjust_relative(estimates[first:])
         findings.extend(_outcome_findings(outcome, plan, pairs, outcome_rows, spec))
         rows.extend(outcome_rows)
     if spec.pairs == "all" and len(arms) > 2:
@@ -607,6 +609,18 @@ def _analyse(
         alpha=spec.alpha,
         arms=len(arms),
     )
+
+
+def _adjust_relative(estimates: list[Estimate]) -> None:
+    """The relative lifts' p-values adjusted over the same comparisons as the absolute ones
+    (Holm and Benjamini–Hochberg), in their extras."""
+    relative = [
+        e for e in estimates if e.extra.get("measure") == "relative lift" and e.p_value is not None
+    ]
+    if relative:
+        p = np.array([e.p_value for e in relative], dtype=float)
+        for e, h, b in zip(relative, holm(p), benjamini_hochberg(p), strict=True):
+            e.extra["p_holm"], e.extra["p_bh"] = float(h), float(b)
 
 
 def arm_pairs(spec: ABTestSpec, arms: int) -> list[tuple[int, int]]:
