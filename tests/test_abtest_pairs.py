@@ -74,3 +74,16 @@ def test_pairs_all_refused_with_bayesian():
         app, ["abtest", "x.csv", "-t", "arm", "-y", "y", "--type", "bayesian", "--pairs", "all"]
     )
     assert out.exit_code == 2 and "--pairs all" in out.output
+
+
+def test_relative_lifts_are_adjusted_over_the_same_comparisons(three):
+    frame, _ = three
+    result = cerebro.abtest(frame, treatment="arm", outcome="y", control="A")
+    relative = [e for e in result.estimates if e.extra.get("measure") == "relative lift"]
+    p = [e.p_value for e in relative]
+    assert [e.extra["p_holm"] for e in relative] == pytest.approx(
+        multipletests(p, method="holm")[1], rel=1e-12
+    )
+    assert [e.extra["p_bh"] for e in relative] == pytest.approx(
+        multipletests(p, method="fdr_bh")[1], rel=1e-12
+    )
