@@ -291,3 +291,22 @@ def test_causal_sensitivity_on_the_command_line(csv) -> None:
                               "--confounders", "age", "--method", "did", "--unit", "age",
                               "--time", "income", "--sensitivity"])  # fmt: skip
     assert out.exit_code == 2 and "--sensitivity is not for --method did" in out.output
+
+
+def test_confounders_read_off_the_data_when_none_are_named(frame, tmp_path) -> None:
+    """The users' `cerebro sensitivity data.csv --treatment campaign --outcome sales
+    --unobserved-confounder-strength 0.3` (no --confounders): adjusted for every pre-treatment
+    column, said in a warning, and equal to naming them."""
+    data = frame.assign(customer_id=np.arange(len(frame)))
+    path = tmp_path / "data.csv"
+    data.to_csv(path, index=False)
+    base = ["sensitivity", str(path), "--treatment", "campaign", "--outcome", "sales",
+            "--unobserved-confounder-strength", "0.3", "--json"]  # fmt: skip
+    inferred = CliRunner().invoke(app, base)
+    explicit = CliRunner().invoke(app, [*base, "--confounders", "age,income"])
+    assert inferred.exit_code == 0 and explicit.exit_code == 0, inferred.output
+    got, want = json.loads(inferred.stdout), json.loads(explicit.stdout)
+    assert got["estimates"] == want["estimates"]
+    assert got["spec"]["confounders"] == ["age", "income"]
+    note = next(f["message"] for f in got["findings"] if f["code"] == "inferred_role")
+    assert "age, income" in note and "customer_id (an identifier)" in note

@@ -123,8 +123,7 @@ class SensitivitySpec(EffectSpec):
                 "name the treatment and outcome columns (e.g. --treatment campaign --outcome "
                 "sales), or give --evalue-rr for the E-value of a published estimate"
             )
-        if not self.confounders:
-            raise ValueError("name the confounders to adjust for (e.g. --confounders age,income)")
+        # no confounders named: the runner reads them off the data (`data.roles`) and says so
         if self.treatment == self.outcome:
             raise ValueError(f"{self.treatment!r} cannot be both the treatment and the outcome")
         self._benchmarks()
