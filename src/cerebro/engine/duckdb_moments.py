@@ -124,19 +124,6 @@ def run_duckdb(sql: str, source: str) -> list[list[object]]:
     return [[row[i] for row in rows] for i in range(width)]
 
 
-def _largest(per_group: np.ndarray) -> float:
-    """The largest of a column's per-group maxima (NaN when no group has a value)."""
-    present = np.ma.compressed(np.ma.asarray(per_group, dtype=np.float64))
-    return float(present.max()) if present.size else float("nan")
-
-
-def _objects(column: np.ndarray) -> np.ndarray:
-    """A fetched key column as an object array with None where DuckDB returned NULL."""
-    out = np.asarray(np.ma.getdata(column)).astype(object)
-    out[np.ma.getmaskarray(column)] = None
-    return out
-
-
 @dataclass
 class FileClusterMoments:
     """Per-arm moments of cluster totals for each outcome (cluster-randomised tests)."""

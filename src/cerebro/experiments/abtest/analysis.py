@@ -34,6 +34,7 @@ from cerebro.experiments.abtest.data import (
 )
 from cerebro.experiments.abtest.file import (
     cluster_totals_from_file,
+    engine_table,
     moments_from_file,
     moments_in_duckdb,
 )
@@ -418,6 +419,14 @@ def resolve_cluster(
 def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
     """Analyse an A/B/n test as `spec` describes (the runner every face calls)."""
     requested = spec
+    table = engine_table(spec, data)
+    if table is not None:
+        try:
+            result = _run_table(spec, table)
+        finally:
+            table.close()
+        result.spec = requested
+        return result
     if spec.mu is not None:
         from cerebro.experiments.abtest.one_sample import one_sample_analysis
 
@@ -429,6 +438,22 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
     if is_none(requested.cluster):
         result.spec = requested  # the opt-out is part of how to reproduce the result
     return result
+
+
+def _run_table(spec: ABTestSpec, table: Any) -> Result:
+    """The analysis of an engine table (`cerebro.engine.tables`) from the moments it computes;
+    no repeated-unit detection there: name the unit with --cluster."""
+    notes: list[Finding] = []
+    if is_none(spec.cluster):
+        spec, notes = resolve_cluster(spec, None)
+    else:
+        check_model_limits(spec)
+    if spec.cluster:
+        design, clustered, units, missing_arm = cluster_totals_from_file(spec, table)
+        unit_name = f"clusters ({spec.cluster})"
+        return _analyse(spec, design, clustered, units, unit_name, missing_arm, notes)
+    design, summaries, units, missing_arm = moments_from_file(spec, table)
+    return _analyse(spec, design, summaries, units, "rows", missing_arm, notes)
 
 
 def _run(spec: ABTestSpec, data: pd.DataFrame | None, notes: list[Finding]) -> Result:

@@ -9,10 +9,11 @@ give the numbers and findings of the in-memory path.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from cerebro.core.errors import UserInputError
 from cerebro.data.load import describe_file, load_table, require_columns, require_file_values
 from cerebro.data.validate import require_bounded
 from cerebro.experiments.abtest.data import (
@@ -27,17 +28,50 @@ from cerebro.experiments.abtest.spec import ABTestSpec
 from cerebro.experiments.abtest.summary import ClusterTotals, SummaryOutcome, read_summary
 from cerebro.experiments.moments import Moments
 
+if TYPE_CHECKING:
+    from cerebro.engine.tables import EngineTable
+
 
 def moments_in_duckdb(spec: ABTestSpec) -> bool:
     """Can this spec's file be analysed from moments computed in DuckDB?"""
+    return spec.data is not None and not spec.from_summary and needs_only_moments(spec)
+
+
+def needs_only_moments(spec: ABTestSpec) -> bool:
+    """Is every statistic of this spec a function of per-arm (× stratum, or cluster) moments?"""
     return (
-        spec.data is not None
-        and not spec.from_summary
-        and spec.test_type not in ("mann_whitney", "sequential")
+        spec.test_type not in ("mann_whitney", "sequential")
         and spec.bayes_model == "conjugate"  # the hurdle model's statistics are per row
         and not (spec.cluster and spec.strata)
         and not spec.permutations  # re-randomising needs the rows
+        and spec.mu is None
     )
+
+
+def engine_table(spec: ABTestSpec, data: Any) -> EngineTable | None:
+    """The engine table the rows live in – a Spark DataFrame, a SQLAlchemy table or select, a
+    DuckDB relation passed as `data`, the spec's `db` table, or its file on `engine` spark –
+    or None when the rows are a pandas frame or a file for DuckDB. Refuses a spec whose
+    statistics need the rows."""
+    from cerebro.engine import tables
+
+    table = None
+    if data is not None:
+        table = tables.as_table(data, spec.db)
+    elif spec.db:
+        if not spec.table:
+            raise UserInputError("--db needs --table: the table holding one row per unit.")
+        table = tables.open_database(spec.db, spec.table)
+    elif spec.engine == "spark" and spec.data is not None and not spec.from_summary:
+        table = tables.spark_file(str(spec.data), spec.spark_master)
+    if table is not None and not needs_only_moments(spec):
+        table.close()
+        raise UserInputError(
+            f"{table.name} is analysed from per-arm moments computed where it lives, and this "
+            "analysis needs the rows (Mann–Whitney, sequential, permutations, the hurdle model, "
+            "a one-sample test, or strata with clusters); load a sample as a DataFrame instead."
+        )
+    return table
 
 
 def _describe(spec: ABTestSpec) -> tuple[str, dict[str, str], list[str], list[Metric]]:
@@ -79,23 +113,37 @@ def _note_dropped(
         outcome.findings.append(dropped_rows_finding(name, total - complete, total, used))
 
 
-def moments_from_file(
-    spec: ABTestSpec,
-) -> tuple[Design, list[SummaryOutcome], dict[str, float], int]:
-    """Per-arm (× stratum) moments of every outcome in one scan; (design, outcomes, units, rows
-    without a treatment value)."""
-    from cerebro.engine.duckdb_moments import file_moments
+def _describe_table(spec: ABTestSpec, table: EngineTable) -> tuple[list[str], list[Metric]]:
+    """An engine table's column names and the metrics the spec names (numeric columns)."""
+    columns = list(table.columns)
+    require_columns(columns, needed_columns(spec, columns), table.name)
+    metrics = [Metric.parse(t, columns) for t in spec.outcome]
+    table.require_numeric([c for m in metrics for c in m.columns] + spec.covariates)
+    return columns, metrics
 
-    source, types, columns, metrics = _describe(spec)
-    moments = file_moments(
-        source,
-        types,
-        spec.treatment,
-        spec.strata,
-        [[*m.columns, *spec.covariates] for m in metrics],
-    )
+
+def moments_from_file(
+    spec: ABTestSpec, table: EngineTable | None = None
+) -> tuple[Design, list[SummaryOutcome], dict[str, float], int]:
+    """Per-arm (× stratum) moments of every outcome in one scan of the spec's file (DuckDB) or
+    of `table`; (design, outcomes, units, rows without a treatment value)."""
+    from cerebro.engine.duckdb_moments import file_moments
+    from cerebro.engine.sql_moments import finish_moments, moments_sql
+
+    assert spec.treatment is not None
+    if table is None:
+        source, types, columns, metrics = _describe(spec)
+        wanted = [[*m.columns, *spec.covariates] for m in metrics]
+        moments = file_moments(source, types, spec.treatment, spec.strata, wanted)
+        rows_of_treatment: Any = lambda: _treatment_rows(spec)  # noqa: E731
+    else:
+        columns, metrics = _describe_table(spec, table)
+        wanted = [[*m.columns, *spec.covariates] for m in metrics]
+        result = table.query(moments_sql(spec.treatment, spec.strata, wanted))
+        moments = finish_moments(result, spec.treatment, spec.strata, wanted)
+        rows_of_treatment = None  # the groups' labels name the bad value
     _check_magnitudes(moments.largest, metrics, spec)
-    design = encode_design(moments.groups, spec, lambda: _treatment_rows(spec))
+    design = encode_design(moments.groups, spec, rows_of_treatment)
     total = int(moments.groups["rows"].sum()) + moments.missing_treatment
     outcomes = []
     for metric, table, complete in zip(
@@ -115,23 +163,28 @@ def _treatment_rows(spec: ABTestSpec) -> Any:
 
 
 def cluster_totals_from_file(
-    spec: ABTestSpec,
+    spec: ABTestSpec, table: EngineTable | None = None
 ) -> tuple[Design, list[ClusterTotals], dict[str, float], int]:
-    """Per-arm moments of cluster totals for every outcome in one query."""
+    """Per-arm moments of cluster totals for every outcome in one query (of the spec's file
+    on DuckDB, or of `table`)."""
     from cerebro.engine.duckdb_moments import file_cluster_moments
+    from cerebro.engine.sql_moments import cluster_sql, finish_cluster
 
-    assert spec.cluster is not None
-    source, types, columns, metrics = _describe(spec)
-    totals = file_cluster_moments(
-        source,
-        types,
-        spec.treatment,
-        spec.cluster,
-        [(m.numerator, m.denominator, spec.covariates) for m in metrics],
-    )
+    assert spec.cluster is not None and spec.treatment is not None
+    rows_of_treatment: Any = None
+    if table is None:
+        source, types, columns, metrics = _describe(spec)
+        wanted = [(m.numerator, m.denominator, spec.covariates) for m in metrics]
+        totals = file_cluster_moments(source, types, spec.treatment, spec.cluster, wanted)
+        rows_of_treatment = lambda: _treatment_rows(spec)  # noqa: E731
+    else:
+        columns, metrics = _describe_table(spec, table)
+        wanted = [(m.numerator, m.denominator, spec.covariates) for m in metrics]
+        result = table.query(cluster_sql(spec.treatment, spec.cluster, wanted))
+        totals = finish_cluster(result, spec.treatment, wanted)
     _check_magnitudes(totals.largest, metrics, spec)
     design = encode_design(
-        totals.arms, spec.model_copy(update={"cluster": None}), lambda: _treatment_rows(spec)
+        totals.arms, spec.model_copy(update={"cluster": None}), rows_of_treatment
     )
     order = np.argsort(design.codes)  # the query's arm rows in the design's arm order
     outcomes = []
