@@ -16,6 +16,7 @@ analysis and recommendations", The American Statistician 37(3) – the shifted d
 
 from __future__ import annotations
 
+import re
 from itertools import combinations, combinations_with_replacement
 from typing import Any
 
@@ -24,6 +25,7 @@ import numpy as np
 from cerebro.engine.duckdb_moments import FileClusterMoments, FileMoments, sql_identifier
 
 PILOT_ROWS = 10_000
+_SIMPLE = re.compile(r"^[a-z_][a-z0-9_]*$")
 SOURCE = "__cerebro_source__"  # the placeholder table the engine's source replaces
 DIALECTS = ("duckdb", "postgres", "bigquery", "snowflake", "spark")
 
@@ -50,15 +52,17 @@ def _sums(
     rows where `condition[o]` holds; (select items, their aliases)."""
     items, names = [], []
     for o, columns in enumerate(outcomes):
-        when = f"CASE WHEN {condition[o]} THEN "
-        items.append(f"count({when}1 END)")
+        always = condition[o] == "TRUE"
+        when, end = ("", "") if always else (f"CASE WHEN {condition[o]} THEN ", " END")
+        items.append("count(*)" if always else f"count({when}1{end})")
         names.append(f"n{o}")
         for i, c in enumerate(columns):
-            items.append(f"sum({when}{_shifted(c, shift_of[c])} END)")
+            items.append(f"sum({when}{_shifted(c, shift_of[c])}{end})")
             names.append(f"s{o}_{i}")
         for i, j in combinations_with_replacement(range(len(columns)), 2):
             a, b = columns[i], columns[j]
-            items.append(f"sum({when}{_shifted(a, shift_of[a])} * {_shifted(b, shift_of[b])} END)")
+            product = f"{_shifted(a, shift_of[a])} * {_shifted(b, shift_of[b])}"
+            items.append(f"sum({when}{product}{end})")
             names.append(f"q{o}_{i}_{j}")
     return items, names
 
@@ -97,6 +101,7 @@ def summary_sql(treatment: str, strata: list[str], columns: list[str]) -> str:
     shifts = ", ".join(f"max(pilot.k{i}) AS k{i}" for i in range(len(columns)))
     key_list = ", ".join(sql_identifier(k) for k in keys)
     where = _complete([*keys, *columns])
+    named_keys = ", ".join(f"{sql_identifier(k)} AS {sql_identifier(k)}" for k in keys)
 
     def comoment(i: int, j: int) -> str:
         return f"(q0_{i}_{j} - s0_{i} * s0_{j} / n0) / NULLIF(n0 - 1, 0)"
@@ -111,7 +116,7 @@ def summary_sql(treatment: str, strata: list[str], columns: list[str]) -> str:
     return (
         f"WITH pilot AS ({_pilot(columns)}), sums AS (SELECT {key_list}, {inner}, {shifts} "
         f"FROM {SOURCE} CROSS JOIN pilot WHERE {where} GROUP BY {key_list}) "
-        f"SELECT {key_list}, {', '.join(out)} FROM sums ORDER BY {key_list}"
+        f"SELECT {named_keys}, {', '.join(out)} FROM sums ORDER BY {key_list}"
     )
 
 
@@ -179,6 +184,11 @@ def transpile(sql: str, dialect: str, source: Any) -> str:
     def swap(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.Table) and node.name == SOURCE:
             return replacement.copy()
+        if dialect == "snowflake" and isinstance(node, exp.Column) and _SIMPLE.match(node.name):
+            # Snowflake folds unquoted names to upper case: a quoted "revenue" would miss the
+            # column REVENUE created as revenue. The output names stay quoted, as --from-summary
+            # reads them.
+            node.this.set("quoted", False)
         return node
 
     return tree.transform(swap).sql(dialect=dialect, pretty=True)

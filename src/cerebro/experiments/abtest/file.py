@@ -15,6 +15,7 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.data.load import describe_file, load_table, require_columns, require_file_values
+from cerebro.data.units import is_none
 from cerebro.data.validate import require_bounded
 from cerebro.experiments.abtest.data import (
     Design,
@@ -58,6 +59,8 @@ def engine_table(spec: ABTestSpec, data: Any) -> EngineTable | None:
     table = None
     if data is not None:
         table = tables.as_table(data, spec.db)
+    elif spec.table and not spec.db:
+        raise UserInputError("--table names a table in a database: add --db URL (or --emit-sql).")
     elif spec.db:
         if not spec.table:
             raise UserInputError("--db needs --table: the table holding one row per unit.")
@@ -200,3 +203,30 @@ def cluster_totals_from_file(
     clusters = totals.arms["clusters"].astype(float)
     units = {a: float(clusters[design.codes == i].sum()) for i, a in enumerate(design.arms)}
     return design, outcomes, units, totals.missing_treatment
+
+
+def emit_sql(spec: ABTestSpec, dialect: str) -> str:
+    """The query (in `dialect`) that computes this spec's `--from-summary` table from the rows of
+    `spec.table`: per arm (× stratum) n, means, variances and covariances of every metric and
+    covariate column, over the rows where all of them are present."""
+    from cerebro.engine.sql_moments import DIALECTS, summary_sql, transpile
+
+    if dialect not in DIALECTS:
+        raise UserInputError(f"--dialect {dialect!r} is not one of {', '.join(DIALECTS)}.")
+    if not spec.table:
+        raise UserInputError(
+            "--emit-sql needs --table: the table the query reads (e.g. ds.events)."
+        )
+    if spec.cluster and not is_none(spec.cluster):
+        raise UserInputError(
+            "--emit-sql writes per-arm summaries, and --cluster needs cluster totals; run "
+            "cerebro abtest --db URL --table T --cluster C to compute them in the database."
+        )
+    if not needs_only_moments(spec):
+        raise UserInputError(
+            "this analysis needs the rows (Mann–Whitney, sequential, permutations, the hurdle "
+            "model or a one-sample test), which a summary table does not hold; drop --emit-sql."
+        )
+    assert spec.treatment is not None
+    columns = [c for t in spec.outcome for c in Metric.parse(t).columns] + spec.covariates
+    return transpile(summary_sql(spec.treatment, spec.strata, columns), dialect, spec.table) + ";"

@@ -406,8 +406,6 @@ class ABTestSpec(SpecBase):
                 f"--permutations re-randomises a frequentist test; --type {self.test_type} has "
                 "its own inference: drop --permutations or choose a frequentist --type"
             )
-        if self.table and not self.db:
-            raise ValueError("--table names a table in a database: add --db URL")
         if self.db and (self.data or self.engine != "duckdb"):
             raise ValueError(
                 "--db reads the rows from a database table; drop the data file and --engine"

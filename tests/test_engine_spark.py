@@ -1,0 +1,61 @@
+"""The same A/B specs on Apache Spark (pyspark, local[2]) give the numbers of the pandas path to
+1e-9 relative: a Spark DataFrame passed as data, and a Parquet file on `engine="spark"`.
+
+One SparkSession for the module (start-up is the slow part); small data.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from cerebro.experiments.abtest.analysis import abtest
+from test_engines import CASES, messy_frame, same_numbers
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def spark():
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("cerebro-tests")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def messy():
+    from conftest import make_ab
+
+    return messy_frame(make_ab())
+
+
+@pytest.fixture(scope="module")
+def spark_frame(spark, messy):
+    return spark.createDataFrame(messy.astype(object).where(messy.notna(), None)).repartition(3)
+
+
+# Spark runs a few jobs per query on a loaded 2-core machine: a handful of cases cover CUPED,
+# ratio metrics, clusters and the Bayesian path on proportions (all cases: test_engines.py).
+SPARK_CASES = [CASES[i] for i in (4, 10, 12)]
+
+
+@pytest.mark.parametrize("options", SPARK_CASES)
+def test_spark_dataframe_equals_frame(messy, spark_frame, options):
+    want = abtest(messy, treatment="arm", **options)
+    same_numbers(abtest(spark_frame, treatment="arm", **options), want)
+
+
+def test_parquet_on_spark_engine(messy, spark, tmp_path):
+    path = tmp_path / "ab.parquet"
+    messy.to_parquet(path)
+    options = {"outcome": "revenue/sessions", "covariates": ["pre_revenue"], "cluster": "user"}
+    want = abtest(messy, treatment="arm", **options)
+    same_numbers(abtest(str(path), treatment="arm", engine="spark", **options), want)
