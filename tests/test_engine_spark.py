@@ -59,3 +59,18 @@ def test_parquet_on_spark_engine(messy, spark, tmp_path):
     options = {"outcome": "revenue/sessions", "covariates": ["pre_revenue"], "cluster": "user"}
     want = abtest(messy, treatment="arm", **options)
     same_numbers(abtest(str(path), treatment="arm", engine="spark", **options), want)
+
+
+def test_spark_keeps_the_digits_naive_sums_lose(spark):
+    """Values near 1e9, spread 0.01: Spark's Σy² − (Σy)²/n is noise, the moments query's
+    variance equals numpy's two-pass one to 1e-9 relative."""
+    import numpy as np
+
+    from cerebro.engine.tables import as_table
+    from test_engine_precision import NAIVE, check, large_mean_frame, our_variances, two_pass
+
+    frame = large_mean_frame()
+    data = spark.createDataFrame(frame).repartition(3)
+    data.createOrReplaceTempView("precision_rows")
+    naive = np.array([r[1] for r in spark.sql(NAIVE.format(table="precision_rows")).collect()])
+    check(naive, our_variances(as_table(data)), two_pass(frame))
