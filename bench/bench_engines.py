@@ -1,0 +1,120 @@
+"""DuckDB vs Spark (local) vs pandas + scipy on a generated Parquet A/B experiment.
+
+Usage: python bench/bench_engines.py --rows 10000000 [--runs 3] [--dir /tmp/x] [--no-spark]
+
+The experiment: two arms, a revenue outcome and a pre-period covariate (CUPED), written as
+Parquet in row groups of 1M rows (seed 0). Each round runs, in fresh processes and in turn
+(the order rotating each round), the same Welch test with CUPED
+
+- `cerebro abtest FILE` – DuckDB computes the per-arm moments in one scan (default engine);
+- `cerebro abtest FILE --engine spark` – Spark local[*] computes them on its executors (in
+  local mode: threads of the one JVM), the driver merges one partial row per arm;
+- pandas + scipy – `read_parquet` of the three columns, then the CUPED adjustment and
+  `scipy.stats.ttest_ind(equal_var=False)` in memory: what users write today.
+
+Each timed with /usr/bin/time -v (wall seconds; peak resident memory of the largest process –
+for Spark the JVM, a child of the Python driver). Prints medians and the load average; the
+machine is shared, so only the interleaved comparison means anything.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+PANDAS = """
+import sys
+import numpy as np
+import pandas as pd
+from scipy import stats
+frame = pd.read_parquet(sys.argv[1], columns=["arm", "revenue", "pre_revenue"])
+x = frame.pre_revenue.to_numpy()
+theta = np.cov(frame.revenue.to_numpy(), x)[0, 1] / np.var(x, ddof=1)
+adjusted = frame.revenue.to_numpy() - theta * (x - x.mean())
+arm = frame.arm.to_numpy()
+result = stats.ttest_ind(adjusted[arm == "treatment"], adjusted[arm == "control"], equal_var=False)
+print(result.statistic, result.pvalue)
+"""
+
+
+def generate(path: Path, rows: int) -> None:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    schema = pa.schema(
+        [("arm", pa.string()), ("revenue", pa.float64()), ("pre_revenue", pa.float64())]
+    )
+    with pq.ParquetWriter(path, schema) as writer:
+        for start in range(0, rows, 1_000_000):
+            n = min(1_000_000, rows - start)
+            treated = rng.random(n) < 0.5
+            pre = rng.gamma(2.0, 10.0, n)
+            revenue = 0.8 * pre + rng.normal(0, 5, n) + 0.05 * treated
+            arm = np.where(treated, "treatment", "control")
+            writer.write_table(
+                pa.table({"arm": arm, "revenue": revenue, "pre_revenue": pre}, schema=schema)
+            )
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall seconds, peak RSS MiB) of one run of `command`."""
+    out = subprocess.run(["/usr/bin/time", "-v", *command], env=env, capture_output=True, text=True)
+    if out.returncode != 0:
+        tail = out.stderr.strip().splitlines()[-30:]
+        raise SystemExit(f"{command[:4]} failed:\n" + "\n".join(tail))
+    err = out.stderr
+    wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", err)
+    h, m, s = wall.groups()
+    seconds = int(h or 0) * 3600 + int(m) * 60 + float(s)
+    rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1)) / 1024
+    return seconds, rss
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=10_000_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--dir", default=None)
+    parser.add_argument("--no-spark", action="store_true")
+    args = parser.parse_args()
+    work = Path(args.dir or tempfile.mkdtemp(prefix="cerebro-engines-"))
+    work.mkdir(parents=True, exist_ok=True)
+    path = work / f"ab_{args.rows}.parquet"
+    if not path.exists():
+        generate(path, args.rows)
+    print(f"{args.rows:,} rows, {path.stat().st_size / 2**20:.0f} MiB Parquet", flush=True)
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    env = {**os.environ, "PYTHONPATH": src}
+    py = sys.executable
+    cli = [py, "-m", "cerebro.cli.main", "abtest", str(path), "-t", "arm", "-y", "revenue"]
+    cli += ["--covariates", "pre_revenue", "--cluster", "none", "--json"]
+    commands = {"duckdb": cli, "pandas+scipy": [py, "-c", PANDAS, str(path)]}
+    if not args.no_spark:
+        commands["spark local"] = [*cli, "--engine", "spark"]
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    names = list(commands)
+    for r in range(args.runs):
+        for name in names[r % len(names) :] + names[: r % len(names)]:
+            times[name].append(timed(commands[name], env))
+            load = os.getloadavg()[0]
+            wall, rss = times[name][-1]
+            print(
+                f"run {r + 1} {name:13s} {wall:7.1f} s {rss:7.0f} MiB  load {load:.1f}", flush=True
+            )
+    print(f"\nmedians over {args.runs} runs, {args.rows:,} rows:")
+    for name, runs in times.items():
+        wall = statistics.median(t for t, _ in runs)
+        rss = statistics.median(m for _, m in runs)
+        print(f"{name:13s} {wall:7.1f} s {rss:7.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
