@@ -12,8 +12,9 @@ Parquet in row groups of 1M rows (seed 0). Each round runs, in fresh processes a
 - pandas + scipy – `read_parquet` of the three columns, then the CUPED adjustment and
   `scipy.stats.ttest_ind(equal_var=False)` in memory: what users write today.
 
-Each timed with /usr/bin/time -v (wall seconds; peak resident memory of the largest process –
-for Spark the JVM, a child of the Python driver). Prints medians and the load average; the
+Each timed with /usr/bin/time -v (wall seconds; peak resident memory of the largest process it
+reaped) and, because Spark's JVM is a child the launcher does not reap, the peak resident
+memory of the whole process tree sampled from /proc every 0.2 s. Prints medians and the load average; the
 machine is shared, so only the interleaved comparison means anything.
 """
 
@@ -26,6 +27,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 PANDAS = """
@@ -64,18 +66,43 @@ def generate(path: Path, rows: int) -> None:
             )
 
 
-def timed(command: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall seconds, peak RSS MiB) of one run of `command`."""
-    out = subprocess.run(["/usr/bin/time", "-v", *command], env=env, capture_output=True, text=True)
-    if out.returncode != 0:
-        tail = out.stderr.strip().splitlines()[-30:]
-        raise SystemExit(f"{command[:4]} failed:\n" + "\n".join(tail))
-    err = out.stderr
+def tree_rss(pid: int) -> float:
+    """Resident MiB of process `pid` and all its descendants (from /proc)."""
+    total, stack = 0.0, [pid]
+    while stack:
+        p = stack.pop()
+        try:
+            status = Path(f"/proc/{p}/status").read_text()
+            total += int(re.search(r"VmRSS:\s+(\d+)", status).group(1)) / 1024
+            for task in Path(f"/proc/{p}/task").iterdir():
+                stack += [int(c) for c in (task / "children").read_text().split()]
+        except (OSError, AttributeError):
+            continue
+    return total
+
+
+def timed(command: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """(wall seconds, peak RSS MiB of the largest process by /usr/bin/time, peak RSS MiB of the
+    whole process tree sampled every 0.2 s) of one run of `command`."""
+    process = subprocess.Popen(
+        ["/usr/bin/time", "-v", *command],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peak = 0.0
+    while process.poll() is None:
+        peak = max(peak, tree_rss(process.pid))
+        time.sleep(0.2)
+    err = process.stderr.read()
+    if process.returncode != 0:
+        raise SystemExit(f"{command[:4]} failed:\n" + "\n".join(err.splitlines()[-30:]))
     wall = re.search(r"Elapsed \(wall clock\) time.*: (?:(\d+):)?(\d+):([\d.]+)", err)
     h, m, s = wall.groups()
     seconds = int(h or 0) * 3600 + int(m) * 60 + float(s)
     rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", err).group(1)) / 1024
-    return seconds, rss
+    return seconds, rss, peak
 
 
 def main() -> None:
@@ -99,21 +126,23 @@ def main() -> None:
     commands = {"duckdb": cli, "pandas+scipy": [py, "-c", PANDAS, str(path)]}
     if not args.no_spark:
         commands["spark local"] = [*cli, "--engine", "spark"]
-    times: dict[str, list[tuple[float, float]]] = {name: [] for name in commands}
+    times: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
     names = list(commands)
     for r in range(args.runs):
         for name in names[r % len(names) :] + names[: r % len(names)]:
             times[name].append(timed(commands[name], env))
             load = os.getloadavg()[0]
-            wall, rss = times[name][-1]
+            wall, rss, tree = times[name][-1]
             print(
-                f"run {r + 1} {name:13s} {wall:7.1f} s {rss:7.0f} MiB  load {load:.1f}", flush=True
+                f"run {r + 1} {name:13s} {wall:7.1f} s {rss:7.0f} MiB (tree {tree:7.0f} MiB)  "
+                f"load {load:.1f}",
+                flush=True,
             )
     print(f"\nmedians over {args.runs} runs, {args.rows:,} rows:")
+    print("engine         wall s   max RSS MiB   process tree MiB")
     for name, runs in times.items():
-        wall = statistics.median(t for t, _ in runs)
-        rss = statistics.median(m for _, m in runs)
-        print(f"{name:13s} {wall:7.1f} s {rss:7.0f} MiB")
+        wall, rss, tree = (statistics.median(run[i] for run in runs) for i in range(3))
+        print(f"{name:13s} {wall:7.1f} {rss:13.0f} {tree:18.0f}")
 
 
 if __name__ == "__main__":
