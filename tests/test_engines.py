@@ -143,3 +143,22 @@ def test_missing_table_and_column_named(postgres):
         abtest(treatment="arm", outcome="nope", db=PG_URL, table=name)
     with pytest.raises(UserInputError, match=r"column .region. .* is not numeric"):
         abtest(treatment="arm", outcome="region", db=PG_URL, table=name)
+
+
+def test_cli_db_table(messy, postgres):
+    """`cerebro abtest --db URL --table T`: no data file; the database computes the moments."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from cerebro.cli.main import app
+
+    _, name = postgres
+    words = ["abtest", "--db", PG_URL, "--table", name, "-t", "arm", "-y", "revenue", "--json"]
+    out = CliRunner().invoke(app, [*words, "--covariates", "pre_revenue"])
+    assert out.exit_code == 0, out.output
+    got = json.loads(out.stdout)["estimates"]
+    want = abtest(messy, treatment="arm", outcome="revenue", covariates=["pre_revenue"])
+    assert [e["value"] for e in got] == pytest.approx([e.value for e in want.estimates], rel=1e-9)
+    out = CliRunner().invoke(app, ["abtest", "--table", name, "-t", "arm", "-y", "revenue"])
+    assert out.exit_code == 2 and "add --db URL" in out.output
