@@ -4,8 +4,9 @@ For every outcome the query returns, per arm (and stratum), the count of complet
 mean, variance and pairwise covariances of the outcome's columns (numerator, denominator,
 covariates) – the centred `--from-summary` format – over the rows where all of that outcome's
 columns are present. The query is `cerebro.engine.sql_moments`' (sums of values shifted by a
-pilot mean), the one every engine runs; DuckDB's own `var_samp` lost 7 of 16 digits on values
-near 1e9 with spread 0.01, the shifted sums none (`tests/test_engine_precision.py`).
+pilot mean), the one every engine runs; on values near 1e9 with spread 0.01 DuckDB's own
+`var_samp` was 1e-6 relative off, the shifted sums agree with numpy's two-pass variance to
+1e-9 (`tests/test_engine_precision.py`, docs/engines.md).
 
 Used by `cerebro abtest FILE` whenever the analysis needs only moments (no `--cluster`, no
 Mann–Whitney): the file is never materialised in Python, which on the 1.5M-row demo cuts peak
