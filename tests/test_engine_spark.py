@@ -74,3 +74,13 @@ def test_spark_keeps_the_digits_naive_sums_lose(spark):
     data.createOrReplaceTempView("precision_rows")
     naive = np.array([r[1] for r in spark.sql(NAIVE.format(table="precision_rows")).collect()])
     check(naive, our_variances(as_table(data)), two_pass(frame))
+
+
+def test_spark_panel_totals(spark):
+    """Weekly totals per geo from raw events, aggregated by Spark, equal pandas' groupby."""
+    from cerebro.engine.panel import panel_totals
+    from test_engine_panel import check, events, expected
+
+    frame = events()
+    data = spark.createDataFrame(frame.astype(object).where(frame.notna(), None))
+    check(panel_totals(data, "geo", "ts", ["revenue", "orders"], "week"), expected(frame, "week"))
