@@ -85,5 +85,5 @@ def test_bad_inputs_named():
         panel_totals(frame, "geo", "ts", ["spend"])
     with pytest.raises(UserInputError, match="grain 'month'"):
         panel_totals(frame, "geo", "ts", ["revenue"], grain="month")
-    with pytest.raises(UserInputError, match="'geo' .* is not numeric"):
+    with pytest.raises(UserInputError, match=r"'geo' .* is not numeric"):
         panel_totals(frame, "ts", "ts", ["geo"])
