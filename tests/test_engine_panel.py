@@ -42,7 +42,9 @@ def expected(frame: pd.DataFrame, grain: str) -> pd.DataFrame:
 def check(got: pd.DataFrame, want: pd.DataFrame) -> None:
     assert list(got.columns) == ["geo", "ts", "rows", "revenue", "orders"]
     assert list(got.geo) == list(want.geo)
-    assert (got.ts.dt.tz_localize(None) if got.ts.dt.tz else got.ts).dt.date.tolist() == want.ts.dt.date.tolist()
+    assert (
+        got.ts.dt.tz_localize(None) if got.ts.dt.tz else got.ts
+    ).dt.date.tolist() == want.ts.dt.date.tolist()
     np.testing.assert_array_equal(got.rows.to_numpy(int), want.rows.to_numpy(int))
     np.testing.assert_allclose(got.revenue, want.revenue, rtol=1e-12)
     np.testing.assert_allclose(got.orders, want.orders, rtol=1e-12)

@@ -65,7 +65,9 @@ def panel_totals(
     finally:
         engine.close()
     names = [unit, time, "rows", *values]
-    frame = pd.DataFrame(dict(zip(names, columns, strict=True)) if columns else {n: [] for n in names})
+    frame = pd.DataFrame(
+        dict(zip(names, columns, strict=True)) if columns else {n: [] for n in names}
+    )
     frame[time] = pd.to_datetime(frame[time])
     for v in values:
         frame[v] = frame[v].astype(float)

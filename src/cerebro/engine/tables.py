@@ -14,6 +14,8 @@ SQLAlchemy unless the object comes from them); `open_table` opens one a spec nam
 from __future__ import annotations
 
 import itertools
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -210,22 +212,29 @@ def _safe(url: str) -> str:
     return f"{scheme}{sep}{rest}"
 
 
-def spark_file(path: str, master: str | None) -> EngineTable:
-    """A Parquet/CSV/JSON file read by Spark (`master`: a cluster URL; local[*] by default)."""
+def spark_session(master: str | None) -> Any:
+    """The active SparkSession, or a new one on `master` (local[*] by default)."""
     try:
         from pyspark.sql import SparkSession
     except ImportError:
         raise UserInputError(
             "--engine spark needs pyspark: pip install 'cerebro[spark]' (and Java 17+)."
         ) from None
+    # Python work on the executors (uplift scoring) needs this interpreter's packages locally;
+    # on a cluster, PYSPARK_PYTHON names the executors' interpreter, which must have cerebro.
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     builder = SparkSession.builder.appName("cerebro").master(master or "local[*]")
-    session = builder.getOrCreate()
+    return builder.getOrCreate()
+
+
+def spark_file(path: str, master: str | None) -> EngineTable:
+    """A Parquet/CSV/JSON file read by Spark (`master`: a cluster URL; local[*] by default)."""
+    session = spark_session(master)
     suffix = path.rsplit(".", 1)[-1].lower()
     reader = session.read
     if suffix in ("csv", "tsv", "txt"):
-        frame = reader.csv(
-            path, header=True, inferSchema=True, sep="\t" if suffix == "tsv" else ","
-        )
+        sep = "\t" if suffix == "tsv" else ","
+        frame = reader.csv(path, header=True, inferSchema=True, sep=sep)
     elif suffix in ("json", "jsonl", "ndjson"):
         frame = reader.json(path)
     else:
