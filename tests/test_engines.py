@@ -162,3 +162,22 @@ def test_cli_db_table(messy, postgres):
     assert [e["value"] for e in got] == pytest.approx([e.value for e in want.estimates], rel=1e-9)
     out = CliRunner().invoke(app, ["abtest", "--table", name, "-t", "arm", "-y", "revenue"])
     assert out.exit_code == 2 and "add --db URL" in out.output
+
+
+def test_password_never_in_the_result():
+    from cerebro.engine.tables import redacted_url
+
+    assert redacted_url("postgresql://me:secret@host:5432/db") == "postgresql://me:***@host:5432/db"
+    assert redacted_url("postgresql://me@host/db") == "postgresql://me@host/db"
+    assert redacted_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_rows_only_tests_refused_before_spark_starts(tmp_path):
+    with pytest.raises(UserInputError, match=r"on Spark .* needs the rows"):
+        abtest(
+            str(tmp_path / "x.parquet"),
+            treatment="arm",
+            outcome="y",
+            engine="spark",
+            test_type="mann_whitney",
+        )

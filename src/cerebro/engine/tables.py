@@ -61,6 +61,14 @@ def _module(data: Any) -> str:
     return type(data).__module__ or ""
 
 
+def is_engine_table(data: Any) -> bool:
+    """Is `data` a table `as_table` takes (judged by its type alone, nothing imported)?"""
+    module = _module(data)
+    return isinstance(data, Bound) or module.startswith(
+        ("pyspark.sql", "sqlalchemy", "duckdb", "_duckdb")
+    )
+
+
 def as_table(data: Any, db: str | None = None) -> EngineTable | None:
     """The engine table `data` is, if it is one (Spark DataFrame, SQLAlchemy table or select –
     with `db` its database URL, or wrapped in `Bound` –, DuckDB relation); None for anything
@@ -187,11 +195,11 @@ def open_database(url: str, table: str) -> EngineTable:
         reflected = sa.Table(name, sa.MetaData(), schema=schema or None, autoload_with=engine)
     except sa.exc.NoSuchTableError:
         raise UserInputError(
-            f"table {table!r} does not exist in {_safe(url)}; check --table."
+            f"table {table!r} does not exist in {redacted_url(url)}; check --table."
         ) from None
     except (sa.exc.SQLAlchemyError, ImportError) as err:
         first = (str(err).strip().splitlines() or ["cannot connect"])[0]
-        raise UserInputError(f"cannot open {_safe(url)}: {first}; check --db.") from None
+        raise UserInputError(f"cannot open {redacted_url(url)}: {first}; check --db.") from None
     out = sqlalchemy_table(reflected, engine)
     out.close = engine.dispose
     return out
@@ -204,12 +212,13 @@ def _driver_url(url: str) -> str:
     return url
 
 
-def _safe(url: str) -> str:
-    """The URL without its password, for messages."""
+def redacted_url(url: str) -> str:
+    """The URL with its password, if any, replaced by ***, for messages and saved specs."""
     scheme, sep, rest = url.partition("://")
-    if "@" in rest:
-        rest = rest.split("@", 1)[1]
-    return f"{scheme}{sep}{rest}"
+    credentials, at, host = rest.rpartition("@")
+    if at and ":" in credentials:
+        credentials = credentials.split(":", 1)[0] + ":***"
+    return f"{scheme}{sep}{credentials}{at}{host}"
 
 
 def spark_session(master: str | None) -> Any:

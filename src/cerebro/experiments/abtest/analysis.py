@@ -425,6 +425,10 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
             result = _run_table(spec, table)
         finally:
             table.close()
+        if requested.db:  # the result's spec is shown and saved: never with a password
+            from cerebro.engine.tables import redacted_url
+
+            requested = requested.model_copy(update={"db": redacted_url(requested.db)})
         result.spec = requested
         return result
     if spec.mu is not None:

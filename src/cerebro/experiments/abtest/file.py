@@ -56,25 +56,26 @@ def engine_table(spec: ABTestSpec, data: Any) -> EngineTable | None:
     statistics need the rows."""
     from cerebro.engine import tables
 
-    table = None
-    if data is not None:
-        table = tables.as_table(data, spec.db)
-    elif spec.table and not spec.db:
+    remote = data is not None or spec.db or spec.table or spec.engine == "spark"
+    if not remote or (data is None and spec.from_summary):
+        return None
+    if data is None and spec.table and not spec.db:
         raise UserInputError("--table names a table in a database: add --db URL (or --emit-sql).")
-    elif spec.db:
-        if not spec.table:
-            raise UserInputError("--db needs --table: the table holding one row per unit.")
-        table = tables.open_database(spec.db, spec.table)
-    elif spec.engine == "spark" and spec.data is not None and not spec.from_summary:
-        table = tables.spark_file(str(spec.data), spec.spark_master)
-    if table is not None and not needs_only_moments(spec):
-        table.close()
+    if data is None and spec.db and not spec.table:
+        raise UserInputError("--db needs --table: the table holding one row per unit.")
+    if (data is None or tables.is_engine_table(data)) and not needs_only_moments(spec):
+        where = "a database table" if spec.db else "Spark" if data is None else "an engine table"
         raise UserInputError(
-            f"{table.name} is analysed from per-arm moments computed where it lives, and this "
-            "analysis needs the rows (Mann–Whitney, sequential, permutations, the hurdle model, "
-            "a one-sample test, or strata with clusters); load a sample as a DataFrame instead."
+            f"on {where} the analysis runs from per-arm moments computed where the rows are, "
+            "and this one needs the rows (Mann–Whitney, sequential, permutations, the hurdle "
+            "model, a one-sample test, or strata with clusters); load a sample as a DataFrame."
         )
-    return table
+    if data is not None:
+        return tables.as_table(data, spec.db)
+    if spec.db:
+        assert spec.table is not None
+        return tables.open_database(spec.db, spec.table)
+    return tables.spark_file(str(spec.data), spec.spark_master) if spec.data else None
 
 
 def _describe(spec: ABTestSpec) -> tuple[str, dict[str, str], list[str], list[Metric]]:

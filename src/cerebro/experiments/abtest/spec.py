@@ -255,7 +255,7 @@ class ABTestSpec(SpecBase):
         "duckdb",
         description="Where the per-arm moments of a file are computed: DuckDB in this process, "
         "or Apache Spark (`spark_master`; needs pyspark and Java 17+). Tests that need the rows "
-        "(Mann–Whitney, permutations, sequential, the hurdle model) run on DuckDB only.",
+        "(Mann–Whitney, permutations, sequential, the hurdle model) are refused on Spark.",
     )
     spark_master: str | None = Field(
         None,
