@@ -181,3 +181,36 @@ def test_rows_only_tests_refused_before_spark_starts(tmp_path):
             engine="spark",
             test_type="mann_whitney",
         )
+
+
+@pytest.fixture(scope="module")
+def daily(messy):
+    frame = messy.assign(day=np.arange(len(messy)) % 7 + 1)
+    frame.loc[60:62, "day"] = None
+    return frame
+
+
+SEQUENTIAL = [
+    {"outcome": "revenue", "test_type": "sequential", "time_column": "day"},
+    {"outcome": "converted", "test_type": "sequential", "time_column": "day", "planned_n": 300,
+     "mde": 0.1},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("options", SEQUENTIAL)
+def test_sequential_looks_on_engines_equal_frame(daily, postgres, options):
+    """Per-look moments (per arm × day, merged in time order) give the frame's sequence."""
+    import duckdb
+
+    want = abtest(daily, treatment="arm", cluster="none", **options)
+    relation = duckdb.connect().from_df(daily)
+    same_numbers(abtest(relation, treatment="arm", cluster="none", **options), want)
+    engine, _ = postgres
+    name = f"cerebro_daily_{uuid.uuid4().hex[:10]}"
+    daily.to_sql(name, engine, index=False)
+    try:
+        got = abtest(treatment="arm", db=PG_URL, table=name, cluster="none", **options)
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
+    same_numbers(got, want)

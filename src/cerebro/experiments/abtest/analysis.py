@@ -35,6 +35,7 @@ from cerebro.experiments.abtest.data import (
 from cerebro.experiments.abtest.file import (
     cluster_totals_from_file,
     engine_table,
+    looks_from_table,
     moments_from_file,
     moments_in_duckdb,
 )
@@ -452,6 +453,9 @@ def _run_table(spec: ABTestSpec, table: Any) -> Result:
         spec, notes = resolve_cluster(spec, None)
     else:
         check_model_limits(spec)
+    if spec.test_type == "sequential":
+        design, looks, units, missing_arm = looks_from_table(spec, table)
+        return _analyse(spec, design, looks, units, "rows", missing_arm, notes)
     if spec.cluster:
         design, clustered, units, missing_arm = cluster_totals_from_file(spec, table)
         unit_name = f"clusters ({spec.cluster})"

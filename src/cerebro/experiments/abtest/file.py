@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.results import Finding
 from cerebro.data.load import describe_file, load_table, require_columns, require_file_values
 from cerebro.data.units import is_none
 from cerebro.data.validate import require_bounded
@@ -34,16 +35,24 @@ if TYPE_CHECKING:
 
 
 def moments_in_duckdb(spec: ABTestSpec) -> bool:
-    """Can this spec's file be analysed from moments computed in DuckDB?"""
-    return spec.data is not None and not spec.from_summary and needs_only_moments(spec)
+    """Can this spec's file be analysed from moments computed in DuckDB? (The sequential test
+    of a file still reads its rows; on engine tables it runs from per-look moments.)"""
+    return (
+        spec.data is not None
+        and not spec.from_summary
+        and needs_only_moments(spec)
+        and spec.test_type != "sequential"
+    )
 
 
 def needs_only_moments(spec: ABTestSpec) -> bool:
-    """Is every statistic of this spec a function of per-arm (× stratum, or cluster) moments?"""
+    """Is every statistic of this spec a function of per-arm (× stratum, cluster or look)
+    moments?"""
+    clustered = bool(spec.cluster) and not is_none(spec.cluster)
     return (
-        spec.test_type not in ("mann_whitney", "sequential")
+        spec.test_type != "mann_whitney"
         and spec.bayes_model == "conjugate"  # the hurdle model's statistics are per row
-        and not (spec.cluster and spec.strata)
+        and not (clustered and (spec.strata or spec.test_type == "sequential"))
         and not spec.permutations  # re-randomising needs the rows
         and spec.mu is None
     )
@@ -67,8 +76,9 @@ def engine_table(spec: ABTestSpec, data: Any) -> EngineTable | None:
         where = "a database table" if spec.db else "Spark" if data is None else "an engine table"
         raise UserInputError(
             f"on {where} the analysis runs from per-arm moments computed where the rows are, "
-            "and this one needs the rows (Mann–Whitney, sequential, permutations, the hurdle "
-            "model, a one-sample test, or strata with clusters); load a sample as a DataFrame."
+            "and this one needs the rows (Mann–Whitney, permutations, the hurdle model, a "
+            "one-sample test, or clusters with strata or a sequential test); load a sample as a "
+            "DataFrame."
         )
     if data is not None:
         return tables.as_table(data, spec.db)
@@ -223,7 +233,7 @@ def emit_sql(spec: ABTestSpec, dialect: str) -> str:
             "--emit-sql writes per-arm summaries, and --cluster needs cluster totals; run "
             "cerebro abtest --db URL --table T --cluster C to compute them in the database."
         )
-    if not needs_only_moments(spec):
+    if not needs_only_moments(spec) or spec.test_type == "sequential":
         raise UserInputError(
             "this analysis needs the rows (Mann–Whitney, sequential, permutations, the hurdle "
             "model or a one-sample test), which a summary table does not hold; drop --emit-sql."
@@ -231,3 +241,67 @@ def emit_sql(spec: ABTestSpec, dialect: str) -> str:
     assert spec.treatment is not None
     columns = [c for t in spec.outcome for c in Metric.parse(t).columns] + spec.covariates
     return transpile(summary_sql(spec.treatment, spec.strata, columns), dialect, spec.table) + ";"
+
+
+def looks_from_table(
+    spec: ABTestSpec, table: EngineTable
+) -> tuple[Design, list[Any], dict[str, float], int]:
+    """The sequential test's cumulative per-arm moments by look, from per (arm, time) moments
+    computed where the rows are and merged in time order with Chan's update."""
+    from cerebro.engine.sql_moments import finish_moments, moments_sql
+    from cerebro.experiments.abtest.sequential import LookMoments
+    from cerebro.experiments.moments import Moments
+
+    assert spec.treatment is not None and spec.time_column is not None
+    _, metrics = _describe_table(spec, table)
+    wanted = [[m.numerator] for m in metrics]
+    time = spec.time_column
+    result = table.query(moments_sql(spec.treatment, [time], wanted))
+    moments = finish_moments(result, spec.treatment, [time], wanted)
+    design = encode_design(moments.groups, spec.model_copy(update={"strata": []}))
+    stamps = moments.groups[time]
+    times = sorted({t for t in stamps if t is not None})
+    look = np.array([times.index(t) if t is not None else -1 for t in stamps])
+    k, arms = len(times), len(design.arms)
+    outcomes = []
+    with_arm = design.codes >= 0
+    for metric, summary in zip(metrics, moments.summaries, strict=True):
+        name = metric.numerator
+        n, mean, var = np.zeros((k, arms)), np.full((k, arms), np.nan), np.full((k, arms), np.nan)
+        for a in range(arms):
+            running = Moments(0.0, np.zeros(1), np.zeros((1, 1)))
+            for t in range(k):
+                for i in np.flatnonzero((design.codes == a) & (look == t)):
+                    m = summary["n"][i]
+                    if m > 0:
+                        part = Moments(m, np.array([summary[f"{name}_mean"][i]]),
+                                       np.array([[summary[f"{name}_var"][i] * (m - 1)]]))  # fmt: skip
+                        running = part if running.n == 0 else running.merge(part)
+                n[t, a] = running.n
+                if running.n > 0:
+                    mean[t, a] = running.mean[0]
+                if running.n > 1:
+                    var[t, a] = running.comoment[0, 0] / (running.n - 1)
+        p, count = mean[-1] if k else np.array([]), n[-1] if k else np.array([])
+        binary = bool(k) and bool(
+            np.all((p >= 0) & (p <= 1))
+            and np.allclose(var[-1] * (count - 1), count * p * (1 - p), rtol=1e-9, atol=1e-9)
+        )
+        findings = []
+        complete = int(summary["n"][with_arm].sum())
+        dropped = int(moments.groups["rows"][with_arm].sum()) - complete
+        if dropped:
+            findings.append(
+                Finding(
+                    "warning",
+                    "dropped_missing",
+                    f"{metric.name}: dropped {dropped:,} rows with a missing outcome or {time!r}.",
+                )
+            )
+        shown = [t if isinstance(t, int | float | str) else str(t) for t in times]
+        outcomes.append(
+            LookMoments(metric, list(design.arms), shown, n, mean, var, findings, binary)
+        )
+    rows = moments.groups["rows"].astype(float)
+    units = {a: float(rows[design.codes == i].sum()) for i, a in enumerate(design.arms)}
+    return design, outcomes, units, moments.missing_treatment
