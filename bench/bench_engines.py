@@ -1,6 +1,7 @@
 """DuckDB vs Spark (local) vs pandas + scipy on a generated Parquet A/B experiment.
 
 Usage: python bench/bench_engines.py --rows 10000000 [--runs 3] [--dir /tmp/x] [--no-spark]
+       [--no-pandas]
 
 The experiment: two arms, a revenue outcome and a pre-period covariate (CUPED), written as
 Parquet in row groups of 1M rows (seed 0). Each round runs, in fresh processes and in turn
@@ -111,6 +112,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--dir", default=None)
     parser.add_argument("--no-spark", action="store_true")
+    parser.add_argument(
+        "--no-pandas", action="store_true", help="skip pandas (it needs ~150 bytes a row)"
+    )
     args = parser.parse_args()
     work = Path(args.dir or tempfile.mkdtemp(prefix="cerebro-engines-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -123,7 +127,9 @@ def main() -> None:
     py = sys.executable
     cli = [py, "-m", "cerebro.cli.main", "abtest", str(path), "-t", "arm", "-y", "revenue"]
     cli += ["--covariates", "pre_revenue", "--cluster", "none", "--json"]
-    commands = {"duckdb": cli, "pandas+scipy": [py, "-c", PANDAS, str(path)]}
+    commands = {"duckdb": cli}
+    if not args.no_pandas:
+        commands["pandas+scipy"] = [py, "-c", PANDAS, str(path)]
     if not args.no_spark:
         commands["spark local"] = [*cli, "--engine", "spark"]
     times: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
