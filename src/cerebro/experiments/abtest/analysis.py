@@ -328,7 +328,8 @@ def _load(spec: ABTestSpec, data: pd.DataFrame | None) -> pd.DataFrame:
     if data is None:
         if spec.data is None:
             raise UserInputError(
-                "no data: pass a DataFrame or set 'data' to a file path in the spec."
+                "no data: give a data file (a DataFrame in Python), or a database table with "
+                "--db URL --table NAME."
             )
         if spec.from_summary:
             return load_table(spec.data)
@@ -337,7 +338,8 @@ def _load(spec: ABTestSpec, data: pd.DataFrame | None) -> pd.DataFrame:
 
     if not isinstance(data, pd.DataFrame):
         raise UserInputError(
-            f"data must be a pandas DataFrame or a file path, not {type(data).__name__}."
+            f"data must be a pandas or Spark DataFrame, a SQLAlchemy table or select (with db=), "
+            f"a DuckDB relation or a file path, not {type(data).__name__}."
         )
     return data
 
