@@ -85,3 +85,18 @@ def test_spark_panel_totals(spark):
     frame = events()
     data = spark.createDataFrame(frame.astype(object).where(frame.notna(), None))
     check(panel_totals(data, "geo", "ts", ["revenue", "orders"], "week"), expected(frame, "week"))
+
+
+def test_emitted_spark_sql_feeds_from_summary(spark, tmp_path):
+    """`--emit-sql --dialect spark` run by Spark SQL gives the --from-summary table whose
+    analysis equals the direct run's."""
+    from conftest import make_ab
+    from test_emit_sql import emitted, same_numbers_without_srm, summary_result
+
+    ab = make_ab()
+    spark.createDataFrame(ab).createOrReplaceTempView("events")
+    options = {"outcome": "revenue/sessions", "covariates": ["pre_revenue"]}
+    result = spark.sql(emitted("spark", "events", options).rstrip().rstrip(";"))
+    rows = [tuple(r) for r in result.collect()]
+    got = summary_result(rows, result.columns, tmp_path, options)
+    same_numbers_without_srm(got, abtest(ab, treatment="arm", **options))
