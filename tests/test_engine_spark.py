@@ -100,3 +100,19 @@ def test_emitted_spark_sql_feeds_from_summary(spark, tmp_path):
     rows = [tuple(r) for r in result.collect()]
     got = summary_result(rows, result.columns, tmp_path, options)
     same_numbers_without_srm(got, abtest(ab, treatment="arm", **options))
+
+
+def test_spark_finds_the_repeated_unit(spark):
+    """User × day rows on Spark: the repeated-unit check runs as Spark SQL and clusters."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(11)
+    users, days = 200, 4
+    user = np.repeat(np.arange(users), days)
+    arm = np.where(rng.random(users) < 0.5, "control", "treatment")[user]
+    y = rng.normal(0, 1, users)[user] + rng.normal(0, 1, users * days)
+    frame = pd.DataFrame({"user_id": user, "arm": arm, "y": y})
+    want = abtest(frame, treatment="arm", outcome="y")
+    assert "repeated_units" in {f.code for f in want.findings}
+    same_numbers(abtest(spark.createDataFrame(frame), treatment="arm", outcome="y"), want)

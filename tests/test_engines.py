@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from cerebro.core.errors import UserInputError
@@ -210,6 +211,33 @@ def test_sequential_looks_on_engines_equal_frame(daily, postgres, options):
     daily.to_sql(name, engine, index=False)
     try:
         got = abtest(treatment="arm", db=PG_URL, table=name, cluster="none", **options)
+    finally:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
+    same_numbers(got, want)
+
+
+def test_repeated_unit_detected_on_engines(postgres):
+    """User × day rows: the engines find the repeating user id, as the frame path does, and
+    cluster on it (same warning, same cluster-robust numbers)."""
+    import duckdb
+
+    rng = np.random.default_rng(11)
+    users, days = 300, 5
+    user = np.repeat(np.arange(users), days)
+    arm = np.where(rng.random(users) < 0.5, "control", "treatment")[user]
+    y = rng.normal(0, 1, users)[user] + rng.normal(0, 1, users * days) + 0.2 * (arm == "treatment")
+    frame = pd.DataFrame(
+        {"user_id": user, "arm": arm, "y": y, "day": np.tile(np.arange(days), users)}
+    )
+    want = abtest(frame, treatment="arm", outcome="y")
+    assert "repeated_units" in {f.code for f in want.findings}
+    same_numbers(abtest(duckdb.connect().from_df(frame), treatment="arm", outcome="y"), want)
+    engine, _ = postgres
+    name = f"cerebro_units_{uuid.uuid4().hex[:10]}"
+    frame.to_sql(name, engine, index=False)
+    try:
+        got = abtest(treatment="arm", outcome="y", db=PG_URL, table=name)
     finally:
         with engine.begin() as connection:
             connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')

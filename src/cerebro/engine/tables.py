@@ -37,14 +37,20 @@ class EngineTable:
     run: Any  # (sql text) -> list of result rows
     close: Any = field(default=lambda: None)
 
-    def query(self, sql: str) -> list[list[Any]]:
-        """Run a `sql_moments` query (DuckDB dialect) here; the result's columns."""
+    kinds: dict[str, str] = field(default_factory=dict)  # name → 'integer', 'text' or 'other'
+
+    def rows(self, sql: str) -> list[Any]:
+        """Run a query written in DuckDB's dialect reading `SOURCE` here; its rows."""
         text = transpile(sql, self.dialect, self.source)
         try:
-            rows = self.run(text)
+            return list(self.run(text))
         except Exception as err:  # each engine raises its own error types
             first = (str(err).strip().splitlines() or ["query failed"])[0]
             raise UserInputError(f"cannot summarise {self.name}: {first}") from None
+
+    def query(self, sql: str) -> list[list[Any]]:
+        """Run a `sql_moments` query (DuckDB dialect) here; the result's columns."""
+        rows = self.rows(sql)
         width = len(rows[0]) if rows else 0
         return [[row[i] for row in rows] for i in range(width)]
 
@@ -100,7 +106,15 @@ def spark_table(frame: Any, name: str = "the Spark DataFrame") -> EngineTable:
     def close() -> None:
         session.catalog.dropTempView(view)
 
-    return EngineTable(name, numeric, "spark", view, run, close)
+    kinds = {
+        f.name: "integer"
+        if isinstance(f.dataType, T.IntegralType)
+        else "text"
+        if isinstance(f.dataType, T.StringType)
+        else "other"
+        for f in frame.schema
+    }
+    return EngineTable(name, numeric, "spark", view, run, close, kinds)
 
 
 _SQLALCHEMY_DIALECTS = {
@@ -143,12 +157,21 @@ def sqlalchemy_table(selectable: Any, bind: Any = None) -> EngineTable:
         columns = selectable.selected_columns
         name = "the SQL query"
     numeric = {c.name: _numeric(c.type) for c in columns}
+    kinds = {c.name: _kind(c.type) for c in columns}
 
     def run(sql: str) -> list[Any]:
         with bind.connect() as connection:
             return [tuple(r) for r in connection.exec_driver_sql(sql).fetchall()]
 
-    return EngineTable(name, numeric, dialect, source, run)
+    return EngineTable(name, numeric, dialect, source, run, kinds=kinds)
+
+
+def _kind(kind: Any) -> str:
+    try:
+        python = kind.python_type
+    except NotImplementedError:
+        return "other"
+    return "integer" if python is int else "text" if python is str else "other"
 
 
 def _numeric(kind: Any) -> bool:
@@ -172,11 +195,18 @@ def duckdb_table(relation: Any) -> EngineTable:
     view = f"cerebro_source_{next(_VIEWS)}"
     described = relation.types
     numeric = {c: _duckdb_numeric(str(t)) for c, t in zip(relation.columns, described, strict=True)}
+    kinds = {c: _duckdb_kind(str(t)) for c, t in zip(relation.columns, described, strict=True)}
 
     def run(sql: str) -> list[Any]:
         return relation.query(view, sql).fetchall()
 
-    return EngineTable("the DuckDB relation", numeric, "duckdb", view, run)
+    return EngineTable("the DuckDB relation", numeric, "duckdb", view, run, kinds=kinds)
+
+
+def _duckdb_kind(kind: str) -> str:
+    from cerebro.data.units import duckdb_kind
+
+    return duckdb_kind(kind)
 
 
 def _duckdb_numeric(kind: str) -> bool:

@@ -353,8 +353,18 @@ def _role_columns(spec: ABTestSpec, columns: list[str]) -> set[str]:
     return set(needed_columns(spec, columns))
 
 
-def _find_unit(spec: ABTestSpec, data: pd.DataFrame | None) -> RepeatedUnit | None:
+def _find_unit(
+    spec: ABTestSpec, data: pd.DataFrame | None, table: Any = None
+) -> RepeatedUnit | None:
     """The repeating unit id of the data, if any (rule: `cerebro.data.units`)."""
+    if table is not None:
+        from cerebro.data.units import unit_in_table
+        from cerebro.engine.sql_moments import SOURCE
+
+        if spec.treatment not in table.columns:
+            return None
+        exclude = _role_columns(spec, list(table.columns))
+        return unit_in_table(table.rows, table.kinds, spec.treatment, exclude, SOURCE)
     if data is None:
         from pathlib import Path
 
@@ -372,7 +382,7 @@ def _find_unit(spec: ABTestSpec, data: pd.DataFrame | None) -> RepeatedUnit | No
 
 
 def resolve_cluster(
-    spec: ABTestSpec, data: pd.DataFrame | None
+    spec: ABTestSpec, data: pd.DataFrame | None, table: Any = None
 ) -> tuple[ABTestSpec, list[Finding]]:
     """The spec the analysis runs with: `--cluster none` removed, or a detected unit id used.
 
@@ -390,9 +400,9 @@ def resolve_cluster(
         check_model_limits(spec)
         return spec, [note]
     check_model_limits(spec)
-    if spec.cluster or spec.from_summary or (data is None and spec.data is None):
+    if spec.cluster or spec.from_summary or (data is None and spec.data is None and table is None):
         return spec, []
-    unit = _find_unit(spec, data)
+    unit = _find_unit(spec, data, table)
     if unit is None:
         return spec, []
     column, kind = unit.column, spec.test_type
@@ -448,13 +458,9 @@ def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
 
 
 def _run_table(spec: ABTestSpec, table: Any) -> Result:
-    """The analysis of an engine table (`cerebro.engine.tables`) from the moments it computes;
-    no repeated-unit detection there: name the unit with --cluster."""
-    notes: list[Finding] = []
-    if is_none(spec.cluster):
-        spec, notes = resolve_cluster(spec, None)
-    else:
-        check_model_limits(spec)
+    """The analysis of an engine table (`cerebro.engine.tables`) from the moments it computes,
+    after the repeated-unit check (its queries run on the engine too)."""
+    spec, notes = resolve_cluster(spec, None, table)
     if spec.test_type == "sequential":
         design, looks, units, missing_arm = looks_from_table(spec, table)
         return _analyse(spec, design, looks, units, "rows", missing_arm, notes)
