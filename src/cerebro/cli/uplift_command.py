@@ -15,6 +15,7 @@ import typer
 
 from cerebro.cli.common import staged_path, status, stderr, user_errors
 from cerebro.cli.spec_options import spec_command
+from cerebro.core.errors import UserInputError
 from cerebro.uplift.spec import UpliftSpec
 
 
@@ -35,7 +36,20 @@ def register(app: typer.Typer) -> None:
         model_file: Path = typer.Argument(..., help="A model saved by cerebro uplift --save."),
         data: Path = typer.Argument(..., help="New rows to score (CSV, Parquet or JSON)."),
         output: Path | None = typer.Option(
-            None, "--output", "-o", help="Write the predictions here (CSV); default: stdout."
+            None,
+            "--output",
+            "-o",
+            help="Write the predictions here (CSV; with --engine spark a Parquet directory of "
+            "the input's columns and the predictions); default: stdout.",
+        ),
+        engine: str = typer.Option(
+            "duckdb",
+            "--engine",
+            help="duckdb (read into this process) or spark: the executors score their "
+            "partitions and write --output; no row reaches the driver (docs/engines.md).",
+        ),
+        spark_master: str | None = typer.Option(
+            None, "--spark-master", help="Spark master URL for --engine spark (default local[*])."
         ),
     ) -> None:
         """Score new rows with a saved uplift model: `cate` (or `cate_<arm>` per arm and
@@ -43,6 +57,18 @@ def register(app: typer.Typer) -> None:
         left empty."""
         from cerebro.data.load import load_table
         from cerebro.uplift.model_file import load_model
+
+        if engine not in ("duckdb", "spark"):
+            raise UserInputError(f"--engine {engine!r} is not duckdb or spark.")
+        if engine == "spark":
+            if output is None:
+                raise UserInputError("--engine spark writes its scores to --output (a directory).")
+            from cerebro.uplift.spark_score import score_file
+
+            with status(f"scoring {data.name} on Spark …"):
+                score_file(model_file, data, output, spark_master)
+            stderr.print(f"[dim]wrote the scores to {output} (Parquet)[/dim]")
+            return
 
         fitted = load_model(model_file)
         names = [f.name for f in fitted.encoding.features]

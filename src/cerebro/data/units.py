@@ -304,3 +304,76 @@ def collapse_units(
     out = grouped[kept].first() if kept else values.to_frame().iloc[:, :0]
     out[outcome] = values
     return out.reset_index(), dropped
+
+
+def duckdb_kind(kind: str) -> str:
+    """A DuckDB column type as `unit_in_table` reads it: 'integer', 'text' or 'other'."""
+    base = kind.upper().split("(")[0]
+    return "integer" if base in _INTEGER_TYPES else "text" if base in _TEXT_TYPES else "other"
+
+
+def unit_in_table(
+    run: Any, kinds: dict[str, str], treatment: str, exclude: set[str], source: str
+) -> RepeatedUnit | None:
+    """The same rule computed by any SQL engine (`cerebro.engine.tables`): `run` executes a
+    query written in DuckDB's dialect that reads `source` (the engine's placeholder table) and
+    returns its rows; `kinds` says which columns are 'integer' or 'text'. The queries are those
+    of `unit_in_file`, with FILTER written as CASE so that every dialect has it."""
+    candidates = [
+        c
+        for c, kind in kinds.items()
+        if c not in exclude and c != treatment and kind in ("integer", "text")
+    ]
+    if candidates:
+        head = f"(SELECT * FROM {source} LIMIT {PREFILTER_ROWS}) AS head"
+        stats = _table_stats(run(_stats_query(head, treatment, candidates)), candidates)
+        candidates = [s.column for s in stats if s.mixed == 0]
+    if not candidates:
+        return None
+    return _choose(_table_stats(run(_stats_query(source, treatment, candidates)), candidates))
+
+
+def _stats_query(source: str, treatment: str, candidates: list[str]) -> str:
+    from cerebro.engine.duckdb_moments import sql_identifier
+
+    t = sql_identifier(treatment)
+    sets = ", ".join(f"({sql_identifier(c)})" for c in candidates)
+    which = " ".join(
+        f"WHEN GROUPING({sql_identifier(c)}) = 0 THEN {i}" for i, c in enumerate(candidates)
+    )
+    present = " ".join(
+        f"WHEN GROUPING({sql_identifier(c)}) = 0 AND {sql_identifier(c)} IS NOT NULL THEN 1"
+        for c in candidates
+    )
+    return f"""
+        WITH per_value AS (
+            SELECT CASE {which} END AS col, CASE {present} ELSE 0 END AS present,
+                   min({t}) AS lo, CASE WHEN min({t}) <> max({t}) THEN 1 ELSE 0 END AS mixed,
+                   count(*) AS n
+            FROM {source} WHERE {t} IS NOT NULL
+            GROUP BY GROUPING SETS ({sets})
+        )
+        SELECT col, lo, count(*), count(CASE WHEN n > 1 THEN 1 END),
+               count(CASE WHEN mixed = 1 THEN 1 END), sum(n)
+        FROM per_value WHERE present = 1 GROUP BY col, lo"""
+
+
+def _table_stats(rows: list[Any], candidates: list[str]) -> list[ColumnRepeats]:
+    by_column: dict[int, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        by_column.setdefault(int(row[0]), []).append(tuple(row[1:]))
+    stats = []
+    for i, groups in by_column.items():
+        total = sum(int(g[4]) for g in groups)
+        stats.append(
+            ColumnRepeats(
+                candidates[i],
+                total,
+                sum(int(g[1]) for g in groups),
+                sum(int(g[2]) for g in groups),
+                sum(int(g[3]) for g in groups),
+                tuple(int(g[1]) for g in groups),
+                max(int(g[4]) for g in groups) / total,
+            )
+        )
+    return stats

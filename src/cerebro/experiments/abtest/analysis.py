@@ -34,6 +34,8 @@ from cerebro.experiments.abtest.data import (
 )
 from cerebro.experiments.abtest.file import (
     cluster_totals_from_file,
+    engine_table,
+    looks_from_table,
     moments_from_file,
     moments_in_duckdb,
 )
@@ -326,7 +328,8 @@ def _load(spec: ABTestSpec, data: pd.DataFrame | None) -> pd.DataFrame:
     if data is None:
         if spec.data is None:
             raise UserInputError(
-                "no data: pass a DataFrame or set 'data' to a file path in the spec."
+                "no data: give a data file (a DataFrame in Python), or a database table with "
+                "--db URL --table NAME."
             )
         if spec.from_summary:
             return load_table(spec.data)
@@ -335,7 +338,8 @@ def _load(spec: ABTestSpec, data: pd.DataFrame | None) -> pd.DataFrame:
 
     if not isinstance(data, pd.DataFrame):
         raise UserInputError(
-            f"data must be a pandas DataFrame or a file path, not {type(data).__name__}."
+            f"data must be a pandas or Spark DataFrame, a SQLAlchemy table or select (with db=), "
+            f"a DuckDB relation or a file path, not {type(data).__name__}."
         )
     return data
 
@@ -349,8 +353,18 @@ def _role_columns(spec: ABTestSpec, columns: list[str]) -> set[str]:
     return set(needed_columns(spec, columns))
 
 
-def _find_unit(spec: ABTestSpec, data: pd.DataFrame | None) -> RepeatedUnit | None:
+def _find_unit(
+    spec: ABTestSpec, data: pd.DataFrame | None, table: Any = None
+) -> RepeatedUnit | None:
     """The repeating unit id of the data, if any (rule: `cerebro.data.units`)."""
+    if table is not None:
+        from cerebro.data.units import unit_in_table
+        from cerebro.engine.sql_moments import SOURCE
+
+        if spec.treatment not in table.columns:
+            return None
+        exclude = _role_columns(spec, list(table.columns))
+        return unit_in_table(table.rows, table.kinds, spec.treatment, exclude, SOURCE)
     if data is None:
         from pathlib import Path
 
@@ -368,7 +382,7 @@ def _find_unit(spec: ABTestSpec, data: pd.DataFrame | None) -> RepeatedUnit | No
 
 
 def resolve_cluster(
-    spec: ABTestSpec, data: pd.DataFrame | None
+    spec: ABTestSpec, data: pd.DataFrame | None, table: Any = None
 ) -> tuple[ABTestSpec, list[Finding]]:
     """The spec the analysis runs with: `--cluster none` removed, or a detected unit id used.
 
@@ -386,9 +400,9 @@ def resolve_cluster(
         check_model_limits(spec)
         return spec, [note]
     check_model_limits(spec)
-    if spec.cluster or spec.from_summary or (data is None and spec.data is None):
+    if spec.cluster or spec.from_summary or (data is None and spec.data is None and table is None):
         return spec, []
-    unit = _find_unit(spec, data)
+    unit = _find_unit(spec, data, table)
     if unit is None:
         return spec, []
     column, kind = unit.column, spec.test_type
@@ -418,6 +432,24 @@ def resolve_cluster(
 def run_abtest(spec: ABTestSpec, data: pd.DataFrame | None = None) -> Result:
     """Analyse an A/B/n test as `spec` describes (the runner every face calls)."""
     requested = spec
+    table = engine_table(spec, data)
+    if table is not None:
+        if spec.by:
+            table.close()
+            raise UserInputError(
+                "--by analyses each segment's rows, which stay in the engine; drop --by, or run "
+                "one analysis per segment with a filtered table."
+            )
+        try:
+            result = _run_table(_with_guardrail_outcomes(spec), table)
+        finally:
+            table.close()
+        if requested.db:  # the result's spec is shown and saved: never with a password
+            from cerebro.engine.tables import redacted_url
+
+            requested = requested.model_copy(update={"db": redacted_url(requested.db)})
+        result.spec = requested
+        return result
     if spec.mu is not None:
         from cerebro.experiments.abtest.one_sample import one_sample_analysis
 
@@ -463,6 +495,21 @@ def _add_segments(result: Result, spec: ABTestSpec, data: pd.DataFrame | None) -
     )
     result.estimates.extend(segments.segment_estimates(rows))
     result.tables["segments"] = {k: [r.get(k) for r in rows] for k in rows[0]}
+
+
+def _run_table(spec: ABTestSpec, table: Any) -> Result:
+    """The analysis of an engine table (`cerebro.engine.tables`) from the moments it computes,
+    after the repeated-unit check (its queries run on the engine too)."""
+    spec, notes = resolve_cluster(spec, None, table)
+    if spec.test_type == "sequential":
+        design, looks, units, missing_arm = looks_from_table(spec, table)
+        return _analyse(spec, design, looks, units, "rows", missing_arm, notes)
+    if spec.cluster:
+        design, clustered, units, missing_arm = cluster_totals_from_file(spec, table)
+        unit_name = f"clusters ({spec.cluster})"
+        return _analyse(spec, design, clustered, units, unit_name, missing_arm, notes)
+    design, summaries, units, missing_arm = moments_from_file(spec, table)
+    return _analyse(spec, design, summaries, units, "rows", missing_arm, notes)
 
 
 def _run(spec: ABTestSpec, data: pd.DataFrame | None, notes: list[Finding]) -> Result:

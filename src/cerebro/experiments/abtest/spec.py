@@ -13,7 +13,7 @@ from typing import Any, Literal
 from pydantic import AliasChoices, Field, field_validator, model_validator
 
 from cerebro.core.errors import UserInputError
-from cerebro.core.spec import SpecBase, cli, data_file, face_hints, split_list
+from cerebro.core.spec import SpecBase, cli, face_hints, split_list
 from cerebro.experiments.sequential.spec import Rho
 
 TestType = Literal[
@@ -79,11 +79,15 @@ class ABTestSpec(SpecBase):
         description="A name for this test, shown in the output.",
         json_schema_extra=cli(flag="--name"),
     )
-    data: str | None = data_file(
-        "One row per unit, or several rows per unit with a unit id (or per arm with "
-        "`from_summary`).",
-        help="CSV, Parquet or JSON: one row per unit, or several rows per unit with a unit "
-        "id (or per arm with `from_summary`).",
+    data: str | None = Field(
+        None,
+        description="One row per unit, or several rows per unit with a unit id (or per arm "
+        "with `from_summary`); left out with `db` and `table`.",
+        json_schema_extra=cli(
+            argument=True,
+            help="CSV, Parquet or JSON: one row per unit, or several rows per unit with a unit "
+            "id (or per arm with `from_summary`); left out with `db` and `table`.",
+        ),
     )
     treatment: str | None = Field(
         None,
@@ -271,6 +275,26 @@ class ABTestSpec(SpecBase):
         "test, Wilson interval).",
     )
 
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb",
+        description="Where the per-arm moments of a file are computed: DuckDB in this process, "
+        "or Apache Spark (`spark_master`; needs pyspark and Java 17+). Tests that need the rows "
+        "(Mann–Whitney, permutations, sequential, the hurdle model) are refused on Spark.",
+    )
+    spark_master: str | None = Field(
+        None,
+        description="Spark master URL for `engine` spark, e.g. spark://host:7077 (default "
+        "local[*]: every core of this machine).",
+    )
+    db: str | None = Field(
+        None,
+        description="SQLAlchemy URL of the database holding the rows, e.g. "
+        "postgresql://host/db, with `table`: the database computes the per-arm moments.",
+    )
+    table: str | None = Field(
+        None, description="Table (or schema.table) in `db` holding one row per unit."
+    )
+
     @field_validator("control", mode="before")
     @classmethod
     def _control_text(cls, value: Any) -> Any:
@@ -424,6 +448,12 @@ class ABTestSpec(SpecBase):
                 f"--permutations re-randomises a frequentist test; --type {self.test_type} has "
                 "its own inference: drop --permutations or choose a frequentist --type"
             )
+        if self.db and (self.data or self.engine != "duckdb"):
+            raise ValueError(
+                "--db reads the rows from a database table; drop the data file and --engine"
+            )
+        if self.spark_master and self.engine != "spark":
+            raise ValueError("--spark-master needs --engine spark")
         if self.permutations and self.from_summary:
             raise ValueError(
                 "--permutations re-randomises rows, and --from-summary has none; give the "
