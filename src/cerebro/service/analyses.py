@@ -134,7 +134,16 @@ def submit_analysis(
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> Any:
-    job = prepare(session, who, settings, body.spec, body.dataset_id, body.experiment_id,
+    return submit(session, who, settings, request, body, body.spec)
+
+
+def submit(
+    session: Session, who: Principal, settings: Settings, request: Request, body: Any,
+    spec: dict[str, Any],
+) -> Any:  # fmt: skip
+    """Validate `spec` for the request `body` (its dataset, experiment and time limit) and queue
+    it once per idempotency key: the one submission path of every route that starts a job."""
+    job = prepare(session, who, settings, spec, body.dataset_id, body.experiment_id,
                   body.time_limit)  # fmt: skip
 
     def create() -> tuple[int, dict[str, Any]]:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cerebro.service.analyses import analysis_view, enqueue, prepare
+from cerebro.service.analyses import enqueue, prepare, submit
 from cerebro.service.config import Settings
 from cerebro.service.deps import (
     Require,
@@ -75,13 +75,7 @@ def treatment_effect(
     session: Session = Depends(get_session),
     settings: Settings = Depends(get_settings),
 ) -> Any:
-    job = prepare(session, who, settings, body.spec(body.method), body.dataset_id,
-                  body.experiment_id, body.time_limit)  # fmt: skip
-
-    def create() -> tuple[int, dict[str, Any]]:
-        return 202, analysis_view(enqueue(session, who, settings, job))
-
-    return create_once(session, who, request, request_hash(body.model_dump(mode="json")), create)
+    return submit(session, who, settings, request, body, body.spec(body.method))
 
 
 def comparison(session: Session, who: Principal, group: str) -> dict[str, Any]:
