@@ -67,3 +67,26 @@ def pre_treatment_columns(frame: Any, exclude: list[str]) -> tuple[list[str], di
         else:
             chosen.append(name)
     return chosen, skipped
+
+
+def adjustment_columns(
+    frame: Any, treatment: str, outcome: str, verb: str
+) -> tuple[list[str], str]:
+    """The columns to adjust for when none are named (`pre_treatment_columns`) and the warning
+    that says which were chosen, which were left out and why, and the flag that overrides it;
+    one sentence when none is left."""
+    from cerebro.core.errors import UserInputError
+
+    chosen, skipped = pre_treatment_columns(frame, [treatment, outcome])
+    if not chosen:
+        raise UserInputError(
+            "no column is left to adjust for besides the treatment and outcome; name the "
+            "confounders (e.g. --confounders age,income)."
+        )
+    left = "; ".join(f"{name} ({why})" for name, why in skipped.items())
+    message = (
+        f"{verb} every column judged pre-treatment: {', '.join(chosen)}"
+        + (f"; left out {left}" if left else "")
+        + " – check none is affected by the treatment, and override with --confounders."
+    )
+    return chosen, message

@@ -376,26 +376,14 @@ def _with_inferred_covariates(
     """`--method psm` with no `--confounders`: match on every column judged pre-treatment
     (`data.roles.pre_treatment_columns`: never the treatment, outcome, ids, dates, constants,
     free text or columns named like post-treatment ones), said in a warning."""
-    from cerebro.data.roles import pre_treatment_columns
+    from cerebro.data.roles import adjustment_columns
 
     if frame is None:
         if spec.data is None:
             raise UserInputError("no data: pass a DataFrame or set 'data' to a file path.")
         frame = load_table(spec.data)
-    chosen, skipped = pre_treatment_columns(frame, [spec.treatment, spec.outcome])
-    if not chosen:
-        raise UserInputError(
-            "--method psm found no column to match on besides the treatment and outcome; name "
-            "the confounders (e.g. --confounders age,income)."
-        )
-    left = "; ".join(f"{name} ({why})" for name, why in skipped.items())
-    note = Finding(
-        "warning",
-        "inferred_role",
-        f"matched on every column judged pre-treatment: {', '.join(chosen)}"
-        + (f"; left out {left}" if left else "")
-        + " – check none is affected by the treatment, and override with --confounders.",
-    )
+    chosen, message = adjustment_columns(frame, spec.treatment, spec.outcome, "matched on")
+    note = Finding("warning", "inferred_role", message)
     return spec.model_copy(update={"confounders": chosen}), frame, [note]
 
 

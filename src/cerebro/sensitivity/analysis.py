@@ -79,26 +79,14 @@ def _with_inferred_confounders(
     """No `--confounders` (the users' `cerebro sensitivity data.csv --treatment campaign
     --outcome sales --unobserved-confounder-strength 0.3`): adjust for every column judged
     pre-treatment (`data.roles.pre_treatment_columns`), said in a warning naming the override."""
-    from cerebro.data.roles import pre_treatment_columns
+    from cerebro.data.roles import adjustment_columns
 
     if frame is None:
         if spec.data is None:
             raise UserInputError("no data: pass a DataFrame or give the data file.")
         frame = load_table(spec.data)
-    chosen, skipped = pre_treatment_columns(frame, [spec.treatment, spec.outcome])
-    if not chosen:
-        raise UserInputError(
-            "no column is left to adjust for besides the treatment and outcome; name the "
-            "confounders (e.g. --confounders age,income)."
-        )
-    left = "; ".join(f"{name} ({why})" for name, why in skipped.items())
-    note = Finding(
-        "warning",
-        "inferred_role",
-        f"adjusted for every column judged pre-treatment: {', '.join(chosen)}"
-        + (f"; left out {left}" if left else "")
-        + " – check none is affected by the treatment, and override with --confounders.",
-    )
+    chosen, message = adjustment_columns(frame, spec.treatment, spec.outcome, "adjusted for")
+    note = Finding("warning", "inferred_role", message)
     return spec.model_copy(update={"confounders": chosen}), frame, note
 
 
