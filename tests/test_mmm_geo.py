@@ -30,7 +30,6 @@ def geo_spec(**extra):
         "controls": ["price", "promo"],
         "geo_column": "geo",
         "population_column": "population",
-        "seasonality": "52:1",
         "chains": 2,
         "draws": 300,
         "warmup": 300,

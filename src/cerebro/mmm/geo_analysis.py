@@ -42,7 +42,8 @@ def fit_geo_posterior(spec: MMMSpec, data: GeoData) -> tuple[GeoPosterior, Any]:
     from cerebro.mmm.posterior import ModelForm
 
     form = ModelForm(spec.adstock, spec.saturation, spec.l_max, spec.normalize, spec.likelihood)
-    inputs = geo_inputs(data, spec.geo_pooling)
+    lags = spec.l_max + (spec.adstock == "weibull_cdf")  # the Weibull CDF kernel has l_max + 1
+    inputs = geo_inputs(data, spec.geo_pooling, lags)
     if spec.inference == "svi":
         fit = fit_geo_svi(form, inputs, steps=spec.svi_steps, draws=spec.draws, seed=spec.seed)
         chains = 1

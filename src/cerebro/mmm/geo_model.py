@@ -53,9 +53,19 @@ class GeoInputs:
     centre: np.ndarray  # (G,)
     median: np.ndarray  # prior median effect per channel (C,)
     pooled: bool = True
+    shifted: np.ndarray | None = None  # x shifted by 0 … L − 1 weeks (L, T, G, C)
 
 
-def geo_inputs(data: GeoData, pooling: str = "partial") -> GeoInputs:
+def shifted_lags(x: np.ndarray, lags: int) -> np.ndarray:
+    """x (T, …) shifted l weeks later for l = 0 … lags − 1 (zeros before the first week)."""
+    lags = min(lags, len(x))
+    return np.stack([np.concatenate([np.zeros((lag, *x.shape[1:])), x[: len(x) - lag]])
+                     for lag in range(lags)])  # fmt: skip
+
+
+def geo_inputs(data: GeoData, pooling: str = "partial", lags: int | None = None) -> GeoInputs:
+    """The model's arrays; `lags` (the adstock's number of weights) precomputes the shifted
+    spend the model's adstock reads."""
     n = data.first.n_fit
     x = np.stack([p.spend_scaled() for p in data.parts], axis=1)
     features = np.stack([p.baseline_features() for p in data.parts], axis=1)
@@ -69,14 +79,24 @@ def geo_inputs(data: GeoData, pooling: str = "partial") -> GeoInputs:
         centre=y.mean(axis=0),
         median=MEDIA_SHARE_MEDIAN * share,
         pooled=pooling == "partial",
+        shifted=None if lags is None else shifted_lags(x, lags),
     )
 
 
-def geo_media(form: ModelForm, params: dict[str, Any], x: Any, xp: Any = np) -> Any:
+def geo_media(
+    form: ModelForm, params: dict[str, Any], x: Any, xp: Any = np, shifted: Any = None
+) -> Any:
     """β_{g,c} · s_c(adstock_c(x_{g,·,c})) for x (T, G, C): `ModelForm.media` with the lag
-    weights (L, C) given a geo axis."""
+    weights (L, C) given a geo axis. With `shifted` (`shifted_lags(x, L)`, constants) the
+    adstock is one contraction: XLA on CPU does not fold the shifted copies `convolve_lags`
+    builds from a constant x, and rebuilding them each gradient cost 4.5 of 6 ms per gradient
+    at 40 geos × 156 weeks × 6 channels (0.75 ms as a contraction)."""
     weights = form.weights(params, xp)
-    adstocked = convolve_lags(x, weights[:, None, :], xp)
+    if shifted is not None:
+        lags = shifted.shape[0]
+        adstocked = xp.einsum("ltgc,lc->tgc", shifted, weights[:lags])
+    else:
+        adstocked = convolve_lags(x, weights[:, None, :], xp)
     named = {k: params[site] for k, site in SATURATION_PARAMETERS[form.saturation].items()}
     return params["beta"] * saturate(form.saturation, adstocked, named, xp)
 
@@ -135,7 +155,8 @@ def geo_model(form: ModelForm, inputs: GeoInputs) -> None:
         baseline = jnp.einsum("tgp,p->tg", features, coef)
     else:
         baseline = jnp.zeros(x.shape[:2])
-    media = geo_media(form, params, x, jnp).sum(axis=-1)  # (T, G)
+    shifted = None if inputs.shifted is None else jnp.asarray(inputs.shifted)
+    media = geo_media(form, params, x, jnp, shifted).sum(axis=-1)  # (T, G)
     with numpyro.plate("geo", geos):
         level = numpyro.sample("level", dist.Normal(jnp.asarray(inputs.centre), 1.0))
         sigma = numpyro.sample("sigma", dist.HalfNormal(0.5))
