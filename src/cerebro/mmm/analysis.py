@@ -87,11 +87,19 @@ def run_mmm(
     spec: MMMSpec, frame: pd.DataFrame | None = None, calibration: pd.DataFrame | None = None
 ) -> Result:
     """Fit the MMM `spec` describes (lift tests: `spec.calibration` or the DataFrame
-    `calibration`); the posterior is `result.data`, a `spec.save` file an artefact."""
+    `calibration`); the posterior is `result.data`, a `spec.save` file an artefact. With
+    `spec.geo_column`, the geo-hierarchical model (`cerebro.mmm.geo_analysis`)."""
     if spec.geo_column:
         from cerebro.mmm.geo_analysis import run_geo_mmm
 
         return run_geo_mmm(spec, frame)
+    return _run_national(spec, frame, calibration)
+
+
+def _run_national(
+    spec: MMMSpec, frame: pd.DataFrame | None, calibration: pd.DataFrame | None
+) -> Result:
+    """The national model (`run_mmm`)."""
     findings: list[Finding] = []
     data = prepare(spec, frame, findings)
     tests = _lift_tests(spec, data, calibration)
