@@ -23,6 +23,13 @@ for an interleaved A/B) can differ per run:
     PYTHONPATH=src python bench/bench_mmm.py                       # Cerebro ×1 (+ PyMC-Marketing)
     PYTHONPATH=src python bench/bench_mmm.py --repeats 2 --no-pymc --draws 300 --warmup 300 \
         --devices 2,4 --src src,/tmp/old/src                       # an interleaved A/B grid
+
+Geo mode (`--geos 40`, Meridian's demo scale: 40 geos × 156 weeks × 6 channels, simulated by
+`cerebro.mmm.synthetic.simulate_mmm(156, 6, geos=40, seed)` with known national and per-geo
+ROI): the geo-hierarchical model with NUTS, then (`--svi`) the same data with SVI, and how far
+SVI's national ROI means and SDs are from NUTS's:
+
+    PYTHONPATH=src python bench/bench_mmm.py --geos 40 --svi --output bench/results/mmm_geo_bench.json
 """
 
 from __future__ import annotations
@@ -110,6 +117,102 @@ def cerebro_fit(args: argparse.Namespace) -> dict:
     }
 
 
+def geo_fit(args: argparse.Namespace) -> dict:
+    """One fit of the geo model on simulated geo data (run inside a worker process)."""
+    import numpy as np
+
+    from cerebro.core.spec import parse_spec
+    from cerebro.mmm.geo import prepare_geo
+    from cerebro.mmm.geo_analysis import fit_geo_posterior
+    from cerebro.mmm.synthetic import simulate_mmm
+
+    t_imported = time.perf_counter()
+    frame, truth = simulate_mmm(156, 6, geos=args.geos, seed=args.seed)
+    channels = list(truth["channels"])
+    spec = parse_spec(
+        {"kind": "mmm", "date_column": "week", "kpi": "revenue", "channels": channels,
+         "controls": ["price", "promo"], "geo_column": "geo", "population_column": "population",
+         "inference": args.inference, "chains": args.chains, "draws": args.draws,
+         "warmup": args.warmup, "svi_steps": args.svi_steps, "seed": args.seed}
+    )  # fmt: skip
+    data = prepare_geo(spec, frame, [])
+    posterior, fit = fit_geo_posterior(spec, data)
+    import jax
+
+    derived = ("beta", "effect", "intercept", "theta")
+    free = {k: v for k, v in fit.ess_bulk.items() if k not in derived}
+    roi = posterior.roi()
+    rois = {c: roi_summary(roi[:, i], truth["channels"][c]["roi"]) for i, c in enumerate(channels)}
+    geo_roi = posterior.geo_roi()  # (D, G, C)
+    low, high = np.quantile(geo_roi, [0.05, 0.95], axis=0)
+    true_geo = np.array([[truth["geos"]["roi"][g][c] for c in channels] for g in data.geos])
+    whole = time.perf_counter() - T_START
+    usage = [resource.getrusage(w) for w in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)]
+    out = {
+        "tool": "cerebro-geo",
+        "inference": args.inference,
+        "shape": {"geos": args.geos, "weeks": 156, "channels": 6},
+        "devices": jax.local_device_count(),
+        "sampler": {
+            "chains": args.chains,
+            "draws": args.draws,
+            "warmup": args.warmup,
+            "svi_steps": args.svi_steps,
+        },
+        "timing_seconds": {
+            "whole_process": whole,
+            "imports": t_imported - T_START,
+            "sample": fit.seconds,
+            "cpu_user_plus_system": sum(u.ru_utime + u.ru_stime for u in usage),
+            "load_average_1min_at_end": os.getloadavg()[0],
+        },
+        "roi": rois,
+        "true_roi_inside_90": f"{sum(r['true_in_90'] for r in rois.values())}/{len(rois)}",
+        "geo_roi_inside_90": float(((low <= true_geo) & (true_geo <= high)).mean()),
+        "geo_roi_mean_abs_rel_error": float(np.mean(np.abs(geo_roi.mean(0) / true_geo - 1))),
+    }
+    if args.inference == "nuts":
+        slowest = min(free, key=lambda k: float(np.nanmin(free[k])))
+        min_ess = float(np.nanmin(free[slowest]))
+        out["diagnostics"] = {
+            "min_bulk_ess": min_ess,
+            "slowest_parameter": slowest,
+            "ess_per_second_sampling": min_ess / fit.seconds,
+            "ess_per_second_whole": min_ess / whole,
+            "rhat_max": float(max(np.nanmax(v) for v in fit.rhat.values())),
+            "divergences": fit.divergences,
+            "steps_per_draw": fit.steps_per_draw,
+        }
+    return out
+
+
+def geo_main(args: argparse.Namespace) -> None:
+    """NUTS (and with --svi, SVI) on the same geo data; SVI's ROI against NUTS's."""
+    runs = []
+    for inference in ["nuts", "svi"] if args.svi else ["nuts"]:
+        command = [sys.executable, __file__, "--worker", "--geos", str(args.geos),
+                   "--inference", inference, "--chains", str(args.chains),
+                   "--draws", str(args.draws), "--warmup", str(args.warmup),
+                   "--svi-steps", str(args.svi_steps), "--seed", str(args.seed)]  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": args.src.split(",")[0]}
+        env.pop("XLA_FLAGS", None)
+        runs.append(run_worker(command, env))
+        print(json.dumps(runs[-1], indent=1), flush=True)
+    report = {"machine": {"cpus": os.cpu_count(), "note": "shared 2-core machine"}, "runs": runs}
+    ok = [r for r in runs if "failed" not in r]
+    if len(ok) == 2:
+        nuts, svi = ok[0]["roi"], ok[1]["roi"]
+        report["svi_vs_nuts"] = {
+            c: {"mean_shift_in_nuts_sd": (svi[c]["mean"] - nuts[c]["mean"])
+                / ((nuts[c]["q95"] - nuts[c]["q05"]) / 3.29),
+                "width_ratio": (svi[c]["q95"] - svi[c]["q05"]) / (nuts[c]["q95"] - nuts[c]["q05"])}
+            for c in nuts
+        }  # fmt: skip
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(report, indent=1) + "\n")
+    print(f"wrote {args.output}")
+
+
 def roi_summary(draws, true: float) -> dict:
     """Posterior mean and 90% equal-tailed interval of one channel's ROI, and the truth."""
     import numpy as np
@@ -192,9 +295,16 @@ def main() -> None:
     p.add_argument("--src", default=str(ROOT / "src"), help="comma-separated source trees")
     p.add_argument("--no-pymc", action="store_true", help="skip PyMC-Marketing even if present")
     p.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "mmm_bench.json")
+    p.add_argument("--geos", type=int, default=0, help="geo mode: simulated geos (e.g. 40)")
+    p.add_argument("--svi", action="store_true", help="geo mode: also fit SVI and compare")
+    p.add_argument("--inference", default="nuts", help=argparse.SUPPRESS)
+    p.add_argument("--svi-steps", type=int, default=3000)
     args = p.parse_args()
     if args.worker:
-        print(json.dumps(cerebro_fit(args)))
+        print(json.dumps(geo_fit(args) if args.geos else cerebro_fit(args)))
+        return
+    if args.geos:
+        geo_main(args)
         return
     with_pymc = PYMC_PYTHON.exists() and not args.no_pymc
     runs = []

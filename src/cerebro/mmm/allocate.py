@@ -20,7 +20,7 @@ from cerebro.core.output import Artefact, write_bytes
 from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
-from cerebro.mmm.forecast import PlanWindow, open_model, plan_csv, plan_frame, window_notes
+from cerebro.mmm.forecast import open_model, plan_csv, plan_frame, plan_window, window_notes
 from cerebro.mmm.optimize import BudgetProblem, check_bounds, optimize_budget
 from cerebro.mmm.plan_spec import MMMOptimizeSpec
 
@@ -37,7 +37,7 @@ def run_mmm_optimize(spec: MMMOptimizeSpec, data: Any = None) -> Result:
             f"plan from; give --periods of at most {d.n_fit}."
         )
     current = d.spend[d.n_fit - p : d.n_fit]
-    window = PlanWindow(posterior, p, None, spec.controls_at)
+    window = plan_window(posterior, p, None, spec.controls_at)
     problem = BudgetProblem(
         channels=tuple(d.channels),
         current=current,

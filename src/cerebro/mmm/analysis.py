@@ -87,7 +87,19 @@ def run_mmm(
     spec: MMMSpec, frame: pd.DataFrame | None = None, calibration: pd.DataFrame | None = None
 ) -> Result:
     """Fit the MMM `spec` describes (lift tests: `spec.calibration` or the DataFrame
-    `calibration`); the posterior is `result.data`, a `spec.save` file an artefact."""
+    `calibration`); the posterior is `result.data`, a `spec.save` file an artefact. With
+    `spec.geo_column`, the geo-hierarchical model (`cerebro.mmm.geo_analysis`)."""
+    if spec.geo_column:
+        from cerebro.mmm.geo_analysis import run_geo_mmm
+
+        return run_geo_mmm(spec, frame)
+    return _run_national(spec, frame, calibration)
+
+
+def _run_national(
+    spec: MMMSpec, frame: pd.DataFrame | None, calibration: pd.DataFrame | None
+) -> Result:
+    """The national model (`run_mmm`)."""
     findings: list[Finding] = []
     data = prepare(spec, frame, findings)
     tests = _lift_tests(spec, data, calibration)
@@ -238,10 +250,15 @@ def _element_labels(spec: MMMSpec, data: MMMData) -> dict[str, list[str]]:
 
 
 def _parameter_table(
-    spec: MMMSpec, posterior: MMMPosterior, fit: Any, data: MMMData
+    spec: MMMSpec,
+    posterior: Any,
+    fit: Any,
+    data: MMMData,
+    labels: dict[str, list[str]] | None = None,
 ) -> dict[str, list]:
-    """One row per scalar parameter (name_element), mean, sd, interval, R-hat, bulk/tail ESS."""
-    labels = _element_labels(spec, data)
+    """One row per scalar parameter (name_element), mean, sd, interval, R-hat, bulk/tail ESS;
+    `labels` name the elements of each parameter (default: the national model's)."""
+    labels = _element_labels(spec, data) if labels is None else labels
     out: dict[str, list[Any]] = {
         k: [] for k in ("parameter", "mean", "sd", "low", "high", "rhat", "ess_bulk", "ess_tail")
     }
@@ -260,7 +277,9 @@ def _parameter_table(
     return out
 
 
-def _diagnostics(spec: MMMSpec, fit: Any, data: MMMData) -> list[Finding]:
+def _diagnostics(
+    spec: MMMSpec, fit: Any, data: MMMData, labels: dict[str, list[str]] | None = None
+) -> list[Finding]:
     if spec.inference == "svi":
         return [
             Finding(
@@ -270,7 +289,7 @@ def _diagnostics(spec: MMMSpec, fit: Any, data: MMMData) -> list[Finding]:
                 "uncertainty; use --inference nuts for intervals to report.",
             )
         ]
-    labels = _element_labels(spec, data)
+    labels = _element_labels(spec, data) if labels is None else labels
     problems = convergence_problems(fit.rhat, fit.ess_bulk, fit.ess_tail, labels)
     findings = []
     if fit.divergences:
@@ -307,7 +326,7 @@ def _diagnostics(spec: MMMSpec, fit: Any, data: MMMData) -> list[Finding]:
     return findings
 
 
-def _decomposition(posterior: MMMPosterior, predicted: np.ndarray, contrib: np.ndarray) -> dict:
+def _decomposition(posterior: Any, predicted: np.ndarray, contrib: np.ndarray) -> dict:
     data = posterior.data
     out: dict[str, Any] = {
         "date": data.dates,
@@ -321,7 +340,7 @@ def _decomposition(posterior: MMMPosterior, predicted: np.ndarray, contrib: np.n
     return out
 
 
-def _response_curves(posterior: MMMPosterior, a: float) -> dict[str, list]:
+def _response_curves(posterior: Any, a: float) -> dict[str, list]:
     """Weekly contribution at constant weekly spend from 0 to twice the largest weekly spend."""
     data = posterior.data
     out: dict[str, list[Any]] = {
@@ -339,7 +358,7 @@ def _response_curves(posterior: MMMPosterior, a: float) -> dict[str, list]:
     return out
 
 
-def _adstock_table(posterior: MMMPosterior) -> dict[str, list]:
+def _adstock_table(posterior: Any) -> dict[str, list]:
     weights = posterior.adstock_weights().mean(axis=0)  # (lags, channels)
     out: dict[str, list[Any]] = {"channel": [], "lag": [], "weight": []}
     for c, name in enumerate(posterior.data.channels):

@@ -94,6 +94,20 @@ class PlanWindow:
         return data.kpi_scale * np.moveaxis(-full * np.expm1(-own), 0, 1)
 
 
+def plan_window(
+    posterior: MMMPosterior, periods: int, controls: np.ndarray | None, controls_at: str
+) -> PlanWindow:
+    """The plan window of a national model, or of a geo model (`cerebro.mmm.geo_plan`: a
+    national plan split across geos by their historical spend shares)."""
+    from cerebro.mmm.geo import GeoPosterior
+
+    if isinstance(posterior, GeoPosterior):
+        from cerebro.mmm.geo_plan import GeoPlanWindow
+
+        return GeoPlanWindow(posterior, periods, controls, controls_at)  # type: ignore[return-value]
+    return PlanWindow(posterior, periods, controls, controls_at)
+
+
 def window_controls(
     posterior: MMMPosterior, periods: int, controls: np.ndarray | None, controls_at: str
 ) -> np.ndarray:
@@ -234,10 +248,11 @@ def open_model(path: str | None, data: object = None) -> MMMPosterior:
     there is none."""
     from pathlib import Path
 
+    from cerebro.mmm.geo import GeoPosterior
     from cerebro.mmm.model_file import load_mmm
     from cerebro.mmm.posterior import MMMPosterior
 
-    if isinstance(data, MMMPosterior):
+    if isinstance(data, (MMMPosterior, GeoPosterior)):
         return data
     if data is not None:
         raise UserInputError(

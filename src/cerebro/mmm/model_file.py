@@ -13,6 +13,11 @@ A ``.cerebro`` MMM file is a zip archive holding
 
 `load_mmm(path)` returns the same `MMMPosterior` a fit puts in ``result.data``: predictions,
 contributions, ROI, marginal ROI and response curves for any spend plan come from it.
+
+A geo model (``cerebro mmm --geo-column``) adds ``geo`` to the manifest (geo names, sizes,
+whether they are populations, and per geo the KPI and spend scales) and stores the per-geo data
+(``data/kpi`` (T, G), ``data/spend`` (T, G, C), ``data/controls`` (T, G, K)); draws of per-geo
+parameters have the geo on axis 1. `load_mmm` then returns a `GeoPosterior`.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import io
 import json
 import zipfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +34,7 @@ import numpy as np
 from cerebro.core.errors import UserInputError
 from cerebro.core.output import atomic_path, write_bytes
 from cerebro.mmm.data import MMMData
+from cerebro.mmm.geo import GeoData, GeoPosterior
 from cerebro.mmm.posterior import MMMPosterior, ModelForm
 
 FORMAT = "cerebro-mmm"
@@ -52,11 +59,11 @@ _REQUIRED = (
 )
 
 
-def mmm_bytes(posterior: MMMPosterior) -> bytes:
+def mmm_bytes(posterior: MMMPosterior | GeoPosterior) -> bytes:
     """The model file's bytes (the face writes them where the user asked)."""
     from cerebro.core.version import __version__
 
-    data = posterior.data
+    data = posterior.geo_data.first if isinstance(posterior, GeoPosterior) else posterior.data
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -81,7 +88,14 @@ def mmm_bytes(posterior: MMMPosterior) -> bytes:
         "draws": sorted(posterior.draws),
     }
     arrays = {f"draws/{k}": np.asarray(v, float) for k, v in posterior.draws.items()}
-    arrays.update({"data/kpi": data.kpi, "data/spend": data.spend, "data/controls": data.controls})
+    if isinstance(posterior, GeoPosterior):
+        manifest["geo"] = _geo_manifest(posterior.geo_data)
+        for name in ("kpi", "spend", "controls"):
+            arrays[f"data/{name}"] = posterior.geo_data.stacked(name)
+    else:
+        arrays.update(
+            {"data/kpi": data.kpi, "data/spend": data.spend, "data/controls": data.controls}
+        )
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     out = io.BytesIO()
@@ -97,7 +111,7 @@ def save_mmm(posterior: MMMPosterior, path: str | Path) -> None:
         write_bytes(mmm_bytes(posterior), tmp)
 
 
-def load_mmm(path: str | Path) -> MMMPosterior:
+def load_mmm(path: str | Path) -> MMMPosterior | GeoPosterior:
     """Read a model file written by `save_mmm` (``cerebro mmm --save``); one sentence if it is
     not one."""
     name = Path(path).name
@@ -123,7 +137,41 @@ def load_mmm(path: str | Path) -> MMMPosterior:
     missing = [k for k in _REQUIRED if k not in manifest]
     if missing:
         raise UserInputError(f"{name!r} lacks {', '.join(missing)} in its manifest; re-save it.")
+    if "geo" in manifest:
+        return _geo_posterior(manifest, stored)
     return _posterior(manifest, stored)
+
+
+def _geo_manifest(data: GeoData) -> dict[str, Any]:
+    return {
+        "geos": data.geos,
+        "size": data.size.tolist(),
+        "population": data.population,
+        "kpi_scale": [p.kpi_scale for p in data.parts],
+        "spend_scale": [p.spend_scale.tolist() for p in data.parts],
+    }
+
+
+def _geo_posterior(manifest: dict[str, Any], stored: dict[str, np.ndarray]) -> GeoPosterior:
+    info = manifest["geo"]
+    parts = []
+    for g in range(len(info["geos"])):
+        one = {k: (v[:, g] if k.startswith("data/") else v) for k, v in stored.items()}
+        part = _posterior(manifest, one).data
+        parts.append(
+            replace(
+                part,
+                kpi_scale=float(info["kpi_scale"][g]),
+                spend_scale=np.asarray(info["spend_scale"][g], float),
+            )
+        )
+    data = GeoData(
+        list(info["geos"]), parts, np.asarray(info["size"], float), bool(info["population"])
+    )
+    draws = {k: stored[f"draws/{k}"] for k in manifest["draws"]}
+    return GeoPosterior(
+        ModelForm(**manifest["form"]), data, draws, int(manifest["chains"]), dict(manifest["spec"])
+    )
 
 
 def _posterior(manifest: dict[str, Any], stored: dict[str, np.ndarray]) -> MMMPosterior:

@@ -19,7 +19,7 @@ from cerebro.core.errors import UserInputError
 from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Result
-from cerebro.mmm.forecast import PlanWindow, open_model, read_plan, window_notes
+from cerebro.mmm.forecast import open_model, plan_window, read_plan, window_notes
 from cerebro.mmm.optimize import PosteriorSummary
 from cerebro.mmm.plan_spec import MMMPredictSpec
 from cerebro.stats.intervals import equal_tailed
@@ -38,7 +38,7 @@ def run_mmm_predict(spec: MMMPredictSpec, data: Any = None) -> Result:
     if not spec.plan:
         raise UserInputError("no plan: give the spend plan file with --plan (plan: in a spec).")
     dates, plan, controls = read_plan(posterior, spec.plan)
-    window = PlanWindow(posterior, len(plan), controls, spec.controls_at)
+    window = plan_window(posterior, len(plan), controls, spec.controls_at)
     kpi = window.kpi(plan)  # (S, H)
     incremental = window.response(plan)
     contributions = window.contributions(plan).sum(axis=1)  # (S, C)

@@ -58,6 +58,22 @@ class MMMSpec(SpecBase):
     channels: list[str] = Field(
         ..., description="Media spend columns, comma-separated (ROI = contribution / spend)."
     )
+    geo_column: str | None = Field(
+        None,
+        description="Geo column (region, DMA, store): one row per geo and week; fits the "
+        "geo-hierarchical model (per-geo baselines, channel effects partially pooled across "
+        "geos).",
+    )
+    population_column: str | None = Field(
+        None,
+        description="Population of each geo (constant within a geo): KPI and spend are modelled "
+        "per capita; without it a geo's size is its mean KPI over the fitted weeks.",
+    )
+    geo_pooling: Literal["partial", "none"] = Field(
+        "partial",
+        description="Geo model: partial pools each channel's effect across geos (hierarchical); "
+        "none fits every geo's effect on its own (for comparison).",
+    )
     controls: list[str] = Field(
         default_factory=list,
         description="Control variable columns (e.g. price, promo), standardised in the model.",
@@ -164,7 +180,8 @@ class MMMSpec(SpecBase):
     def _check(self) -> MMMSpec:
         if not self.channels:
             raise ValueError("channels: name at least one spend column")
-        names = [self.date_column, self.kpi, *self.channels, *self.controls]
+        extra = [c for c in (self.geo_column, self.population_column) if c]
+        names = [self.date_column, self.kpi, *self.channels, *self.controls, *extra]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"column {repeated[0]!r} is named twice; give each column one role")
@@ -200,6 +217,13 @@ class MMMSpec(SpecBase):
             raise ValueError(
                 f"calibration_channel {self.calibration_channel!r} is not one of the channels "
                 f"({', '.join(self.channels)})"
+            )
+        if self.population_column and not self.geo_column:
+            raise ValueError("population_column needs geo_column (a population per geo)")
+        if self.geo_column and (self.roi_prior or self.calibration):
+            raise ValueError(
+                "the geo model takes no roi_prior or calibration yet; fit the national totals "
+                "for those, or drop them"
             )
         if self.roi_prior and self.log_kpi:
             raise ValueError(

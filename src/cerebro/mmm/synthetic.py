@@ -5,8 +5,10 @@ seasonality, controls and noise – the model `cerebro mmm` fits, so recovery ca
 ROI is set first and its coefficient chosen to produce it exactly over the simulated weeks
 (ROI = Σ_t contribution_t / Σ_t spend_t), so the truth is the estimand of the model, not an
 approximation of it. With `geos`, one row per geo and week: a geo's spend is its population
-share of the national plan (with noise) and its media response is per capita, so national sums
-have the same structure; the truth then also gives each geo's ROI.
+share of the national plan (with noise) and its media response is per capita with the national
+adstock and saturation, its coefficient the national one times a log-normal multiplier per geo
+and channel (`geo_sd`, the SD of its log: the spread the geo model's pooling estimates); the
+truth then gives each geo's ROI and the national ROI over all geos.
 """
 
 from __future__ import annotations
@@ -52,7 +54,11 @@ def _pattern(kind: str, weeks: int, season: np.ndarray, rng: np.random.Generator
 
 
 def simulate_mmm(
-    weeks: int = 156, channels: int = 6, geos: int | None = None, seed: int = 0
+    weeks: int = 156,
+    channels: int = 6,
+    geos: int | None = None,
+    seed: int = 0,
+    geo_sd: float = 0.3,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Weekly data (``week``, ``revenue``, one spend column per channel, ``price``, ``promo``;
     with `geos` also ``geo`` and ``population``) and the truth behind it.
@@ -120,28 +126,35 @@ def simulate_mmm(
         "seed": seed,
     }
     if geos:
-        frame, truth = _split_geos(frame, truth, geos, rng)
+        frame, truth = _split_geos(frame, truth, geos, rng, geo_sd)
     return frame, truth
 
 
 def _split_geos(
-    frame: pd.DataFrame, truth: dict[str, Any], geos: int, rng: np.random.Generator
+    frame: pd.DataFrame,
+    truth: dict[str, Any],
+    geos: int,
+    rng: np.random.Generator,
+    geo_sd: float,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Geo rows: population shares, spend and baseline by share (with noise), per-capita
-    response with the national parameters, so each geo's ROI equals the national one up to the
-    noise in its spend."""
+    response with the national adstock and saturation and the national coefficient times
+    exp(geo_sd · z_{g,c}), z standard normal; truth: each geo's ROI, the multipliers, and the
+    national ROI and contribution summed over geos (replacing the national table's)."""
     if geos < 2:
         raise ValueError("geos must be at least 2")
     population = np.round(rng.lognormal(13, 0.8, geos))
     share = population / population.sum()
     names = [f"geo_{i + 1:02d}" for i in range(geos)]
-    rows, geo_roi = [], {}
+    rows, geo_roi, multipliers = [], {}, {}
     channels = list(truth["channels"])
+    totals = {c: [0.0, 0.0] for c in channels}  # contribution, spend over geos
+    lift = np.exp(geo_sd * rng.standard_normal((geos, len(channels))))
     for g in range(geos):
         part = frame.copy()
         contribution = 0.0
         rois = {}
-        for c in channels:
+        for j, c in enumerate(channels):
             info = truth["channels"][c]
             x = frame[c].to_numpy() * share[g] * rng.lognormal(0, 0.1, len(frame))
             per_capita = x / share[g] / info["mean_spend"]
@@ -150,9 +163,11 @@ def _split_geos(
                 info["slope"],
                 info["kappa"],
             )
-            effect = share[g] * info["beta"] * shape
+            effect = share[g] * info["beta"] * lift[g, j] * shape
             part[c] = x.round(2)
             rois[c] = float(effect.sum() / part[c].sum())
+            totals[c][0] += float(effect.sum())
+            totals[c][1] += float(part[c].sum())
             contribution = contribution + effect
         base = np.asarray(truth["baseline"]) * share[g]
         noise = NOISE * 200_000.0 * np.sqrt(share[g]) * rng.standard_normal(len(frame))
@@ -161,8 +176,23 @@ def _split_geos(
         part.insert(2, "population", population[g])
         rows.append(part)
         geo_roi[names[g]] = rois
+        multipliers[names[g]] = dict(zip(channels, lift[g].tolist(), strict=True))
+    national = {
+        c: {
+            **truth["channels"][c],
+            "roi": totals[c][0] / totals[c][1],
+            "contribution": totals[c][0],
+        }
+        for c in channels
+    }
     truth = {
         **truth,
-        "geos": {"population": dict(zip(names, population.tolist(), strict=True)), "roi": geo_roi},
+        "channels": national,
+        "geos": {
+            "population": dict(zip(names, population.tolist(), strict=True)),
+            "roi": geo_roi,
+            "multiplier": multipliers,
+            "geo_sd": geo_sd,
+        },
     }
     return pd.concat(rows, ignore_index=True), truth
