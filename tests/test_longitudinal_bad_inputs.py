@@ -4,9 +4,9 @@ naming the unit, column or strategy, no traceback."""
 from __future__ import annotations
 
 import pytest
-from tests.cli_refusals import invoke, refused
 
 from cerebro.longitudinal.synthetic import simulate
+from cli_refusals import invoke, refused
 
 BASE = ["--unit", "id", "--time", "period", "--treatment", "campaign", "--confounders",
         "engagement", "--baseline", "segment", "--outcome", "revenue", "--bootstrap", "0",

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from tests.cli_refusals import invoke, refused
+
+from cli_refusals import invoke, refused
 
 BASE = ["--time", "t", "--event", "d", "--treatment", "a", "--bootstrap", "0"]
 

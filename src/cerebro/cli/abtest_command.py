@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from cerebro.cli.common import JSON_HELP, OUTPUT_HELP, PLOT_HELP, emit
+from cerebro.cli.common import JSON_HELP, OUTPUT_HELP, PLOT_HELP, REPORT_HELP, emit
 from cerebro.cli.spec_options import spec_command
 from cerebro.core.spec import parse_spec
 from cerebro.experiments.abtest.spec import ABTestSpec
@@ -38,6 +38,7 @@ def _body(
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
     output: Path | None = typer.Option(None, "--output", "-o", help=OUTPUT_HELP),
     plot: Path | None = typer.Option(None, "--plot", help=PLOT_HELP),
+    report: Path | None = typer.Option(None, "--report", help=REPORT_HELP),
     emit_sql: bool = typer.Option(False, "--emit-sql", help=EMIT_HELP),
     dialect: str = typer.Option("duckdb", "--dialect", help=DIALECT_HELP),
 ) -> None:
@@ -47,7 +48,7 @@ def _body(
         spec = parse_spec(fields)
         typer.echo(query(spec, dialect))
         return
-    emit(run(fields), as_json, output, plot)
+    emit(run(fields), as_json, output, plot, report)
 
 
 def register(app: typer.Typer) -> None:
