@@ -43,25 +43,12 @@ def fit_posterior(
 ) -> tuple[MMMPosterior, Any]:
     """The fitted model's draws (NUTS or SVI) as an `MMMPosterior`, and the fit's diagnostics;
     `tests` (lift tests) add their likelihood terms."""
-    from cerebro.mmm.model import fit_nuts, fit_svi, model_inputs
+    from cerebro.mmm.model import fit_as_specified, fit_nuts, fit_svi, model_inputs
     from cerebro.mmm.posterior import MMMPosterior, ModelForm
 
     form = ModelForm(spec.adstock, spec.saturation, spec.l_max, spec.normalize, spec.likelihood)
     inputs = model_inputs(data, spec.roi_prior, tests)
-    if spec.inference == "svi":
-        fit = fit_svi(form, inputs, steps=spec.svi_steps, draws=spec.draws, seed=spec.seed)
-        chains = 1
-    else:
-        fit = fit_nuts(
-            form,
-            inputs,
-            chains=spec.chains,
-            draws=spec.draws,
-            warmup=spec.warmup,
-            seed=spec.seed,
-            target_accept=spec.target_accept,
-        )
-        chains = spec.chains
+    fit, chains = fit_as_specified(spec, form, inputs, fit_nuts, fit_svi)
     posterior = MMMPosterior(form, data, fit.flat(), chains, spec.model_dump(mode="json"))
     return posterior, fit
 

@@ -39,25 +39,13 @@ if TYPE_CHECKING:
 def fit_geo_posterior(spec: MMMSpec, data: GeoData) -> tuple[GeoPosterior, Any]:
     """The geo model's draws (NUTS or SVI) as a `GeoPosterior`, and the fit's diagnostics."""
     from cerebro.mmm.geo_model import fit_geo_nuts, fit_geo_svi, geo_inputs
+    from cerebro.mmm.model import fit_as_specified
     from cerebro.mmm.posterior import ModelForm
 
     form = ModelForm(spec.adstock, spec.saturation, spec.l_max, spec.normalize, spec.likelihood)
     lags = spec.l_max + (spec.adstock == "weibull_cdf")  # the Weibull CDF kernel has l_max + 1
     inputs = geo_inputs(data, spec.geo_pooling, lags)
-    if spec.inference == "svi":
-        fit = fit_geo_svi(form, inputs, steps=spec.svi_steps, draws=spec.draws, seed=spec.seed)
-        chains = 1
-    else:
-        fit = fit_geo_nuts(
-            form,
-            inputs,
-            chains=spec.chains,
-            draws=spec.draws,
-            warmup=spec.warmup,
-            seed=spec.seed,
-            target_accept=spec.target_accept,
-        )
-        chains = spec.chains
+    fit, chains = fit_as_specified(spec, form, inputs, fit_geo_nuts, fit_geo_svi)
     return GeoPosterior(form, data, fit.flat(), chains, spec.model_dump(mode="json")), fit
 
 

@@ -278,3 +278,22 @@ def fit_svi(form: ModelForm, inputs: ModelInputs, *, steps: int, draws: int, see
     params = _parameters(sampled, form)
     empty = {k: np.full(v.shape[2:], np.nan) for k, v in params.items()}
     return Draws(params, empty, empty, dict(empty), 0, time.perf_counter() - start)
+
+
+def fit_as_specified(
+    spec: Any, form: ModelForm, inputs: Any, nuts: Any, svi: Any
+) -> tuple[Draws, int]:
+    """Run the inference the spec names – `svi` (one "chain") or `nuts` with its chains, draws,
+    warm-up and target acceptance – for either model (national or geo); (draws, chains)."""
+    if spec.inference == "svi":
+        return svi(form, inputs, steps=spec.svi_steps, draws=spec.draws, seed=spec.seed), 1
+    fit = nuts(
+        form,
+        inputs,
+        chains=spec.chains,
+        draws=spec.draws,
+        warmup=spec.warmup,
+        seed=spec.seed,
+        target_accept=spec.target_accept,
+    )
+    return fit, spec.chains
