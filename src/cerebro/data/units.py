@@ -228,46 +228,9 @@ def unit_in_file(
 def _file_stats(
     con: Any, source: str, treatment: str, candidates: list[str]
 ) -> list[ColumnRepeats]:
-    from cerebro.engine.duckdb_moments import sql_identifier
-
-    t = sql_identifier(treatment)
-    sets = ", ".join(f"({sql_identifier(c)})" for c in candidates)
-    which = " ".join(
-        f"WHEN GROUPING({sql_identifier(c)}) = 0 THEN {i}" for i, c in enumerate(candidates)
-    )
-    present = " ".join(
-        f"WHEN GROUPING({sql_identifier(c)}) = 0 THEN {sql_identifier(c)} IS NOT NULL"
-        for c in candidates
-    )
-    query = f"""
-        WITH per_value AS (
-            SELECT CASE {which} END AS col, CASE {present} END AS present, min({t}) AS lo,
-                   min({t}) <> max({t}) AS mixed, count(*) AS n
-            FROM {source} WHERE {t} IS NOT NULL
-            GROUP BY GROUPING SETS ({sets})
-        )
-        SELECT col, lo, count(*), count(*) FILTER (WHERE n > 1),
-               count(*) FILTER (WHERE mixed), sum(n)
-        FROM per_value WHERE present GROUP BY col, lo"""
-    by_column: dict[int, list[tuple[Any, ...]]] = {}
-    for row in con.sql(query).fetchall():
-        by_column.setdefault(int(row[0]), []).append(row[1:])
-    stats = []
-    for i, groups in by_column.items():
-        total = sum(int(g[4]) for g in groups)
-        # Rows and values by the lowest arm of each value: per arm when nothing is mixed.
-        stats.append(
-            ColumnRepeats(
-                candidates[i],
-                total,
-                sum(int(g[1]) for g in groups),
-                sum(int(g[2]) for g in groups),
-                sum(int(g[3]) for g in groups),
-                tuple(int(g[1]) for g in groups),
-                max(int(g[4]) for g in groups) / total,
-            )
-        )
-    return stats
+    """The per-column repeat statistics of a DuckDB source (the portable query every engine
+    runs, `_stats_query`)."""
+    return _table_stats(con.sql(_stats_query(source, treatment, candidates)).fetchall(), candidates)
 
 
 def collapse_units(
