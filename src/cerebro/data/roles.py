@@ -14,12 +14,13 @@ def binary_named(frame: Any, names: tuple[str, ...]) -> str | None:
     """The one column whose name (any case) is in `names` and whose values are all 0/1."""
     found = [
         str(c) for c in frame.columns
-        if str(c).strip().lower() in names and _is_binary(frame[c])
+        if str(c).strip().lower() in names and is_binary(frame[c])
     ]  # fmt: skip
     return found[0] if len(found) == 1 else None
 
 
-def _is_binary(values: Any) -> bool:
+def is_binary(values: Any) -> bool:
+    """Whether a column's present values are all 0 or 1 (and there is at least one)."""
     present = values.dropna()
     try:
         return len(present) > 0 and set(present.unique().tolist()) <= {0, 1}

@@ -13,6 +13,7 @@ from typing import Any
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
+from cerebro.data.roles import binary_named, is_binary
 
 GEO_NAMES = ("dma", "geo", "region", "market", "location", "state", "city", "geo_id", "market_id")
 TREATED_NAMES = ("treated", "post", "treatment", "is_treated", "test", "in_test")
@@ -38,18 +39,13 @@ def infer_geo_column(columns: list[str], findings: list[Finding]) -> str:
     return found[0]
 
 
-def _is_binary(values: Any) -> bool:
-    present = values.dropna()
-    return len(present) > 0 and set(present.unique()) <= {0, 1}
-
-
 def infer_outcome(frame: Any, taken: list[str], findings: list[Finding]) -> str:
     """The one numeric, non-binary column no other role takes; one sentence otherwise."""
     import pandas as pd
 
     left = [
         c for c in frame.columns
-        if c not in taken and pd.api.types.is_numeric_dtype(frame[c]) and not _is_binary(frame[c])
+        if c not in taken and pd.api.types.is_numeric_dtype(frame[c]) and not is_binary(frame[c])
     ]  # fmt: skip
     if len(left) != 1:
         which = f"candidates: {', '.join(map(str, left))}" if left else "no numeric column is left"
@@ -64,11 +60,9 @@ def infer_test(
     frame: Any, geo: str, date: str, findings: list[Finding]
 ) -> tuple[list[str] | None, str | None]:
     """Treated geos and the test start read off a 0/1 treated/post column, if there is one."""
-    found = [c for c in _named([str(c) for c in frame.columns], TREATED_NAMES)
-             if _is_binary(frame[c])]  # fmt: skip
-    if len(found) != 1:
+    column = binary_named(frame, TREATED_NAMES)
+    if column is None:
         return None, None
-    column = found[0]
     on = frame[frame[column] == 1]
     if on.empty:
         return None, None
