@@ -147,10 +147,25 @@ class MiniLM:
         length are batched together so little time goes to padding."""
         out = np.zeros((len(texts), DIMENSION), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        for start in range(0, len(order), batch_size):
-            chunk = order[start : start + batch_size]
-            out[chunk] = self._batch([texts[i] or " " for i in chunk])
+        with one_blas_thread():
+            for start in range(0, len(order), batch_size):
+                chunk = order[start : start + batch_size]
+                out[chunk] = self._batch([texts[i] or " " for i in chunk])
         return out
+
+
+@cache
+def _blas():
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def one_blas_thread():
+    """A context in which BLAS uses one thread. The products of search are small (word pieces
+    × 384, documents × 384); on a busy machine OpenBLAS's threads waiting for each other made an
+    embedding 3–5× slower (docs/service.md), and the API serves requests in parallel anyway."""
+    return _blas().limit(limits=1, user_api="blas")
 
 
 @cache

@@ -111,8 +111,10 @@ def search(
     ran, vector = _query_vector(q, mode)
     sees_results = who.can(RESULTS_READ)
     allowed = np.array([sees_results or d.type == "note" for d in index.documents], dtype=bool)
+    with embeddings.one_blas_thread():
+        ranked = index.search(q, ran, limit, vector, allowed)
     results = []
-    for i, score in index.search(q, ran, limit, vector, allowed):
+    for i, score in ranked:
         d = index.documents[i]
         results.append({"type": d.type, "id": d.id, "title": d.title,
                         "snippet": snippet(d.text, q), "score": round(score, 6),
