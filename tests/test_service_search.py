@@ -152,3 +152,18 @@ def test_bad_searches_get_one_sentence(service, org, params, field):
     error = response.json()["error"]
     assert error["field"] == field and error["message"].endswith(".")
     assert service.client.get(SEARCH, params={"q": "x"}).status_code == 401
+
+
+def test_an_idle_worker_indexes_and_embeds_before_any_search(service, org):
+    exp = experiment(service, org, "Annual plan discount banner", "20% off annual billing.")
+    worker = service.worker()
+    try:
+        while worker.index_knowledge():  # batches until nothing is left to embed
+            pass
+    finally:
+        worker.close()
+    with service.sessions() as session:
+        doc = session.get(KnowledgeDocument, ("experiment", exp))
+        assert doc is not None and doc.org_id == org.id
+        assert doc.model == "all-MiniLM-L6-v2" and len(doc.vector) == 384 * 4
+    assert ids(search(service, org, "discount on yearly subscriptions", mode="semantic"))[0] == exp

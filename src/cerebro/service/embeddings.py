@@ -122,7 +122,9 @@ class MiniLM:
         return _layer_norm(x, self.weights[f"{name}.weight"], self.weights[f"{name}.bias"])
 
     def _batch(self, texts: list[str]) -> np.ndarray:
-        encoded = self.tokenizer.encode_batch(texts)
+        # one text at a time: encode_batch starts the tokenizer's thread pool, after which a
+        # fork (the workers fork their executors) warns and disables it in the child
+        encoded = [self.tokenizer.encode(text) for text in texts]
         length = max(len(e.ids) for e in encoded)
         ids = np.zeros((len(texts), length), dtype=np.int64)
         mask = np.zeros((len(texts), length), dtype=np.float32)

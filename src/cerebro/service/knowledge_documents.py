@@ -1,13 +1,14 @@
 """The searchable documents of an organisation, kept in step with its objects, and the index
 over them cached per process.
 
-Each search first brings the documents up to date (`sync`): an experiment created or changed
-since it was indexed, an analysis that finished (its spec, headline estimates and, as documents
-of their own, its findings) and a new note get their text written; then documents without an
-embedding get one (`embed_pending`, at most `EMBED_PER_REQUEST` per request – the rest are found
-by keyword until a later search embeds them). Writing the text when the search needs it, rather
-than in every route that changes an object, indexes what any process wrote (the workers finish
-analyses) and what existed before this table did, with one code path.
+Each search first brings the organisation's documents up to date (`sync`): an experiment
+created or changed since it was indexed, an analysis that finished (its spec, headline estimates
+and, as documents of their own, its findings) and a new note get their text written; then
+documents without an embedding get one (`embed_pending`, at most `EMBED_PER_REQUEST` per request
+– the rest are found by keyword until they are embedded). The job workers do the same between
+jobs for every organisation (`catch_up`), so a search seldom has anything left to embed.
+Writing the text from the objects' tables, rather than in every route that changes an object,
+indexes what any process wrote and what existed before this table did, with one code path.
 
 The index of an organisation (BM25 and the embedding matrix, `search_index.SearchIndex`) is
 cached in the process and rebuilt when the organisation's documents changed: their count and
@@ -92,54 +93,59 @@ def note_document(n: Note) -> dict[str, Any]:
 
 
 def _unindexed(
-    session: Session, model: Any, kind: str, version: Any, org_id: str, *where: Any
+    session: Session,
+    model: Any,
+    kind: str,
+    version: Any,
+    org_id: str | None,
+    limit: int | None,
+    *where: Any,
 ) -> list[Any]:
-    """The organisation's objects of `model` with no document, or one older than `version`."""
+    """Objects of `model` (of one organisation, or of all) with no document, or with one
+    older than `version`."""
     doc = KnowledgeDocument
-    return list(
-        session.execute(
-            select(model)
-            .outerjoin(doc, and_(doc.object_type == kind, doc.object_id == model.id))
-            .where(model.org_id == org_id, *where)
-            .where(or_(doc.object_id.is_(None), doc.source_at < version))
-        ).scalars()
+    query = (
+        select(model)
+        .outerjoin(doc, and_(doc.object_type == kind, doc.object_id == model.id))
+        .where(or_(doc.object_id.is_(None), doc.source_at < version), *where)
     )
+    if org_id is not None:
+        query = query.where(model.org_id == org_id)
+    return list(session.execute(query.limit(limit)).scalars())
 
 
-def sync(session: Session, org_id: str) -> int:
-    """Write the documents of the organisation's new or changed objects; how many."""
-    rows: list[tuple[str, str, dict[str, Any]]] = []
-    rows += [("experiment", e.id, experiment_document(e))
-             for e in _unindexed(session, Experiment, "experiment", Experiment.updated_at, org_id)]  # fmt: skip
-    for a in _unindexed(session, Analysis, "analysis", Analysis.finished_at, org_id,
+def sync(session: Session, org_id: str | None, limit: int | None = None) -> int:
+    """Write the documents of new or changed objects – of one organisation, or (the workers,
+    `limit` objects of each type at a time) of all; how many documents."""
+    rows: list[tuple[str, str, str, dict[str, Any]]] = []
+    for e in _unindexed(session, Experiment, "experiment", Experiment.updated_at, org_id, limit):
+        rows.append(("experiment", e.id, e.org_id, experiment_document(e)))
+    for a in _unindexed(session, Analysis, "analysis", Analysis.finished_at, org_id, limit,
                         Analysis.status == "succeeded"):  # fmt: skip
-        rows += analysis_documents(a)
-    rows += [("note", n.id, note_document(n))
-             for n in _unindexed(session, Note, "note", Note.created_at, org_id)]  # fmt: skip
+        rows += [(kind, key, a.org_id, fields) for kind, key, fields in analysis_documents(a)]
+    for n in _unindexed(session, Note, "note", Note.created_at, org_id, limit):
+        rows.append(("note", n.id, n.org_id, note_document(n)))
     if not rows:
         return 0
     now = utcnow()
-    for kind, object_id, fields in rows:
+    for kind, object_id, owner, fields in rows:
         # a changed text loses its old embedding (model None): embed_pending makes a new one
-        session.merge(KnowledgeDocument(object_type=kind, object_id=object_id, org_id=org_id,
+        session.merge(KnowledgeDocument(object_type=kind, object_id=object_id, org_id=owner,
                                         indexed_at=now, model=None, vector=None, **fields))  # fmt: skip
     _commit(session)
     return len(rows)
 
 
-def embed_pending(session: Session, org_id: str, limit: int = EMBED_PER_REQUEST) -> int:
-    """Embed up to `limit` of the organisation's documents that have no embedding of the
-    current model; how many. Nothing when the model is not installed."""
+def embed_pending(session: Session, org_id: str | None, limit: int = EMBED_PER_REQUEST) -> int:
+    """Embed up to `limit` documents (of one organisation, or of all) that have no embedding
+    of the current model; how many. Nothing when the model is not installed."""
     if not embeddings.available():
         return 0
     doc = KnowledgeDocument
-    pending = list(
-        session.execute(
-            select(doc).where(doc.org_id == org_id)
-            .where(or_(doc.model.is_(None), doc.model != embeddings.MODEL_NAME))
-            .order_by(doc.indexed_at).limit(limit)
-        ).scalars()
-    )  # fmt: skip
+    query = select(doc).where(or_(doc.model.is_(None), doc.model != embeddings.MODEL_NAME))
+    if org_id is not None:
+        query = query.where(doc.org_id == org_id)
+    pending = list(session.execute(query.order_by(doc.indexed_at).limit(limit)).scalars())
     if not pending:
         return 0
     vectors = embeddings.model().encode([f"{d.title}\n{d.text}" for d in pending])
@@ -148,6 +154,14 @@ def embed_pending(session: Session, org_id: str, limit: int = EMBED_PER_REQUEST)
         d.vector, d.model, d.indexed_at = embeddings.to_bytes(vector), embeddings.MODEL_NAME, now
     _commit(session)
     return len(pending)
+
+
+def catch_up(session: Session, batch: int = 16) -> int:
+    """Index and embed a batch of every organisation's new objects: what a worker does between
+    jobs (a batch of 16 is about a second of embedding, so a job queued meanwhile waits little),
+    so searches seldom pay for embeddings. How many documents were embedded."""
+    sync(session, None, limit=batch)
+    return embed_pending(session, None, limit=batch)
 
 
 def _commit(session: Session) -> None:
