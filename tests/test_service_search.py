@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from cerebro.service import knowledge_documents
 from cerebro.service.models import AuditEntry, KnowledgeDocument
 from service_support import *  # noqa: F403
 from service_support import AB_SPEC, upload_ab
@@ -116,10 +117,15 @@ def test_a_finished_analysis_and_its_findings_are_found(service, org):
 def test_a_changed_object_is_found_by_its_new_text(service, org):
     exp = experiment(service, org, "Homepage banner", "Spring sale banner.")
     assert search(service, org, "lighthouse", mode="keyword")["results"] == []
+    with service.sessions() as session:  # unchanged documents: the cached index is reused
+        cached = knowledge_documents.index_for(session, org.id)
+        assert knowledge_documents.index_for(session, org.id) is cached
     patched = service.client.patch(f"/api/v1/experiments/{exp}", headers=org.auth(),
                                    json={"description": "Lighthouse imagery in the banner."})  # fmt: skip
     assert patched.status_code == 200
     assert ids(search(service, org, "lighthouse", mode="keyword")) == [exp]
+    with service.sessions() as session:
+        assert knowledge_documents.index_for(session, org.id) is not cached
     assert search(service, org, "spring sale", mode="keyword")["results"] == []
     with service.sessions() as session:
         doc = session.get(KnowledgeDocument, ("experiment", exp))

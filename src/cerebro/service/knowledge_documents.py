@@ -53,7 +53,7 @@ def _number(x: Any) -> str:
 
 
 def _headline(estimate: dict[str, Any]) -> str:
-    """An estimate as one line: label, value, interval and p-value, as the report rounds."""
+    """An estimate as one line: label, value, interval and p-value (four significant digits)."""
     line = f"{estimate.get('label')}: {_number(estimate.get('value'))}"
     if estimate.get("ci_low") is not None and estimate.get("ci_high") is not None:
         line += f" (CI {_number(estimate['ci_low'])} to {_number(estimate['ci_high'])})"
@@ -62,28 +62,31 @@ def _headline(estimate: dict[str, Any]) -> str:
     return line
 
 
+def _listed(value: Any) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
 def analysis_documents(a: Analysis) -> list[tuple[str, str, dict[str, Any]]]:
-    """(type, id, fields) of a succeeded analysis and of each of its findings."""
+    """(type, id, fields) of a succeeded analysis – its kind, method, the spec's named fields and
+    up to eight headline estimates – and of each of its findings (id `<analysis id>:<k>`)."""
     result = a.result or {}
     spec = {k: v for k, v in (a.spec or {}).items() if k not in ("kind", "data")}
     named = "; ".join(
-        f"{k}: {', '.join(map(str, v)) if isinstance(v, list) else v}"
+        f"{k}: {_listed(v)}"
         for k, v in spec.items()
         if isinstance(v, (str, int, float, list)) and not isinstance(v, bool)
     )
-    method = result.get("method") or a.kind
-    estimates = [_headline(e) for e in (result.get("estimates") or [])[:8]]
-    outcome = spec.get("outcome")
+    estimates = "\n".join(_headline(e) for e in (result.get("estimates") or [])[:8])
     title = f"{a.kind} analysis" + (
-        f" of {', '.join(outcome) if isinstance(outcome, list) else outcome}" if outcome else ""
+        f" of {_listed(spec['outcome'])}" if spec.get("outcome") else ""
     )
     common = {"experiment_id": a.experiment_id, "source_at": a.finished_at}
-    documents = [("analysis", a.id, {**common, "title": title[:300],
-                  "text": f"{a.kind} ({method}). {named}\n" + "\n".join(estimates)})]  # fmt: skip
+    text = f"{a.kind} ({result.get('method') or a.kind}). {named}\n{estimates}"
+    documents = [("analysis", a.id, {**common, "title": title[:300], "text": text})]
     for k, finding in enumerate(result.get("findings") or []):
-        documents.append(("finding", f"{a.id}:{k}", {**common,
-                          "title": f"{finding.get('code')} ({finding.get('level')})"[:300],
-                          "text": str(finding.get("message", ""))}))  # fmt: skip
+        heading = f"{finding.get('code')} ({finding.get('level')})"[:300]
+        message = str(finding.get("message", ""))
+        documents.append(("finding", f"{a.id}:{k}", {**common, "title": heading, "text": message}))
     return documents
 
 
