@@ -60,3 +60,18 @@ def test_hybrid_recalls_at_least_as_much_as_keyword(recall):
 @pytest.mark.parametrize("mode", list(MEASURED))
 def test_recall_at_5_is_the_reported_number(recall, mode):
     assert np.allclose(recall[mode], MEASURED[mode], atol=TOLERANCE), (mode, recall[mode])
+
+
+def test_the_semantic_floor_keeps_every_relevant_document():
+    """Every relevant query–document pair of the set is above the floor (the smallest is
+    0.216), and most irrelevant ones are below it."""
+    from cerebro.service.search_index import SEMANTIC_FLOOR
+
+    model = embeddings.model()
+    docs = model.encode([f"{d['title']}\n{d['text']}" for d in DATA["documents"]])
+    cosines = model.encode([q["query"] for q in DATA["queries"]]) @ docs.T
+    relevant = np.array([[d["id"] in q["relevant"] for d in DATA["documents"]]
+                         for q in DATA["queries"]])  # fmt: skip
+    assert cosines[relevant].min() == pytest.approx(0.216, abs=0.005)
+    assert cosines[relevant].min() > SEMANTIC_FLOOR
+    assert (cosines[~relevant] < SEMANTIC_FLOOR).mean() == pytest.approx(0.85, abs=0.02)
