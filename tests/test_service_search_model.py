@@ -104,3 +104,16 @@ def test_documents_without_a_word_are_no_keyword_hit():
         index.keyword("x", np.ones(2, bool)) == []
         and index.semantic(np.ones(384), np.ones(2, bool)) == []
     )
+
+
+def test_the_model_loads_and_runs_without_the_network():
+    """Weights and tokenizer come from the installed package: with every socket connection
+    refused, the model loads and embeds."""
+    code = ("import socket\n"
+            "def refuse(*args, **kwargs):\n    raise OSError('the network was used')\n"
+            "socket.socket.connect = socket.socket.connect_ex = refuse\n"
+            "socket.create_connection = socket.getaddrinfo = refuse\n"
+            "from cerebro.service.embeddings import MiniLM\n"
+            "print(MiniLM().encode(['offline']).shape)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stdout.strip() == "(1, 384)", out.stderr[-2000:]
