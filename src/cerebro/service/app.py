@@ -16,6 +16,7 @@ from cerebro.service import (
     datasets,
     errors,
     experiments,
+    knowledge,
     marketing,
     users,
 )
@@ -32,6 +33,7 @@ ROUTERS = (
     marketing.router,
     audit.router,
     users.router,
+    knowledge.router,
 )
 
 

@@ -21,6 +21,8 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
     String,
     Text,
     UniqueConstraint,
@@ -209,3 +211,39 @@ class MarketingEvent(Base):
     quality_score: Mapped[float | None] = mapped_column(Float)
     created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Note(Base):
+    """A note an analyst writes (a decision, a lesson, context), optionally on an experiment;
+    found by knowledge search."""
+
+    __tablename__ = "notes"
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    experiment_id: Mapped[str | None] = mapped_column(
+        ForeignKey("experiments.id", ondelete="SET NULL"), index=True
+    )
+    title: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class KnowledgeDocument(Base):
+    """The searchable text of one experiment, analysis, finding or note, and its sentence
+    embedding (float32 bytes; `model` names the model that made it, None until embedded).
+    `source_at` is the object's version when indexed (a newer object is indexed again);
+    `indexed_at` changes on every write, so a process's cached index sees others' writes."""
+
+    __tablename__ = "knowledge_documents"
+    __table_args__ = (PrimaryKeyConstraint("object_type", "object_id"),)
+    object_type: Mapped[str] = mapped_column(String(20))
+    object_id: Mapped[str] = mapped_column(String(80))
+    org_id: Mapped[str] = mapped_column(ForeignKey("organisations.id"), index=True)
+    experiment_id: Mapped[str | None] = mapped_column(String(32))
+    title: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    source_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    indexed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    model: Mapped[str | None] = mapped_column(String(60))
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -23,6 +23,10 @@ EXPERIMENTS_MANAGE = "causal:experiments:manage"
 RESULTS_READ = "causal:results:read"
 USERS_MANAGE = "org:users:manage"
 AUDIT_READ = "org:audit:read"
+# Knowledge search answers every role (the hits a role may see are filtered by its rights);
+# notes are written by the roles that analyse.
+KNOWLEDGE_READ = "knowledge:read"
+NOTES_WRITE = "knowledge:notes:write"
 
 PERMISSIONS = (
     DATA_READ,
@@ -32,15 +36,28 @@ PERMISSIONS = (
     RESULTS_READ,
     USERS_MANAGE,
     AUDIT_READ,
+    KNOWLEDGE_READ,
+    NOTES_WRITE,
 )
 
 ROLES: dict[str, frozenset[str]] = {
-    "causal_analyst": frozenset({DATA_READ, ANALYSIS_RUN, RESULTS_READ}),
-    "causal_admin": frozenset(
-        {DATA_READ, DATA_WRITE, ANALYSIS_RUN, EXPERIMENTS_MANAGE, RESULTS_READ, AUDIT_READ}
+    "causal_analyst": frozenset(
+        {DATA_READ, ANALYSIS_RUN, RESULTS_READ, KNOWLEDGE_READ, NOTES_WRITE}
     ),
-    "viewer": frozenset({RESULTS_READ}),
-    "org_admin": frozenset({USERS_MANAGE, AUDIT_READ}),
+    "causal_admin": frozenset(
+        {
+            DATA_READ,
+            DATA_WRITE,
+            ANALYSIS_RUN,
+            EXPERIMENTS_MANAGE,
+            RESULTS_READ,
+            AUDIT_READ,
+            KNOWLEDGE_READ,
+            NOTES_WRITE,
+        }
+    ),
+    "viewer": frozenset({RESULTS_READ, KNOWLEDGE_READ}),
+    "org_admin": frozenset({USERS_MANAGE, AUDIT_READ, KNOWLEDGE_READ}),
 }
 
 TOKEN_PREFIX = "cb_"

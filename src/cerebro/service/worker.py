@@ -32,6 +32,7 @@ from cerebro.service.runner import executor_main
 
 log = logging.getLogger("cerebro.service.worker")
 RECOVER_EVERY = 10.0  # seconds between stale-job sweeps
+INDEX_EVERY = 5.0  # seconds between knowledge-search indexing batches while idle
 DB_RETRY = 2.0  # seconds to wait after a database error
 
 
@@ -162,6 +163,18 @@ class Worker:
     def close(self) -> None:
         self.executor.stop()
 
+    def index_knowledge(self) -> int:
+        """Between jobs: index and embed a batch of new objects for knowledge search (see
+        `knowledge_documents.catch_up`); how many were embedded."""
+        from cerebro.service.knowledge_documents import catch_up
+
+        try:
+            with self.sessions() as session:
+                return catch_up(session)
+        except Exception:  # searches index on their own: a failure here must not stop jobs
+            log.exception("knowledge indexing failed; searches will index instead")
+            return 0
+
     def recover(self) -> dict[str, int]:
         with self.sessions() as session:
             return jobs.recover(session, self.settings.stale_after)
@@ -174,7 +187,7 @@ class Worker:
             self.close()
 
     def _serve(self, max_jobs: int | None) -> None:
-        done, last_recovery = 0, 0.0
+        done, last_recovery, last_indexing = 0, 0.0, 0.0
         while not self.should_stop and (max_jobs is None or done < max_jobs):
             try:
                 if time.monotonic() - last_recovery >= RECOVER_EVERY:
@@ -188,6 +201,9 @@ class Worker:
                 time.sleep(DB_RETRY)
                 continue
             if status is None:
+                if time.monotonic() - last_indexing >= INDEX_EVERY:
+                    last_indexing = time.monotonic()
+                    self.index_knowledge()
                 time.sleep(self.settings.poll_every)
             else:
                 done += 1
