@@ -16,7 +16,6 @@ NAACL; the model card of sentence-transformers/all-MiniLM-L6-v2 (max 256 word pi
 from __future__ import annotations
 
 import json
-import struct
 from functools import cache
 from pathlib import Path
 
@@ -43,19 +42,11 @@ def model_dir() -> Path:
 
 
 def read_safetensors(path: Path) -> dict[str, np.ndarray]:
-    """The float32 tensors of a safetensors file, memory-mapped: an 8-byte little-endian header
-    length, a JSON header of name → dtype, shape, byte offsets, then the raw data."""
-    with path.open("rb") as handle:
-        (length,) = struct.unpack("<Q", handle.read(8))
-        header = json.loads(handle.read(length))
-    data = np.memmap(path, dtype=np.uint8, mode="r", offset=8 + length)
-    tensors = {}
-    for name, info in header.items():
-        if name == "__metadata__" or info["dtype"] != "F32":
-            continue  # position_ids (I64) is the range 0…511, rebuilt where needed
-        start, end = info["data_offsets"]
-        tensors[name] = np.asarray(data[start:end]).view(np.float32).reshape(info["shape"])
-    return tensors
+    """The float32 tensors of the model's safetensors file (its I64 position_ids, the range
+    0…511, are left out: rebuilt where needed)."""
+    from safetensors.numpy import load_file
+
+    return {name: t for name, t in load_file(path).items() if t.dtype == np.float32}
 
 
 def _layer_norm(x: np.ndarray, weight: np.ndarray, bias: np.ndarray) -> np.ndarray:
