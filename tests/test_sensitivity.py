@@ -211,7 +211,11 @@ def test_the_command_users_type(csv, tmp_path) -> None:
         (["--unobserved-confounder-strength", "-0.1"], "partial R² in [0, 1) is needed, got -0.1"),
         (["--unobserved-confounder-strength", "0.1,0.2,0.3"], "takes one value"),
         (["--benchmark", "female"], "benchmark 'female' is not one of the confounders"),
-        (["--benchmark", "age", "--method", "aipw"], "use --method regression"),
+        (["--benchmark", "age", "--method", "psm"], "has no benchmark – drop --benchmark"),
+        (
+            ["--benchmark", "age", "--method", "aipw", "--kd", "1000", "--no-refute"],
+            "use a smaller --kd",
+        ),
         (["--q", "0"], "q is the share"),
     ],
 )

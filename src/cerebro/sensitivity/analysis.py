@@ -29,6 +29,12 @@ from cerebro.sensitivity.spec import SensitivitySpec
 from cerebro.stats.evalue import evalue
 from cerebro.stats.intervals import quantile
 from cerebro.stats.ovb_linear import add_strengths, benchmark_r2, benchmark_strengths, linear_ovb
+from cerebro.stats.sensitivity import (
+    DMLBenchmark,
+    RieszElements,
+    dml_benchmark,
+    dml_benchmark_strengths,
+)
 from cerebro.stats.sensitivity_report import (
     Section,
     dml_section,
@@ -71,6 +77,32 @@ def _linear(arrays: Arrays, spec: SensitivitySpec, section: Section) -> tuple[Es
     plot = {"estimate": ovb.estimate, "se_classical": ovb.se_classical, "dof": ovb.dof,
             "se_ratio": ovb.se_ratio}  # fmt: skip
     return head, plot
+
+
+def _dml_benchmarks(
+    frame: pd.DataFrame, spec: SensitivitySpec, el: RieszElements
+) -> tuple[list[tuple[str, DMLBenchmark]], list[tuple[str, float, float]]]:
+    """Each benchmark's gain statistics – the same estimator refitted without it (same seed,
+    so the same folds) – and the (label, Cf_D, Cf_Y) of the `kd`/`ky` multiples."""
+    benchmarks, labelled = [], []
+    for name in spec.benchmark:
+        term = spec.benchmark_term(name)
+        rest = [t for t in spec.confounders if t != term]
+        if not rest:
+            raise UserInputError(
+                f"benchmark {name!r} is the only confounder; the refit without it would adjust for "
+                "nothing – add the other confounders to --confounders."
+            )
+        short = estimate(frame, causal_fields(spec, confounders=rest))
+        el_short = riesz_from_fit(short.fit, short.estimates[0])
+        assert el_short is not None  # the same estimator as the long fit, which had one
+        bench = dml_benchmark(el, el_short)
+        benchmarks.append((name, bench))
+        try:
+            labelled += dml_benchmark_strengths(name, bench, spec.kd, spec.ky or spec.kd)
+        except ValueError as err:
+            raise UserInputError(f"{err}; use a smaller --kd.") from None
+    return benchmarks, labelled
 
 
 def _with_inferred_confounders(
@@ -129,7 +161,8 @@ def run_sensitivity(spec: SensitivitySpec, frame: pd.DataFrame | None = None) ->
                     "interactive model; this estimate carries no Riesz representer."
                 )
             strengths = [spec.strengths()] if spec.strengths() else []
-            section.extend(dml_section(el, strengths, spec.alpha, spec.q))  # type: ignore[arg-type]
+            benchmarks, labelled = _dml_benchmarks(frame, spec, el)
+            section.extend(dml_section(el, strengths, spec.alpha, spec.q, benchmarks, labelled))  # type: ignore[arg-type]
             plot = {"estimate": el.theta, "sigma_nu": float(np.sqrt(el.sigma2 * el.nu2))}
     ratio = None if causal is None else next(
         (e for e in causal.estimates if e.extra.get("measure") == "risk ratio"), None

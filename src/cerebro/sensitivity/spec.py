@@ -44,16 +44,19 @@ class SensitivitySpec(EffectSpec):
     )
     benchmark: list[str] = Field(
         default_factory=list,
-        description="regression: confounders whose observed strength, times `kd` and `ky`, "
-        "bounds the unobserved one (e.g. female).",
+        description="Confounders whose observed strength, times `kd` and `ky`, bounds the "
+        "unobserved one (e.g. female): regression, their partial R² (Cinelli & Hazlett); aipw or "
+        "dml, their gains Cf_D, Cf_Y from a refit without them (Chernozhukov et al. 2022).",
     )
     kd: list[float] = Field(
         default_factory=lambda: [1.0, 2.0, 3.0],
-        description="Multiples of the benchmark's partial R² with the treatment.",
+        description="Multiples of the benchmark's partial R² with the treatment (aipw/dml: of "
+        "its Cf_D).",
     )
     ky: list[float] = Field(
         default_factory=list,
-        description="Multiples of the benchmark's partial R² with the outcome (default: `kd`).",
+        description="Multiples of the benchmark's partial R² with the outcome (aipw/dml: of its "
+        "Cf_Y; default: `kd`).",
     )
     q: float = Field(
         1.0, description="Share of the estimate the robustness value removes (1: all of it)."
@@ -151,10 +154,10 @@ class SensitivitySpec(EffectSpec):
                 f"--robust sets the regression's SEs; --method {self.method} has its own "
                 "(influence functions or Abadie–Imbens) – drop --robust"
             )
-        if self.benchmark and self.method != "regression":
+        if self.benchmark and self.method == "psm":
             raise ValueError(
-                "--benchmark bounds the confounder of the linear model; use --method regression "
-                "(aipw/dml take --unobserved-confounder-strength)"
+                "--benchmark bounds a confounder by an observed one's R² (regression) or gains "
+                "(aipw, dml); Rosenbaum's Γ of --method psm has no benchmark – drop --benchmark"
             )
         for name in self.benchmark:
             if self.benchmark_term(name) is None:

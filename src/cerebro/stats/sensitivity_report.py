@@ -17,7 +17,13 @@ from cerebro.core.results import Estimate, Finding, Fit
 from cerebro.stats.evalue import EValue, evalue
 from cerebro.stats.ovb_linear import LinearOVB
 from cerebro.stats.rosenbaum import sensitivity_gamma, signed_rank_bounds
-from cerebro.stats.sensitivity import Bounds, RieszElements, dml_bounds, dml_robustness_value
+from cerebro.stats.sensitivity import (
+    Bounds,
+    DMLBenchmark,
+    RieszElements,
+    dml_bounds,
+    dml_robustness_value,
+)
 
 GAMMAS = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
@@ -101,9 +107,11 @@ def linear_finding(ovb: LinearOVB, treatment: str) -> Finding:
 
 
 def dml_section(el: RieszElements, strengths: list[tuple[float, float]], alpha: float,
-                q: float = 1.0) -> Section:  # fmt: skip
+                q: float = 1.0, benchmarks: list[tuple[str, DMLBenchmark]] | None = None,
+                labelled: list[tuple[str, float, float]] | None = None) -> Section:  # fmt: skip
     """The long-story-short RVs of the estimate (the strength that removes a share `q` of it)
-    and its bounds at each (cf_d, cf_y)."""
+    and its bounds at each (cf_d, cf_y) of `strengths` and each (label, cf_d, cf_y) of
+    `labelled` (multiples of the `benchmarks`' gain statistics)."""
     s = Section()
     null = (1 - q) * el.theta
     target = "zero" if q == 1 else f"{null:.4g} ({1 - q:.0%} of the estimate)"
@@ -114,27 +122,37 @@ def dml_section(el: RieszElements, strengths: list[tuple[float, float]], alpha: 
     s.add("rv_q_alpha", f"robustness value RV (q = {q:g}, alpha = {alpha:g})", rva,
           "… at which the confidence bound reaches it")  # fmt: skip
     rows: dict[str, list[Any]] = {
-        k: [] for k in ("cf_d", "cf_y", "lower", "upper", "ci_low", "ci_high", "bias")
-    }
-    for cf_d, cf_y in strengths:
+        k: [] for k in ("confounder", "cf_d", "cf_y", "lower", "upper", "ci_low", "ci_high",
+                        "bias")
+    }  # fmt: skip
+    asked = [(f"Cf_D = {cf_d:g}, Cf_Y = {cf_y:g}", cf_d, cf_y) for cf_d, cf_y in strengths]
+    for tag, cf_d, cf_y in asked + list(labelled or []):
         b: Bounds = dml_bounds(el, cf_y, cf_d, alpha)
-        for column, v in zip(rows, [cf_d, cf_y, b.lower, b.upper, b.ci_low, b.ci_high, b.bias],
-                             strict=True):  # fmt: skip
+        values = [tag, cf_d, cf_y, b.lower, b.upper, b.ci_low, b.ci_high, b.bias]
+        for column, v in zip(rows, values, strict=True):
             rows[column].append(v)
-        tag = f"Cf_D = {cf_d:g}, Cf_Y = {cf_y:g}"
         # each bound with its one-sided confidence bound (the other side is the other bound)
         extra = {"cf_d": cf_d, "cf_y": cf_y}
         s.estimates.append(Estimate(f"lower bound ({tag})", b.lower, None, b.ci_low, None,
                                     None, extra))  # fmt: skip
         s.estimates.append(Estimate(f"upper bound ({tag})", b.upper, None, None, b.ci_high,
                                     None, dict(extra)))  # fmt: skip
+        where = "" if tag.startswith("Cf_D") else f": Cf_D = {cf_d:.3g}, Cf_Y = {cf_y:.3g}"
         s.row(f"lower bound of the ATE ({tag})", b.lower,
-              f"the ATE is at least this with such a confounder; {1 - alpha:.0%} confidence "
-              f"bound {b.ci_low:.4g}")  # fmt: skip
+              f"the ATE is at least this with such a confounder{where}; {1 - alpha:.0%} "
+              f"confidence bound {b.ci_low:.4g}")  # fmt: skip
         s.row(f"upper bound of the ATE ({tag})", b.upper,
               f"… and at most this; {1 - alpha:.0%} confidence bound {b.ci_high:.4g}")  # fmt: skip
-    if strengths:
+    if rows["confounder"]:
         s.tables["bounds"] = rows
+    if benchmarks:
+        s.tables["benchmarks"] = {
+            "covariate": [name for name, _ in benchmarks],
+            "cf_d": [b.cf_d for _, b in benchmarks],
+            "cf_y": [b.cf_y for _, b in benchmarks],
+            "rho": [b.rho for _, b in benchmarks],
+            "delta_theta": [b.delta_theta for _, b in benchmarks],
+        }
     s.findings.append(
         Finding(
             "info" if rva > 0 else "warning",
