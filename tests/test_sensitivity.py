@@ -217,6 +217,7 @@ def test_the_command_users_type(csv, tmp_path) -> None:
             "use a smaller --kd",
         ),
         (["--q", "0"], "q is the share"),
+        (["--neighbours", "3", "--method", "aipw"], "does not match – drop --neighbours"),
     ],
 )
 def test_bad_input_is_one_sentence(csv, args, words) -> None:

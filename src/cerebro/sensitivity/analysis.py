@@ -43,6 +43,7 @@ from cerebro.stats.sensitivity_report import (
     linear_section,
     riesz_from_fit,
     rosenbaum_section,
+    rosenbaum_sets_section,
 )
 
 if TYPE_CHECKING:
@@ -150,9 +151,13 @@ def run_sensitivity(spec: SensitivitySpec, frame: pd.DataFrame | None = None) ->
                         dict(head.extra), key=head.key)  # fmt: skip
         findings += [f for f in causal.findings if f.code in ("method", "positivity", "caliper")]
         if spec.method == "psm":
-            if causal.fit is None or causal.fit.pairs is None:
-                raise UserInputError("the matched estimate carries no pair differences.")
-            section.extend(rosenbaum_section(causal.fit.pairs, spec.alpha))
+            fit = causal.fit
+            if fit is not None and fit.pairs is not None:
+                section.extend(rosenbaum_section(fit.pairs, spec.alpha))
+            elif fit is not None and fit.sets is not None:
+                section.extend(rosenbaum_sets_section(fit.sets, spec.alpha))
+            else:
+                raise UserInputError("the matched estimate carries no matched pairs or sets.")
         else:
             el = riesz_from_fit(causal.fit, causal.estimates[0])
             if el is None:
@@ -193,7 +198,7 @@ def _result(spec: SensitivitySpec, estimates: list[Estimate], findings: list[Fin
         f"({level} CI {head.ci_low:+.4g} to {head.ci_high:+.4g})."
         + (f" A confounder explaining {rv:.1%} of the residual variance of both treatment and "
            "outcome would explain it away." if rv is not None else "")
-        + (f" The matched-pair test stays significant until hidden bias reaches Γ = {gamma:.3g}."
+        + (f" The matched test stays significant until hidden bias reaches Γ = {gamma:.3g}."
            if gamma is not None else "")
     )  # fmt: skip
     return Result(

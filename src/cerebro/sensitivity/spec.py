@@ -34,7 +34,8 @@ class SensitivitySpec(EffectSpec):
         "regression",
         description="regression: OLS with classical SEs and the Cinelli–Hazlett bounds (as "
         "sensemakr); aipw or dml: the long-story-short bounds of the ATE from the estimate's "
-        "influence functions; psm: 1:1 matched pairs (ATT) and Rosenbaum's Γ.",
+        "influence functions; psm: nearest-neighbour matches of the treated (ATT, `neighbours` "
+        "each) and Rosenbaum's Γ.",
     )
     unobserved_confounder_strength: list[float] = Field(
         default_factory=list,
@@ -57,6 +58,11 @@ class SensitivitySpec(EffectSpec):
         default_factory=list,
         description="Multiples of the benchmark's partial R² with the outcome (aipw/dml: of its "
         "Cf_Y; default: `kd`).",
+    )
+    neighbours: int = Field(
+        1,
+        description="psm: controls matched to each treated unit; 1 gives pairs and the "
+        "signed-rank test, more gives matched sets and the Huber–Maritz m-test (Rosenbaum 2007).",
     )
     q: float = Field(
         1.0, description="Share of the estimate the robustness value removes (1: all of it)."
@@ -166,6 +172,13 @@ class SensitivitySpec(EffectSpec):
                     f"({', '.join(self.confounders)}); add it to --confounders or benchmark one "
                     "of them"
                 )
+        if self.neighbours != 1 and self.method != "psm":
+            raise ValueError(
+                f"--neighbours sets the matches of --method psm; --method {self.method} does not "
+                "match – drop --neighbours"
+            )
+        if self.neighbours < 1:
+            raise ValueError(f"neighbours must be at least 1, got {self.neighbours}")
         if any(not k > 0 for k in [*self.kd, *self.ky]):
             raise ValueError("kd and ky are positive multiples of the benchmark's strength")
         if self.ky and len(self.ky) != len(self.kd):

@@ -16,7 +16,14 @@ import numpy as np
 from cerebro.core.results import Estimate, Finding, Fit
 from cerebro.stats.evalue import EValue, evalue
 from cerebro.stats.ovb_linear import LinearOVB
-from cerebro.stats.rosenbaum import sensitivity_gamma, signed_rank_bounds
+from cerebro.stats.rosenbaum import (
+    m_scores,
+    sensitivity_gamma,
+    separable_bound,
+    sets_bounds,
+    sets_gamma,
+    signed_rank_bounds,
+)
 from cerebro.stats.sensitivity import (
     Bounds,
     DMLBenchmark,
@@ -218,6 +225,42 @@ def rosenbaum_section(differences: np.ndarray, alpha: float) -> Section:
             if gamma > 1
             else f"the signed-rank test of the matched pairs is not significant at {alpha:g} "
             "even without hidden bias (Γ = 1).",
+        )
+    )
+    return s
+
+
+def rosenbaum_sets_section(sets: np.ndarray, alpha: float, trim: float = 2.5) -> Section:
+    """Γ* of the Huber–Maritz m-test of matched sets with several controls (Rosenbaum 2007) and
+    the p-value bounds over Γ."""
+    s = Section()
+    scores = m_scores(sets, trim=trim)
+    gamma = sets_gamma(scores, alpha)
+    controls = (~np.isnan(sets[:, 1:])).sum(axis=1)
+    k = f"{controls.min()}" if controls.min() == controls.max() else (
+        f"{controls.min()} to {controls.max()}")  # fmt: skip
+    s.add("gamma", f"Rosenbaum Γ* (alpha = {alpha:g})", gamma,
+          "odds of treatment within a matched set may differ up to this factor before the "
+          "m-test of the sets stops being significant")  # fmt: skip
+    rows: dict[str, list[Any]] = {
+        k_: [] for k_ in ("gamma", "statistic", "expectation", "variance", "p_lower", "p_upper")
+    }
+    for g in sorted({*GAMMAS, round(gamma, 4)}):
+        t, mu, var, high = separable_bound(scores, g)
+        low = sets_bounds(scores, g)[1]
+        for column, v in zip(rows, [g, t, mu, var, low, high], strict=True):
+            rows[column].append(v)
+    s.tables["rosenbaum"] = rows
+    test = (f"the Huber m-test (trim {trim:g}) of {len(sets):,} matched sets of one unit with "
+            f"{k} matches")  # fmt: skip
+    s.findings.append(
+        Finding(
+            "info" if gamma > 1 else "warning",
+            "rosenbaum",
+            f"{test} stays significant at {alpha:g} until hidden bias multiplies the odds of "
+            f"treatment within a set by Γ = {gamma:.3g} (Rosenbaum 2007)."
+            if gamma > 1
+            else f"{test} is not significant at {alpha:g} even without hidden bias (Γ = 1).",
         )
     )
     return s
