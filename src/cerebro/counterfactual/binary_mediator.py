@@ -20,6 +20,7 @@ is the NIE of the fitted models.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -38,17 +39,42 @@ def generalised_residual(m: np.ndarray, mu: np.ndarray) -> np.ndarray:
     return np.where(m == 1, up, down)
 
 
-def outcome_at_rho(data: MediationData, fit: MediationFit, rho: float) -> tuple[np.ndarray, float]:
+@dataclass
+class _Pieces:
+    """What does not depend on ρ: μ, λ, the outcome design and the mediator's shift
+    mean(Φ(μ₁) − Φ(μ₀))."""
+
+    mu: np.ndarray
+    lam: np.ndarray
+    X: np.ndarray
+    shift: float
+
+
+def _pieces(data: MediationData, fit: MediationFit) -> _Pieces:
+    Xm = data.mediator_design()
+    mu = Xm @ fit.mediator.coef
+    probs = []
+    for t in (0.0, 1.0):
+        Xm[:, 1] = t
+        probs.append(special.ndtr(Xm @ fit.mediator.coef))
+    return _Pieces(mu, generalised_residual(data.m, mu), data.outcome_design(data.t, data.m),
+                   float(np.mean(probs[1] - probs[0])))  # fmt: skip
+
+
+def outcome_at_rho(data: MediationData, fit: MediationFit, rho: float,
+                   pieces: _Pieces | None = None) -> tuple[np.ndarray, float]:  # fmt: skip
     """(outcome coefficients, σ) of the linear outcome model when the errors correlate at ρ;
     σ NaN when no σ > 0 fits (ρ incompatible with the data)."""
-    mu = data.mediator_design() @ fit.mediator.coef
-    lam = generalised_residual(data.m, mu)
-    w = 1 - rho**2 * lam * (lam + mu)
-    X = data.outcome_design(data.t, data.m)
+    p = pieces or _pieces(data, fit)
+    w = 1 - rho**2 * p.lam * (p.lam + p.mu)
     root = 1 / np.sqrt(w)
-    targets = np.column_stack([data.y, rho * lam]) * root[:, None]
-    coef, *_ = np.linalg.lstsq(X * root[:, None], targets, rcond=None)
-    resid = targets - (X * root[:, None]) @ coef  # weighted residuals of Y and of ρλ
+    Xw, targets = p.X * root[:, None], np.column_stack([data.y, rho * p.lam]) * root[:, None]
+    gram = Xw.T @ Xw
+    if np.linalg.cond(gram) < 1e10:  # k × k normal equations: faster than a QR of n × k
+        coef = np.linalg.solve(gram, Xw.T @ targets)
+    else:  # ill-conditioned covariates: least squares
+        coef = np.linalg.lstsq(Xw, targets, rcond=None)[0]
+    resid = targets - Xw @ coef  # weighted residuals of Y and of ρλ
     a, b = resid[:, 0], resid[:, 1]
     A, B, C = np.mean(a**2), np.mean(a * b), np.mean(b**2)
     if C >= 1:
@@ -57,29 +83,28 @@ def outcome_at_rho(data: MediationData, fit: MediationFit, rho: float) -> tuple[
     return coef[:, 0] - sigma * coef[:, 1], sigma
 
 
-def nie_at_rho(data: MediationData, fit: MediationFit, rho: float) -> float:
+def nie_at_rho(data: MediationData, fit: MediationFit, rho: float,
+               pieces: _Pieces | None = None) -> float:  # fmt: skip
     """NIE = Q(1, 1) − Q(1, 0) of the probit mediator and linear outcome at error correlation ρ."""
-    coef, sigma = outcome_at_rho(data, fit, rho)
+    p = pieces or _pieces(data, fit)
+    coef, sigma = outcome_at_rho(data, fit, rho, p)
     if not np.isfinite(sigma):
         return float("nan")
-    Xm = data.mediator_design()
-    shift = []
-    for t in (0.0, 1.0):
-        Xm[:, 1] = t
-        shift.append(special.ndtr(Xm @ fit.mediator.coef))
     slope = coef[2] + (coef[3] if data.interaction else 0.0)
-    return float(slope * np.mean(shift[1] - shift[0]))
+    return float(slope * p.shift)
 
 
 def curve(data: MediationData, fit: MediationFit, grid: np.ndarray) -> tuple[np.ndarray, float]:
     """NIE(ρ) on `grid` and the ρ where it is zero (NaN if it keeps its sign)."""
     from scipy import optimize
 
-    values = np.array([nie_at_rho(data, fit, r) for r in grid])
+    p = _pieces(data, fit)
+    values = np.array([nie_at_rho(data, fit, r, p) for r in grid])
     finite = np.isfinite(values)
     change = np.flatnonzero(finite[:-1] & finite[1:] & (np.diff(np.sign(values)) != 0))
     if not change.size:
         return values, float("nan")
     j = change[np.argmin(np.abs(grid[change]))]  # the sign change nearest ρ = 0
-    zero = optimize.brentq(lambda r: nie_at_rho(data, fit, r), grid[j], grid[j + 1], xtol=1e-10)
+    zero = optimize.brentq(lambda r: nie_at_rho(data, fit, r, p), grid[j], grid[j + 1],
+                           xtol=1e-10)  # fmt: skip
     return values, float(zero)
