@@ -117,6 +117,9 @@ def test_cerebro_aipw_benchmark_equals_doubleml_end_to_end(doubleml_reference) -
         assert rows["upper"][i] == pytest.approx(bounds[k]["upper"], abs=1e-7)
     # the truth (1.0) lies inside the 1x bounds; the estimate without x2 would not
     assert rows["lower"][0] < 1.0 < rows["upper"][0]
+    flips = [lo <= 0 <= hi for lo, hi in zip(rows["lower"], rows["upper"], strict=True)]
+    note = next(f for f in result.findings if f.code == "robustness_value")
+    assert ("as strong as 2x x2" in note.message) == flips[1] and "1x x2" not in note.message
 
 
 def test_dml_benchmark_with_cross_fitted_learners_runs_and_is_consistent() -> None:

@@ -160,14 +160,17 @@ def dml_section(el: RieszElements, strengths: list[tuple[float, float]], alpha: 
             "rho": [b.rho for _, b in benchmarks],
             "delta_theta": [b.delta_theta for _, b in benchmarks],
         }
+    flips = [tag for tag, lo, hi in zip(rows["confounder"], rows["lower"], rows["upper"],
+                                        strict=True) if lo <= 0 <= hi]  # fmt: skip
+    text = (
+        f"confounding that adds {rv:.1%} to the explained variance of both the outcome and "
+        f"the Riesz representer could explain the estimate away ({rva:.1%} to reach zero "
+        f"with its {1 - alpha:.0%} confidence bound; Chernozhukov et al. 2022)"
+    )
+    if flips:
+        text += f"; the bounds include zero for a confounder as strong as {', '.join(flips)}"
     s.findings.append(
-        Finding(
-            "info" if rva > 0 else "warning",
-            "robustness_value",
-            f"confounding that adds {rv:.1%} to the explained variance of both the outcome and "
-            f"the Riesz representer could explain the estimate away ({rva:.1%} to reach zero "
-            f"with its {1 - alpha:.0%} confidence bound; Chernozhukov et al. 2022).",
-        )
+        Finding("info" if rva > 0 and not flips else "warning", "robustness_value", text + ".")
     )
     return s
 
