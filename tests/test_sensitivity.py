@@ -211,8 +211,13 @@ def test_the_command_users_type(csv, tmp_path) -> None:
         (["--unobserved-confounder-strength", "-0.1"], "partial R² in [0, 1) is needed, got -0.1"),
         (["--unobserved-confounder-strength", "0.1,0.2,0.3"], "takes one value"),
         (["--benchmark", "female"], "benchmark 'female' is not one of the confounders"),
-        (["--benchmark", "age", "--method", "aipw"], "use --method regression"),
+        (["--benchmark", "age", "--method", "psm"], "has no benchmark – drop --benchmark"),
+        (
+            ["--benchmark", "age", "--method", "aipw", "--kd", "1000", "--no-refute"],
+            "use a smaller --kd",
+        ),
         (["--q", "0"], "q is the share"),
+        (["--neighbours", "3", "--method", "aipw"], "does not match – drop --neighbours"),
     ],
 )
 def test_bad_input_is_one_sentence(csv, args, words) -> None:

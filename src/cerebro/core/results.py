@@ -215,6 +215,10 @@ class Fit:
     # Outcome differences within the matched pairs of a matching estimator (treated minus its
     # matched control), for Rosenbaum bounds.
     pairs: np.ndarray | None = None
+    # Outcomes of the matched sets of 1:k matching, one row per set, the treated unit first and
+    # NaN in unused slots (outcomes negated for the ATC, whose sets have one control), for
+    # Rosenbaum bounds of matched sets.
+    sets: np.ndarray | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -223,6 +227,8 @@ class Fit:
         }
         if self.pairs is not None:
             out["pairs"] = [_json_number(x) for x in self.pairs]
+        if self.sets is not None:
+            out["sets"] = [[_json_number(x) for x in row] for row in self.sets]
         return out
 
     def covariance(self, keys: list[str]) -> np.ndarray:

@@ -178,7 +178,7 @@ def mediation_part(frame: pd.DataFrame, spec: CounterfactualSpec, parts: Parts) 
 
 
 def _sensitivity(data: Any, fit: Any, reps: Any, spec: CounterfactualSpec, parts: Parts) -> None:
-    """NIE(ρ) table and the ρ at which the NIE vanishes (linear mediator and outcome models)."""
+    """NIE(ρ) table and the ρ at which the NIE vanishes (the model pairs of medsens)."""
     from cerebro.counterfactual import mediation as med
 
     curve = med.sensitivity_curve(data, fit)
@@ -188,9 +188,10 @@ def _sensitivity(data: Any, fit: Any, reps: Any, spec: CounterfactualSpec, parts
                 "info",
                 "sensitivity_not_available",
                 "the sensitivity of the NIE to mediator–outcome confounding (ρ) is computed for "
-                "a linear mediator with a linear or probit outcome model (Imai, Keele & Yamamoto "
-                "2010); this run has a logistic model (--outcome-model probit gives the curve "
-                "for a 0/1 outcome).",
+                "a linear mediator with a linear or probit outcome, or a probit mediator with a "
+                "linear outcome (Imai, Keele & Yamamoto 2010, as medsens); this run has another "
+                "pair (--outcome-model probit gives the curve for a 0/1 outcome, "
+                "--mediator-model probit for a 0/1 mediator).",
             )
         )
         return

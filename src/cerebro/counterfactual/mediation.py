@@ -13,7 +13,7 @@ under t':
 Identification (sequential ignorability, Imai, Keele & Tingley 2010, Psychol. Methods 15:309):
 no unmeasured confounding of T–M, T–Y and M–Y given X, and no M–Y confounder affected by T.
 Then Q(t, t') = E_X ∫ E[Y | t, m, X] dF(m | t', X) (Pearl's mediation formula), computed here
-from a mediator model (linear or logistic) and an outcome model (linear or logistic, with an
+from a mediator model (linear, logistic or probit) and an outcome model (linear or logistic, with an
 optional T×M term) – in closed form, or by Gauss–Hermite quadrature for a logistic outcome with
 a normal mediator – and averaged over the sample's X. Effects are on the outcome's mean scale
 (risk differences for a 0/1 outcome), as in Imai et al. and statsmodels' `Mediation`.
@@ -139,8 +139,8 @@ def _integrate(
     eta0 = data.outcome_design(t, np.zeros(len(data.t))) @ out_coef
     slope = out_coef[2] + (out_coef[3] * t if data.interaction else 0.0)
     link = fit.outcome.link
-    if data.mediator_family == "logistic":
-        p = special.expit(med_eta)
+    if data.mediator_family != "linear":  # 0/1 mediator: logistic or probit
+        p = fit.mediator.link(med_eta)
         return p * link(eta0 + slope) + (1 - p) * link(eta0)
     if data.outcome_family == "linear":  # linear in m: plug in the mediator's mean
         return eta0 + slope * med_eta
@@ -214,7 +214,10 @@ def delta_influence(data: MediationData, fit: MediationFit) -> np.ndarray:
 
 def sensitivity_grid(data: MediationData) -> np.ndarray | None:
     """The ρ values of the sensitivity curve: every 0.01 for linear models, every 0.05 for a
-    probit outcome (each point averages over the rows); None when there is no curve."""
+    probit outcome or mediator (each point refits or averages over the rows); None when there
+    is no curve (a logistic model, or a probit mediator with a 0/1 outcome – as medsens)."""
+    if data.mediator_family == "probit":
+        return RHO_GRID[::5] if data.outcome_family == "linear" else None
     if data.mediator_family != "linear" or data.outcome_family == "logistic":
         return None
     return RHO_GRID if data.outcome_family == "linear" else RHO_GRID[::5]
@@ -231,13 +234,18 @@ def sensitivity_curve(data: MediationData, fit: MediationFit) -> tuple[np.ndarra
     X). Without interaction this is Imai, Keele & Yamamoto's (2010) formula
     β₂σ₁/σ₂(ρ̃ − ρ√((1 − ρ̃²)/(1 − ρ²))); the NIE is zero at ρ = k/√(1 + k²),
     k = (γ̂ + κ)σ₂/σ̂ (= ρ̃ without interaction). Homoskedastic errors are assumed, as there.
-    Probit outcome: see `_probit_nie`.
+    Probit outcome: see `_probit_nie`; probit (0/1) mediator with a linear outcome:
+    `binary_mediator`.
     """
     grid = sensitivity_grid(data)
     if grid is None:
         return None
     if data.outcome_family == "probit":
         return _probit_curve(data, fit, grid)
+    if data.mediator_family == "probit":  # 0/1 mediator, linear outcome
+        from cerebro.counterfactual import binary_mediator
+
+        return binary_mediator.curve(data, fit, grid)
     beta2, sigma2 = fit.mediator.coef[1], fit.mediator.sigma
     slope = fit.outcome.coef[2] + (fit.outcome.coef[3] if data.interaction else 0.0)
     sigma = fit.outcome.sigma

@@ -19,8 +19,7 @@ from cerebro.core.spec import EffectSpec, cli, data_file, split_list
 from cerebro.data.columns import source_columns
 
 BoundKind = Literal["manski", "mtr", "mts", "mtr_mts", "lee"]
-ModelKind = Literal["auto", "linear", "logistic"]
-OutcomeModelKind = Literal["auto", "linear", "logistic", "probit"]
+ModelKind = Literal["auto", "linear", "logistic", "probit"]
 
 _NUMBER = r"(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
 _SHIFT = re.compile(rf"^([+-])\s*({_NUMBER})\s*(%?)$")
@@ -103,10 +102,11 @@ class CounterfactualSpec(EffectSpec):
     )
     mediator_model: ModelKind = Field(
         "auto",
-        description="Mediation: model of the mediator – linear, logistic (a 0/1 mediator) or "
+        description="Mediation: model of the mediator – linear, logistic or probit (a 0/1 "
+        "mediator; probit gives the ρ-sensitivity of a 0/1 mediator with a linear outcome) or "
         "auto (logistic when the mediator is 0/1).",
     )
-    outcome_model: OutcomeModelKind = Field(
+    outcome_model: ModelKind = Field(
         "auto",
         description="Model of the outcome – linear, logistic or probit (a 0/1 outcome; probit "
         "gives the ρ-sensitivity of a 0/1 outcome) or auto (logistic when the outcome is 0/1).",

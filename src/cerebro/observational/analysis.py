@@ -234,8 +234,9 @@ def _effects(
         fit = Fit(influence={estimates[0].key: influence})
         for name, (value, psi) in riesz.items():  # σ², ν² of the ATE: sensitivity bounds
             fit.influence[name], fit.residual_variance[name] = psi, value
-    if matched is not None and spec.neighbours == 1 and spec.estimand != "ate":
-        fit = Fit(pairs=matched.differences)  # 1:1 pairs of one arm: Rosenbaum bounds
+    if matched is not None and spec.estimand != "ate":  # one arm matched: Rosenbaum bounds
+        pairs = matched.differences if spec.neighbours == 1 else None
+        fit = Fit(pairs=pairs, sets=matched.sets)
     return estimates, rows, potential, fit
 
 

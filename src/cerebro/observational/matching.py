@@ -159,6 +159,10 @@ class MatchResult:
     weights: np.ndarray  # per unit, for balance after matching
     notes: list[str]
     differences: np.ndarray | None = None  # per matched target unit: treated − control
+    # per matched target unit: its outcome then its matches' (NaN: unused slot), negated when
+    # the target is a control (ATC), so the set's one unit of its arm comes first and a higher
+    # value means "treated higher" (Rosenbaum bounds of matched sets)
+    sets: np.ndarray | None = None
 
 
 def matching_estimate(
@@ -185,7 +189,7 @@ def matching_estimate(
     rng = np.random.default_rng(seed)
     n = len(y)
     directions = {"att": [1], "atc": [0], "ate": [1, 0]}[estimand]
-    notes, diffs, uses, imputed_pairs = [], [], np.zeros(n), []
+    notes, diffs, uses, imputed_pairs, sets = [], [], np.zeros(n), [], []
     for from_arm in directions:
         m = match(score, a, from_arm, k, caliper, groups, replace, rng)
         other = _imputed(y, m)
@@ -193,6 +197,10 @@ def matching_estimate(
         diffs.append((observed - other) if from_arm == 1 else (other - observed))
         uses += _uses(n, m)
         imputed_pairs.append((m.target, observed, other, from_arm))
+        outcomes = np.column_stack(
+            [observed, np.where(m.partners >= 0, y[np.maximum(m.partners, 0)], np.nan)]
+        )
+        sets.append(outcomes if from_arm == 1 else -outcomes)
         if m.dropped:
             label = "treated" if from_arm == 1 else "control"
             notes.append(
@@ -221,4 +229,5 @@ def matching_estimate(
     weights = uses.copy()
     for target, *_ in imputed_pairs:
         weights[target] += 1
-    return MatchResult(tau, float(np.sqrt(max(variance, 0.0))), means, weights, notes, diff)
+    return MatchResult(tau, float(np.sqrt(max(variance, 0.0))), means, weights, notes, diff,
+                       sets[0] if len(sets) == 1 else None)  # fmt: skip

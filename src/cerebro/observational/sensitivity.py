@@ -5,7 +5,8 @@ its own fit – no refit. The numerics and the table rows are the shared ones
 - regression: Cinelli & Hazlett's partial R² and robustness values (classical OLS SE);
 - aipw, dml (interactive model, ATE): the long-story-short robustness values from the
   influence functions of θ, σ² and ν² the result's `Fit` carries;
-- psm with 1:1 pairs for the ATT or ATC: Rosenbaum's Γ of the pair differences;
+- psm for the ATT or ATC: Rosenbaum's Γ of the pair differences (1:1, signed-rank test) or of
+  the matched sets (1:k, Huber–Maritz m-test);
 - every method: the E-value of the risk ratio (0/1 outcome) or of the standardised difference.
 """
 
@@ -22,6 +23,7 @@ from cerebro.stats.sensitivity_report import (
     linear_section,
     riesz_from_fit,
     rosenbaum_section,
+    rosenbaum_sets_section,
 )
 
 
@@ -39,13 +41,15 @@ def sensitivity_section(
         section.extend(dml_section(riesz, [], spec.alpha))
     elif fit is not None and fit.pairs is not None:
         section.extend(rosenbaum_section(fit.pairs, spec.alpha))
+    elif fit is not None and fit.sets is not None:  # 1:k matching
+        section.extend(rosenbaum_sets_section(fit.sets, spec.alpha))
     else:
         section.findings.append(
             Finding(
                 "info",
                 "sensitivity",
                 "robustness values need --method regression, or aipw/dml for the ATE, and "
-                "Rosenbaum bounds psm with --estimand att (or atc) and --neighbours 1; this "
+                "Rosenbaum bounds psm with --estimand att (or atc); this "
                 "estimate gets its E-value only "
                 "(cerebro sensitivity gives bounds for a confounder of a given strength).",
             )

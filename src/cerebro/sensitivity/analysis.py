@@ -29,6 +29,12 @@ from cerebro.sensitivity.spec import SensitivitySpec
 from cerebro.stats.evalue import evalue
 from cerebro.stats.intervals import quantile
 from cerebro.stats.ovb_linear import add_strengths, benchmark_r2, benchmark_strengths, linear_ovb
+from cerebro.stats.sensitivity import (
+    DMLBenchmark,
+    RieszElements,
+    dml_benchmark,
+    dml_benchmark_strengths,
+)
 from cerebro.stats.sensitivity_report import (
     Section,
     dml_section,
@@ -37,6 +43,7 @@ from cerebro.stats.sensitivity_report import (
     linear_section,
     riesz_from_fit,
     rosenbaum_section,
+    rosenbaum_sets_section,
 )
 
 if TYPE_CHECKING:
@@ -71,6 +78,32 @@ def _linear(arrays: Arrays, spec: SensitivitySpec, section: Section) -> tuple[Es
     plot = {"estimate": ovb.estimate, "se_classical": ovb.se_classical, "dof": ovb.dof,
             "se_ratio": ovb.se_ratio}  # fmt: skip
     return head, plot
+
+
+def _dml_benchmarks(
+    frame: pd.DataFrame, spec: SensitivitySpec, el: RieszElements
+) -> tuple[list[tuple[str, DMLBenchmark]], list[tuple[str, float, float]]]:
+    """Each benchmark's gain statistics – the same estimator refitted without it (same seed,
+    so the same folds) – and the (label, Cf_D, Cf_Y) of the `kd`/`ky` multiples."""
+    benchmarks, labelled = [], []
+    for name in spec.benchmark:
+        term = spec.benchmark_term(name)
+        rest = [t for t in spec.confounders if t != term]
+        if not rest:
+            raise UserInputError(
+                f"benchmark {name!r} is the only confounder; the refit without it would adjust for "
+                "nothing – add the other confounders to --confounders."
+            )
+        short = estimate(frame, causal_fields(spec, confounders=rest))
+        el_short = riesz_from_fit(short.fit, short.estimates[0])
+        assert el_short is not None  # the same estimator as the long fit, which had one
+        bench = dml_benchmark(el, el_short)
+        benchmarks.append((name, bench))
+        try:
+            labelled += dml_benchmark_strengths(name, bench, spec.kd, spec.ky or spec.kd)
+        except ValueError as err:
+            raise UserInputError(f"{err}; use a smaller --kd.") from None
+    return benchmarks, labelled
 
 
 def _with_inferred_confounders(
@@ -118,9 +151,13 @@ def run_sensitivity(spec: SensitivitySpec, frame: pd.DataFrame | None = None) ->
                         dict(head.extra), key=head.key)  # fmt: skip
         findings += [f for f in causal.findings if f.code in ("method", "positivity", "caliper")]
         if spec.method == "psm":
-            if causal.fit is None or causal.fit.pairs is None:
-                raise UserInputError("the matched estimate carries no pair differences.")
-            section.extend(rosenbaum_section(causal.fit.pairs, spec.alpha))
+            fit = causal.fit
+            if fit is not None and fit.pairs is not None:
+                section.extend(rosenbaum_section(fit.pairs, spec.alpha))
+            elif fit is not None and fit.sets is not None:
+                section.extend(rosenbaum_sets_section(fit.sets, spec.alpha))
+            else:
+                raise UserInputError("the matched estimate carries no matched pairs or sets.")
         else:
             el = riesz_from_fit(causal.fit, causal.estimates[0])
             if el is None:
@@ -129,7 +166,8 @@ def run_sensitivity(spec: SensitivitySpec, frame: pd.DataFrame | None = None) ->
                     "interactive model; this estimate carries no Riesz representer."
                 )
             strengths = [spec.strengths()] if spec.strengths() else []
-            section.extend(dml_section(el, strengths, spec.alpha, spec.q))  # type: ignore[arg-type]
+            benchmarks, labelled = _dml_benchmarks(frame, spec, el)
+            section.extend(dml_section(el, strengths, spec.alpha, spec.q, benchmarks, labelled))  # type: ignore[arg-type]
             plot = {"estimate": el.theta, "sigma_nu": float(np.sqrt(el.sigma2 * el.nu2))}
     ratio = None if causal is None else next(
         (e for e in causal.estimates if e.extra.get("measure") == "risk ratio"), None
@@ -160,7 +198,7 @@ def _result(spec: SensitivitySpec, estimates: list[Estimate], findings: list[Fin
         f"({level} CI {head.ci_low:+.4g} to {head.ci_high:+.4g})."
         + (f" A confounder explaining {rv:.1%} of the residual variance of both treatment and "
            "outcome would explain it away." if rv is not None else "")
-        + (f" The matched-pair test stays significant until hidden bias reaches Γ = {gamma:.3g}."
+        + (f" The matched test stays significant until hidden bias reaches Γ = {gamma:.3g}."
            if gamma is not None else "")
     )  # fmt: skip
     return Result(

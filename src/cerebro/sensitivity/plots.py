@@ -71,7 +71,7 @@ def sensitivity_plot(result: Any) -> Any:
         ax.plot(table["gamma"], table["p_upper"], "o-", label="upper bound of the p-value")
         ax.axhline(result.meta.alpha or 0.05, color="C3", ls="--", lw=1, label="alpha")
         ax.set_xscale("log")
-        ax.set_xlabel("Γ (hidden bias: odds of treatment within a pair)")
+        ax.set_xlabel("Γ (hidden bias: odds of treatment within a matched pair or set)")
         ax.set_ylabel("one-sided p-value")
     else:
         _evalue_curve(ax, result)

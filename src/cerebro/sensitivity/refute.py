@@ -33,14 +33,14 @@ SUBSET = 0.8
 
 
 def causal_fields(spec: SensitivitySpec, **changes: Any) -> dict[str, Any]:
-    """The `kind: causal` spec of the estimate under study (psm: 1:1 pairs, ATT)."""
+    """The `kind: causal` spec of the estimate under study (psm: the ATT, 1:k matches)."""
     fields: dict[str, Any] = {
         "kind": "causal", "treatment": spec.treatment, "outcome": spec.outcome,
         "confounders": list(spec.confounders), "alpha": spec.alpha, "method": spec.method,
         "seed": spec.seed,
     }  # fmt: skip
     if spec.method == "psm":
-        fields.update(estimand="att", neighbours=1)
+        fields.update(estimand="att", neighbours=spec.neighbours)
     return {**fields, **changes}
 
 

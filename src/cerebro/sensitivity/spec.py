@@ -34,7 +34,8 @@ class SensitivitySpec(EffectSpec):
         "regression",
         description="regression: OLS with classical SEs and the Cinelli–Hazlett bounds (as "
         "sensemakr); aipw or dml: the long-story-short bounds of the ATE from the estimate's "
-        "influence functions; psm: 1:1 matched pairs (ATT) and Rosenbaum's Γ.",
+        "influence functions; psm: nearest-neighbour matches of the treated (ATT, `neighbours` "
+        "each) and Rosenbaum's Γ.",
     )
     unobserved_confounder_strength: list[float] = Field(
         default_factory=list,
@@ -44,16 +45,24 @@ class SensitivitySpec(EffectSpec):
     )
     benchmark: list[str] = Field(
         default_factory=list,
-        description="regression: confounders whose observed strength, times `kd` and `ky`, "
-        "bounds the unobserved one (e.g. female).",
+        description="Confounders whose observed strength, times `kd` and `ky`, bounds the "
+        "unobserved one (e.g. female): regression, their partial R² (Cinelli & Hazlett); aipw or "
+        "dml, their gains Cf_D, Cf_Y from a refit without them (Chernozhukov et al. 2022).",
     )
     kd: list[float] = Field(
         default_factory=lambda: [1.0, 2.0, 3.0],
-        description="Multiples of the benchmark's partial R² with the treatment.",
+        description="Multiples of the benchmark's partial R² with the treatment (aipw/dml: of "
+        "its Cf_D).",
     )
     ky: list[float] = Field(
         default_factory=list,
-        description="Multiples of the benchmark's partial R² with the outcome (default: `kd`).",
+        description="Multiples of the benchmark's partial R² with the outcome (aipw/dml: of its "
+        "Cf_Y; default: `kd`).",
+    )
+    neighbours: int = Field(
+        1,
+        description="psm: controls matched to each treated unit; 1 gives pairs and the "
+        "signed-rank test, more gives matched sets and the Huber–Maritz m-test (Rosenbaum 2007).",
     )
     q: float = Field(
         1.0, description="Share of the estimate the robustness value removes (1: all of it)."
@@ -151,10 +160,10 @@ class SensitivitySpec(EffectSpec):
                 f"--robust sets the regression's SEs; --method {self.method} has its own "
                 "(influence functions or Abadie–Imbens) – drop --robust"
             )
-        if self.benchmark and self.method != "regression":
+        if self.benchmark and self.method == "psm":
             raise ValueError(
-                "--benchmark bounds the confounder of the linear model; use --method regression "
-                "(aipw/dml take --unobserved-confounder-strength)"
+                "--benchmark bounds a confounder by an observed one's R² (regression) or gains "
+                "(aipw, dml); Rosenbaum's Γ of --method psm has no benchmark – drop --benchmark"
             )
         for name in self.benchmark:
             if self.benchmark_term(name) is None:
@@ -163,6 +172,13 @@ class SensitivitySpec(EffectSpec):
                     f"({', '.join(self.confounders)}); add it to --confounders or benchmark one "
                     "of them"
                 )
+        if self.neighbours != 1 and self.method != "psm":
+            raise ValueError(
+                f"--neighbours sets the matches of --method psm; --method {self.method} does not "
+                "match – drop --neighbours"
+            )
+        if self.neighbours < 1:
+            raise ValueError(f"neighbours must be at least 1, got {self.neighbours}")
         if any(not k > 0 for k in [*self.kd, *self.ky]):
             raise ValueError("kd and ky are positive multiples of the benchmark's strength")
         if self.ky and len(self.ky) != len(self.kd):

@@ -20,7 +20,11 @@ the outcome model's residual variance and ν² = E[α²] that of the Riesz repre
 ATE, α = D/e − (1 − D)/(1 − e)), a confounder whose gain in explained variance is Cf_Y for the
 outcome and Cf_D for the Riesz representer moves θ by at most |ρ| · √(Cf_Y · Cf_D/(1 − Cf_D)) · σν;
 the confidence bounds add the one-sided normal quantile times the SE of each bound, from the
-influence functions of θ, σ² and ν² (as DoubleML computes them).
+influence functions of θ, σ² and ν² (as DoubleML computes them). An observed covariate Xj is a
+benchmark (their benchmarking by "gain statistics"): refit without it and measure the explained variance
+it adds, Cf_Y,j = (σ²_short − σ²_long)/σ²_long for the outcome and Cf_D,j = (ν²_long −
+ν²_short)/ν²_short for the Riesz representer; a confounder `kd` (`ky`) times as strong has
+Cf_D = kd·Cf_D,j and Cf_Y = ky·Cf_Y,j.
 """
 
 from __future__ import annotations
@@ -161,6 +165,50 @@ def dml_bounds(el: RieszElements, cf_y: float, cf_d: float, alpha: float,
     lower, upper = el.theta - bias, el.theta + bias
     return Bounds(cf_y, cf_d, float(lower), float(upper), float(lower - z * se_low),
                   float(upper + z * se_high), float(bias))  # fmt: skip
+
+
+@dataclass(frozen=True)
+class DMLBenchmark:
+    """What dropping a covariate Xj does to an AIPW/DML fit (Chernozhukov et al. 2022)."""
+
+    cf_y: float  # share of the long model's residual outcome variance Xj explains
+    cf_d: float  # gain in the Riesz representer's variance, relative to the short model's
+    rho: float  # Δθ over its largest value √(Δσ²·Δν²), clipped to [−1, 1] (1 if no gain)
+    delta_theta: float  # θ_short − θ_long
+
+
+def dml_benchmark(long: RieszElements, short: RieszElements) -> DMLBenchmark:
+    """The gain statistics of a benchmark covariate: `long` is the fit with it, `short` the refit
+    without it (same folds, same learners). The nonparametric R² of the outcome model is
+    1 − σ²/Var(Y), so Cf_Y = (R²_long − R²_short)/(1 − R²_long) = (σ²_s − σ²_l)/σ²_l (Var(Y)
+    cancels); the Riesz representer's is ν²_s/ν²_l, so Cf_D = (ν²_l − ν²_s)/ν²_s. Both are
+    clipped to [0, 1] (a covariate whose removal lowers σ² or raises ν² – noise in a flexible
+    fit – adds nothing), as DoubleML's `gain_statistics`."""
+    gain_y, gain_d = short.sigma2 - long.sigma2, long.nu2 - short.nu2
+    cf_y = float(np.clip(gain_y / long.sigma2, 0.0, 1.0))
+    cf_d = float(np.clip(gain_d / short.nu2, 0.0, 1.0))
+    delta = short.theta - long.theta
+    scale = np.sqrt(gain_y * gain_d) if gain_y > 0 and gain_d > 0 else 0.0
+    rho = min(abs(delta) / scale, 1.0) if scale > 0 else 1.0
+    return DMLBenchmark(cf_y, cf_d, float(np.sign(delta) * rho), float(delta))
+
+
+def dml_benchmark_strengths(name: str, bench: DMLBenchmark, kd: list[float],
+                            ky: list[float]) -> list[tuple[str, float, float]]:  # fmt: skip
+    """(label, cf_d, cf_y) of confounders kd/ky times as strong as the benchmark `name`.
+    Raises ValueError when kd·Cf_D,j reaches 1 (a confounder explaining all of the Riesz
+    representer); Cf_Y is capped at 1, as R²_Y of the linear benchmark."""
+    out = []
+    for kd_i, ky_i in zip(kd, ky, strict=True):
+        cf_d = kd_i * bench.cf_d
+        if cf_d >= 1:
+            raise ValueError(
+                f"kd = {kd_i:g} times {name}'s Cf_D = {bench.cf_d:.3g} reaches 1 (a confounder "
+                "explaining all of the Riesz representer)"
+            )
+        label = f"{kd_i:g}x {name}" if kd_i == ky_i else f"{kd_i:g}x/{ky_i:g}x {name}"
+        out.append((label, float(cf_d), float(min(ky_i * bench.cf_y, 1.0))))
+    return out
 
 
 def dml_robustness_value(el: RieszElements, alpha: float | None = None, null: float = 0.0) -> float:

@@ -16,8 +16,21 @@ import numpy as np
 from cerebro.core.results import Estimate, Finding, Fit
 from cerebro.stats.evalue import EValue, evalue
 from cerebro.stats.ovb_linear import LinearOVB
-from cerebro.stats.rosenbaum import sensitivity_gamma, signed_rank_bounds
-from cerebro.stats.sensitivity import Bounds, RieszElements, dml_bounds, dml_robustness_value
+from cerebro.stats.rosenbaum import (
+    m_scores,
+    sensitivity_gamma,
+    separable_bound,
+    sets_bounds,
+    sets_gamma,
+    signed_rank_bounds,
+)
+from cerebro.stats.sensitivity import (
+    Bounds,
+    DMLBenchmark,
+    RieszElements,
+    dml_bounds,
+    dml_robustness_value,
+)
 
 GAMMAS = (1.0, 1.25, 1.5, 1.75, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
@@ -101,9 +114,11 @@ def linear_finding(ovb: LinearOVB, treatment: str) -> Finding:
 
 
 def dml_section(el: RieszElements, strengths: list[tuple[float, float]], alpha: float,
-                q: float = 1.0) -> Section:  # fmt: skip
+                q: float = 1.0, benchmarks: list[tuple[str, DMLBenchmark]] | None = None,
+                labelled: list[tuple[str, float, float]] | None = None) -> Section:  # fmt: skip
     """The long-story-short RVs of the estimate (the strength that removes a share `q` of it)
-    and its bounds at each (cf_d, cf_y)."""
+    and its bounds at each (cf_d, cf_y) of `strengths` and each (label, cf_d, cf_y) of
+    `labelled` (multiples of the `benchmarks`' gain statistics)."""
     s = Section()
     null = (1 - q) * el.theta
     target = "zero" if q == 1 else f"{null:.4g} ({1 - q:.0%} of the estimate)"
@@ -114,35 +129,48 @@ def dml_section(el: RieszElements, strengths: list[tuple[float, float]], alpha: 
     s.add("rv_q_alpha", f"robustness value RV (q = {q:g}, alpha = {alpha:g})", rva,
           "… at which the confidence bound reaches it")  # fmt: skip
     rows: dict[str, list[Any]] = {
-        k: [] for k in ("cf_d", "cf_y", "lower", "upper", "ci_low", "ci_high", "bias")
-    }
-    for cf_d, cf_y in strengths:
+        k: [] for k in ("confounder", "cf_d", "cf_y", "lower", "upper", "ci_low", "ci_high",
+                        "bias")
+    }  # fmt: skip
+    asked = [(f"Cf_D = {cf_d:g}, Cf_Y = {cf_y:g}", cf_d, cf_y) for cf_d, cf_y in strengths]
+    for tag, cf_d, cf_y in asked + list(labelled or []):
         b: Bounds = dml_bounds(el, cf_y, cf_d, alpha)
-        for column, v in zip(rows, [cf_d, cf_y, b.lower, b.upper, b.ci_low, b.ci_high, b.bias],
-                             strict=True):  # fmt: skip
+        values = [tag, cf_d, cf_y, b.lower, b.upper, b.ci_low, b.ci_high, b.bias]
+        for column, v in zip(rows, values, strict=True):
             rows[column].append(v)
-        tag = f"Cf_D = {cf_d:g}, Cf_Y = {cf_y:g}"
         # each bound with its one-sided confidence bound (the other side is the other bound)
         extra = {"cf_d": cf_d, "cf_y": cf_y}
         s.estimates.append(Estimate(f"lower bound ({tag})", b.lower, None, b.ci_low, None,
                                     None, extra))  # fmt: skip
         s.estimates.append(Estimate(f"upper bound ({tag})", b.upper, None, None, b.ci_high,
                                     None, dict(extra)))  # fmt: skip
+        where = "" if tag.startswith("Cf_D") else f": Cf_D = {cf_d:.3g}, Cf_Y = {cf_y:.3g}"
         s.row(f"lower bound of the ATE ({tag})", b.lower,
-              f"the ATE is at least this with such a confounder; {1 - alpha:.0%} confidence "
-              f"bound {b.ci_low:.4g}")  # fmt: skip
+              f"the ATE is at least this with such a confounder{where}; {1 - alpha:.0%} "
+              f"confidence bound {b.ci_low:.4g}")  # fmt: skip
         s.row(f"upper bound of the ATE ({tag})", b.upper,
               f"… and at most this; {1 - alpha:.0%} confidence bound {b.ci_high:.4g}")  # fmt: skip
-    if strengths:
+    if rows["confounder"]:
         s.tables["bounds"] = rows
+    if benchmarks:
+        s.tables["benchmarks"] = {
+            "covariate": [name for name, _ in benchmarks],
+            "cf_d": [b.cf_d for _, b in benchmarks],
+            "cf_y": [b.cf_y for _, b in benchmarks],
+            "rho": [b.rho for _, b in benchmarks],
+            "delta_theta": [b.delta_theta for _, b in benchmarks],
+        }
+    flips = [tag for tag, lo, hi in zip(rows["confounder"], rows["lower"], rows["upper"],
+                                        strict=True) if lo <= 0 <= hi]  # fmt: skip
+    text = (
+        f"confounding that adds {rv:.1%} to the explained variance of both the outcome and "
+        f"the Riesz representer could explain the estimate away ({rva:.1%} to reach zero "
+        f"with its {1 - alpha:.0%} confidence bound; Chernozhukov et al. 2022)"
+    )
+    if flips:
+        text += f"; the bounds include zero for a confounder as strong as {', '.join(flips)}"
     s.findings.append(
-        Finding(
-            "info" if rva > 0 else "warning",
-            "robustness_value",
-            f"confounding that adds {rv:.1%} to the explained variance of both the outcome and "
-            f"the Riesz representer could explain the estimate away ({rva:.1%} to reach zero "
-            f"with its {1 - alpha:.0%} confidence bound; Chernozhukov et al. 2022).",
-        )
+        Finding("info" if rva > 0 and not flips else "warning", "robustness_value", text + ".")
     )
     return s
 
@@ -200,6 +228,42 @@ def rosenbaum_section(differences: np.ndarray, alpha: float) -> Section:
             if gamma > 1
             else f"the signed-rank test of the matched pairs is not significant at {alpha:g} "
             "even without hidden bias (Γ = 1).",
+        )
+    )
+    return s
+
+
+def rosenbaum_sets_section(sets: np.ndarray, alpha: float, trim: float = 2.5) -> Section:
+    """Γ* of the Huber–Maritz m-test of matched sets with several controls (Rosenbaum 2007) and
+    the p-value bounds over Γ."""
+    s = Section()
+    scores = m_scores(sets, trim=trim)
+    gamma = sets_gamma(scores, alpha)
+    controls = (~np.isnan(sets[:, 1:])).sum(axis=1)
+    k = f"{controls.min()}" if controls.min() == controls.max() else (
+        f"{controls.min()} to {controls.max()}")  # fmt: skip
+    s.add("gamma", f"Rosenbaum Γ* (alpha = {alpha:g})", gamma,
+          "odds of treatment within a matched set may differ up to this factor before the "
+          "m-test of the sets stops being significant")  # fmt: skip
+    rows: dict[str, list[Any]] = {
+        k_: [] for k_ in ("gamma", "statistic", "expectation", "variance", "p_lower", "p_upper")
+    }
+    for g in sorted({*GAMMAS, round(gamma, 4)}):
+        t, mu, var, high = separable_bound(scores, g)
+        low = sets_bounds(scores, g)[1]
+        for column, v in zip(rows, [g, t, mu, var, low, high], strict=True):
+            rows[column].append(v)
+    s.tables["rosenbaum"] = rows
+    test = (f"the Huber m-test (trim {trim:g}) of {len(sets):,} matched sets of one unit with "
+            f"{k} matches")  # fmt: skip
+    s.findings.append(
+        Finding(
+            "info" if gamma > 1 else "warning",
+            "rosenbaum",
+            f"{test} stays significant at {alpha:g} until hidden bias multiplies the odds of "
+            f"treatment within a set by Γ = {gamma:.3g} (Rosenbaum 2007)."
+            if gamma > 1
+            else f"{test} is not significant at {alpha:g} even without hidden bias (Γ = 1).",
         )
     )
     return s
