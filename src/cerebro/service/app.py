@@ -14,9 +14,13 @@ from cerebro.service import (
     audit,
     causal,
     datasets,
+    designer,
+    discover,
     errors,
     experiments,
+    insights,
     marketing,
+    surfacing,
     users,
 )
 from cerebro.service.config import Settings
@@ -32,6 +36,10 @@ ROUTERS = (
     marketing.router,
     audit.router,
     users.router,
+    insights.router,  # the intelligence routes (issue 21)
+    discover.router,
+    surfacing.router,
+    designer.router,
 )
 
 
