@@ -180,6 +180,9 @@ def test_the_designer_runs_each_part_as_cerebro_run(service, home):
 
 
 def test_designer_refusals(service, home, other_org, ab):
+    from cerebro.core.errors import UserInputError
+    from cerebro.core.spec import parse_spec
+
     url = "/api/v1/design/experiment"
     assert (
         "at least one"
@@ -190,7 +193,9 @@ def test_designer_refusals(service, home, other_org, ab):
     )
     error = error_of(bad, 422)
     assert error["code"] == "invalid_spec" and error["field"].startswith("power")
-    assert "alpha" in error["message"]
+    with pytest.raises(UserInputError) as cli:  # the sentence `cerebro run` prints
+        parse_spec({"kind": "power", "baseline": 0.1, "mde": 0.02, "alpha": 2})
+    assert error["message"] == str(cli.value)
     wrong_kind = service.client.post(url, json={"power": {"kind": "abtest"}}, headers=home.auth())
     assert error_of(wrong_kind, 422)["field"] == "power.kind"
     no_data = service.client.post(url, json={"randomization": {"arms": 2}}, headers=home.auth())
