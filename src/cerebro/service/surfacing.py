@@ -255,6 +255,15 @@ def segments_of(analysis_id: str, result: Any, costs: dict[str, float], outcome:
     from cerebro.uplift.recommend import Segment
 
     alpha = float(result.summary.get("alpha") or 0.05)
+    table = {"uplift": "tiers", "abtest": "comparisons"}.get(result.kind)
+    if table is not None and table not in result.tables:
+        raise ApiError(
+            422,
+            "invalid",
+            f"the {result.kind} analysis {analysis_id} has no "
+            f"{table} table; run it again with this version.",
+            "analysis_id",
+        )
     if result.kind == "uplift":
         t = result.tables.columns("tiers")
         profile = [
