@@ -69,7 +69,7 @@ def ab(service, home) -> dict[str, str]:
     job = service.client.post(
         "/api/v1/analyses", json={"dataset_id": dataset, "spec": AB_SPEC}, headers=home.auth()
     ).json()
-    service.run_jobs()
+    assert service.run_jobs() == ["succeeded"]
     return {"dataset_id": dataset, "analysis_id": job["id"]}
 
 

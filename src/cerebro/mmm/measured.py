@@ -18,8 +18,11 @@ a_c = m_c / s_c^β, gives x_c = B · a_c^{1/(1−β)} / Σ_k a_k^{1/(1−β)} (e
 
 **Stored MMM result.** Its ``response_curves`` table holds each channel's weekly contribution at
 constant weekly spend on a grid from 0 to twice the largest weekly spend, with the posterior
-mean and an equal-tailed interval. The response of a plan is the sum over its weeks of the
-curve at each week's spend, by linear interpolation of the mean; draws add ``z_c · sd_c(x)``,
+mean and an equal-tailed interval (25 points in `cerebro mmm`). The response of a plan is the sum
+over its weeks of the curve at each week's spend, interpolated by monotone cubic Hermite
+splines (PCHIP, Fritsch & Carlson 1980: through every stored point, no overshoot, a continuous
+slope – the optimiser's marginal returns are not stepped as with straight lines); draws add
+``z_c · sd_c(x)``,
 ``sd_c`` the interval's half-width over the normal quantile, one ``z_c ~ Normal(0, 1)`` per
 channel and draw (the channel's curve moves as a whole). It is the model's steady state (a
 constant weekly spend), without the carry-over into and out of the window a saved model gives
@@ -138,14 +141,23 @@ def curves_response(curves: Curves, seed: int, draws: int = DRAWS):
     module docstring), summed over weeks and channels."""
     z = np.random.default_rng(seed).standard_normal((draws, len(curves.channels)))
 
+    from scipy.interpolate import PchipInterpolator
+
+    mean = [
+        PchipInterpolator(g, m, extrapolate=False)
+        for g, m in zip(curves.grid, curves.mean, strict=True)
+    ]
+    sd = [
+        PchipInterpolator(g, v, extrapolate=False)
+        for g, v in zip(curves.grid, curves.sd, strict=True)
+    ]
+
     def response(plan: np.ndarray) -> np.ndarray:
-        plan = np.asarray(plan, float)
+        plan = np.clip(np.asarray(plan, float), 0.0, curves.top[None, :])  # bounds keep it inside
         total = np.zeros(draws)
         for c in range(len(curves.channels)):
             x = plan[:, c]
-            mean = np.interp(x, curves.grid[c], curves.mean[c]).sum()
-            sd = np.interp(x, curves.grid[c], curves.sd[c]).sum()
-            total += mean + z[:, c] * sd
+            total += mean[c](x).sum() + z[:, c] * sd[c](x).sum()
         return total
 
     return response

@@ -61,10 +61,15 @@ def _finite(x: object) -> bool:
 
 
 def _interval_sentence(e: Estimate, alpha: float | None) -> str | None:
-    """'label: 1.2 (95% interval 0.3 to 2.1, p = 0.01) – clearly above zero.'"""
+    """'label: 1.2 (95% interval 0.3 to 2.1, p = 0.01) – clearly above zero.' The verdict
+    against zero only for a tested estimate (one with a p-value): a level such as a mean
+    outcome is not an effect, and its distance from zero says nothing."""
     if not (_finite(e.value) and _finite(e.ci_low) and _finite(e.ci_high)):
         return None
     level = f"{1 - alpha:.0%} " if alpha else ""
+    text = f"{e.label}: {format_number(e.value)} ({level}interval {format_number(e.ci_low)} to "
+    if not _finite(e.p_value):
+        return text + f"{format_number(e.ci_high)})."
     verdict = (
         "clearly above zero"
         if e.ci_low > 0
@@ -72,16 +77,17 @@ def _interval_sentence(e: Estimate, alpha: float | None) -> str | None:
         if e.ci_high < 0
         else "not distinguishable from zero"
     )
-    p = f", {p_text(e.p_value)}" if _finite(e.p_value) else ""
-    return (
-        f"{e.label}: {format_number(e.value)} ({level}interval {format_number(e.ci_low)} to "
-        f"{format_number(e.ci_high)}{p}) – {verdict}."
-    )
+    return text + f"{format_number(e.ci_high)}, {p_text(e.p_value)}) – {verdict}."
 
 
 def _headline(result: Result) -> list[Estimate]:
     """The estimates a reader sees first: those with an interval, at most four."""
     return [e for e in result.estimates if _finite(e.ci_low) and _finite(e.ci_high)][:4]
+
+
+def _effects(result: Result) -> list[Estimate]:
+    """The headline estimates that were tested against zero (they carry a p-value)."""
+    return [e for e in _headline(result) if _finite(e.p_value)]
 
 
 def _confidence(result: Result, title: str) -> list[str]:
@@ -109,7 +115,7 @@ def _next_steps(result: Result, title: str) -> list[str]:
                 f"{title}: resolve the concern about “{row['assumption'].rstrip('.')}” before "
                 f"acting on the estimate ({row['evidence']})"
             )
-    heads = _headline(result)
+    heads = _effects(result)
     if heads and all(e.ci_low <= 0 <= e.ci_high for e in heads):
         steps.append(
             f"{title}: no headline effect can be told from zero – plan a larger or longer test "
@@ -135,7 +141,7 @@ def _disagreements(results: Sequence[Result]) -> list[str]:
     signs: dict[str, dict[int, list[str]]] = {}
     for result in results:
         outcome = _outcome(result)
-        for e in _headline(result):
+        for e in _effects(result):
             sign = 1 if e.ci_low > 0 else -1 if e.ci_high < 0 else 0
             if outcome and sign:
                 signs.setdefault(outcome, {}).setdefault(sign, []).append(title_of(result))

@@ -159,8 +159,8 @@ def _mmm_problem(session: Session, who: Principal, body: OptimizeIn):
         top = curves.top[c] / weekly[c] if weekly[c] > 0 else 0.0
         caps[name] = (low, min(high, top))
     curve = (
-        "the MMM's steady-state response curves (constant weekly spend, interpolated on the "
-        "stored grid, no extrapolation), without carry-over into or out of the window"
+        "the MMM's steady-state response curves (constant weekly spend, interpolated by monotone cubic splines through the stored points, "
+        "no extrapolation), without carry-over into or out of the window"
     )
     return list(curves.channels), current, None, curves_response(curves, body.seed), curve, caps
 
