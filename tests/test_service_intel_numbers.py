@@ -301,3 +301,14 @@ def test_insights_of_each_kind_hold_only_its_numbers(kind):
     result = run_spec({"kind": kind, **fields}, data)
     text = _text(insights([result]).to_dict())
     assert numbers_in(text) and unexplained(text, [result]) == []
+
+
+def test_a_result_without_a_decision_is_summed_up_by_its_narrative():
+    from cerebro.geo.examples import geo_design
+    from cerebro.report.insights import insights
+    from cerebro.run import run_spec
+
+    fields, panel = geo_design()
+    result = run_spec({"kind": "geo_design", **fields}, panel)
+    summary = insights([result]).to_dict()["executive_summary"]
+    assert result.narrative().splitlines()[0] in summary and "no decision" not in summary

@@ -39,6 +39,8 @@ KIND_NEXT = {
     "causal": "Probe the estimate against unmeasured confounding with a sensitivity analysis "
     "(kind sensitivity).",
 }
+# how `document.decision_lines` says a result makes no decision of its own
+NO_DECISION = "This analysis makes no decision by itself"
 _OBSERVATIONAL = {"causal", "did", "rdd", "iv", "synthetic_control", "counterfactual"}
 
 
@@ -170,9 +172,11 @@ def insights(results: Sequence[Result]) -> Insights:
     summary, learned, confidence, steps, caveats = [], [], [], [], []
     for result in results:
         title = title_of(result)
-        decision = decision_lines(result)
-        summary.append(f"{title}: {decision[0]}" + ("" if decision[0].endswith(".") else "."))
-        learned += [f"{title}: {line}" for line in summary_paragraphs(result)]
+        decision, paragraphs = decision_lines(result), summary_paragraphs(result)
+        # a result that decides nothing (a design, a model) is summed up by its narrative
+        headline = paragraphs[0] if decision[0].startswith(NO_DECISION) else decision[0]
+        summary.append(f"{title}: {headline}" + ("" if headline.endswith(".") else "."))
+        learned += [f"{title}: {line}" for line in paragraphs]
         learned += [f"{title}: {line}" for line in decision[1:]]
         confidence += _confidence(result, title)
         steps += _next_steps(result, title)
