@@ -179,9 +179,10 @@ def test_the_designer_runs_each_part_as_cerebro_run(service, home):
     assert {"design.run", "dataset.use"} <= set(actions(service, home))
 
 
-def test_designer_refusals(service, home, other_org, ab):
+def test_designer_refusals(service, home, other_org, ab, monkeypatch):
     from cerebro.core.errors import UserInputError
     from cerebro.core.spec import parse_spec
+    from cerebro.service import designer
 
     url = "/api/v1/design/experiment"
     assert (
@@ -206,6 +207,14 @@ def test_designer_refusals(service, home, other_org, ab):
         headers=other_org.auth(),
     )
     assert error_of(foreign, 404)["code"] == "not_found"
+    monkeypatch.setattr(designer, "MAX_SYNC_ROWS", 10)  # a dataset too large to answer inline
+    for route, body in (
+        (url, {"randomization": {"dataset_id": ab["dataset_id"], "arms": 2}}),
+        ("/api/v1/causal/discover", {"dataset_id": ab["dataset_id"]}),
+    ):
+        error = error_of(service.client.post(route, json=body, headers=home.auth()), 422)
+        assert error["code"] == "too_large" and error["field"].endswith("dataset_id")
+        assert "analysis job" in error["message"]
 
 
 # ---- causal discovery ------------------------------------------------------------------------

@@ -30,16 +30,17 @@ PARTS = {"power": "power", "randomization": "design", "geo": "geo_design"}
 
 
 def sync_dataset(
-    session: Session, who: Principal, settings: Settings, dataset_id: Any, field: str
+    session: Session, who: Principal, settings: Settings, dataset_id: Any, part: str | None = None
 ) -> tuple[Dataset, Path]:
     """The caller's dataset (404 otherwise) and its file, if small enough to use within a
-    request; the use is audited as a data read."""
+    request; the use is audited as a data read. `part` names the body's part holding it."""
+    field = f"{part}.dataset_id" if part else "dataset_id"
     if not isinstance(dataset_id, str) or not dataset_id:
         raise ApiError(
             422,
             "invalid",
-            f"{field}.dataset_id: give the id of an uploaded dataset.",
-            f"{field}.dataset_id",
+            f"{field}: give the id of an uploaded dataset.",
+            field,
         )
     dataset = owned(session, Dataset, dataset_id, who, "dataset")
     if dataset.rows > MAX_SYNC_ROWS:
@@ -48,9 +49,9 @@ def sync_dataset(
             "too_large",
             f"the dataset has {dataset.rows:,} rows, more than the {MAX_SYNC_ROWS:,} this route "
             "answers within a request; submit the spec as an analysis job instead.",
-            f"{field}.dataset_id",
+            field,
         )
-    audit(session, who, "dataset.use", "dataset", dataset.id, route=field)
+    audit(session, who, "dataset.use", "dataset", dataset.id, route=part or "discover")
     return dataset, settings.data_dir / dataset.path
 
 

@@ -52,7 +52,7 @@ def discover_graph(
     from cerebro.data.load import load_table
     from cerebro.graph.discover import discover, parse_edges
 
-    dataset, path = sync_dataset(session, who, settings, body.dataset_id, "dataset_id")
+    dataset, path = sync_dataset(session, who, settings, body.dataset_id)
     if body.columns is None and len(dataset.columns) > 30:
         raise UserInputError(
             f"the dataset has {len(dataset.columns)} columns; name at most 30 in columns."
