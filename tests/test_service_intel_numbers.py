@@ -187,6 +187,21 @@ def test_power_curves_reach_the_closed_form_split():
         assert plan.objective_optimal >= plan.objective_current - 1e-9
 
 
+def test_an_optimal_current_plan_is_kept():
+    """Starting at the closed-form optimum, the optimiser cannot do better and returns a plan
+    no worse than it (the guarantee), within the solver's tolerance of the same split."""
+    from cerebro.mmm.measured import Measured, closed_form_split, power_response
+    from cerebro.mmm.optimize import BudgetProblem, optimize_budget
+
+    measured = [Measured("tv", 100.0, 80.0, 0.0), Measured("search", 50.0, 60.0, 0.0)]
+    best = closed_form_split(measured, 0.5, 150.0)
+    problem = BudgetProblem(channels=("tv", "search"), current=best, periods=1)
+    plan = optimize_budget(power_response(measured, 0.5, seed=1), problem, alpha=0.1)
+    assert plan.objective_optimal >= plan.objective_current
+    np.testing.assert_allclose(plan.optimal_spend, best, rtol=1e-3)
+    assert abs(plan.uplift.mean) < 1e-6 * plan.kpi_current.mean
+
+
 def mmm_curve_table(a: dict[str, float], band: float) -> dict[str, list]:
     """A `response_curves` table of curves a·√x on a fine grid, interval ±band × mean."""
     grid = np.linspace(0, 400, 4001)
