@@ -142,9 +142,18 @@ def test_another_organisations_objects_are_404(service, other_org, objects):
                               "spec": {"kind": "power", "baseline": 0.1, "mde": 0.02}}),
         ("/api/v1/experiments", {"name": "x", "treatment_groups": ["B"], "randomization_unit": "u",
                                  "dataset_ids": [objects["dataset_id"]]}),
+        ("/api/v1/llm/causal/insights", {"analysis_ids": [objects["analysis_id"]]}),
+        ("/api/v1/llm/causal/counterfactual", {"dataset_id": objects["dataset_id"],
+         "outcome": "revenue", "scenarios": [{"name": "a", "set": ["pre_revenue=+1"]}]}),
+        ("/api/v1/causal/discover", {"dataset_id": objects["dataset_id"]}),
+        ("/api/v1/surfacing/optimize/causal", {"mmm_analysis_id": objects["analysis_id"]}),
+        ("/api/v1/design/experiment", {"geo": {"dataset_id": objects["dataset_id"]}}),
     ]  # fmt: skip
     for url, body in bodies:
-        assert service.client.post(url, json=body, headers=foreign).status_code == 404
+        assert service.client.post(url, json=body, headers=foreign).status_code == 404, url
+    treatments = "/api/v1/surfacing/recommendations/treatments"
+    params = {"analysis_id": objects["analysis_id"]}
+    assert service.client.get(treatments, params=params, headers=foreign).status_code == 404
     lists = ["/api/v1/datasets", "/api/v1/experiments", "/api/v1/analyses", "/api/v1/users",
              "/api/v1/audit", "/api/v1/knowledge/notes"]  # fmt: skip
     mine = set(objects.values())

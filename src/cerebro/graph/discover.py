@@ -45,6 +45,22 @@ class Discovered:
         lines += [f"  {_quote(a)} -> {_quote(b)}{marks[kind]};" for a, b, kind in self.edges]
         return "\n".join([*lines, "}", ""])
 
+    def to_yaml(self) -> str:
+        """The same graph as YAML `read_dag` reads: 'a -> b' for an oriented edge, 'a <-> b'
+        (read as a hidden common cause) for a conflicting one, and 'a -- b' for one the data
+        could not orient, which `read_dag` refuses until the user writes its direction."""
+        import yaml
+
+        marks = {"directed": "->", "undirected": "--", "bidirected": "<->"}
+        head = [
+            "# A STARTING POINT from causal discovery, not a validated causal graph:",
+            f"# {self.method}, {self.rows:,} complete rows.",
+            "# Check every edge; rewrite each 'a -- b' as 'a -> b' or 'b -> a' before use.",
+        ]
+        body = {"nodes": list(self.nodes),
+                "edges": [f"{a} {marks[kind]} {b}" for a, b, kind in self.edges]}  # fmt: skip
+        return "\n".join(head) + "\n" + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
+
 
 def _quote(name: str) -> str:
     return (

@@ -14,10 +14,14 @@ from cerebro.service import (
     audit,
     causal,
     datasets,
+    designer,
+    discover,
     errors,
     experiments,
+    insights,
     knowledge,
     marketing,
+    surfacing,
     users,
 )
 from cerebro.service.config import Settings
@@ -34,6 +38,10 @@ ROUTERS = (
     audit.router,
     users.router,
     knowledge.router,
+    insights.router,  # the intelligence routes (issue 21)
+    discover.router,
+    surfacing.router,
+    designer.router,
 )
 
 
