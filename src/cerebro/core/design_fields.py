@@ -64,6 +64,24 @@ Cluster = Annotated[
     str | None,
     Field(None, description="Cluster column for SEs (did: the unit by default; rdd, iv: none)."),
 ]
+Weights = Annotated[
+    str | None,
+    Field(
+        None,
+        description="Observation-weight column (e.g. population): every row counts in proportion "
+        "to it – regression: weighted least squares; did: weighted 2×2 OLS or two-way fixed "
+        "effects (statsmodels' WLS weights, fixest's weights=). Not the IPW normalisation.",
+    ),
+]
+SmallSample = Annotated[
+    Literal["fixest", "statsmodels"],
+    Field(
+        "fixest",
+        description="did (TWFE, event study): K in the clustered SE's factor (N−1)/(N−K) – "
+        "fixest counts a fixed effect nested in the clusters as one (fixest, pyfixest, Stata's "
+        "xtreg); statsmodels counts every unit and time dummy (OLS on dummies).",
+    ),
+]
 Post = Annotated[
     str | None, Field(None, description="did (2×2): 0/1 column marking post-treatment periods.")
 ]

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 EXTREME = 0.05  # propensity below this or above 1 − this counts as a positivity risk
 METHOD_NAMES = {
-    "regression": "outcome regression (y ~ treatment + confounders, OLS, HC1 SE)",
+    "regression": "outcome regression (y ~ treatment + confounders, least squares)",
     "gcomp": "standardisation (parametric g-formula)",
     "ipw": "inverse probability weighting",
     "aipw": "augmented IPW (doubly robust)",
@@ -64,7 +64,7 @@ def _arm_means(data: CausalData, spec: CausalSpec, ps: GLMFit) -> est.ArmMeans:
     if spec.method == "gcomp":
         return est.gcomp(data, spec.estimand, spec.interactions)
     if spec.method == "ipw":
-        return est.ipw(data, ps, spec.estimand, spec.weights, spec.truncate)
+        return est.ipw(data, ps, spec.estimand, spec.ipw_normalisation, spec.truncate)
     if spec.method == "aipw":
         return est.aipw(data, ps, spec.estimand)
     return est.stratified(data, ps, spec.estimand, spec.strata)
@@ -73,7 +73,7 @@ def _arm_means(data: CausalData, spec: CausalSpec, ps: GLMFit) -> est.ArmMeans:
 def _point(data: CausalData, spec: CausalSpec) -> np.ndarray:
     """[difference, log risk ratio (NaN unless binary)] of one fit, for the bootstrap."""
     if spec.method == "regression":
-        return np.array([est.regression(data)[0], np.nan])
+        return np.array([est.regression(data, spec.se)[0], np.nan])
     means = _arm_means(data, spec, _propensity(data, spec))
     ratio = np.nan
     if data.binary_outcome and means.mu.min() > 0:
@@ -164,7 +164,7 @@ def _effects(
         diff, se = (
             dml.dml_plr(data, spec.learner, spec.folds, spec.seed, spec.jobs)
             if plr
-            else est.regression(data)
+            else est.regression(data, spec.se)
         )
         ratio = None
         findings.append(
@@ -249,7 +249,7 @@ def _weights_known_se(
     w = est.ipw_weights(ps.mean(data.design), data.a, spec.estimand, spec.truncate)
     root = np.sqrt(w)
     design = np.column_stack([np.ones(len(w)), data.a])
-    if spec.weights == "hajek":
+    if spec.ipw_normalisation == "hajek":
         known = float(ols(root * data.y, root[:, None] * design, cov_type="HC0").se[1])
     else:
         return
@@ -265,10 +265,19 @@ def _weights_known_se(
     )
 
 
+REGRESSION_SE = {
+    "hc0": "HC0 robust SE",
+    "hc1": "HC1 robust SE",
+    "hc2": "HC2 robust SE",
+    "hc3": "HC3 robust SE",
+    "classical": "classical (homoskedastic, model-based) SE",
+}
+
+
 def _method_finding(spec: CausalSpec, data: CausalData) -> Finding:
     how = METHOD_NAMES[spec.method]
     if spec.method == "ipw":
-        how += f" ({'Hájek' if spec.weights == 'hajek' else 'Horvitz–Thompson'} weights"
+        how += f" ({'Hájek' if spec.ipw_normalisation == 'hajek' else 'Horvitz–Thompson'} weights"
         how += f", truncated at the {spec.truncate:g}th percentile)" if spec.truncate else ")"
     if spec.method == "gcomp":
         how += (
@@ -296,7 +305,9 @@ def _method_finding(spec: CausalSpec, data: CausalData) -> Finding:
     if spec.bootstrap:
         se = f"SEs and percentile CIs from {spec.bootstrap} bootstrap resamples (seed {spec.seed})"
     elif spec.method == "regression":
-        se = "HC1 robust SE"
+        se = REGRESSION_SE[spec.se]
+        if data.weights is not None:
+            how += f", weighted by {spec.weights!r} (WLS)"
     elif spec.method == "psm":
         se = "Abadie–Imbens (2006) SE (propensity treated as known)"
     elif spec.method == "dml":
@@ -325,6 +336,22 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
     """Estimate the effect `spec` describes (the runner every face calls). A design
     (``--method did|rdd|iv|synthetic_control``) runs as its own registered kind, with the spec
     built from this one's fields; its result keeps kind causal and the design as method."""
+    result = _run(spec, frame)
+    if spec.legacy_ipw_weights:
+        result.findings.insert(
+            0,
+            Finding(
+                "warning",
+                "deprecated",
+                f"--weights {spec.weights} (weights: {spec.weights}) is the old name of "
+                f"--ipw-weights {spec.weights}; --weights now names a column of observation "
+                "weights (regression, did).",
+            ),
+        )
+    return result
+
+
+def _run(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
     if spec.method in QUASI:
         return get_method(spec.method).run(spec.design_spec(), frame)
     if spec.dag is not None or spec.method == "frontdoor":
@@ -418,15 +445,65 @@ def _run_with_graph(spec: CausalSpec, frame: pd.DataFrame | None) -> Result:
     return with_graph_tables(result, graph_plan) if spec.dag is not None else result
 
 
-def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> Result:
-    """Trim, fit the propensity, estimate, check overlap and balance: two arms."""
-    data = _trim(data, spec, findings)
+def _fitted_propensity(data: CausalData, spec: CausalSpec) -> tuple[Any, np.ndarray]:
+    """The propensity model and its scores, refused when they are not finite."""
     ps = _propensity(data, spec)
     e = ps.mean(data.design)
     require_finite_result(
         e, "the propensity score", "the propensity model diverged – rescale or drop extreme "
         "confounders, or use fewer confounder terms.",
     )  # fmt: skip
+    return ps, e
+
+
+def _regression_propensity(
+    data: CausalData, spec: CausalSpec, findings: list[Finding]
+) -> tuple[Any, np.ndarray] | None:
+    """Outcome regression needs no propensity: its overlap and balance checks are diagnostics,
+    skipped (with a note) when the score cannot be fitted – fixed effects of units or periods
+    as confounders (a panel's two-way regression) separate the treatment perfectly."""
+    if spec.method != "regression":
+        return None
+    try:
+        return _fitted_propensity(data, spec)
+    except UserInputError as err:
+        findings.append(
+            Finding(
+                "info",
+                "propensity",
+                f"no overlap or balance diagnostics: the propensity model could not be fitted "
+                f"({str(err).rstrip('.')}); the regression does not use it.",
+            )
+        )
+        return None
+
+
+def _regression_only(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> Result:
+    """The outcome regression's result without the propensity diagnostics."""
+    findings.append(_method_finding(spec, data))
+    estimates, rows, _, _ = _effects(data, spec, None, findings, None)
+    require_finite_estimates(estimates, spec.method)
+    head = estimates[0]
+    return effect_result(
+        spec, spec.method, estimates, findings,
+        {"effects": rows, "balance": balance_table(data, None)},
+        title=f"Causal effect of {spec.treatment} on {spec.outcome} — regression, "
+        f"{len(data.y):,} units",
+        narrative=f"Estimated effect of {spec.treatment} ({data.treated!r} vs {data.control!r}) on "
+        f"{spec.outcome}: {head.value:+.4g} ({1 - spec.alpha:.0%} CI {head.ci_low:+.4g} to "
+        f"{head.ci_high:+.4g}), by {METHOD_NAMES[spec.method]}. This is causal only if the "
+        "confounders named capture every common cause of treatment and outcome.",
+        units=len(data.y),
+    )  # fmt: skip
+
+
+def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> Result:
+    """Trim, fit the propensity, estimate, check overlap and balance: two arms."""
+    data = _trim(data, spec, findings)
+    diagnostic = _regression_propensity(data, spec, findings)
+    if diagnostic is None and spec.method == "regression":
+        return _regression_only(data, spec, findings)
+    ps, e = diagnostic if diagnostic is not None else _fitted_propensity(data, spec)
     propensity_rows = _overlap(data, e, findings)
     matched = None
     if spec.method == "psm":
