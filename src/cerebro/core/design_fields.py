@@ -146,6 +146,15 @@ TreatedUnit = Annotated[
     BeforeValidator(split_list),
     Field(default_factory=list, description="synthetic_control: the treated unit(s)."),
 ]
+DonorWeights = Annotated[
+    str | None,
+    Field(
+        None,
+        description="synthetic_control: fixed donor weights instead of fitted ones – "
+        "'unit=weight,…' (e.g. TX=0.6,FL=0.4) or a CSV file of unit,weight rows (the weights "
+        "table of a previous run); ≥ 0, summing to 1, donors not named weigh 0.",
+    ),
+]
 SCModel = Annotated[
     Literal["adh", "augmented", "sdid"],
     Field(

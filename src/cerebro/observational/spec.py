@@ -24,6 +24,7 @@ from cerebro.core.design_fields import (
     Cutoff,
     Debiased,
     DiDModel,
+    DonorWeights,
     Instrument,
     IVCov,
     IVEstimator,
@@ -122,6 +123,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "debiased": ("iv",),
     "treated_unit": ("synthetic_control",),
     "sc_model": ("synthetic_control",),
+    "donor_weights": ("synthetic_control",),
     "modifier": STRUCTURAL,
     "censoring": STRUCTURAL,
     "dose_response": ("msm",),
@@ -283,6 +285,7 @@ class CausalSpec(EffectSpec):
     debiased: Debiased
     treated_unit: TreatedUnit
     sc_model: SCModel
+    donor_weights: DonorWeights
     seed: Seed
     # --- structural models and the remaining What If options (docs/msm.md, docs/gestimation.md)
     modifier: str | None = Field(
