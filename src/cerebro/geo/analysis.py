@@ -227,7 +227,8 @@ def run_geotest(spec: GeoTestSpec, frame: pd.DataFrame | None = None) -> Result:
     if frame is None:
         if spec.data is None:
             raise UserInputError("no data: pass a DataFrame or set 'data' to a file path.")
-        complete = spec.geo_column and spec.outcome and spec.treatment_geos
+        # every role named: read only those columns; else the whole file, to read roles off it
+        complete = spec.geo_column and spec.outcome and spec.treatment_geos and spec.treatment_start
         frame = load_table(spec.data, _needed(spec) if complete else None)
     spec = _resolve_roles(spec, frame, findings)
     require_columns([str(c) for c in frame.columns], _needed(spec), "the data")
