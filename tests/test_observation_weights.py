@@ -204,3 +204,17 @@ def test_weights_refused_with_callaway_santanna(castle):
     out = runner.invoke(app, ["causal", path, "--method", "did", *args])
     assert out.exit_code == 2, out.output
     assert "add --did-model twfe or event_study" in " ".join(out.output.split())
+
+
+def test_regression_without_propensity_diagnostics_keeps_its_sensitivity(castle):
+    """Unit and year dummies separate the treatment, so the diagnostic propensity cannot be
+    fitted; --sensitivity still reports the regression's partial R² (Cinelli & Hazlett 2020:
+    t²/(t² + dof) of the classical OLS t), equal to statsmodels'."""
+    frame, path = castle
+    payload = _json(["causal", path, "--method", "regression", "--treatment", "post",
+                     "--outcome", "l_homicide", "--confounders", "C(sid),C(year)",
+                     "--sensitivity"])  # fmt: skip
+    fit = smf.ols("l_homicide ~ post + C(sid) + C(year)", frame).fit()
+    t, dof = fit.tvalues["post"], fit.df_resid
+    r2 = next(e for e in payload["estimates"] if e["label"].startswith("partial R²"))
+    assert r2["value"] == pytest.approx(t**2 / (t**2 + dof), rel=1e-8)

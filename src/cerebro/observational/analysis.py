@@ -478,15 +478,31 @@ def _regression_propensity(
         return None
 
 
+def _add_sensitivity(
+    data: CausalData, spec: CausalSpec, estimates: list[Estimate], tables: dict[str, Any],
+    findings: list[Finding], fit: Fit | None,
+) -> None:  # fmt: skip
+    """`--sensitivity`: the estimate's sensitivity rows, tables and findings, added in place."""
+    from cerebro.observational.sensitivity import sensitivity_section
+
+    section = sensitivity_section(data, spec, estimates, fit)
+    estimates += section.estimates
+    tables["sensitivity"] = section.rows
+    tables.update({f"sensitivity_{k}": v for k, v in section.tables.items()})
+    findings += section.findings
+
+
 def _regression_only(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> Result:
     """The outcome regression's result without the propensity diagnostics."""
     findings.append(_method_finding(spec, data))
     estimates, rows, _, _ = _effects(data, spec, None, findings, None)
     require_finite_estimates(estimates, spec.method)
     head = estimates[0]
+    tables: dict[str, Any] = {"effects": rows, "balance": balance_table(data, None)}
+    if spec.sensitivity:
+        _add_sensitivity(data, spec, estimates, tables, findings, None)
     return effect_result(
-        spec, spec.method, estimates, findings,
-        {"effects": rows, "balance": balance_table(data, None)},
+        spec, spec.method, estimates, findings, tables,
         title=f"Causal effect of {spec.treatment} on {spec.outcome} — regression, "
         f"{len(data.y):,} units",
         narrative=f"Estimated effect of {spec.treatment} ({data.treated!r} vs {data.control!r}) on "
@@ -539,13 +555,7 @@ def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -
         tables["potential_outcomes"] = potential
     tables["propensity"] = propensity_rows
     if spec.sensitivity:
-        from cerebro.observational.sensitivity import sensitivity_section
-
-        section = sensitivity_section(data, spec, estimates, fit)
-        estimates += section.estimates
-        tables["sensitivity"] = section.rows
-        tables.update({f"sensitivity_{k}": v for k, v in section.tables.items()})
-        findings += section.findings
+        _add_sensitivity(data, spec, estimates, tables, findings, fit)
     head = estimates[0]
     narrative = (
         f"Estimated {spec.estimand.upper()} of {spec.treatment} ({data.treated!r} vs "
