@@ -218,3 +218,29 @@ def test_regression_without_propensity_diagnostics_keeps_its_sensitivity(castle)
     t, dof = fit.tvalues["post"], fit.df_resid
     r2 = next(e for e in payload["estimates"] if e["label"].startswith("partial R²"))
     assert r2["value"] == pytest.approx(t**2 / (t**2 + dof), rel=1e-8)
+
+
+def test_an_old_spec_with_weights_hajek_still_runs(tmp_path):
+    """Specs written before the rename hold `weights: hajek` whatever their method: with
+    regression and no column so named it is dropped (a deprecation warning), not a missing
+    column; a column that is so named is used as observation weights."""
+    rng = np.random.default_rng(4)
+    n = 200
+    x = rng.normal(size=n)
+    a = rng.integers(0, 2, n)
+    frame = pd.DataFrame({"a": a, "x": x, "y": a + x + rng.normal(size=n)})
+    path = tmp_path / "d.csv"
+    frame.to_csv(path, index=False)
+    spec = tmp_path / "old.yaml"
+    spec.write_text(f"kind: causal\ndata: {path}\ntreatment: a\noutcome: y\nconfounders: [x]\n"
+                    "method: regression\nweights: hajek\n")  # fmt: skip
+    out = runner.invoke(app, ["run", str(spec), "--json"])
+    assert out.exit_code == 0, out.output
+    payload = json.loads(out.output)
+    fit = smf.ols("y ~ a + x", frame).fit(cov_type="HC1")
+    assert _head(payload)["value"] == pytest.approx(fit.params["a"], abs=1e-10)
+    assert payload["findings"][0]["code"] == "deprecated"
+    frame.assign(hajek=rng.gamma(2, 1, n)).to_csv(path, index=False)
+    weighted = json.loads(runner.invoke(app, ["run", str(spec), "--json"]).output)
+    assert not any(f["code"] == "deprecated" for f in weighted["findings"])
+    assert _head(weighted)["value"] != pytest.approx(fit.params["a"], abs=1e-6)

@@ -132,7 +132,6 @@ def test_design_result_plots_through_its_kind(kind):
         ({"method": "regression", "ipw_weights": "ht"}, "--ipw-weights is not for --method regression"),
         ({"method": "aipw", "weights": "pop"},
          "--weights is not for --method aipw: --weights applies to --method regression and did only"),
-        ({"method": "aipw", "weights": "ht"}, "--weights is not for --method aipw"),
         ({"method": "ipw", "se": "classical"}, "--se is not for --method ipw"),
         ({"method": "regression", "weights": "pop", "regress_on": "propensity"},
          "--weights apply to the plain regression y ~ treatment + confounders"),
@@ -170,6 +169,8 @@ def test_defaults_and_the_methods_own_options_pass():
     parse_spec({**base, "method": "ipw", "ipw_weights": "ht", "truncate": 99})
     legacy = parse_spec({**base, "method": "ipw", "weights": "ht", "truncate": 99})
     assert legacy.ipw_normalisation == "ht" and legacy.legacy_ipw_weights
+    # specs written before the rename hold `weights: hajek` whatever their method
+    assert parse_spec({**base, "method": "aipw", "weights": "hajek"}).legacy_ipw_weights
     parse_spec({**base, "method": "regression", "weights": "pop", "se": "classical"})
     parse_spec({**base, "method": "gcomp", "interactions": ["x"]})
     parse_spec({**base, "method": "aipw", "propensity": "lightgbm", "folds": 3, "clip": 0.05})

@@ -29,7 +29,7 @@ from cerebro.observational.checks import require_finite_estimates
 from cerebro.observational.data import CausalData, needed_columns, prepare, trim_units
 from cerebro.observational.matching import MatchResult, matching_estimate
 from cerebro.observational.models import GLMFit
-from cerebro.observational.spec import QUASI, STRUCTURAL, CausalSpec
+from cerebro.observational.spec import LEGACY_IPW_WEIGHTS, QUASI, STRUCTURAL, CausalSpec
 from cerebro.stats.intervals import interval_from
 
 if TYPE_CHECKING:
@@ -336,19 +336,36 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
     """Estimate the effect `spec` describes (the runner every face calls). A design
     (``--method did|rdd|iv|synthetic_control``) runs as its own registered kind, with the spec
     built from this one's fields; its result keeps kind causal and the design as method."""
+    spec, deprecated = _old_weights(spec, frame)
     result = _run(spec, frame)
-    if spec.legacy_ipw_weights:
-        result.findings.insert(
-            0,
-            Finding(
-                "warning",
-                "deprecated",
-                f"--weights {spec.weights} (weights: {spec.weights}) is the old name of "
-                f"--ipw-weights {spec.weights}; --weights now names a column of observation "
-                "weights (regression, did).",
-            ),
-        )
+    if deprecated is not None:
+        result.findings.insert(0, deprecated)
     return result
+
+
+def _old_weights(spec: CausalSpec, frame: pd.DataFrame | None) -> tuple[CausalSpec, Finding | None]:
+    """`weights: hajek|ht`, the IPW normalisation's name before `ipw_weights`: read as that
+    (ipw), or – with regression and did, where `weights` names a column – dropped when the data
+    have no column so named; either way a `deprecated` warning."""
+    value = spec.weights
+    if value not in LEGACY_IPW_WEIGHTS:
+        return spec, None
+    if not spec.legacy_ipw_weights:
+        if frame is None and spec.data is None:
+            return spec, None
+        header: list[str] = []
+        if frame is None:
+            load_table(spec.data, lambda names: header.extend(names) or names[:1])
+        if value in (header if frame is None else [str(c) for c in frame.columns]):
+            return spec, None  # a column of observation weights so named
+        spec = spec.model_copy(update={"weights": None})
+    use = f"; ipw reads it as --ipw-weights {value}" if spec.method == "ipw" else ""
+    return spec, Finding(
+        "warning",
+        "deprecated",
+        f"weights: {value} is the old name of --ipw-weights {value}{use}; --weights now names "
+        "a column of observation weights (regression, did).",
+    )
 
 
 def _run(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:

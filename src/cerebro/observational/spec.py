@@ -547,9 +547,11 @@ class CausalSpec(EffectSpec):
 
     @property
     def legacy_ipw_weights(self) -> bool:
-        """`weights: hajek|ht` with ipw: the old name of `ipw_weights` (a column so named
-        would be observation weights, which ipw does not take)."""
-        return self.method == "ipw" and self.weights in LEGACY_IPW_WEIGHTS
+        """`weights: hajek|ht` with a method that takes no observation weights: the old name of
+        `ipw_weights` (specs written before the rename hold it, whatever their method). With
+        regression and did the value is a column name unless the data have no such column
+        (`observational.analysis.run_causal` decides, with the data)."""
+        return self.weights in LEGACY_IPW_WEIGHTS and self.method not in OPTIONS["weights"]
 
     @property
     def ipw_normalisation(self) -> str:
