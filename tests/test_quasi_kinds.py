@@ -171,6 +171,7 @@ def test_defaults_and_the_methods_own_options_pass():
     assert legacy.ipw_normalisation == "ht" and legacy.legacy_ipw_weights
     # specs written before the rename hold `weights: hajek` whatever their method
     assert parse_spec({**base, "method": "aipw", "weights": "hajek"}).legacy_ipw_weights
+    parse_spec({**base, "method": "regression", "weights": "hajek", "regress_on": "propensity"})
     parse_spec({**base, "method": "regression", "weights": "pop", "se": "classical"})
     parse_spec({**base, "method": "gcomp", "interactions": ["x"]})
     parse_spec({**base, "method": "aipw", "propensity": "lightgbm", "folds": 3, "clip": 0.05})

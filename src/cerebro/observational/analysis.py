@@ -357,7 +357,12 @@ def _old_weights(spec: CausalSpec, frame: pd.DataFrame | None) -> tuple[CausalSp
         if frame is None:
             load_table(spec.data, lambda names: header.extend(names) or names[:1])
         if value in (header if frame is None else [str(c) for c in frame.columns]):
-            return spec, None  # a column of observation weights so named
+            if spec.method == "regression":  # a column of observation weights so named
+                try:
+                    spec.plain_regression_options(old_names_pass=False)
+                except ValueError as err:
+                    raise UserInputError(f"{err}.") from None
+            return spec, None
         spec = spec.model_copy(update={"weights": None})
     use = f"; ipw reads it as --ipw-weights {value}" if spec.method == "ipw" else ""
     return spec, Finding(

@@ -465,7 +465,7 @@ class CausalSpec(EffectSpec):
                 "give --ipw-weights only"
             )
         if self.method == "regression":
-            self._plain_regression_options()
+            self.plain_regression_options()
         if isinstance(self.trim, float) and not 0 < self.trim < 0.5:
             raise ValueError(f"trim must be a number in (0, 0.5) or 'crump', got {self.trim!r}")
         self._structural_options()
@@ -504,12 +504,15 @@ class CausalSpec(EffectSpec):
             if self.interactions and self.regress_on != "confounders":
                 raise ValueError("--interactions applies to --regress-on confounders only")
 
-    def _plain_regression_options(self) -> None:
-        """`weights` and `se` belong to y ~ treatment + confounders, not to What If's forms."""
+    def plain_regression_options(self, old_names_pass: bool = True) -> None:
+        """`weights` and `se` belong to y ~ treatment + confounders, not to What If's forms.
+        `weights: hajek|ht` may be the old IPW option, dropped at run time unless the data
+        have a column so named; then the run checks again with `old_names_pass=False`."""
         given = [
             _flag(n)
             for n in ("weights", "se")
             if getattr(self, n) != type(self).model_fields[n].default
+            and not (n == "weights" and old_names_pass and self.weights in LEGACY_IPW_WEIGHTS)
         ]
         if not given:
             return
@@ -518,7 +521,7 @@ class CausalSpec(EffectSpec):
                 f"{_join(given)} apply to the plain regression y ~ treatment + confounders; drop "
                 "--regress-on, --interactions and --all-rows (or them)"
             )
-        if self.weights is not None and self.sensitivity:
+        if "--weights" in given and self.sensitivity:
             raise ValueError(
                 "--sensitivity's robustness values are for unweighted least squares; drop "
                 "--weights or --sensitivity"
