@@ -218,7 +218,7 @@ def test_horvitz_thompson_and_truncated_weights_equal_hand_formulas(nhefs, data,
     }[estimand]
     size = {"ate": len(y), "att": a.sum(), "atc": (1 - a).sum()}[estimand]
     ht = (np.sum(a * w1 * y) - np.sum((1 - a) * w0 * y)) / size
-    value = _fit(nhefs, method="ipw", estimand=estimand, weights="ht").estimates[0].value
+    value = _fit(nhefs, method="ipw", estimand=estimand, ipw_weights="ht").estimates[0].value
     assert value == pytest.approx(ht, abs=1e-10)
     w = np.where(a == 1, w1, w0)
     capped = np.minimum(w, pd.Series(w).quantile(0.99))

@@ -51,7 +51,7 @@ def test_ip_weighting_chapter_12(nhefs):
     assert wls.params[1] == pytest.approx(est.value, abs=1e-10)
     assert est.se < wls.bse[1]
     # stabilised weights (Program 12.3) give the same point estimate: Hájek normalisation
-    assert _fit(nhefs, method="ipw", weights="ht").estimates[0].value == pytest.approx(
+    assert _fit(nhefs, method="ipw", ipw_weights="ht").estimates[0].value == pytest.approx(
         3.42, abs=0.01
     )
 

@@ -125,10 +125,22 @@ def test_design_result_plots_through_its_kind(kind):
          "regression only"),
         ({"method": "ipw", "interactions": ["age"]}, "--interactions is not for"),
         ({"method": "aipw", "truncate": 99},
-         "--truncate is not for --method aipw: --weights and --truncate apply to --method ipw only"),
+         "--truncate is not for --method aipw: --ipw-weights and --truncate apply to --method ipw "
+         "only"),
         ({"method": "regression", "truncate": 99}, "--truncate is not for --method regression"),
-        ({"method": "aipw", "weights": "ht"}, "--weights is not for --method aipw"),
-        ({"method": "regression", "weights": "ht"}, "--weights is not for --method regression"),
+        ({"method": "aipw", "ipw_weights": "ht"}, "--ipw-weights is not for --method aipw"),
+        ({"method": "regression", "ipw_weights": "ht"}, "--ipw-weights is not for --method regression"),
+        ({"method": "aipw", "weights": "pop"},
+         "--weights is not for --method aipw: --weights applies to --method regression and did only"),
+        ({"method": "ipw", "se": "classical"}, "--se is not for --method ipw"),
+        ({"method": "regression", "weights": "pop", "regress_on": "propensity"},
+         "--weights apply to the plain regression y ~ treatment + confounders"),
+        ({"method": "regression", "weights": "pop", "sensitivity": True},
+         "--sensitivity's robustness values are for unweighted least squares"),
+        ({"method": "ipw", "weights": "hajek", "ipw_weights": "ht"},
+         "--weights hajek is the old name of --ipw-weights hajek; give --ipw-weights only"),
+        ({"method": "rdd", "running_variable": "r", "small_sample": "statsmodels"},
+         "--small-sample is not for --method rdd"),
         ({"method": "ipw", "strata": 4}, "--strata is not for --method ipw"),
         ({"method": "aipw", "replace": False}, "--replace is not for --method aipw"),
         ({"method": "aipw", "dml_model": "plr"}, "--dml-model is not for --method aipw"),
@@ -154,7 +166,13 @@ def test_defaults_and_the_methods_own_options_pass():
                 for name in OPTIONS}  # fmt: skip
     for method in ("ipw", "aipw", "gcomp", "regression", "psm", "dml", "stratification"):
         parse_spec({**base, **defaults, "method": method})
-    parse_spec({**base, "method": "ipw", "weights": "ht", "truncate": 99})
+    parse_spec({**base, "method": "ipw", "ipw_weights": "ht", "truncate": 99})
+    legacy = parse_spec({**base, "method": "ipw", "weights": "ht", "truncate": 99})
+    assert legacy.ipw_normalisation == "ht" and legacy.legacy_ipw_weights
+    # specs written before the rename hold `weights: hajek` whatever their method
+    assert parse_spec({**base, "method": "aipw", "weights": "hajek"}).legacy_ipw_weights
+    parse_spec({**base, "method": "regression", "weights": "hajek", "regress_on": "propensity"})
+    parse_spec({**base, "method": "regression", "weights": "pop", "se": "classical"})
     parse_spec({**base, "method": "gcomp", "interactions": ["x"]})
     parse_spec({**base, "method": "aipw", "propensity": "lightgbm", "folds": 3, "clip": 0.05})
     parse_spec({**base, "method": "dml", "folds": 3, "clip": 0.05})
@@ -181,7 +199,8 @@ def test_cli_refuses_design_flag_with_adjustment_method(tmp_path):
         (["--method", "ipw", "--running-variable", "x"], "--running-variable is not for --method ipw"),
         (["--method", "aipw", "--interactions", "x"], "--interactions is not for --method aipw"),
         (["--method", "regression", "--truncate", "99"], "--truncate is not for --method regression"),
-        (["--method", "aipw", "--weights", "ht"], "--weights is not for --method aipw"),
+        (["--method", "aipw", "--ipw-weights", "ht"], "--ipw-weights is not for --method aipw"),
+        (["--method", "aipw", "--weights", "x"], "--weights is not for --method aipw"),
     ):  # fmt: skip
         out = runner.invoke(app, [*args, *extra])
         assert out.exit_code == 2, out.output

@@ -64,6 +64,24 @@ Cluster = Annotated[
     str | None,
     Field(None, description="Cluster column for SEs (did: the unit by default; rdd, iv: none)."),
 ]
+Weights = Annotated[
+    str | None,
+    Field(
+        None,
+        description="Observation-weight column (e.g. population): every row counts in proportion "
+        "to it – regression: weighted least squares; did: weighted 2×2 OLS or two-way fixed "
+        "effects (statsmodels' WLS weights, fixest's weights=). Not the IPW normalisation.",
+    ),
+]
+SmallSample = Annotated[
+    Literal["fixest", "statsmodels"],
+    Field(
+        "fixest",
+        description="did (TWFE, event study): K in the clustered SE's factor (N−1)/(N−K) – "
+        "fixest counts a fixed effect nested in the clusters as one (fixest, pyfixest, Stata's "
+        "xtreg); statsmodels counts every unit and time dummy (OLS on dummies).",
+    ),
+]
 Post = Annotated[
     str | None, Field(None, description="did (2×2): 0/1 column marking post-treatment periods.")
 ]
@@ -127,6 +145,15 @@ TreatedUnit = Annotated[
     list[str],
     BeforeValidator(split_list),
     Field(default_factory=list, description="synthetic_control: the treated unit(s)."),
+]
+DonorWeights = Annotated[
+    str | None,
+    Field(
+        None,
+        description="synthetic_control: fixed donor weights instead of fitted ones – "
+        "'unit=weight,…' (e.g. TX=0.6,FL=0.4) or a CSV file of unit,weight rows (the weights "
+        "table of a previous run); ≥ 0, summing to 1, donors not named weigh 0.",
+    ),
 ]
 SCModel = Annotated[
     Literal["adh", "augmented", "sdid"],

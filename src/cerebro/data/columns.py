@@ -15,7 +15,7 @@ import numpy as np
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
 from cerebro.data.load import label_text
-from cerebro.data.validate import require_finite
+from cerebro.data.validate import require_finite, require_weights
 
 _SQUARE = re.compile(r"^\s*([^\^*]+?)\s*(?:\^|\*\*)\s*2\s*$")
 _CATEGORICAL = re.compile(r"^\s*C\(\s*(.+?)\s*\)\s*$")
@@ -66,6 +66,19 @@ def numeric_column(values: Any, column: str, role: str) -> np.ndarray:
         )
     require_finite(out, column, role)
     return out
+
+
+def weight_column(frame: Any, column: str) -> np.ndarray:
+    """Observation weights (`--weights COL`) as floats: a column of the data, numeric, complete,
+    ≥ 0 and not all zero (`validate.require_weights`), each refused in one sentence."""
+    if column not in frame.columns:
+        raise UserInputError(
+            f"weights column {column!r} is not in the data; name a column of observation "
+            "weights (e.g. --weights population)."
+        )
+    values = numeric_column(frame[column], column, "weights")
+    require_weights(values, column)
+    return values
 
 
 def arm_codes(values: Any, arms: list[str]) -> np.ndarray:

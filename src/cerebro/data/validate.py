@@ -19,6 +19,8 @@ check                                           refuses
 ``require_finite_result(values, what, fix)``    a computed quantity (propensities, weights,
                                                 estimates) that is NaN or infinite
 ``require_nonnegative(values, column, role)``     a negative value (spend, counts)
+``require_weights(values, column)``             observation weights that are missing, negative
+                                                or all zero
 ``regular_dates(values, column)``                 a time series with a missing or repeated date,
                                                 or unevenly spaced dates; returns the sorted
                                                 positions
@@ -277,6 +279,23 @@ def require_nonnegative(values: Any, column: str, role: str = "") -> None:
             f"{what} has {int(negative.sum()):,} negative value(s) (the first in row {first + 1}: "
             f"{_show(x[first])}); it must be ≥ 0 – fix or remove those rows."
         )
+
+
+def require_weights(values: Any, column: str) -> None:
+    """Refuse observation weights no weighted fit can use: a missing value (a row without a
+    weight has no place in a weighted mean), a negative one, or all of them zero."""
+    x = np.asarray(values, float)
+    what = f"weights column {column!r}"
+    missing = np.isnan(x)
+    if missing.any():
+        first = int(np.flatnonzero(missing)[0])
+        raise UserInputError(
+            f"{what} has {int(missing.sum()):,} missing value(s) (the first in row {first + 1}); "
+            "give every row a weight (0 leaves a row out)."
+        )
+    require_nonnegative(x, column, "weights")
+    if not (x > 0).any():
+        raise UserInputError(f"{what} is zero in every row; give some rows a positive weight.")
 
 
 def regular_dates(values: Any, column: str) -> np.ndarray:

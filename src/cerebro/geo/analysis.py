@@ -46,7 +46,8 @@ FEW_DONORS = 5
 
 
 def _needed(spec: GeoTestSpec) -> list[str]:
-    cols = [spec.geo_column, spec.date_column, spec.outcome, *spec.matching_vars, spec.spend]
+    cols = [spec.geo_column, spec.date_column, spec.outcome, *spec.matching_vars, spec.spend,
+            *spec.covariates]  # fmt: skip
     return [c for c in cols if c]
 
 
@@ -96,6 +97,25 @@ def _lift_of(tau: float, fit: LiftFit) -> float:
     return tau / abs(cf) if cf != 0 else float("nan")
 
 
+def pre_period_covariates(panel: GeoPanel, names: list[str], n_pre: int) -> np.ndarray | None:
+    """GeoLift's X: each covariate's mean over a geo's pre-test dates (augsynth's default
+    aggregation), geos × k; a geo with no pre-test value of one is refused."""
+    if not names:
+        return None
+    means = []
+    for name in names:
+        pre = panel.covariate_series[name][:, :n_pre]
+        seen = ~np.isnan(pre)
+        if not seen.any(axis=1).all():
+            geo = panel.geos[int(np.flatnonzero(~seen.any(axis=1))[0])]
+            raise UserInputError(
+                f"geo {geo!r} has no value of covariate {name!r} before the test; fill it or "
+                "leave that covariate out."
+            )
+        means.append(np.where(seen, pre, 0.0).sum(axis=1) / seen.sum(axis=1))
+    return np.column_stack(means)
+
+
 def analyse_cell(
     panel: GeoPanel, treated: np.ndarray, donors: np.ndarray, n_pre: int, n_post: int,
     spec: GeoTestSpec,
@@ -106,9 +126,10 @@ def analyse_cell(
     if method == "matched_markets":
         donors, distance = match_controls(panel.Y, treated, n_pre, donors, panel.covariates)
         info["match_distance"] = distance
+    covariates = pre_period_covariates(panel, spec.covariates, n_pre)
     fit = fit_lift(
         panel.Y, treated, n_pre, n_post, method=method, donors=donors,
-        fixed_effects=spec.fixed_effects,
+        fixed_effects=spec.fixed_effects, covariates=covariates,
     )  # fmt: skip
     if method == "tbr":
         from cerebro.stats.intervals import p_value_from_statistic, quantile, wald_interval
@@ -126,6 +147,7 @@ def analyse_cell(
         common = dict(
             method=method, alternative=spec.alternative, permutation=spec.permutation,
             seed=spec.seed, donors=fit.donors, fixed_effects=spec.fixed_effects, lam=fit.lam,
+            covariates=covariates,
         )  # fmt: skip
         p = ConformalTest(panel.Y, treated, n_pre, n_post, statistic="absolute", **common).p_value()
         test = ConformalTest(panel.Y, treated, n_pre, n_post, statistic="average", **common)
@@ -137,6 +159,14 @@ def analyse_cell(
             "Zhu 2021)",
         )
     info.update(att_low=float(att_low), att_high=float(att_high))
+    if covariates is not None and fit.weights is not None:
+        synthetic = fit.weights @ covariates[fit.donors]
+        info["covariate_balance"] = [
+            f"{name} {treated_mean:.4g} vs {synth:.4g}"
+            for name, treated_mean, synth in zip(
+                spec.covariates, covariates[treated].mean(axis=0), synthetic, strict=True
+            )
+        ]
     return fit, info
 
 
@@ -154,7 +184,8 @@ def _resolve_roles(spec: GeoTestSpec, frame: pd.DataFrame, findings: list[Findin
         if start and spec.treatment_start is None:
             updates["treatment_start"] = start
     if spec.outcome is None:
-        taken = [geo, spec.date_column, *spec.matching_vars, *([spec.spend] if spec.spend else [])]
+        taken = [geo, spec.date_column, *spec.matching_vars, *spec.covariates,
+                 *([spec.spend] if spec.spend else [])]  # fmt: skip
         updates["outcome"] = roles.infer_outcome(frame, taken, findings)
     return spec.model_copy(update=updates)
 
@@ -196,7 +227,8 @@ def run_geotest(spec: GeoTestSpec, frame: pd.DataFrame | None = None) -> Result:
     if frame is None:
         if spec.data is None:
             raise UserInputError("no data: pass a DataFrame or set 'data' to a file path.")
-        complete = spec.geo_column and spec.outcome and spec.treatment_geos
+        # every role named: read only those columns; else the whole file, to read roles off it
+        complete = spec.geo_column and spec.outcome and spec.treatment_geos and spec.treatment_start
         frame = load_table(spec.data, _needed(spec) if complete else None)
     spec = _resolve_roles(spec, frame, findings)
     require_columns([str(c) for c in frame.columns], _needed(spec), "the data")
@@ -217,7 +249,7 @@ def run_geotest(spec: GeoTestSpec, frame: pd.DataFrame | None = None) -> Result:
     assert spec.geo_column is not None and spec.outcome is not None
     panel = geo_panel(
         frame, spec.geo_column, spec.date_column, spec.outcome, spend=spec.spend,
-        covariates=spec.matching_vars, findings=findings,
+        covariates=spec.matching_vars, series=spec.covariates, findings=findings,
     )  # fmt: skip
     n_pre, n_post = _window(panel, spec)
     cells = [panel.index(cell, "--treatment-geos") for cell in spec.treatment_geos]
@@ -317,6 +349,11 @@ def _cell_findings(
         f"pre-period fit of {who}: RMSE {fit.pre_rmse:.4g} per geo-day, scaled L2 imbalance "
         f"{fit.scaled_l2_imbalance:.3f} (0 = perfect, 1 = no better than averaging the "
         f"controls){'; the fit is poor, so the counterfactual is doubtful' if level == 'warning' else ''}."))  # fmt: skip
+    if "covariate_balance" in info:
+        out.append(Finding("info", "covariates",
+            f"covariates of {who} balanced beside the pre-test outcomes (GeoLift's X, each "
+            "weighing like one date), pre-test means treated vs synthetic: "
+            + "; ".join(info["covariate_balance"]) + "."))  # fmt: skip
     p, low, high = info["p"], info["att_low"], info["att_high"]
     if (p <= spec.alpha) == (low <= 0 <= high) and np.isfinite(low) | np.isfinite(high):
         out.append(Finding("info", "test_vs_interval",

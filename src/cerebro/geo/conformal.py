@@ -69,7 +69,7 @@ from typing import Any
 import numpy as np
 
 from cerebro.core.errors import UserInputError
-from cerebro.geo.lift import check_design, counterfactual_path, fit_lift
+from cerebro.geo.lift import check_design, counterfactual_path, fit_lift, split_covariates
 
 ALTERNATIVES = ("two-sided", "greater", "less")
 PERMUTATIONS = ("block", "iid")
@@ -121,6 +121,7 @@ class ConformalTest:
         donors: Any = None,
         fixed_effects: bool = True,
         lam: float | None = None,
+        covariates: np.ndarray | None = None,
     ) -> None:
         _check(alternative, permutation, statistic)
         self.statistic = statistic
@@ -133,8 +134,9 @@ class ConformalTest:
         self.Y0 = Y[donors, :T]
         self.fit = fit_lift(
             Y, treated, n_pre, n_post, method=method, donors=donors,
-            fixed_effects=fixed_effects, lam=lam,
+            fixed_effects=fixed_effects, lam=lam, covariates=covariates,
         )  # fmt: skip
+        self.covariates = split_covariates(covariates, treated, donors)
         self.lam = self.fit.lam
         t = np.arange(T)
         if permutation == "block":
@@ -149,8 +151,9 @@ class ConformalTest:
         y = self.y1.copy()
         y[self.n_pre :] -= tau
         path, _, _ = counterfactual_path(
-            y, self.Y0, len(y), self.method, fixed_effects=self.fixed_effects, lam=self.lam
-        )
+            y, self.Y0, len(y), self.method, fixed_effects=self.fixed_effects, lam=self.lam,
+            covariates=self.covariates,
+        )  # fmt: skip
         return y - path
 
     def p_value(self, tau: float | np.ndarray = 0.0) -> float:

@@ -132,6 +132,30 @@ def _demean(
     return y1 - mu1, Y0 - mu0[:, None], mu1, mu0
 
 
+def covariate_rows(
+    X0: np.ndarray, x1: np.ndarray, c1: np.ndarray, C0: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """GeoLift's covariates X as rows balanced beside the pre-period outcomes (augsynth's
+    ``Y ~ D | X`` without residualising): each covariate (a per-geo pre-period mean) centred at
+    the donors' mean, divided by its SD over the donors and multiplied by the SD of the
+    donors' centred outcome matrix, so that a covariate weighs like one pre-period date.
+
+    X0 (dates × donors) and x1 the outcomes the weights fit; c1 (k,) the treated geos' average,
+    C0 (donors × k) the donors'. Returns X0 and x1 with the k covariate rows appended.
+    """
+    centre = C0.mean(axis=0)
+    spread = C0.std(axis=0, ddof=1)
+    if not (spread > 0).all():
+        raise UserInputError(
+            f"covariate {int(np.flatnonzero(~(spread > 0))[0]) + 1} (in --covariates order) "
+            "takes one value over the control geos, so it cannot be balanced; leave it out."
+        )
+    outcome_spread = float((X0 - X0.mean(axis=1, keepdims=True)).std(ddof=1))
+    rows0 = (outcome_spread * (C0 - centre) / spread).T
+    row1 = outcome_spread * (c1 - centre) / spread
+    return np.vstack([X0, rows0]), np.concatenate([x1, row1])
+
+
 def synth_path(
     y1: np.ndarray,
     Y0: np.ndarray,
@@ -140,15 +164,19 @@ def synth_path(
     ridge: bool = False,
     fixed_effects: bool = True,
     lam: float | None = None,
+    covariates: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-    """(Augmented) synthetic control of y1 from the rows of Y0, fitted on columns < n_fit.
+    """(Augmented) synthetic control of y1 from the rows of Y0, fitted on columns < n_fit,
+    with `covariates` (treated average, donors × k) balanced too (`covariate_rows`).
 
     Returns (counterfactual for every column, donor weights, info with λ, the simplex weights,
     the L2 imbalances and, for ridge with λ chosen here, the CV curve).
     """
     z1, Z0, mu1, _ = _demean(y1, Y0, n_fit, fixed_effects)
-    X0 = Z0[:, :n_fit].T  # periods × donors
-    x1 = z1[:n_fit]
+    outcomes0 = X0 = Z0[:, :n_fit].T  # periods × donors
+    outcomes1 = x1 = z1[:n_fit]
+    if covariates is not None:
+        X0, x1 = covariate_rows(X0, x1, *covariates)
     w_sc = simplex_lstsq(X0, x1)
     info: dict[str, Any] = {"sc_weights": w_sc}
     w = w_sc
@@ -172,6 +200,12 @@ def synth_path(
         w = w_sc + ridge_corrections(Xc, x1c - Xc @ w_sc, np.array([lam]))[0]
         info["lam"] = float(lam)
     counterfactual = mu1 + w @ Z0
+    if covariates is not None:
+        info["covariate_l2_imbalance"] = float(
+            np.linalg.norm(X0[len(outcomes1) :] @ w - x1[len(outcomes1) :])
+        )
+    # the imbalance GeoLift reports is on the pre-period outcomes only
+    X0, x1 = outcomes0, outcomes1
     l2 = float(np.linalg.norm(X0 @ w - x1))
     uniform = float(np.linalg.norm(X0.mean(axis=1) - x1))
     info["l2_imbalance"] = l2
@@ -212,8 +246,10 @@ def counterfactual_path(
     *,
     fixed_effects: bool = True,
     lam: float | None = None,
+    covariates: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
-    """The counterfactual of `method` fitted on columns < n_fit (what the conformal refits use)."""
+    """The counterfactual of `method` fitted on columns < n_fit (what the conformal refits use);
+    `covariates` (treated average, donors × k) enter the synthetic controls only."""
     if method == "tbr":
         path, info = tbr_path(y1, Y0, n_fit)
         return path, None, info
@@ -225,7 +261,9 @@ def counterfactual_path(
         w = np.full(Y0.shape[0], scale / Y0.shape[0])
         return scale * x, w, {"scale": scale}
     ridge = method == "augmented_synthetic_control"
-    path, w, info = synth_path(y1, Y0, n_fit, ridge=ridge, fixed_effects=fixed_effects, lam=lam)
+    path, w, info = synth_path(
+        y1, Y0, n_fit, ridge=ridge, fixed_effects=fixed_effects, lam=lam, covariates=covariates
+    )
     return path, w, info
 
 
@@ -288,6 +326,7 @@ def fit_lift(
     donors: np.ndarray | None = None,
     fixed_effects: bool = True,
     lam: float | None = None,
+    covariates: np.ndarray | None = None,
 ) -> LiftFit:
     """Fit the counterfactual of the treated geos' average and compute ATT, incremental, lift.
 
@@ -295,13 +334,18 @@ def fit_lift(
     next `n_post` (default: all remaining) the test window – later dates are ignored, as GeoLift
     drops everything after ``treatment_end_time``. `donors` row indices (default every other
     row). `fixed_effects` removes each geo's pre-period mean (synthetic-control methods);
-    `lam` fixes the ridge penalty of the augmented method (None: augsynth's CV).
+    `lam` fixes the ridge penalty of the augmented method (None: augsynth's CV). `covariates`
+    (geos × k, one value per geo – GeoLift takes each covariate's pre-period mean) are balanced
+    beside the pre-period outcomes by the synthetic controls (`covariate_rows`).
     """
     Y, treated, donors, n_post = check_design(Y, treated, n_pre, n_post, donors, method)
     T = n_pre + n_post
     y1 = Y[treated, :T].mean(axis=0)
     Y0 = Y[donors, :T]
-    path, w, info = counterfactual_path(y1, Y0, n_pre, method, fixed_effects=fixed_effects, lam=lam)
+    path, w, info = counterfactual_path(
+        y1, Y0, n_pre, method, fixed_effects=fixed_effects, lam=lam,
+        covariates=split_covariates(covariates, treated, donors),
+    )  # fmt: skip
     if method in ("tbr", "matched_markets"):
         gap = y1[:n_pre] - path[:n_pre]
         l2 = float(np.linalg.norm(gap))
@@ -324,6 +368,16 @@ def fit_lift(
         fixed_effects=fixed_effects,
         extra=info,
     )
+
+
+def split_covariates(
+    covariates: np.ndarray | None, treated: np.ndarray, donors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(treated geos' average, donors' rows) of a geos × k covariate matrix."""
+    if covariates is None:
+        return None
+    C = np.asarray(covariates, float)
+    return C[treated].mean(axis=0), C[donors]
 
 
 def tbr_interval(fit: LiftFit, level: float = 0.9) -> tuple[float, float]:

@@ -62,6 +62,12 @@ class GeoTestSpec(SpecBase):
     matching_vars: list[str] = Field(
         default_factory=list, description="Per-geo columns to match markets on (matched_markets)."
     )
+    covariates: list[str] = Field(
+        default_factory=list,
+        description="Covariate columns (GeoLift's X): each geo's pre-test mean is balanced by "
+        "the synthetic control beside the pre-test outcomes, scaled to weigh like one date "
+        "(augsynth's Y ~ D | X); synthetic-control methods only.",
+    )
     spend: str | None = Field(None, description="Spend column: cost per incremental unit, iROAS.")
     alternative: Literal["two-sided", "greater", "less"] = Field(
         "two-sided", description="two-sided, greater (lift > 0) or less."
@@ -82,7 +88,7 @@ class GeoTestSpec(SpecBase):
         control (ridge-augmented, per-geo fixed effects, conformal inference)."""
         return "augmented_synthetic_control" if value == "geolift" else value
 
-    @field_validator("control_geos", "matching_vars", mode="before")
+    @field_validator("control_geos", "matching_vars", "covariates", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return split_list(value)
@@ -94,6 +100,14 @@ class GeoTestSpec(SpecBase):
 
     @model_validator(mode="after")
     def _cells_ok(self) -> GeoTestSpec:
+        if self.covariates and self.method not in (
+            "augmented_synthetic_control",
+            "synthetic_control",
+        ):
+            raise ValueError(
+                f"--covariates enter the synthetic controls (GeoLift's X); --method {self.method} "
+                "does not take them – use augmented_synthetic_control or synthetic_control"
+            )
         if any(not cell for cell in self.treatment_geos):
             raise ValueError("treatment_geos needs at least one geo in every cell")
         seen: dict[str, int] = {}

@@ -33,6 +33,8 @@ class GeoPanel:
     Y: np.ndarray
     spend: np.ndarray | None = None
     covariates: dict[str, np.ndarray] = field(default_factory=dict)
+    # geos × dates of each time-varying covariate (NaN where a geo-date has none): GeoLift's X
+    covariate_series: dict[str, np.ndarray] = field(default_factory=dict)
 
     def index(self, names: list[str], flag: str) -> np.ndarray:
         """Row indices of geo `names` (matched case- and space-insensitively)."""
@@ -180,6 +182,7 @@ def geo_panel(
     *,
     spend: str | None = None,
     covariates: tuple[str, ...] | list[str] = (),
+    series: tuple[str, ...] | list[str] = (),
     findings: list[Finding] | None = None,
 ) -> GeoPanel:
     """Check the long panel and return it wide.
@@ -192,7 +195,7 @@ def geo_panel(
     since the pre-period then differs from what the dates suggest.
     """
     findings = findings if findings is not None else []
-    for column in [geo, date, outcome, spend, *covariates]:
+    for column in [geo, date, outcome, spend, *covariates, *series]:
         if column is not None and column not in frame.columns:
             raise UserInputError(
                 f"column {column!r} is not in the data (it has {', '.join(map(str, frame.columns[:8]))}…)."
@@ -262,7 +265,17 @@ def geo_panel(
                 "leave that column out."
             )
         covariate_values[column] = means.to_numpy(float)
-    return GeoPanel(list(wide.index), dates, wide.to_numpy(float), spend_matrix, covariate_values)
+    paths = {}
+    for column in series:
+        data[column] = _numeric(data, column)
+        paths[column] = (
+            data.pivot(index="_geo", columns="_date", values=column)
+            .reindex(index=wide.index, columns=dates)
+            .to_numpy(float)
+        )
+    return GeoPanel(
+        list(wide.index), dates, wide.to_numpy(float), spend_matrix, covariate_values, paths
+    )
 
 
 def _warn_calendar_gaps(dates: list[Any], findings: list[Finding]) -> None:

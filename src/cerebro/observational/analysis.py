@@ -29,7 +29,7 @@ from cerebro.observational.checks import require_finite_estimates
 from cerebro.observational.data import CausalData, needed_columns, prepare, trim_units
 from cerebro.observational.matching import MatchResult, matching_estimate
 from cerebro.observational.models import GLMFit
-from cerebro.observational.spec import QUASI, STRUCTURAL, CausalSpec
+from cerebro.observational.spec import LEGACY_IPW_WEIGHTS, QUASI, STRUCTURAL, CausalSpec
 from cerebro.stats.intervals import interval_from
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 EXTREME = 0.05  # propensity below this or above 1 − this counts as a positivity risk
 METHOD_NAMES = {
-    "regression": "outcome regression (y ~ treatment + confounders, OLS, HC1 SE)",
+    "regression": "outcome regression (y ~ treatment + confounders, least squares)",
     "gcomp": "standardisation (parametric g-formula)",
     "ipw": "inverse probability weighting",
     "aipw": "augmented IPW (doubly robust)",
@@ -64,7 +64,7 @@ def _arm_means(data: CausalData, spec: CausalSpec, ps: GLMFit) -> est.ArmMeans:
     if spec.method == "gcomp":
         return est.gcomp(data, spec.estimand, spec.interactions)
     if spec.method == "ipw":
-        return est.ipw(data, ps, spec.estimand, spec.weights, spec.truncate)
+        return est.ipw(data, ps, spec.estimand, spec.ipw_normalisation, spec.truncate)
     if spec.method == "aipw":
         return est.aipw(data, ps, spec.estimand)
     return est.stratified(data, ps, spec.estimand, spec.strata)
@@ -73,7 +73,7 @@ def _arm_means(data: CausalData, spec: CausalSpec, ps: GLMFit) -> est.ArmMeans:
 def _point(data: CausalData, spec: CausalSpec) -> np.ndarray:
     """[difference, log risk ratio (NaN unless binary)] of one fit, for the bootstrap."""
     if spec.method == "regression":
-        return np.array([est.regression(data)[0], np.nan])
+        return np.array([est.regression(data, spec.se)[0], np.nan])
     means = _arm_means(data, spec, _propensity(data, spec))
     ratio = np.nan
     if data.binary_outcome and means.mu.min() > 0:
@@ -164,7 +164,7 @@ def _effects(
         diff, se = (
             dml.dml_plr(data, spec.learner, spec.folds, spec.seed, spec.jobs)
             if plr
-            else est.regression(data)
+            else est.regression(data, spec.se)
         )
         ratio = None
         findings.append(
@@ -250,7 +250,7 @@ def _weights_known_se(
     w = est.ipw_weights(ps.mean(data.design), data.a, spec.estimand, spec.truncate)
     root = np.sqrt(w)
     design = np.column_stack([np.ones(len(w)), data.a])
-    if spec.weights == "hajek":
+    if spec.ipw_normalisation == "hajek":
         known = float(ols(root * data.y, root[:, None] * design, cov_type="HC0").se[1])
     else:
         return
@@ -266,10 +266,19 @@ def _weights_known_se(
     )
 
 
+REGRESSION_SE = {
+    "hc0": "HC0 robust SE",
+    "hc1": "HC1 robust SE",
+    "hc2": "HC2 robust SE",
+    "hc3": "HC3 robust SE",
+    "classical": "classical (homoskedastic, model-based) SE",
+}
+
+
 def _method_finding(spec: CausalSpec, data: CausalData) -> Finding:
     how = METHOD_NAMES[spec.method]
     if spec.method == "ipw":
-        how += f" ({'Hájek' if spec.weights == 'hajek' else 'Horvitz–Thompson'} weights"
+        how += f" ({'Hájek' if spec.ipw_normalisation == 'hajek' else 'Horvitz–Thompson'} weights"
         how += f", truncated at the {spec.truncate:g}th percentile)" if spec.truncate else ")"
     if spec.method == "gcomp":
         how += (
@@ -297,7 +306,9 @@ def _method_finding(spec: CausalSpec, data: CausalData) -> Finding:
     if spec.bootstrap:
         se = f"SEs and percentile CIs from {spec.bootstrap} bootstrap resamples (seed {spec.seed})"
     elif spec.method == "regression":
-        se = "HC1 robust SE"
+        se = REGRESSION_SE[spec.se]
+        if data.weights is not None:
+            how += f", weighted by {spec.weights!r} (WLS)"
     elif spec.method == "psm":
         se = "Abadie–Imbens (2006) SE (propensity treated as known)"
     elif spec.method == "dml":
@@ -326,6 +337,44 @@ def run_causal(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
     """Estimate the effect `spec` describes (the runner every face calls). A design
     (``--method did|rdd|iv|synthetic_control``) runs as its own registered kind, with the spec
     built from this one's fields; its result keeps kind causal and the design as method."""
+    spec, deprecated = _old_weights(spec, frame)
+    result = _run(spec, frame)
+    if deprecated is not None:
+        result.findings.insert(0, deprecated)
+    return result
+
+
+def _old_weights(spec: CausalSpec, frame: pd.DataFrame | None) -> tuple[CausalSpec, Finding | None]:
+    """`weights: hajek|ht`, the IPW normalisation's name before `ipw_weights`: read as that
+    (ipw), or – with regression and did, where `weights` names a column – dropped when the data
+    have no column so named; either way a `deprecated` warning."""
+    value = spec.weights
+    if value not in LEGACY_IPW_WEIGHTS:
+        return spec, None
+    if not spec.legacy_ipw_weights:
+        if frame is None and spec.data is None:
+            return spec, None
+        header: list[str] = []
+        if frame is None:
+            load_table(spec.data, lambda names: header.extend(names) or names[:1])
+        if value in (header if frame is None else [str(c) for c in frame.columns]):
+            if spec.method == "regression":  # a column of observation weights so named
+                try:
+                    spec.plain_regression_options(old_names_pass=False)
+                except ValueError as err:
+                    raise UserInputError(f"{err}.") from None
+            return spec, None
+        spec = spec.model_copy(update={"weights": None})
+    use = f"; ipw reads it as --ipw-weights {value}" if spec.method == "ipw" else ""
+    return spec, Finding(
+        "warning",
+        "deprecated",
+        f"weights: {value} is the old name of --ipw-weights {value}{use}; --weights now names "
+        "a column of observation weights (regression, did).",
+    )
+
+
+def _run(spec: CausalSpec, frame: pd.DataFrame | None = None) -> Result:
     if spec.method in QUASI:
         return get_method(spec.method).run(spec.design_spec(), frame)
     if spec.dag is not None or spec.method == "frontdoor":
@@ -419,15 +468,81 @@ def _run_with_graph(spec: CausalSpec, frame: pd.DataFrame | None) -> Result:
     return with_graph_tables(result, graph_plan) if spec.dag is not None else result
 
 
-def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> Result:
-    """Trim, fit the propensity, estimate, check overlap and balance: two arms."""
-    data = _trim(data, spec, findings)
+def _fitted_propensity(data: CausalData, spec: CausalSpec) -> tuple[Any, np.ndarray]:
+    """The propensity model and its scores, refused when they are not finite."""
     ps = _propensity(data, spec)
     e = ps.mean(data.design)
     require_finite_result(
         e, "the propensity score", "the propensity model diverged – rescale or drop extreme "
         "confounders, or use fewer confounder terms.",
     )  # fmt: skip
+    return ps, e
+
+
+def _regression_propensity(
+    data: CausalData, spec: CausalSpec, findings: list[Finding]
+) -> tuple[Any, np.ndarray] | None:
+    """Outcome regression needs no propensity: its overlap and balance checks are diagnostics,
+    skipped (with a note) when the score cannot be fitted – fixed effects of units or periods
+    as confounders (a panel's two-way regression) separate the treatment perfectly."""
+    if spec.method != "regression":
+        return None
+    try:
+        return _fitted_propensity(data, spec)
+    except UserInputError as err:
+        findings.append(
+            Finding(
+                "info",
+                "propensity",
+                f"no overlap or balance diagnostics: the propensity model could not be fitted "
+                f"({str(err).rstrip('.')}); the regression does not use it.",
+            )
+        )
+        return None
+
+
+def _add_sensitivity(
+    data: CausalData, spec: CausalSpec, estimates: list[Estimate], tables: dict[str, Any],
+    findings: list[Finding], fit: Fit | None,
+) -> None:  # fmt: skip
+    """`--sensitivity`: the estimate's sensitivity rows, tables and findings, added in place."""
+    from cerebro.observational.sensitivity import sensitivity_section
+
+    section = sensitivity_section(data, spec, estimates, fit)
+    estimates += section.estimates
+    tables["sensitivity"] = section.rows
+    tables.update({f"sensitivity_{k}": v for k, v in section.tables.items()})
+    findings += section.findings
+
+
+def _regression_only(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> Result:
+    """The outcome regression's result without the propensity diagnostics."""
+    findings.append(_method_finding(spec, data))
+    estimates, rows, _, _ = _effects(data, spec, None, findings, None)
+    require_finite_estimates(estimates, spec.method)
+    head = estimates[0]
+    tables: dict[str, Any] = {"effects": rows, "balance": balance_table(data, None)}
+    if spec.sensitivity:
+        _add_sensitivity(data, spec, estimates, tables, findings, None)
+    return effect_result(
+        spec, spec.method, estimates, findings, tables,
+        title=f"Causal effect of {spec.treatment} on {spec.outcome} — regression, "
+        f"{len(data.y):,} units",
+        narrative=f"Estimated effect of {spec.treatment} ({data.treated!r} vs {data.control!r}) on "
+        f"{spec.outcome}: {head.value:+.4g} ({1 - spec.alpha:.0%} CI {head.ci_low:+.4g} to "
+        f"{head.ci_high:+.4g}), by {METHOD_NAMES[spec.method]}. This is causal only if the "
+        "confounders named capture every common cause of treatment and outcome.",
+        units=len(data.y),
+    )  # fmt: skip
+
+
+def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -> Result:
+    """Trim, fit the propensity, estimate, check overlap and balance: two arms."""
+    data = _trim(data, spec, findings)
+    diagnostic = _regression_propensity(data, spec, findings)
+    if diagnostic is None and spec.method == "regression":
+        return _regression_only(data, spec, findings)
+    ps, e = diagnostic if diagnostic is not None else _fitted_propensity(data, spec)
     propensity_rows = _overlap(data, e, findings)
     matched = None
     if spec.method == "psm":
@@ -463,13 +578,7 @@ def binary_result(data: CausalData, spec: CausalSpec, findings: list[Finding]) -
         tables["potential_outcomes"] = potential
     tables["propensity"] = propensity_rows
     if spec.sensitivity:
-        from cerebro.observational.sensitivity import sensitivity_section
-
-        section = sensitivity_section(data, spec, estimates, fit)
-        estimates += section.estimates
-        tables["sensitivity"] = section.rows
-        tables.update({f"sensitivity_{k}": v for k, v in section.tables.items()})
-        findings += section.findings
+        _add_sensitivity(data, spec, estimates, tables, findings, fit)
     head = estimates[0]
     narrative = (
         f"Estimated {spec.estimand.upper()} of {spec.treatment} ({data.treated!r} vs "

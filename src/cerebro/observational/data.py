@@ -15,6 +15,7 @@ from cerebro.data.columns import (
     numeric_column,
     source_columns,
     treatment_arms,
+    weight_column,
 )
 from cerebro.data.validate import (
     require_discrete_treatment,
@@ -30,7 +31,8 @@ def needed_columns(spec: CausalSpec) -> list[str]:
     """Every column an adjustment spec names (treatment, outcome, confounders, exact-match
     columns); a design names its own (`DesignSpec.columns`)."""
     terms = [c for t in spec.confounders for c in source_columns(t)]
-    named = [spec.treatment, spec.outcome, *terms, *spec.exact, spec.modifier]
+    weights = None if spec.legacy_ipw_weights else spec.weights
+    named = [spec.treatment, spec.outcome, *terms, *spec.exact, spec.modifier, weights]
     return list(dict.fromkeys(c for c in named if c is not None))
 
 
@@ -48,6 +50,7 @@ class CausalData:
     groups: np.ndarray | None = None  # exact-matching group of each unit
     # rows whose outcome is observed (None: all); `--all-rows` keeps the others, y = 0 there
     observed: np.ndarray | None = None
+    weights: np.ndarray | None = None  # observation weights (`--weights COL`), all > 0
 
     @property
     def control(self) -> str:
@@ -68,6 +71,7 @@ class CausalData:
             self.binary_outcome, self.findings,
             None if self.groups is None else self.groups[keep],
             None if self.observed is None else self.observed[keep],
+            None if self.weights is None else self.weights[keep],
         )  # fmt: skip
 
 
@@ -100,6 +104,9 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
     X = np.column_stack(columns) if columns else np.empty((len(y), 0))
     all_rows = spec.all_rows and spec.method in ("gcomp", "regression")
     keep = ~np.isnan(a) & ~np.isnan(X).any(axis=1) & (all_rows | ~np.isnan(y))
+    weights = None
+    if spec.weights is not None and not spec.legacy_ipw_weights:
+        weights = weight_column(frame, spec.weights)
     groups = None
     if spec.exact:
         exact = frame[spec.exact]
@@ -111,6 +118,9 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
         "treatment, confounder" + ("" if all_rows else " or outcome"),
         "missingness does not depend on the outcome given the confounders",
     )
+    if weights is not None:
+        _left_out_weightless(weights, keep, str(spec.weights), findings)
+        keep &= weights > 0
     y, a, X = y[keep], a[keep], X[keep]
     if groups is not None:
         groups = np.unique(groups[keep], return_inverse=True)[1]
@@ -159,7 +169,30 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
             )
         )
     binary = bool(np.isin(y[seen], (0.0, 1.0)).all())
-    return CausalData(y, a, X, names, arms, binary, findings, groups, observed)
+    if weights is not None:
+        weights = weights[keep]
+        if len(arms) > 2:
+            raise UserInputError(
+                f"--weights needs a binary treatment; {spec.treatment!r} has {len(arms)} arms "
+                "(filter the data to two of them)."
+            )
+    return CausalData(y, a, X, names, arms, binary, findings, groups, observed, weights)
+
+
+def _left_out_weightless(
+    weights: np.ndarray, keep: np.ndarray, column: str, findings: list[Finding]
+) -> None:
+    """Rows of weight 0 carry no information in a weighted fit; they are left out (fixest's
+    rule – statsmodels' WLS would still count them in N), and the user is told."""
+    zero = int(((weights == 0) & keep).sum())
+    if zero:
+        findings.append(
+            Finding(
+                "info",
+                "zero_weights",
+                f"{zero:,} rows with weight 0 in {column!r} are left out of the weighted fit.",
+            )
+        )
 
 
 def trim_units(

@@ -267,9 +267,12 @@ def stratified(
     return ArmMeans(mu, infl, notes)
 
 
-def regression(data: CausalData) -> tuple[float, float]:
-    """Coefficient of the treatment in y ~ a + confounders (OLS) and its HC1 robust SE."""
-    import statsmodels.api as sm
+def regression(data: CausalData, se: str = "hc1") -> tuple[float, float]:
+    """Coefficient of the treatment in y ~ a + confounders and its SE: OLS, or weighted least
+    squares with the observation weights `data.weights` (fitted as OLS on √w·y, √w·[1, a, X]);
+    `se` is hc0–hc3 (heteroskedasticity-robust) or classical (model-based), statsmodels'
+    conventions (`stats.ols`)."""
+    from cerebro.stats.ols import ols
 
     X = np.column_stack([data.design[:, :1], data.a, data.X])
     if np.linalg.matrix_rank(X) < X.shape[1]:
@@ -277,8 +280,12 @@ def regression(data: CausalData) -> tuple[float, float]:
             "the confounder terms are collinear (one is a combination of others); drop a "
             "redundant term from --confounders."
         )
-    fit = sm.OLS(data.y, X).fit(cov_type="HC1")
-    return float(fit.params[1]), float(fit.bse[1])
+    y = data.y
+    if data.weights is not None:
+        root = np.sqrt(data.weights)
+        y, X = root * y, root[:, None] * X
+    fit = ols(y, X, cov_type="classical" if se == "classical" else se.upper())
+    return float(fit.coef[1]), float(fit.se[1])
 
 
 def crump_bound(e: np.ndarray) -> float:

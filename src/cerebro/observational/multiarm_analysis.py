@@ -74,7 +74,7 @@ def _means(data: CausalData, spec: CausalSpec, ps: multiarm.Multinomial | None):
     if ps is None:
         ps = multiarm.multinomial_propensity(data)
     if spec.method == "ipw":
-        return multiarm.ipw_multi(data, ps, spec.weights, spec.truncate)
+        return multiarm.ipw_multi(data, ps, spec.ipw_normalisation, spec.truncate)
     return multiarm.aipw_multi(data, ps)
 
 

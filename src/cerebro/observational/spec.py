@@ -24,6 +24,7 @@ from cerebro.core.design_fields import (
     Cutoff,
     Debiased,
     DiDModel,
+    DonorWeights,
     Instrument,
     IVCov,
     IVEstimator,
@@ -35,11 +36,13 @@ from cerebro.core.design_fields import (
     RunningVariable,
     SCModel,
     Seed,
+    SmallSample,
     Time,
     Treated,
     TreatedUnit,
     TreatStart,
     Unit,
+    Weights,
 )
 from cerebro.core.spec import (
     Alpha,
@@ -62,6 +65,9 @@ STRUCTURAL = ("msm", "gestimation")
 # Identification through a mediator that carries the whole effect (Pearl's front-door formula).
 FRONTDOOR = ("frontdoor",)
 AVAILABLE = ADJUSTMENT + FRONTDOOR + QUASI + STRUCTURAL
+# `weights` once named the IPW normalisation (now `ipw_weights`); these values are still read
+# as that, with a deprecation warning, by the methods that take no observation weights.
+LEGACY_IPW_WEIGHTS = ("hajek", "ht")
 # Names users' documents use for a method, and the method each runs as.
 METHOD_ALIASES = {"backdoor": "aipw"}
 # The fields every method takes (those of `EffectSpec`, besides `method` itself).
@@ -75,7 +81,9 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "control": (*ADJUSTMENT, "frontdoor", "did"),
     "trim": ADJUSTMENT,
     "propensity": PROPENSITY_METHODS,
-    "weights": ("ipw",),
+    "ipw_weights": ("ipw",),
+    "weights": ("regression", "did"),
+    "se": ("regression",),
     "truncate": ("ipw",),
     "interactions": ("gcomp", "regression"),
     "strata": ("stratification", "regression"),  # the latter with --regress-on propensity_strata
@@ -103,6 +111,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "aggregation": ("did",),
     "leads": ("did",),
     "lags": ("did",),
+    "small_sample": ("did",),
     "running_variable": ("rdd",),
     "cutoff": ("rdd",),
     "kernel": ("rdd",),
@@ -114,6 +123,7 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "debiased": ("iv",),
     "treated_unit": ("synthetic_control",),
     "sc_model": ("synthetic_control",),
+    "donor_weights": ("synthetic_control",),
     "modifier": STRUCTURAL,
     "censoring": STRUCTURAL,
     "dose_response": ("msm",),
@@ -186,8 +196,15 @@ class CausalSpec(EffectSpec):
     estimand: Literal["ate", "att", "atc"] = "ate"
     treated: Treated
     control: Control
-    weights: Literal["hajek", "ht"] = Field(
+    ipw_weights: Literal["hajek", "ht"] = Field(
         "hajek", description="IPW: Hájek (normalised) or Horvitz–Thompson weights."
+    )
+    weights: Weights
+    se: Literal["hc1", "hc0", "hc2", "hc3", "classical"] = Field(
+        "hc1",
+        description="regression: the coefficient's SE – heteroskedasticity-robust HC0–HC3 "
+        "(statsmodels' cov_type conventions) or classical (model-based, homoskedastic: "
+        "statsmodels' OLS/WLS default).",
     )
     trim: float | Literal["crump"] | None = Field(
         None,
@@ -251,6 +268,7 @@ class CausalSpec(EffectSpec):
     post: Post
     treat_start: TreatStart
     cluster: Cluster
+    small_sample: SmallSample
     did_model: DiDModel
     control_group: ControlGroup
     aggregation: Aggregation
@@ -267,6 +285,7 @@ class CausalSpec(EffectSpec):
     debiased: Debiased
     treated_unit: TreatedUnit
     sc_model: SCModel
+    donor_weights: DonorWeights
     seed: Seed
     # --- structural models and the remaining What If options (docs/msm.md, docs/gestimation.md)
     modifier: str | None = Field(
@@ -440,6 +459,13 @@ class CausalSpec(EffectSpec):
             )
         if self.treatment == self.outcome:
             raise ValueError(f"{self.treatment!r} cannot be both the treatment and the outcome")
+        if self.legacy_ipw_weights and self.ipw_weights not in ("hajek", self.weights):
+            raise ValueError(
+                f"--weights {self.weights} is the old name of --ipw-weights {self.weights}; "
+                "give --ipw-weights only"
+            )
+        if self.method == "regression":
+            self.plain_regression_options()
         if isinstance(self.trim, float) and not 0 < self.trim < 0.5:
             raise ValueError(f"trim must be a number in (0, 0.5) or 'crump', got {self.trim!r}")
         self._structural_options()
@@ -478,6 +504,29 @@ class CausalSpec(EffectSpec):
             if self.interactions and self.regress_on != "confounders":
                 raise ValueError("--interactions applies to --regress-on confounders only")
 
+    def plain_regression_options(self, old_names_pass: bool = True) -> None:
+        """`weights` and `se` belong to y ~ treatment + confounders, not to What If's forms.
+        `weights: hajek|ht` may be the old IPW option, dropped at run time unless the data
+        have a column so named; then the run checks again with `old_names_pass=False`."""
+        given = [
+            _flag(n)
+            for n in ("weights", "se")
+            if getattr(self, n) != type(self).model_fields[n].default
+            and not (n == "weights" and old_names_pass and self.weights in LEGACY_IPW_WEIGHTS)
+        ]
+        if not given:
+            return
+        if self.regress_on != "confounders" or self.interactions or self.all_rows:
+            raise ValueError(
+                f"{_join(given)} apply to the plain regression y ~ treatment + confounders; drop "
+                "--regress-on, --interactions and --all-rows (or them)"
+            )
+        if "--weights" in given and self.sensitivity:
+            raise ValueError(
+                "--sensitivity's robustness values are for unweighted least squares; drop "
+                "--weights or --sensitivity"
+            )
+
     def _frontdoor(self) -> None:
         """The front-door formula adjusts for no confounders; it needs mediators or a graph."""
         if self.confounders:
@@ -499,6 +548,19 @@ class CausalSpec(EffectSpec):
         if self.treatment == self.outcome:
             raise ValueError(f"{self.treatment!r} cannot be both the treatment and the outcome")
 
+    @property
+    def legacy_ipw_weights(self) -> bool:
+        """`weights: hajek|ht` with a method that takes no observation weights: the old name of
+        `ipw_weights` (specs written before the rename hold it, whatever their method). With
+        regression and did the value is a column name unless the data have no such column
+        (`observational.analysis.run_causal` decides, with the data)."""
+        return self.weights in LEGACY_IPW_WEIGHTS and self.method not in OPTIONS["weights"]
+
+    @property
+    def ipw_normalisation(self) -> str:
+        """Hájek or Horvitz–Thompson: `ipw_weights`, or `weights` in its old meaning."""
+        return self.weights if self.legacy_ipw_weights else self.ipw_weights  # type: ignore[return-value]
+
     def _options_of_method(self) -> None:
         """Refuse an option set (to anything but its default) that the method does not take,
         naming it and the method(s) that do, with the options they take alike."""
@@ -508,6 +570,7 @@ class CausalSpec(EffectSpec):
             if self.method not in takers
             and getattr(self, name)
             != type(self).model_fields[name].get_default(call_default_factory=True)
+            and not (name == "weights" and self.legacy_ipw_weights)
         ]
         if not given:
             return

@@ -8,7 +8,9 @@
 s the per-row score xᵢûᵢ (HC0, HC1), xᵢûᵢ/√(1 − hᵢ) (HC2) or xᵢûᵢ/(1 − hᵢ) (HC3), hᵢ the leverage;
 for CR1 the scores summed within clusters, c = G/(G−1)·(N−1)/(N−K) and inference on t(G − 1);
 HC1 has c = N/(N−K); HC0, HC2, HC3 c = 1 (statsmodels' ``cov_type`` conventions, and Stata's;
-HC* intervals use t(N − K) as statsmodels' OLS results do). `sandwich` is the same covariance for
+HC* intervals use t(N − K) as statsmodels' OLS results do). ``classical`` is the model-based
+V = s²(X'X)⁻¹, s² = û'û/(N − K), for homoskedastic errors (statsmodels' "nonrobust" default).
+Weighted least squares is this on √w·y and √w·X (statsmodels' WLS does the same). `sandwich` is the same covariance for
 an X and residuals computed elsewhere (e.g. after absorbing fixed effects, with K counting them).
 
 References: White (1980); MacKinnon & White (1985) for HC1–HC3; Cameron & Miller (2015),
@@ -25,7 +27,7 @@ from scipy import special
 
 from cerebro.stats.intervals import cdf, quantile
 
-CovType = Literal["HC0", "HC1", "HC2", "HC3", "CR1"]
+CovType = Literal["HC0", "HC1", "HC2", "HC3", "CR1", "classical"]
 
 
 @dataclass
@@ -103,6 +105,8 @@ def sandwich(
             raise ValueError("CR1 needs cluster labels")
         meat, g = cluster_meat(scores, cluster)
         return g / (g - 1) * (n - 1) / (n - k_df) * bread @ meat @ bread, float(g - 1), g
+    if cov_type == "classical":
+        return float(u @ u) / (n - k_df) * bread, float(n - k_df), None
     if cov_type in ("HC2", "HC3"):
         leverage = np.einsum("ij,jk,ik->i", X, bread, X)
         scale = np.sqrt(1 - leverage) if cov_type == "HC2" else 1 - leverage

@@ -58,6 +58,12 @@ def run(frame: pd.DataFrame, spec: DiDSpec) -> Result:
     model, why = _choose(spec, data)
     findings.append(Finding("info", "design", f"{MODEL_NAMES[model]}: {why}."))
     cluster, cluster_note = _cluster(spec, data, findings)
+    if model == "callaway_santanna" and data.weights is not None:
+        raise UserInputError(
+            "--weights weights the 2×2 design and two-way fixed effects; Callaway–Sant'Anna "
+            "(chosen for staggered adoption) is not weighted here – add --did-model twfe or "
+            "event_study, or drop --weights."
+        )
     if model != "2x2":
         _require_panel_groups(data, spec, model, cluster)
     if model == "2x2":
@@ -91,6 +97,10 @@ def run(frame: pd.DataFrame, spec: DiDSpec) -> Result:
         units=units,
         model=model,
     )
+
+
+def _least_squares(spec: DiDSpec, data: DidData) -> str:
+    return "OLS" if data.weights is None else f"WLS (weights {spec.weights!r})"
 
 
 def _choose(spec: DiDSpec, data: DidData) -> tuple[str, str]:
@@ -304,7 +314,8 @@ def _two_by_two(
             "product, the covariates and an intercept); no residual is left for a standard "
             "error – give more rows or fewer --confounders."
         )
-    fit = ols(data.y, X, cluster)
+    root = np.ones(len(g)) if data.weights is None else np.sqrt(data.weights)
+    fit = ols(root * data.y, root[:, None] * X, cluster)
     require_finite_result(
         fit.se[3], "the standard error of the DiD coefficient", "give more rows per group."
     )
@@ -313,13 +324,13 @@ def _two_by_two(
         Finding(
             "info",
             "method",
-            f"OLS of {spec.outcome} on treated, post, treated × post"
+            f"{_least_squares(spec, data)} of {spec.outcome} on treated, post, treated × post"
             + (f" and {len(data.names)} covariate terms" if data.names else "")
-            + f"; {cluster_note} CR1 SEs (G/(G−1)·(N−1)/(N−K)), t({fit.df:.0f}) intervals."
-            if cluster is not None
-            else f"OLS of {spec.outcome} on treated, post, treated × post"
-            + (f" and {len(data.names)} covariate terms" if data.names else "")
-            + f"; HC1 SEs, t({fit.df:.0f}) intervals.",
+            + (
+                f"; {cluster_note} CR1 SEs (G/(G−1)·(N−1)/(N−K)), t({fit.df:.0f}) intervals."
+                if cluster is not None
+                else f"; HC1 SEs, t({fit.df:.0f}) intervals."
+            ),
         )
     )
     means: dict[str, list[Any]] = {"group": [], "period": [], "mean": [], "rows": []}
@@ -388,7 +399,7 @@ def _fixed_effects(
     assert data.d is not None
     first, switchers = adoption(data)
     _adoption_findings(data, first, switchers, findings)
-    dm = TwoWayDemeaner(data.unit, data.time)
+    dm = TwoWayDemeaner(data.unit, data.time, data.weights, spec.small_sample)
     X, names = _time_varying(data, dm, spec, findings)
     fit = twfe(data.y, np.column_stack([data.d, X]), data.unit, data.time, cluster, dm)
     static = _estimate("ATT (TWFE)", fit, 0, spec.alpha, model="twfe", se_type=cluster_note)
@@ -452,9 +463,15 @@ def _fixed_effects(
         Finding(
             "info",
             "method",
-            f"unit and time fixed effects absorbed (within transformation); {cluster_note} CR1 "
-            f"SEs with K = regressors + non-nested fixed effects (fixest/pyfixest convention), "
-            f"t({fit.df:.0f}) intervals.",
+            "unit and time fixed effects absorbed (within transformation"
+            + (f", weighted by {spec.weights!r}" if data.weights is not None else "")
+            + f"); {cluster_note} CR1 SEs with K = "
+            + (
+                "regressors + every unit and time dummy (statsmodels convention), "
+                if spec.small_sample == "statsmodels"
+                else "regressors + non-nested fixed effects (fixest/pyfixest convention), "
+            )
+            + f"t({fit.df:.0f}) intervals.",
         )
     )
     tables = {"effects": _effects_table(estimates), **tables}
@@ -606,7 +623,7 @@ def _callaway_santanna(
     if pretrend is not None:
         findings.append(pretrend)
     # The static TWFE estimate on the same rows, to show what it would have said.
-    dm = TwoWayDemeaner(data.unit, data.time)
+    dm = TwoWayDemeaner(data.unit, data.time, small_sample=spec.small_sample)
     X_tw, _ = _time_varying(data, dm, spec, findings)
     tw = twfe(data.y, np.column_stack([data.d, X_tw]), data.unit, data.time, cluster, dm)
     estimates.append(

@@ -15,7 +15,13 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Finding
-from cerebro.data.columns import confounder_terms, note_dropped, numeric_column, treatment_arms
+from cerebro.data.columns import (
+    confounder_terms,
+    note_dropped,
+    numeric_column,
+    treatment_arms,
+    weight_column,
+)
 from cerebro.data.validate import require_finite, require_varying
 from cerebro.quasi.did.spec import DiDSpec
 
@@ -35,6 +41,7 @@ class DidData:
     cluster: np.ndarray | None = None
     cluster_name: str | None = None
     d: np.ndarray | None = None  # panel: treated in this period (0/1)
+    weights: np.ndarray | None = None  # observation weights (`--weights COL`), all > 0
 
     @property
     def panel(self) -> bool:
@@ -122,10 +129,24 @@ def prepare_did(frame: Any, spec: DiDSpec) -> DidData:
         "value in the design's columns",
         "missingness is unrelated to the outcome's trend",
     )
+    weights = weight_column(frame, spec.weights) if spec.weights else None
+    if weights is not None:
+        zero = int(((weights == 0) & keep).sum())
+        if zero:
+            findings.append(
+                Finding(
+                    "info",
+                    "zero_weights",
+                    f"{zero:,} rows with weight 0 in {spec.weights!r} are left out of the "
+                    "weighted fit.",
+                )
+            )
+        keep &= weights > 0
     if not keep.any():
         raise UserInputError("no complete rows: every row misses a value of a named column.")
     require_varying(y[keep], spec.outcome, "outcome")
     data = DidData(y[keep], a[keep], X[keep], names, findings, arms)
+    data.weights = None if weights is None else weights[keep]
     if post is not None:
         data.post = post[keep]
     if spec.cluster:

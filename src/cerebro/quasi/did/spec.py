@@ -17,10 +17,12 @@ from cerebro.core.design_fields import (
     Leads,
     Post,
     Seed,
+    SmallSample,
     Time,
     Treated,
     TreatStart,
     Unit,
+    Weights,
 )
 from cerebro.core.errors import UserInputError
 from cerebro.quasi.design import QuasiSpec
@@ -46,6 +48,8 @@ class DiDSpec(QuasiSpec):
     post: Post
     treat_start: TreatStart
     cluster: Cluster
+    small_sample: SmallSample
+    weights: Weights
     did_model: DiDModel
     control_group: ControlGroup
     aggregation: Aggregation
@@ -91,4 +95,4 @@ class DiDSpec(QuasiSpec):
             )
 
     def design_columns(self) -> list[str | None]:
-        return [self.unit, self.time, self.post, self.cluster]
+        return [self.unit, self.time, self.post, self.cluster, self.weights]

@@ -30,6 +30,7 @@ from cerebro.data.load import label_text
 from cerebro.data.validate import require_finite, require_varying
 from cerebro.quasi.design import design_result
 from cerebro.quasi.synth.augmented import fit_augmented
+from cerebro.quasi.synth.donor_weights import donor_vector, fixed_fit
 from cerebro.quasi.synth.inference import (
     Placebos,
     adh_fitter,
@@ -281,7 +282,11 @@ def run(frame: pd.DataFrame, spec: SyntheticControlSpec) -> Result:
     model = spec.sc_model
     fitter = _fitter(model, panel)
     Y, treated, donors, n_pre = panel.Y, panel.treated, panel.donors, panel.n_pre
-    fit = fitter(Y, treated, donors)
+    if spec.donor_weights is not None:
+        w = donor_vector(spec.donor_weights, panel.units, donors)
+        fit = fixed_fit(Y, treated, donors, w, n_pre)
+    else:
+        fit = fitter(Y, treated, donors)
     placebos = placebos_in_space(Y, treated, donors, n_pre, fitter)
     p_all, used_all = permutation_p_value(fit.gaps, placebos, n_pre)
     p_cut, used_cut = permutation_p_value(fit.gaps, placebos, n_pre, MSPE_CUTOFF)
@@ -321,7 +326,8 @@ def run(frame: pd.DataFrame, spec: SyntheticControlSpec) -> Result:
     times = [label_text(t) if not isinstance(t, (int, float)) else t for t in panel.times]
     times = [str(t) if hasattr(t, "isoformat") else t for t in times]
     tables = _tables(panel, fit, placebos, estimates, times)
-    _model_tables(model, panel, fit, fitter, times, tables, findings)
+    if spec.donor_weights is None:
+        _model_tables(model, panel, fit, fitter, times, tables, findings)
     findings += _findings(spec, panel, fit, placebos, p_all, used_all, p_cut, used_cut, se_how)
     names = ", ".join(np.array(panel.units)[treated])
     level = f"{1 - spec.alpha:.0%}"
@@ -509,6 +515,11 @@ def _findings(
         "augmented": f"ridge λ = {fit.extra.get('lam', float('nan')):.4g} by leave-one-period-out CV",
         "sdid": "unit and time weights with the paper's regularisation",
     }[spec.sc_model]
+    if spec.donor_weights is not None:
+        how = (
+            "the donor weights given (--donor-weights), not fitted; the placebos' weights are "
+            "fitted as ADH would"
+        )
     several = (
         f"; the {len(treated)} treated units are averaged into one treated series"
         if len(treated) > 1

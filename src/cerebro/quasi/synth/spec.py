@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from cerebro.core.design_fields import SCModel, Time, TreatedUnit, TreatStart, Unit
+from cerebro.core.design_fields import DonorWeights, SCModel, Time, TreatedUnit, TreatStart, Unit
 from cerebro.quasi.design import QuasiSpec
 
 
@@ -25,6 +25,7 @@ class SyntheticControlSpec(QuasiSpec):
     treat_start: TreatStart
     treated_unit: TreatedUnit
     sc_model: SCModel
+    donor_weights: DonorWeights
 
     @model_validator(mode="after")
     def _design(self) -> SyntheticControlSpec:
@@ -40,7 +41,26 @@ class SyntheticControlSpec(QuasiSpec):
             missing.append("--treated-unit (or a 0/1 --treatment per unit-period)")
         self.needs(missing)
         self.check_outcome()
+        if self.donor_weights is not None:
+            self._donor_weights()
         return self
+
+    def _donor_weights(self) -> None:
+        """Fixed weights replace ADH's fitted ones; given inline, they are checked here."""
+        from cerebro.core.errors import UserInputError
+        from cerebro.quasi.synth.donor_weights import check_weights, parse_inline
+
+        if self.sc_model != "adh":
+            raise ValueError(
+                f"--donor-weights replaces the fitted weights of --sc-model adh; --sc-model "
+                f"{self.sc_model} fits its own – drop one of them"
+            )
+        inline = parse_inline(self.donor_weights or "")
+        if inline is not None:
+            try:
+                check_weights(inline, "--donor-weights")
+            except UserInputError as err:
+                raise ValueError(str(err).rstrip(".")) from None
 
     def design_columns(self) -> list[str | None]:
         return [self.unit, self.time]
