@@ -25,6 +25,7 @@ from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.data.load import load_table, require_columns
+from cerebro.engine.panel import event_panel
 from cerebro.geo.conformal import ConformalTest
 from cerebro.geo.lift import LiftFit, fit_lift, tbr_interval
 from cerebro.geo.lift_spec import GeoTestSpec
@@ -193,6 +194,14 @@ def run_geotest(spec: GeoTestSpec, frame: pd.DataFrame | None = None) -> Result:
     """Estimate the lift of every cell of the geo test `spec` describes (or, with matched
     markets and no treated geos, propose matched pairs for one)."""
     findings: list[Finding] = []
+    frame, spec = event_panel(
+        spec,
+        frame,
+        spec.geo_column,
+        spec.date_column,
+        [spec.outcome, spec.spend],
+        spec.matching_vars,
+    )
     if frame is None:
         if spec.data is None:
             raise UserInputError("no data: pass a DataFrame or set 'data' to a file path.")

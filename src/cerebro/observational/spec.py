@@ -41,6 +41,7 @@ from cerebro.core.design_fields import (
     TreatStart,
     Unit,
 )
+from cerebro.core.event_source import Db, EventEngine, PanelFreq, SparkMaster, Table
 from cerebro.core.spec import (
     Alpha,
     EffectSpec,
@@ -103,6 +104,11 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "aggregation": ("did",),
     "leads": ("did",),
     "lags": ("did",),
+    "panel_freq": ("did",),
+    "engine": ("did",),
+    "spark_master": ("did",),
+    "db": ("did",),
+    "table": ("did",),
     "running_variable": ("rdd",),
     "cutoff": ("rdd",),
     "kernel": ("rdd",),
@@ -163,7 +169,10 @@ class CausalSpec(EffectSpec):
     """
 
     kind: Literal["causal"] = "causal"
-    data: str | None = data_file("Data file (CSV, Parquet or JSON), one row per unit.")
+    data: str | None = data_file(
+        "Data file (CSV, Parquet or JSON), one row per unit (did: raw events with `panel_freq`).",
+        required=False,
+    )
     treatment: str | None = Field(
         None,
         description="Treatment column: binary (or multi-valued) for adjustment; did: the treated "
@@ -256,6 +265,11 @@ class CausalSpec(EffectSpec):
     aggregation: Aggregation
     leads: Leads
     lags: Lags
+    panel_freq: PanelFreq
+    engine: EventEngine
+    spark_master: SparkMaster
+    db: Db
+    table: Table
     running_variable: RunningVariable
     cutoff: Cutoff
     kernel: Kernel
