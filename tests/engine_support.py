@@ -5,6 +5,7 @@ panel (for the geo, DiD and MMM families' `--panel-freq`)."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import uuid
 
 import numpy as np
@@ -59,8 +60,10 @@ def same_numbers(got, want, rel: float = 1e-9) -> None:
     assert codes(got) == codes(want)
 
 
+@functools.cache
 def postgres_engine():
-    """A SQLAlchemy engine on the machine's PostgreSQL; the test is skipped if unreachable."""
+    """The SQLAlchemy engine on the machine's PostgreSQL (one per test process); the test is
+    skipped if the server is unreachable."""
     sa = pytest.importorskip("sqlalchemy")
     pytest.importorskip("psycopg")
     engine = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
@@ -83,7 +86,6 @@ def postgres_table(frame: pd.DataFrame, prefix: str = "cerebro"):
     finally:
         with engine.begin() as connection:
             connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
-        engine.dispose()
 
 
 def dyadic(values, step: float = 1 / 64) -> np.ndarray:

@@ -3,14 +3,12 @@ table `--from-summary` reads, whose analysis equals the direct run's to 1e-9 rel
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from typer.testing import CliRunner
 
 from cerebro.cli.main import app
 from cerebro.experiments.abtest.analysis import abtest
-from test_engines import PG_URL, same_numbers
+from engine_support import postgres_engine, postgres_table, same_numbers
 
 runner = CliRunner()
 
@@ -83,23 +81,9 @@ def same_numbers_without_srm(got, want):
 
 @pytest.mark.parametrize("options", CASES[1:3])
 def test_emitted_postgres_sql_feeds_from_summary(ab, tmp_path, options):
-    sa = pytest.importorskip("sqlalchemy")
-    engine = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
-    try:
-        with engine.connect():
-            pass
-    except sa.exc.OperationalError as err:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable: {str(err).splitlines()[0]}")
-    name = f"cerebro_emit_{uuid.uuid4().hex[:10]}"
-    ab.to_sql(name, engine, index=False)
-    try:
-        with engine.connect() as connection:
-            result = connection.exec_driver_sql(emitted("postgres", name, options))
-            columns, rows = list(result.keys()), result.fetchall()
-    finally:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
-        engine.dispose()
+    with postgres_table(ab, "cerebro_emit") as name, postgres_engine().connect() as connection:
+        result = connection.exec_driver_sql(emitted("postgres", name, options))
+        columns, rows = list(result.keys()), result.fetchall()
     got = summary_result(rows, columns, tmp_path, options)
     same_numbers_without_srm(got, abtest(ab, treatment="arm", **options))
 
