@@ -167,3 +167,23 @@ def test_a_column_that_varies_within_a_unit_and_period_is_refused():
     events = pd.concat([events, odd], ignore_index=True)  # same unit and week, other treatment
     with pytest.raises(UserInputError, match=r"'treated' .* takes two values .* within unit"):
         run({**fields, "panel_freq": "week"}, events)
+
+
+@pytest.mark.parametrize(
+    "spec, field",
+    [
+        ({"kind": "geotest", "db": PG_URL, "table": "t", "panel_freq": "day"}, "spec.db"),
+        ({"kind": "abtest", "db": PG_URL, "table": "t", "treatment": "a", "outcome": "y"},
+         "spec.db"),
+        ({"kind": "mmm", "engine": "spark", "panel_freq": "week"}, "spec.engine"),
+    ],
+)  # fmt: skip
+def test_the_service_never_reaches_out_to_a_database_or_spark(spec, field):
+    """A spec sent to the service reads only uploaded datasets: a database URL or Spark would
+    make the server connect wherever the request says."""
+    from cerebro.service.errors import ApiError
+    from cerebro.service.specs import validated_spec
+
+    with pytest.raises(ApiError) as refused:
+        validated_spec(spec, None)
+    assert refused.value.status == 422 and refused.value.field == field
