@@ -190,23 +190,26 @@ def _control_pool(
     return pool
 
 
-def run_geotest(spec: GeoTestSpec, frame: pd.DataFrame | None = None) -> Result:
-    """Estimate the lift of every cell of the geo test `spec` describes (or, with matched
-    markets and no treated geos, propose matched pairs for one)."""
-    findings: list[Finding] = []
+def _panel_frame(spec: GeoTestSpec, frame: pd.DataFrame | None) -> tuple[Any, GeoTestSpec]:
+    """The long panel: `frame`, raw events totalled per geo and date (`panel_freq`: outcome
+    and spend summed, matching variables constant), or the spec's file."""
+    sums = [spec.outcome, spec.spend]
     frame, spec = event_panel(
-        spec,
-        frame,
-        spec.geo_column,
-        spec.date_column,
-        [spec.outcome, spec.spend],
-        spec.matching_vars,
+        spec, frame, spec.geo_column, spec.date_column, sums, spec.matching_vars
     )
     if frame is None:
         if spec.data is None:
             raise UserInputError("no data: pass a DataFrame or set 'data' to a file path.")
         complete = spec.geo_column and spec.outcome and spec.treatment_geos
         frame = load_table(spec.data, _needed(spec) if complete else None)
+    return frame, spec
+
+
+def run_geotest(spec: GeoTestSpec, frame: pd.DataFrame | None = None) -> Result:
+    """Estimate the lift of every cell of the geo test `spec` describes (or, with matched
+    markets and no treated geos, propose matched pairs for one)."""
+    findings: list[Finding] = []
+    frame, spec = _panel_frame(spec, frame)
     spec = _resolve_roles(spec, frame, findings)
     require_columns([str(c) for c in frame.columns], _needed(spec), "the data")
     if not spec.treatment_geos:
