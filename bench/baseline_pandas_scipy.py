@@ -1,6 +1,6 @@
 """What users write today: pandas.read_csv, then scipy's Welch test per metric and variant.
 
-Usage: python bench/baseline_pandas_scipy.py DATA.csv [--per-user]
+Usage: python bench/baseline_pandas_scipy.py DATA.csv|DATA.parquet [--per-user]
 With --per-user the rows are first averaged per user (the randomisation unit), the usual
 way to respect the clustering of daily rows without cluster-robust errors.
 """
@@ -16,7 +16,7 @@ METRICS = ["ai_calls", "tasks_completed", "satisfaction_score", "retention_7d", 
 
 
 def main(path: str, per_user: bool) -> None:
-    frame = pd.read_csv(path)
+    frame = pd.read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path)
     if per_user:
         frame = frame.groupby(["user_id", "cohort"], as_index=False)[METRICS].mean()
     control = frame[frame.cohort == "A_control"]

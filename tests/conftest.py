@@ -46,3 +46,11 @@ def ab() -> pd.DataFrame:
 @pytest.fixture
 def ab2() -> pd.DataFrame:
     return make_ab(n=800, arms=("control", "treatment"), effects=(0.0, 0.25), seed=3)
+
+
+@pytest.fixture(scope="module")
+def messy() -> pd.DataFrame:
+    """The A/B frame every engine must agree on (`engine_support.messy_frame`)."""
+    from engine_support import messy_frame
+
+    return messy_frame(make_ab())

@@ -3,14 +3,12 @@ table `--from-summary` reads, whose analysis equals the direct run's to 1e-9 rel
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from typer.testing import CliRunner
 
 from cerebro.cli.main import app
 from cerebro.experiments.abtest.analysis import abtest
-from test_engines import PG_URL, same_numbers
+from engine_support import postgres_engine, postgres_table, same_numbers
 
 runner = CliRunner()
 
@@ -83,23 +81,9 @@ def same_numbers_without_srm(got, want):
 
 @pytest.mark.parametrize("options", CASES[1:3])
 def test_emitted_postgres_sql_feeds_from_summary(ab, tmp_path, options):
-    sa = pytest.importorskip("sqlalchemy")
-    engine = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
-    try:
-        with engine.connect():
-            pass
-    except sa.exc.OperationalError as err:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable: {str(err).splitlines()[0]}")
-    name = f"cerebro_emit_{uuid.uuid4().hex[:10]}"
-    ab.to_sql(name, engine, index=False)
-    try:
-        with engine.connect() as connection:
-            result = connection.exec_driver_sql(emitted("postgres", name, options))
-            columns, rows = list(result.keys()), result.fetchall()
-    finally:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
-        engine.dispose()
+    with postgres_table(ab, "cerebro_emit") as name, postgres_engine().connect() as connection:
+        result = connection.exec_driver_sql(emitted("postgres", name, options))
+        columns, rows = list(result.keys()), result.fetchall()
     got = summary_result(rows, columns, tmp_path, options)
     same_numbers_without_srm(got, abtest(ab, treatment="arm", **options))
 
@@ -121,3 +105,25 @@ def test_emit_sql_refuses_what_a_summary_cannot_hold():
         app, ["abtest", "--emit-sql", "--dialect", "oracle", "--table", "t", "-t", "arm", "-y", "y"]
     )
     assert out.exit_code == 2 and "not one of" in out.output
+
+
+@pytest.mark.parametrize("dialect", ["bigquery", "snowflake"])
+@pytest.mark.parametrize("options", [CASES[1], CASES[2], CASES[4]])
+def test_warehouse_sql_round_trips_through_sqlglot_to_duckdb(ab, tmp_path, dialect, options):
+    """No BigQuery or Snowflake account is reachable, so their emitted queries were never run
+    there. What is checked: sqlglot parses each back in its own dialect, and the query turned
+    back into DuckDB's dialect – reading a table of the same three-part name – gives the
+    --from-summary table whose analysis equals the direct run's."""
+    import duckdb
+    import sqlglot
+
+    tree = sqlglot.parse_one(emitted(dialect, "project.ds.events", options), read=dialect)
+    con = duckdb.connect()
+    con.execute("ATTACH ':memory:' AS project")
+    con.execute("CREATE SCHEMA project.ds")
+    con.register("frame", ab)
+    con.execute("CREATE TABLE project.ds.events AS SELECT * FROM frame")
+    result = con.execute(tree.sql(dialect="duckdb"))
+    columns = [d[0] for d in result.description]
+    got = summary_result(result.fetchall(), columns, tmp_path, options)
+    same_numbers_without_srm(got, abtest(ab, treatment="arm", **options))

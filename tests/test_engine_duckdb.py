@@ -6,34 +6,11 @@ import numpy as np
 import pytest
 
 from cerebro.experiments.abtest.analysis import abtest
-
-CASES = [
-    {"outcome": "revenue"},
-    {"outcome": "revenue,converted", "test_type": "ttest"},
-    {"outcome": "revenue", "covariates": ["pre_revenue", "pre_other"]},
-    {"outcome": "revenue/sessions", "covariates": ["pre_revenue"]},
-    {"outcome": "converted"},
-    {"outcome": "converted", "test_type": "fisher"},
-    {"outcome": "converted", "test_type": "chi_square", "yates": True},
-    {"outcome": "revenue,converted", "strata": ["region"]},
-    {"outcome": "revenue,converted", "cluster": "user"},
-    {"outcome": "revenue/sessions", "cluster": "user", "covariates": ["pre_revenue"]},
-]
-
-
-@pytest.fixture
-def messy(ab):
-    df = ab.copy()
-    df["user"] = df.arm + "-" + (np.arange(len(df)) // 3).astype(str)  # clusters nested in arms
-    df.loc[3:9, "revenue"] = np.nan
-    df.loc[20:22, "pre_revenue"] = np.nan
-    df.loc[40, "arm"] = None
-    df.loc[50:52, "region"] = None
-    return df
+from engine_support import FILE_CASES, same_numbers
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".json"])
-@pytest.mark.parametrize("options", CASES)
+@pytest.mark.parametrize("options", FILE_CASES)
 def test_file_equals_frame(messy, tmp_path, suffix, options):
     path = tmp_path / f"ab{suffix}"
     {
@@ -41,19 +18,9 @@ def test_file_equals_frame(messy, tmp_path, suffix, options):
         ".parquet": messy.to_parquet,
         ".json": lambda p: messy.to_json(p, orient="records"),
     }[suffix](path)
-    from_file = abtest(str(path), treatment="arm", **options)
-    from_frame = abtest(messy, treatment="arm", **options)
-    assert len(from_file.estimates) == len(from_frame.estimates)
-    for a, b in zip(from_file.estimates, from_frame.estimates, strict=True):
-        assert a.label == b.label
-        for field in ("value", "se", "ci_low", "ci_high", "p_value"):
-            x, y = getattr(a, field), getattr(b, field)
-            assert (x is None and y is None) or x == pytest.approx(y, rel=1e-9, abs=1e-12), (
-                a.label,
-                field,
-            )
-    codes = lambda r: sorted((f.code, f.message) for f in r.findings)  # noqa: E731
-    assert codes(from_file) == codes(from_frame)
+    same_numbers(
+        abtest(str(path), treatment="arm", **options), abtest(messy, treatment="arm", **options)
+    )
 
 
 def test_non_numeric_outcome_in_a_file(ab, tmp_path):

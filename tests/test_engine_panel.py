@@ -3,15 +3,13 @@ pandas' groupby (Spark: `test_engine_spark.py`)."""
 
 from __future__ import annotations
 
-import uuid
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from cerebro.core.errors import UserInputError
 from cerebro.engine.panel import panel_totals
-from test_engines import PG_URL
+from engine_support import PG_URL, postgres_table
 
 
 def events() -> pd.DataFrame:
@@ -62,22 +60,9 @@ def test_duckdb_frame_and_file(grain, tmp_path):
 
 @pytest.mark.parametrize("grain", ["day", "week"])
 def test_postgres_table(grain):
-    sa = pytest.importorskip("sqlalchemy")
-    engine = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
-    try:
-        with engine.connect():
-            pass
-    except sa.exc.OperationalError as err:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable: {str(err).splitlines()[0]}")
     frame = events()
-    name = f"cerebro_panel_{uuid.uuid4().hex[:10]}"
-    frame.to_sql(name, engine, index=False)
-    try:
+    with postgres_table(frame, "cerebro_panel") as name:
         got = panel_totals(None, "geo", "ts", ["revenue", "orders"], grain, db=PG_URL, table=name)
-    finally:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
-        engine.dispose()
     check(got, expected(frame, grain))
 
 

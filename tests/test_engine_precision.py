@@ -9,8 +9,6 @@ path, a DuckDB relation, PostgreSQL (Spark: `test_engine_spark.py`).
 
 from __future__ import annotations
 
-import uuid
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,7 +17,7 @@ from cerebro.engine import sql_moments
 from cerebro.engine.duckdb_moments import file_columns, file_moments
 from cerebro.engine.tables import as_table, sqlalchemy_table
 from cerebro.experiments.abtest.analysis import abtest
-from test_engines import PG_URL
+from engine_support import PG_URL, postgres_engine, postgres_table
 
 NAIVE = (
     "SELECT arm, (sum(y * y) - sum(y) * sum(y) / count(*)) / (count(*) - 1) AS v "
@@ -84,16 +82,10 @@ def test_duckdb_file_and_relation(frame, tmp_path):
 
 
 def test_postgres(frame):
-    sa = pytest.importorskip("sqlalchemy")
-    engine = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
-    try:
-        with engine.connect():
-            pass
-    except sa.exc.OperationalError as err:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable: {str(err).splitlines()[0]}")
-    name = f"cerebro_precision_{uuid.uuid4().hex[:10]}"
-    frame.to_sql(name, engine, index=False)
-    try:
+    import sqlalchemy as sa
+
+    engine = postgres_engine()
+    with postgres_table(frame, "cerebro_precision") as name:
         with engine.connect() as connection:
             rows = connection.exec_driver_sql(NAIVE.format(table=f'"{name}"')).fetchall()
         table = sa.Table(name, sa.MetaData(), autoload_with=engine)
@@ -106,10 +98,6 @@ def test_postgres(frame):
         # difference of two means near 1e9 is within one unit in the last place (1.2e-7) of
         # the exact rational one (the in-memory path's numpy means: 3.4e-7 off, ours 1.5e-8)
         got = abtest(treatment="arm", outcome="y", db=PG_URL, table=name, cluster="none")
-        want = abtest(frame, treatment="arm", outcome="y", cluster="none")
-        assert got.estimates[0].se == pytest.approx(want.estimates[0].se, rel=1e-9)
-        assert got.estimates[0].value == pytest.approx(exact_difference(frame), abs=1.2e-7)
-    finally:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
-        engine.dispose()
+    want = abtest(frame, treatment="arm", outcome="y", cluster="none")
+    assert got.estimates[0].se == pytest.approx(want.estimates[0].se, rel=1e-9)
+    assert got.estimates[0].value == pytest.approx(exact_difference(frame), abs=1.2e-7)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from cerebro.experiments.abtest.analysis import abtest
-from test_engines import CASES, messy_frame, same_numbers
+from engine_support import CASES, same_numbers
 
 pytestmark = pytest.mark.slow
 
@@ -28,13 +28,6 @@ def spark():
     )
     yield session
     session.stop()
-
-
-@pytest.fixture(scope="module")
-def messy():
-    from conftest import make_ab
-
-    return messy_frame(make_ab())
 
 
 @pytest.fixture(scope="module")
@@ -116,3 +109,41 @@ def test_spark_finds_the_repeated_unit(spark):
     want = abtest(frame, treatment="arm", outcome="y")
     assert "repeated_units" in {f.code for f in want.findings}
     same_numbers(abtest(spark.createDataFrame(frame), treatment="arm", outcome="y"), want)
+
+
+@pytest.mark.parametrize("family", ["geo", "did"])
+def test_families_from_events_on_spark(spark, family, tmp_path):
+    """A geo test (a Parquet file on --engine spark) and DiD (a Spark DataFrame) from raw events
+    equal the pre-aggregated panel's numbers (`test_engine_panel_families.py`)."""
+    from cerebro.run import run
+    from test_engine_panel_families import CASES, FREQ
+
+    fields, panel, events = CASES[family]()
+    want = run(fields, panel)
+    fields = {**fields, "panel_freq": FREQ[family]}
+    if family == "geo":
+        path = tmp_path / "events.parquet"
+        events.to_parquet(path)
+        got = run({**fields, "data": str(path), "engine": "spark", "spark_master": "local[2]"})
+    else:
+        got = run(fields, spark.createDataFrame(events).repartition(3))
+    same_numbers(got, want)
+
+
+def test_mmm_weeks_from_events_on_spark(spark):
+    """The national MMM's weekly table (per week only: no unit; controls constant within a
+    week), totalled by Spark from events, is the panel bit for bit – the MMM fit from that
+    table is `test_engine_panel_families.py`'s (its JAX fit is too slow to repeat here)."""
+    import pandas as pd
+
+    from cerebro.engine.panel import event_panel
+    from cerebro.mmm.spec import MMMSpec
+    from test_engine_panel_families import mmm_case
+
+    fields, panel, events = mmm_case()
+    spec = MMMSpec(**{k: v for k, v in fields.items() if k != "kind"}, panel_freq="week")
+    sums = [spec.kpi, *spec.channels]
+    got, _ = event_panel(spec, spark.createDataFrame(events).repartition(3), None, "week", sums,
+                         spec.controls)  # fmt: skip
+    want = panel[["week", *sums, *spec.controls]]
+    pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)

@@ -8,83 +8,20 @@ module writes its own uniquely named table and drops it. Spark is in `test_engin
 
 from __future__ import annotations
 
-import uuid
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from cerebro.core.errors import UserInputError
 from cerebro.experiments.abtest.analysis import abtest
-
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
-CASES = [
-    {"outcome": "revenue"},
-    {"outcome": "revenue,converted", "test_type": "ttest"},
-    {"outcome": "revenue", "test_type": "ztest"},
-    {"outcome": "revenue", "covariates": ["pre_revenue", "pre_other"]},
-    {"outcome": "revenue/sessions", "covariates": ["pre_revenue"]},
-    {"outcome": "converted"},
-    {"outcome": "converted", "test_type": "fisher"},
-    {"outcome": "converted", "test_type": "chi_square", "yates": True},
-    {"outcome": "revenue,converted", "strata": ["region"]},
-    {"outcome": "revenue,converted", "cluster": "user"},
-    {"outcome": "revenue/sessions", "cluster": "user", "covariates": ["pre_revenue"]},
-    {"outcome": "revenue", "test_type": "bayesian", "draws": 2000},
-    {"outcome": "converted", "test_type": "bayesian", "draws": 2000},
-    {"outcome": "revenue", "expected_allocation": {"control": 1, "B": 1, "C": 2}},
-]
-
-
-def messy_frame(ab):
-    df = ab.copy()
-    df["user"] = df.arm + "-" + (np.arange(len(df)) // 3).astype(str)  # clusters nested in arms
-    df.loc[3:9, "revenue"] = np.nan
-    df.loc[20:22, "pre_revenue"] = np.nan
-    df.loc[40, "arm"] = None
-    df.loc[50:52, "region"] = None
-    return df
-
-
-@pytest.fixture(scope="module")
-def messy():
-    from conftest import make_ab
-
-    return messy_frame(make_ab())
-
-
-def same_numbers(got, want):
-    """Every estimate's value, se, CI and p-value to 1e-9 relative, and the same findings."""
-    assert [e.label for e in got.estimates] == [e.label for e in want.estimates]
-    for a, b in zip(got.estimates, want.estimates, strict=True):
-        for field in ("value", "se", "ci_low", "ci_high", "p_value"):
-            x, y = getattr(a, field), getattr(b, field)
-            assert (x is None and y is None) or x == pytest.approx(y, rel=1e-9, abs=1e-12), (
-                a.label,
-                field,
-            )
-    codes = lambda r: sorted((f.code, f.message) for f in r.findings)  # noqa: E731
-    assert codes(got) == codes(want)
+from engine_support import CASES, PG_URL, postgres_engine, postgres_table, same_numbers
 
 
 @pytest.fixture(scope="module")
 def postgres(messy):
     """The messy frame as a table of the machine's PostgreSQL (skipped if unreachable)."""
-    sa = pytest.importorskip("sqlalchemy")
-    pytest.importorskip("psycopg")
-    engine = sa.create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"))
-    try:
-        with engine.connect():
-            pass
-    except sa.exc.OperationalError as err:
-        pytest.skip(f"PostgreSQL at 127.0.0.1:5432 is unreachable: {str(err).splitlines()[0]}")
-    name = f"cerebro_ab_{uuid.uuid4().hex[:10]}"
-    messy.to_sql(name, engine, index=False)
-    yield engine, name
-    with engine.begin() as connection:
-        connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
-    engine.dispose()
+    with postgres_table(messy, "cerebro_ab") as name:
+        yield postgres_engine(), name
 
 
 @pytest.fixture(scope="module")
@@ -206,14 +143,8 @@ def test_sequential_looks_on_engines_equal_frame(daily, postgres, options):
     want = abtest(daily, treatment="arm", cluster="none", **options)
     relation = duckdb.connect().from_df(daily)
     same_numbers(abtest(relation, treatment="arm", cluster="none", **options), want)
-    engine, _ = postgres
-    name = f"cerebro_daily_{uuid.uuid4().hex[:10]}"
-    daily.to_sql(name, engine, index=False)
-    try:
+    with postgres_table(daily, "cerebro_daily") as name:
         got = abtest(treatment="arm", db=PG_URL, table=name, cluster="none", **options)
-    finally:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
     same_numbers(got, want)
 
 
@@ -233,12 +164,6 @@ def test_repeated_unit_detected_on_engines(postgres):
     want = abtest(frame, treatment="arm", outcome="y")
     assert "repeated_units" in {f.code for f in want.findings}
     same_numbers(abtest(duckdb.connect().from_df(frame), treatment="arm", outcome="y"), want)
-    engine, _ = postgres
-    name = f"cerebro_units_{uuid.uuid4().hex[:10]}"
-    frame.to_sql(name, engine, index=False)
-    try:
+    with postgres_table(frame, "cerebro_units") as name:
         got = abtest(treatment="arm", outcome="y", db=PG_URL, table=name)
-    finally:
-        with engine.begin() as connection:
-            connection.exec_driver_sql(f'DROP TABLE IF EXISTS "{name}"')
     same_numbers(got, want)

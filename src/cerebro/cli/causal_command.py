@@ -19,7 +19,10 @@ def register(app: typer.Typer) -> None:
         app,
         "causal",
         CausalSpec,
-        message=lambda fields: f"estimating the effect in {Path(fields['data']).name} …",
+        message=lambda fields: (
+            "estimating the effect in "
+            f"{Path(fields['data']).name if fields['data'] else fields['table']} …"
+        ),
         figures=" (love plot; did: event study; rdd: RD plot; iv: first stage; sc: gap plot)",
         help="Estimate a causal effect from observational data: adjust for confounders, or use a "
         "design (difference-in-differences, regression discontinuity, instruments, synthetic "

@@ -20,7 +20,10 @@ def register(app: typer.Typer) -> None:
         app,
         "mmm",
         MMMSpec,
-        message=lambda fields: f"fitting the media mix model on {Path(fields['data']).name} …",
+        message=lambda fields: (
+            "fitting the media mix model on "
+            f"{Path(fields['data']).name if fields['data'] else fields['table']} …"
+        ),
         figures=" (decomposition, ROI, response curves)",
         help="Fit a Bayesian media mix model: channel contributions, ROI and marginal ROI, "
         "response curves and adstock, with credible intervals.\n\nEach channel's spend is "

@@ -133,14 +133,15 @@ def cli(
     return {"cli": {k: v for k, v in hints.items() if v not in (None, False, [])}}
 
 
-def data_file(description: str, help: str | None = None) -> Any:
+def data_file(description: str, help: str | None = None, required: bool = True) -> Any:
     """The `data` field every analysis spec has: a path, the command line's first argument
-    (required there), None when a Python caller passes a DataFrame instead. `description`
-    says what one row is; `help` is the CLI's text when it must differ."""
+    (required there unless `required` is False: a spec that can read a database table), None
+    when a Python caller passes a DataFrame instead. `description` says what one row is;
+    `help` is the CLI's text when it must differ."""
     return Field(
         None,
         description=description,
-        json_schema_extra=cli(argument=True, required=True, help=help),
+        json_schema_extra=cli(argument=True, required=required, help=help),
     )
 
 

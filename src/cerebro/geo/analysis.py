@@ -25,6 +25,7 @@ from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.data.load import load_table, require_columns
+from cerebro.engine.panel import event_panel
 from cerebro.geo.conformal import ConformalTest
 from cerebro.geo.lift import LiftFit, fit_lift, tbr_interval
 from cerebro.geo.lift_spec import GeoTestSpec
@@ -220,16 +221,27 @@ def _control_pool(
     return pool
 
 
-def run_geotest(spec: GeoTestSpec, frame: pd.DataFrame | None = None) -> Result:
-    """Estimate the lift of every cell of the geo test `spec` describes (or, with matched
-    markets and no treated geos, propose matched pairs for one)."""
-    findings: list[Finding] = []
+def _panel_frame(spec: GeoTestSpec, frame: pd.DataFrame | None) -> tuple[Any, GeoTestSpec]:
+    """The long panel: `frame`, raw events totalled per geo and date (`panel_freq`: outcome
+    and spend summed, matching variables constant), or the spec's file."""
+    sums = [spec.outcome, spec.spend]
+    frame, spec = event_panel(
+        spec, frame, spec.geo_column, spec.date_column, sums, spec.matching_vars
+    )
     if frame is None:
         if spec.data is None:
             raise UserInputError("no data: pass a DataFrame or set 'data' to a file path.")
         # every role named: read only those columns; else the whole file, to read roles off it
         complete = spec.geo_column and spec.outcome and spec.treatment_geos and spec.treatment_start
         frame = load_table(spec.data, _needed(spec) if complete else None)
+    return frame, spec
+
+
+def run_geotest(spec: GeoTestSpec, frame: pd.DataFrame | None = None) -> Result:
+    """Estimate the lift of every cell of the geo test `spec` describes (or, with matched
+    markets and no treated geos, propose matched pairs for one)."""
+    findings: list[Finding] = []
+    frame, spec = _panel_frame(spec, frame)
     spec = _resolve_roles(spec, frame, findings)
     require_columns([str(c) for c in frame.columns], _needed(spec), "the data")
     if not spec.treatment_geos:

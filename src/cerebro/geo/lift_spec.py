@@ -6,6 +6,14 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from cerebro.core.event_source import (
+    Db,
+    EventEngine,
+    PanelFreq,
+    SparkMaster,
+    Table,
+    check_event_source,
+)
 from cerebro.core.spec import Alpha, SpecBase, cli, data_file, split_list
 
 GeoMethod = Literal["augmented_synthetic_control", "synthetic_control", "tbr", "matched_markets"]
@@ -28,7 +36,11 @@ class GeoTestSpec(SpecBase):
     """
 
     kind: Literal["geotest"] = "geotest"
-    data: str | None = data_file("Long panel (CSV, Parquet or JSON): one row per geo and date.")
+    data: str | None = data_file(
+        "Long panel (CSV, Parquet or JSON): one row per geo and date (raw events with "
+        "`panel_freq`).",
+        required=False,
+    )
     geo_column: str | None = Field(
         None,
         description="Column naming the geo (market); default: the one column named dma, geo, "
@@ -78,6 +90,11 @@ class GeoTestSpec(SpecBase):
         "block", description="Conformal permutations: moving blocks (default) or iid (GeoLift)."
     )
     fixed_effects: bool = Field(True, description="Remove each geo's pre-period mean (GeoLift).")
+    panel_freq: PanelFreq
+    engine: EventEngine
+    spark_master: SparkMaster
+    db: Db
+    table: Table
 
     _cells = field_validator("treatment_geos", mode="before")(split_cells)
 
@@ -107,6 +124,11 @@ class GeoTestSpec(SpecBase):
             raise ValueError(
                 f"--covariates enter the synthetic controls (GeoLift's X); --method {self.method} "
                 "does not take them – use augmented_synthetic_control or synthetic_control"
+            )
+        check_event_source(self)
+        if self.panel_freq and not (self.geo_column and self.outcome):
+            raise ValueError(
+                "--panel-freq totals the events per geo: name --geo-column and --outcome"
             )
         if any(not cell for cell in self.treatment_geos):
             raise ValueError("treatment_geos needs at least one geo in every cell")

@@ -23,6 +23,7 @@ from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.data.validate import require_finite_result
+from cerebro.engine.panel import event_panel
 from cerebro.mmm.data import MMMData, prepare
 from cerebro.mmm.model_file import mmm_bytes
 from cerebro.mmm.spec import MMMSpec
@@ -75,7 +76,18 @@ def run_mmm(
 ) -> Result:
     """Fit the MMM `spec` describes (lift tests: `spec.calibration` or the DataFrame
     `calibration`); the posterior is `result.data`, a `spec.save` file an artefact. With
-    `spec.geo_column`, the geo-hierarchical model (`cerebro.mmm.geo_analysis`)."""
+    `spec.geo_column`, the geo-hierarchical model (`cerebro.mmm.geo_analysis`). With
+    `spec.panel_freq` the data are events, totalled per (geo and) period by the engine first:
+    KPI and spend summed, controls and population constant within a (geo and) period."""
+    extra = [spec.population_column] if spec.population_column else []
+    frame, spec = event_panel(
+        spec,
+        frame,
+        spec.geo_column,
+        spec.date_column,
+        [spec.kpi, *spec.channels],
+        [*spec.controls, *extra],
+    )
     if spec.geo_column:
         from cerebro.mmm.geo_analysis import run_geo_mmm
 

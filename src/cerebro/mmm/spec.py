@@ -11,6 +11,14 @@ from typing import Literal
 from pydantic import Field, field_validator, model_validator
 
 from cerebro.core.errors import UserInputError
+from cerebro.core.event_source import (
+    Db,
+    EventEngine,
+    PanelFreq,
+    SparkMaster,
+    Table,
+    check_event_source,
+)
 from cerebro.core.spec import Alpha, SpecBase, cli, data_file, split_list
 
 ADSTOCK_CHOICES = ("geometric", "delayed", "weibull_pdf", "weibull_cdf")
@@ -51,7 +59,9 @@ class MMMSpec(SpecBase):
     kind: Literal["mmm"] = "mmm"
     data: str | None = data_file(
         "Path of the data file (CSV, Parquet or JSON).",
-        help="Data file (CSV, Parquet or JSON): one row per week.",
+        help="Data file (CSV, Parquet or JSON): one row per week (or per geo and week; raw "
+        "events with --panel-freq).",
+        required=False,
     )
     date_column: str = Field(..., description="Week column (dates, or week numbers).")
     kpi: str = Field(..., description="KPI column explained by the model (e.g. revenue).")
@@ -151,6 +161,11 @@ class MMMSpec(SpecBase):
         "and arrays, no pickle) to this file, e.g. mmm.cerebro.",
         json_schema_extra=cli(output=True),
     )
+    panel_freq: PanelFreq
+    engine: EventEngine
+    spark_master: SparkMaster
+    db: Db
+    table: Table
 
     @field_validator("channels", "controls", mode="before")
     @classmethod
@@ -178,6 +193,7 @@ class MMMSpec(SpecBase):
 
     @model_validator(mode="after")
     def _check(self) -> MMMSpec:
+        check_event_source(self)
         if not self.channels:
             raise ValueError("channels: name at least one spend column")
         extra = [c for c in (self.geo_column, self.population_column) if c]

@@ -44,6 +44,7 @@ from cerebro.core.design_fields import (
     Unit,
     Weights,
 )
+from cerebro.core.event_source import Db, EventEngine, PanelFreq, SparkMaster, Table
 from cerebro.core.spec import (
     Alpha,
     EffectSpec,
@@ -112,6 +113,11 @@ OPTIONS: dict[str, tuple[str, ...]] = {
     "leads": ("did",),
     "lags": ("did",),
     "small_sample": ("did",),
+    "panel_freq": ("did",),
+    "engine": ("did",),
+    "spark_master": ("did",),
+    "db": ("did",),
+    "table": ("did",),
     "running_variable": ("rdd",),
     "cutoff": ("rdd",),
     "kernel": ("rdd",),
@@ -173,7 +179,10 @@ class CausalSpec(EffectSpec):
     """
 
     kind: Literal["causal"] = "causal"
-    data: str | None = data_file("Data file (CSV, Parquet or JSON), one row per unit.")
+    data: str | None = data_file(
+        "Data file (CSV, Parquet or JSON), one row per unit (did: raw events with `panel_freq`).",
+        required=False,
+    )
     treatment: str | None = Field(
         None,
         description="Treatment column: binary (or multi-valued) for adjustment; did: the treated "
@@ -274,6 +283,11 @@ class CausalSpec(EffectSpec):
     aggregation: Aggregation
     leads: Leads
     lags: Lags
+    panel_freq: PanelFreq
+    engine: EventEngine
+    spark_master: SparkMaster
+    db: Db
+    table: Table
     running_variable: RunningVariable
     cutoff: Cutoff
     kernel: Kernel

@@ -18,6 +18,7 @@ from cerebro.core.registry import Method, register
 from cerebro.core.spec import EffectSpec
 from cerebro.data.columns import source_columns
 from cerebro.data.load import load_table, require_columns
+from cerebro.engine.panel import event_panel
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,6 +55,11 @@ class QuasiSpec(EffectSpec):
     def check_roles(self) -> None:
         """One sentence naming a design column still missing once the data were read."""
 
+    def event_columns(self) -> tuple[str | None, str, list[str], list[str]] | None:
+        """(unit, time, summed, constant columns) when the data are raw events to total per
+        unit and period first (`cerebro.engine.panel.event_panel`); None when they are not."""
+        return None
+
     def check_outcome(self, *design: str | None) -> None:
         if self.outcome in (self.treatment, *design):
             raise ValueError(f"{self.outcome!r} cannot be both the outcome and a design column")
@@ -80,6 +86,9 @@ def register_design(
 
     def run(spec: Any, data: pd.DataFrame | None = None) -> Result:
         notes: list[Finding] = []
+        events = spec.event_columns()
+        if events is not None:
+            data, spec = event_panel(spec, data, *events)
         if spec.roles_missing():
             if data is None and spec.data is not None:
                 data = load_table(spec.data)  # every column: the roles are read off the data

@@ -15,6 +15,9 @@ from cerebro.service.errors import ApiError
 # Fields naming other files on the server (a saved model, a plan, lift tests): the service
 # reads only uploaded datasets, so they are refused rather than read from an arbitrary path.
 SERVER_FILES = {"model", "plan", "calibration"}
+# Fields that would make the server reach out – connect to a database URL, start or join a
+# Spark cluster (abtest's engines; the events of geotest, did and mmm): refused likewise.
+SERVER_REACH = {"db": "connects to a database", "spark_master": "joins a Spark cluster"}
 
 
 def _refuse(message: str, field: str) -> ApiError:
@@ -27,6 +30,19 @@ def check_files(spec: dict[str, Any], spec_fields: dict[str, Any]) -> None:
             "the service reads data only from an uploaded dataset: remove spec.data and give "
             "dataset_id (POST /api/v1/datasets uploads a file).",
             "spec.data",
+        )
+    for name, what in SERVER_REACH.items():
+        if spec.get(name) is not None:
+            raise _refuse(
+                f"spec.{name} {what} from the server, which the service does not allow; remove "
+                "it and upload the data as a dataset.",
+                f"spec.{name}",
+            )
+    if spec.get("engine") == "spark":
+        raise _refuse(
+            "spec.engine spark starts Spark on the server, which the service does not allow; "
+            "remove it (the service reads uploaded datasets with DuckDB).",
+            "spec.engine",
         )
     for name, field in spec_fields.items():
         writes = face_hints(field, "cli").get("output")

@@ -25,6 +25,14 @@ from cerebro.core.design_fields import (
     Weights,
 )
 from cerebro.core.errors import UserInputError
+from cerebro.core.event_source import (
+    Db,
+    EventEngine,
+    PanelFreq,
+    SparkMaster,
+    Table,
+    check_event_source,
+)
 from cerebro.quasi.design import QuasiSpec
 
 if TYPE_CHECKING:
@@ -57,6 +65,11 @@ class DiDSpec(QuasiSpec):
     lags: Lags
     bootstrap: Bootstrap
     seed: Seed
+    panel_freq: PanelFreq
+    engine: EventEngine
+    spark_master: SparkMaster
+    db: Db
+    table: Table
 
     @model_validator(mode="after")
     def _design(self) -> DiDSpec:
@@ -65,7 +78,21 @@ class DiDSpec(QuasiSpec):
         if self.treatment is None:
             self.needs(["--treatment"])
         self.check_outcome()
+        check_event_source(self)
+        if self.panel_freq and not (self.unit and self.time):
+            raise ValueError(
+                "--panel-freq totals the events per unit and period: give --unit and --time"
+            )
         return self
+
+    def event_columns(self) -> tuple[str | None, str, list[str], list[str]] | None:
+        """With `panel_freq`: the outcome is summed per unit and period; the treatment, post,
+        cluster and confounder columns describe the unit in that period (constant there)."""
+        if not self.panel_freq:
+            return None
+        assert self.unit and self.time
+        kept = [c for c in self.columns() if c not in (self.unit, self.time, self.outcome)]
+        return self.unit, self.time, [self.outcome], kept
 
     def roles_missing(self) -> bool:
         return self.post is None and not (self.unit and self.time)
