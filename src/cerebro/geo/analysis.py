@@ -223,11 +223,10 @@ def _control_pool(
 
 def _panel_frame(spec: GeoTestSpec, frame: pd.DataFrame | None) -> tuple[Any, GeoTestSpec]:
     """The long panel: `frame`, raw events totalled per geo and date (`panel_freq`: outcome
-    and spend summed, matching variables constant), or the spec's file."""
+    and spend summed, matching variables and covariates constant), or the spec's file."""
     sums = [spec.outcome, spec.spend]
-    frame, spec = event_panel(
-        spec, frame, spec.geo_column, spec.date_column, sums, spec.matching_vars
-    )
+    constant = [*spec.matching_vars, *spec.covariates]
+    frame, spec = event_panel(spec, frame, spec.geo_column, spec.date_column, sums, constant)
     if frame is None:
         if spec.data is None:
             raise UserInputError("no data: pass a DataFrame or set 'data' to a file path.")
