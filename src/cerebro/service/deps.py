@@ -59,6 +59,7 @@ class Require:
             .join(ApiToken, ApiToken.user_id == User.id)
             .where(ApiToken.token_hash == hash_token(credentials.credentials))
             .where(ApiToken.revoked_at.is_(None))
+            .where(User.deactivated_at.is_(None))  # tokens are revoked too; belt and braces
         ).first()
         if row is None:
             raise ApiError(401, "unauthorised", "this API token is unknown or revoked.")
