@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_json
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -224,13 +225,21 @@ def _read(session: Session, who: Principal, analysis_id: str, action: str) -> An
     return job
 
 
-@router.get("/{analysis_id}", summary="Status, progress and the versioned JSON result")
+@router.get(
+    "/{analysis_id}",
+    response_class=JSONResponse,
+    responses={200: {"content": {"application/json": {}}}},
+    summary="Status, progress and the versioned JSON result",
+)
 def get_analysis(
     analysis_id: str,
     who: Principal = Depends(Require(RESULTS_READ)),
     session: Session = Depends(get_session),
-) -> dict[str, Any]:
-    return analysis_view(_read(session, who, analysis_id, "analysis.read"))
+) -> Response:
+    """Serialised once, straight from the stored result (no response model validating a
+    result of any size value by value before it is serialised)."""
+    view = analysis_view(_read(session, who, analysis_id, "analysis.read"))
+    return Response(to_json(view), media_type="application/json")
 
 
 def _result_of(job: Analysis):
