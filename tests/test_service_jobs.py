@@ -226,3 +226,28 @@ def test_a_submission_wakes_an_idle_worker(queue, org):
         done["created_at"]
     )
     assert started < timedelta(seconds=2), started
+
+
+def test_a_notification_is_sent_only_on_commit(service):
+    """The wake-up rides on the submitting transaction: a rolled-back submission wakes no one,
+    a committed one does; on SQLite the listener only sleeps its poll."""
+    from cerebro.service.wakeup import Listener, announce
+
+    listener = Listener(service.engine)
+    try:
+        if service.engine.dialect.name != "postgresql":
+            started = time.monotonic()
+            assert listener.wait(30.0, 0.05) is False
+            assert time.monotonic() - started < 5
+            return
+        assert listener.wait(5.0, 5.0) is True  # just started listening: look at the queue
+        with service.sessions() as session:
+            announce(session)
+            session.rollback()
+        assert listener.wait(0.5, 0.5) is False
+        with service.sessions() as session:
+            announce(session)
+            session.commit()
+        assert listener.wait(5.0, 5.0) is True
+    finally:
+        listener.close()
