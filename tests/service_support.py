@@ -109,6 +109,18 @@ def make_org(service: Service, name: str | None = None) -> Org:
         return Org(name, org.id, tokens, ids)
 
 
+def make_user(service: Service, org: Org, role: str) -> str:
+    """One more user of `org` with `role`; its id (its token is not needed)."""
+    with service.sessions() as session:
+        from cerebro.service.models import Organisation
+
+        user, _ = create_user(
+            session, session.get(Organisation, org.id), f"{secrets.token_hex(5)}@x.example", role
+        )
+        session.commit()
+        return user.id
+
+
 @pytest.fixture(scope="session")
 def service(db_url, tmp_path_factory) -> Iterator[Service]:
     settings = Settings(

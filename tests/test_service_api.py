@@ -312,3 +312,17 @@ def test_reads_and_writes_are_audited_and_failures_leave_no_row(service, org):
             ).scalars()
         )
     assert orgs == {org.id}
+
+
+def test_a_large_upload_is_profiled_in_a_child_process(service, org, monkeypatch):
+    """Past the in-process size the profile comes from a spawned process: the same profile, and
+    an unreadable file the same one sentence."""
+    from cerebro.service import profile
+
+    csv = b"date,unit,y\n2024-01-02,a,1.5\n2024-01-01,b,\n2024-01-01,b,\n"
+    here = upload(service, org, csv, "here.csv").json()["profile"]
+    monkeypatch.setattr(profile, "IN_PROCESS_BYTES", 0)
+    child = upload(service, org, csv, "child.csv")
+    assert child.status_code == 201 and child.json()["profile"] == here
+    semicolons = assert_error(upload(service, org, b"a;b\n1;2\n3;4\n", "semi.csv"), 422)
+    assert "semicolons" in semicolons["message"]

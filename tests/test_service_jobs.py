@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import update
@@ -39,7 +39,7 @@ def job_of(service, org, job_id: str) -> dict:
 
 
 def slow_run(seconds: float):
-    def run(spec, data_path, dataset_ref, report=None):
+    def run(spec, files, refs, report=None):
         advance = report("fitting", 4)
         advance(2, "fitting")
         time.sleep(seconds)
@@ -195,3 +195,59 @@ def test_a_fresh_heartbeat_is_not_recovered(queue, org):
         jobs.release(session, claim)  # a stopping worker gives the job back, uncounted
     assert job_of(queue, org, job)["attempt"] == 0
     assert queue.run_jobs() == ["succeeded"]
+
+
+def test_a_submission_wakes_an_idle_worker(queue, org):
+    """On PostgreSQL the submitting transaction NOTIFYs and the idle worker LISTENs: the job
+    starts well before the worker's 30 s fallback poll. On SQLite the worker polls."""
+    from dataclasses import replace
+
+    from cerebro.service.worker import Worker
+
+    postgres = queue.engine.dialect.name == "postgresql"
+    settings = replace(queue.settings, listen_fallback=30.0,
+                       poll_every=queue.settings.poll_every if not postgres else 30.0)  # fmt: skip
+    worker = Worker(settings, queue.sessions)
+    thread = threading.Thread(target=worker.serve, kwargs={"max_jobs": 1})
+    thread.start()
+    try:
+        if postgres:
+            assert wait_for(lambda: worker.listener.connection is not None)
+        time.sleep(0.3)  # idle, waiting
+        job = submit(queue, org)
+        thread.join(timeout=20)
+        assert not thread.is_alive()
+    finally:
+        worker.stopping = True
+        thread.join(timeout=40)
+    done = job_of(queue, org, job)
+    assert done["status"] == "succeeded"
+    started = datetime.fromisoformat(done["started_at"]) - datetime.fromisoformat(
+        done["created_at"]
+    )
+    assert started < timedelta(seconds=2), started
+
+
+def test_a_notification_is_sent_only_on_commit(service):
+    """The wake-up rides on the submitting transaction: a rolled-back submission wakes no one,
+    a committed one does; on SQLite the listener only sleeps its poll."""
+    from cerebro.service.wakeup import Listener, announce
+
+    listener = Listener(service.engine)
+    try:
+        if service.engine.dialect.name != "postgresql":
+            started = time.monotonic()
+            assert listener.wait(30.0, 0.05) is False
+            assert time.monotonic() - started < 5
+            return
+        assert listener.wait(5.0, 5.0) is True  # just started listening: look at the queue
+        with service.sessions() as session:
+            announce(session)
+            session.rollback()
+        assert listener.wait(0.5, 0.5) is False
+        with service.sessions() as session:
+            announce(session)
+            session.commit()
+        assert listener.wait(5.0, 5.0) is True
+    finally:
+        listener.close()

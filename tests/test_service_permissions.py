@@ -17,7 +17,7 @@ from cerebro.service.security import (
     ROLES,
 )
 from service_support import *  # noqa: F403
-from service_support import AB_SPEC, Org, make_org, upload_ab
+from service_support import AB_SPEC, Org, make_org, make_user, upload_ab
 
 
 def permission_of(route) -> str | None:
@@ -97,6 +97,8 @@ def call(service, method: str, path: str, headers: dict, objects: dict[str, str]
     if path == "/api/v1/datasets" and method == "POST":
         return service.client.post(url, files={"file": ("a.csv", b"a\n1\n2\n")}, headers=headers)
     kwargs = {"json": {}} if method in ("POST", "PATCH") else {}
+    if path == "/api/v1/users/{user_id}" and method == "PATCH":
+        kwargs = {"json": {"role": "viewer"}}  # the viewer stays a viewer
     return service.client.request(method, url, headers=headers, **kwargs)
 
 
@@ -105,8 +107,9 @@ def test_every_route_for_every_role(service, home, objects, role):
     org = home
     outcomes = []
     for method, path, permission in ROUTES:
-        if method == "DELETE":  # keep the objects for the later routes: a copy to delete
-            objects = {**objects, "dataset_id": upload_ab(service, org)}
+        if method == "DELETE":  # keep the objects for the later routes: copies to delete
+            spare = make_user(service, org, "viewer")
+            objects = {**objects, "dataset_id": upload_ab(service, org), "user_id": spare}
         status = call(service, method, path, org.auth(role), objects).status_code
         allowed = permission in ROLES[role]
         outcomes.append((method, path, allowed, status))

@@ -143,7 +143,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "admin": (
         "cerebro.cli.serve_command",
-        "Administer the service's database: migrate it, create organisations and users.",
+        "Administer the service's database: migrate it, create organisations, manage users.",
     ),
 }
 

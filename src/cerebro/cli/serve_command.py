@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
         launch.serve(settings, host, port, workers, api_workers)
 
     admin = typer.Typer(
-        help="Administer the service's database: migrate it, create organisations and users.",
+        help="Administer the service's database: migrate it, create organisations, manage users.",
         no_args_is_help=True,
     )
     app.add_typer(admin, name="admin")
@@ -119,3 +119,42 @@ def register(app: typer.Typer) -> None:
             session.commit()
         stdout.print(f"user {user.email} ({user.role}) in {org}; API token (shown once):")
         print(token)
+
+    @admin.command("set-role")
+    @user_errors
+    def set_role_command(
+        email: str = typer.Argument(..., help="The user's e-mail address."),
+        role: str = typer.Option(
+            ..., "--role", help="causal_analyst, causal_admin, viewer or org_admin."
+        ),
+        db: str = typer.Option(DEFAULT_DB, "--db", help=DB_HELP),
+    ) -> None:
+        """Give a user another role (an organisation keeps at least one org_admin)."""
+        from cerebro.service.admin import audit_admin, find_user, set_role
+        from cerebro.service.db import session_factory
+
+        engine = _service().open_database(db)
+        with session_factory(engine)() as session:
+            user = find_user(session, email)
+            before = set_role(session, user, role)
+            audit_admin(session, user, "user.role", role=[before, role])
+            session.commit()
+        stdout.print(f"user {user.email}: {before} → {role}")
+
+    @admin.command("delete-user")
+    @user_errors
+    def delete_user_command(
+        email: str = typer.Argument(..., help="The user's e-mail address."),
+        db: str = typer.Option(DEFAULT_DB, "--db", help=DB_HELP),
+    ) -> None:
+        """Delete a user: deactivate it and revoke its tokens (the audit log keeps its name)."""
+        from cerebro.service.admin import audit_admin, deactivate_user, find_user
+        from cerebro.service.db import session_factory
+
+        engine = _service().open_database(db)
+        with session_factory(engine)() as session:
+            user = find_user(session, email)
+            revoked = deactivate_user(session, user)
+            audit_admin(session, user, "user.delete", tokens_revoked=revoked)
+            session.commit()
+        stdout.print(f"user {user.email} deleted; {revoked} token(s) revoked")

@@ -6,11 +6,13 @@ from __future__ import annotations
 import html
 import io
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import to_json
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -26,9 +28,10 @@ from cerebro.service.deps import (
 )
 from cerebro.service.errors import ApiError
 from cerebro.service.models import Analysis, Dataset, Experiment
-from cerebro.service.security import ANALYSIS_RUN, RESULTS_READ, Principal
-from cerebro.service.specs import validated_spec
+from cerebro.service.security import ANALYSIS_RUN, DATA_READ, RESULTS_READ, Principal
+from cerebro.service.specs import MODEL_MAKERS, data_field, validated_spec
 from cerebro.service.tenancy import MAX_OFFSET, iso, owned
+from cerebro.service.wakeup import announce
 
 router = APIRouter(prefix="/api/v1/analyses", tags=["analyses"])
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
@@ -45,10 +48,18 @@ class AnalysisIn(BaseModel):
     time_limit: float | None = Field(
         None, gt=0, description="Seconds the run may take (at most the server's limit)."
     )
+    model_analysis_id: str | None = Field(
+        None,
+        description="For mmm_predict and mmm_optimize: a succeeded mmm analysis whose fitted "
+        "model the spec uses (its `model`); mmm_predict's spend plan is the dataset.",
+    )
 
 
 def analysis_view(job: Analysis, with_result: bool = True) -> dict[str, Any]:
     base = f"/api/v1/analyses/{job.id}"
+    links = {"self": base, "report": f"{base}/report", "plot": f"{base}/plot"}
+    if job.kind in MODEL_MAKERS:
+        links["model"] = f"{base}/model"
     view = {
         "id": job.id,
         "kind": job.kind,
@@ -64,7 +75,7 @@ def analysis_view(job: Analysis, with_result: bool = True) -> dict[str, Any]:
         "started_at": iso(job.started_at),
         "finished_at": iso(job.finished_at),
         "error": job.error,
-        "links": {"self": base, "report": f"{base}/report", "plot": f"{base}/plot"},
+        "links": links,
     }
     if with_result:
         view["result"] = job.result
@@ -79,6 +90,20 @@ class Submission:
     dataset_id: str | None
     experiment_id: str | None
     time_limit: float
+    model_analysis_id: str | None = None
+
+
+def kept_model(session: Session, who: Principal, settings: Settings, analysis_id: str) -> Path:
+    """The model file a succeeded analysis of the caller's organisation keeps."""
+    source = owned(session, Analysis, analysis_id, who, "analysis")
+    if source.kind not in MODEL_MAKERS:
+        raise ApiError(422, "no_model", f"a {source.kind} analysis keeps no fitted model; give "
+                       "the id of an mmm analysis.", "model_analysis_id")  # fmt: skip
+    path = settings.model_path(source.id)
+    if source.status != "succeeded" or not path.exists():
+        raise ApiError(409, "not_ready", f"the mmm analysis is {source.status}; its model is "
+                       "kept once it has succeeded.", "model_analysis_id")  # fmt: skip
+    return path
 
 
 def prepare(
@@ -89,16 +114,30 @@ def prepare(
     dataset_id: str | None,
     experiment_id: str | None,
     time_limit: float | None,
+    model_analysis_id: str | None = None,
 ) -> Submission:
     """Check the references (the caller's organisation only) and the spec, as `cerebro run`
     would; nothing is written."""
     dataset = owned(session, Dataset, dataset_id, who, "dataset") if dataset_id else None
     if experiment_id:
         owned(session, Experiment, experiment_id, who, "experiment")
+    model = kept_model(session, who, settings, model_analysis_id) if model_analysis_id else None
     path = settings.data_dir / dataset.path if dataset else None
-    checked = validated_spec(spec, path)
+    checked = validated_spec(spec, path, model)
     limit = min(time_limit or settings.job_time_limit, settings.job_time_limit)
-    return Submission(checked, dataset_id, experiment_id, limit)
+    return Submission(checked, dataset_id, experiment_id, limit, model_analysis_id)
+
+
+def job_spec(job: Submission) -> dict[str, Any]:
+    """The spec the worker runs: the dataset and the kept model as references it resolves (and
+    fails on, if they were deleted meanwhile)."""
+    spec = dict(job.spec)
+    field = data_field(str(spec["kind"]))
+    if job.dataset_id and field:
+        spec[field] = f"dataset:{job.dataset_id}"
+    if job.model_analysis_id:
+        spec["model"] = f"model:{job.model_analysis_id}"
+    return spec
 
 
 def enqueue(
@@ -111,8 +150,7 @@ def enqueue(
         experiment_id=job.experiment_id,
         group_id=group,
         kind=str(job.spec["kind"]),
-        # the data as a reference the worker resolves (and fails on, if it was deleted meanwhile)
-        spec={**job.spec, "data": f"dataset:{job.dataset_id}"} if job.dataset_id else job.spec,
+        spec=job_spec(job),
         time_limit=job.time_limit,
         max_attempts=settings.max_attempts,
         created_by=who.user_id,
@@ -123,6 +161,7 @@ def enqueue(
           dataset=job.dataset_id)  # fmt: skip
     if job.dataset_id is not None:  # submitting reads the dataset: recorded as a data read
         audit(session, who, "dataset.use", "dataset", job.dataset_id, analysis=row.id)
+    announce(session)  # wakes an idle worker when this transaction commits (PostgreSQL)
     return row
 
 
@@ -144,7 +183,7 @@ def submit(
     """Validate `spec` for the request `body` (its dataset, experiment and time limit) and queue
     it once per idempotency key: the one submission path of every route that starts a job."""
     job = prepare(session, who, settings, spec, body.dataset_id, body.experiment_id,
-                  body.time_limit)  # fmt: skip
+                  body.time_limit, getattr(body, "model_analysis_id", None))  # fmt: skip
 
     def create() -> tuple[int, dict[str, Any]]:
         return 202, analysis_view(enqueue(session, who, settings, job))
@@ -186,13 +225,21 @@ def _read(session: Session, who: Principal, analysis_id: str, action: str) -> An
     return job
 
 
-@router.get("/{analysis_id}", summary="Status, progress and the versioned JSON result")
+@router.get(
+    "/{analysis_id}",
+    response_class=JSONResponse,
+    responses={200: {"content": {"application/json": {}}}},
+    summary="Status, progress and the versioned JSON result",
+)
 def get_analysis(
     analysis_id: str,
     who: Principal = Depends(Require(RESULTS_READ)),
     session: Session = Depends(get_session),
-) -> dict[str, Any]:
-    return analysis_view(_read(session, who, analysis_id, "analysis.read"))
+) -> Response:
+    """Serialised once, straight from the stored result (no response model validating a
+    result of any size value by value before it is serialised)."""
+    view = analysis_view(_read(session, who, analysis_id, "analysis.read"))
+    return Response(to_json(view), media_type="application/json")
 
 
 def _result_of(job: Analysis):
@@ -242,6 +289,28 @@ def analysis_plot(
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=120)
     return Response(buffer.getvalue(), media_type="image/png")
+
+
+@router.get(
+    "/{analysis_id}/model",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+    summary="The fitted model an mmm analysis keeps (a .cerebro file, as `cerebro mmm --save`)",
+)
+def analysis_model(
+    analysis_id: str,
+    who: Principal = Depends(Require(DATA_READ)),  # the file holds the fitted data
+    session: Session = Depends(get_session),
+    settings: Settings = Depends(get_settings),
+) -> FileResponse:
+    job = owned(session, Analysis, analysis_id, who, "analysis")
+    if job.kind not in MODEL_MAKERS:
+        raise ApiError(404, "no_model", f"a {job.kind} analysis keeps no fitted model.")
+    path = kept_model(session, who, settings, job.id)
+    audit(session, who, "analysis.model", "analysis", job.id)
+    session.commit()
+    return FileResponse(path, media_type="application/octet-stream",
+                        filename=f"mmm-{job.id}.cerebro")  # fmt: skip
 
 
 @router.post("/{analysis_id}/cancel", summary="Cancel a queued or running analysis")

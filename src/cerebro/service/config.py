@@ -26,7 +26,13 @@ class Settings:
     heartbeat_every: float = 2.0
     stale_after: float = 30.0
     poll_every: float = 0.1
+    # on PostgreSQL an idle worker is woken by NOTIFY and polls only this often as a fallback
+    listen_fallback: float = 2.0
     cors_origins: tuple[str, ...] = ()  # CORS is off unless origins are named
+
+    def model_path(self, analysis_id: str) -> Path:
+        """Where the fitted model an analysis keeps (`specs.MODEL_MAKERS`) is stored."""
+        return self.data_dir / "models" / f"{analysis_id}.cerebro"
 
 
 def normalise_db_url(url: str) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from cerebro.service.models import Analysis, AuditEntry, utcnow
+from cerebro.service.wakeup import announce
 
 FINISHED = ("succeeded", "failed", "cancelled")
 
@@ -129,6 +130,7 @@ def release(session: Session, claim: Claim) -> None:
         update(Analysis).where(*_owned(claim))
         .values(status="queued", worker=None, attempt=Analysis.attempt - 1, heartbeat_at=None)
     )  # fmt: skip
+    announce(session)  # another worker takes it at once
     session.commit()
 
 
@@ -164,6 +166,8 @@ def recover(session: Session, stale_after: float) -> dict[str, int]:
             session.add(AuditEntry(org_id=job.org_id, user_id=job.created_by,
                                    action=f"analysis.{outcome}", object_type="analysis",
                                    object_id=job.id, detail={"attempt": job.attempt}))  # fmt: skip
+    if counts["requeued"]:
+        announce(session)
     session.commit()
     return counts
 

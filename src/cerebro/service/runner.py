@@ -17,21 +17,25 @@ PROGRESS_EVERY = 0.25  # seconds between progress messages
 
 
 def run_analysis(
-    spec: dict[str, Any], data_path: str | None, dataset_ref: str | None, report=None
+    spec: dict[str, Any], files: dict[str, str], refs: dict[str, str], report=None
 ) -> dict[str, Any]:
-    """The result JSON of `spec` run through the registry, as `cerebro run` runs it; the
-    server's file path in the result's spec is replaced by the dataset's reference."""
+    """The result JSON of `spec` run through the registry, as `cerebro run` runs it, with the
+    server's files put in their fields (the data, a plan, a kept model, the model to keep) and
+    written as `cerebro run` writes them; in the result's spec each server path is replaced by
+    its reference (`dataset:<id>`, `model:<id>`)."""
+    from cerebro.core.output import write_artefacts
     from cerebro.run import run_spec
 
-    with_data = {**spec, "data": data_path} if data_path is not None else spec
+    with_files = {**spec, **files}
     if report is None:
-        result = run_spec(with_data)
+        result = run_spec(with_files)
     else:
         with reporting(report):
-            result = run_spec(with_data)
+            result = run_spec(with_files)
+    write_artefacts(result)  # only the kept model: the service refuses every other output
     out = result.to_dict()
-    if dataset_ref is not None and isinstance(out.get("spec"), dict):
-        out["spec"]["data"] = dataset_ref
+    if isinstance(out.get("spec"), dict):
+        out["spec"].update({k: v for k, v in refs.items() if k in out["spec"]})
     return out
 
 
@@ -55,17 +59,17 @@ def progress_reporter(send):
 
 
 def executor_main(conn: Connection) -> None:
-    """The executor process: for each (spec, data path, dataset ref) received, run it and send
+    """The executor process: for each (spec, files, references) received, run it and send
     progress, then ("done", result) or ("error", code, sentence); exit when the worker's end of
     the pipe closes."""
     reporter = progress_reporter(lambda f, s: conn.send(("progress", f, s)))
     while True:
         try:
-            spec, data_path, dataset_ref = conn.recv()
+            spec, files, refs = conn.recv()
         except (EOFError, OSError):
             return
         try:
-            conn.send(("done", run_analysis(spec, data_path, dataset_ref, reporter)))
+            conn.send(("done", run_analysis(spec, files, refs, reporter)))
         except UserInputError as err:
             conn.send(("error", "invalid_input", str(err)))
         except Exception:  # the job fails with a reason; the traceback goes to the worker's log

@@ -18,6 +18,17 @@ SERVER_FILES = {"model", "plan", "calibration"}
 # Fields that would make the server reach out – connect to a database URL, start or join a
 # Spark cluster (abtest's engines; the events of geotest, did and mmm): refused likewise.
 SERVER_REACH = {"db": "connects to a database", "spark_master": "joins a Spark cluster"}
+# The fitted models the service keeps: a kind of MODEL_MAKERS gets its `save` file written by
+# the worker under the data folder (an artefact of the analysis); a kind of MODEL_USERS reads
+# such a model as its `model` file (`model_analysis_id`), and its uploaded dataset fills the
+# field named here (the spend plan of mmm_predict) instead of `data`.
+MODEL_MAKERS = frozenset({"mmm"})
+MODEL_USERS: dict[str, str | None] = {"mmm_predict": "plan", "mmm_optimize": None}
+
+
+def data_field(kind: str) -> str | None:
+    """The spec field an uploaded dataset fills for `kind` (None: the kind reads none)."""
+    return MODEL_USERS.get(kind, "data")
 
 
 def _refuse(message: str, field: str) -> ApiError:
@@ -54,9 +65,38 @@ def check_files(spec: dict[str, Any], spec_fields: dict[str, Any]) -> None:
             )
 
 
-def validated_spec(spec: Any, data_path: Path | None) -> dict[str, Any]:
+def _check_model_use(method: Any, data_path: Path | None, model_path: Path | None) -> None:
+    uses_model = method.kind in MODEL_USERS
+    if uses_model and model_path is None:
+        raise _refuse(
+            f"a {method.kind} analysis uses a fitted model: give model_analysis_id, the id of a "
+            "succeeded mmm analysis.",
+            "model_analysis_id",
+        )
+    if not uses_model and model_path is not None:
+        raise _refuse(
+            f"a {method.kind} analysis uses no fitted model; remove model_analysis_id.",
+            "model_analysis_id",
+        )
+    field = data_field(method.kind)
+    if field is None and data_path is not None:
+        raise _refuse(
+            f"a {method.kind} analysis reads no dataset; remove dataset_id.", "dataset_id"
+        )
+    if field == "plan" and data_path is None:
+        raise _refuse(
+            f"a {method.kind} analysis reads its spend plan from an uploaded dataset: give "
+            "dataset_id.",
+            "dataset_id",
+        )
+
+
+def validated_spec(
+    spec: Any, data_path: Path | None, model_path: Path | None = None
+) -> dict[str, Any]:
     """The spec as the user sent it (without `data`), after `parse_spec` accepted it with the
-    dataset's file as its data; a refusal is a 422 carrying the CLI's sentence."""
+    dataset's file as its data (or plan) and a kept model as its `model`; a refusal is a 422
+    carrying the CLI's sentence."""
     if not isinstance(spec, dict):
         raise _refuse("a spec must be a mapping with a 'kind' key, e.g. 'kind: abtest'.", "spec")
     try:
@@ -68,13 +108,19 @@ def validated_spec(spec: Any, data_path: Path | None) -> dict[str, Any]:
         method = get_method(str(spec["kind"])) if "kind" in spec else None
         if method is not None:
             check_files(spec, method.spec_type.model_fields)
-            if method.needs_data and data_path is None:
+            _check_model_use(method, data_path, model_path)
+            if method.needs_data and data_path is None and method.kind not in MODEL_USERS:
                 raise _refuse(
                     f"a {method.kind} analysis reads data: give the dataset_id of an uploaded "
                     "dataset.",
                     "dataset_id",
                 )
-        with_data = {**spec, "data": str(data_path)} if data_path is not None else spec
+        field = data_field(method.kind) if method is not None else "data"
+        with_data = (
+            {**spec, field: str(data_path)} if data_path is not None and field else dict(spec)
+        )
+        if model_path is not None:
+            with_data["model"] = str(model_path)
         parse_spec(with_data)
     except UserInputError as err:
         field = "spec.kind" if "kind" not in spec or method is None else "spec"

@@ -27,8 +27,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from cerebro.service import jobs
 from cerebro.service.config import Settings
 from cerebro.service.db import make_engine, session_factory
-from cerebro.service.models import Dataset
+from cerebro.service.models import Analysis, Dataset
 from cerebro.service.runner import executor_main
+from cerebro.service.specs import MODEL_MAKERS
+from cerebro.service.wakeup import Listener
 
 log = logging.getLogger("cerebro.service.worker")
 RECOVER_EVERY = 10.0  # seconds between stale-job sweeps
@@ -50,7 +52,9 @@ class Executor:
         self.conn: Connection | None = None
         self.jobs = 0
 
-    def submit(self, spec: dict[str, Any], path: str | None, ref: str | None) -> Connection:
+    def submit(
+        self, spec: dict[str, Any], files: dict[str, str], refs: dict[str, str]
+    ) -> Connection:
         if self.process is None or not self.process.is_alive() or self.jobs >= self.RECYCLE_AFTER:
             self.stop()
             context = multiprocessing.get_context("fork")  # inherits the imported code
@@ -60,7 +64,7 @@ class Executor:
             child.close()
             self.jobs = 0
         self.jobs += 1
-        self.conn.send((spec, path, ref))
+        self.conn.send((spec, files, refs))
         return self.conn
 
     def stop(self) -> None:
@@ -80,6 +84,7 @@ class Worker:
         self.stopping = False
         self.parent: int | None = None  # stop when this process (`cerebro serve`) is gone
         self.executor = Executor()
+        self.listener = Listener(self.sessions.kw["bind"])
 
     @property
     def should_stop(self) -> bool:
@@ -87,17 +92,36 @@ class Worker:
             self.stopping = True  # orphaned: the API that started us was killed
         return self.stopping
 
-    def data_for(self, claim: jobs.Claim) -> tuple[str | None, str | None]:
-        """(the dataset's file path, its reference `dataset:<id>`), (None, None) for a spec
-        without data, or ("", None) when the dataset was deleted after the submission."""
-        ref = claim.spec.get("data")
-        if not isinstance(ref, str) or not ref.startswith("dataset:"):
-            return None, None
+    def files_for(self, claim: jobs.Claim) -> tuple[dict[str, str], dict[str, str]] | None:
+        """The server files of the job's references, by spec field, and the references to show
+        in the result instead of them: `dataset:<id>` (its data, or mmm_predict's plan) and
+        `model:<id>` (a kept model) are resolved within the job's organisation; a kind that
+        keeps its model gets its `save` file. None when a referenced object was deleted after
+        the submission."""
+        files, refs = {}, {}
         with self.sessions() as session:
-            dataset = session.get(Dataset, ref.removeprefix("dataset:"))
-            if dataset is None or dataset.org_id != claim.org_id:
-                return "", None
-            return str(self.settings.data_dir / dataset.path), f"dataset:{dataset.id}"
+            for field, ref in claim.spec.items():
+                if not isinstance(ref, str) or field not in ("data", "plan", "model"):
+                    continue
+                prefix, _, object_id = ref.partition(":")
+                if prefix == "dataset":
+                    dataset = session.get(Dataset, object_id)
+                    if dataset is None or dataset.org_id != claim.org_id:
+                        return None
+                    files[field] = str(self.settings.data_dir / dataset.path)
+                elif prefix == "model":
+                    source = session.get(Analysis, object_id)
+                    path = self.settings.model_path(object_id)
+                    if source is None or source.org_id != claim.org_id or not path.exists():
+                        return None
+                    files[field] = str(path)
+                else:
+                    continue
+                refs[field] = ref
+        if claim.spec.get("kind") in MODEL_MAKERS:
+            files["save"] = str(self.settings.model_path(claim.id))
+            refs["save"] = f"model:{claim.id}"
+        return files, refs
 
     def run_once(self) -> str | None:
         """Claim and run one job; returns its final status, or None when the queue is empty."""
@@ -105,21 +129,21 @@ class Worker:
             claim = jobs.claim(session, self.name)
         if claim is None:
             return None
-        path, ref = self.data_for(claim)
-        if path == "":
-            error = {"code": "dataset_deleted", "message": "its dataset was deleted."}
+        found = self.files_for(claim)
+        if found is None:
+            error = {"code": "dataset_deleted", "message": "its dataset or model was deleted."}
             return self._finish(claim, "failed", error=error)
-        return self.supervise(claim, path, ref)
+        return self.supervise(claim, *found)
 
     def _finish(self, claim: jobs.Claim, status: str, **outcome: Any) -> str:
         with self.sessions() as session:
             stored = jobs.finish(session, claim, status, **outcome)
         return status if stored else "lost"
 
-    def supervise(self, claim: jobs.Claim, path: str | None, ref: str | None) -> str:
+    def supervise(self, claim: jobs.Claim, files: dict[str, str], refs: dict[str, str]) -> str:
         """Run the job in the executor; stop it on the time limit, on cancellation or on
         shutdown (the executor is then killed and replaced on the next job)."""
-        conn = self.executor.submit(claim.spec, path, ref)
+        conn = self.executor.submit(claim.spec, files, refs)
         deadline = time.monotonic() + claim.time_limit
         beat, progress, outcome = 0.0, (0.0, None), None
         finished = False  # the executor answered and can take the next job
@@ -162,6 +186,7 @@ class Worker:
 
     def close(self) -> None:
         self.executor.stop()
+        self.listener.close()
 
     def index_knowledge(self) -> int:
         """Between jobs: index and embed a batch of new objects for knowledge search (see
@@ -204,7 +229,7 @@ class Worker:
                 if time.monotonic() - last_indexing >= INDEX_EVERY:
                     last_indexing = time.monotonic()
                     self.index_knowledge()
-                time.sleep(self.settings.poll_every)
+                self.listener.wait(self.settings.listen_fallback, self.settings.poll_every)
             else:
                 done += 1
 
