@@ -16,7 +16,9 @@ from cerebro.service import (
     datasets,
     errors,
     experiments,
+    kinds,
     marketing,
+    ui,
     users,
 )
 from cerebro.service.config import Settings
@@ -32,6 +34,7 @@ ROUTERS = (
     marketing.router,
     audit.router,
     users.router,
+    kinds.router,
 )
 
 
@@ -101,6 +104,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["*"], allow_headers=["*"])  # fmt: skip
     app.add_middleware(BodyLimit, settings=settings)
+    ui.mount(app)  # the dashboard at / (service/static)
 
     @app.get("/health", tags=["health"], summary="Liveness and database reachability")
     def health() -> Any:
