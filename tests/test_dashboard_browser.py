@@ -189,6 +189,12 @@ def test_sign_in_upload_run_and_read_the_result(page, server, tmp_path):
     demo = tmp_path / "ab_demo.csv"
     demo.write_bytes(ab_csv())
     page.get_by_role("link", name="Datasets").click()
+    # a file the service cannot read is refused in its sentence
+    page.get_by_label("Data file").set_input_files(
+        {"name": "notes.txt", "mimeType": "text/plain", "buffer": b"hello"}
+    )
+    page.get_by_role("button", name="Upload").click()
+    assert "upload a .csv, .tsv, .parquet or .json file" in page.get_by_role("alert").inner_text()
     page.get_by_label("Data file").set_input_files(str(demo))
     page.get_by_role("button", name="Upload").click()
     page.get_by_role("heading", name="ab_demo.csv").wait_for()
@@ -310,6 +316,8 @@ def test_designer_plans_a_test(page, server):
 
 def test_each_role_sees_its_pages(page, server):
     sign_in(page, server, "viewer")
+    page.reload()  # the token is kept for the tab's life
+    page.locator("#nav a").first.wait_for()
     seen = set(nav(page))
     assert {"Experiments", "Analyses"} <= seen
     assert not seen & {"Datasets", "New analysis", "Designer", "Audit log"}

@@ -46,7 +46,7 @@ export function field(label, control, hint) {
   return h("div", { class: "field" }, h("label", { for: id }, label), control, hintNode);
 }
 
-/** A data table with a caption; `columns` are [heading, row → cell content] pairs. */
+/** A data table with a caption; `columns` are [heading, row → cell content, class?]. */
 export function table(caption, columns, rows, empty = "Nothing yet.") {
   if (!rows.length) return h("p", { class: "empty" }, empty);
   return h(
@@ -60,7 +60,7 @@ export function table(caption, columns, rows, empty = "Nothing yet.") {
       h(
         "tbody",
         {},
-        rows.map((row) => h("tr", {}, columns.map(([, cell]) => h("td", {}, cell(row))))),
+        rows.map((row) => h("tr", {}, columns.map(([, cell, cls]) => h("td", { class: cls }, cell(row))))),
       ),
     ),
   );
@@ -73,7 +73,9 @@ export function notice(level, ...children) {
 }
 
 export function errorNotice(error) {
-  const field = error.field ? h("span", { class: "field-name" }, ` (${error.field})`) : null;
+  // the field named, unless it is the whole spec (the sentence names the field itself)
+  const named = error.field && error.field !== "spec";
+  const field = named ? h("span", { class: "field-name" }, ` (${error.field})`) : null;
   return notice("error", error.message, field);
 }
 

@@ -48,6 +48,20 @@ function tables(result) {
   );
 }
 
+const given = (value) => value !== null && value !== undefined;
+
+/** The estimates, with the interval and p-value columns only when some estimate has them
+ * (a sample size has neither). */
+function estimates(rows, level) {
+  const columns = [
+    ["Estimate", (e) => e.label],
+    ["Value", (e) => num(e.value)],
+  ];
+  if (rows.some((e) => given(e.ci_low))) columns.push([level, interval]);
+  if (rows.some((e) => given(e.p_value))) columns.push(["p-value", (e) => num(e.p_value, 3)]);
+  return table("Estimates", columns, rows, "This result has no estimates.");
+}
+
 /** The result's parts as nodes; `heading` is the level of its title (2 or 3); `figure` (the
  * plot, fetched by the caller) goes after the estimates. */
 export function renderResult(result, heading = 2, figure = null) {
@@ -61,17 +75,7 @@ export function renderResult(result, heading = 2, figure = null) {
     h(`h${heading}`, {}, summary.title || `${result.kind} result`),
     h("p", { class: "meta" }, `${result.kind} · ${result.method || ""} · Cerebro ${result.cerebro_version}`),
     narrative.length ? h("div", { class: "narrative" }, narrative.map((line) => h("p", {}, line))) : null,
-    table(
-      "Estimates",
-      [
-        ["Estimate", (e) => e.label],
-        ["Value", (e) => num(e.value)],
-        [level, interval],
-        ["p-value", (e) => num(e.p_value, 3)],
-      ],
-      result.estimates || [],
-      "This result has no estimates.",
-    ),
+    estimates(result.estimates || [], level),
     figure,
     findings(result),
     tables(result),

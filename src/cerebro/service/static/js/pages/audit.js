@@ -36,12 +36,12 @@ export async function render(root, ctx) {
     table(
       "Who did what, newest first",
       [
-        ["When", (e) => when(e.at)],
+        ["When", (e) => when(e.at), "nowrap"],
         ["Who", (e) => e.user || e.user_id || "–"],
         ["Action", (e) => h("code", {}, e.action)],
         ["Object", (e) => (e.object_id ? `${e.object_type} ${e.object_id.slice(0, 8)}` : e.object_type)],
         ["From", (e) => e.ip || "–"],
-        ["Detail", (e) => (e.detail && Object.keys(e.detail).length ? JSON.stringify(e.detail) : "")],
+        ["Detail", (e) => (e.detail && Object.keys(e.detail).length ? JSON.stringify(e.detail) : ""), "wrap"],
       ],
       body.items,
       "No entries match.",
