@@ -164,6 +164,7 @@ def check_page(page) -> None:
 
 def test_sign_in_upload_run_and_read_the_result(page, server, tmp_path):
     shot(page, "signin")
+    check_page(page)
     # a wrong token is refused in the service's sentence
     page.get_by_label("API token").fill("cb_not-a-token")
     page.get_by_role("button", name="Sign in").click()
@@ -218,6 +219,7 @@ def test_sign_in_upload_run_and_read_the_result(page, server, tmp_path):
     alpha = page.get_by_label("alpha", exact=True)
     assert alpha.get_attribute("aria-invalid") == "true"
     assert alpha.evaluate("el => el === document.activeElement")
+    check_page(page)
     alpha.fill("")
     page.get_by_label("control", exact=True).fill("control")
     shot(page, "new-analysis")
