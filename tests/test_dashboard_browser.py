@@ -18,6 +18,7 @@ import html
 import os
 import signal
 import subprocess
+import time
 from pathlib import Path
 
 import httpx
@@ -31,6 +32,7 @@ from cerebro.run import run_spec
 from cerebro.service.admin import create_org, create_user
 from cerebro.service.db import make_engine, session_factory
 from cerebro.service.migrate import migrate
+from cerebro.service.ui import STATIC
 from service_support import ab_csv
 from test_service_server import free_port, kill_group, start
 
@@ -107,6 +109,15 @@ def route_exists(server, method: str, path: str) -> bool:
     return not (
         response.status_code == 404 and response.json()["error"]["message"] == "no such route."
     )
+
+
+def until(page, condition: str, timeout: float = 20) -> None:
+    """Wait for a JavaScript condition, polled from here: Playwright's own polling evaluates
+    strings with `eval`, which the page's policy (no 'unsafe-eval') rightly refuses."""
+    end = time.monotonic() + timeout
+    while not page.evaluate(condition):
+        assert time.monotonic() < end, f"still false after {timeout} s: {condition}"
+        time.sleep(0.05)
 
 
 def shot(page, name: str) -> None:
@@ -255,7 +266,7 @@ def test_sign_in_upload_run_and_read_the_result(page, server, tmp_path):
     ]
     plot = page.locator("img.plot")
     plot.wait_for()
-    page.wait_for_function("document.querySelector('img.plot').naturalWidth > 300")
+    until(page, "document.querySelector('img.plot').naturalWidth > 300")
     assert plot.get_attribute("src").startswith("blob:")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download the HTML report").click()
@@ -342,6 +353,8 @@ def test_keyboard_reaches_everything_with_visible_focus(page, server):
     sign_in(page, server, "causal_analyst")
     page.goto(server["url"] + "/#/experiments")
     page.get_by_role("heading", name="Experiments").wait_for()
+    # the page is ready when focus has moved to its heading (after its data loaded)
+    until(page, "document.activeElement.tagName === 'H1'")
     # the skip link comes first in the tab order, shows when focused and jumps to the content
     first = page.evaluate(
         "document.querySelector('a[href], button, input, select, textarea, [tabindex]:not([tabindex=\"-1\"])').id"
@@ -359,7 +372,7 @@ def test_keyboard_reaches_everything_with_visible_focus(page, server):
     )
     assert style == ["solid", "3px"]
     page.keyboard.press("Enter")
-    page.wait_for_function("location.hash === '#/datasets'")
+    until(page, "location.hash === '#/datasets'")
     # every form control on the new-analysis page has a label
     page.goto(server["url"] + "/#/new")
     page.get_by_role("group", name="abtest options").wait_for()
@@ -367,3 +380,20 @@ def test_keyboard_reaches_everything_with_visible_focus(page, server):
         "[...document.querySelectorAll('input, select, textarea')].filter((el) => !el.labels || !el.labels.length).map((el) => el.name || el.id)"
     )
     assert unlabelled == []
+
+
+def test_every_module_loads_in_the_browser(page, server):
+    """Every ES module parses and imports in Chromium – the designer's and the search's too,
+    which the other tests open only when the server has their routes."""
+    modules = sorted(p.relative_to(STATIC).as_posix() for p in (STATIC / "js").rglob("*.js"))
+    failed = page.evaluate(
+        """async (modules) => {
+          const failed = [];
+          for (const name of modules) {
+            try { await import(`/static/${name}`); } catch (error) { failed.push(`${name}: ${error}`); }
+          }
+          return failed;
+        }""",
+        modules,
+    )
+    assert len(modules) == 12 and failed == []
