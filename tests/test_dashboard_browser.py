@@ -306,6 +306,22 @@ def test_search_finds_the_analysis(page, server):
     assert any(link.rsplit("/", 1)[-1] in ids for link in links), links
     shot(page, "search")
     check_page(page)
+    # a note written here is found by the next search
+    page.get_by_text("Write a note").click()
+    page.get_by_label("Title", exact=True).fill("Green checkout button on mobile")
+    page.get_by_label("About the experiment (optional)").select_option(label=EXPERIMENT)
+    page.get_by_label("Note", exact=True).fill(
+        "The green button lifted mobile checkouts; re-test on desktop."
+    )
+    page.get_by_role("button", name="Save the note").click()
+    page.get_by_text("saved; the search finds it").wait_for()
+    page.get_by_label("Search experiments, analyses, findings and notes").fill(
+        "mobile checkouts desktop"
+    )
+    page.get_by_label("Mode").select_option("keyword")
+    page.get_by_role("button", name="Search").click()
+    page.locator(".hit", has_text="Green checkout button on mobile").wait_for()
+    assert page.locator(".hit .badge").first.inner_text() == "note"
 
 
 def test_designer_plans_a_test(page, server):

@@ -26,6 +26,7 @@ const PROBES = {
   audit: ["GET", "/api/v1/audit?limit=0"],
   search: ["GET", "/api/v1/knowledge/search?q="],
   designer: ["POST", "/api/v1/design/experiment"],
+  notes: ["POST", "/api/v1/knowledge/notes"],
 };
 
 async function probe([method, path]) {
