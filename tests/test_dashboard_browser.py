@@ -191,6 +191,8 @@ def test_sign_in_upload_run_and_read_the_result(page, server, tmp_path):
     page.get_by_label("Treatment groups").fill("B, C")
     page.get_by_label("Control groups").fill("control")
     page.get_by_label("Randomisation unit").fill("user")
+    page.get_by_label("Start date").fill("2026-11-02")
+    page.get_by_label("End date").fill("2026-11-30")
     page.get_by_role("button", name="Register").click()
     page.get_by_role("heading", name=EXPERIMENT).wait_for()
     assert page.locator(".badge").first.inner_text() == "draft"
@@ -280,6 +282,7 @@ def test_sign_in_upload_run_and_read_the_result(page, server, tmp_path):
     page.get_by_role("link", name="Experiments").click()
     row = page.get_by_role("row", name=EXPERIMENT)
     row.get_by_role("link", name=first["label"], exact=False).wait_for()
+    assert row.locator("td").nth(2).inner_text() == "2026-11-02"
     assert row.locator(".badge").nth(1).inner_text() == "check the data first"  # the SRM error
     shot(page, "experiments")
 
