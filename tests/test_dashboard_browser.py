@@ -416,3 +416,22 @@ def test_every_module_loads_in_the_browser(page, server):
         modules,
     )
     assert len(modules) == 12 and failed == []
+
+
+def test_a_failed_analysis_says_why(page, server):
+    """A spec the service accepts but the data cannot satisfy fails as a job; its page shows
+    the failure and the CLI's sentence naming the column."""
+    with api(server) as client:
+        dataset = client.post("/api/v1/datasets", files={"file": ("ab.csv", ab_csv())}).json()
+    sign_in(page, server)
+    page.goto(f"{server['url']}/#/new?dataset={dataset['id']}")
+    page.get_by_role("group", name="abtest options").wait_for()
+    page.get_by_label("treatment", exact=True).fill("arm")
+    page.get_by_label("outcome", exact=True).fill("no_such_column")
+    page.get_by_role("button", name="Run the analysis").click()
+    page.locator(".status-panel .badge", has_text="failed").wait_for(timeout=60_000)
+    message = page.locator(".status-panel [role=alert]").inner_text()
+    with api(server) as client:
+        stored = client.get(f"/api/v1/analyses/{page.url.rsplit('/', 1)[-1]}").json()
+    assert stored["status"] == "failed" and message == stored["error"]["message"]
+    assert "no_such_column" in message

@@ -99,7 +99,9 @@ function statusPanel(analysis, ctx) {
     { class: "status-panel" },
     h("p", {}, "Status: ", badge(analysis.status), " ", progressBar(analysis),
       analysis.progress_step ? ` – ${analysis.progress_step}` : ""),
-    analysis.error ? h("div", { class: "notice notice-error", role: "alert" }, analysis.error) : null,
+    analysis.error
+      ? h("div", { class: "notice notice-error", role: "alert" }, analysis.error.message || String(analysis.error))
+      : null,
     LIVE.has(analysis.status) && ctx.caps.run
       ? h("button", { type: "button", class: "secondary", onclick: cancel }, "Cancel")
       : null,
