@@ -56,11 +56,25 @@ export function table(caption, columns, rows, empty = "Nothing yet.") {
       "table",
       {},
       h("caption", {}, caption),
-      h("thead", {}, h("tr", {}, columns.map(([heading]) => h("th", { scope: "col" }, heading)))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          columns.map(([heading]) => h("th", { scope: "col" }, heading)),
+        ),
+      ),
       h(
         "tbody",
         {},
-        rows.map((row) => h("tr", {}, columns.map(([, cell, cls]) => h("td", { class: cls }, cell(row))))),
+        rows.map((row) =>
+          h(
+            "tr",
+            {},
+            columns.map(([, cell, cls]) => h("td", { class: cls }, cell(row))),
+          ),
+        ),
       ),
     ),
   );

@@ -73,8 +73,18 @@ export function renderResult(result, heading = 2, figure = null) {
     "div",
     { class: "result" },
     h(`h${heading}`, {}, summary.title || `${result.kind} result`),
-    h("p", { class: "meta" }, `${result.kind} · ${result.method || ""} · Cerebro ${result.cerebro_version}`),
-    narrative.length ? h("div", { class: "narrative" }, narrative.map((line) => h("p", {}, line))) : null,
+    h(
+      "p",
+      { class: "meta" },
+      `${result.kind} · ${result.method || ""} · Cerebro ${result.cerebro_version}`,
+    ),
+    narrative.length
+      ? h(
+          "div",
+          { class: "narrative" },
+          narrative.map((line) => h("p", {}, line)),
+        )
+      : null,
     estimates(result.estimates || [], level),
     figure,
     findings(result),

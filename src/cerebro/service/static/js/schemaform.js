@@ -32,7 +32,8 @@ const shown = (value) => (typeof value === "string" ? value : JSON.stringify(val
 
 function hint(prop, kind) {
   const parts = [prop.description || ""];
-  if (kind.input === "list" && !/comma/i.test(prop.description || "")) parts.push("Comma-separated.");
+  if (kind.input === "list" && !/comma/i.test(prop.description || ""))
+    parts.push("Comma-separated.");
   if (kind.input === "json") parts.push("JSON.");
   if (prop.default !== undefined && prop.default !== null && kind.input !== "boolean") {
     const empty = Array.isArray(prop.default) && !prop.default.length;
@@ -46,7 +47,11 @@ function control(name, prop, kind, required, columns) {
   const common = { id, name, dataset: { field: name, input: kind.input } };
   if (kind.input === "choice") {
     const def = prop.default;
-    const first = required ? "choose…" : def === null || def === undefined ? "default" : `default (${def})`;
+    const first = required
+      ? "choose…"
+      : def === null || def === undefined
+        ? "default"
+        : `default (${def})`;
     return h(
       "select",
       { ...common, required },
@@ -112,7 +117,10 @@ export function schemaForm(schema, { columns = null, skip = [] } = {}) {
       if (raw === "") continue;
       if (kind.input === "number") values[name] = Number(raw);
       else if (kind.input === "list") {
-        const items = raw.split(",").map((s) => s.trim()).filter(Boolean);
+        const items = raw
+          .split(",")
+          .map((s) => s.trim())
+          .filter(Boolean);
         values[name] = kind.item === "string" ? items : items.map(Number);
       } else if (kind.input === "scalar") {
         values[name] = raw !== "" && !Number.isNaN(Number(raw)) ? Number(raw) : raw;

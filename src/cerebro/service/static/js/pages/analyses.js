@@ -27,7 +27,9 @@ async function listPage(root, ctx) {
     field("Status", status),
     h("button", { type: "submit" }, "Filter"),
   );
-  const body = await api("/api/v1/analyses", { query: { status: ctx.params.get("status"), limit: 100 } });
+  const body = await api("/api/v1/analyses", {
+    query: { status: ctx.params.get("status"), limit: 100 },
+  });
   fill(
     root,
     h("h1", {}, "Analyses"),
@@ -37,7 +39,10 @@ async function listPage(root, ctx) {
     table(
       "The organisation's analyses, newest first",
       [
-        ["Analysis", (a) => h("a", { href: `#/analyses/${a.id}` }, `${a.kind} · ${a.id.slice(0, 8)}`)],
+        [
+          "Analysis",
+          (a) => h("a", { href: `#/analyses/${a.id}` }, `${a.kind} · ${a.id.slice(0, 8)}`),
+        ],
         ["Status", (a) => badge(a.status)],
         ["Progress", (a) => progressBar(a)],
         ["Submitted", (a) => when(a.created_at)],
@@ -62,7 +67,11 @@ function progressBar(analysis) {
 }
 
 function reportLink(analysis) {
-  const link = h("a", { class: "button secondary", href: "#", download: `cerebro-report-${analysis.id}.html` }, "Download the HTML report");
+  const link = h(
+    "a",
+    { class: "button secondary", href: "#", download: `cerebro-report-${analysis.id}.html` },
+    "Download the HTML report",
+  );
   // the report route needs the token, which a plain link cannot send: fetch it on the first
   // click, then let the browser save it from memory
   link.addEventListener("click", async (event) => {
@@ -97,10 +106,21 @@ function statusPanel(analysis, ctx) {
   return h(
     "div",
     { class: "status-panel" },
-    h("p", {}, "Status: ", badge(analysis.status), " ", progressBar(analysis),
-      analysis.progress_step ? ` – ${analysis.progress_step}` : ""),
+    h(
+      "p",
+      {},
+      "Status: ",
+      badge(analysis.status),
+      " ",
+      progressBar(analysis),
+      analysis.progress_step ? ` – ${analysis.progress_step}` : "",
+    ),
     analysis.error
-      ? h("div", { class: "notice notice-error", role: "alert" }, analysis.error.message || String(analysis.error))
+      ? h(
+          "div",
+          { class: "notice notice-error", role: "alert" },
+          analysis.error.message || String(analysis.error),
+        )
       : null,
     LIVE.has(analysis.status) && ctx.caps.run
       ? h("button", { type: "button", class: "secondary", onclick: cancel }, "Cancel")
@@ -116,14 +136,33 @@ async function detailPage(root, ctx) {
   const facts = h(
     "dl",
     { class: "facts" },
-    h("dt", {}, "Kind"), h("dd", {}, analysis.kind),
-    h("dt", {}, "Submitted"), h("dd", {}, when(analysis.created_at)),
+    h("dt", {}, "Kind"),
+    h("dd", {}, analysis.kind),
+    h("dt", {}, "Submitted"),
+    h("dd", {}, when(analysis.created_at)),
     h("dt", {}, "Dataset"),
-    h("dd", {}, analysis.dataset_id ? h("a", { href: `#/datasets/${analysis.dataset_id}` }, analysis.dataset_id) : "–"),
+    h(
+      "dd",
+      {},
+      analysis.dataset_id
+        ? h("a", { href: `#/datasets/${analysis.dataset_id}` }, analysis.dataset_id)
+        : "–",
+    ),
     h("dt", {}, "Experiment"),
-    h("dd", {}, analysis.experiment_id ? h("a", { href: `#/experiments/${analysis.experiment_id}` }, analysis.experiment_id) : "–"),
+    h(
+      "dd",
+      {},
+      analysis.experiment_id
+        ? h("a", { href: `#/experiments/${analysis.experiment_id}` }, analysis.experiment_id)
+        : "–",
+    ),
   );
-  const spec = h("details", {}, h("summary", {}, "Spec"), h("pre", {}, JSON.stringify(analysis.spec, null, 2)));
+  const spec = h(
+    "details",
+    {},
+    h("summary", {}, "Spec"),
+    h("pre", {}, JSON.stringify(analysis.spec, null, 2)),
+  );
   fill(
     root,
     h("p", { class: "crumbs" }, h("a", { href: "#/analyses" }, "Analyses"), " / ", analysis.id),
@@ -140,8 +179,16 @@ async function detailPage(root, ctx) {
   const show = () => {
     fill(panel, statusPanel(analysis, ctx));
     if (analysis.status !== "succeeded") return;
-    const plotBox = h("figure", { class: "plot-box" }, h("p", { class: "loading" }, "Drawing the plot…"));
-    fill(body, h("div", { class: "actions" }, reportLink(analysis)), renderResult(analysis.result, 2, plotBox));
+    const plotBox = h(
+      "figure",
+      { class: "plot-box" },
+      h("p", { class: "loading" }, "Drawing the plot…"),
+    );
+    fill(
+      body,
+      h("div", { class: "actions" }, reportLink(analysis)),
+      renderResult(analysis.result, 2, plotBox),
+    );
     plot(analysis, plotBox);
   };
   show();

@@ -5,7 +5,12 @@ import { field, fill, h, when, table } from "../dom.js";
 const PAGE = 100;
 
 export async function render(root, ctx) {
-  const action = h("input", { type: "text", name: "action", value: ctx.params.get("action") || "", placeholder: "dataset.read" });
+  const action = h("input", {
+    type: "text",
+    name: "action",
+    value: ctx.params.get("action") || "",
+    placeholder: "dataset.read",
+  });
   const since = h("input", { type: "date", name: "since", value: ctx.params.get("since") || "" });
   const offset = Number(ctx.params.get("offset") || 0);
   const filter = h(
@@ -14,7 +19,9 @@ export async function render(root, ctx) {
       class: "filters",
       onsubmit: (event) => {
         event.preventDefault();
-        ctx.go(`#/audit?${new URLSearchParams({ action: action.value.trim(), since: since.value })}`);
+        ctx.go(
+          `#/audit?${new URLSearchParams({ action: action.value.trim(), since: since.value })}`,
+        );
       },
     },
     field("Action", action, "e.g. dataset.create, analysis.submit"),
@@ -22,7 +29,12 @@ export async function render(root, ctx) {
     h("button", { type: "submit" }, "Filter"),
   );
   const body = await api("/api/v1/audit", {
-    query: { action: ctx.params.get("action"), since: ctx.params.get("since"), limit: PAGE, offset },
+    query: {
+      action: ctx.params.get("action"),
+      since: ctx.params.get("since"),
+      limit: PAGE,
+      offset,
+    },
   });
   const page = (to) => {
     const params = new URLSearchParams(ctx.params);
@@ -39,9 +51,16 @@ export async function render(root, ctx) {
         ["When", (e) => when(e.at), "nowrap"],
         ["Who", (e) => e.user || e.user_id || "–"],
         ["Action", (e) => h("code", {}, e.action)],
-        ["Object", (e) => (e.object_id ? `${e.object_type} ${e.object_id.slice(0, 8)}` : e.object_type)],
+        [
+          "Object",
+          (e) => (e.object_id ? `${e.object_type} ${e.object_id.slice(0, 8)}` : e.object_type),
+        ],
         ["From", (e) => e.ip || "–"],
-        ["Detail", (e) => (e.detail && Object.keys(e.detail).length ? JSON.stringify(e.detail) : ""), "wrap"],
+        [
+          "Detail",
+          (e) => (e.detail && Object.keys(e.detail).length ? JSON.stringify(e.detail) : ""),
+          "wrap",
+        ],
       ],
       body.items,
       "No entries match.",

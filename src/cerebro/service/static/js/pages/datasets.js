@@ -4,7 +4,12 @@ import { api } from "../api.js";
 import { badge, bytes, errorNotice, field, fill, h, num, table, when } from "../dom.js";
 
 function uploadForm(ctx) {
-  const file = h("input", { type: "file", name: "file", required: true, accept: ".csv,.tsv,.parquet,.json" });
+  const file = h("input", {
+    type: "file",
+    name: "file",
+    required: true,
+    accept: ".csv,.tsv,.parquet,.json",
+  });
   const name = h("input", { type: "text", name: "name", maxlength: 300 });
   const problem = h("div");
   const button = h("button", { type: "submit" }, "Upload");
@@ -85,12 +90,18 @@ async function detailPage(root, ctx) {
     h(
       "dl",
       { class: "facts" },
-      h("dt", {}, "File"), h("dd", {}, dataset.filename),
-      h("dt", {}, "Rows"), h("dd", {}, num(dataset.rows)),
-      h("dt", {}, "Size"), h("dd", {}, bytes(dataset.size_bytes)),
-      h("dt", {}, "Duplicate rows"), h("dd", {}, num(profile.duplicate_rows)),
-      h("dt", {}, "Uploaded"), h("dd", {}, when(dataset.created_at)),
-      h("dt", {}, "Id"), h("dd", { class: "id" }, dataset.id),
+      h("dt", {}, "File"),
+      h("dd", {}, dataset.filename),
+      h("dt", {}, "Rows"),
+      h("dd", {}, num(dataset.rows)),
+      h("dt", {}, "Size"),
+      h("dd", {}, bytes(dataset.size_bytes)),
+      h("dt", {}, "Duplicate rows"),
+      h("dd", {}, num(profile.duplicate_rows)),
+      h("dt", {}, "Uploaded"),
+      h("dd", {}, when(dataset.created_at)),
+      h("dt", {}, "Id"),
+      h("dd", { class: "id" }, dataset.id),
     ),
     h(
       "div",

@@ -114,8 +114,18 @@ export async function render(root, ctx) {
   fill(
     root,
     h("h1", {}, "Experiment designer"),
-    h("p", {}, "Plan a test in one go: how many users and days it needs, how to randomise them, and which markets to treat."),
-    h("form", { onsubmit: submit, novalidate: true }, parts.map((p) => p.node), problem, button),
+    h(
+      "p",
+      {},
+      "Plan a test in one go: how many users and days it needs, how to randomise them, and which markets to treat.",
+    ),
+    h(
+      "form",
+      { onsubmit: submit, novalidate: true },
+      parts.map((p) => p.node),
+      problem,
+      button,
+    ),
     output,
   );
 }

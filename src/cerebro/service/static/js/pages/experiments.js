@@ -37,7 +37,11 @@ function createForm(ctx, onCreated) {
     end_date: h("input", { type: "date" }),
   };
   const problem = h("div");
-  const list = (value) => value.split(",").map((s) => s.trim()).filter(Boolean);
+  const list = (value) =>
+    value
+      .split(",")
+      .map((s) => s.trim())
+      .filter(Boolean);
   async function submit(event) {
     event.preventDefault();
     const body = {
@@ -70,7 +74,11 @@ function createForm(ctx, onCreated) {
         field("Name", inputs.name),
         field("Treatment groups", inputs.treatment_groups, "Comma-separated arm names."),
         field("Control groups", inputs.control_groups, "Comma-separated arm names."),
-        field("Randomisation unit", inputs.randomization_unit, "What was randomised: user, session, geo…"),
+        field(
+          "Randomisation unit",
+          inputs.randomization_unit,
+          "What was randomised: user, session, geo…",
+        ),
         field("Start date", inputs.start_date),
         field("End date", inputs.end_date),
       ),
@@ -152,7 +160,10 @@ async function detailPage(root, ctx) {
   const next = NEXT[experiment.status];
   const move = async () => {
     try {
-      await api(`/api/v1/experiments/${experiment.id}`, { method: "PATCH", body: { status: next } });
+      await api(`/api/v1/experiments/${experiment.id}`, {
+        method: "PATCH",
+        body: { status: next },
+      });
       ctx.announce(`Experiment ${experiment.name} is now ${next}.`);
       ctx.go(`#/experiments/${experiment.id}`);
     } catch (error) {
@@ -165,28 +176,49 @@ async function detailPage(root, ctx) {
   const last = analyses[analyses.length - 1];
   fill(
     root,
-    h("p", { class: "crumbs" }, h("a", { href: "#/experiments" }, "Experiments"), " / ", experiment.name),
+    h(
+      "p",
+      { class: "crumbs" },
+      h("a", { href: "#/experiments" }, "Experiments"),
+      " / ",
+      experiment.name,
+    ),
     h("h1", {}, experiment.name, " ", badge(experiment.status)),
     experiment.description ? h("p", {}, experiment.description) : null,
     problem,
     h(
       "dl",
       { class: "facts" },
-      h("dt", {}, "Treatment groups"), h("dd", {}, experiment.treatment_groups.join(", ")),
-      h("dt", {}, "Control groups"), h("dd", {}, experiment.control_groups.join(", ") || "–"),
-      h("dt", {}, "Randomisation unit"), h("dd", {}, experiment.randomization_unit),
-      h("dt", {}, "Dates"), h("dd", {}, `${experiment.start_date || "–"} to ${experiment.end_date || "–"}`),
-      h("dt", {}, "Registered"), h("dd", {}, when(experiment.created_at)),
+      h("dt", {}, "Treatment groups"),
+      h("dd", {}, experiment.treatment_groups.join(", ")),
+      h("dt", {}, "Control groups"),
+      h("dd", {}, experiment.control_groups.join(", ") || "–"),
+      h("dt", {}, "Randomisation unit"),
+      h("dd", {}, experiment.randomization_unit),
+      h("dt", {}, "Dates"),
+      h("dd", {}, `${experiment.start_date || "–"} to ${experiment.end_date || "–"}`),
+      h("dt", {}, "Registered"),
+      h("dd", {}, when(experiment.created_at)),
       h("dt", {}, "Datasets"),
-      h("dd", {}, experiment.dataset_ids.length
-        ? experiment.dataset_ids.map((id) => h("a", { href: `#/datasets/${id}`, class: "id" }, id))
-        : "–"),
+      h(
+        "dd",
+        {},
+        experiment.dataset_ids.length
+          ? experiment.dataset_ids.map((id) =>
+              h("a", { href: `#/datasets/${id}`, class: "id" }, id),
+            )
+          : "–",
+      ),
     ),
     ctx.caps.manage && next
       ? h("button", { type: "button", onclick: move }, `Move to ${next}`)
       : null,
     ctx.caps.run
-      ? h("a", { class: "button secondary", href: `#/new?experiment=${experiment.id}` }, "New analysis for this experiment")
+      ? h(
+          "a",
+          { class: "button secondary", href: `#/new?experiment=${experiment.id}` },
+          "New analysis for this experiment",
+        )
       : null,
     h("h2", {}, "Analyses"),
     table(

@@ -9,8 +9,14 @@ export async function datasetOptions(select, chosen) {
   const body = await api("/api/v1/datasets", { query: { limit: 500 } });
   fill(
     select,
-    h("option", { value: "" }, body.items.length ? "choose a dataset…" : "no dataset: upload one first"),
-    body.items.map((d) => h("option", { value: d.id, selected: d.id === chosen }, `${d.name} (${d.rows} rows)`)),
+    h(
+      "option",
+      { value: "" },
+      body.items.length ? "choose a dataset…" : "no dataset: upload one first",
+    ),
+    body.items.map((d) =>
+      h("option", { value: d.id, selected: d.id === chosen }, `${d.name} (${d.rows} rows)`),
+    ),
   );
   return body.items;
 }
@@ -20,7 +26,10 @@ export function columnsList(datasets, select) {
   const list = h("datalist", { id: uid("columns") });
   const update = () => {
     const dataset = datasets().find((d) => d.id === select.value);
-    fill(list, (dataset ? dataset.columns : []).map((c) => h("option", { value: c })));
+    fill(
+      list,
+      (dataset ? dataset.columns : []).map((c) => h("option", { value: c })),
+    );
   };
   select.addEventListener("change", update);
   return { list, update };
@@ -31,17 +40,33 @@ export async function render(root, ctx) {
   const kindSelect = h(
     "select",
     { name: "kind", required: true },
-    kinds.map((k) => h("option", { value: k.kind, selected: k.kind === (ctx.params.get("kind") || "abtest") }, k.kind)),
+    kinds.map((k) =>
+      h(
+        "option",
+        { value: k.kind, selected: k.kind === (ctx.params.get("kind") || "abtest") },
+        k.kind,
+      ),
+    ),
   );
   const kindHint = h("span");
   const datasetSelect = h("select", { name: "dataset_id" });
   let datasets = [];
   if (ctx.caps.dataRead) datasets = await datasetOptions(datasetSelect, ctx.params.get("dataset"));
-  const experimentSelect = h("select", { name: "experiment_id" }, h("option", { value: "" }, "none"));
+  const experimentSelect = h(
+    "select",
+    { name: "experiment_id" },
+    h("option", { value: "" }, "none"),
+  );
   if (ctx.caps.results) {
     const { items } = await api("/api/v1/experiments", { query: { limit: 200 } });
     for (const e of items) {
-      experimentSelect.append(h("option", { value: e.id, selected: e.id === ctx.params.get("experiment") }, `${e.name} (${e.status})`));
+      experimentSelect.append(
+        h(
+          "option",
+          { value: e.id, selected: e.id === ctx.params.get("experiment") },
+          `${e.name} (${e.status})`,
+        ),
+      );
     }
   }
   const columns = columnsList(() => datasets, datasetSelect);
@@ -62,7 +87,9 @@ export async function render(root, ctx) {
     fill(
       specBox,
       h("legend", {}, `${kind.kind} options`),
-      kind.schema.description ? h("p", { class: "hint" }, kind.schema.description.split("\n\n")[0]) : null,
+      kind.schema.description
+        ? h("p", { class: "hint" }, kind.schema.description.split("\n\n")[0])
+        : null,
       form.node,
     );
     fill(problem);
@@ -109,7 +136,11 @@ export async function render(root, ctx) {
         { class: "grid" },
         field("Analysis kind", kindSelect, kindHint),
         datasetField,
-        field("Experiment (optional)", experimentSelect, "Link the result to a registered experiment."),
+        field(
+          "Experiment (optional)",
+          experimentSelect,
+          "Link the result to a registered experiment.",
+        ),
       ),
       columns.list,
       specBox,

@@ -25,7 +25,11 @@ async function noteForm(ctx) {
   const problem = h("div");
   async function submit(event) {
     event.preventDefault();
-    const note = { title: title.value.trim(), body: body.value.trim(), experiment_id: experiment.value || null };
+    const note = {
+      title: title.value.trim(),
+      body: body.value.trim(),
+      experiment_id: experiment.value || null,
+    };
     try {
       const made = await api("/api/v1/knowledge/notes", { method: "POST", body: note });
       fill(problem, notice("success", `Note “${made.title}” saved; the search finds it.`));
@@ -57,11 +61,18 @@ async function noteForm(ctx) {
 }
 
 export async function render(root, ctx) {
-  const q = h("input", { type: "search", name: "q", value: ctx.params.get("q") || "", required: true });
+  const q = h("input", {
+    type: "search",
+    name: "q",
+    value: ctx.params.get("q") || "",
+    required: true,
+  });
   const mode = h(
     "select",
     { name: "mode" },
-    MODES.map((m) => h("option", { value: m, selected: (ctx.params.get("mode") || "hybrid") === m }, m)),
+    MODES.map((m) =>
+      h("option", { value: m, selected: (ctx.params.get("mode") || "hybrid") === m }, m),
+    ),
   );
   const results = h("div", { class: "search-results" });
   const form = h(
@@ -82,10 +93,16 @@ export async function render(root, ctx) {
   const text = ctx.params.get("q");
   if (!text) return;
   try {
-    const body = await api("/api/v1/knowledge/search", { query: { q: text, mode: mode.value, limit: 20 } });
+    const body = await api("/api/v1/knowledge/search", {
+      query: { q: text, mode: mode.value, limit: 20 },
+    });
     fill(
       results,
-      h("p", { class: "count", role: "status" }, `${body.results.length} result${body.results.length === 1 ? "" : "s"} for “${body.query}” (${body.mode})`),
+      h(
+        "p",
+        { class: "count", role: "status" },
+        `${body.results.length} result${body.results.length === 1 ? "" : "s"} for “${body.query}” (${body.mode})`,
+      ),
       h(
         "ol",
         { class: "hits" },
@@ -94,9 +111,14 @@ export async function render(root, ctx) {
           return h(
             "li",
             { class: "hit" },
-            h("p", { class: "hit-title" }, badge(hit.type, "type"), " ",
+            h(
+              "p",
+              { class: "hit-title" },
+              badge(hit.type, "type"),
+              " ",
               target ? h("a", { href: target }, hit.title) : hit.title,
-              h("span", { class: "score" }, ` score ${num(hit.score, 3)}`)),
+              h("span", { class: "score" }, ` score ${num(hit.score, 3)}`),
+            ),
             hit.snippet ? h("p", { class: "snippet" }, hit.snippet) : null,
           );
         }),
