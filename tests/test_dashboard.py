@@ -132,3 +132,19 @@ def test_a_form_filled_from_the_schema_is_a_valid_spec(service, org):
                  if "default" in p and p["default"] is not None and k not in spec})  # fmt: skip
     response = service.client.post("/api/v1/analyses", json={"spec": spec}, headers=org.auth())
     assert response.status_code == 202, response.text
+
+
+def test_every_asset_is_package_data():
+    """An installed wheel carries every file the dashboard serves (pyproject's package data)."""
+    import fnmatch
+    import tomllib
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["cerebro"]
+    for name in ASSETS:
+        path = f"service/static/{name}"
+        # setuptools globs do not cross folders: "js/*.js" is not "js/pages/x.js"
+        assert any(
+            fnmatch.fnmatch(path, p) and path.count("/") == p.count("/") for p in patterns
+        ), path
