@@ -435,3 +435,22 @@ def test_a_failed_analysis_says_why(page, server):
         stored = client.get(f"/api/v1/analyses/{page.url.rsplit('/', 1)[-1]}").json()
     assert stored["status"] == "failed" and message == stored["error"]["message"]
     assert "no_such_column" in message
+
+
+def test_a_kind_without_data(page, server):
+    """Choosing a kind regenerates the form from its schema; a kind that reads no data (power)
+    hides the dataset and runs without one."""
+    sign_in(page, server, "causal_analyst")
+    page.get_by_role("link", name="New analysis").click()
+    page.get_by_label("Analysis kind").select_option("power")
+    page.get_by_role("group", name="power options").wait_for()
+    assert not page.get_by_label("Dataset").is_visible()
+    assert page.get_by_label("treatment", exact=True).count() == 0  # the abtest form is gone
+    page.get_by_label("baseline", exact=True).fill("0.1")
+    page.get_by_label("mde", exact=True).fill("0.02")
+    page.get_by_role("button", name="Run the analysis").click()
+    page.locator(".result h2").wait_for(timeout=60_000)
+    expected = run_spec({"kind": "power", "baseline": 0.1, "mde": 0.02}).to_dict()
+    total = next(e for e in expected["estimates"] if e["key"] == "total_sample_size")
+    row = page.get_by_role("table", name="Estimates").get_by_role("row", name=total["label"])
+    assert row.locator("td").nth(1).inner_text() == f"{total['value']:,}"
