@@ -19,9 +19,11 @@ from cerebro.service import (
     errors,
     experiments,
     insights,
+    kinds,
     knowledge,
     marketing,
     surfacing,
+    ui,
     users,
 )
 from cerebro.service.config import Settings
@@ -42,6 +44,7 @@ ROUTERS = (
     discover.router,
     surfacing.router,
     designer.router,
+    kinds.router,
 )
 
 
@@ -111,6 +114,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["*"], allow_headers=["*"])  # fmt: skip
     app.add_middleware(BodyLimit, settings=settings)
+    ui.mount(app)  # the dashboard at / (service/static)
 
     @app.get("/health", tags=["health"], summary="Liveness and database reachability")
     def health() -> Any:
