@@ -101,8 +101,9 @@ def _run_part(
             err.message,
             f"{part}.{err.field.removeprefix('spec.')}" if err.field else part,
         ) from None
-    ref = f"dataset:{dataset_id}" if dataset_id else None
-    return run_analysis(job.spec, str(path) if path else None, ref)
+    files = {"data": str(path)} if path else {}
+    refs = {"data": f"dataset:{dataset_id}"} if dataset_id else {}
+    return run_analysis(job.spec, files, refs)
 
 
 @router.post("/experiment", summary="Power, randomisation and geo markets in one request")
