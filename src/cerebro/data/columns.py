@@ -81,6 +81,24 @@ def weight_column(frame: Any, column: str) -> np.ndarray:
     return values
 
 
+def without_weightless(
+    weights: np.ndarray, keep: np.ndarray, column: str, findings: list[Finding]
+) -> np.ndarray:
+    """`keep` without the rows of weight 0: they carry no information in a weighted fit, so
+    they are left out (fixest's rule – statsmodels' WLS would still count them in N), and the
+    user is told."""
+    zero = int(((weights == 0) & keep).sum())
+    if zero:
+        findings.append(
+            Finding(
+                "info",
+                "zero_weights",
+                f"{zero:,} rows with weight 0 in {column!r} are left out of the weighted fit.",
+            )
+        )
+    return keep & (weights > 0)
+
+
 def arm_codes(values: Any, arms: list[str]) -> np.ndarray:
     """The position of each value's label in `arms` (NaN where the value is missing)."""
     index = {label: i for i, label in enumerate(arms)}

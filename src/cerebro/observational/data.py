@@ -16,6 +16,7 @@ from cerebro.data.columns import (
     source_columns,
     treatment_arms,
     weight_column,
+    without_weightless,
 )
 from cerebro.data.validate import (
     require_discrete_treatment,
@@ -119,8 +120,7 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
         "missingness does not depend on the outcome given the confounders",
     )
     if weights is not None:
-        _left_out_weightless(weights, keep, str(spec.weights), findings)
-        keep &= weights > 0
+        keep = without_weightless(weights, keep, str(spec.weights), findings)
     y, a, X = y[keep], a[keep], X[keep]
     if groups is not None:
         groups = np.unique(groups[keep], return_inverse=True)[1]
@@ -177,22 +177,6 @@ def prepare(frame: Any, spec: CausalSpec) -> CausalData:
                 "(filter the data to two of them)."
             )
     return CausalData(y, a, X, names, arms, binary, findings, groups, observed, weights)
-
-
-def _left_out_weightless(
-    weights: np.ndarray, keep: np.ndarray, column: str, findings: list[Finding]
-) -> None:
-    """Rows of weight 0 carry no information in a weighted fit; they are left out (fixest's
-    rule – statsmodels' WLS would still count them in N), and the user is told."""
-    zero = int(((weights == 0) & keep).sum())
-    if zero:
-        findings.append(
-            Finding(
-                "info",
-                "zero_weights",
-                f"{zero:,} rows with weight 0 in {column!r} are left out of the weighted fit.",
-            )
-        )
 
 
 def trim_units(

@@ -66,9 +66,12 @@ def sensitivity_gamma(differences: np.ndarray, alpha: float, exact: bool = False
     """Γ* at which the upper p-value first reaches alpha (1 when it is already above alpha at
     Γ = 1; `largest` when even that Γ does not reach it), by bisection on log Γ."""
 
-    def upper(g: float) -> float:
-        return signed_rank_bounds(differences, g, exact)[2]
+    return gamma_reaching(lambda g: signed_rank_bounds(differences, g, exact)[2], alpha, largest)
 
+
+def gamma_reaching(upper, alpha: float, largest: float) -> float:
+    """The Γ at which the increasing p-value bound `upper(Γ)` first reaches alpha: 1 when it
+    already does at Γ = 1, `largest` when even that Γ does not; else bisection on log Γ."""
     if upper(1.0) >= alpha:
         return 1.0
     if upper(largest) < alpha:
@@ -165,15 +168,4 @@ def sets_gamma(scores: np.ndarray, alpha: float, largest: float = 1e4) -> float:
     """Γ* at which the upper p-value bound of the m-test first reaches alpha (1, `largest` at
     the ends), by bisection on log Γ."""
 
-    def upper(g: float) -> float:
-        return separable_bound(scores, g)[3]
-
-    if upper(1.0) >= alpha:
-        return 1.0
-    if upper(largest) < alpha:
-        return largest
-    lo, hi = 0.0, np.log(largest)
-    for _ in range(60):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (mid, hi) if upper(np.exp(mid)) < alpha else (lo, mid)
-    return float(np.exp(0.5 * (lo + hi)))
+    return gamma_reaching(lambda g: separable_bound(scores, g)[3], alpha, largest)

@@ -21,6 +21,7 @@ from cerebro.data.columns import (
     numeric_column,
     treatment_arms,
     weight_column,
+    without_weightless,
 )
 from cerebro.data.validate import require_finite, require_varying
 from cerebro.quasi.did.spec import DiDSpec
@@ -131,17 +132,7 @@ def prepare_did(frame: Any, spec: DiDSpec) -> DidData:
     )
     weights = weight_column(frame, spec.weights) if spec.weights else None
     if weights is not None:
-        zero = int(((weights == 0) & keep).sum())
-        if zero:
-            findings.append(
-                Finding(
-                    "info",
-                    "zero_weights",
-                    f"{zero:,} rows with weight 0 in {spec.weights!r} are left out of the "
-                    "weighted fit.",
-                )
-            )
-        keep &= weights > 0
+        keep = without_weightless(weights, keep, spec.weights, findings)
     if not keep.any():
         raise UserInputError("no complete rows: every row misses a value of a named column.")
     require_varying(y[keep], spec.outcome, "outcome")
