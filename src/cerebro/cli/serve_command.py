@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import typer
@@ -68,6 +69,25 @@ def register(app: typer.Typer) -> None:
                             max_upload_bytes=max_upload_mb * 1024 * 1024)  # fmt: skip
         launch.serve(settings, host, port, workers, api_workers)
 
+    _register_admin(app)
+
+
+@contextmanager
+def _admin_session(db: str):
+    """A database session on the service's database `db`, migrated and checked first."""
+    from cerebro.service.db import session_factory
+
+    engine = _service().open_database(db)
+    with session_factory(engine)() as session:
+        yield session
+
+
+ROLE = typer.Option(..., "--role", help="causal_analyst, causal_admin, viewer or org_admin.")
+EMAIL = typer.Argument(..., help="The user's e-mail address.")
+DB = typer.Option(DEFAULT_DB, "--db", help=DB_HELP)
+
+
+def _register_admin(app: typer.Typer) -> None:
     admin = typer.Typer(
         help="Administer the service's database: migrate it, create organisations, manage users.",
         no_args_is_help=True,
@@ -76,7 +96,7 @@ def register(app: typer.Typer) -> None:
 
     @admin.command("migrate")
     @user_errors
-    def migrate_command(db: str = typer.Option(DEFAULT_DB, "--db", help=DB_HELP)) -> None:
+    def migrate_command(db: str = DB) -> None:
         """Apply the database migrations (Alembic) up to the newest schema."""
         from cerebro.service.migrate import migrate
 
@@ -87,14 +107,12 @@ def register(app: typer.Typer) -> None:
     @user_errors
     def create_org_command(
         name: str = typer.Argument(..., help="The organisation's name, e.g. acme."),
-        db: str = typer.Option(DEFAULT_DB, "--db", help=DB_HELP),
+        db: str = DB,
     ) -> None:
         """Create an organisation."""
         from cerebro.service.admin import create_org
-        from cerebro.service.db import session_factory
 
-        engine = _service().open_database(db)
-        with session_factory(engine)() as session:
+        with _admin_session(db) as session:
             org = create_org(session, name)
             session.commit()
             stdout.print(f"organisation {org.name} ({org.id})")
@@ -102,19 +120,15 @@ def register(app: typer.Typer) -> None:
     @admin.command("create-user")
     @user_errors
     def create_user_command(
-        email: str = typer.Argument(..., help="The user's e-mail address."),
+        email: str = EMAIL,
         org: str = typer.Option(..., "--org", help="The organisation's name."),
-        role: str = typer.Option(
-            ..., "--role", help="causal_analyst, causal_admin, viewer or org_admin."
-        ),
-        db: str = typer.Option(DEFAULT_DB, "--db", help=DB_HELP),
+        role: str = ROLE,
+        db: str = DB,
     ) -> None:
         """Create a user and print its API token – once: only its hash is stored."""
         from cerebro.service.admin import create_user, find_org
-        from cerebro.service.db import session_factory
 
-        engine = _service().open_database(db)
-        with session_factory(engine)() as session:
+        with _admin_session(db) as session:
             user, token = create_user(session, find_org(session, org), email, role)
             session.commit()
         stdout.print(f"user {user.email} ({user.role}) in {org}; API token (shown once):")
@@ -123,18 +137,14 @@ def register(app: typer.Typer) -> None:
     @admin.command("set-role")
     @user_errors
     def set_role_command(
-        email: str = typer.Argument(..., help="The user's e-mail address."),
-        role: str = typer.Option(
-            ..., "--role", help="causal_analyst, causal_admin, viewer or org_admin."
-        ),
-        db: str = typer.Option(DEFAULT_DB, "--db", help=DB_HELP),
+        email: str = EMAIL,
+        role: str = ROLE,
+        db: str = DB,
     ) -> None:
         """Give a user another role (an organisation keeps at least one org_admin)."""
         from cerebro.service.admin import audit_admin, find_user, set_role
-        from cerebro.service.db import session_factory
 
-        engine = _service().open_database(db)
-        with session_factory(engine)() as session:
+        with _admin_session(db) as session:
             user = find_user(session, email)
             before = set_role(session, user, role)
             audit_admin(session, user, "user.role", role=[before, role])
@@ -144,15 +154,13 @@ def register(app: typer.Typer) -> None:
     @admin.command("delete-user")
     @user_errors
     def delete_user_command(
-        email: str = typer.Argument(..., help="The user's e-mail address."),
-        db: str = typer.Option(DEFAULT_DB, "--db", help=DB_HELP),
+        email: str = EMAIL,
+        db: str = DB,
     ) -> None:
         """Delete a user: deactivate it and revoke its tokens (the audit log keeps its name)."""
         from cerebro.service.admin import audit_admin, deactivate_user, find_user
-        from cerebro.service.db import session_factory
 
-        engine = _service().open_database(db)
-        with session_factory(engine)() as session:
+        with _admin_session(db) as session:
             user = find_user(session, email)
             revoked = deactivate_user(session, user)
             audit_admin(session, user, "user.delete", tokens_revoked=revoked)
