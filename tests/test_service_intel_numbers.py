@@ -13,7 +13,8 @@ import pytest
 
 from cerebro.core.results import Result
 
-NUMBER = re.compile(r"(?:<\s*)?(?<![\w.])[-+−]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?%?")
+# a number stands alone: not a piece of a word or of a hexadecimal id such as "15e7251d22…"
+NUMBER = re.compile(r"(?:<\s*)?(?<![\w.])[-+−]?\d[\d,]*(?:\.\d+)?(?:e[-+]?\d+)?%?(?![\w])")
 
 
 def numbers_in(text: str) -> list[str]:

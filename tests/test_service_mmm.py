@@ -76,6 +76,14 @@ def result_of(service, org, job: str) -> dict:
     return done
 
 
+def ran_all(service, org, *jobs: str) -> None:
+    """Run the queued jobs; on a failure, say each job's error (not only its status)."""
+    statuses = service.run_jobs()
+    errors = [service.client.get(f"/api/v1/analyses/{j}", headers=org.auth()).json()["error"]
+              for j in jobs]  # fmt: skip
+    assert statuses == ["succeeded"] * len(jobs), errors
+
+
 def test_mmm_plan_kinds_refused_in_one_sentence(service, org):
     abtest = submit(service, org, {"spec": {"kind": "power", "baseline": 0.1, "mde": 0.02}})
     cases = [
@@ -102,7 +110,7 @@ def test_mmm_model_kept_and_used_equals_cerebro_run(service, org, other_org, tmp
     early = {"spec": OPTIMIZE, "model_analysis_id": fit}
     not_ready = service.client.post("/api/v1/analyses", json=early, headers=org.auth())
     assert not_ready.status_code == 409 and "succeeded" in not_ready.json()["error"]["message"]
-    assert service.run_jobs() == ["succeeded"]
+    ran_all(service, org, fit)
     fitted = result_of(service, org, fit)
     assert fitted["result"]["spec"]["save"] == f"model:{fit}"
     assert fitted["links"]["model"] == f"/api/v1/analyses/{fit}/model"
@@ -123,7 +131,7 @@ def test_mmm_model_kept_and_used_equals_cerebro_run(service, org, other_org, tmp
     plan = upload(service, org, plan_csv(model), "plan.csv").json()["id"]
     optimize = submit(service, org, {"spec": OPTIMIZE, "model_analysis_id": fit})
     predict = submit(service, org, {"spec": PREDICT, "model_analysis_id": fit, "dataset_id": plan})
-    assert service.run_jobs() == ["succeeded", "succeeded"]
+    ran_all(service, org, optimize, predict)
     optimized, predicted = result_of(service, org, optimize), result_of(service, org, predict)
     assert optimized["result"]["spec"]["model"] == f"model:{fit}"
     assert predicted["result"]["spec"]["plan"] == f"dataset:{plan}"
