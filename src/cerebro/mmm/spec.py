@@ -220,11 +220,6 @@ class MMMSpec(SpecBase):
             )
         if self.population_column and not self.geo_column:
             raise ValueError("population_column needs geo_column (a population per geo)")
-        if self.geo_column and (self.roi_prior or self.calibration):
-            raise ValueError(
-                "the geo model takes no roi_prior or calibration yet; fit the national totals "
-                "for those, or drop them"
-            )
         if self.roi_prior and self.log_kpi:
             raise ValueError(
                 "roi_prior needs an additive model (ROI is then linear in the coefficient); "
