@@ -252,3 +252,29 @@ def test_geo_calibration_moves_roi_to_the_test_and_narrows_it(geo_fit):
     assert after.ci_high - after.ci_low < 0.75 * (before.ci_high - before.ci_low)
     table = calibrated.tables.columns("calibration")
     assert table["model_low"][0] <= table["lift"][0] <= table["model_high"][0]
+
+
+def test_geo_budget_by_geo_never_below_current_nor_the_national_split(geo_fit):
+    """`by_geo` optimises every geo × channel pair: the budget is met, the optimal plan's
+    expected KPI is not below the current plan's nor below the optimum with each channel's
+    historical geo split (a plan it could also choose), and each pair keeps its bounds."""
+    from cerebro.mmm.allocate import run_mmm_optimize
+    from cerebro.mmm.plan_spec import MMMOptimizeSpec
+
+    _, _, res = geo_fit
+    post = res.data
+
+    def optimize(data, **extra):
+        spec = MMMOptimizeSpec(periods=4, seed=0, bounds={"tv": (0.5, 2.0)}, **extra)
+        return run_mmm_optimize(spec, data)
+
+    national, by_geo = optimize(post), optimize(post, by_geo=True)
+    kpi = by_geo.estimate("kpi_optimal").value
+    assert kpi >= by_geo.estimate("kpi_current").value - 1e-6
+    assert kpi >= national.estimate("kpi_optimal").value * (1 - 1e-4)
+    assert np.isclose(by_geo.estimate("budget").value, national.estimate("budget").value)
+    for geo in post.geo_data.geos:
+        now = by_geo.estimate(f"spend_current_{geo}:tv").value
+        assert 0.5 * now - 1e-6 <= by_geo.estimate(f"spend_{geo}:tv").value <= 2 * now + 1e-6
+    with pytest.raises(UserInputError, match="national model"):
+        optimize(post.geos[0], by_geo=True)
