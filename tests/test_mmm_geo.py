@@ -1,6 +1,8 @@
 """The geo-hierarchical MMM (`cerebro mmm --geo-column`): recovery of known truth on simulated
 geo data, the model's mean against the per-geo posterior, save/load, predict and optimize of a
-geo model, bad input.
+geo model (also geo × channel budgets, `by_geo`), ROI priors on the national ROI, lift-test
+calibration (the model's lift against the posterior's, a true test moving ROI to the truth),
+bad input.
 
 One NUTS fit (5 geos × 52 weeks × 2 channels, 2 chains × 300 draws) is shared by the tests.
 Partial against no pooling is a bench study (`bench/mmm/geo_pooling.py`, docs/mmm.md): on short
@@ -173,9 +175,9 @@ def test_geo_roi_prior_is_the_national_roi_and_pulls_it():
 FIRST, LAST = 30, 41  # a go-dark lift test's weeks
 
 
-def _true_geo_test(frame, truth, channel: str, geos: list[str]) -> dict:
+def _true_geo_test(frame, truth, channel: str, geos: list[str], delta: float | None = None) -> dict:
     """A go-dark test of `channel` in `geos` (spend cut by 90% of what the geos' smallest week
-    allows, split
+    allows, or changed by `delta` per week, split
     across the geos by their spend, as the model splits it) measuring the true lift with a 10%
     standard error – computed from the simulation's truth geo by geo."""
     from cerebro.mmm.synthetic import L_MAX
@@ -187,8 +189,9 @@ def _true_geo_test(frame, truth, channel: str, geos: list[str]) -> dict:
     spend = {g: frame.loc[frame["geo"] == g, channel].to_numpy(float) for g in geos}
     week_total = sum(spend.values())
     split = {g: spend[g][:52].sum() / sum(s[:52].sum() for s in spend.values()) for g in geos}
-    delta = -0.9 * min(spend[g][FIRST : LAST + 1].min() / split[g] for g in geos)
-    assert delta < -0.2 * week_total[FIRST : LAST + 1].mean()  # a real cut in every geo
+    if delta is None:
+        delta = -0.9 * min(spend[g][FIRST : LAST + 1].min() / split[g] for g in geos)
+        assert delta < -0.2 * week_total[FIRST : LAST + 1].mean()  # a real cut in every geo
     lift = 0.0
     for g in geos:
 
@@ -221,8 +224,8 @@ def test_geo_model_lift_equals_the_posterior_lift():
     frame, truth = simulate_mmm(weeks=52, channels=2, geos=4, seed=2)
     spec = geo_spec()
     data = prepare_geo(spec, frame, [])
-    rows = [_true_geo_test(frame, truth, "tv", ["geo_01", "geo_03"]),
-            {**_true_geo_test(frame, truth, "search", data.geos), "geo": None}]  # fmt: skip
+    rows = [_true_geo_test(frame, truth, "tv", ["geo_01", "geo_03"], delta=5000.0),
+            {**_true_geo_test(frame, truth, "search", data.geos, delta=-100.0), "geo": None}]  # fmt: skip
     tests = geo_lift_tests_from_frame(pd.DataFrame(rows), data, "test")
     form = ModelForm(spec.adstock, spec.saturation, spec.l_max, spec.normalize, spec.likelihood)
     inputs = geo_inputs(data, "partial", spec.l_max, None, tests)
