@@ -20,7 +20,11 @@ size, divided by their means):
       μ_c ~ Normal(log(0.2 · share_c), 1),      τ_c ~ HalfNormal(0.5),
 
   β_{g,c} = effect_{g,c} / s_c(Σ_l w_l). `pooling="none"`: each log effect_{g,c} ~
-  Normal(log(0.2 · share_c), 1) on its own (no pooling, for comparison).
+  Normal(log(0.2 · share_c), 1) on its own (no pooling, for comparison);
+- an ROI prior on channel c: roi_c ~ LogNormal(its mean and sd) is the channel's national ROI
+  over the fitted weeks, all geos' β_{·,c} rescaled by one factor to meet it (`_roi_scaled`);
+- lift tests: measured lift ~ Normal(model lift summed over the test's geos, SE)
+  (`cerebro.mmm.geo_calibration`).
 
 References: Jin et al. (2017) for the transforms; Sun, Wang, Jin, Chan & Koehler (2017),
 "Geo-level Bayesian hierarchical media mix modeling", Google; Google's Meridian (2024).
@@ -47,7 +51,10 @@ from cerebro.mmm.transforms import convolve_lags, saturate
 
 TAU_SD = 0.5  # HalfNormal scale of the geo spread of log effects (×1.6 between geos at 1 SD)
 SAMPLED_ONLY = ("level", "effect_z", "effect_mu", "log_effect")
-DENSE_MASS = False  # diagonal: the dense matrix of ~G·C dimensions costs more than it saves
+# diagonal: a dense matrix of ~G·C dimensions costs more than it saves, and a dense block for
+# the shared parameters alone (`global_sites`) took fewer steps but mixed worse (min ESS 102
+# against 392 at 40 geos, 4 × 300 + 300; docs/mmm.md, "Speed of the geo model")
+DENSE_MASS = False
 
 
 @dataclass(frozen=True)
