@@ -281,3 +281,33 @@ def test_geo_budget_by_geo_never_below_current_nor_the_national_split(geo_fit):
         assert 0.5 * now - 1e-6 <= by_geo.estimate(f"spend_{geo}:tv").value <= 2 * now + 1e-6
     with pytest.raises(UserInputError, match="national model"):
         optimize(post.geos[0], by_geo=True)
+
+
+def test_geo_pooling_options_shape_the_effects():
+    """complete pooling: one effect per channel in every geo; none: no pooled mean or spread;
+    partial: both (a draw of each model, no fit)."""
+    from numpyro import handlers
+
+    from cerebro.mmm.geo import prepare_geo
+    from cerebro.mmm.geo_model import geo_inputs, geo_model
+    from cerebro.mmm.posterior import ModelForm
+    from cerebro.stats.mcmc import import_numpyro
+
+    import_numpyro("the test")
+    frame, _ = simulate_mmm(weeks=30, channels=2, geos=3, seed=0)
+    spec = geo_spec()
+    data = prepare_geo(spec, frame, [])
+    form = ModelForm(spec.adstock, spec.saturation, spec.l_max, spec.normalize, spec.likelihood)
+    sites = {}
+    for pooling in ("partial", "none", "complete"):
+        trace = handlers.trace(handlers.seed(geo_model, 3)).get_trace(
+            form, geo_inputs(data, pooling, spec.l_max)
+        )
+        sites[pooling] = trace
+    effect = np.asarray(sites["complete"]["effect"]["value"])
+    np.testing.assert_array_equal(effect, np.broadcast_to(effect[0], effect.shape))
+    assert not np.allclose(
+        sites["partial"]["effect"]["value"][0], sites["partial"]["effect"]["value"][1]
+    )
+    assert "effect_tau" not in sites["complete"] and "effect_mu" not in sites["none"]
+    assert {"effect_mu", "effect_tau", "effect_z"} <= set(sites["partial"])

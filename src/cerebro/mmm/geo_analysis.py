@@ -213,7 +213,11 @@ def run_geo_mmm(
         findings += found
     n, channels = posterior.data.n_fit, posterior.data.channels
     best = int(np.argmax(rows["roi"]))
-    pooling = "partially pooled" if spec.geo_pooling == "partial" else "not pooled"
+    pooling = {
+        "partial": "partially pooled",
+        "none": "not pooled",
+        "complete": "completely pooled",
+    }[spec.geo_pooling]
     narrative = (
         f"Over {n} fitted weeks in {len(data.geos)} geos, media explain "
         f"{sum(rows['share']):.0%} of {spec.kpi}. {channels[best]} has the highest national ROI, "

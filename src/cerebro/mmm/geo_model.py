@@ -20,7 +20,8 @@ size, divided by their means):
       μ_c ~ Normal(log(0.2 · share_c), 1),      τ_c ~ HalfNormal(0.5),
 
   β_{g,c} = effect_{g,c} / s_c(Σ_l w_l). `pooling="none"`: each log effect_{g,c} ~
-  Normal(log(0.2 · share_c), 1) on its own (no pooling, for comparison);
+  Normal(log(0.2 · share_c), 1) on its own (no pooling, for comparison); `pooling="complete"`:
+  log effect_{g,c} = μ_c in every geo (complete pooling, for comparison);
 - an ROI prior on channel c: roi_c ~ LogNormal(its mean and sd) is the channel's national ROI
   over the fitted weeks, all geos' β_{·,c} rescaled by one factor to meet it (`_roi_scaled`);
 - lift tests: measured lift ~ Normal(model lift summed over the test's geos, SE)
@@ -65,7 +66,7 @@ class GeoInputs:
     y: np.ndarray  # (n_fit, G)
     centre: np.ndarray  # (G,)
     median: np.ndarray  # prior median effect per channel (C,)
-    pooled: bool = True
+    pooling: str = "partial"  # partial, none or complete
     shifted: np.ndarray | None = None  # x shifted by 0 … L − 1 weeks (L, T, G, C)
     kpi_scale: np.ndarray | None = None  # KPI units per model unit, per geo (G,)
     spend: np.ndarray | None = None  # national spend over the fitted weeks, raw (C,)
@@ -111,7 +112,7 @@ def geo_inputs(
         y=y,
         centre=y.mean(axis=0),
         median=MEDIA_SHARE_MEDIAN * share,
-        pooled=pooling == "partial",
+        pooling=pooling,
         shifted=None if lags is None else shifted_lags(x, lags),
         kpi_scale=np.array([p.kpi_scale for p in data.parts]),
         spend=sum(p.spend[:n].sum(axis=0) for p in data.parts),
@@ -228,14 +229,17 @@ def geo_model(form: ModelForm, inputs: GeoInputs) -> None:
     log_median = jnp.log(jnp.asarray(inputs.median))
     with numpyro.plate("channel", channels):
         params = _channel_params(form)
-        if inputs.pooled:
+        if inputs.pooling != "none":
             mu = numpyro.sample("effect_mu", dist.Normal(log_median, EFFECT_LOG_SD))
+        if inputs.pooling == "partial":
             tau = numpyro.sample("effect_tau", dist.HalfNormal(TAU_SD))
+    if inputs.pooling == "complete":  # one effect per channel in every geo
+        log_effect = jnp.broadcast_to(mu, (geos, channels))
     with numpyro.plate("geo_channel", geos, dim=-2), numpyro.plate("channel_", channels, dim=-1):
-        if inputs.pooled:
+        if inputs.pooling == "partial":
             z = numpyro.sample("effect_z", dist.Normal(0.0, 1.0))
             log_effect = mu + tau * z
-        else:
+        elif inputs.pooling == "none":
             log_effect = numpyro.sample("log_effect", dist.Normal(log_median, EFFECT_LOG_SD))
     effect = numpyro.deterministic("effect", jnp.exp(log_effect))  # (G, C)
     beta = effect / form.steady_saturation(params, jnp)

@@ -69,10 +69,11 @@ class MMMSpec(SpecBase):
         description="Population of each geo (constant within a geo): KPI and spend are modelled "
         "per capita; without it a geo's size is its mean KPI over the fitted weeks.",
     )
-    geo_pooling: Literal["partial", "none"] = Field(
+    geo_pooling: Literal["partial", "none", "complete"] = Field(
         "partial",
         description="Geo model: partial pools each channel's effect across geos (hierarchical); "
-        "none fits every geo's effect on its own (for comparison).",
+        "none fits every geo's effect on its own, complete one effect for all geos (both for "
+        "comparison).",
     )
     controls: list[str] = Field(
         default_factory=list,
