@@ -311,3 +311,16 @@ def test_geo_pooling_options_shape_the_effects():
     )
     assert "effect_tau" not in sites["complete"] and "effect_mu" not in sites["none"]
     assert {"effect_mu", "effect_tau", "effect_z"} <= set(sites["partial"])
+
+
+def test_partial_pooling_beats_no_pooling_on_per_geo_roi():
+    """The CI-sized pooling study (`bench/mmm/geo_pooling.py`, docs/mmm.md): 10 geos × 52 weeks,
+    per-geo effects spread by exp(0.2 z), seed 1 – the RMSE of the per-geo ROI posterior means is
+    smaller with partial pooling than with none (measured 0.37 against 0.88)."""
+    frame, truth = simulate_mmm(weeks=52, channels=2, geos=10, seed=1, geo_sd=0.2)
+    rmse = {}
+    for pooling in ("partial", "none"):
+        g = run_mmm(geo_spec(geo_pooling=pooling), frame).tables.columns("geos")
+        true = [truth["geos"]["roi"][a][c] for a, c in zip(g["geo"], g["channel"], strict=True)]
+        rmse[pooling] = float(np.sqrt(np.mean((np.asarray(g["roi"]) - np.asarray(true)) ** 2)))
+    assert rmse["partial"] < 0.75 * rmse["none"], rmse
