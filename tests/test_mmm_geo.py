@@ -155,6 +155,7 @@ def test_geo_spec_refusals():
         geo_spec(roi_prior={"tv": (0.0, 0.5)})
 
 
+@pytest.mark.slow
 def test_geo_roi_prior_is_the_national_roi_and_pulls_it():
     """With an ROI prior on tv the sampled `roi` is the channel's national ROI draw by draw (as
     the posterior computes it from contributions), and a tight prior at twice the truth moves
@@ -238,6 +239,7 @@ def test_geo_model_lift_equals_the_posterior_lift():
     assert tests.split[0].tolist()[1::2] == [0.0, 0.0] and tests.split[1].all()
 
 
+@pytest.mark.slow
 def test_geo_calibration_moves_roi_to_the_test_and_narrows_it(geo_fit):
     """A true go-dark test of search in all geos: the calibrated national ROI of search is
     nearer the truth than without the test, its interval narrower, the test inside the model's
@@ -313,6 +315,7 @@ def test_geo_pooling_options_shape_the_effects():
     assert {"effect_mu", "effect_tau", "effect_z"} <= set(sites["partial"])
 
 
+@pytest.mark.slow
 def test_partial_pooling_beats_no_pooling_on_per_geo_roi():
     """The CI-sized pooling study (`bench/mmm/geo_pooling.py`, docs/mmm.md): 10 geos × 52 weeks,
     per-geo effects spread by exp(0.2 z), seed 1 – the RMSE of the per-geo ROI posterior means is
