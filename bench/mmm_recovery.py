@@ -69,10 +69,11 @@ def main() -> None:
     parser.add_argument("--channels", type=int, default=4)
     parser.add_argument("--chains", type=int, default=2)
     parser.add_argument("--draws", type=int, default=500)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first … first + reps − 1")
     args = parser.parse_args()
     start = time.perf_counter()
     rows = []
-    for seed in range(args.reps):
+    for seed in range(args.first_seed, args.first_seed + args.reps):
         rows.append(one_fit(seed, args))
         print(json.dumps(rows[-1]), flush=True)
     hits = [v for r in rows for v in r["covered"].values()]

@@ -38,19 +38,23 @@ def run_mmm_optimize(spec: MMMOptimizeSpec, data: Any = None) -> Result:
         )
     current = d.spend[d.n_fit - p : d.n_fit]
     window = plan_window(posterior, p, None, spec.controls_at)
+    bounds = check_bounds(spec.bounds or {}, d.channels)
+    names, response = list(d.channels), window.response
+    if spec.by_geo:
+        current, names, bounds, response = _by_geo(posterior, current, bounds, window)
     problem = BudgetProblem(
-        channels=tuple(d.channels),
+        channels=tuple(names),
         current=current,
         budget=spec.budget,
-        bounds=check_bounds(spec.bounds or {}, d.channels),
+        bounds=bounds,
         objective=spec.objective,
         kpi_value=spec.kpi_value,
         roi_floor=spec.roi_floor,
     )
-    plan = optimize_budget(window.response, problem, alpha=spec.alpha, seed=spec.seed)
+    plan = optimize_budget(response, problem, alpha=spec.alpha, seed=spec.seed)
     estimates = plan.estimates()
     estimates.append(Estimate("budget", float(plan.optimal_spend.sum()), key="budget"))
-    for c, name in enumerate(d.channels):
+    for c, name in enumerate(names):
         estimates.append(
             Estimate(f"optimal spend of {name}", float(plan.optimal_spend[c]), key=f"spend_{name}")
         )
@@ -80,7 +84,8 @@ def run_mmm_optimize(spec: MMMOptimizeSpec, data: Any = None) -> Result:
     )
     findings += window_notes(posterior, p, False, spec.controls_at)
     artefacts = []
-    frame = plan_frame(posterior, plan.optimal_plan, window.controls)
+    national = plan.optimal_plan.reshape(p, -1, len(d.channels)).sum(axis=1)  # by geo: summed
+    frame = plan_frame(posterior, national, window.controls)
     if spec.plan_output:
         artefacts.append(Artefact("plan_output", spec.plan_output, plan_csv(frame), write_bytes))
     u, a = plan.uplift, spec.alpha
@@ -108,6 +113,25 @@ def run_mmm_optimize(spec: MMMOptimizeSpec, data: Any = None) -> Result:
             "draws": posterior.n_draws,
         },
     )
+
+
+def _by_geo(posterior: Any, current: np.ndarray, bounds: dict, window: Any) -> tuple:
+    """The geo × channel form of the problem (`--by-geo`): each geo's current plan (its own
+    last weeks' spend), pairs named geo:channel, the channel's bounds on every pair, and the
+    response of a plan with a column per pair."""
+    from cerebro.mmm.geo import GeoPosterior
+    from cerebro.mmm.geo_plan import GeoPairWindow
+
+    if not isinstance(posterior, GeoPosterior):
+        raise UserInputError(
+            "by_geo optimises each geo's spend, but this is a national model; drop --by-geo "
+            "or optimise a model fitted with --geo-column."
+        )
+    d, p = posterior.data, len(current)
+    per_geo = np.stack([g.data.spend[d.n_fit - p : d.n_fit] for g in posterior.geos], axis=1)
+    names = [f"{geo}:{c}" for geo in posterior.geo_data.geos for c in d.channels]
+    pairs = {f"{geo}:{c}": b for geo in posterior.geo_data.geos for c, b in bounds.items()}
+    return per_geo.reshape(p, -1), names, pairs, GeoPairWindow(window).response
 
 
 def plot(result: Result) -> Any:

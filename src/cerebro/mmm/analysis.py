@@ -44,12 +44,13 @@ def fit_posterior(
 ) -> tuple[MMMPosterior, Any]:
     """The fitted model's draws (NUTS or SVI) as an `MMMPosterior`, and the fit's diagnostics;
     `tests` (lift tests) add their likelihood terms."""
-    from cerebro.mmm.model import fit_as_specified, fit_nuts, fit_svi, model_inputs
+    from cerebro.mmm.inference import fit_as_specified
+    from cerebro.mmm.model import NATIONAL, model_inputs
     from cerebro.mmm.posterior import MMMPosterior, ModelForm
 
     form = ModelForm(spec.adstock, spec.saturation, spec.l_max, spec.normalize, spec.likelihood)
     inputs = model_inputs(data, spec.roi_prior, tests)
-    fit, chains = fit_as_specified(spec, form, inputs, fit_nuts, fit_svi)
+    fit, chains = fit_as_specified(spec, NATIONAL, form, inputs)
     posterior = MMMPosterior(form, data, fit.flat(), chains, spec.model_dump(mode="json"))
     return posterior, fit
 
@@ -91,7 +92,7 @@ def run_mmm(
     if spec.geo_column:
         from cerebro.mmm.geo_analysis import run_geo_mmm
 
-        return run_geo_mmm(spec, frame)
+        return run_geo_mmm(spec, frame, calibration)
     return _run_national(spec, frame, calibration)
 
 

@@ -277,11 +277,12 @@ def read_lift_tests(
 
 
 def calibration_table(
-    posterior: MMMPosterior, tests: LiftTests, alpha: float
+    posterior: Any, tests: LiftTests, alpha: float, lifts: np.ndarray | None = None
 ) -> tuple[dict[str, list], list[Finding]]:
     """Each test: measured lift ± SE against the posterior model lift (mean, interval) and
-    z = (measured − model mean) / SE; a warning for |z| > 3."""
-    lifts = posterior_lifts(posterior, tests)
+    z = (measured − model mean) / SE; a warning for |z| > 3. `lifts` (draws, tests): the model
+    lifts when they are not the national `posterior_lifts` (the geo model's)."""
+    lifts = posterior_lifts(posterior, tests) if lifts is None else lifts
     low, high = equal_tailed(lifts, alpha)
     mean = lifts.mean(axis=0)
     z = (tests.lift - mean) / tests.se

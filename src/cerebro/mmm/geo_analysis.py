@@ -30,22 +30,26 @@ from cerebro.mmm.analysis import (
     _response_curves,
 )
 from cerebro.mmm.geo import GeoData, GeoPosterior, prepare_geo
+from cerebro.mmm.geo_calibration import GeoLiftTests
 from cerebro.mmm.spec import MMMSpec
 
 if TYPE_CHECKING:
     import pandas as pd
 
 
-def fit_geo_posterior(spec: MMMSpec, data: GeoData) -> tuple[GeoPosterior, Any]:
-    """The geo model's draws (NUTS or SVI) as a `GeoPosterior`, and the fit's diagnostics."""
-    from cerebro.mmm.geo_model import fit_geo_nuts, fit_geo_svi, geo_inputs
-    from cerebro.mmm.model import fit_as_specified
+def fit_geo_posterior(
+    spec: MMMSpec, data: GeoData, tests: GeoLiftTests | None = None
+) -> tuple[GeoPosterior, Any]:
+    """The geo model's draws (NUTS or SVI) as a `GeoPosterior`, and the fit's diagnostics;
+    `tests` (lift tests) add their likelihood terms."""
+    from cerebro.mmm.geo_model import GEO, geo_inputs
+    from cerebro.mmm.inference import fit_as_specified
     from cerebro.mmm.posterior import ModelForm
 
     form = ModelForm(spec.adstock, spec.saturation, spec.l_max, spec.normalize, spec.likelihood)
     lags = spec.l_max + (spec.adstock == "weibull_cdf")  # the Weibull CDF kernel has l_max + 1
-    inputs = geo_inputs(data, spec.geo_pooling, lags)
-    fit, chains = fit_as_specified(spec, form, inputs, fit_geo_nuts, fit_geo_svi)
+    inputs = geo_inputs(data, spec.geo_pooling, lags, spec.roi_prior, tests)
+    fit, chains = fit_as_specified(spec, GEO, form, inputs)
     return GeoPosterior(form, data, fit.flat(), chains, spec.model_dump(mode="json")), fit
 
 
@@ -155,13 +159,31 @@ def _quality(posterior: GeoPosterior, spec: MMMSpec) -> list[Estimate]:
     return out
 
 
-def run_geo_mmm(spec: MMMSpec, frame: pd.DataFrame | None = None) -> Result:
-    """Fit the geo-hierarchical MMM `spec` describes; the `GeoPosterior` is `result.data`."""
+def _lift_tests(
+    spec: MMMSpec, data: GeoData, calibration: pd.DataFrame | None
+) -> GeoLiftTests | None:
+    """The checked lift tests of `calibration` (a DataFrame) or `spec.calibration`, or None."""
+    from cerebro.mmm.geo_calibration import read_geo_lift_tests
+
+    source = calibration if calibration is not None else spec.calibration
+    if source is None:
+        return None
+    return read_geo_lift_tests(source, data, spec.calibration_channel, spec.calibration_spend)
+
+
+def run_geo_mmm(
+    spec: MMMSpec, frame: pd.DataFrame | None = None, calibration: pd.DataFrame | None = None
+) -> Result:
+    """Fit the geo-hierarchical MMM `spec` describes (lift tests: `spec.calibration` or the
+    DataFrame `calibration`); the `GeoPosterior` is `result.data`."""
+    from cerebro.mmm.calibration import calibration_table
+    from cerebro.mmm.geo_calibration import geo_posterior_lifts
     from cerebro.mmm.model_file import mmm_bytes
 
     findings: list[Finding] = []
     data = prepare_geo(spec, frame, findings)
-    posterior, fit = fit_geo_posterior(spec, data)
+    tests = _lift_tests(spec, data, calibration)
+    posterior, fit = fit_geo_posterior(spec, data, tests)
     require_finite_result(
         posterior.draws["beta"],
         "the channel coefficients",
@@ -185,9 +207,17 @@ def run_geo_mmm(spec: MMMSpec, frame: pd.DataFrame | None = None) -> Result:
         "response_curves": _response_curves(posterior, a),
         "adstock": _adstock_table(posterior),
     }
+    if tests is not None:
+        lifts = geo_posterior_lifts(posterior, tests)
+        tables["calibration"], found = calibration_table(posterior, tests.tests, a, lifts)
+        findings += found
     n, channels = posterior.data.n_fit, posterior.data.channels
     best = int(np.argmax(rows["roi"]))
-    pooling = "partially pooled" if spec.geo_pooling == "partial" else "not pooled"
+    pooling = {
+        "partial": "partially pooled",
+        "none": "not pooled",
+        "complete": "completely pooled",
+    }[spec.geo_pooling]
     narrative = (
         f"Over {n} fitted weeks in {len(data.geos)} geos, media explain "
         f"{sum(rows['share']):.0%} of {spec.kpi}. {channels[best]} has the highest national ROI, "

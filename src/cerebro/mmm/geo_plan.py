@@ -6,7 +6,9 @@ allocation key the data show; a plan per geo is not read yet). Geo g's part goes
 g's model continued into the window (`cerebro.mmm.forecast.PlanWindow`: its own carry-over,
 trend, seasonality and controls); the national KPI, response and contributions are the sums
 over geos, per posterior draw. So `mmm-optimize` splits a national budget across channels with
-each channel's geo split held at its historical key.
+each channel's geo split held at its historical key – or, with `GeoPairWindow`
+(`mmm-optimize --by-geo`), the plan is one column per geo × channel pair and every geo's part
+is its own.
 """
 
 from __future__ import annotations
@@ -51,3 +53,17 @@ class GeoPlanWindow:
     def contributions(self, plan: np.ndarray) -> np.ndarray:
         """National contribution of each channel in the window, (S, H, C)."""
         return self._sum("contributions", plan)
+
+
+class GeoPairWindow:
+    """The response of a plan with one column per geo × channel pair (geo-major: geo g's
+    channels in columns g·C … g·C + C − 1), each geo's columns through its own model, summed."""
+
+    def __init__(self, window: GeoPlanWindow) -> None:
+        self.windows = window.windows
+        self.channels = window.share.shape[1]
+
+    def response(self, plan: np.ndarray) -> np.ndarray:
+        """National incremental KPI over the window per draw, (S,)."""
+        plan = np.asarray(plan, float).reshape(len(plan), len(self.windows), self.channels)
+        return sum(w.response(plan[:, g]) for g, w in enumerate(self.windows))

@@ -35,8 +35,8 @@ import numpy as np
 
 from cerebro.mmm.calibration import LiftTests, window_lifts
 from cerebro.mmm.data import MMMData
+from cerebro.mmm.inference import Sampling
 from cerebro.mmm.posterior import ModelForm, mean_terms
-from cerebro.stats.mcmc import convergence, import_numpyro, run_chains
 
 TREND_SD = 0.5
 FEATURE_SD = 0.25
@@ -199,101 +199,10 @@ def _observe_lifts(form: ModelForm, params: dict[str, Any], x: Any, baseline: An
     )
 
 
-@dataclass
-class Draws:
-    """Posterior draws (chains, draws, …) by parameter, with diagnostics."""
-
-    draws: dict[str, np.ndarray]
-    rhat: dict[str, np.ndarray]
-    ess_bulk: dict[str, np.ndarray]
-    ess_tail: dict[str, np.ndarray]
-    divergences: int
-    seconds: float
-    steps_per_draw: float = float("nan")  # mean leapfrog steps per kept draw (NUTS)
-
-    def flat(self) -> dict[str, np.ndarray]:
-        """Every parameter's draws with chains one after another on axis 0."""
-        return {k: v.reshape(v.shape[0] * v.shape[1], *v.shape[2:]) for k, v in self.draws.items()}
-
-
-def _parameters(samples: dict[str, Any], form: ModelForm) -> dict[str, np.ndarray]:
-    """The draws of the model's parameters under the names `mean_terms` reads."""
-    out = {k: np.asarray(v, float) for k, v in samples.items() if k not in SAMPLED_ONLY}
-    if "coef" not in out:
-        out["coef"] = np.zeros((*out["intercept"].shape, 0))
-    return out
-
-
-def fit_nuts(
-    form: ModelForm,
-    inputs: ModelInputs,
-    *,
-    chains: int,
-    draws: int,
-    warmup: int,
-    seed: int,
-    target_accept: float,
-) -> Draws:
-    """NUTS draws of every parameter, several chains (in parallel where cores allow)."""
-    import_numpyro("cerebro mmm")
-    from numpyro.infer import NUTS
-
-    samples, stats, seconds = run_chains(
-        NUTS(mmm_model, target_accept_prob=target_accept, dense_mass=True),
-        (form, inputs),
-        chains=chains,
-        draws=draws,
-        warmup=warmup,
-        seed=seed,
-    )
-    params = _parameters(samples, form)
-    rhat, bulk, tail = convergence(params)
-    return Draws(params, rhat, bulk, tail, stats["divergences"], seconds, stats["steps_per_draw"])
-
-
-def fit_svi(form: ModelForm, inputs: ModelInputs, *, steps: int, draws: int, seed: int) -> Draws:
-    """A multivariate-normal variational approximation, then `draws` draws from it (one
-    "chain"; no R-hat)."""
-    import time
-
-    import_numpyro("cerebro mmm")
-    import jax
-    from numpyro.infer import SVI, Predictive, Trace_ELBO
-    from numpyro.infer.autoguide import AutoMultivariateNormal
-    from numpyro.optim import Adam
-
-    start = time.perf_counter()
-    guide = AutoMultivariateNormal(mmm_model)
-    svi = SVI(mmm_model, guide, Adam(0.01), Trace_ELBO())
-    fitted = svi.run(jax.random.PRNGKey(seed), steps, form, inputs, progress_bar=False)
-    latent = guide.sample_posterior(
-        jax.random.PRNGKey(seed + 1), fitted.params, sample_shape=(draws,)
-    )
-    derived = Predictive(mmm_model, posterior_samples=latent)(
-        jax.random.PRNGKey(seed + 2), form, inputs
-    )
-    sampled = {
-        k: np.asarray(v)[None] for k, v in {**latent, **derived}.items() if k not in ("y", "lift")
-    }
-    params = _parameters(sampled, form)
-    empty = {k: np.full(v.shape[2:], np.nan) for k, v in params.items()}
-    return Draws(params, empty, empty, dict(empty), 0, time.perf_counter() - start)
-
-
-def fit_as_specified(
-    spec: Any, form: ModelForm, inputs: Any, nuts: Any, svi: Any
-) -> tuple[Draws, int]:
-    """Run the inference the spec names – `svi` (one "chain") or `nuts` with its chains, draws,
-    warm-up and target acceptance – for either model (national or geo); (draws, chains)."""
-    if spec.inference == "svi":
-        return svi(form, inputs, steps=spec.svi_steps, draws=spec.draws, seed=spec.seed), 1
-    fit = nuts(
-        form,
-        inputs,
-        chains=spec.chains,
-        draws=spec.draws,
-        warmup=spec.warmup,
-        seed=spec.seed,
-        target_accept=spec.target_accept,
-    )
-    return fit, spec.chains
+NATIONAL = Sampling(
+    mmm_model,
+    command="cerebro mmm",
+    sampled_only=SAMPLED_ONLY,
+    # dense: a few dozen parameters, correlated through the adstock–saturation–effect tradeoff
+    dense_mass=lambda form, inputs: True,
+)

@@ -100,6 +100,11 @@ class MMMOptimizeSpec(SpecBase):
     roi_floor: float | None = Field(
         None, description="Keep `kpi_value` × expected KPI ≥ this × spend (optional)."
     )
+    by_geo: bool = Field(
+        False,
+        description="Geo models: optimise every geo × channel pair's spend (bounds apply to "
+        "each pair), not only the channel totals split across geos by their historical share.",
+    )
     controls_at: ControlsAt = "mean"
     alpha: Alpha = Field(0.1, description=LEVEL)
     seed: int = Field(0, description="Seed of the optimiser's random starting plans.")

@@ -79,10 +79,11 @@ class MMMSpec(SpecBase):
         description="Population of each geo (constant within a geo): KPI and spend are modelled "
         "per capita; without it a geo's size is its mean KPI over the fitted weeks.",
     )
-    geo_pooling: Literal["partial", "none"] = Field(
+    geo_pooling: Literal["partial", "none", "complete"] = Field(
         "partial",
         description="Geo model: partial pools each channel's effect across geos (hierarchical); "
-        "none fits every geo's effect on its own (for comparison).",
+        "none fits every geo's effect on its own, complete one effect for all geos (both for "
+        "comparison).",
     )
     controls: list[str] = Field(
         default_factory=list,
@@ -236,11 +237,6 @@ class MMMSpec(SpecBase):
             )
         if self.population_column and not self.geo_column:
             raise ValueError("population_column needs geo_column (a population per geo)")
-        if self.geo_column and (self.roi_prior or self.calibration):
-            raise ValueError(
-                "the geo model takes no roi_prior or calibration yet; fit the national totals "
-                "for those, or drop them"
-            )
         if self.roi_prior and self.log_kpi:
             raise ValueError(
                 "roi_prior needs an additive model (ROI is then linear in the coefficient); "

@@ -159,16 +159,29 @@ def weibull_adstock(
 def hill(x: Any, slope: Any, kappa: Any, xp: Any = np) -> Any:
     """Hill saturation x^slope / (kappa^slope + x^slope), for x ≥ 0: 0 at 0, 1/2 at x = kappa
     (the half-saturation point), → 1 as x grows; slope > 0 sets the S-shape (> 1: S-shaped).
-    Written as 1 / (1 + (kappa/x)^slope) would fail at x = 0, so it is computed as the ratio.
 
-    x = 0 is set apart: the derivative of x^slope there is infinite for slope < 1, and in the
-    model that infinity times the zero derivative of a dark week's adstock is NaN – a NaN
-    gradient that NUTS reports as a divergent transition wherever slope < 1 (most of the
-    draws on data with weeks of no spend). The value is unchanged (0 at x = 0)."""
+    Computed as the logistic function of slope · (log x − log kappa), the same number: one log
+    and one exp per element where the power form takes a log and an exp for x^slope and a
+    division, and its gradient is cheaper still – 0.63 times the time of the power form for the
+    geo model's media terms and likelihood (40 geos × 156 weeks × 6 channels,
+    `bench/mmm/profile_geo.py`). x = 0 is set apart: log 0 is −inf, and its derivative times
+    the zero derivative of a dark week's adstock would be NaN – a NaN gradient that NUTS
+    reports as a divergent transition. The value is unchanged (0 at x = 0)."""
     x = xp.asarray(x, dtype=float)
     positive = x > 0
-    xs = xp.where(positive, xp.where(positive, x, 1.0) ** slope, 0.0)
-    return xs / (kappa**slope + xs)
+    z = slope * (xp.log(xp.where(positive, x, 1.0)) - xp.log(kappa))
+    return xp.where(positive, _sigmoid(z, xp), 0.0)
+
+
+def _sigmoid(z: Any, xp: Any) -> Any:
+    """1 / (1 + e^(−z)) without overflow in the value or the gradient."""
+    if xp is np:
+        from scipy.special import expit
+
+        return expit(z)
+    import jax
+
+    return jax.nn.sigmoid(z)
 
 
 def logistic(x: Any, lam: Any, xp: Any = np) -> Any:
