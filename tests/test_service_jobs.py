@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import update
 
 from cerebro.service import jobs, runner
+from cerebro.service import worker as worker_module
 from cerebro.service.models import Analysis, utcnow
 from service_support import *  # noqa: F403
 
@@ -20,8 +21,11 @@ POWER = {"kind": "power", "baseline": 0.05, "mde": 0.01}
 
 
 @pytest.fixture
-def queue(service):
-    """An empty queue before the test (other tests leave jobs behind)."""
+def queue(service, monkeypatch):
+    """An empty queue before the test (other tests leave jobs behind). Executors are forked
+    even if this test process has run JAX: the patched `runner.run_analysis` below reaches the
+    child only by a fork, and these jobs never touch JAX."""
+    monkeypatch.setattr(worker_module, "executor_start_method", lambda: "fork")
     service.run_jobs()
     return service
 
@@ -251,3 +255,20 @@ def test_a_notification_is_sent_only_on_commit(service):
         assert listener.wait(5.0, 5.0) is True
     finally:
         listener.close()
+
+
+def test_an_executor_is_spawned_once_jax_runs_here(queue, org, monkeypatch):
+    """A fork of a process whose JAX runtime has started hangs at the child's first JAX
+    computation (its thread pool is not copied), so such a process spawns its executors –
+    and a job still runs to its end."""
+    import jax.numpy as jnp
+
+    monkeypatch.undo()  # the real choice of start method
+    float(jnp.ones(3).sum())  # JAX's runtime started in this process
+    assert worker_module.executor_start_method() == "spawn"
+    running = queue.worker()
+    try:
+        job = submit(queue, org)
+        assert running.run_once() == "succeeded", job_of(queue, org, job)["error"]
+    finally:
+        running.close()

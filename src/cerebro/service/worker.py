@@ -16,6 +16,7 @@ import multiprocessing
 import os
 import signal
 import socket
+import sys
 import time
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -38,6 +39,15 @@ INDEX_EVERY = 5.0  # seconds between knowledge-search indexing batches while idl
 DB_RETRY = 2.0  # seconds to wait after a database error
 
 
+def executor_start_method() -> str:
+    """'fork' (the child inherits the imported kinds: no seconds of imports per job) unless this
+    process has started JAX's runtime: its thread pool does not survive a fork, and a forked
+    child's first JAX computation then hangs – a process that ran a Bayesian fit itself (a
+    test process, an embedding caller) starts its executors by 'spawn' instead."""
+    bridge = sys.modules.get("jax._src.xla_bridge")
+    return "spawn" if getattr(bridge, "_backends", None) else "fork"
+
+
 class Executor:
     """The process that runs a worker's jobs, one after another: forked once from the worker
     (whose kinds are imported) and kept, so a job after the first starts with the data path
@@ -57,7 +67,7 @@ class Executor:
     ) -> Connection:
         if self.process is None or not self.process.is_alive() or self.jobs >= self.RECYCLE_AFTER:
             self.stop()
-            context = multiprocessing.get_context("fork")  # inherits the imported code
+            context = multiprocessing.get_context(executor_start_method())
             self.conn, child = context.Pipe(duplex=True)
             self.process = context.Process(target=executor_main, args=(child,))
             self.process.start()
