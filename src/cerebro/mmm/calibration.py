@@ -249,8 +249,6 @@ def read_lift_tests(
 ) -> LiftTests:
     """Lift tests from a CSV/Parquet file path or a DataFrame (columns `COLUMNS`), or from a
     geotest JSON result (`.json`) with the tested `channel` and its total spend change."""
-    import json
-
     import pandas as pd
 
     from cerebro.data.load import load_table
@@ -259,21 +257,33 @@ def read_lift_tests(
         return lift_tests_from_frame(source, data, "the calibration table")
     name = f"calibration file {str(source)!r}"
     if str(source).lower().endswith(".json"):
-        try:
-            with open(source, encoding="utf-8") as handle:
-                result = json.load(handle)
-        except (OSError, ValueError) as err:
-            raise UserInputError(f"cannot read {name} as JSON ({err}).") from None
-        if channel is None or spend is None:
-            raise UserInputError(
-                f"{name} is a geo-test result, which names neither the channel tested nor its "
-                "spend change; add --calibration-channel and --calibration-spend."
-            )
-        if not isinstance(result, dict):
-            raise UserInputError(f"{name} is not the JSON result of `cerebro geotest --json`.")
+        result = read_geotest_result(source, channel, spend, name)
         row = geotest_row(result, channel, spend, data, name)
         return lift_tests_from_frame(pd.DataFrame([row]), data, name)
     return lift_tests_from_frame(load_table(source), data, name)
+
+
+def read_geotest_result(
+    source: Any, channel: str | None, spend: float | None, name: str
+) -> dict[str, Any]:
+    """The JSON result of `cerebro geotest` at `source`, refused in one sentence when it cannot
+    be read or when the channel tested and its spend change (which it does not name) are
+    missing."""
+    import json
+
+    try:
+        with open(source, encoding="utf-8") as handle:
+            result = json.load(handle)
+    except (OSError, ValueError) as err:
+        raise UserInputError(f"cannot read {name} as JSON ({err}).") from None
+    if channel is None or spend is None:
+        raise UserInputError(
+            f"{name} is a geo-test result, which names neither the channel tested nor its "
+            "spend change; add --calibration-channel and --calibration-spend."
+        )
+    if not isinstance(result, dict):
+        raise UserInputError(f"{name} is not the JSON result of `cerebro geotest --json`.")
+    return result
 
 
 def calibration_table(

@@ -23,7 +23,13 @@ import numpy as np
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import table_from_dict
-from cerebro.mmm.calibration import LiftTests, geotest_row, lift_tests_from_frame, posterior_lifts
+from cerebro.mmm.calibration import (
+    LiftTests,
+    geotest_row,
+    lift_tests_from_frame,
+    posterior_lifts,
+    read_geotest_result,
+)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -108,8 +114,6 @@ def read_geo_lift_tests(
 ) -> GeoLiftTests:
     """Lift tests for the geo model from a file path or DataFrame, or a geotest JSON result
     (run in its treated geos) with the tested `channel` and its total spend change."""
-    import json
-
     import pandas as pd
 
     from cerebro.data.load import load_table
@@ -119,18 +123,7 @@ def read_geo_lift_tests(
     name = f"calibration file {str(source)!r}"
     if not str(source).lower().endswith(".json"):
         return geo_lift_tests_from_frame(load_table(source), data, name)
-    try:
-        with open(source, encoding="utf-8") as handle:
-            result = json.load(handle)
-    except (OSError, ValueError) as err:
-        raise UserInputError(f"cannot read {name} as JSON ({err}).") from None
-    if channel is None or spend is None:
-        raise UserInputError(
-            f"{name} is a geo-test result, which names neither the channel tested nor its "
-            "spend change; add --calibration-channel and --calibration-spend."
-        )
-    if not isinstance(result, dict):
-        raise UserInputError(f"{name} is not the JSON result of `cerebro geotest --json`.")
+    result = read_geotest_result(source, channel, spend, name)
     row = geotest_row(result, channel, spend, data.national(), name)
     cells = (result.get("tables") or {}).get("cells")
     treated = table_from_dict(cells).get("geos", [None]) if isinstance(cells, dict) else [None]

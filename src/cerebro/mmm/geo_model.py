@@ -44,6 +44,7 @@ from cerebro.mmm.inference import Sampling
 from cerebro.mmm.model import (
     EFFECT_LOG_SD,
     MEDIA_SHARE_MEDIAN,
+    channel_transform_params,
     feature_scales,
     lognormal_from_moments,
 )
@@ -193,29 +194,6 @@ def _observe_lifts(form: ModelForm, params: dict[str, Any], unit: Any, inputs: G
     )
 
 
-def _channel_params(form: ModelForm) -> dict[str, Any]:
-    """Shared transform parameters (inside the channel plate); national priors."""
-    import numpyro
-    import numpyro.distributions as dist
-
-    params: dict[str, Any] = {}
-    if form.adstock in ("geometric", "delayed"):
-        params["alpha"] = numpyro.sample("alpha", dist.Beta(1.0, 3.0))
-    if form.adstock == "delayed":
-        params["theta"] = (form.l_max - 1) * numpyro.sample("theta_share", dist.Beta(2.0, 2.0))
-    if form.adstock.startswith("weibull"):
-        params["weibull_lam"] = numpyro.sample("weibull_lam", dist.Gamma(2.0, 1.0))
-        params["weibull_k"] = numpyro.sample("weibull_k", dist.Gamma(2.0, 1.0))
-    if form.saturation == "hill":
-        params["slope"] = numpyro.sample("slope", dist.Gamma(3.0, 2.0))
-        params["kappa"] = numpyro.sample("kappa", dist.Gamma(2.0, 2.0))
-    elif form.saturation == "logistic":
-        params["lam"] = numpyro.sample("lam", dist.Gamma(3.0, 1.0))
-    else:
-        params["lam"] = numpyro.sample("lam", dist.Gamma(2.0, 2.0))
-    return params
-
-
 def geo_model(form: ModelForm, inputs: GeoInputs) -> None:
     """The NumPyro model of the module docstring."""
     import jax.numpy as jnp
@@ -228,7 +206,7 @@ def geo_model(form: ModelForm, inputs: GeoInputs) -> None:
     channels = x.shape[2]
     log_median = jnp.log(jnp.asarray(inputs.median))
     with numpyro.plate("channel", channels):
-        params = _channel_params(form)
+        params = channel_transform_params(form)
         if inputs.pooling != "none":
             mu = numpyro.sample("effect_mu", dist.Normal(log_median, EFFECT_LOG_SD))
         if inputs.pooling == "partial":
