@@ -209,3 +209,43 @@ def test_equal_to_senmv_on_stored_matched_sets() -> None:
             tied += 1
             assert var > ref["variance"] and 0 < upper - ref["pval"] < 1.1e-4
     assert tied == 2  # trim 2.5 and ∞ at Γ = 1.5
+
+
+def test_m_trim_and_m_inner_reach_the_m_test_from_every_face(tmp_path) -> None:
+    """`--m-trim` / `--m-inner` (senmv's trim and inner): Γ* from the CLI and the Python API equals
+    the m-test of the matched sets with those ψ settings; a trim beyond every gap is the untrimmed
+    test; the settings are refused where no m-test is run, or out of range, in one sentence."""
+    import json
+
+    import cerebro
+    from cli_refusals import invoke, refused
+
+    rng = np.random.default_rng(8)
+    n = 600
+    x = rng.normal(size=n)
+    d = (rng.random(n) < 1 / (1 + np.exp(-(x - 1)))).astype(int)
+    y = 0.8 * d + x + rng.normal(size=n)
+    frame = pd.DataFrame({"d": d, "y": y, "x": x})
+    common = dict(treatment="d", outcome="y", confounders=["x"], method="psm", neighbours=3)
+    sets = cerebro.causal(frame, estimand="att", **common).fit.sets
+    for trim, inner in [(1.0, 0.0), (2.5, 0.5), (1e9, 0.0)]:
+        res = cerebro.sensitivity(frame, refute=False, m_trim=trim, m_inner=inner, **common)
+        want = sets_gamma(m_scores(sets, inner=inner, trim=trim), 0.05)
+        assert res.estimate("gamma").value == pytest.approx(want, rel=1e-12)
+    untrimmed = sets_gamma(m_scores(sets, trim=np.inf), 0.05)
+    assert res.estimate("gamma").value == pytest.approx(untrimmed, rel=1e-9)
+    default = sets_gamma(m_scores(sets), 0.05)
+    assert abs(untrimmed - default) > 1e-3  # the settings matter on this data
+
+    path = tmp_path / "m.csv"
+    frame.to_csv(path, index=False)
+    base = ["sensitivity", path, "--treatment", "d", "--outcome", "y", "--confounders", "x",
+            "--method", "psm", "--neighbours", "3", "--no-refute"]  # fmt: skip
+    out = invoke(*base, "--m-trim", "1", "--json")
+    assert out.exit_code == 0, out.output
+    got = next(e for e in json.loads(out.stdout)["estimates"] if e["key"] == "gamma")["value"]
+    assert got == pytest.approx(sets_gamma(m_scores(sets, trim=1.0), 0.05), rel=1e-12)
+    refused(invoke(*base, "--m-trim", "0"), "m_trim must be a positive number")
+    refused(invoke(*base, "--m-trim", "inf"), "m_trim must be a positive number")
+    refused(invoke(*base, "--m-inner", "3"), "m_inner must be in [0, m_trim)")
+    refused(invoke(*base[:-3], "--m-trim", "1"), "drop --m-trim")

@@ -155,7 +155,9 @@ def run_sensitivity(spec: SensitivitySpec, frame: pd.DataFrame | None = None) ->
             if fit is not None and fit.pairs is not None:
                 section.extend(rosenbaum_section(fit.pairs, spec.alpha))
             elif fit is not None and fit.sets is not None:
-                section.extend(rosenbaum_sets_section(fit.sets, spec.alpha))
+                section.extend(
+                    rosenbaum_sets_section(fit.sets, spec.alpha, spec.m_trim, spec.m_inner)
+                )
             else:
                 raise UserInputError("the matched estimate carries no matched pairs or sets.")
         else:

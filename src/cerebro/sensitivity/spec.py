@@ -64,6 +64,17 @@ class SensitivitySpec(EffectSpec):
         description="psm: controls matched to each treated unit; 1 gives pairs and the "
         "signed-rank test, more gives matched sets and the Huber–Maritz m-test (Rosenbaum 2007).",
     )
+    m_trim: float = Field(
+        2.5,
+        description="psm with 2+ neighbours: where Huber's ψ of the m-test turns flat, in units of "
+        "the median within-set gap (senmv's trim; a value beyond every gap, e.g. 1e9, scores the "
+        "gaps untrimmed – the permutational t-test).",
+    )
+    m_inner: float = Field(
+        0.0,
+        description="psm with 2+ neighbours: gaps below this (same units) score 0 (senmv's inner "
+        "trimming; 0: none).",
+    )
     q: float = Field(
         1.0, description="Share of the estimate the robustness value removes (1: all of it)."
     )
@@ -179,10 +190,30 @@ class SensitivitySpec(EffectSpec):
             )
         if self.neighbours < 1:
             raise ValueError(f"neighbours must be at least 1, got {self.neighbours}")
+        self._m_test()
         if any(not k > 0 for k in [*self.kd, *self.ky]):
             raise ValueError("kd and ky are positive multiples of the benchmark's strength")
         if self.ky and len(self.ky) != len(self.kd):
             raise ValueError(f"ky needs one value per kd ({len(self.kd)}), got {len(self.ky)}")
+
+    def _m_test(self) -> None:
+        changed = [f"--m-{name}" for name, default in (("trim", 2.5), ("inner", 0.0))
+                   if getattr(self, f"m_{name}") != default]  # fmt: skip
+        if changed and (self.method != "psm" or self.neighbours < 2):
+            raise ValueError(
+                f"{' and '.join(changed)} {'shape' if len(changed) > 1 else 'shapes'} the m-test of matched sets (--method psm "
+                "--neighbours 2 or more); pairs use the signed-rank test – drop "
+                f"{' and '.join(changed)}"
+            )
+        if not 0 < self.m_trim < float("inf"):
+            raise ValueError(
+                f"m_trim must be a positive number (e.g. 2.5; 1e9 for no trimming), got "
+                f"{self.m_trim:g}"
+            )
+        if not 0 <= self.m_inner < self.m_trim:
+            raise ValueError(
+                f"m_inner must be in [0, m_trim) = [0, {self.m_trim:g}), got {self.m_inner:g}"
+            )
 
     def benchmark_term(self, name: str) -> str | None:
         """The confounder term a benchmark names: the term itself, or the one term built from

@@ -233,11 +233,13 @@ def rosenbaum_section(differences: np.ndarray, alpha: float) -> Section:
     return s
 
 
-def rosenbaum_sets_section(sets: np.ndarray, alpha: float, trim: float = 2.5) -> Section:
+def rosenbaum_sets_section(sets: np.ndarray, alpha: float, trim: float = 2.5,
+                           inner: float = 0.0) -> Section:  # fmt: skip
     """Γ* of the Huber–Maritz m-test of matched sets with several controls (Rosenbaum 2007) and
-    the p-value bounds over Γ."""
+    the p-value bounds over Γ; `trim` and `inner` are senmv's (ψ flat beyond `trim`, zero below
+    `inner`, in units of the median within-set gap)."""
     s = Section()
-    scores = m_scores(sets, trim=trim)
+    scores = m_scores(sets, inner=inner, trim=trim)
     gamma = sets_gamma(scores, alpha)
     controls = (~np.isnan(sets[:, 1:])).sum(axis=1)
     k = f"{controls.min()}" if controls.min() == controls.max() else (
@@ -254,7 +256,8 @@ def rosenbaum_sets_section(sets: np.ndarray, alpha: float, trim: float = 2.5) ->
         for column, v in zip(rows, [g, t, mu, var, low, high], strict=True):
             rows[column].append(v)
     s.tables["rosenbaum"] = rows
-    test = (f"the Huber m-test (trim {trim:g}) of {len(sets):,} matched sets of one unit with "
+    shape = f"trim {trim:g}" + (f", inner {inner:g}" if inner else "")
+    test = (f"the Huber m-test ({shape}) of {len(sets):,} matched sets of one unit with "
             f"{k} matches")  # fmt: skip
     s.findings.append(
         Finding(
