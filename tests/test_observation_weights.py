@@ -198,12 +198,44 @@ def test_old_weights_hajek_runs_ipw_with_a_deprecation_warning(tmp_path):
     assert not any(f["code"] == "deprecated" for f in new["findings"])
 
 
-def test_weights_refused_with_callaway_santanna(castle):
-    _, path = castle
+def test_castle_population_weighted_callaway_santanna(castle):
+    """Staggered adoption with --weights: Callaway–Sant'Anna weighted by the states' population
+    (constant within a state) equals csdid with weights_name='popwt' for every aggregation, and
+    the TWFE line beside it is the weighted 0.0755 of Mixtape ch. 9."""
+    import warnings
+
+    import csdid.att_gt as att_gt_mod
+
+    frame, path = castle
     args = [a for a in CASTLE if a not in ("--did-model", "twfe")]
-    out = runner.invoke(app, ["causal", path, "--method", "did", *args])
+    payload = _json(["causal", path, "--method", "did", *args])
+    got = {e["aggregation"]: e for e in payload["estimates"][:3]}
+    first = frame[frame.post == 1].groupby("sid").year.min()
+    data = frame.assign(gname=frame.sid.map(first).fillna(0).astype(int))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref = att_gt_mod.ATTgt(yname="l_homicide", tname="year", idname="sid", gname="gname",
+                               data=data, weights_name="popwt").fit(bstrap=False)  # fmt: skip
+        for how in ("simple", "dynamic", "group"):
+            agg = ref.aggte(typec=how, bstrap=False).atte
+            assert got[how]["value"] == pytest.approx(agg["overall_att"], rel=1e-9)
+            assert got[how]["se"] == pytest.approx(agg["overall_se"], rel=1e-9)
+    assert got["dynamic"]["value"] == pytest.approx(0.10736, abs=5e-6)  # unweighted: 0.0591
+    twfe_line = payload["estimates"][3]
+    assert twfe_line["label"] == "ATT (TWFE, for comparison)"
+    assert twfe_line["value"] == pytest.approx(0.0755, abs=5e-5)
+
+
+def test_weights_changing_within_a_unit_refused_by_callaway_santanna(castle, tmp_path):
+    frame, _ = castle
+    varying = frame.assign(popwt=frame.popwt * (1 + 0.01 * (frame.year - 2000)))
+    path = tmp_path / "varying.csv"
+    varying.to_csv(path, index=False)
+    args = [a for a in CASTLE if a not in ("--did-model", "twfe")]
+    out = runner.invoke(app, ["causal", str(path), "--method", "did", *args])
     assert out.exit_code == 2, out.output
-    assert "add --did-model twfe or event_study" in " ".join(out.output.split())
+    text = " ".join(out.output.split())
+    assert "--weights 'popwt' changes within a unit" in text and "Traceback" not in text
 
 
 def test_regression_without_propensity_diagnostics_keeps_its_sensitivity(castle):

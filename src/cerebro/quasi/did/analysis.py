@@ -21,6 +21,7 @@ D'Haultfœuille (2020), AER 110(9); Roth, Sant'Anna, Bilinski & Poe (2023), J. E
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -58,12 +59,6 @@ def run(frame: pd.DataFrame, spec: DiDSpec) -> Result:
     model, why = _choose(spec, data)
     findings.append(Finding("info", "design", f"{MODEL_NAMES[model]}: {why}."))
     cluster, cluster_note = _cluster(spec, data, findings)
-    if model == "callaway_santanna" and data.weights is not None:
-        raise UserInputError(
-            "--weights weights the 2×2 design and two-way fixed effects; Callaway–Sant'Anna "
-            "(chosen for staggered adoption) is not weighted here – add --did-model twfe or "
-            "event_study, or drop --weights."
-        )
     if model != "2x2":
         _require_panel_groups(data, spec, model, cluster)
     if model == "2x2":
@@ -564,8 +559,8 @@ def _callaway_santanna(
     assert data.unit is not None and data.time is not None and data.d is not None
     first, switchers = adoption(data)
     _adoption_findings(data, first, switchers, findings)
-    Y, X, cohort, unit_cluster = _balanced_adopters(data, spec, first, findings)
-    gt = cs.group_time_att(Y, cohort, spec.control_group, X)
+    Y, X, cohort, unit_cluster, unit_weight = _balanced_adopters(data, spec, first, findings)
+    gt = cs.group_time_att(Y, cohort, spec.control_group, X, unit_weight)
     if gt.skipped:
         findings.append(
             Finding(
@@ -623,7 +618,7 @@ def _callaway_santanna(
     if pretrend is not None:
         findings.append(pretrend)
     # The static TWFE estimate on the same rows, to show what it would have said.
-    dm = TwoWayDemeaner(data.unit, data.time, small_sample=spec.small_sample)
+    dm = TwoWayDemeaner(data.unit, data.time, data.weights, spec.small_sample)
     X_tw, _ = _time_varying(data, dm, spec, findings)
     tw = twfe(data.y, np.column_stack([data.d, X_tw]), data.unit, data.time, cluster, dm)
     estimates.append(
@@ -654,11 +649,12 @@ def _callaway_santanna(
 
 def _balanced_adopters(
     data: DidData, spec: DiDSpec, first: np.ndarray, findings: list[Finding]
-) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None]:
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray | None, np.ndarray | None]:
     """The unit × period outcome matrix (and covariates) Callaway–Sant'Anna compares, with each
-    unit's cohort and cluster: units observed in every period and not treated from the first
-    one (nothing identifies their effect), each exclusion said in a finding. Refuses a panel
-    with no comparison or no adopter left, and clusters that split a unit."""
+    unit's cohort, cluster and sampling weight: units observed in every period and not treated
+    from the first one (nothing identifies their effect), each exclusion said in a finding.
+    Refuses a panel with no comparison or no adopter left, and clusters or weights that change
+    within a unit."""
     assert data.unit is not None and data.time is not None
     n_units, T = int(data.unit.max() + 1), len(data.periods)
     complete = np.bincount(data.unit, minlength=n_units) == T
@@ -713,7 +709,27 @@ def _balanced_adopters(
                 "clusters that contain whole units (e.g. a region, not a period)."
             )
         unit_cluster = per_unit[use]
-    return Y, X, cohort, unit_cluster
+    unit_weight = None
+    if data.weights is not None:
+        per_unit_w = _per_unit(data.weights, data.unit, n_units)
+        if per_unit_w is None:
+            raise UserInputError(
+                f"--weights {spec.weights!r} changes within a unit; Callaway–Sant'Anna weighs "
+                "units (sampling weights, as R did's weightsname) – give each unit one weight "
+                "in every period."
+            )
+        unit_weight = per_unit_w[use]
+    return Y, X, cohort, unit_cluster, unit_weight
+
+
+def _per_unit(values: np.ndarray, unit: np.ndarray, n_units: int) -> np.ndarray | None:
+    """Each unit's value when it is the same in all the unit's rows (to 1e-12 relative), else
+    None."""
+    first = np.full(n_units, np.nan)
+    first[unit[::-1]] = values[::-1]  # the first row's value of each unit
+    if not np.allclose(values, first[unit], rtol=1e-12, atol=0):
+        return None
+    return first
 
 
 def _event_study(
@@ -791,10 +807,9 @@ def _group_time_pretrend(
 
 
 def _subset(gt: cs.GroupTime, keep: np.ndarray) -> cs.GroupTime:
-    return cs.GroupTime(
-        gt.group[keep], gt.time[keep], gt.att[keep], gt.psi[:, keep], gt.n_treated[keep],
-        gt.n_control[keep], gt.weight[keep], gt.cohorts, gt.cohort_share, gt.cohort_of_unit,
-        gt.skipped,
+    return replace(
+        gt, group=gt.group[keep], time=gt.time[keep], att=gt.att[keep], psi=gt.psi[:, keep],
+        n_treated=gt.n_treated[keep], n_control=gt.n_control[keep], weight=gt.weight[keep],
     )  # fmt: skip
 
 

@@ -20,7 +20,10 @@ aggregations
     group    θ(g) = mean_{t ≥ g} ATT(g, t), and Σ_g w_g θ(g) / Σ w_g
 
 carry the influence function of the estimated weights too, so SE = sqrt(Σψ²)/n (clustered: sums
-of ψ within clusters). A multiplier bootstrap (Rademacher weights) of the same influence
+of ψ within clusters). Sampling weights w_i of the units (constant over time, R ``did``'s
+``weightsname``) turn every mean above into a w-weighted mean – the 2×2 means, the comparison
+group's regression (WLS) and the cohort shares P(G = g) = mean(w·1{G = g}) – and enter each
+influence function as R ``did`` / DRDID's ``i.weights`` do. A multiplier bootstrap (Rademacher weights) of the same influence
 functions gives uniform confidence bands over event times.
 
 Reference: Callaway, B. and Sant'Anna, P. H. C. (2021), "Difference-in-differences with
@@ -52,6 +55,7 @@ class GroupTime:
     cohort_share: np.ndarray  # P(G = g) of each cohort
     cohort_of_unit: np.ndarray  # adoption index per unit (NEVER if never treated)
     skipped: list[tuple[int, int]] = field(default_factory=list)  # cells with no comparison
+    unit_weight: np.ndarray | None = None  # sampling weights of the units (mean 1), or None
 
     @property
     def post(self) -> np.ndarray:
@@ -67,17 +71,22 @@ def group_time_att(
     cohort: np.ndarray,
     control: str = "never",
     X: np.ndarray | None = None,
+    w: np.ndarray | None = None,
 ) -> GroupTime:
     """ATT(g, t) for every cohort g ≥ 1 and period t ≥ 1 of a balanced panel.
 
     `Y` is units × periods; `cohort` the first treated period index of each unit (NEVER if never
     treated; units treated from period 0 must be removed beforehand – nothing identifies their
-    effects); `X` (units × periods × k) the covariates, or None.
+    effects); `X` (units × periods × k) the covariates, or None; `w` the units' sampling
+    weights (positive), or None.
     """
     n, T = Y.shape
+    if w is not None:
+        w = np.asarray(w, float) / np.mean(w)  # mean 1: ATTs and ψ do not depend on the scale
+    ones = np.ones(n) if w is None else w
     cohorts = np.unique(cohort[(cohort != NEVER)])
     cohorts = cohorts[cohorts < T]
-    share = np.array([np.mean(cohort == g) for g in cohorts])
+    share = np.array([np.mean(ones * (cohort == g)) for g in cohorts])
     cells_g, cells_t, atts, psis, n1s, n0s, wts, skipped = [], [], [], [], [], [], [], []
     for g, p_g in zip(cohorts, share, strict=True):
         treated = cohort == g
@@ -92,7 +101,7 @@ def group_time_att(
                 continue
             dy = Y[:, t] - Y[:, base]
             Xb = None if X is None else X[:, base, :]
-            att, psi = _two_by_two(dy, treated, comparison, Xb)
+            att, psi = _two_by_two(dy, treated, comparison, Xb, ones)
             cells_g.append(g)
             cells_t.append(t)
             atts.append(att)
@@ -112,38 +121,45 @@ def group_time_att(
         share,
         cohort,
         skipped,
+        w,
     )
 
 
 def _two_by_two(
-    dy: np.ndarray, treated: np.ndarray, comparison: np.ndarray, X: np.ndarray | None
+    dy: np.ndarray,
+    treated: np.ndarray,
+    comparison: np.ndarray,
+    X: np.ndarray | None,
+    w: np.ndarray,
 ) -> tuple[float, np.ndarray]:
-    """The 2×2 DiD of ΔY between two groups and its influence function over all n units.
+    """The 2×2 DiD of ΔY between two groups and its influence function over all n units, with
+    unit weights `w` (all 1 when unweighted).
 
-    Unconditional: ATT = mean(ΔY | treated) − mean(ΔY | comparison), ψ_i = n·[D_i(ΔY_i − μ₁)/n₁
-    − C_i(ΔY_i − μ₀)/n₀]. Outcome regression: ATT = mean over treated of ΔY − X'β̂, β̂ from OLS of
+    Unconditional: ATT = μ₁ − μ₀, the w-weighted means of ΔY among the treated and the
+    comparisons, ψ_i = n·w_i·[D_i(ΔY_i − μ₁)/W₁ − C_i(ΔY_i − μ₀)/W₀] (W = Σ w in the group).
+    Outcome regression: ATT = the w-weighted mean over the treated of ΔY − X'β̂, β̂ from WLS of
     ΔY on (1, X) among the comparisons; ψ adds the estimation effect of β̂,
-    −n·x̄₁ᵀ(Σ_C x xᵀ)⁻¹ C_i x_i e_i.
+    −n·x̄₁ᵀ(Σ_C w x xᵀ)⁻¹ C_i w_i x_i e_i (x̄₁ the treated's weighted mean).
     """
     n = len(dy)
-    n1 = treated.sum()
+    w1, w0 = w[treated], w[comparison]
     psi = np.zeros(n)
     if X is None:
-        n0 = comparison.sum()
-        mu1, mu0 = dy[treated].mean(), dy[comparison].mean()
-        psi[treated] = n * (dy[treated] - mu1) / n1
-        psi[comparison] = -n * (dy[comparison] - mu0) / n0
-        return float(mu1 - mu0), psi
+        mu1 = float(w1 @ dy[treated] / w1.sum())
+        mu0 = float(w0 @ dy[comparison] / w0.sum())
+        psi[treated] = n * w1 * (dy[treated] - mu1) / w1.sum()
+        psi[comparison] = -n * w0 * (dy[comparison] - mu0) / w0.sum()
+        return mu1 - mu0, psi
     Z = np.column_stack([np.ones(n), X])
     Zc, yc = Z[comparison], dy[comparison]
-    gram = Zc.T @ Zc
-    beta = np.linalg.solve(gram, Zc.T @ yc)
+    gram = Zc.T @ (w0[:, None] * Zc)
+    beta = np.linalg.solve(gram, Zc.T @ (w0 * yc))
     resid_t = dy[treated] - Z[treated] @ beta
-    att = float(resid_t.mean())
-    psi[treated] = n * (resid_t - att) / n1
-    zbar = Z[treated].mean(axis=0)
+    att = float(w1 @ resid_t / w1.sum())
+    psi[treated] = n * w1 * (resid_t - att) / w1.sum()
+    zbar = w1 @ Z[treated] / w1.sum()
     e_c = yc - Zc @ beta
-    psi[comparison] -= n * (Zc @ np.linalg.solve(gram, zbar)) * e_c
+    psi[comparison] -= n * (Zc @ np.linalg.solve(gram, zbar)) * w0 * e_c
     return att, psi
 
 
@@ -161,9 +177,16 @@ def _weight_if(gt: GroupTime, keep: np.ndarray) -> np.ndarray:
     """Influence function of the weights w_k = p_{g_k} / Σ_keep p_g (units × kept cells)."""
     p = gt.weight[keep]
     total = p.sum()
-    # Deviations 1{G_i = g_k} − p_k of the estimated cohort shares.
-    dev = (gt.cohort_of_unit[:, None] == gt.group[keep][None, :]).astype(float) - p[None, :]
+    dev = _share_deviations(gt, gt.group[keep], p)
     return dev / total - dev.sum(axis=1, keepdims=True) * (p / total**2)[None, :]
+
+
+def _share_deviations(gt: GroupTime, groups: np.ndarray, share: np.ndarray) -> np.ndarray:
+    """w_i·1{G_i = g_k} − p_k: the influence functions of the estimated cohort shares."""
+    member = (gt.cohort_of_unit[:, None] == groups[None, :]).astype(float)
+    if gt.unit_weight is not None:
+        member *= gt.unit_weight[:, None]
+    return member - share[None, :]
 
 
 def _weighted(gt: GroupTime, keep: np.ndarray) -> tuple[float, np.ndarray]:
@@ -202,7 +225,7 @@ def aggregate(gt: GroupTime, how: str) -> tuple[Aggregate, tuple[float, np.ndarr
         share = gt.cohort_share[np.searchsorted(gt.cohorts, groups)]
         w = share / share.sum()
         # The weights' influence function, cohorts as 'cells' (one per group).
-        dev = (gt.cohort_of_unit[:, None] == groups[None, :]).astype(float) - share[None, :]
+        dev = _share_deviations(gt, groups, share)
         wif = dev / share.sum() - dev.sum(axis=1, keepdims=True) * (share / share.sum() ** 2)
         overall = (float(w @ att_g), psi_g @ w + wif @ att_g)
         return Aggregate([f"g={g}" for g in groups], groups, att_g, psi_g), overall
