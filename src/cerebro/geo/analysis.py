@@ -24,6 +24,7 @@ from cerebro.core.errors import UserInputError
 from cerebro.core.python_face import python_face
 from cerebro.core.registry import Method, register
 from cerebro.core.results import Estimate, Finding, Result
+from cerebro.data.donor_weights import donor_vector
 from cerebro.data.load import load_table, require_columns
 from cerebro.engine.panel import event_panel
 from cerebro.geo.conformal import ConformalTest
@@ -128,9 +129,12 @@ def analyse_cell(
         donors, distance = match_controls(panel.Y, treated, n_pre, donors, panel.covariates)
         info["match_distance"] = distance
     covariates = pre_period_covariates(panel, spec.covariates, n_pre)
+    weights = None
+    if spec.donor_weights is not None:
+        weights = donor_vector(spec.donor_weights, panel.geos, np.asarray(donors), "geo")
     fit = fit_lift(
         panel.Y, treated, n_pre, n_post, method=method, donors=donors,
-        fixed_effects=spec.fixed_effects, covariates=covariates,
+        fixed_effects=spec.fixed_effects, covariates=covariates, weights=weights,
     )  # fmt: skip
     if method == "tbr":
         from cerebro.stats.intervals import p_value_from_statistic, quantile, wald_interval
@@ -148,7 +152,7 @@ def analyse_cell(
         common = dict(
             method=method, alternative=spec.alternative, permutation=spec.permutation,
             seed=spec.seed, donors=fit.donors, fixed_effects=spec.fixed_effects, lam=fit.lam,
-            covariates=covariates,
+            covariates=covariates, weights=weights,
         )  # fmt: skip
         p = ConformalTest(panel.Y, treated, n_pre, n_post, statistic="absolute", **common).p_value()
         test = ConformalTest(panel.Y, treated, n_pre, n_post, statistic="average", **common)
@@ -360,6 +364,12 @@ def _cell_findings(
         f"pre-period fit of {who}: RMSE {fit.pre_rmse:.4g} per geo-day, scaled L2 imbalance "
         f"{fit.scaled_l2_imbalance:.3f} (0 = perfect, 1 = no better than averaging the "
         f"controls){'; the fit is poor, so the counterfactual is doubtful' if level == 'warning' else ''}."))  # fmt: skip
+    if fit.extra.get("fixed_weights"):
+        named = int(np.count_nonzero(fit.weights))
+        out.append(Finding("info", "donor_weights",
+            f"the synthetic control of {who} uses the {named} control weights given by "
+            "--donor-weights, not fitted ones; the conformal test keeps them under every null "
+            "it tries (only the geo levels are re-estimated)."))  # fmt: skip
     if "covariate_balance" in info:
         out.append(Finding("info", "covariates",
             f"covariates of {who} balanced beside the pre-test outcomes (GeoLift's X, each "

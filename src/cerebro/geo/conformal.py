@@ -122,6 +122,7 @@ class ConformalTest:
         fixed_effects: bool = True,
         lam: float | None = None,
         covariates: np.ndarray | None = None,
+        weights: np.ndarray | None = None,
     ) -> None:
         _check(alternative, permutation, statistic)
         self.statistic = statistic
@@ -134,8 +135,9 @@ class ConformalTest:
         self.Y0 = Y[donors, :T]
         self.fit = fit_lift(
             Y, treated, n_pre, n_post, method=method, donors=donors,
-            fixed_effects=fixed_effects, lam=lam, covariates=covariates,
+            fixed_effects=fixed_effects, lam=lam, covariates=covariates, weights=weights,
         )  # fmt: skip
+        self.weights = weights  # fixed donor weights: the refits under H0 keep them
         self.covariates = split_covariates(covariates, treated, donors)
         self.lam = self.fit.lam
         t = np.arange(T)
@@ -152,7 +154,7 @@ class ConformalTest:
         y[self.n_pre :] -= tau
         path, _, _ = counterfactual_path(
             y, self.Y0, len(y), self.method, fixed_effects=self.fixed_effects, lam=self.lam,
-            covariates=self.covariates,
+            covariates=self.covariates, weights=self.weights,
         )  # fmt: skip
         return y - path
 

@@ -213,6 +213,24 @@ def synth_path(
     return counterfactual, w, info
 
 
+def fixed_synth_path(
+    y1: np.ndarray, Y0: np.ndarray, n_fit: int, w: np.ndarray, fixed_effects: bool = True
+) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """The synthetic control with given donor weights `w` (≥ 0, Σ = 1): the counterfactual
+    μ₁ + Σⱼ wⱼ(Yⱼₜ − μⱼ) with each geo's mean μ over columns < n_fit removed when
+    `fixed_effects` (GeoLift's default), else Σⱼ wⱼYⱼₜ; and the pre-period imbalances."""
+    z1, Z0, mu1, _ = _demean(y1, Y0, n_fit, fixed_effects)
+    X0, x1 = Z0[:, :n_fit].T, z1[:n_fit]
+    l2 = float(np.linalg.norm(X0 @ w - x1))
+    uniform = float(np.linalg.norm(X0.mean(axis=1) - x1))
+    info = {
+        "fixed_weights": True,
+        "l2_imbalance": l2,
+        "scaled_l2_imbalance": l2 / uniform if uniform > 0 else float("nan"),
+    }
+    return mu1 + w @ Z0, w, info
+
+
 def tbr_path(y1: np.ndarray, Y0: np.ndarray, n_fit: int) -> tuple[np.ndarray, dict[str, Any]]:
     """TBR: OLS of y1 on the donors' average over columns < n_fit, predicted for every column.
 
@@ -247,9 +265,13 @@ def counterfactual_path(
     fixed_effects: bool = True,
     lam: float | None = None,
     covariates: tuple[np.ndarray, np.ndarray] | None = None,
+    weights: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, dict[str, Any]]:
     """The counterfactual of `method` fitted on columns < n_fit (what the conformal refits use);
-    `covariates` (treated average, donors × k) enter the synthetic controls only."""
+    `covariates` (treated average, donors × k) enter the synthetic controls only; `weights`
+    fixes the synthetic control's donor weights (nothing is fitted but the geo levels)."""
+    if weights is not None:
+        return fixed_synth_path(y1, Y0, n_fit, weights, fixed_effects)
     if method == "tbr":
         path, info = tbr_path(y1, Y0, n_fit)
         return path, None, info
@@ -327,6 +349,7 @@ def fit_lift(
     fixed_effects: bool = True,
     lam: float | None = None,
     covariates: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> LiftFit:
     """Fit the counterfactual of the treated geos' average and compute ATT, incremental, lift.
 
@@ -336,15 +359,18 @@ def fit_lift(
     row). `fixed_effects` removes each geo's pre-period mean (synthetic-control methods);
     `lam` fixes the ridge penalty of the augmented method (None: augsynth's CV). `covariates`
     (geos × k, one value per geo – GeoLift takes each covariate's pre-period mean) are balanced
-    beside the pre-period outcomes by the synthetic controls (`covariate_rows`).
+    beside the pre-period outcomes by the synthetic controls (`covariate_rows`). `weights` (one
+    per donor, ≥ 0, Σ = 1) fix the synthetic control instead of fitting it.
     """
     Y, treated, donors, n_post = check_design(Y, treated, n_pre, n_post, donors, method)
+    if weights is not None and (method != "synthetic_control" or len(weights) != len(donors)):
+        raise UserInputError("fixed weights need --method synthetic_control and one per control.")
     T = n_pre + n_post
     y1 = Y[treated, :T].mean(axis=0)
     Y0 = Y[donors, :T]
     path, w, info = counterfactual_path(
         y1, Y0, n_pre, method, fixed_effects=fixed_effects, lam=lam,
-        covariates=split_covariates(covariates, treated, donors),
+        covariates=split_covariates(covariates, treated, donors), weights=weights,
     )  # fmt: skip
     if method in ("tbr", "matched_markets"):
         gap = y1[:n_pre] - path[:n_pre]

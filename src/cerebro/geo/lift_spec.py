@@ -80,6 +80,12 @@ class GeoTestSpec(SpecBase):
         "the synthetic control beside the pre-test outcomes, scaled to weigh like one date "
         "(augsynth's Y ~ D | X); synthetic-control methods only.",
     )
+    donor_weights: str | None = Field(
+        None,
+        description="synthetic_control: fixed weights of the control geos instead of fitted "
+        "ones – 'geo=weight,…' (e.g. Austin=0.6,Denver=0.4) or a CSV file of unit,weight rows "
+        "(the weights table of a previous run); ≥ 0, summing to 1, controls not named weigh 0.",
+    )
     spend: str | None = Field(None, description="Spend column: cost per incremental unit, iROAS.")
     alternative: Literal["two-sided", "greater", "less"] = Field(
         "two-sided", description="two-sided, greater (lift > 0) or less."
@@ -125,6 +131,8 @@ class GeoTestSpec(SpecBase):
                 f"--covariates enter the synthetic controls (GeoLift's X); --method {self.method} "
                 "does not take them – use augmented_synthetic_control or synthetic_control"
             )
+        if self.donor_weights is not None:
+            self._donor_weights()
         check_event_source(self)
         if self.panel_freq and not (self.geo_column and self.outcome):
             raise ValueError(
@@ -143,3 +151,32 @@ class GeoTestSpec(SpecBase):
                     )
                 seen[key] = i
         return self
+
+    def _donor_weights(self) -> None:
+        """Fixed weights replace the simplex fit of --method synthetic_control; given inline,
+        they are checked here (a file is read with the panel)."""
+        from cerebro.core.errors import UserInputError
+        from cerebro.data.donor_weights import check_weights, parse_inline
+
+        if self.method != "synthetic_control":
+            raise ValueError(
+                f"--donor-weights replaces the fitted weights of --method synthetic_control; "
+                f"--method {self.method} fits its own – add --method synthetic_control or drop "
+                "--donor-weights"
+            )
+        if self.covariates:
+            raise ValueError(
+                "--covariates are balanced by fitting the weights; fixed --donor-weights fit "
+                "nothing – drop one of them"
+            )
+        if len(self.treatment_geos) > 1:
+            raise ValueError(
+                "--donor-weights describe the synthetic control of one treated cell; this test "
+                f"has {len(self.treatment_geos)} – analyse the cells one at a time"
+            )
+        inline = parse_inline(self.donor_weights)
+        if inline is not None:
+            try:
+                check_weights(inline, "--donor-weights")
+            except UserInputError as err:
+                raise ValueError(str(err).rstrip(".")) from None

@@ -26,11 +26,12 @@ import numpy as np
 from cerebro.core.errors import UserInputError
 from cerebro.core.results import Estimate, Finding, Result
 from cerebro.data.columns import confounder_terms, numeric_column
+from cerebro.data.donor_weights import donor_vector
 from cerebro.data.load import label_text
 from cerebro.data.validate import require_finite, require_varying
 from cerebro.quasi.design import design_result
 from cerebro.quasi.synth.augmented import fit_augmented
-from cerebro.quasi.synth.donor_weights import donor_vector, fixed_fit
+from cerebro.quasi.synth.donor_weights import fixed_fit
 from cerebro.quasi.synth.inference import (
     Placebos,
     adh_fitter,

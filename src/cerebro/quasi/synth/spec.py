@@ -48,7 +48,7 @@ class SyntheticControlSpec(QuasiSpec):
     def _donor_weights(self) -> None:
         """Fixed weights replace ADH's fitted ones; given inline, they are checked here."""
         from cerebro.core.errors import UserInputError
-        from cerebro.quasi.synth.donor_weights import check_weights, parse_inline
+        from cerebro.data.donor_weights import check_weights, parse_inline
 
         if self.sc_model != "adh":
             raise ValueError(
