@@ -149,21 +149,17 @@ def staggered():
     return frame, np.where(cohort < 0, cs.NEVER, cohort)
 
 
-@pytest.mark.parametrize("control", ["never", "notyet"])
-@pytest.mark.parametrize("covariate", [False, True])
-def test_callaway_santanna_matches_csdid(staggered, control, covariate):
+def _assert_csdid(gt, data, control, covariate, weights_name=None):
+    """Every ATT(g, t), its SE and every aggregation (overall and pieces) equal csdid's on
+    `data` (bstrap=False, analytic SEs)."""
     import csdid.att_gt as att_gt_mod
 
-    frame, cohort = staggered
-    X = _wide(frame, "x")[:, :, None] if covariate else None
-    gt = cs.group_time_att(_wide(frame), cohort, control, X)
-    data = frame.assign(gname=np.where(frame.cohort < 0, 0, frame.cohort))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ref = att_gt_mod.ATTgt(
             yname="sales", tname="period", idname="unit", gname="gname", data=data,
             control_group="nevertreated" if control == "never" else "notyettreated",
-            xformla="~x" if covariate else None,
+            xformla="~x" if covariate else None, weights_name=weights_name,
         ).fit(est_method="reg" if covariate else "dr", bstrap=False)  # fmt: skip
         _close(gt.group, ref.results["group"])
         _close(gt.time, ref.results["year"])
@@ -182,11 +178,19 @@ def test_callaway_santanna_matches_csdid(staggered, control, covariate):
 
 @pytest.mark.parametrize("control", ["never", "notyet"])
 @pytest.mark.parametrize("covariate", [False, True])
+def test_callaway_santanna_matches_csdid(staggered, control, covariate):
+    frame, cohort = staggered
+    X = _wide(frame, "x")[:, :, None] if covariate else None
+    gt = cs.group_time_att(_wide(frame), cohort, control, X)
+    data = frame.assign(gname=np.where(frame.cohort < 0, 0, frame.cohort))
+    _assert_csdid(gt, data, control, covariate)
+
+
+@pytest.mark.parametrize("control", ["never", "notyet"])
+@pytest.mark.parametrize("covariate", [False, True])
 def test_weighted_callaway_santanna_matches_csdid(staggered, control, covariate):
     """Unit sampling weights (R did's weightsname): every ATT(g, t), SE and aggregation equals
     csdid's with `weights_name`, and the weights move the estimates (so the test can fail)."""
-    import csdid.att_gt as att_gt_mod
-
     frame, cohort = staggered
     units = np.sort(frame.unit.unique())
     unit_w = np.random.default_rng(1).uniform(0.2, 3.0, len(units))
@@ -196,23 +200,7 @@ def test_weighted_callaway_santanna_matches_csdid(staggered, control, covariate)
     gt = cs.group_time_att(_wide(frame), cohort, control, X, unit_w)
     plain = cs.group_time_att(_wide(frame), cohort, control, X)
     assert np.max(np.abs(gt.att - plain.att)) > 0.01
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ref = att_gt_mod.ATTgt(
-            yname="sales", tname="period", idname="unit", gname="gname", data=data,
-            control_group="nevertreated" if control == "never" else "notyettreated",
-            xformla="~x" if covariate else None, weights_name="w",
-        ).fit(est_method="reg" if covariate else "dr", bstrap=False)  # fmt: skip
-        _close(gt.att, ref.results["att"])
-        _close(cs.standard_errors(gt.psi), ref.results["se"])
-        for how in ("simple", "dynamic", "group"):
-            agg = ref.aggte(typec=how, bstrap=False).atte
-            pieces, (value, psi) = cs.aggregate(gt, how)
-            _close(value, agg["overall_att"])
-            _close(cs.standard_errors(psi[:, None])[0], agg["overall_se"])
-            if how != "simple":
-                _close(pieces.att, agg["att_egt"])
-                _close(cs.standard_errors(pieces.psi), agg["se_egt"])
+    _assert_csdid(gt, data, control, covariate, weights_name="w")
 
 
 def test_callaway_santanna_run_matches_csdid_and_direct_2x2(staggered):

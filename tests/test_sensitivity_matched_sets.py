@@ -131,17 +131,23 @@ def test_the_bound_holds_its_level_under_hidden_bias_of_the_stated_size() -> Non
     assert rejections[1.0] / 400 > 0.2
 
 
-def test_sensitivity_psm_with_three_neighbours_reports_the_sets(tmp_path) -> None:
-    """`cerebro sensitivity --method psm --neighbours 3`: the ATT of 1:3 matching and Γ* of its
-    matched sets, equal to the m-test of the sets rebuilt from the matches."""
-    import cerebro
-
+def _psm_frame() -> pd.DataFrame:
+    """600 units, confounded 0/1 treatment d (share ≈ 0.3), effect 0.8 on y."""
     rng = np.random.default_rng(8)
     n = 600
     x = rng.normal(size=n)
     d = (rng.random(n) < 1 / (1 + np.exp(-(x - 1)))).astype(int)
     y = 0.8 * d + x + rng.normal(size=n)
-    frame = pd.DataFrame({"d": d, "y": y, "x": x})
+    return pd.DataFrame({"d": d, "y": y, "x": x})
+
+
+def test_sensitivity_psm_with_three_neighbours_reports_the_sets(tmp_path) -> None:
+    """`cerebro sensitivity --method psm --neighbours 3`: the ATT of 1:3 matching and Γ* of its
+    matched sets, equal to the m-test of the sets rebuilt from the matches."""
+    import cerebro
+
+    frame = _psm_frame()
+    d = frame.d.to_numpy()
     res = cerebro.sensitivity(frame, treatment="d", outcome="y", confounders=["x"],
                               method="psm", neighbours=3, refute=False)  # fmt: skip
     causal = cerebro.causal(frame, treatment="d", outcome="y", confounders=["x"], method="psm",
@@ -220,12 +226,7 @@ def test_m_trim_and_m_inner_reach_the_m_test_from_every_face(tmp_path) -> None:
     import cerebro
     from cli_refusals import invoke, refused
 
-    rng = np.random.default_rng(8)
-    n = 600
-    x = rng.normal(size=n)
-    d = (rng.random(n) < 1 / (1 + np.exp(-(x - 1)))).astype(int)
-    y = 0.8 * d + x + rng.normal(size=n)
-    frame = pd.DataFrame({"d": d, "y": y, "x": x})
+    frame = _psm_frame()
     common = dict(treatment="d", outcome="y", confounders=["x"], method="psm", neighbours=3)
     sets = cerebro.causal(frame, estimand="att", **common).fit.sets
     for trim, inner in [(1.0, 0.0), (2.5, 0.5), (1e9, 0.0)]:
