@@ -57,6 +57,11 @@ def _exit(_signum: int, _frame: object) -> None:
 
 
 SETTINGS_ENV = "CEREBRO_SERVICE_SETTINGS"
+# How long an idle client connection is kept open. Longer than HTTP clients keep theirs idle
+# (httpx: 5 s; load balancers: 60 s), so the client always closes first: with uvicorn's default
+# of 5 s, equal to httpx's, a client could send a request on a connection the server's timer
+# was closing – the request is lost with a reset connection, a POST cannot safely be retried.
+KEEP_ALIVE_SECONDS = 65
 
 
 def preload_kinds() -> None:
@@ -93,13 +98,15 @@ def serve(settings: Settings, host: str, port: int, workers: int, api_workers: i
     try:
         if api_workers == 1:
             preload_kinds()
-            uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="info")
+            uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="info",
+                        timeout_keep_alive=KEEP_ALIVE_SECONDS)  # fmt: skip
         else:
             engine.dispose()
             os.environ[SETTINGS_ENV] = json.dumps(
                 {**asdict(settings), "data_dir": str(settings.data_dir)}
             )
             uvicorn.run("cerebro.service.launch:app_from_env", factory=True, host=host, port=port,
-                        workers=api_workers, log_level="info")  # fmt: skip
+                        workers=api_workers, log_level="info",
+                        timeout_keep_alive=KEEP_ALIVE_SECONDS)  # fmt: skip
     finally:
         stop_workers(processes)
