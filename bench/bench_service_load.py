@@ -4,17 +4,28 @@ Starts `cerebro serve` (uvicorn on 127.0.0.1 and `--workers` job workers) on a f
 creates an organisation and an analyst, uploads one A/B dataset, then runs `--clients`
 concurrent clients for `--seconds`: each loops over registering an experiment, submitting an
 analysis (an A/B test on the dataset, or a power calculation), reading an analysis and listing
-experiments. It reports p50/p99 latency per route and the errors, waits until every submitted
-job is finished, and checks each finished exactly once (one `analysis.succeeded` audit row, one
-attempt). Then it times one analysis end to end on an idle server against the same spec run in
-process (`run_spec`, what `cerebro run` does after start-up).
+experiments. With `--think MS` each client pauses between requests for a random time,
+exponential with that mean (seeded by `--seed` and the client's number): users who read what
+they got, an open workload whose latency is the service's; without it the clients loop with no
+pause – a throughput test, where by Little's law the mean latency is clients ÷ throughput.
+
+It reports p50/p99 latency per route, the throughput, the CPU time of the API process per
+request and of the job workers (with their executors) per job, from /proc – CPU time is what
+the machine's other work does not inflate much, unlike wall time – and the errors; waits until
+every submitted job is finished and checks each finished exactly once (one `analysis.succeeded`
+audit row, one attempt). Then it times one A/B analysis end to end on the idle server (submit →
+result seen by polling) against the same spec on the CLI (`cerebro run spec.yaml --json`, the
+whole process) and in process (`run_spec`, what the CLI does after its start-up).
 
     python bench/bench_service_load.py --db postgresql://127.0.0.1/test --clients 50 --seconds 60
+    python bench/bench_service_load.py --db postgresql://127.0.0.1/test --clients 50 --think 500
     python bench/bench_service_load.py --clients 5 --seconds 10          # a smoke run on SQLite
 
-It prints markdown ready for BENCHMARKS.md: the run's settings, a table of requests, p50 and
-p99 per route with the issue's target (reads p99 < 100 ms, submissions p99 < 50 ms) and
-whether it was met, the errors, the exactly-once check and the end-to-end comparison.
+`--src DIR` serves another checkout's `src` and `--server-python` another interpreter, for
+interleaved A/B runs of a change. It prints markdown ready for BENCHMARKS.md: the run's
+settings and load average, a table of requests, p50 and p99 per route with the issue's target
+(reads p99 < 100 ms, submissions p99 < 50 ms) and whether it was met, the errors, the
+exactly-once check and the end-to-end comparison.
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 AB = {"kind": "abtest", "treatment": "arm", "outcome": ["revenue"], "control": "control"}
 POWER = {"kind": "power", "baseline": 0.05, "mde": 0.01}
+KEEPALIVE_EXPIRY = 5.0  # httpx's default
 
 
 def fresh_database(server: str) -> tuple[str, callable]:
@@ -60,13 +72,19 @@ def fresh_database(server: str) -> tuple[str, callable]:
 
 
 def start_server(
-    db: str, workers: int, data: Path, max_upload_mb: int = 200, api_workers: int = 1
+    db: str,
+    workers: int,
+    data: Path,
+    max_upload_mb: int = 200,
+    api_workers: int = 1,
+    src: Path = ROOT / "src",
+    python: str = sys.executable,
 ) -> tuple[subprocess.Popen, str]:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    command = [sys.executable, "-c", "from cerebro.cli.main import main; main()", "serve",
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    command = [python, "-c", "from cerebro.cli.main import main; main()", "serve",
                "--db", db, "--port", str(port), "--workers", str(workers), "--data-dir", str(data),
                "--max-upload-mb", str(max_upload_mb), "--api-workers", str(api_workers)]  # fmt: skip
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
@@ -79,6 +97,57 @@ def start_server(
         except httpx.HTTPError:
             time.sleep(0.2)
     raise RuntimeError("the server did not start")
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _processes() -> dict[int, tuple[int, float, float]]:
+    """pid → (parent pid, own CPU s, CPU s of its reaped children) of every process."""
+    found = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        own = (int(fields[11]) + int(fields[12])) / TICK
+        found[int(stat.parent.name)] = (
+            int(fields[1]),
+            own,
+            (int(fields[13]) + int(fields[14])) / TICK,
+        )
+    return found
+
+
+def cpu_split(server: int) -> tuple[float, float]:
+    """CPU seconds so far of (the API: `cerebro serve` and its uvicorn processes, the job
+    workers with their executors, reaped ones included) – the server's process tree."""
+    table = _processes()
+    children: dict[int, list[int]] = defaultdict(list)
+    for pid, (parent, _own, _reaped) in table.items():
+        children[parent].append(pid)
+
+    def is_worker(pid: int) -> bool:
+        try:
+            return b"cerebro.service.worker" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            return False
+
+    def tree(pid: int) -> float:
+        return table[pid][1] + sum(tree(c) for c in children[pid])
+
+    api = workers = 0.0
+    stack = [server]
+    while stack:
+        pid = stack.pop()
+        if pid not in table:
+            continue
+        if is_worker(pid):  # its tree, and the executors it reaped (recycled every 100 jobs)
+            workers += tree(pid) + table[pid][2]
+        else:
+            api += table[pid][1]
+            stack.extend(children[pid])
+    return api, workers
 
 
 def make_token(db: str) -> str:
@@ -102,7 +171,9 @@ def ab_csv() -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
-async def client_loop(http: httpx.AsyncClient, dataset: str, until: float, stats, jobs) -> None:
+async def client_loop(
+    http: httpx.AsyncClient, dataset: str, until: float, stats, jobs, think: float, rng
+) -> None:
     i = 0
     while time.monotonic() < until:
         i += 1
@@ -129,21 +200,32 @@ async def client_loop(http: httpx.AsyncClient, dataset: str, until: float, stats
                 stats["errors"].append(f"{name} {what}")
             elif name == "POST /analyses":
                 jobs.append(response.json()["id"])
+            if think:
+                await asyncio.sleep(rng.exponential(think))
 
 
-async def load(url: str, token: str, clients: int, seconds: float) -> tuple[dict, list[str]]:
+async def load(
+    url: str, token: str, clients: int, seconds: float, think_ms: float = 0.0, seed: int = 0
+) -> tuple[dict, list[str], float]:
+    """(latencies per route and errors, submitted job ids, seconds the clients ran)."""
     headers = {"Authorization": f"Bearer {token}"}
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    limits = httpx.Limits(
+        max_connections=clients,
+        max_keepalive_connections=clients,
+        keepalive_expiry=KEEPALIVE_EXPIRY,
+    )
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=60, limits=limits) as http:
         upload = await http.post("/api/v1/datasets", files={"file": ("ab.csv", ab_csv())})
         dataset = upload.json()["id"]
         stats: dict[str, list] = defaultdict(list)
         jobs: list[str] = []
-        until = time.monotonic() + seconds
+        started = time.monotonic()
+        until = started + seconds
         await asyncio.gather(
-            *(client_loop(http, dataset, until, stats, jobs) for _ in range(clients))
-        )
-    return stats, jobs
+            *(client_loop(http, dataset, until, stats, jobs, think_ms / 1000,
+                          np.random.default_rng([seed, k])) for k in range(clients))
+        )  # fmt: skip
+    return stats, jobs, time.monotonic() - started
 
 
 def wait_all(url: str, token: str, jobs: list[str], timeout: float) -> dict[str, int]:
@@ -178,41 +260,68 @@ def exactly_once(db: str, jobs: list[str]) -> int:
     return sum(counts.get(job, 0) != 1 for job in jobs)
 
 
-def end_to_end(url: str, token: str) -> tuple[float, float, float]:
-    """(API submit → result seen, the job's own run time, run_spec in process) in ms."""
+def end_to_end(url: str, token: str, src: Path, runs: int = 5) -> dict[str, list[float]]:
+    """Wall ms of one A/B analysis, `runs` times each: through the API (submit → result seen by
+    polling every 5 ms) and its run in the worker (started_at → finished_at), the CLI's whole
+    process (`cerebro run spec.yaml --json`) and `run_spec` in this process (after a warm-up)."""
+    from datetime import datetime
+
+    import yaml
+
     from cerebro.run import run_spec
 
     headers = {"Authorization": f"Bearer {token}"}
+    times: dict[str, list[float]] = defaultdict(list)
     with httpx.Client(base_url=url, headers=headers, timeout=60) as http:
         dataset = http.post("/api/v1/datasets", files={"file": ("ab.csv", ab_csv())}).json()["id"]
-        best = (float("inf"), 0.0)
-        for _ in range(5):
+        for _ in range(runs):
             started = time.perf_counter()
-            job = http.post("/api/v1/analyses", json={"dataset_id": dataset, "spec": AB}).json()[
-                "id"
-            ]
-            while (body := http.get(f"/api/v1/analyses/{job}").json())["status"] not in (
-                "succeeded",
-                "failed",
-            ):
+            job = http.post("/api/v1/analyses", json={"dataset_id": dataset, "spec": AB})
+            while (body := http.get(f"/api/v1/analyses/{job.json()['id']}").json())[
+                "status"
+            ] not in ("succeeded", "failed"):
                 time.sleep(0.005)
-            total = (time.perf_counter() - started) * 1000
-            if total < best[0]:
-                from datetime import datetime
-
-                run = datetime.fromisoformat(body["finished_at"]) - datetime.fromisoformat(
-                    body["started_at"]
-                )
-                best = (total, run.total_seconds() * 1000)
-    path = Path(tempfile.mkdtemp()) / "ab.csv"
-    path.write_bytes(ab_csv())
-    run_spec({**AB, "data": str(path)})  # warm
-    times = []
-    for _ in range(5):
+            times["api"].append((time.perf_counter() - started) * 1000)
+            run = datetime.fromisoformat(body["finished_at"]) - datetime.fromisoformat(
+                body["started_at"]
+            )
+            times["worker run"].append(run.total_seconds() * 1000)
+    folder = Path(tempfile.mkdtemp())
+    (folder / "ab.csv").write_bytes(ab_csv())
+    (folder / "spec.yaml").write_text(yaml.safe_dump({**AB, "data": "ab.csv"}))
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    cli = [sys.executable, "-c", "from cerebro.cli.main import main; main()", "run", "spec.yaml",
+           "--json"]  # fmt: skip
+    for _ in range(runs):
         started = time.perf_counter()
-        run_spec({**AB, "data": str(path)})
-        times.append((time.perf_counter() - started) * 1000)
-    return best[0], best[1], min(times)
+        subprocess.run(cli, cwd=folder, env=env, check=True, stdout=subprocess.DEVNULL)
+        times["cli"].append((time.perf_counter() - started) * 1000)
+    run_spec({**AB, "data": str(folder / "ab.csv")})  # warm
+    for _ in range(runs):
+        started = time.perf_counter()
+        run_spec({**AB, "data": str(folder / "ab.csv")})
+        times["run_spec"].append((time.perf_counter() - started) * 1000)
+    return times
+
+
+def report(stats: dict, jobs: list[str], ran: float, cpu: tuple[float, float]) -> None:
+    requests = sum(len(v) for k, v in stats.items() if k != "errors")
+    print(f"throughput {requests / ran:.0f} requests/s ({requests} in {ran:.0f} s); CPU per "
+          f"request in the API process {cpu[0] / requests * 1000:.2f} ms; CPU per job in the "
+          f"workers {cpu[1] / max(len(jobs), 1) * 1000:.1f} ms")  # fmt: skip
+    print("| route | requests | p50 ms | p99 ms | target p99 | met |\n|---|---|---|---|---|---|")
+    for name, values in stats.items():
+        if name != "errors":
+            v = np.array(values)
+            p99 = np.percentile(v, 99)
+            target = 50 if name.startswith("POST") else 100
+            print(f"| {name} | {len(v)} | {np.percentile(v, 50):.1f} | {p99:.1f} | "
+                  f"< {target} ms | {'yes' if p99 < target else 'no'} |")  # fmt: skip
+    print(f"errors: {len(stats['errors'])} {sorted(set(stats['errors']))[:5]}")
+
+
+def load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def main() -> None:
@@ -224,36 +333,43 @@ def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean pause in ms between a client's requests (exponential)")  # fmt: skip
+    parser.add_argument("--seed", type=int, default=0, help="seed of the think times")
     parser.add_argument("--workers", type=int, default=2, help="job worker processes")
     parser.add_argument("--api-workers", type=int, default=1, help="uvicorn API processes")
+    parser.add_argument("--src", type=Path, default=ROOT / "src", help="the cerebro to serve")
+    parser.add_argument("--server-python", default=sys.executable, help="the server's Python")
+    parser.add_argument("--no-end-to-end", action="store_true", help="skip the CLI comparison")
     args = parser.parse_args()
     db, drop = fresh_database(args.db)
     server, url = start_server(db, args.workers, Path(tempfile.mkdtemp()),
-                               api_workers=args.api_workers)  # fmt: skip
+                               api_workers=args.api_workers, src=args.src.resolve(),
+                               python=args.server_python)  # fmt: skip
     try:
         token = make_token(db)
-        stats, jobs = asyncio.run(load(url, token, args.clients, args.seconds))
-        statuses = wait_all(url, token, jobs, timeout=600)
-        print(f"{args.clients} clients × {args.seconds:g} s on {db.split(':')[0]}, "
-              f"{args.api_workers} API process(es), {args.workers} job workers, "
-              f"{os.cpu_count()} CPUs")  # fmt: skip
-        print(
-            "| route | requests | p50 ms | p99 ms | target p99 | met |\n|---|---|---|---|---|---|"
+        before, start = load_average(), cpu_split(server.pid)
+        stats, jobs, ran = asyncio.run(
+            load(url, token, args.clients, args.seconds, args.think, args.seed)
         )
-        for name, values in stats.items():
-            if name != "errors":
-                v = np.array(values)
-                p99 = np.percentile(v, 99)
-                target = 50 if name.startswith("POST") else 100
-                print(f"| {name} | {len(v)} | {np.percentile(v, 50):.1f} | {p99:.1f} | "
-                      f"< {target} ms | {'yes' if p99 < target else 'no'} |")  # fmt: skip
+        api = cpu_split(server.pid)[0] - start[0]  # the clients' requests only
+        statuses = wait_all(url, token, jobs, timeout=600)
+        cpu = (api, cpu_split(server.pid)[1] - start[1])  # every job, run to its end
+        think = f"think {args.think:g} ms (exponential, seed {args.seed})" if args.think else (
+            "no think time")  # fmt: skip
+        print(f"{args.clients} clients × {args.seconds:g} s, {think}, on {db.split(':')[0]}, "
+              f"{args.api_workers} API process(es), {args.workers} job workers, "
+              f"{os.cpu_count()} CPUs, server {args.src}; load average before {before}, "
+              f"after {load_average()}")  # fmt: skip
+        report(stats, jobs, ran, cpu)
         done = sum(s == ("succeeded", 1) for s in statuses.values())
-        print(f"errors: {len(stats['errors'])} {sorted(set(stats['errors']))[:5]}")
         print(f"jobs submitted {len(jobs)}, succeeded on the first attempt {done}, "
               f"not exactly once: {exactly_once(db, jobs)}")  # fmt: skip
-        total, run, direct = end_to_end(url, token)
-        print(f"one A/B analysis on an idle server: submit → result {total:.0f} ms "
-              f"(run in the worker {run:.0f} ms); run_spec in process {direct:.0f} ms")  # fmt: skip
+        if not args.no_end_to_end:
+            times = end_to_end(url, token, args.src.resolve())
+            print("one A/B analysis on the idle server, median (min–max) of 5, ms: " + "; ".join(
+                f"{k} {np.median(v):.0f} ({min(v):.0f}–{max(v):.0f})" for k, v in times.items()
+            ) + f"; load average {load_average()}")  # fmt: skip
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(30)

@@ -146,3 +146,51 @@ def test_serve_runs_an_analysis_and_survives_a_crash(real_db, tmp_path):
         assert wait_until_gone(server.pid), "a worker outlived the server"
     finally:
         kill_group(server)
+
+
+def read_response(connection: socket.socket) -> bytes:
+    """One whole HTTP/1.1 response (its head, then Content-Length bytes of body); b"" if the
+    server closed the connection."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = connection.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = next(int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                  if line.lower().startswith(b"content-length:"))  # fmt: skip
+    while len(body) < length:
+        body += connection.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+@pytest.mark.slow
+def test_an_idle_connection_outlives_an_http_clients_keep_alive(tmp_path):
+    """A connection idle for longer than httpx keeps one (5 s, uvicorn's default timeout too)
+    still serves the next request: the client closes an idle connection before the server
+    does, so no request is sent into a connection the server is closing (the resets seen at
+    50 clients)."""
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1] / "src")}
+    command = [*CEREBRO, "serve", "--db", f"sqlite:///{tmp_path / 'k.db'}", "--port", str(port),
+               "--workers", "0", "--data-dir", str(tmp_path / "data")]  # fmt: skip
+    log = tmp_path / "serve.log"
+    server = subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+                              start_new_session=True)  # fmt: skip
+    try:
+        end = time.monotonic() + 60
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
+                break
+            assert time.monotonic() < end and server.poll() is None, log.read_text()[-3000:]
+            time.sleep(0.2)
+        request = f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            for idle in (0.0, 6.0):
+                time.sleep(idle)
+                connection.sendall(request)
+                answer = read_response(connection)
+                assert answer.startswith(b"HTTP/1.1 200"), (idle, answer[:200])
+    finally:
+        kill_group(server)

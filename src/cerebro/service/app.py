@@ -26,6 +26,7 @@ from cerebro.service import (
     ui,
     users,
 )
+from cerebro.service.callers import Callers, forget_on_auth_changes
 from cerebro.service.config import Settings
 from cerebro.service.db import make_engine, session_factory
 from cerebro.service.errors import error_body, error_response
@@ -105,6 +106,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings, app.state.engine = settings, engine
     app.state.sessions = session_factory(engine)
+    app.state.callers = Callers(settings.caller_cache_seconds)
+    forget_on_auth_changes(app.state.sessions, app.state.callers)
     errors.install(app)
     for router in ROUTERS:
         app.include_router(router)

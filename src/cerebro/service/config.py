@@ -29,6 +29,9 @@ class Settings:
     # on PostgreSQL an idle worker is woken by NOTIFY and polls only this often as a fallback
     listen_fallback: float = 2.0
     cors_origins: tuple[str, ...] = ()  # CORS is off unless origins are named
+    # how long an API process remembers a token's user (callers.py): a change through the
+    # process is seen at once, one made by another process within this many seconds; 0: off
+    caller_cache_seconds: float = 2.0
 
     def model_path(self, analysis_id: str) -> Path:
         """Where the fitted model an analysis keeps (`specs.MODEL_MAKERS`) is stored."""

@@ -5,28 +5,56 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import Depends, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.concurrency import run_in_threadpool
 
+from cerebro.service.callers import Callers
 from cerebro.service.config import Settings
 from cerebro.service.errors import ApiError
 from cerebro.service.models import ApiToken, AuditEntry, IdempotencyKey, User
 from cerebro.service.security import Principal, hash_token
 
+# The statements every request runs, built once: building a select or an insert in Python costs
+# more than running it (0.2–0.3 ms of CPU each, measured on PostgreSQL); executed with bound
+# parameters, each is compiled once and then taken from SQLAlchemy's statement cache.
+CALLER = (
+    select(User.id, User.org_id, User.email, User.role)
+    .join(ApiToken, ApiToken.user_id == User.id)
+    .where(ApiToken.token_hash == bindparam("token_hash"))
+    .where(ApiToken.revoked_at.is_(None))
+    .where(User.deactivated_at.is_(None))  # tokens are revoked too; belt and braces
+)
+AUDIT_ROW = insert(AuditEntry.__table__)
+
 bearer = HTTPBearer(auto_error=False, description="An API token from `cerebro admin create-user`.")
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """One session per request; what the route does not commit is rolled back."""
-    with request.app.state.sessions() as session:
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """One session per request; what the route does not commit is rolled back.
+
+    Async, so FastAPI runs it on the event loop instead of handing its set-up and its clean-up
+    each to a thread of the pool (two thread hand-offs per request, a tenth of a request's CPU
+    under load): creating a session does no I/O (it takes a connection only when the route
+    runs its first query, in the route's thread), and closing one whose transaction the route
+    committed only drops Python objects. A session left in a transaction – the route raised
+    before committing – is closed in the pool, as its rollback is a round trip to the database.
+    """
+    session = request.app.state.sessions()
+    try:
         yield session
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 async def get_settings(request: Request) -> Settings:  # async: no thread hand-off for a lookup
@@ -35,6 +63,20 @@ async def get_settings(request: Request) -> Settings:  # async: no thread hand-o
 
 def client_ip(request: Request) -> str | None:
     return request.client.host if request.client else None
+
+
+def look_up_caller(
+    sessions: sessionmaker[Session], callers: Callers, token_hash: str
+) -> tuple[str, str, str, str] | None:
+    """The active user of an unrevoked token, from the database (remembered for a while)."""
+    generation = callers.generation
+    with sessions() as session:
+        row = session.execute(CALLER, {"token_hash": token_hash}).first()
+    if row is None:
+        return None
+    caller = (row.id, row.org_id, row.email, row.role)
+    callers.put(token_hash, caller, generation)
+    return caller
 
 
 class Require:
@@ -46,24 +88,24 @@ class Require:
     def __init__(self, permission: str) -> None:
         self.permission = permission
 
-    def __call__(
+    async def __call__(
         self,
         request: Request,
         credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
-        session: Session = Depends(get_session),
     ) -> Principal:
+        # async: a caller this process remembers (callers.py) costs no query and no thread
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise ApiError(401, "unauthorised", "send 'Authorization: Bearer <API token>'.")
-        row = session.execute(
-            select(User.id, User.org_id, User.email, User.role)
-            .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == hash_token(credentials.credentials))
-            .where(ApiToken.revoked_at.is_(None))
-            .where(User.deactivated_at.is_(None))  # tokens are revoked too; belt and braces
-        ).first()
-        if row is None:
+        token_hash = hash_token(credentials.credentials)
+        callers: Callers = request.app.state.callers
+        caller = callers.get(token_hash)
+        if caller is None:
+            caller = await run_in_threadpool(
+                look_up_caller, request.app.state.sessions, callers, token_hash
+            )
+        if caller is None:
             raise ApiError(401, "unauthorised", "this API token is unknown or revoked.")
-        principal = Principal(row.id, row.org_id, row.email, row.role, client_ip(request))
+        principal = Principal(*caller, client_ip(request))
         if not principal.can(self.permission):
             raise ApiError(
                 403, "forbidden", f"the role {principal.role!r} lacks {self.permission!r}."
@@ -83,15 +125,16 @@ def audit(
     records. A plain INSERT, not an ORM object: every read writes one, and the unit of work's
     bookkeeping (identity map, fetching the new id back) is most of an ORM insert's cost."""
     session.execute(
-        insert(AuditEntry.__table__).values(
-            org_id=who.org_id,
-            user_id=who.user_id,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            ip=who.ip,
-            detail=detail,
-        )
+        AUDIT_ROW,
+        {
+            "org_id": who.org_id,
+            "user_id": who.user_id,
+            "action": action,
+            "object_type": object_type,
+            "object_id": object_id,
+            "ip": who.ip,
+            "detail": detail,
+        },
     )
 
 

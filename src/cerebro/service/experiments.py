@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session
 
 from cerebro.service.deps import Require, audit, create_once, get_session, request_hash
 from cerebro.service.errors import ApiError
-from cerebro.service.models import Analysis, Dataset, Experiment, ExperimentDataset, utcnow
+from cerebro.service.models import (
+    Analysis,
+    Dataset,
+    Experiment,
+    ExperimentDataset,
+    new_id,
+    utcnow,
+)
 from cerebro.service.security import EXPERIMENTS_MANAGE, RESULTS_READ, Principal
 from cerebro.service.tenancy import MAX_OFFSET, iso, owned
 
@@ -92,37 +99,42 @@ def experiment_views(session: Session, experiments: list[Experiment]) -> list[di
             .order_by(Analysis.created_at, Analysis.id)
         ).all():  # fmt: skip
             analyses[experiment_id].append(analysis_id)
-    return [
-        {
-            "id": e.id,
-            "name": e.name,
-            "description": e.description,
-            "treatment_groups": e.treatment_groups,
-            "control_groups": e.control_groups,
-            "randomization_unit": e.randomization_unit,
-            "start_date": iso(e.start_date),
-            "end_date": iso(e.end_date),
-            "status": e.status,
-            "dataset_ids": sorted(datasets[e.id]),
-            "analysis_ids": analyses[e.id],
-            "created_at": iso(e.created_at),
-            "updated_at": iso(e.updated_at),
-        }
-        for e in experiments
-    ]
+    return [view_of(e, datasets[e.id], analyses[e.id]) for e in experiments]
+
+
+def view_of(e: Experiment, dataset_ids: list[str], analysis_ids: list[str]) -> dict[str, Any]:
+    return {
+        "id": e.id,
+        "name": e.name,
+        "description": e.description,
+        "treatment_groups": e.treatment_groups,
+        "control_groups": e.control_groups,
+        "randomization_unit": e.randomization_unit,
+        "start_date": iso(e.start_date),
+        "end_date": iso(e.end_date),
+        "status": e.status,
+        "dataset_ids": sorted(dataset_ids),
+        "analysis_ids": analysis_ids,
+        "created_at": iso(e.created_at),
+        "updated_at": iso(e.updated_at),
+    }
 
 
 def experiment_view(session: Session, experiment: Experiment) -> dict[str, Any]:
     return experiment_views(session, [experiment])[0]
 
 
-def link_datasets(session: Session, who: Principal, experiment_id: str, ids: list[str]) -> None:
-    """Replace the experiment's dataset links; each dataset must be the organisation's."""
+def link_datasets(
+    session: Session, who: Principal, experiment_id: str, ids: list[str], new: bool = False
+) -> None:
+    """Replace the experiment's dataset links (a `new` one has none to remove); each dataset
+    must be the organisation's."""
     for dataset_id in dict.fromkeys(ids):
         owned(session, Dataset, dataset_id, who, "dataset")
-    session.execute(
-        delete(ExperimentDataset).where(ExperimentDataset.experiment_id == experiment_id)
-    )
+    if not new:
+        session.execute(
+            delete(ExperimentDataset).where(ExperimentDataset.experiment_id == experiment_id)
+        )
     session.add_all(
         ExperimentDataset(experiment_id=experiment_id, dataset_id=d) for d in dict.fromkeys(ids)
     )
@@ -136,14 +148,15 @@ def create_experiment(
     session: Session = Depends(get_session),
 ) -> Any:
     def create() -> tuple[int, dict[str, Any]]:
+        # One flush for the experiment and its links, and its view from what was written: a
+        # new experiment has no links to replace and no analyses to look up.
         fields = body.model_dump(exclude={"dataset_ids"})
-        experiment = Experiment(org_id=who.org_id, created_by=who.user_id, **fields)
+        experiment = Experiment(id=new_id(), org_id=who.org_id, created_by=who.user_id, **fields)
         session.add(experiment)
-        session.flush()
-        link_datasets(session, who, experiment.id, body.dataset_ids)
+        link_datasets(session, who, experiment.id, body.dataset_ids, new=True)
         session.flush()
         audit(session, who, "experiment.create", "experiment", experiment.id, name=body.name)
-        return 201, experiment_view(session, experiment)
+        return 201, view_of(experiment, list(dict.fromkeys(body.dataset_ids)), [])
 
     return create_once(session, who, request, request_hash(body.model_dump(mode="json")), create)
 

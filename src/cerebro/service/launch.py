@@ -57,6 +57,20 @@ def _exit(_signum: int, _frame: object) -> None:
 
 
 SETTINGS_ENV = "CEREBRO_SERVICE_SETTINGS"
+# How long an idle client connection is kept open. Longer than HTTP clients keep theirs idle
+# (httpx: 5 s; load balancers: 60 s), so the client always closes first: with uvicorn's default
+# of 5 s, equal to httpx's, a client could send a request on a connection the server's timer
+# was closing – the request is lost with a reset connection, a POST cannot safely be retried.
+KEEP_ALIVE_SECONDS = 65
+
+
+def preload_kinds() -> None:
+    """Import every registered kind before serving: a submission validates its spec with the
+    kind's own model, and the first submission of a kind would otherwise import its family and
+    numerics (1–2 s of CPU, on the event loop's process) while other requests wait."""
+    from cerebro.core.registry import methods
+
+    methods()
 
 
 def app_from_env():
@@ -65,6 +79,7 @@ def app_from_env():
     from cerebro.service.app import create_app
 
     raw = json.loads(os.environ[SETTINGS_ENV])
+    preload_kinds()
     return create_app(Settings(**{**raw, "data_dir": Path(raw["data_dir"])}))
 
 
@@ -82,13 +97,16 @@ def serve(settings: Settings, host: str, port: int, workers: int, api_workers: i
     signal.signal(signal.SIGTERM, _exit)
     try:
         if api_workers == 1:
-            uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="info")
+            preload_kinds()
+            uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="info",
+                        timeout_keep_alive=KEEP_ALIVE_SECONDS)  # fmt: skip
         else:
             engine.dispose()
             os.environ[SETTINGS_ENV] = json.dumps(
                 {**asdict(settings), "data_dir": str(settings.data_dir)}
             )
             uvicorn.run("cerebro.service.launch:app_from_env", factory=True, host=host, port=port,
-                        workers=api_workers, log_level="info")  # fmt: skip
+                        workers=api_workers, log_level="info",
+                        timeout_keep_alive=KEEP_ALIVE_SECONDS)  # fmt: skip
     finally:
         stop_workers(processes)
