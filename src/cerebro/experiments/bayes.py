@@ -29,9 +29,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import special
 
 from cerebro.core.errors import UserInputError
+from cerebro.stats import special
 
 # Composite Gauss–Legendre: 48 nodes on each piece between breakpoints placed at quantiles of
 # every posterior, so that narrow and wide posteriors are both resolved.

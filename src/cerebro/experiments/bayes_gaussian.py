@@ -22,7 +22,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
 from cerebro.core.errors import UserInputError
 from cerebro.experiments.bayes import (
@@ -34,6 +33,7 @@ from cerebro.experiments.bayes import (
     expected_max,
     prob_best,
 )
+from cerebro.stats import special
 
 
 @dataclass(frozen=True)

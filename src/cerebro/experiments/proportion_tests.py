@@ -16,10 +16,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy import special
 
 from cerebro.core.errors import UserInputError
 from cerebro.experiments.comparison import Comparison
+from cerebro.stats import special
 from cerebro.stats.intervals import p_value_from_statistic, wald_interval
 
 ALTERNATIVES = ("two-sided", "greater", "less")

@@ -23,10 +23,10 @@ sorting all differences. About 1 s per selection at 750,000 per arm.
 from __future__ import annotations
 
 import numpy as np
-from scipy import special
 
 from cerebro.core.errors import UserInputError
 from cerebro.experiments.comparison import Comparison
+from cerebro.stats import special
 
 ALTERNATIVES = ("two-sided", "greater", "less")
 _ENUMERATE = 2_000_000  # pairs few enough to list and partition directly

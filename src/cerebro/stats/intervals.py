@@ -2,7 +2,8 @@
 and the one meaning of `alpha` (the interval's level is 1 − alpha; one-sided intervals put all of
 alpha in one tail) that every family uses.
 
-scipy.special's distribution functions rather than scipy.stats: the same numbers (they are what
+scipy.special's distribution functions (taken through `cerebro.stats.special`, which skips the
+public package's import) rather than scipy.stats: the same numbers (they are what
 scipy.stats.t and .norm call), without scipy.stats' ~0.5 s import on every CLI start.
 Reference: Casella & Berger (2002), *Statistical Inference*, §9.2 (Wald intervals) and §8.3.
 """
@@ -12,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import special
+
+from cerebro.stats import special
 
 
 def normal_interval(value: Any, se: Any, alpha: float, crit: float | None = None) -> tuple:

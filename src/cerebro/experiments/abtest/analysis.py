@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import special
 
 from cerebro.core.errors import UserInputError
 from cerebro.core.python_face import python_face
@@ -45,6 +44,7 @@ from cerebro.experiments.abtest.spec import ABTestSpec
 from cerebro.experiments.abtest.summary import ClusterTotals, SummaryOutcome, read_summary
 from cerebro.experiments.comparison import Comparison
 from cerebro.experiments.mean_tests import ArmEstimate, compare_means, no_variation, relative_lift
+from cerebro.stats import special
 from cerebro.stats.intervals import p_value_from_statistic, wald_interval
 from cerebro.stats.multiplicity import benjamini_hochberg, holm
 
