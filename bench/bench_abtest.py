@@ -10,8 +10,8 @@ both ratios are printed, with the load average before and after. Prints markdown
 BENCHMARKS.md.
 
 Cerebro's bytecode is compiled first (``compileall``), as ``pip install`` does: an editable
-checkout run with PYTHONDONTWRITEBYTECODE set would otherwise recompile Cerebro's ~60 modules
-on every run (≈ 0.08 s of CPU), which an installed Cerebro never does.
+checkout run with PYTHONDONTWRITEBYTECODE set would otherwise recompile the ~50 Cerebro
+modules abtest imports on every run (≈ 0.08 s of CPU), which an installed Cerebro never does.
 
 Usage: python bench/bench_abtest.py [--runs 10] [--users 50000] [--days 30]
 """
