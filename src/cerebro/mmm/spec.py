@@ -83,7 +83,9 @@ class MMMSpec(SpecBase):
     date_column: str = Field(..., description="Week column (dates, or week numbers).")
     kpi: str = Field(..., description="KPI column explained by the model (e.g. revenue).")
     channels: list[str] = Field(
-        ..., description="Media spend columns, comma-separated (ROI = contribution / spend)."
+        ...,
+        description="Media spend columns, comma-separated (ROI = contribution / spend); or "
+        "media units (impressions, GRPs) with their spend in spend_columns.",
     )
     geo_column: str | None = Field(
         None,
