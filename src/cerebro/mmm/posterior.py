@@ -154,9 +154,9 @@ class MMMPosterior:
         return np.moveaxis(self.form.weights(self.draws), 0, 1)
 
     def response_curve(self, channel: int, weekly_spend: np.ndarray) -> np.ndarray:
-        """Weekly contribution of `channel` at a constant weekly spend in money (steady state, after the
-        carryover has built up), (draws, grid points); additive model in KPI units; with
-        `log_kpi`, on the average fitted week's level without the channel."""
+        """Weekly contribution of `channel` at a constant weekly spend (money; steady state,
+        after the carryover has built up), (draws, grid points); additive model in KPI units;
+        with `log_kpi`, on the average fitted week's level without the channel."""
         c = channel
         carry = self.adstock_weights()[:, :, c].sum(axis=1)  # Σ_l w_l
         scale = self.data.money_scale[c]  # the grid is money
