@@ -253,12 +253,20 @@ def _register_mmm(datasets_app: typer.Typer) -> None:
         geos: int | None = typer.Option(
             None, "--geos", min=2, help="One row per geo and week, with a population column."
         ),
+        media_units: bool = typer.Option(
+            False,
+            "--media-units",
+            help="Channels as media units (GRPs, clicks, impressions) with a <channel>_spend "
+            "column of money beside each; fit with --spend-columns tv=tv_spend,…",
+        ),
     ) -> None:
         """Weekly media mix data (revenue, spend per channel, price, promo) from geometric adstock
         and Hill saturation with known true ROI; try `cerebro mmm FILE --date-column week --kpi
         revenue --channels tv,search,social,display,video,radio --controls price,promo`."""
         from cerebro.mmm.synthetic import simulate_mmm
 
-        frame, truth = simulate_mmm(weeks, channels, geos, seed=seed)
+        if media_units and geos:
+            raise UserInputError("--media-units makes national data; drop --geos.")
+        frame, truth = simulate_mmm(weeks, channels, geos, seed=seed, media_units=media_units)
         what = f"{weeks} weeks × {channels} channels" + (f" × {geos} geos" if geos else "")
         _save(frame, truth, output, f"{what}, seed {seed}")

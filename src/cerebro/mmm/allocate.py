@@ -36,7 +36,7 @@ def run_mmm_optimize(spec: MMMOptimizeSpec, data: Any = None) -> Result:
             f"periods is {p}, but the model has only {d.n_fit} fitted weeks to take the current "
             f"plan from; give --periods of at most {d.n_fit}."
         )
-    current = d.spend[d.n_fit - p : d.n_fit]
+    current = d.money_spend[d.n_fit - p : d.n_fit]  # money (units × cost for media units)
     window = plan_window(posterior, p, None, spec.controls_at)
     bounds = check_bounds(spec.bounds or {}, d.channels)
     names, response = list(d.channels), window.response

@@ -86,7 +86,7 @@ def run_mmm(
         frame,
         spec.geo_column,
         spec.date_column,
-        [spec.kpi, *spec.channels],
+        [spec.kpi, *spec.channels, *(spec.spend_columns or {}).values()],
         [*spec.controls, *extra],
     )
     if spec.geo_column:
@@ -135,7 +135,7 @@ def _run_national(
     }
     kpi_total = float(data.kpi[:n].sum())
     for c, name in enumerate(channels):
-        spend = float(data.spend[:n, c].sum())
+        spend = float(data.money_spend[:n, c].sum())
         values = {}
         for key, draws, label in (
             ("roi", roi[:, c], f"ROI of {name}"),
@@ -154,6 +154,14 @@ def _run_national(
             rows[f"{key}_low"].append(values[key][1])
             rows[f"{key}_high"].append(values[key][2])
         rows["share"].append(values["contribution"][0] / kpi_total)
+    if spec.spend_columns:  # channels in media units: their units and cost per unit
+        rows["units"] = data.spend[:n].sum(axis=0).tolist()
+        rows["cost_per_unit"] = data.cost.tolist()
+        estimates += [
+            Estimate(f"cost per unit of {name}", float(data.cost[c]), key=f"cost_per_unit_{name}")
+            for c, name in enumerate(channels)
+            if name in spec.spend_columns
+        ]
     r2, mape = _fit_quality(data.kpi[:n], predicted[:, :n].mean(axis=0))
     estimates.append(Estimate("R² (fitted weeks)", r2, key="r2"))
     estimates.append(Estimate("MAPE % (fitted weeks)", mape, key="mape"))
@@ -246,7 +254,9 @@ CHANNEL_SITES = ("alpha", "theta", "weibull_lam", "weibull_k", "slope", "kappa",
 def _element_labels(spec: MMMSpec, data: MMMData) -> dict[str, list[str]]:
     """Names of the elements of each vector parameter (scalars have none)."""
     labels = {site: data.channels for site in CHANNEL_SITES}
-    return {**labels, "coef": data.feature_names(), "roi": list(spec.roi_prior or {})}
+    changes = [f"cp{j + 1}" for j in range(len(data.changepoints))]
+    return {**labels, "coef": data.feature_names(), "roi": list(spec.roi_prior or {}),
+            "trend_delta": changes}  # fmt: skip
 
 
 def _parameter_table(
@@ -347,7 +357,7 @@ def _response_curves(posterior: Any, a: float) -> dict[str, list]:
         k: [] for k in ("channel", "weekly_spend", "contribution", "low", "high")
     }
     for c, name in enumerate(data.channels):
-        grid = np.linspace(0, 2 * data.spend[:, c].max(), CURVE_POINTS)
+        grid = np.linspace(0, 2 * data.money_spend[:, c].max(), CURVE_POINTS)
         curve = posterior.response_curve(c, grid)
         low, high = equal_tailed(curve, a)
         out["channel"] += [name] * len(grid)

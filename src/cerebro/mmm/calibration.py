@@ -89,7 +89,7 @@ def posterior_lifts(posterior: MMMPosterior, tests: LiftTests) -> np.ndarray:
     x = data.spend_scaled()[:, None, :]
     baseline, _ = posterior._terms()
     lifts = window_lifts(
-        posterior.form, posterior.draws, x, baseline, tests, data.spend_scale, data.log_kpi
+        posterior.form, posterior.draws, x, baseline, tests, data.money_scale, data.log_kpi
     )
     return data.kpi_scale * np.column_stack(lifts)
 
@@ -185,7 +185,7 @@ def lift_tests_from_frame(frame: pd.DataFrame, data: MMMData, source: str) -> Li
             )
         if delta == 0:
             raise UserInputError(f"lift test {name}: delta_spend is 0, so it tests nothing.")
-        if (data.spend[first : last + 1, c] + delta < 0).any():
+        if (data.money_spend[first : last + 1, c] + delta < 0).any():
             raise UserInputError(
                 f"lift test {name}: delta_spend {delta:g} per week makes {channel}'s spend "
                 "negative in the test weeks; a test can cut at most the spend there was."

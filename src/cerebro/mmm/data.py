@@ -52,6 +52,12 @@ class MMMData:
     log_kpi: bool
     seasonality: tuple[float, int] | None
     trend: bool
+    # media units (`cerebro.mmm.media`): money per unit of each channel over the fitted weeks
+    # (1 for a channel that is its own spend) and the weekly money; None: every channel is spend
+    unit_cost: np.ndarray | None = None
+    money: np.ndarray | None = None
+    # piecewise trend: changepoints as fractions of the fitted weeks (t / n_fit)
+    changepoints: tuple[float, ...] = ()
 
     @property
     def weeks(self) -> int:
@@ -62,6 +68,21 @@ class MMMData:
         """What the likelihood describes: KPI / scale, or its log."""
         y = self.kpi / self.kpi_scale
         return np.log(y) if self.log_kpi else y
+
+    @property
+    def cost(self) -> np.ndarray:
+        """Money per media unit of each channel (ones when every channel is spend)."""
+        return np.ones(len(self.channels)) if self.unit_cost is None else self.unit_cost
+
+    @property
+    def money_spend(self) -> np.ndarray:
+        """Weekly spend in money, (T, C): the spend columns, or the channels themselves."""
+        return self.spend if self.money is None else self.money
+
+    @property
+    def money_scale(self) -> np.ndarray:
+        """Money per unit of scaled input (spend_scale × cost per unit), per channel."""
+        return self.spend_scale * self.cost
 
     def spend_scaled(self, spend: np.ndarray | None = None) -> np.ndarray:
         return (self.spend if spend is None else spend) / self.spend_scale
@@ -74,6 +95,7 @@ class MMMData:
             self.trend,
             self.seasonality,
             (self.controls - self.control_mean) / self.control_sd,
+            self.changepoints,
         )
 
     def feature_names(self) -> list[str]:
@@ -99,8 +121,10 @@ def baseline_features(
     trend: bool,
     seasonality: tuple[float, int] | None,
     controls_standardised: np.ndarray,
+    changepoints: tuple[float, ...] = (),
 ) -> np.ndarray:
-    """[trend t/n_fit] + [sin(2πkt/P), cos(2πkt/P) for k = 1 … K] + controls, for t = 0 … weeks−1."""
+    """[trend t/n_fit] + [sin(2πkt/P), cos(2πkt/P) for k = 1 … K] + controls, for t = 0 … weeks−1,
+    then one column max(0, t/n_fit − s_j) per trend changepoint s_j (`cerebro.mmm.trend`)."""
     t = np.arange(weeks, dtype=float)
     columns = [t / n_fit - 0.5] if trend else []
     if seasonality is not None:
@@ -109,11 +133,13 @@ def baseline_features(
             angle = 2 * np.pi * k * t / period
             columns += [np.sin(angle), np.cos(angle)]
     columns += list(np.asarray(controls_standardised, float).T)
+    columns += [np.maximum(t / n_fit - s, 0.0) for s in changepoints]
     return np.column_stack(columns) if columns else np.empty((weeks, 0))
 
 
 def needed_columns(spec: MMMSpec) -> list[str]:
-    return [spec.date_column, spec.kpi, *spec.channels, *spec.controls]
+    spend = list((spec.spend_columns or {}).values())
+    return [spec.date_column, spec.kpi, *spec.channels, *spec.controls, *spend]
 
 
 def prepare(spec: MMMSpec, frame: pd.DataFrame | None, findings: list[Finding]) -> MMMData:
@@ -144,6 +170,7 @@ def prepare(spec: MMMSpec, frame: pd.DataFrame | None, findings: list[Finding]) 
         if spec.controls
         else np.empty((T, 0))
     )
+    media = media_money(spec, frame, spend, n_fit, dates, findings)
     for j, channel in enumerate(spec.channels):
         require_nonnegative(spend[:, j], channel, "spend")
         require_varying(spend[:n_fit, j], channel, "spend", rows="fitted weeks")
@@ -157,6 +184,7 @@ def prepare(spec: MMMSpec, frame: pd.DataFrame | None, findings: list[Finding]) 
         )
     harmonics = 0 if spec.period_harmonics is None else spec.period_harmonics[1]
     parameters = 2 + int(spec.trend) + 2 * harmonics + len(spec.controls) + 3 * len(spec.channels)
+    parameters += spec.trend_changepoints
     if n_fit < max(parameters, 2 * spec.l_max, 10):
         raise UserInputError(
             f"only {n_fit} week(s) to fit (of {T}, holdout {holdout}) for about {parameters} "
@@ -194,7 +222,28 @@ def prepare(spec: MMMSpec, frame: pd.DataFrame | None, findings: list[Finding]) 
         log_kpi=spec.log_kpi,
         seasonality=spec.period_harmonics,
         trend=spec.trend,
+        **media,
+        changepoints=changepoint_positions(n_fit, spec.trend_changepoints),
     )
+
+
+def media_money(spec: MMMSpec, frame: pd.DataFrame, units: np.ndarray, n_fit: int,
+                dates: list[str], findings: list[Finding]) -> dict[str, Any]:  # fmt: skip
+    """`unit_cost` and `money` of `MMMData` for `spec.spend_columns` (`cerebro.mmm.media`)."""
+    if not spec.spend_columns:
+        return {}
+    from cerebro.mmm.media import money_of
+
+    return money_of(spec, frame, units, n_fit, dates, findings)
+
+
+def changepoint_positions(n_fit: int, k: int) -> tuple[float, ...]:
+    """K trend changepoints as fractions of the fitted weeks (`cerebro.mmm.trend`)."""
+    if not k:
+        return ()
+    from cerebro.mmm.trend import changepoints
+
+    return changepoints(n_fit, k)
 
 
 def _complete(frame: pd.DataFrame, column: str, role: str, dates: list[str]) -> np.ndarray:

@@ -3,7 +3,8 @@
 The same mean as the fit (`cerebro.mmm.posterior.mean_terms`), for the H weeks of a plan that
 follow the model's last week (index T = the data's weeks, holdout included):
 
-- baseline: the intercept, the trend (t / fitted weeks − 0.5, extended to t = T … T + H − 1),
+- baseline: the intercept, the trend (t / fitted weeks − 0.5, extended to t = T … T + H − 1;
+  a piecewise trend continues with its last slope, `cerebro.mmm.trend`),
   the Fourier terms at those t, and the controls – from the plan file, or held at their mean
   over the fitted weeks (`controls_at="mean"`) or at the last week's value (`"last"`);
 - media: adstock runs over the last weeks of the data followed by the plan, so the spend of the
@@ -56,15 +57,17 @@ class PlanWindow:
         z = (self.controls - data.control_mean) / data.control_sd if k else self.controls
         padded = np.vstack([np.zeros((self.start, k)), z])
         features = baseline_features(
-            self.start + self.periods, data.n_fit, data.trend, data.seasonality, padded
-        )
+            self.start + self.periods, data.n_fit, data.trend, data.seasonality, padded,
+            data.changepoints,  # piecewise trend: the last slope continues
+        )  # fmt: skip
         self.features = features[self.start - self.lead :]
         self.zero_kpi = self.kpi(np.zeros((self.periods, len(data.channels))))
 
     def terms(self, plan: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(baseline (H, S), media (H, S, C)) in the window's weeks for the spend `plan`."""
+        """(baseline (H, S), media (H, S, C)) in the window's weeks for the spend `plan` (money;
+        a channel in media units gets plan ÷ its cost per unit, `cerebro.mmm.media`)."""
         data = self.posterior.data
-        spend = np.vstack([self.history, np.asarray(plan, float)])
+        spend = np.vstack([self.history, np.asarray(plan, float) / data.cost])
         x = data.spend_scaled(spend)[:, None, :]
         baseline, media = mean_terms(self.posterior.form, self.posterior.draws, x, self.features)
         return baseline[self.lead :], media[self.lead :]
@@ -289,6 +292,18 @@ def window_notes(
             f"over into them (adstock) and {cancels}; trend and seasonality are continued.",
         )
     ]
+    if data.unit_cost is not None and (data.unit_cost != 1).any():
+        costs = ", ".join(
+            f"{c} {k:.6g}" for c, k in zip(data.channels, data.unit_cost, strict=True) if k != 1
+        )
+        notes.append(
+            Finding(
+                "info",
+                "media_units",
+                f"Spend is money: channels in media units get spend ÷ their cost per unit over "
+                f"the fitted weeks ({costs}), assumed constant.",
+            )
+        )
     if data.control_names:
         how = (
             "taken from the plan"

@@ -19,6 +19,8 @@ standardised), weakly informative:
   k ~ Gamma(2, 1);
 - saturation (spend in units of its mean): Hill slope ~ Gamma(3, 2), kappa ~ Gamma(2, 2);
   logistic lam ~ Gamma(3, 1); Michaelis–Menten lam ~ Gamma(2, 2);
+- piecewise trend (`trend_changepoints` K > 0): slope changes trend_delta_j ~ Laplace(0, 0.25)
+  at K changepoints (`cerebro.mmm.trend`, Taylor & Letham 2018);
 - noise sigma ~ HalfNormal(0.5); Student-t degrees of freedom nu ~ Gamma(2, 0.1).
 
 Inference: NUTS (Hoffman & Gelman 2014) in double precision with several chains, or SVI with a
@@ -37,6 +39,7 @@ from cerebro.mmm.calibration import LiftTests, window_lifts
 from cerebro.mmm.data import MMMData
 from cerebro.mmm.inference import Sampling
 from cerebro.mmm.posterior import ModelForm, mean_terms
+from cerebro.mmm.trend import CHANGE_SCALE as TREND_CHANGE_SCALE
 
 TREND_SD = 0.5
 FEATURE_SD = 0.25
@@ -124,9 +127,9 @@ def model_inputs(
         roi_index=index,
         roi_mu=mu,
         roi_sigma=sigma,
-        spend_per_kpi=data.spend[:n].sum(axis=0) / data.kpi_scale,
+        spend_per_kpi=data.money_spend[:n].sum(axis=0) / data.kpi_scale,  # money, not units
         tests=tests if tests is not None and len(tests) else None,
-        spend_scale=data.spend_scale,
+        spend_scale=data.money_scale,  # a lift test's delta_spend is money
         kpi_scale=data.kpi_scale,
         log_kpi=data.log_kpi,
     )
@@ -144,12 +147,17 @@ def mmm_model(form: ModelForm, inputs: ModelInputs) -> None:
     # the level (mean of μ over the fitted weeks) is sampled, the intercept derived below
     level = numpyro.sample("level", dist.Normal(inputs.centre, 1.0))
     params: dict[str, Any] = {"intercept": 0.0}
-    if features.shape[1]:
+    if len(inputs.feature_sd):
         params["coef"] = numpyro.sample(
             "coef", dist.Normal(0.0, jnp.asarray(inputs.feature_sd)).to_event(1)
         )
     else:
         params["coef"] = jnp.zeros(0)
+    changes = features.shape[1] - len(inputs.feature_sd)  # piecewise trend (cerebro.mmm.trend)
+    if changes:
+        params["trend_delta"] = numpyro.sample(
+            "trend_delta", dist.Laplace(jnp.zeros(changes), TREND_CHANGE_SCALE).to_event(1)
+        )
     with numpyro.plate("channel", channels):
         params.update(channel_transform_params(form))
         # median by spend share: a fixed median (5% of the KPI for every channel) pulled the

@@ -6,7 +6,10 @@ A ``.cerebro`` MMM file is a zip archive holding
   that wrote it, the spec of the fit, the model form (adstock, saturation, l_max, normalize,
   likelihood), the channels, controls and dates, the data scaling (KPI scale, each channel's
   spend scale, each control's mean and SD), the fitted weeks, seasonality, trend, log KPI,
-  the number of chains, and the names of the arrays;
+  the number of chains, and the names of the arrays; optional (older files lack them and load
+  as before): ``unit_cost`` (each channel's cost per media unit, with ``data/money``, the weekly
+  spend in money, when channels were given in media units) and ``changepoints`` (the piecewise
+  trend's, as fractions of the fitted weeks);
 - ``arrays.npz`` – the posterior draws of every parameter (``draws/<name>``, draws on axis 0)
   and the data the model was fitted on (``data/kpi``, ``data/spend``, ``data/controls``), read
   with ``allow_pickle=False`` so that no code can run on load.
@@ -87,6 +90,10 @@ def mmm_bytes(posterior: MMMPosterior | GeoPosterior) -> bytes:
         "chains": posterior.chains,
         "draws": sorted(posterior.draws),
     }
+    if data.changepoints:
+        manifest["changepoints"] = list(data.changepoints)
+    if data.unit_cost is not None:
+        manifest["unit_cost"] = data.unit_cost.tolist()
     arrays = {f"draws/{k}": np.asarray(v, float) for k, v in posterior.draws.items()}
     if isinstance(posterior, GeoPosterior):
         manifest["geo"] = _geo_manifest(posterior.geo_data)
@@ -96,6 +103,8 @@ def mmm_bytes(posterior: MMMPosterior | GeoPosterior) -> bytes:
         arrays.update(
             {"data/kpi": data.kpi, "data/spend": data.spend, "data/controls": data.controls}
         )
+        if data.money is not None:
+            arrays["data/money"] = data.money
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
     out = io.BytesIO()
@@ -192,6 +201,9 @@ def _posterior(manifest: dict[str, Any], stored: dict[str, np.ndarray]) -> MMMPo
         log_kpi=bool(manifest["log_kpi"]),
         seasonality=None if season is None else (float(season[0]), int(season[1])),
         trend=bool(manifest["trend"]),
+        unit_cost=None if "unit_cost" not in manifest else np.asarray(manifest["unit_cost"], float),
+        money=stored.get("data/money"),
+        changepoints=tuple(float(s) for s in manifest.get("changepoints", ())),
     )
     draws = {k: stored[f"draws/{k}"] for k in manifest["draws"]}
     return MMMPosterior(

@@ -80,6 +80,8 @@ def mean_terms(form: ModelForm, params: dict[str, Any], x: Any, features: Any, x
     One draw: x (T, C), params of shape () / (P,) / (C,). All draws: x (T, 1, C), params with a
     leading draw axis D."""
     coef = params["coef"]
+    if "trend_delta" in params:  # piecewise trend: its columns follow the other features
+        coef = xp.concatenate([coef, params["trend_delta"]], axis=-1)
     baseline = params["intercept"] + xp.tensordot(features, coef, axes=([1], [coef.ndim - 1]))
     return baseline, form.media(params, x, xp)
 
@@ -131,7 +133,7 @@ class MMMPosterior:
     def roi(self) -> np.ndarray:
         """Contribution ÷ spend over the fitted weeks, (draws, channels)."""
         n = self.data.n_fit
-        return self.contributions()[:, :n].sum(axis=1) / self.data.spend[:n].sum(axis=0)
+        return self.contributions()[:, :n].sum(axis=1) / self.data.money_spend[:n].sum(axis=0)
 
     def marginal_roi(self, step: float = MARGINAL_STEP) -> np.ndarray:
         """Extra contribution per extra unit of spend when one channel's spend in every fitted
@@ -143,7 +145,8 @@ class MMMPosterior:
             spend = self.data.spend.copy()
             spend[:, c] *= 1 + step
             more = self.contributions(spend)[:, :n, c].sum(axis=1)
-            out[:, c] = (more - now[:, c]) / (step * self.data.spend[:n, c].sum())
+            extra = step * self.data.spend[:n, c].sum() * self.data.cost[c]  # in money
+            out[:, c] = (more - now[:, c]) / extra
         return out
 
     def adstock_weights(self) -> np.ndarray:
@@ -151,12 +154,13 @@ class MMMPosterior:
         return np.moveaxis(self.form.weights(self.draws), 0, 1)
 
     def response_curve(self, channel: int, weekly_spend: np.ndarray) -> np.ndarray:
-        """Weekly contribution of `channel` at a constant weekly spend (steady state, after the
-        carryover has built up), (draws, grid points); additive model in KPI units; with
-        `log_kpi`, on the average fitted week's level without the channel."""
+        """Weekly contribution of `channel` at a constant weekly spend (money; steady state,
+        after the carryover has built up), (draws, grid points); additive model in KPI units;
+        with `log_kpi`, on the average fitted week's level without the channel."""
         c = channel
         carry = self.adstock_weights()[:, :, c].sum(axis=1)  # Σ_l w_l
-        x = np.asarray(weekly_spend, float)[None, :] / self.data.spend_scale[c] * carry[:, None]
+        scale = self.data.money_scale[c]  # the grid is money
+        x = np.asarray(weekly_spend, float)[None, :] / scale * carry[:, None]
         one = {
             site: v[:, c, None]
             for site, v in self.draws.items()

@@ -45,6 +45,23 @@ def parse_roi_prior(text: str | None) -> dict[str, tuple[float, float]] | None:
     return priors
 
 
+def parse_spend_columns(text: str | None) -> dict[str, str] | None:
+    """``"tv=tv_spend,search=search_cost"`` → {"tv": "tv_spend", "search": "search_cost"} (the
+    money column beside a channel given in media units); empty text → None."""
+    if not text:
+        return None
+    mapping = {}
+    for part in split_list(text):
+        channel, sep, column = (s.strip() for s in part.partition("="))
+        if not (sep and channel and column):
+            raise UserInputError(
+                f"--spend-columns item {part!r} is not CHANNEL=SPEND_COLUMN; write e.g. "
+                "'tv=tv_spend'."
+            )
+        mapping[channel] = column
+    return mapping
+
+
 class MMMSpec(SpecBase):
     """A national media mix model: `kpi` each week explained by a baseline (intercept, linear
     trend, Fourier seasonality, `controls`) plus, for each of the `channels` (spend columns),
@@ -66,7 +83,9 @@ class MMMSpec(SpecBase):
     date_column: str = Field(..., description="Week column (dates, or week numbers).")
     kpi: str = Field(..., description="KPI column explained by the model (e.g. revenue).")
     channels: list[str] = Field(
-        ..., description="Media spend columns, comma-separated (ROI = contribution / spend)."
+        ...,
+        description="Media spend columns, comma-separated (ROI = contribution / spend); or "
+        "media units (impressions, GRPs) with their spend in spend_columns.",
     )
     geo_column: str | None = Field(
         None,
@@ -108,6 +127,24 @@ class MMMSpec(SpecBase):
         json_schema_extra=cli(raw=True),
     )
     trend: bool = Field(True, description="Include a linear trend in the baseline.")
+    trend_changepoints: int = Field(
+        0,
+        description="Piecewise-linear trend: K changepoints evenly spaced over the first 80% "
+        "of the fitted weeks (as Prophet places them), each a slope change with a sparse "
+        "Laplace prior; 0 = a straight line.",
+    )
+    spend_columns: dict[str, str] | None = Field(
+        None,
+        description="Channels given in media units (impressions, GRPs, clicks): the spend "
+        "column of each, e.g. {'tv': 'tv_spend'}; the units drive adstock and saturation, the "
+        "spend gives ROI, budgets and plans in money. Channels not named are their own spend.",
+        json_schema_extra=cli(
+            parse="cerebro.mmm.spec:parse_spend_columns",
+            help="Channels in media units and their spend columns, CHANNEL=SPEND_COLUMN "
+            "comma-separated (e.g. 'tv=tv_spend,search=search_cost'); ROI, --roi-prior, "
+            "lift tests, budgets and plans are then in money.",
+        ),
+    )
     likelihood: Literal["normal", "student_t"] = Field(
         "normal", description="Noise distribution (student_t is robust to outlying weeks)."
     )
@@ -198,7 +235,9 @@ class MMMSpec(SpecBase):
         if not self.channels:
             raise ValueError("channels: name at least one spend column")
         extra = [c for c in (self.geo_column, self.population_column) if c]
-        names = [self.date_column, self.kpi, *self.channels, *self.controls, *extra]
+        self._check_media_units()
+        spend = list((self.spend_columns or {}).values())
+        names = [self.date_column, self.kpi, *self.channels, *self.controls, *extra, *spend]
         repeated = sorted({n for n in names if names.count(n) > 1})
         if repeated:
             raise ValueError(f"column {repeated[0]!r} is named twice; give each column one role")
@@ -243,6 +282,47 @@ class MMMSpec(SpecBase):
                 "drop log_kpi or the ROI priors"
             )
         return self
+
+    def _check_media_units(self) -> None:
+        """`spend_columns` and `trend_changepoints`: one sentence for what is wrong."""
+        mapping = self.spend_columns or {}
+        for channel, column in mapping.items():
+            if channel not in self.channels:
+                raise ValueError(
+                    f"spend_columns names {channel!r}, which is not one of the channels "
+                    f"({', '.join(self.channels)})"
+                )
+            if column in self.controls:
+                raise ValueError(
+                    f"spend column {column!r} of {channel!r} is also a control; give each "
+                    "column one role"
+                )
+            if column in self.channels:
+                raise ValueError(
+                    f"spend column {column!r} of {channel!r} is also a channel; a channel "
+                    "without units is its own spend – leave it out of spend_columns"
+                )
+        shared = sorted({c for c in mapping.values() if list(mapping.values()).count(c) > 1})
+        if shared:
+            raise ValueError(
+                f"spend column {shared[0]!r} is named for two channels; give each channel its "
+                "own spend column"
+            )
+        if self.trend_changepoints < 0 or self.trend_changepoints > 50:
+            raise ValueError(
+                f"trend_changepoints must be between 0 and 50, got {self.trend_changepoints}"
+            )
+        if self.trend_changepoints and not self.trend:
+            raise ValueError("trend_changepoints needs the trend; drop --no-trend")
+        for name, used in (
+            ("spend_columns", bool(mapping)),
+            ("trend_changepoints", bool(self.trend_changepoints)),
+        ):
+            if used and self.geo_column:
+                raise ValueError(
+                    f"{name} is not available for the geo model yet; fit each geo's total "
+                    "nationally or drop it"
+                )
 
     @property
     def period_harmonics(self) -> tuple[float, int] | None:

@@ -29,6 +29,16 @@ CHANNELS = (
     ("video", 10_000.0, "flighted", 1.0, 0.5, 1.8, 1.5),
     ("radio", 4_000.0, "steady", 0.6, 0.4, 1.3, 0.9),
 )
+# media units (`media_units=True`): name of the unit and its true cost per unit
+UNITS = {
+    "tv": ("GRP", 450.0),
+    "search": ("click", 1.2),
+    "social": ("impression", 0.008),
+    "display": ("impression", 0.004),
+    "video": ("impression", 0.02),
+    "radio": ("GRP", 150.0),
+}
+PRICE_SD = 0.05  # SD of the log of a week's price per unit around the channel's cost
 L_MAX = 8
 BASE = 200_000.0  # weekly baseline KPI (revenue) before trend and seasonality
 NOISE = 0.03  # noise SD as a share of the baseline
@@ -59,6 +69,7 @@ def simulate_mmm(
     geos: int | None = None,
     seed: int = 0,
     geo_sd: float = 0.3,
+    media_units: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Weekly data (``week``, ``revenue``, one spend column per channel, ``price``, ``promo``;
     with `geos` also ``geo`` and ``population``) and the truth behind it.
@@ -70,6 +81,13 @@ def simulate_mmm(
     of the channel's mean spend) and Normal noise of SD 3% of the base. Truth: per channel the
     ROI, contribution, alpha, slope, kappa (× mean spend and in spend units) and beta, and the
     weekly contributions (`truth["contributions"][channel]`).
+
+    `media_units` (national only): each channel's column holds media units instead (`UNITS`:
+    GRPs, clicks, impressions – what the response is a function of) and ``<channel>_spend``
+    the money, units × the channel's cost per unit × a weekly price factor (log-normal, SD of
+    its log `PRICE_SD`, drawn from a second generator so that the units and KPI equal the
+    spend-only data's); the truth's ROI is contribution ÷ money, and it states the true cost
+    per unit and the spend columns.
     """
     if not 1 <= channels <= len(CHANNELS):
         raise ValueError(f"channels must be between 1 and {len(CHANNELS)}")
@@ -125,9 +143,46 @@ def simulate_mmm(
         "weeks": weeks,
         "seed": seed,
     }
+    if geos and media_units:
+        raise ValueError("media_units is for national data; leave out geos")
     if geos:
         frame, truth = _split_geos(frame, truth, geos, rng, geo_sd)
+    if media_units:
+        frame, truth = _media_units(frame, truth, seed)
     return frame, truth
+
+
+def _media_units(
+    frame: pd.DataFrame, truth: dict[str, Any], seed: int
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The channels' spend as media units (to 0.1 unit) plus a ``<channel>_spend`` column of
+    money; the response depends on the units only (scaled by their mean, as before)."""
+    rng = np.random.default_rng([seed, 1])
+    out = frame.copy()
+    channels = dict(truth["channels"])
+    position = out.columns.get_loc("price")
+    for name in channels:
+        unit, cost = UNITS[name]
+        contribution = channels[name]["contribution"]
+        units = (frame[name].to_numpy() / cost).round(1)  # GRPs are fractional
+        money = (units * cost * rng.lognormal(0.0, PRICE_SD, len(frame))).round(2)
+        out[name] = units
+        out.insert(position, f"{name}_spend", money)
+        position += 1
+        channels[name] = {
+            **channels[name],
+            "roi": float(contribution / money.sum()),
+            "unit": unit,
+            "cost_per_unit": cost,
+            "spend_column": f"{name}_spend",
+            "mean_units": float(units.mean()),
+        }
+    return out, {
+        **truth,
+        "channels": channels,
+        "spend_columns": {c: f"{c}_spend" for c in channels},
+        "media_units": "channel columns are media units; <channel>_spend is money",
+    }
 
 
 def _split_geos(
