@@ -58,13 +58,15 @@ def money_of(spec: MMMSpec, frame: pd.DataFrame, units: np.ndarray, n_fit: int,
             )
         money[:, c] = spend
         cost[c] = total_spend / total_units
-        per_1000 = f"{1000 * cost[c]:.6g} per 1,000, the CPM for impressions"
-        notes.append(f"{channel} {cost[c]:.6g} ({column} ÷ {channel}; {per_1000})")
+        notes.append(
+            f"{channel} {cost[c]:.6g} ({column} ÷ {channel}; {1000 * cost[c]:.6g} per 1,000)"
+        )
     findings.append(
         Finding(
             "info",
             "media_units",
-            "Channels in media units, cost per unit over the fitted weeks (Σ spend ÷ Σ units): "
+            "Channels in media units, cost per unit over the fitted weeks (Σ spend ÷ Σ units; per "
+            "1,000 is the CPM when the units are impressions): "
             + "; ".join(notes)
             + ". ROI, marginal ROI, ROI priors, lift tests' delta_spend, budgets and spend plans "
             "are in money, converted to units at this constant cost per unit: a price that "
