@@ -84,8 +84,10 @@ def run_one(kind: str, path: str) -> None:
 def measured(kind: str, path: Path) -> dict[str, float]:
     command = ["/usr/bin/time", "-v", sys.executable, __file__, "--run-one", kind, str(path)]
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    done = subprocess.run(command, capture_output=True, text=True, env=env, check=True)
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     report = done.stderr
+    if done.returncode != 0:
+        raise RuntimeError(f"{kind} failed on {path.name}: {report[-3000:]}")
 
     def field(name: str) -> str:
         return re.search(rf"{re.escape(name)}: (.+)", report).group(1).strip()
