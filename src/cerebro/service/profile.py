@@ -32,7 +32,9 @@ from cerebro.service.profile_sql import (
 )
 
 MOSTLY_MISSING = 0.2  # a column missing in more than this share of rows gets a warning
-MEMORY_LIMIT = "512MB"  # DuckDB's budget for one profile; it spills to disk past it (256MB: out of memory
+MEMORY_LIMIT = (
+    "512MB"  # DuckDB's budget for one profile; it spills to disk past it (256MB: out of memory
+)
 # counting the distinct rows of a 1 GB CSV, 23.6 million of them – BENCHMARKS.md)
 THREADS = 2
 GUESS_ROWS = 50_000  # the rows a column's type is guessed from (the full scan checks it)
