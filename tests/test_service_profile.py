@@ -39,6 +39,7 @@ CSV = {
     "times_of_day.csv": "clock,x\n10:30:00,1\n11:45:10,2\n",
     "zeros.csv": "z\n0.0\n-0.0\n1.5\n",
     "separators.csv": "a,b,c\n1_000,1,1e3\n2,2.0,\t4 \n3,3,5\n",
+    "unnamed_index.csv": ",a\n0,x\n1,y\n",
     "crlf_hash.csv": "a,b\r\n#c,1\r\n2,3\r\n",
     "tab.tsv": "a\tb\n1\tx y\n2\t\n3\tx y\n",
 }
@@ -163,3 +164,12 @@ def test_time_order_follows_the_file_across_parallel_scans(tmp_path, swap):
         assert order["sorted"] is (swap is None), path.name
         assert order["distinct"] == n and order["first"] == "2024-01-01T00:00:00"
     assert profile_file(csv) == reference_profile(csv)
+
+
+def test_a_file_beyond_the_memory_limit_is_refused_in_one_sentence(tmp_path, monkeypatch):
+    path = tmp_path / "wide.csv"
+    pd.DataFrame({"x": np.arange(200_000), "y": np.arange(200_000) * 0.5}).to_csv(path)
+    monkeypatch.setattr(profile, "MEMORY_LIMIT", "1MB")
+    with pytest.raises(UserInputError, match=r"'wide.csv' is too large to profile .* \(1MB\)"):
+        profile_file(path)
+    assert not (tmp_path / profile.SPILL_FOLDER).exists()

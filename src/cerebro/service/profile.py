@@ -19,7 +19,6 @@ from typing import Any
 
 from cerebro.core.errors import UserInputError
 from cerebro.data.load import describe_file
-from cerebro.engine.duckdb_moments import sql_identifier
 from cerebro.service.profile_sql import (
     DATE_SHARE,
     RAW_NULL,
@@ -87,7 +86,8 @@ def _text_source(path: Path) -> tuple[str, list[str]]:
     otherwise choose to skip lines or treat '#' as a comment. Also the header's names."""
     tab = path.suffix.lower() == ".tsv"
     names = _header(path, "\t" if tab else ",")
-    columns = "{" + ", ".join(f"{quoted(n)}: 'VARCHAR'" for n in names) + "}"
+    # the columns are read as c0, c1, …: a header name may be empty, which SQL cannot quote
+    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
     source = (f"read_csv({quoted(str(path))}, auto_detect=false, header=true, columns={columns}, "
               f"delim=E'{chr(92) + 't' if tab else ','}', quote='\"', escape='\"', "
               f"nullstr=E'{RAW_NULL}', allow_quoted_nulls=false)")  # fmt: skip
@@ -124,16 +124,19 @@ def _source(con, path: Path) -> tuple[str, list[str], list[str] | None]:
     return source, [str(r[0]) for r in described], [str(r[1]).upper() for r in described]
 
 
-def _classify(con, source: str, names: list[str], types: list[str] | None) -> list[Column]:
-    """The columns' types over the rows of `source` (the first rows: a guess the full scan
-    checks; or the whole file)."""
-    if types is None:
-        counts = [c for n in names for c in csv_classes(sql_identifier(n))]
+def _classify(
+    con, source: str, names: list[str], types: list[str] | None, at: list[int]
+) -> list[Column]:
+    """The types of the columns at positions `at` over the rows of `source` (the first rows: a
+    guess the full scan checks; or the whole file)."""
+    if types is None:  # a CSV's columns are read as c0, c1, …
+        counts = [c for i in at for c in csv_classes(f"c{i}")]
         row = con.execute(f"SELECT {', '.join(counts)} FROM {source}").fetchone()
-        return [csv_column(n, list(row[7 * i : 7 * i + 7])) for i, n in enumerate(names)]
-    shares = [typed_share(n, t) for n, t in zip(names, types, strict=True)]
+        return [csv_column(names[i], list(row[7 * k : 7 * k + 7]), f"c{i}")
+                for k, i in enumerate(at)]  # fmt: skip
+    shares = [typed_share(names[i], types[i]) for i in at]
     row = con.execute(f"SELECT count(*), {', '.join(shares)} FROM {source}").fetchone()
-    return [typed_column(n, t, s) for n, t, s in zip(names, types, row[1:], strict=True)]
+    return [typed_column(names[i], types[i], s) for i, s in zip(at, row[1:], strict=True)]
 
 
 def _scan(con, source: str, columns: list[Column]) -> tuple[int, list[list[Any]], list[str]]:
@@ -173,11 +176,11 @@ def _columns(con, path: Path) -> tuple[str, int, list[Column], list[list[Any]]]:
     whose guess the file contradicts is typed over the whole file and counted again."""
     source, names, types = _source(con, path)
     first = f"(SELECT * FROM {source} LIMIT {GUESS_ROWS})"
-    columns = _classify(con, first, names, types)
+    columns = _classify(con, first, names, types, list(range(len(names))))
     rows, stats, wrong = _scan(con, source, columns)
     if wrong:
         at = [names.index(n) for n in wrong]
-        fixed = _classify(con, source, wrong, None if types is None else [types[i] for i in at])
+        fixed = _classify(con, source, names, types, at)
         _, again, _ = _scan(con, source, fixed)
         for i, column, stat in zip(at, fixed, again, strict=True):
             columns[i], stats[i] = column, stat
@@ -244,6 +247,11 @@ def profile_file(path: Path) -> dict[str, Any]:
     con = _connect(spill)
     try:
         return _profile(con, path)
+    except duckdb.OutOfMemoryException:
+        raise UserInputError(
+            f"{path.name!r} is too large to profile within the server's memory limit for it "
+            f"({MEMORY_LIMIT}); upload it in parts, or ask the administrator to raise the limit."
+        ) from None
     except (duckdb.InvalidInputException, duckdb.ConversionException) as err:
         first = (str(err).strip().splitlines() or ["unreadable"])[0]
         first = first.replace(str(path), path.name)  # the server's folders are not the user's

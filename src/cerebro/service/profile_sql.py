@@ -106,10 +106,11 @@ class Column:
     by_share: bool = False  # a text column, a date by its share of ISO dates
 
 
-def csv_column(name: str, counts: list[int]) -> Column:
-    """The type pyarrow gives a CSV column whose values have these `csv_classes` counts. A
-    value's SQL is a plain cast: `wrong` (a text the type's pattern refuses) guards it."""
-    v, n, integer, boolean, day, when, number, iso = sql_identifier(name), *counts
+def csv_column(name: str, counts: list[int], v: str) -> Column:
+    """The type pyarrow gives a CSV column whose values have these `csv_classes` counts (`v`
+    the column in SQL). A value's SQL is a plain cast: `wrong` (a text the type's pattern
+    refuses) guards it."""
+    n, integer, boolean, day, when, number, iso = counts
     is_present = present(v)
     if n == 0:  # nothing but markers: pyarrow's null type
         return Column(name, "text", "NULL::VARCHAR", present=is_present, wrong=is_present)
@@ -128,12 +129,12 @@ def csv_column(name: str, counts: list[int]) -> Column:
         value = f"CASE WHEN {is_present} THEN TRY_CAST({v} AS DOUBLE) END"
         return Column(name, "number", value, present=is_present, wrong=f"NOT {matches(v, _NUMBER)}")
     value = f"CASE WHEN {is_present} THEN {v} END"
-    return text_column(name, value, is_present, iso >= DATE_SHARE * n)
+    return text_column(name, value, is_present, iso >= DATE_SHARE * n, v)
 
 
-def text_column(name: str, value: str, is_present: str, is_date: bool) -> Column:
+def text_column(name: str, value: str, is_present: str, is_date: bool, v: str) -> Column:
     """A text column, a date when `is_date` (its ISO dates' share is checked over the file)."""
-    when = f"CASE WHEN {is_present} THEN {iso_date(sql_identifier(name))} END"
+    when = f"CASE WHEN {is_present} THEN {iso_date(v)} END"
     if is_date:
         return Column(name, "date", value, when, present=is_present, by_share=True)
     return Column(name, "text", value, present=is_present, iso=f"{when} IS NOT NULL", by_share=True)
@@ -156,7 +157,7 @@ def typed_column(name: str, duck_type: str, iso_share: float) -> Column:
     if base == "DATE" or base.startswith("TIMESTAMP"):
         return Column(name, "date", v, f"CAST({v} AS {_stamp(base)})", present=f"{v} IS NOT NULL")
     if base == "VARCHAR":
-        return text_column(name, v, f"{v} IS NOT NULL", iso_share >= DATE_SHARE)
+        return text_column(name, v, f"{v} IS NOT NULL", iso_share >= DATE_SHARE, v)
     return Column(name, "text", f"CAST({v} AS VARCHAR)")
 
 
