@@ -314,15 +314,17 @@ def test_reads_and_writes_are_audited_and_failures_leave_no_row(service, org):
     assert orgs == {org.id}
 
 
-def test_a_large_upload_is_profiled_in_a_child_process(service, org, monkeypatch):
-    """Past the in-process size the profile comes from a spawned process: the same profile, and
-    an unreadable file the same one sentence."""
-    from cerebro.service import profile
+def test_an_uploaded_parquet_file_is_profiled_as_pandas_profiles_it(service, org, tmp_path):
+    """The stored file's profile (DuckDB SQL over the file, in the API process) is the pandas
+    profile of the whole table (tests/test_service_profile.py has the corpus)."""
+    import pandas as pd
 
-    csv = b"date,unit,y\n2024-01-02,a,1.5\n2024-01-01,b,\n2024-01-01,b,\n"
-    here = upload(service, org, csv, "here.csv").json()["profile"]
-    monkeypatch.setattr(profile, "IN_PROCESS_BYTES", 0)
-    child = upload(service, org, csv, "child.csv")
-    assert child.status_code == 201 and child.json()["profile"] == here
-    semicolons = assert_error(upload(service, org, b"a;b\n1;2\n3;4\n", "semi.csv"), 422)
-    assert "semicolons" in semicolons["message"]
+    from profile_reference import reference_profile
+
+    frame = pd.DataFrame({"day": ["2024-01-02", "2024-01-01", None], "y": [1.5, None, 1.5],
+                          "n": pd.array([1, 1, None], dtype="Int64")})  # fmt: skip
+    path = tmp_path / "p.parquet"
+    frame.to_parquet(path, index=False)
+    created = upload(service, org, path.read_bytes(), "p.parquet")
+    assert created.status_code == 201, created.text
+    assert created.json()["profile"] == reference_profile(path)

@@ -109,7 +109,10 @@ def test_every_route_for_every_role(service, home, objects, role):
     for method, path, permission in ROUTES:
         if method == "DELETE":  # keep the objects for the later routes: copies to delete
             spare = make_user(service, org, "viewer")
-            objects = {**objects, "dataset_id": upload_ab(service, org), "user_id": spare}
+            note = service.client.post("/api/v1/knowledge/notes", headers=org.auth(),
+                                       json={"title": "spare", "body": "to delete"}).json()["id"]  # fmt: skip
+            objects = {**objects, "dataset_id": upload_ab(service, org), "user_id": spare,
+                       "note_id": note}  # fmt: skip
         status = call(service, method, path, org.auth(role), objects).status_code
         allowed = permission in ROLES[role]
         outcomes.append((method, path, allowed, status))
@@ -136,7 +139,15 @@ def test_another_organisations_objects_are_404(service, other_org, objects):
                 assert response.status_code == 404, (method, path, role, response.text)
                 assert response.json()["error"]["code"] == "not_found"
                 checked.add(path.split("/")[3])
-    assert checked >= {"datasets", "experiments", "analyses", "users", "tokens", "causal"}
+    assert checked >= {
+        "datasets",
+        "experiments",
+        "analyses",
+        "users",
+        "tokens",
+        "causal",
+        "knowledge",
+    }
     # references inside bodies are isolated too
     foreign = other_org.auth()
     bodies = [

@@ -6,6 +6,7 @@ read results finds notes only; every search is audited; bad requests get one sen
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from cerebro.service import knowledge_documents
@@ -173,3 +174,103 @@ def test_an_idle_worker_indexes_and_embeds_before_any_search(service, org):
         assert doc is not None and doc.org_id == org.id
         assert doc.model == "all-MiniLM-L6-v2" and len(doc.vector) == 384 * 4
     assert ids(search(service, org, "discount on yearly subscriptions", mode="semantic"))[0] == exp
+
+
+def note_found(service, org, note_id: str, q: str, mode: str) -> bool:
+    return note_id in ids(search(service, org, q, mode=mode))
+
+
+def stored_document(service, note_id: str):
+    with service.sessions() as session:
+        return session.get(KnowledgeDocument, ("note", note_id))
+
+
+def test_an_edited_note_is_found_by_its_new_words_only(service, org, other_org):
+    from cerebro.service import embeddings
+
+    made = note(service, org, "Caveat on the TV geo test",
+                "A hurricane hit Florida in week three; two control DMAs lost store traffic.")  # fmt: skip
+    note_id = made.json()["id"]
+    storm, fraud = "storm disrupted the comparison markets", "sign-up bonus abuse by fake accounts"
+    assert note_found(service, org, note_id, "hurricane", "keyword")
+    assert note_found(service, org, note_id, storm, "semantic")
+    old_vector = stored_document(service, note_id).vector
+    url = f"{NOTES}/{note_id}"
+    patch = {
+        "title": "Referral lesson",
+        "body": "Referral rewards above $20 drew fraudulent sign-ups.",
+    }
+    # another organisation's analyst gets a 404, and the note is unchanged
+    foreign = service.client.patch(url, json=patch, headers=other_org.auth("causal_analyst"))
+    assert foreign.status_code == 404 and foreign.json()["error"]["code"] == "not_found"
+    assert service.client.patch(url, json=patch, headers=org.auth("viewer")).status_code == 403
+    changed = service.client.patch(url, json=patch, headers=org.auth("causal_analyst"))
+    assert changed.status_code == 200, changed.text
+    got, before = changed.json(), made.json()
+    assert got["created_at"][:26] == before["created_at"][:26]  # SQLite drops the zone
+    assert {**got, "created_at": None} == {**before, **patch, "created_at": None}
+    # the document changed in the PATCH's transaction, its old embedding dropped
+    doc = stored_document(service, note_id)
+    assert (doc.title, doc.text, doc.model, doc.vector) == (*patch.values(), None, None)
+    for mode in ("keyword", "hybrid"):
+        assert note_found(service, org, note_id, "referral fraudulent", mode)
+        assert not note_found(service, org, note_id, "hurricane Florida", mode)
+    assert ids(search(service, org, fraud, mode="semantic"))[0] == note_id
+    assert not note_found(service, org, note_id, storm, "semantic")
+    doc = stored_document(service, note_id)  # embedded again, from the new text
+    expected = embeddings.model().encode([f"{patch['title']}\n{patch['body']}"])[0]
+    assert doc.vector != old_vector
+    assert np.allclose(embeddings.from_bytes([doc.vector])[0], expected, atol=1e-5)
+    # one field at a time; null for a text is refused in one sentence; unknown fields too
+    retitled = service.client.patch(url, json={"title": "Referral"}, headers=org.auth())
+    assert retitled.json()["body"] == patch["body"] and retitled.json()["title"] == "Referral"
+    for bad, field in (({"title": None}, "title"), ({"body": ""}, "body"), ({"tags": []}, "tags")):
+        refused = service.client.patch(url, json=bad, headers=org.auth())
+        assert refused.status_code == 422 and refused.json()["error"]["field"] == field, bad
+    exp = experiment(service, org, "Referral reward size", "Give $10, get $10.")
+    linked = service.client.patch(url, json={"experiment_id": exp}, headers=org.auth())
+    assert linked.json()["experiment_id"] == exp
+    listed = service.client.get(NOTES, params={"experiment_id": exp}, headers=org.auth("viewer"))
+    assert [n["id"] for n in listed.json()["items"]] == [note_id]
+    with service.sessions() as session:
+        rows = session.query(AuditEntry).filter_by(org_id=org.id, action="note.update").all()
+    assert [r.detail["fields"] for r in rows] == [["body", "title"], ["title"], ["experiment_id"]]
+
+
+def test_a_deleted_note_is_never_found(service, org, other_org):
+    kept = note(service, org, "Pricing caveat", "Annual plan prices changed mid-test.").json()
+    gone = note(service, org, "Caveat on the TV geo test",
+                "A hurricane hit Florida in week three; two control DMAs lost store traffic.").json()  # fmt: skip
+    storm = "storm disrupted the comparison markets"
+    assert note_found(service, org, gone["id"], storm, "semantic")
+    url = f"{NOTES}/{gone['id']}"
+    assert service.client.delete(url, headers=other_org.auth()).status_code == 404
+    assert service.client.delete(url, headers=org.auth("viewer")).status_code == 403
+    assert service.client.delete(url, headers=org.auth("causal_analyst")).status_code == 204
+    assert stored_document(service, gone["id"]) is None
+    for mode in ("keyword", "semantic", "hybrid"):
+        for q in ("hurricane Florida", storm):
+            assert not note_found(service, org, gone["id"], q, mode), (mode, q)
+    assert note_found(service, org, kept["id"], "annual plan prices", "keyword")
+    listed = service.client.get(NOTES, headers=org.auth("viewer")).json()
+    assert [n["id"] for n in listed["items"]] == [kept["id"]]
+    assert service.client.delete(url, headers=org.auth()).status_code == 404
+    assert service.client.patch(url, json={"title": "x"}, headers=org.auth()).status_code == 404
+    with service.sessions() as session:
+        (row,) = session.query(AuditEntry).filter_by(org_id=org.id, action="note.delete").all()
+    assert row.object_id == gone["id"] and row.detail["title"] == gone["title"]
+
+
+def test_a_note_document_left_by_a_concurrent_search_is_corrected(service, org):
+    """A search that indexed a note while it was edited or deleted may write the old text (notes
+    have no version column): the next search indexes the note again, and a document whose note
+    is gone is never a hit."""
+    made = note(service, org, "Lesson", "Referral rewards above $20 drew fraud.").json()
+    assert note_found(service, org, made["id"], "referral", "keyword")
+    with service.sessions() as session:  # as if a search wrote the text before the edit
+        session.get(KnowledgeDocument, ("note", made["id"])).text = "Lighthouse imagery."
+        session.add(KnowledgeDocument(object_type="note", object_id="f" * 32, org_id=org.id,
+                                      title="Orphan", text="Lighthouse orphan."))  # fmt: skip
+        session.commit()
+    assert note_found(service, org, made["id"], "referral", "keyword")
+    assert ids(search(service, org, "lighthouse", mode="keyword")) == []

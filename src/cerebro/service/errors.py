@@ -59,8 +59,9 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
 
 
 def _field(loc: tuple[Any, ...]) -> str | None:
-    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "form")]
-    return ".".join(parts) or None
+    # the first element says where (body, query…); a field may itself be called "body"
+    where = 1 if loc and loc[0] in ("body", "query", "path", "header", "form", "cookie") else 0
+    return ".".join(str(p) for p in loc[where:]) or None
 
 
 def _validation_message(error: dict[str, Any]) -> str:

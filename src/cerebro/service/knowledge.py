@@ -2,8 +2,8 @@
 findings and notes – keyword (BM25), semantic (sentence embeddings) or both fused (hybrid).
 
 Every role may search (the hits are filtered by what the role may read: experiments, analyses
-and findings need `causal:results:read`, so an `org_admin` finds notes only); notes are written
-by the roles that analyse. See `knowledge_documents.py` for how the index is kept and cached,
+and findings need `causal:results:read`, so an `org_admin` finds notes only); notes are written,
+changed and deleted by the roles that analyse (any note of their organisation). See `knowledge_documents.py` for how the index is kept and cached,
 `search_index.py` for the ranking and docs/service.md for the measured recall.
 """
 
@@ -32,6 +32,15 @@ class NoteIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     title: str = Field(min_length=1, max_length=300)
     body: str = Field(min_length=1, max_length=20000)
+    experiment_id: str | None = Field(None, description="The experiment the note is about.")
+
+
+class NotePatch(BaseModel):
+    """The fields to change; those not sent stay. `experiment_id` null unlinks the note."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str | None = Field(None, min_length=1, max_length=300)
+    body: str | None = Field(None, min_length=1, max_length=20000)
     experiment_id: str | None = Field(None, description="The experiment the note is about.")
 
 
@@ -79,6 +88,45 @@ def list_notes(
     audit(session, who, "note.list", "note", None, count=len(items))
     session.commit()
     return {"items": items, "total": total, "limit": limit, "offset": offset}
+
+
+@router.patch("/notes/{note_id}", summary="Change a note's title, body or experiment")
+def update_note(
+    note_id: str,
+    patch: NotePatch,
+    who: Principal = Depends(Require(NOTES_WRITE)),
+    session: Session = Depends(get_session),
+) -> dict[str, Any]:
+    note = owned(session, Note, note_id, who, "note")
+    changes = patch.model_dump(exclude_unset=True)
+    for key in ("title", "body"):
+        if key in changes and changes[key] is None:
+            raise ApiError(422, "invalid", f"{key} cannot be null; send a text or leave it out.",
+                           key)  # fmt: skip
+    if changes.get("experiment_id"):
+        owned(session, Experiment, changes["experiment_id"], who, "experiment")
+    for key, value in changes.items():
+        setattr(note, key, value)
+    # the searchable text changes with the note, in its transaction: a search after the
+    # response finds the new words (and embeds the new text), never the old ones
+    knowledge_documents.index_note(session, note)
+    audit(session, who, "note.update", "note", note.id, fields=sorted(changes))
+    view = note_view(note)
+    session.commit()
+    return view
+
+
+@router.delete("/notes/{note_id}", status_code=204, summary="Delete a note")
+def delete_note(
+    note_id: str,
+    who: Principal = Depends(Require(NOTES_WRITE)),
+    session: Session = Depends(get_session),
+) -> None:
+    note = owned(session, Note, note_id, who, "note")
+    knowledge_documents.forget(session, "note", note.id)  # its text and embedding go with it
+    session.delete(note)
+    audit(session, who, "note.delete", "note", note_id, title=note.title[:200])
+    session.commit()
 
 
 def _query_vector(q: str, mode: str) -> tuple[str, np.ndarray | None]:

@@ -3,12 +3,16 @@ over them cached per process.
 
 Each search first brings the organisation's documents up to date (`sync`): an experiment
 created or changed since it was indexed, an analysis that finished (its spec, headline estimates
-and, as documents of their own, its findings) and a new note get their text written; then
+and, as documents of their own, its findings) and a new note – or one whose text differs from
+its document – get their text written; then
 documents without an embedding get one (`embed_pending`, at most `EMBED_PER_REQUEST` per request
 – the rest are found by keyword until they are embedded). The job workers do the same between
 jobs for every organisation (`catch_up`), so a search seldom has anything left to embed.
 Writing the text from the objects' tables, rather than in every route that changes an object,
 indexes what any process wrote and what existed before this table did, with one code path.
+Two routes also write in their own transaction: an edited note's document (`index_note`, its
+embedding dropped to be made again) and a deleted note's removal (`forget`), so the response
+is never followed by a hit on the old words; a document whose note is gone is never a hit.
 
 The index of an organisation (BM25 and the embedding matrix, `search_index.SearchIndex`) is
 cached in the process and rebuilt when the organisation's documents changed: their count and
@@ -23,7 +27,7 @@ from collections import OrderedDict
 from typing import Any
 
 import numpy as np
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -99,18 +103,18 @@ def _unindexed(
     session: Session,
     model: Any,
     kind: str,
-    version: Any,
+    stale: Any,
     org_id: str | None,
     limit: int | None,
     *where: Any,
 ) -> list[Any]:
-    """Objects of `model` (of one organisation, or of all) with no document, or with one
-    older than `version`."""
+    """Objects of `model` (of one organisation, or of all) with no document, or with a
+    `stale` one."""
     doc = KnowledgeDocument
     query = (
         select(model)
         .outerjoin(doc, and_(doc.object_type == kind, doc.object_id == model.id))
-        .where(or_(doc.object_id.is_(None), doc.source_at < version), *where)
+        .where(or_(doc.object_id.is_(None), stale), *where)
     )
     if org_id is not None:
         query = query.where(model.org_id == org_id)
@@ -121,22 +125,48 @@ def sync(session: Session, org_id: str | None, limit: int | None = None) -> int:
     """Write the documents of new or changed objects – of one organisation, or (the workers,
     `limit` objects of each type at a time) of all; how many documents."""
     rows: list[tuple[str, str, str, dict[str, Any]]] = []
-    for e in _unindexed(session, Experiment, "experiment", Experiment.updated_at, org_id, limit):
+    doc = KnowledgeDocument
+    for e in _unindexed(session, Experiment, "experiment", doc.source_at < Experiment.updated_at,
+                        org_id, limit):  # fmt: skip
         rows.append(("experiment", e.id, e.org_id, experiment_document(e)))
-    for a in _unindexed(session, Analysis, "analysis", Analysis.finished_at, org_id, limit,
-                        Analysis.status == "succeeded"):  # fmt: skip
+    for a in _unindexed(session, Analysis, "analysis", doc.source_at < Analysis.finished_at,
+                        org_id, limit, Analysis.status == "succeeded"):  # fmt: skip
         rows += [(kind, key, a.org_id, fields) for kind, key, fields in analysis_documents(a)]
-    for n in _unindexed(session, Note, "note", Note.created_at, org_id, limit):
+    for n in _unindexed(session, Note, "note", _note_changed(), org_id, limit):
         rows.append(("note", n.id, n.org_id, note_document(n)))
     if not rows:
         return 0
-    now = utcnow()
     for kind, object_id, owner, fields in rows:
-        # a changed text loses its old embedding (model None): embed_pending makes a new one
-        session.merge(KnowledgeDocument(object_type=kind, object_id=object_id, org_id=owner,
-                                        indexed_at=now, model=None, vector=None, **fields))  # fmt: skip
+        session.merge(_document(kind, object_id, owner, fields))
     _commit(session)
     return len(rows)
+
+
+def _note_changed() -> Any:
+    """A note's document differs from the note (notes have no version column: an edit writes
+    the document in its transaction, `index_note`; this catches a search that indexed the old
+    text concurrently, so a stale note document lasts until the next search at most)."""
+    doc = KnowledgeDocument
+    return or_(doc.title != Note.title, doc.text != Note.body,
+               doc.experiment_id.is_distinct_from(Note.experiment_id))  # fmt: skip
+
+
+def _document(kind: str, object_id: str, org_id: str, fields: dict[str, Any]) -> KnowledgeDocument:
+    # a changed text loses its old embedding (model None): embed_pending makes a new one
+    return KnowledgeDocument(object_type=kind, object_id=object_id, org_id=org_id,
+                             indexed_at=utcnow(), model=None, vector=None, **fields)  # fmt: skip
+
+
+def index_note(session: Session, note: Note) -> None:
+    """Write a changed note's document (without an embedding until `embed_pending`) in the
+    caller's transaction."""
+    session.merge(_document("note", note.id, note.org_id, note_document(note)))
+
+
+def forget(session: Session, kind: str, object_id: str) -> None:
+    """Remove an object's document and embedding, in the caller's transaction."""
+    doc = KnowledgeDocument
+    session.execute(delete(doc).where(doc.object_type == kind, doc.object_id == object_id))
 
 
 def embed_pending(session: Session, org_id: str | None, limit: int = EMBED_PER_REQUEST) -> int:
@@ -186,10 +216,13 @@ def index_for(session: Session, org_id: str) -> SearchIndex:
         if cached is not None and cached[0] == stamp:
             _cache.move_to_end(org_id)
             return cached[1]
+    # a note deleted while a concurrent search indexed it may leave its document: never a hit
     rows = session.execute(
         select(doc.object_type, doc.object_id, doc.title, doc.text, doc.experiment_id,
                doc.model, doc.vector)
-        .where(doc.org_id == org_id).order_by(doc.object_type, doc.object_id)
+        .outerjoin(Note, and_(doc.object_type == "note", Note.id == doc.object_id))
+        .where(doc.org_id == org_id, or_(doc.object_type != "note", Note.id.is_not(None)))
+        .order_by(doc.object_type, doc.object_id)
     ).all()  # fmt: skip
     documents = [
         Document(r.object_type, r.object_id, r.title, r.text, r.experiment_id,
