@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from cerebro.stats.mcmc import convergence, import_numpyro, run_chains
+from cerebro.mmm.compiled import run_compiled
+from cerebro.stats.mcmc import convergence, import_numpyro
 
 
 @dataclass
@@ -72,17 +73,23 @@ def fit_nuts(
     seed: int,
     target_accept: float,
 ) -> Draws:
-    """NUTS draws of every parameter, several chains (in parallel where JAX has the devices)."""
-    import_numpyro(sampling.command)
-    from numpyro.infer import NUTS
+    """NUTS draws of every parameter, several chains (in parallel where JAX has the devices).
 
-    kernel = NUTS(
+    The sampler is compiled once per model structure and data shapes and kept
+    (`cerebro.mmm.compiled`): a later fit of the same shapes – the next replication of a
+    study, the service's next job – reuses it, and many fits in one process no longer grow its
+    memory by a compiled sampler each."""
+    import_numpyro(sampling.command)
+    samples, stats, seconds = run_compiled(
         sampling.model,
-        target_accept_prob=target_accept,
+        form,
+        inputs,
         dense_mass=sampling.dense_mass(form, inputs),
-    )
-    samples, stats, seconds = run_chains(
-        kernel, (form, inputs), chains=chains, draws=draws, warmup=warmup, seed=seed
+        target_accept=target_accept,
+        chains=chains,
+        draws=draws,
+        warmup=warmup,
+        seed=seed,
     )
     params = sampling.parameters(samples)
     diagnosed = {k: np.asarray(samples[k], float) for k in sampling.diagnosed if k in samples}
