@@ -17,9 +17,10 @@ splits it, so the draws are those of the same NUTS kernel; a cached and a freshl
 sampler give bit-identical draws (tested).
 
 The compiled samplers are kept in a small least-recently-used cache (`CACHE_SIZE` programs):
-a process that fits many shapes holds at most that many. Fits with lift tests keep the tests'
-arrays static (the model indexes them in Python), so they reuse a sampler only with the same
-tests.
+a process that fits many shapes holds at most that many. Fits with lift tests do not come here
+(`cerebro.mmm.inference.fit_nuts` runs them through NumPyro's `MCMC.run`, as before); should
+inputs with tests arrive, nothing of them is traced (the calibration code reads their scales
+in Python) and they reuse a sampler only with the same tests and data.
 """
 
 from __future__ import annotations
