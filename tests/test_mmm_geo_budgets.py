@@ -144,3 +144,12 @@ def test_fitted_geo_model_cli_python_and_refusals(tmp_path):
     refused(invoke("mmm-optimize", model, "--geo-budgets", csv, "--budget", 99),
             "sum to", "not the budget 99")  # fmt: skip
     refused(invoke("mmm-optimize", model, "--geo-budgets", tmp_path / "none.csv"), "not found")
+
+
+def test_geo_budgets_on_a_national_model_is_refused():
+    from cerebro.mmm.allocate import _per_geo
+    from cerebro.mmm.plan_spec import MMMOptimizeSpec
+
+    spec = MMMOptimizeSpec(model="m.cerebro", geo_budgets={"a": 1.0})
+    with pytest.raises(UserInputError, match="national model; drop --geo-budgets"):
+        _per_geo(object(), spec, np.ones((4, 2)), {}, None)
