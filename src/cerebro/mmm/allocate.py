@@ -40,18 +40,23 @@ def run_mmm_optimize(spec: MMMOptimizeSpec, data: Any = None) -> Result:
     window = plan_window(posterior, p, None, spec.controls_at)
     bounds = check_bounds(spec.bounds or {}, d.channels)
     names, response = list(d.channels), window.response
-    if spec.by_geo:
-        current, names, bounds, response = _by_geo(posterior, current, bounds, window)
-    problem = BudgetProblem(
-        channels=tuple(names),
-        current=current,
-        budget=spec.budget,
-        bounds=bounds,
-        objective=spec.objective,
-        kpi_value=spec.kpi_value,
-        roi_floor=spec.roi_floor,
-    )
-    plan = optimize_budget(response, problem, alpha=spec.alpha, seed=spec.seed)
+    tables: dict[str, Any] = {}
+    if spec.geo_budgets is not None:
+        plan, tables["geo_budgets"] = _per_geo(posterior, spec, current, bounds, window)
+        names = list(plan.channels)
+    else:
+        if spec.by_geo:
+            current, names, bounds, response = _by_geo(posterior, current, bounds, window)
+        problem = BudgetProblem(
+            channels=tuple(names),
+            current=current,
+            budget=spec.budget,
+            bounds=bounds,
+            objective=spec.objective,
+            kpi_value=spec.kpi_value,
+            roi_floor=spec.roi_floor,
+        )
+        plan = optimize_budget(response, problem, alpha=spec.alpha, seed=spec.seed)
     estimates = plan.estimates()
     estimates.append(Estimate("budget", float(plan.optimal_spend.sum()), key="budget"))
     for c, name in enumerate(names):
@@ -101,7 +106,7 @@ def run_mmm_optimize(spec: MMMOptimizeSpec, data: Any = None) -> Result:
         spec=spec,
         estimates=estimates,
         findings=findings,
-        tables={"channels": table, "optimal_plan": frame.to_dict(orient="list")},
+        tables={"channels": table, "optimal_plan": frame.to_dict(orient="list"), **tables},
         data=plan,
         artefacts=artefacts,
         summary={
@@ -132,6 +137,41 @@ def _by_geo(posterior: Any, current: np.ndarray, bounds: dict, window: Any) -> t
     names = [f"{geo}:{c}" for geo in posterior.geo_data.geos for c in d.channels]
     pairs = {f"{geo}:{c}": b for geo in posterior.geo_data.geos for c, b in bounds.items()}
     return per_geo.reshape(p, -1), names, pairs, GeoPairWindow(window).response
+
+
+def _per_geo(posterior: Any, spec: MMMOptimizeSpec, current: np.ndarray, bounds: dict,
+             window: Any) -> tuple:  # fmt: skip
+    """`--geo-budgets`: each geo's channel split optimised under its own budget
+    (`cerebro.mmm.geo_budget`); the national plan of geo:channel pairs and the geos' table."""
+    from cerebro.mmm.geo import GeoPosterior
+    from cerebro.mmm.geo_budget import geo_budgets, optimize_per_geo
+
+    if not isinstance(posterior, GeoPosterior):
+        raise UserInputError(
+            "geo_budgets sets a budget per geo, but this is a national model; drop "
+            "--geo-budgets or optimise a model fitted with --geo-column."
+        )
+    d, p = posterior.data, len(current)
+    geos = [str(g) for g in posterior.geo_data.geos]
+    budgets = geo_budgets(spec.geo_budgets, geos, spec.budget)
+    problems = []
+    for geo, g, budget in zip(geos, posterior.geos, budgets, strict=True):
+        try:
+            problems.append(
+                BudgetProblem(
+                    channels=tuple(d.channels),
+                    current=g.data.spend[d.n_fit - p : d.n_fit],
+                    budget=float(budget),
+                    bounds=bounds,
+                    objective=spec.objective,
+                    kpi_value=spec.kpi_value,
+                    roi_floor=spec.roi_floor,
+                )
+            )
+        except UserInputError as err:  # the same sentence, naming the geo
+            raise UserInputError(f"In geo '{geo}', {err}") from None
+    responses = [w.response for w in window.windows]
+    return optimize_per_geo(responses, problems, geos, alpha=spec.alpha, seed=spec.seed)
 
 
 def plot(result: Result) -> Any:

@@ -105,6 +105,13 @@ class MMMOptimizeSpec(SpecBase):
         description="Geo models: optimise every geo × channel pair's spend (bounds apply to "
         "each pair), not only the channel totals split across geos by their historical share.",
     )
+    geo_budgets: dict[str, float] | str | None = Field(
+        None,
+        description="Geo models: a fixed budget per geo – a CSV with columns geo,budget (or, "
+        "from Python, a mapping geo → budget) naming every geo of the model; each geo's "
+        "channel split is optimised under its own budget and the bounds. The budgets sum to "
+        "`budget`, or `budget` is left out and taken as their sum.",
+    )
     controls_at: ControlsAt = "mean"
     alpha: Alpha = Field(0.1, description=LEVEL)
     seed: int = Field(0, description="Seed of the optimiser's random starting plans.")
