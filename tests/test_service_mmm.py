@@ -91,6 +91,8 @@ def test_mmm_plan_kinds_refused_in_one_sentence(service, org):
         ({"spec": OPTIMIZE, "model_analysis_id": abtest}, 422, "model_analysis_id"),
         ({"spec": OPTIMIZE, "model_analysis_id": "0" * 32}, 404, None),
         ({"spec": {**OPTIMIZE, "model": "/etc/passwd"}}, 422, "spec.model"),
+        ({"spec": {"kind": "geotest", "method": "synthetic_control",
+                   "donor_weights": "/etc/weights.csv"}}, 422, "spec.donor_weights"),
         ({"spec": {"kind": "power", "baseline": 0.1, "mde": 0.02},
           "model_analysis_id": abtest}, 422, "model_analysis_id"),
     ]  # fmt: skip
@@ -99,6 +101,21 @@ def test_mmm_plan_kinds_refused_in_one_sentence(service, org):
         assert response.status_code == status, (body, response.text)
         assert response.json()["error"]["field"] == field
     service.run_jobs()
+
+
+def test_inline_or_file_fields_refuse_their_file_form():
+    """geo_budgets and donor_weights are read from a server path when given as text: refused;
+    their inline forms pass the check."""
+    from cerebro.service.errors import ApiError
+    from cerebro.service.specs import check_files
+
+    for spec, field in [({"kind": "mmm_optimize", "geo_budgets": "/etc/b.csv"}, "geo_budgets"),
+                        ({"kind": "geotest", "donor_weights": "w.csv"}, "donor_weights")]:  # fmt: skip
+        with pytest.raises(ApiError) as err:
+            check_files(spec, {})
+        assert err.value.status == 422 and err.value.field == f"spec.{field}"
+    check_files({"kind": "mmm_optimize", "geo_budgets": {"a": 1.0}}, {})
+    check_files({"kind": "geotest", "donor_weights": "a=0.5,b=0.5"}, {})
 
 
 @pytest.mark.slow

@@ -15,6 +15,11 @@ from cerebro.service.errors import ApiError
 # Fields naming other files on the server (a saved model, a plan, lift tests): the service
 # reads only uploaded datasets, so they are refused rather than read from an arbitrary path.
 SERVER_FILES = {"model", "plan", "calibration"}
+# Fields given inline or as a file: their file form is refused (name → how to give it inline).
+INLINE_OR_FILE = {
+    "donor_weights": "inline, 'unit=weight,…'",
+    "geo_budgets": "as a mapping {geo: budget}",
+}
 # Fields that would make the server reach out – connect to a database URL, start or join a
 # Spark cluster (abtest's engines; the events of geotest, did and mmm): refused likewise.
 SERVER_REACH = {"db": "connects to a database", "spark_master": "joins a Spark cluster"}
@@ -55,6 +60,14 @@ def check_files(spec: dict[str, Any], spec_fields: dict[str, Any]) -> None:
             "remove it (the service reads uploaded datasets with DuckDB).",
             "spec.engine",
         )
+    for name, how in INLINE_OR_FILE.items():
+        value = spec.get(name)
+        if isinstance(value, str) and not (name == "donor_weights" and "=" in value):
+            raise _refuse(
+                f"spec.{name} names a file on the server, which the service does not allow; "
+                f"give it {how}.",
+                f"spec.{name}",
+            )
     for name, field in spec_fields.items():
         writes = face_hints(field, "cli").get("output")
         if (writes or name in SERVER_FILES) and spec.get(name) is not None:
