@@ -144,14 +144,14 @@ def load_table(
                 f"{path.name!r}; rename the copies so that every column name is unique."
             )
         if columns is None:
-            _wrong_separator(path, kind, available, None)
+            check_separator(path, kind, available, None)
         else:
             if kind == "json" and available == ["json"]:  # DuckDB's name for no fields
                 raise UserInputError(
                     f"{path.name!r} holds no records with named fields; give an array of "
                     "objects, or one object per line."
                 )
-            _wrong_separator(path, kind, available, wanted)
+            check_separator(path, kind, available, wanted)
             require_columns(available, wanted, source_name=path.name)
         return wanted
 
@@ -165,7 +165,7 @@ def load_table(
     return table.to_pandas()
 
 
-def _wrong_separator(path: Path, kind: str, available: list[str], wanted: list[str] | None) -> None:
+def check_separator(path: Path, kind: str, available: list[str], wanted: list[str] | None) -> None:
     """A CSV read as one column whose name holds ';' or a tab: the file uses another separator
     (`wanted` None: every column is read, so a one-column header with a ';' is enough)."""
     if kind not in ("csv", "tsv") or len(available) != 1:

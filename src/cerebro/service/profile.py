@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cerebro.core.errors import UserInputError
-from cerebro.data.load import describe_file
+from cerebro.data.load import check_separator, describe_file
 from cerebro.service.profile_sql import (
     DATE_SHARE,
     RAW_NULL,
@@ -94,30 +94,11 @@ def _text_source(path: Path) -> tuple[str, list[str]]:
     return source, names
 
 
-def _one_column_separator(path: Path, names: list[str]) -> None:
-    """A comma file read as one column whose name holds another separator (load_table's rule)."""
-    if len(names) != 1:
-        return
-    tab = path.suffix.lower() == ".tsv"
-    for mark, label in ((";", "semicolons"), ("\t", "tabs"), ("|", "vertical bars")):
-        if mark in names[0] and not (tab and mark == "\t"):
-            fix = (
-                "rename it to .tsv"
-                if mark == "\t"
-                else f"save it with commas (e.g. pandas.read_csv(path, sep={mark!r}).to_csv(new, "
-                "index=False))"
-            )
-            raise UserInputError(
-                f"{path.name!r} looks separated by {label}, not {'tabs' if tab else 'commas'}"
-                f" (its header reads {names[0][:60]!r}); {fix}."
-            )
-
-
 def _source(con, path: Path) -> tuple[str, list[str], list[str] | None]:
     """The file's DuckDB source, its column names and (Parquet, JSON) their stored types."""
     if path.suffix.lower() in (".csv", ".tsv", ".txt"):
         source, names = _text_source(path)
-        _one_column_separator(path, names)
+        check_separator(path, "tsv" if path.suffix.lower() == ".tsv" else "csv", names, None)
         return source, names, None
     source = describe_file(path)[0]
     described = con.sql(f"DESCRIBE SELECT * FROM {source}").fetchall()
