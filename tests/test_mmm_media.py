@@ -13,22 +13,14 @@ pytest.importorskip("numpyro")
 import cerebro
 from cerebro.mmm.allocate import run_mmm_optimize
 from cerebro.mmm.data import MMMData
+from cerebro.mmm.examples import mmm as mmm_example
 from cerebro.mmm.model_file import load_mmm, mmm_bytes
 from cerebro.mmm.plan_spec import MMMOptimizeSpec
 from cerebro.mmm.posterior import MMMPosterior, ModelForm
 from cerebro.mmm.synthetic import UNITS, simulate_mmm
 from cli_refusals import invoke, refused
 
-FIELDS = {
-    "date_column": "week",
-    "kpi": "revenue",
-    "channels": ["tv", "search", "social"],
-    "controls": ["price", "promo"],
-    "chains": 2,
-    "draws": 300,
-    "warmup": 300,
-    "holdout": 8,
-}
+FIELDS = mmm_example()[0]  # the example's options: 3 channels, 2 controls, 2 × 300, holdout 8
 
 
 @pytest.fixture(scope="module")
