@@ -83,6 +83,7 @@ def mmm_bytes(posterior: MMMPosterior | GeoPosterior) -> bytes:
         "n_fit": data.n_fit,
         "seasonality": None if data.seasonality is None else list(data.seasonality),
         "trend": data.trend,
+        "calendar": data.calendar,
         "log_kpi": data.log_kpi,
         "chains": posterior.chains,
         "draws": sorted(posterior.draws),
@@ -192,6 +193,7 @@ def _posterior(manifest: dict[str, Any], stored: dict[str, np.ndarray]) -> MMMPo
         log_kpi=bool(manifest["log_kpi"]),
         seasonality=None if season is None else (float(season[0]), int(season[1])),
         trend=bool(manifest["trend"]),
+        calendar=bool(manifest.get("calendar", False)),  # absent in files before it existed
     )
     draws = {k: stored[f"draws/{k}"] for k in manifest["draws"]}
     return MMMPosterior(
