@@ -52,6 +52,7 @@ class Sampling:
     dense_mass: Callable[[Any, Any], bool | list[tuple[str, ...]]]
     diagnosed: tuple[str, ...] = ()
     svi_from_median: bool = False
+    max_tree_depth: int | tuple[int, int] = 10  # NUTS; (warm-up, sampling) caps them apart
 
     def parameters(self, samples: dict[str, Any]) -> dict[str, np.ndarray]:
         """The draws of the parameters a posterior keeps (names `mean_terms` reads)."""
@@ -80,6 +81,7 @@ def fit_nuts(
         sampling.model,
         target_accept_prob=target_accept,
         dense_mass=sampling.dense_mass(form, inputs),
+        max_tree_depth=sampling.max_tree_depth,
     )
     samples, stats, seconds = run_chains(
         kernel, (form, inputs), chains=chains, draws=draws, warmup=warmup, seed=seed
