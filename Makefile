@@ -84,7 +84,8 @@ MMM_OUT ?= .cache/bench/mmm/pymc_marketing_hill_$(MMM_SAMPLER).json
 $(PYMC_STAMP):
 	$(PYTHON) -m venv $(PYMC_VENV)
 	$(PYMC_VENV)/bin/pip install --quiet --upgrade pip
-	$(PYMC_VENV)/bin/pip install --quiet 'pymc-marketing>=0.19.2' 'numpyro>=0.22' 'nutpie>=0.16.8'
+	$(PYMC_VENV)/bin/pip install --quiet 'pymc-marketing>=0.19.2' 'numpyro>=0.22' 'nutpie>=0.16.8' \
+		'blackjax>=1.2.5,<1.3'  # 1.6.2, 1.7.1 fail: PyMC 5.28 passes progress_bar
 	touch $(PYMC_STAMP)
 
 bench-mmm-ref: $(PYMC_STAMP)

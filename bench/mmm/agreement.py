@@ -1,16 +1,15 @@
-"""Do Cerebro's MMM pieces and PyMC-Marketing give the same posterior under the same model?
+"""Do Cerebro's MMM and PyMC-Marketing give the same posterior under the same model?
 
 Why: the transforms agree to rounding (`tests/test_mmm_transforms_reference.py`), but the
 posterior also depends on the scaling, the baseline terms, the priors and the sampler. Here
-PyMC-Marketing's default model (`bench/mmm/NOTES.md`, "The default model") is written as a
-NumPyro model out of Cerebro's parts – `ModelForm.media` (adstock → saturation → coefficient),
-`mean_terms`, `stats.mcmc.run_chains` (NUTS, dense mass matrix) – with PyMC-Marketing's
-scaling (KPI and each channel divided by its maximum, controls and Fourier terms unscaled,
-Fourier order 2 on day of year / 365.25, the trend as a control) and its default priors
-(intercept Normal(0, 2), controls Normal(0, 2), Fourier Laplace(0, 1), alpha Beta(1, 3),
-logistic lam Gamma(3, 1), beta HalfNormal(2), sigma HalfNormal(2)). Cerebro's own defaults
-(`cerebro mmm`) are different on purpose (docs/mmm.md, "Priors"), so this is not a test of the
-command, it is a test that the same model gives the same posterior in both tools.
+Cerebro fits PyMC-Marketing's default model with its own prior set `cerebro mmm --priors
+pymc-marketing` (`cerebro.mmm.pymc_priors`: PyMC-Marketing's scaling – KPI and each channel
+divided by its maximum, controls unscaled, Fourier order 2 on day of year / 365.25 – the trend
+as a control column, and its default priors: intercept Normal(0, 2), controls Normal(0, 2),
+Fourier Laplace(0, 1), alpha Beta(1, 3), logistic lam Gamma(3, 1), beta HalfNormal(2), sigma
+HalfNormal(2)), sampled by Cerebro's NUTS. Cerebro's own defaults (`cerebro mmm`) differ on
+purpose (docs/mmm.md, "Priors"); this checks that the same model gives the same posterior in
+both tools.
 
 Agreement: for every channel's ROI and contribution, z = (mean_cerebro − mean_pymc) /
 sqrt(MCSE_cerebro² + MCSE_pymc²), MCSE = posterior SD / sqrt(bulk ESS); |z| < 3 for all 12
@@ -41,92 +40,68 @@ CHANNELS = ["tv", "search", "social", "display", "radio", "ooh"]
 CONTROLS = ["trend", "price_index", "promo"]
 
 
-def pymc_style_inputs(frame: pd.DataFrame) -> dict:
-    """Arrays as PyMC-Marketing's default MMM sees them (NOTES.md, "Scaling")."""
-    y_scale = float(frame["sales"].max())
-    x_scale = frame[CHANNELS].max().to_numpy(float)
-    phase = 2 * np.pi * pd.to_datetime(frame["date"]).dt.day_of_year.to_numpy() / 365.25
-    fourier = [np.sin(i * phase) for i in (1, 2)] + [np.cos(i * phase) for i in (1, 2)]
+def same_model_spec(data: Path, saturation: str, args: argparse.Namespace) -> dict:
+    """The `cerebro mmm --priors pymc-marketing` spec of the harness's PyMC-Marketing fit: its
+    trend as a control column (so Cerebro's own trend is off), yearly Fourier order 2."""
     return {
-        "y": frame["sales"].to_numpy(float) / y_scale,
-        "x": frame[CHANNELS].to_numpy(float) / x_scale,
-        "controls": frame[CONTROLS].to_numpy(float),
-        "fourier": np.column_stack(fourier),
-        "y_scale": y_scale,
+        "kind": "mmm",
+        "data": str(data),
+        "date_column": "date",
+        "kpi": "sales",
+        "channels": CHANNELS,
+        "controls": CONTROLS,
+        "trend": False,
+        "seasonality": "52:2",
+        "adstock": "geometric",
+        "l_max": 8,
+        "saturation": saturation,
+        "priors": "pymc-marketing",
+        "chains": args.chains,
+        "draws": args.draws,
+        "warmup": args.warmup,
+        "seed": args.seed,
     }
 
 
-def pymc_priors_model(form, inputs: dict) -> None:
-    """PyMC-Marketing's default priors around Cerebro's mean (intercept + features + media)."""
-    import jax.numpy as jnp
-    import numpyro
-    import numpyro.distributions as dist
-
-    from cerebro.mmm.posterior import mean_terms
-
-    intercept = numpyro.sample("intercept", dist.Normal(0.0, 2.0))
-    n_control, n_fourier = inputs["controls"].shape[1], inputs["fourier"].shape[1]
-    gamma_control = numpyro.sample("gamma_control", dist.Normal(0.0, 2.0).expand([n_control]))
-    gamma_fourier = numpyro.sample("gamma_fourier", dist.Laplace(0.0, 1.0).expand([n_fourier]))
-    with numpyro.plate("channel", inputs["x"].shape[1]):
-        alpha = numpyro.sample("alpha", dist.Beta(1.0, 3.0))
-        lam = numpyro.sample("lam", dist.Gamma(3.0, 1.0))
-        beta = numpyro.sample("beta", dist.HalfNormal(2.0))
-    params = {
-        "intercept": intercept,
-        "coef": jnp.concatenate([gamma_control, gamma_fourier]),
-        "alpha": alpha,
-        "lam": lam,
-        "beta": beta,
-    }
-    features = jnp.asarray(np.column_stack([inputs["controls"], inputs["fourier"]]))
-    baseline, media = mean_terms(form, params, jnp.asarray(inputs["x"]), features, jnp)
-    sigma = numpyro.sample("sigma", dist.HalfNormal(2.0))
-    numpyro.sample("y", dist.Normal(baseline + media.sum(axis=-1), sigma), obs=inputs["y"])
-
-
-def cerebro_side(frame: pd.DataFrame, args: argparse.Namespace) -> dict:
-    """Fit the PyMC-priors model with Cerebro's sampler; ROI and contribution per channel."""
-    from cerebro.mmm.posterior import ModelForm
-    from cerebro.stats.mcmc import convergence, import_numpyro, run_chains
-
-    import_numpyro("agreement bench")
+def posterior_summary(posterior, spend: np.ndarray) -> dict:
+    """Mean, SD and bulk ESS of each channel's ROI and contribution (KPI units, all weeks) –
+    what `compare` needs – from an `MMMPosterior` (`cerebro mmm`'s draws, chains in order)."""
     from numpyro.diagnostics import effective_sample_size
-    from numpyro.infer import NUTS
 
-    inputs = pymc_style_inputs(frame)
-    form = ModelForm("geometric", "logistic", 8, True, "normal")
-    start = time.perf_counter()
-    samples, stats, seconds = run_chains(
-        NUTS(pymc_priors_model, target_accept_prob=0.9, dense_mass=True),
-        (form, inputs),
-        chains=args.chains,
-        draws=args.draws,
-        warmup=args.warmup,
-        seed=args.seed,
-    )
-    rhat, bulk, _ = convergence(samples)
-    chains, draws = samples["beta"].shape[:2]
-    flat = {k: v.reshape(chains * draws, *v.shape[2:]) for k, v in samples.items()}
-    media = form.media(flat, inputs["x"][:, None, :])  # (T, D, C)
-    contribution = media.sum(axis=0) * inputs["y_scale"]  # (D, C) KPI units
-    roi = contribution / frame[CHANNELS].to_numpy(float).sum(axis=0)
-    out = {"roi": {}, "contribution_kpi_units": {}}
+    contribution = posterior.contributions().sum(axis=1)  # (D, C) KPI units
+    roi = contribution / spend
+    chains = posterior.chains
+    out: dict = {"roi": {}, "contribution_kpi_units": {}}
     for name, values in (("roi", roi), ("contribution_kpi_units", contribution)):
-        by_chain = values.reshape(chains, draws, -1)
+        by_chain = values.reshape(chains, -1, values.shape[-1])
         ess = np.asarray(effective_sample_size(by_chain))
-        for i, c in enumerate(CHANNELS):
+        for i, c in enumerate(posterior.data.channels):
             out[name][c] = {
                 "mean": float(values[:, i].mean()),
                 "sd": float(values[:, i].std()),
                 "ess_bulk": float(ess[i]),
             }
+    return out
+
+
+def cerebro_side(frame: pd.DataFrame, args: argparse.Namespace) -> dict:
+    """Fit `cerebro mmm --priors pymc-marketing` (the product's prior set); ROI and
+    contribution per channel, and the fit's diagnostics."""
+    from cerebro.core.spec import parse_spec
+    from cerebro.mmm.analysis import fit_posterior
+    from cerebro.mmm.data import prepare
+
+    spec = parse_spec(same_model_spec(args.data, "logistic", args))
+    start = time.perf_counter()
+    posterior, fit = fit_posterior(spec, prepare(spec, frame, []))
+    out = posterior_summary(posterior, frame[CHANNELS].to_numpy(float).sum(axis=0))
     out["diagnostics"] = {
-        "seconds": seconds,
+        "seconds": fit.seconds,
         "wall_with_compile": time.perf_counter() - start,
-        "rhat_max": float(max(np.max(v) for v in rhat.values())),
-        "min_bulk_ess": float(min(np.min(v) for v in bulk.values())),
-        **stats,
+        "rhat_max": float(max(np.max(v) for v in fit.rhat.values())),
+        "min_bulk_ess": float(min(np.min(v) for v in fit.ess_bulk.values())),
+        "divergences": fit.divergences,
+        "steps_per_draw": fit.steps_per_draw,
     }
     return out
 
@@ -175,7 +150,7 @@ def main() -> None:
     report = {
         "data": str(args.data.relative_to(ROOT)),
         "model": "PyMC-Marketing's default MMM (geometric l_max 8 normalised + logistic), "
-        "its scaling and priors; Cerebro side = Cerebro's transforms, mean and NUTS",
+        "its scaling and priors; Cerebro side = cerebro mmm --priors pymc-marketing",
         "cerebro": cerebro,
         "pymc_marketing_diagnostics": pymc["diagnostics"],
         "comparison": compare(cerebro, pymc),

@@ -81,6 +81,16 @@ def per_coord(da, truth: dict | None = None) -> dict | list | float:
     return {"dims": dims, "note": "multi-dimensional, not summarized"}
 
 
+def steps_per_draw(stats) -> float | None:
+    """Mean leapfrog steps per kept draw, from whichever statistic the sampler records."""
+    for name in ("n_steps", "num_steps", "tree_size"):
+        if name in stats:
+            return float(stats[name].mean())
+    if "tree_depth" in stats:  # a lower bound when only the depth is known
+        return float((2.0 ** stats["tree_depth"] - 1).mean())
+    return None
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--data", type=Path, required=True)
@@ -96,7 +106,8 @@ def main() -> None:
     p.add_argument("--draws", type=int, default=1000)
     p.add_argument("--tune", type=int, default=1000)
     p.add_argument("--cores", type=int, default=min(4, os.cpu_count() or 1))
-    p.add_argument("--sampler", choices=["numpyro", "nutpie", "pymc"], default="numpyro")
+    p.add_argument("--sampler", choices=["numpyro", "nutpie", "pymc", "blackjax"],
+                   default="numpyro")  # fmt: skip
     p.add_argument("--chain-method", default="parallel",
                    help="numpyro only: parallel (falls back to sequential without enough "
                         "devices) or vectorized")  # fmt: skip
@@ -134,7 +145,7 @@ def main() -> None:
     timed_sample(pm, timing)
     kwargs = {"chains": args.chains, "draws": args.draws, "tune": args.tune,
               "cores": args.cores, "nuts_sampler": args.sampler}  # fmt: skip
-    if args.sampler == "numpyro":
+    if args.sampler in ("numpyro", "blackjax"):
         kwargs["nuts_sampler_kwargs"] = {"chain_method": args.chain_method}
     t_fit = time.perf_counter()
     with warnings.catch_warnings():
@@ -166,6 +177,7 @@ def main() -> None:
         "versions": {
             k: version(k)
             for k in ["pymc-marketing", "pymc", "pytensor", "numpyro", "jax", "nutpie", "arviz"]
+            + (["blackjax"] if args.sampler == "blackjax" else [])
         },
         "python": platform.python_version(),
         "model": {
@@ -184,7 +196,11 @@ def main() -> None:
             "tune": args.tune,
             "cores": args.cores,
             "seed": args.seed,
-            **({"chain_method": args.chain_method} if args.sampler == "numpyro" else {}),
+            **(
+                {"chain_method": args.chain_method}
+                if args.sampler in ("numpyro", "blackjax")
+                else {}
+            ),
         },
         "timing_seconds": {
             "whole_process": whole,
@@ -206,6 +222,7 @@ def main() -> None:
             "ess_per_second_whole": ess_min[slowest] / whole,
             "rhat_max": float(max(float(rhat[v].max()) for v in free)),
             "divergences": int(idata.sample_stats["diverging"].sum()),
+            "steps_per_draw": steps_per_draw(idata.sample_stats),
             "min_bulk_ess_by_parameter": ess_min,
         },
         "scaling": {

@@ -43,14 +43,22 @@ def fit_posterior(
     spec: MMMSpec, data: MMMData, tests: LiftTests | None = None
 ) -> tuple[MMMPosterior, Any]:
     """The fitted model's draws (NUTS or SVI) as an `MMMPosterior`, and the fit's diagnostics;
-    `tests` (lift tests) add their likelihood terms."""
+    `tests` (lift tests) add their likelihood terms. With `spec.priors` "pymc-marketing" the
+    data are rescaled as PyMC-Marketing does (`cerebro.mmm.pymc_priors`) and the posterior
+    keeps that scaling."""
     from cerebro.mmm.inference import fit_as_specified
     from cerebro.mmm.model import NATIONAL, model_inputs
     from cerebro.mmm.posterior import MMMPosterior, ModelForm
 
     form = ModelForm(spec.adstock, spec.saturation, spec.l_max, spec.normalize, spec.likelihood)
-    inputs = model_inputs(data, spec.roi_prior, tests)
-    fit, chains = fit_as_specified(spec, NATIONAL, form, inputs)
+    if spec.priors == "pymc-marketing":
+        from cerebro.mmm.pymc_priors import PYMC_MARKETING, pymc_inputs, pymc_marketing_data
+
+        data = pymc_marketing_data(data)
+        fit, chains = fit_as_specified(spec, PYMC_MARKETING, form, pymc_inputs(data))
+    else:
+        inputs = model_inputs(data, spec.roi_prior, tests)
+        fit, chains = fit_as_specified(spec, NATIONAL, form, inputs)
     posterior = MMMPosterior(form, data, fit.flat(), chains, spec.model_dump(mode="json"))
     return posterior, fit
 
@@ -212,7 +220,8 @@ def _run_national(
         summary={
             "headline_table": "channels",
             "title": f"Media mix model of {spec.kpi} — {spec.adstock} adstock, "
-            f"{spec.saturation} saturation, {spec.inference.upper()}",
+            f"{spec.saturation} saturation, {spec.inference.upper()}"
+            + (", PyMC-Marketing's priors" if spec.priors == "pymc-marketing" else ""),
             "narrative": narrative,
             "alpha": a,
             "units": data.weeks,
@@ -221,6 +230,11 @@ def _run_national(
             "draws": posterior.n_draws,
             "chains": posterior.chains,
             "fit_seconds": round(fit.seconds, 2),
+            "priors": spec.priors,
+            "divergences": int(fit.divergences),
+            "steps_per_draw": None  # NUTS only
+            if np.isnan(fit.steps_per_draw)
+            else round(float(fit.steps_per_draw), 1),
         },
     )
 

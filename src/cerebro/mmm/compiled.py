@@ -95,11 +95,12 @@ def _sampler(model: Callable, form: Any, template: Any, settings: tuple) -> Call
     import jax
     from numpyro.infer import MCMC, NUTS
 
-    dense_mass, target_accept, draws, warmup, parallel = settings
+    dense_mass, target_accept, max_tree_depth, draws, warmup, parallel = settings
 
     def one_chain(key: Any, traced: dict[str, Any]) -> tuple[dict, dict]:
         inputs = dataclasses.replace(template, **traced)
-        kernel = NUTS(model, target_accept_prob=target_accept, dense_mass=dense_mass)
+        kernel = NUTS(model, target_accept_prob=target_accept, dense_mass=dense_mass,
+                      max_tree_depth=max_tree_depth)  # fmt: skip
         mcmc = MCMC(kernel, num_warmup=warmup, num_samples=draws, num_chains=1,
                     progress_bar=False)  # fmt: skip
         mcmc.run(key, form, inputs, extra_fields=EXTRA_FIELDS)
@@ -110,14 +111,18 @@ def _sampler(model: Callable, form: Any, template: Any, settings: tuple) -> Call
     return jax.jit(jax.vmap(one_chain, in_axes=(0, None)))
 
 
-def _settings(dense_mass: Any, target_accept: float, draws: int, warmup: int, chains: int) -> tuple:
+def _settings(dense_mass: Any, target_accept: float, max_tree_depth: int | tuple[int, int],
+              draws: int, warmup: int, chains: int) -> tuple:  # fmt: skip
     import jax
 
     dense = (
         tuple(tuple(b) for b in dense_mass) if isinstance(dense_mass, list) else bool(dense_mass)
     )
+    depth = (
+        tuple(max_tree_depth) if isinstance(max_tree_depth, (tuple, list)) else int(max_tree_depth)
+    )
     parallel = jax.local_device_count() >= chains
-    return (dense, float(target_accept), int(draws), int(warmup), parallel)
+    return (dense, float(target_accept), depth, int(draws), int(warmup), parallel)
 
 
 def run_compiled(
@@ -131,6 +136,7 @@ def run_compiled(
     draws: int,
     warmup: int,
     seed: int,
+    max_tree_depth: int | tuple[int, int] = 10,
 ) -> tuple[dict[str, np.ndarray], dict[str, float], float]:
     """Run `chains` NUTS chains of `model(form, inputs)` (`inputs` a dataclass): draws by site
     (chains, draws, …), sampler statistics of the kept draws (`divergences`;
@@ -139,7 +145,7 @@ def run_compiled(
     import jax
 
     traced = _traced(inputs)
-    settings = _settings(dense_mass, target_accept, draws, warmup, chains)
+    settings = _settings(dense_mass, target_accept, max_tree_depth, draws, warmup, chains)
     key = _key(model, form, inputs, traced, (*settings, int(chains)))
     start = time.perf_counter()
     sampler = _COMPILED.pop(key, None)

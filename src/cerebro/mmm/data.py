@@ -58,6 +58,9 @@ class MMMData:
     money: np.ndarray | None = None
     # piecewise trend: changepoints as fractions of the fitted weeks (t / n_fit)
     changepoints: tuple[float, ...] = ()
+    # Fourier terms on the calendar's day of year / 365.25 (PyMC-Marketing's yearly
+    # seasonality, `cerebro.mmm.pymc_priors`) instead of on the week index / period
+    calendar: bool = False
 
     @property
     def weeks(self) -> int:
@@ -96,7 +99,25 @@ class MMMData:
             self.seasonality,
             (self.controls - self.control_mean) / self.control_sd,
             self.changepoints,
+            self.year_phase(self.weeks) if self.calendar else None,
         )
+
+    def year_phase(self, weeks: int) -> np.ndarray:
+        """Day of year / 365.25 of weeks 0 … weeks − 1 (the dates continued at their step
+        after the data), for calendar Fourier terms; one sentence if the dates are not dates."""
+        import pandas as pd
+
+        try:
+            if any(d.lstrip("-").isdigit() for d in self.dates[:2]):  # week numbers, not years
+                raise ValueError
+            first, second = pd.to_datetime(self.dates[:2], format="mixed")
+        except (TypeError, ValueError):
+            raise UserInputError(
+                f"yearly seasonality on the calendar needs dates in the date column, not "
+                f"{self.dates[0]!r}; give ISO dates like 2024-01-29 or use --seasonality none."
+            ) from None
+        days = pd.DatetimeIndex([first + k * (second - first) for k in range(weeks)])
+        return days.day_of_year.to_numpy(float) / 365.25
 
     def feature_names(self) -> list[str]:
         names = ["trend"] if self.trend else []
@@ -122,15 +143,21 @@ def baseline_features(
     seasonality: tuple[float, int] | None,
     controls_standardised: np.ndarray,
     changepoints: tuple[float, ...] = (),
+    year_phase: np.ndarray | None = None,
 ) -> np.ndarray:
     """[trend t/n_fit] + [sin(2πkt/P), cos(2πkt/P) for k = 1 … K] + controls, for t = 0 … weeks−1,
-    then one column max(0, t/n_fit − s_j) per trend changepoint s_j (`cerebro.mmm.trend`)."""
+    then one column max(0, t/n_fit − s_j) per trend changepoint s_j (`cerebro.mmm.trend`); with
+    `year_phase` (day of year / 365.25 per week) the Fourier terms are sin(2πk·phase),
+    cos(2πk·phase) instead (the period is then the calendar year)."""
     t = np.arange(weeks, dtype=float)
     columns = [t / n_fit - 0.5] if trend else []
     if seasonality is not None:
         period, harmonics = seasonality
         for k in range(1, harmonics + 1):
-            angle = 2 * np.pi * k * t / period
+            if year_phase is None:
+                angle = 2 * np.pi * k * t / period
+            else:
+                angle = 2 * np.pi * k * np.asarray(year_phase, float)[:weeks]
             columns += [np.sin(angle), np.cos(angle)]
     columns += list(np.asarray(controls_standardised, float).T)
     columns += [np.maximum(t / n_fit - s, 0.0) for s in changepoints]

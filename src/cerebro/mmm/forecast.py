@@ -56,10 +56,11 @@ class PlanWindow:
         k = len(data.control_names)
         z = (self.controls - data.control_mean) / data.control_sd if k else self.controls
         padded = np.vstack([np.zeros((self.start, k)), z])
-        features = baseline_features(
-            self.start + self.periods, data.n_fit, data.trend, data.seasonality, padded,
-            data.changepoints,  # piecewise trend: the last slope continues
-        )  # fmt: skip
+        weeks = self.start + self.periods
+        phase = data.year_phase(weeks) if data.calendar else None
+        features = baseline_features(  # piecewise trend: the last slope continues
+            weeks, data.n_fit, data.trend, data.seasonality, padded, data.changepoints, phase
+        )
         self.features = features[self.start - self.lead :]
         self.zero_kpi = self.kpi(np.zeros((self.periods, len(data.channels))))
 

@@ -53,6 +53,7 @@ class Sampling:
     dense_mass: Callable[[Any, Any], bool | list[tuple[str, ...]]]
     diagnosed: tuple[str, ...] = ()
     svi_from_median: bool = False
+    max_tree_depth: int | tuple[int, int] = 10  # NUTS; (warm-up, sampling) caps them apart
 
     def parameters(self, samples: dict[str, Any]) -> dict[str, np.ndarray]:
         """The draws of the parameters a posterior keeps (names `mean_terms` reads)."""
@@ -87,7 +88,8 @@ def fit_nuts(
         from numpyro.infer import NUTS
 
         kernel = NUTS(sampling.model, target_accept_prob=target_accept,
-                      dense_mass=sampling.dense_mass(form, inputs))  # fmt: skip
+                      dense_mass=sampling.dense_mass(form, inputs),
+                      max_tree_depth=sampling.max_tree_depth)  # fmt: skip
         samples, stats, seconds = run_chains(
             kernel, (form, inputs), chains=chains, draws=draws, warmup=warmup, seed=seed
         )
@@ -102,6 +104,7 @@ def fit_nuts(
             draws=draws,
             warmup=warmup,
             seed=seed,
+            max_tree_depth=sampling.max_tree_depth,
         )
     params = sampling.parameters(samples)
     diagnosed = {k: np.asarray(samples[k], float) for k in sampling.diagnosed if k in samples}

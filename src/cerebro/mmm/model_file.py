@@ -86,6 +86,7 @@ def mmm_bytes(posterior: MMMPosterior | GeoPosterior) -> bytes:
         "n_fit": data.n_fit,
         "seasonality": None if data.seasonality is None else list(data.seasonality),
         "trend": data.trend,
+        "calendar": data.calendar,
         "log_kpi": data.log_kpi,
         "chains": posterior.chains,
         "draws": sorted(posterior.draws),
@@ -204,6 +205,7 @@ def _posterior(manifest: dict[str, Any], stored: dict[str, np.ndarray]) -> MMMPo
         unit_cost=None if "unit_cost" not in manifest else np.asarray(manifest["unit_cost"], float),
         money=stored.get("data/money"),
         changepoints=tuple(float(s) for s in manifest.get("changepoints", ())),
+        calendar=bool(manifest.get("calendar", False)),  # absent in files before it existed
     )
     draws = {k: stored[f"draws/{k}"] for k in manifest["draws"]}
     return MMMPosterior(

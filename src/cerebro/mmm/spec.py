@@ -181,6 +181,14 @@ class MMMSpec(SpecBase):
         description="The geo test's total spend change over its window (spread evenly over "
         "the window's weeks; negative for a spend cut).",
     )
+    priors: Literal["cerebro", "pymc-marketing"] = Field(
+        "cerebro",
+        description='Prior set and scaling: cerebro (its own, docs/mmm.md "Priors") or '
+        "pymc-marketing – the model PyMC-Marketing's MMM builds by default (KPI and spend "
+        "divided by their maximum, controls unscaled, yearly Fourier terms on the calendar day "
+        "of year, its default priors), for a like-for-like comparison; national, normal "
+        "likelihood, geometric or delayed adstock.",
+    )
     inference: Literal["nuts", "svi"] = Field(
         "nuts",
         description="nuts: MCMC (NumPyro's No-U-Turn sampler); svi: a fast variational "
@@ -276,6 +284,8 @@ class MMMSpec(SpecBase):
             )
         if self.population_column and not self.geo_column:
             raise ValueError("population_column needs geo_column (a population per geo)")
+        if self.priors == "pymc-marketing":
+            _check_pymc_marketing(self)
         if self.roi_prior and self.log_kpi:
             raise ValueError(
                 "roi_prior needs an additive model (ROI is then linear in the coefficient); "
@@ -331,3 +341,22 @@ class MMMSpec(SpecBase):
             return None
         period, _, harmonics = self.seasonality.partition(":")
         return float(period), int(harmonics)
+
+
+def _check_pymc_marketing(spec: MMMSpec) -> None:
+    """The options PyMC-Marketing's default model has no counterpart for (one sentence each)."""
+    clashes = [
+        (spec.geo_column, "geo_column (the geo model has its own priors)"),
+        (spec.likelihood != "normal", f"likelihood {spec.likelihood} (its default is normal)"),
+        (spec.log_kpi, "log_kpi (it models the KPI itself)"),
+        (spec.roi_prior, "roi_prior (its priors are on the coefficient)"),
+        (spec.calibration, "calibration (its lift-test likelihood differs from Cerebro's)"),
+        (spec.adstock.startswith("weibull"), f"adstock {spec.adstock} (not yet: it normalises "
+                                              "Weibull weights, Cerebro does not)"),
+    ]  # fmt: skip
+    for clash, what in clashes:
+        if clash:
+            raise ValueError(
+                f"priors 'pymc-marketing' cannot be combined with {what}; drop that option or "
+                "use priors 'cerebro'"
+            )
