@@ -103,3 +103,37 @@ def test_console_script_freezes_the_heap_before_the_interpreter_exits(ab, tmp_pa
     ).stdout
     assert "APP FROZEN False" in printed and "EXIT 0 FROZEN True" in printed, printed[-500:]
     assert out.exists() and '"estimates"' in out.read_text()
+
+
+def _child_sends(conn) -> None:
+    from cerebro.engine.duckdb_moments import connection
+
+    conn.send(connection().sql("SELECT 41 + 1").fetchall()[0][0])
+
+
+def test_a_fork_from_another_thread_keeps_the_child_alive_and_its_own_connection() -> None:
+    """A service worker forks its job executor from a worker thread while the main thread keeps
+    a DuckDB connection (a profiled upload, an in-process run). The child must neither crash
+    (a connection in another thread's `threading.local` was collected there: SIGSEGV) nor reuse
+    the parent's connection (its DuckDB threads did not survive the fork)."""
+    import multiprocessing
+    import threading
+
+    from cerebro.engine.duckdb_moments import connection
+
+    connection().sql("SELECT 1").fetchall()
+    out: list = []
+
+    def fork() -> None:
+        context = multiprocessing.get_context("fork")
+        parent, child = context.Pipe()
+        process = context.Process(target=_child_sends, args=(child,))
+        process.start()
+        out.append(parent.recv() if parent.poll(20) else None)
+        process.join(20)
+        out.append(process.exitcode)
+
+    thread = threading.Thread(target=fork)
+    thread.start()
+    thread.join(60)
+    assert out == [42, 0]

@@ -15,6 +15,7 @@ memory by more than half (BENCHMARKS.md).
 
 from __future__ import annotations
 
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,19 +67,41 @@ class FileMoments:
     largest: dict[str, float]  # each column's largest |value| over all rows (NaN: no value)
 
 
-_LOCAL = threading.local()
+_KEPT: dict[int, Any] = {}  # thread ident → that thread's connection
+_INHERITED: list[dict[int, Any]] = []  # a forked child's copies of the parent's: never closed
+_LOCK = threading.Lock()
+
+
+def _forget_in_child() -> None:
+    """After a fork the child must not use, close or collect the parent's connections: their
+    DuckDB instances' worker threads did not survive the fork (closing one would wait for them,
+    and a connection kept in a `threading.local` of another thread was collected by the child's
+    thread clean-up and crashed it). The child keeps them referenced and starts with none."""
+    global _KEPT, _LOCK
+    _INHERITED.append(_KEPT)
+    _KEPT, _LOCK = {}, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_in_child)
 
 
 def connection() -> Any:
     """This thread's DuckDB connection (in memory), made on first use and kept: the sniff, the
     DESCRIBE and the moments query of a run share it – opening one costs ≈ 0.02 s of CPU, a
     thirtieth of a Parquet run – and threads never share one (a connection is not safe to use
-    from two threads at once). Nothing is stored in it; each query's result is fetched whole."""
-    con = getattr(_LOCAL, "connection", None)
+    from two threads at once). Nothing is stored in it; each query's result is fetched whole.
+    The connections of threads that have ended are closed when a new one is made."""
+    ident = threading.get_ident()
+    con = _KEPT.get(ident)
     if con is None:
         import duckdb
 
-        con = _LOCAL.connection = duckdb.connect()
+        con = duckdb.connect()
+        with _LOCK:
+            alive = {t.ident for t in threading.enumerate()}
+            for gone in [k for k in _KEPT if k not in alive]:
+                _KEPT.pop(gone).close()
+            _KEPT[ident] = con
     return con
 
 

@@ -171,24 +171,8 @@ def _run_national(
             if name in spec.spend_columns
         ]
     r2, mape = _fit_quality(data.kpi[:n], predicted[:, :n].mean(axis=0))
-    estimates.append(Estimate("R² (fitted weeks)", r2, key="r2"))
-    estimates.append(Estimate("MAPE % (fitted weeks)", mape, key="mape"))
-    if spec.holdout:
-        r2_out, mape_out = _fit_quality(data.kpi[n:], predicted[:, n:].mean(axis=0))
-        estimates.append(Estimate("R² (holdout weeks)", r2_out, key="r2_holdout"))
-        estimates.append(Estimate("MAPE % (holdout weeks)", mape_out, key="mape_holdout"))
     parameters = _parameter_table(spec, posterior, fit, data)
-    for i, name in enumerate(parameters["parameter"]):
-        estimates.append(
-            Estimate(
-                name,
-                parameters["mean"][i],
-                parameters["sd"][i],
-                parameters["low"][i],
-                parameters["high"][i],
-                key=f"param_{name}",
-            )
-        )
+    estimates += _fit_and_parameter_estimates(spec, data, predicted, parameters)
     findings += _diagnostics(spec, fit, data)
     tables = {
         "channels": rows,
@@ -271,6 +255,24 @@ def _element_labels(spec: MMMSpec, data: MMMData) -> dict[str, list[str]]:
     changes = [f"cp{j + 1}" for j in range(len(data.changepoints))]
     return {**labels, "coef": data.feature_names(), "roi": list(spec.roi_prior or {}),
             "trend_delta": changes}  # fmt: skip
+
+
+def _fit_and_parameter_estimates(
+    spec: MMMSpec, data: MMMData, predicted: np.ndarray, parameters: dict[str, list]
+) -> list[Estimate]:
+    """R² and MAPE on the fitted (and held-out) weeks, then one estimate per parameter."""
+    n = data.n_fit
+    r2, mape = _fit_quality(data.kpi[:n], predicted[:, :n].mean(axis=0))
+    out = [Estimate("R² (fitted weeks)", r2, key="r2"),
+           Estimate("MAPE % (fitted weeks)", mape, key="mape")]  # fmt: skip
+    if spec.holdout:
+        r2_out, mape_out = _fit_quality(data.kpi[n:], predicted[:, n:].mean(axis=0))
+        out.append(Estimate("R² (holdout weeks)", r2_out, key="r2_holdout"))
+        out.append(Estimate("MAPE % (holdout weeks)", mape_out, key="mape_holdout"))
+    for i, name in enumerate(parameters["parameter"]):
+        values = (parameters[k][i] for k in ("mean", "sd", "low", "high"))
+        out.append(Estimate(name, *values, key=f"param_{name}"))
+    return out
 
 
 def _parameter_table(
