@@ -170,9 +170,10 @@ def _run_national(
             for c, name in enumerate(channels)
             if name in spec.spend_columns
         ]
-    r2, mape = _fit_quality(data.kpi[:n], predicted[:, :n].mean(axis=0))
     parameters = _parameter_table(spec, posterior, fit, data)
-    estimates += _fit_and_parameter_estimates(spec, data, predicted, parameters)
+    quality = _fit_and_parameter_estimates(spec, data, predicted, parameters)
+    r2, mape = quality[0].value, quality[1].value  # the fitted weeks' R² and MAPE, for the text
+    estimates += quality
     findings += _diagnostics(spec, fit, data)
     tables = {
         "channels": rows,
@@ -260,7 +261,8 @@ def _element_labels(spec: MMMSpec, data: MMMData) -> dict[str, list[str]]:
 def _fit_and_parameter_estimates(
     spec: MMMSpec, data: MMMData, predicted: np.ndarray, parameters: dict[str, list]
 ) -> list[Estimate]:
-    """R² and MAPE on the fitted (and held-out) weeks, then one estimate per parameter."""
+    """R² and MAPE on the fitted weeks (first, in that order) and the held-out weeks, then one
+    estimate per parameter."""
     n = data.n_fit
     r2, mape = _fit_quality(data.kpi[:n], predicted[:, :n].mean(axis=0))
     out = [Estimate("R² (fitted weeks)", r2, key="r2"),

@@ -15,10 +15,11 @@ from cerebro.service.errors import ApiError
 # Fields naming other files on the server (a saved model, a plan, lift tests): the service
 # reads only uploaded datasets, so they are refused rather than read from an arbitrary path.
 SERVER_FILES = {"model", "plan", "calibration"}
-# Fields given inline or as a file: their file form is refused (name → how to give it inline).
-INLINE_OR_FILE = {
-    "donor_weights": "inline, 'unit=weight,…'",
-    "geo_budgets": "as a mapping {geo: budget}",
+# Fields given inline or as a file: their file form is refused (name → how to give it inline,
+# and whether a text value is the file form, as each field's reader decides it).
+INLINE_OR_FILE: dict[str, tuple[str, Any]] = {
+    "donor_weights": ("inline, 'unit=weight,…'", lambda v: "=" not in v),  # parse_inline's test
+    "geo_budgets": ("as a mapping {geo: budget}", lambda v: True),  # any text is a CSV path
 }
 # Fields that would make the server reach out – connect to a database URL, start or join a
 # Spark cluster (abtest's engines; the events of geotest, did and mmm): refused likewise.
@@ -60,9 +61,9 @@ def check_files(spec: dict[str, Any], spec_fields: dict[str, Any]) -> None:
             "remove it (the service reads uploaded datasets with DuckDB).",
             "spec.engine",
         )
-    for name, how in INLINE_OR_FILE.items():
+    for name, (how, names_a_file) in INLINE_OR_FILE.items():
         value = spec.get(name)
-        if isinstance(value, str) and not (name == "donor_weights" and "=" in value):
+        if isinstance(value, str) and names_a_file(value):
             raise _refuse(
                 f"spec.{name} names a file on the server, which the service does not allow; "
                 f"give it {how}.",
